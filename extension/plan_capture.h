@@ -1,0 +1,34 @@
+/*
+ * plan_capture.h — plan identity, the plan store and per-node actuals
+ * (DESIGN.md contract 3), called by the executor hooks.
+ */
+#pragma once
+
+#include <cstdint>
+
+struct QueryDesc;
+
+namespace qprof {
+
+/* Shared memory for the plan store and the node actuals. */
+void plans_shmem_request();
+void plans_shmem_startup();
+
+/* Before standard_ExecutorStart of an execution that will be recorded:
+ * decides (analyze_sample_rate) whether it runs with instrumentation and
+ * sets queryDesc->instrument_options accordingly. Returns that decision. */
+bool node_actuals_begin(QueryDesc *queryDesc);
+
+/* Hash of the plan's shape (node types, join types, scanned relations and
+ * indexes, tree structure); no catalog access, cheap. */
+uint64_t plan_id_of(const QueryDesc *queryDesc);
+
+/* At ExecutorEnd, before standard_ExecutorEnd, for a recorded execution:
+ * stores the plan the first time its planid is seen, and the per-node
+ * actuals when `instrumented` and analyze_min_duration allow. Returns true
+ * when actuals were kept for (MyProcPid, exec_id). May ereport. */
+bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
+                       uint64_t exec_id, bool instrumented,
+                       double exec_time_ms);
+
+} // namespace qprof

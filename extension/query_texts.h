@@ -1,0 +1,30 @@
+/*
+ * query_texts.h — normalized query text, stored once per queryid in bounded
+ * shared memory (DESIGN.md contract 3).
+ */
+#pragma once
+
+#include <cstdint>
+
+struct ParseState;
+struct Query;
+struct JumbleState;
+
+namespace qprof {
+
+/* Shared memory: request from shmem_request_hook, attach/create from
+ * shmem_startup_hook (called with AddinShmemInitLock held). */
+void query_texts_shmem_request();
+void query_texts_shmem_startup();
+
+/* Called from post_parse_analyze for every statement that has a queryid.
+ * Must cost next to nothing when the queryid is already stored: no lock, no
+ * allocation. May ereport (the caller is plain C-style code). */
+void query_texts_remember(ParseState *pstate, Query *query,
+                          JumbleState *jstate);
+
+/* A palloc'd copy of the stored text of queryid, or nullptr when unknown or
+ * evicted. Never returns the text of another queryid. May ereport. */
+char *query_texts_lookup(int64_t queryid);
+
+} // namespace qprof

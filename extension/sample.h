@@ -1,0 +1,94 @@
+/*
+ * sample.h — the record of one statement execution (DESIGN.md contract 1).
+ *
+ * A sample is written once, at the end of an execution, into a fixed-size
+ * slot of the shared-memory ring. It holds only plain data (no pointers) so
+ * that a reader can copy it out of shared memory and check it was not torn.
+ *
+ * This header is included by C++ code that must not see PostgreSQL headers,
+ * so it uses fixed-width integer types only.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qprof {
+
+/* Limits of the variable-length parts, stored inline and truncated. */
+constexpr int kAppNameBytes = 64; /* NAMEDATALEN */
+constexpr int kTagBytes = 256;    /* raw sqlcommenter comment body */
+
+/* Command types, as in PostgreSQL's CmdType, plus utility statements. */
+enum class SampleCmd : uint8_t {
+    Unknown = 0,
+    Select = 1,
+    Update = 2,
+    Insert = 3,
+    Delete = 4,
+    Merge = 5,
+    Utility = 6,
+};
+
+/* Bits of Sample::flags. */
+enum SampleFlag : uint8_t {
+    kFlagTopLevel = 1 << 0,
+    kFlagNodeActuals = 1 << 1, /* per-node actuals kept for this execution */
+    kFlagPlanningOnly = 1 << 2, /* failed during planning, never executed */
+};
+
+struct Sample {
+    /* identity */
+    uint64_t seq;            /* ring sequence number, dense from 1 per epoch */
+    uint64_t exec_id;        /* per-backend execution id, from 1 */
+    uint64_t parent_exec_id; /* 0 for a top-level statement */
+    int32_t pid;
+    int16_t nesting_level; /* 0 = top level */
+    uint8_t flags;         /* SampleFlag bits */
+    SampleCmd cmd;
+
+    /* who */
+    uint32_t dbid;
+    uint32_t userid;
+    uint8_t client_family; /* 0 = none (unix socket/local), 4 or 6 */
+    uint8_t client_addr[16];
+    uint8_t tags_len; /* 0 = no sqlcommenter comment; bytes in tags[] */
+    char app_name[kAppNameBytes]; /* NUL-terminated */
+
+    /* what */
+    int64_t queryid;
+    uint64_t planid; /* 0 until plan identity is computed */
+
+    /* when: PostgreSQL TimestampTz (µs since 2000-01-01) */
+    int64_t start_ts;
+    int64_t end_ts;
+
+    /* how long */
+    int64_t plan_time_ns;
+    int64_t exec_time_ns;
+
+    /* work */
+    int64_t rows;
+    int64_t shared_blks_hit, shared_blks_read, shared_blks_dirtied,
+        shared_blks_written;
+    int64_t local_blks_hit, local_blks_read, local_blks_dirtied,
+        local_blks_written;
+    int64_t temp_blks_read, temp_blks_written;
+    int64_t blk_read_time_ns, blk_write_time_ns;
+    int64_t temp_blk_read_time_ns, temp_blk_write_time_ns;
+    int64_t wal_records, wal_fpi, wal_bytes;
+    int64_t jit_functions;
+    int64_t jit_generation_time_ns, jit_inlining_time_ns,
+        jit_optimization_time_ns, jit_emission_time_ns;
+    int16_t parallel_workers_planned;
+    int16_t parallel_workers_launched;
+
+    /* outcome: PostgreSQL's packed SQLSTATE (MAKE_SQLSTATE), 0 = success */
+    int32_t sqlstate;
+
+    /* raw body of the sqlcommenter comment, not NUL-terminated; parsed
+     * (and URL-decoded) only when read, never on the hot path */
+    char tags[kTagBytes];
+};
+
+} // namespace qprof

@@ -1,0 +1,180 @@
+-- pg_qprof core: samples in the shared-memory ring, read from SQL.
+-- Every object is schema-qualified so that search_path cannot redirect it.
+
+\echo Use "CREATE EXTENSION pg_qprof" to load this file. \quit
+
+-- Raw reader of the ring: samples with seq > after_seq, oldest first, at most
+-- max_rows. Needs superuser or pg_read_all_stats.
+CREATE FUNCTION pg_qprof.read_samples(
+    after_seq bigint DEFAULT 0,
+    max_rows integer DEFAULT 10000,
+    OUT seq bigint,
+    OUT pid integer,
+    OUT exec_id bigint,
+    OUT parent_exec_id bigint,
+    OUT nesting_level integer,
+    OUT toplevel boolean,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT tags jsonb,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT cmd_type text,
+    OUT start_time timestamptz,
+    OUT end_time timestamptz,
+    OUT plan_time_ms double precision,
+    OUT exec_time_ms double precision,
+    OUT rows bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time double precision,
+    OUT blk_write_time double precision,
+    OUT temp_blk_read_time double precision,
+    OUT temp_blk_write_time double precision,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes bigint,
+    OUT jit_functions bigint,
+    OUT jit_generation_time double precision,
+    OUT jit_inlining_time double precision,
+    OUT jit_optimization_time double precision,
+    OUT jit_emission_time double precision,
+    OUT parallel_workers_planned integer,
+    OUT parallel_workers_launched integer,
+    OUT sqlstate text,
+    OUT has_node_actuals boolean
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_qprof_read_samples'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Same rows for any role; other users' texts, tags and addresses are hidden
+-- unless the caller may read all statistics.
+CREATE FUNCTION pg_qprof.ring_samples(
+    OUT seq bigint,
+    OUT pid integer,
+    OUT exec_id bigint,
+    OUT parent_exec_id bigint,
+    OUT nesting_level integer,
+    OUT toplevel boolean,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT tags jsonb,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT cmd_type text,
+    OUT start_time timestamptz,
+    OUT end_time timestamptz,
+    OUT plan_time_ms double precision,
+    OUT exec_time_ms double precision,
+    OUT rows bigint,
+    OUT shared_blks_hit bigint,
+    OUT shared_blks_read bigint,
+    OUT shared_blks_dirtied bigint,
+    OUT shared_blks_written bigint,
+    OUT local_blks_hit bigint,
+    OUT local_blks_read bigint,
+    OUT local_blks_dirtied bigint,
+    OUT local_blks_written bigint,
+    OUT temp_blks_read bigint,
+    OUT temp_blks_written bigint,
+    OUT blk_read_time double precision,
+    OUT blk_write_time double precision,
+    OUT temp_blk_read_time double precision,
+    OUT temp_blk_write_time double precision,
+    OUT wal_records bigint,
+    OUT wal_fpi bigint,
+    OUT wal_bytes bigint,
+    OUT jit_functions bigint,
+    OUT jit_generation_time double precision,
+    OUT jit_inlining_time double precision,
+    OUT jit_optimization_time double precision,
+    OUT jit_emission_time double precision,
+    OUT parallel_workers_planned integer,
+    OUT parallel_workers_launched integer,
+    OUT sqlstate text,
+    OUT has_node_actuals boolean,
+    OUT query text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_qprof_ring_samples'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pg_qprof.samples AS
+    SELECT * FROM pg_qprof.ring_samples();
+
+CREATE FUNCTION pg_qprof.status(
+    OUT epoch bigint,
+    OUT capacity bigint,
+    OUT head_seq bigint,
+    OUT oldest_seq bigint,
+    OUT samples_written bigint,
+    OUT samples_overwritten bigint,
+    OUT samples_dropped bigint,
+    OUT skipped_by_sampling bigint,
+    OUT skipped_by_min_duration bigint,
+    OUT reset_seq bigint,
+    OUT reset_time timestamptz
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_qprof_status'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pg_qprof.status AS
+    SELECT * FROM pg_qprof.status();
+
+CREATE FUNCTION pg_qprof.reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_qprof_reset'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Per statement over what the ring holds: the view a DBA reads during an
+-- incident. Percentiles come from the individual executions.
+CREATE VIEW pg_qprof.stats AS
+    SELECT s.userid,
+           s.dbid,
+           s.queryid,
+           s.toplevel,
+           min(s.query) AS query,
+           count(*) AS calls,
+           count(*) FILTER (WHERE s.sqlstate <> '00000') AS errors,
+           sum(s.exec_time_ms) AS total_exec_time_ms,
+           avg(s.exec_time_ms) AS mean_exec_time_ms,
+           min(s.exec_time_ms) AS min_exec_time_ms,
+           max(s.exec_time_ms) AS max_exec_time_ms,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p50_exec_time_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p95_exec_time_ms,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p99_exec_time_ms,
+           sum(s.plan_time_ms) AS total_plan_time_ms,
+           sum(s.rows)::bigint AS rows,
+           sum(s.shared_blks_hit)::bigint AS shared_blks_hit,
+           sum(s.shared_blks_read)::bigint AS shared_blks_read,
+           sum(s.shared_blks_dirtied)::bigint AS shared_blks_dirtied,
+           sum(s.shared_blks_written)::bigint AS shared_blks_written,
+           sum(s.temp_blks_read)::bigint AS temp_blks_read,
+           sum(s.temp_blks_written)::bigint AS temp_blks_written,
+           sum(s.blk_read_time) AS blk_read_time,
+           sum(s.blk_write_time) AS blk_write_time,
+           sum(s.wal_bytes)::bigint AS wal_bytes,
+           min(s.start_time) AS first_seen,
+           max(s.end_time) AS last_seen
+      FROM pg_qprof.samples s
+     GROUP BY s.userid, s.dbid, s.queryid, s.toplevel;
+
+REVOKE ALL ON FUNCTION pg_qprof.read_samples(bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_qprof.reset() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_qprof.read_samples(bigint, integer) TO pg_read_all_stats;
+GRANT USAGE ON SCHEMA pg_qprof TO PUBLIC;
+GRANT SELECT ON pg_qprof.samples, pg_qprof.status, pg_qprof.stats TO PUBLIC;
