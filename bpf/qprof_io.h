@@ -1,0 +1,52 @@
+/*
+ * qprof_io.h — the records shared by the BPF programs (qprof_io.bpf.c) and
+ * their loader (collector/bpf_attach.cpp).
+ *
+ * Kernel events of a PostgreSQL backend are added to one entry per
+ * (pid, execution id), the execution id being the word the extension keeps
+ * in the backend's memory (DESIGN.md contract 4). Plain fixed-width fields
+ * only: the same bytes are read on both sides.
+ */
+#ifndef QPROF_IO_H
+#define QPROF_IO_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Key of the per-execution map. */
+struct qprof_exec_key {
+    __u32 pid; /* tgid as the kernel's root pid namespace sees it */
+    __u32 pad; /* always 0: keys are compared as bytes */
+    __u64 exec_id;
+};
+
+/* What the kernel did for one execution. Zero where nothing happened. */
+struct qprof_exec_io {
+    /* read/write system calls on regular files (vfs_read/vfs_write and
+     * their vectored forms) */
+    __u64 read_calls, read_bytes, read_ns;
+    __u64 write_calls, write_bytes, write_ns;
+    /* fsync/fdatasync (vfs_fsync_range), including O_SYNC writes */
+    __u64 fsync_calls, fsync_ns;
+    /* pages this backend brought into the page cache outside of writes
+     * (reads that went to storage), and those of them readahead added */
+    __u64 page_cache_miss_pages, readahead_pages;
+    /* block requests this backend submitted: count, bytes completed, time
+     * from issue to the device to completion */
+    __u64 block_requests, block_bytes, block_device_ns;
+    /* time off the CPU in uninterruptible sleep (I/O), other off-CPU time
+     * (sleeps, locks, latches, waiting for a CPU), and time on the CPU */
+    __u64 offcpu_io_ns, offcpu_other_ns, oncpu_ns;
+    /* bpf_ktime_get_ns() of the last event added (CLOCK_MONOTONIC) */
+    __u64 last_event_ns;
+};
+
+/* Per-CPU counters of the programs themselves. */
+struct qprof_bpf_counters {
+    __u64 events;             /* events added to an entry */
+    __u64 lost_events;        /* events dropped: the entry map was full */
+    __u64 word_read_failures; /* the execution word could not be read */
+};
+
+#endif /* QPROF_IO_H */

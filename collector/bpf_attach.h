@@ -1,0 +1,119 @@
+/*
+ * bpf_attach.h — kernel I/O and scheduling facts per execution, from the BPF
+ * programs in bpf/qprof_io.bpf.c (DESIGN.md contract 4).
+ *
+ * Use:
+ *   // postmaster_pid and word_address come from SELECT * FROM
+ *   // pg_qprof.exec_word(); the constructor throws BpfUnavailable with a
+ *   // one-line reason when BPF cannot be loaded (no CAP_BPF/CAP_PERFMON,
+ *   // no BTF, ...): --bpf auto says it once and goes on without I/O data,
+ *   // --bpf on fails with that message.
+ *   qprof::BpfAttribution bpf(postmaster_pid, word_address);
+ *   ...
+ *   // after reading a batch of samples:
+ *   auto io = bpf.take(keys_of_the_samples); // entries leave the map
+ *   // a sample whose key is not in `io` had no kernel event: all zero
+ *   bpf.drop_unclaimed(std::chrono::seconds(30));
+ *   auto st = bpf.stats(); // events/s, losses, peak map size
+ *
+ * Entries are keyed by the pid as seen from the root pid namespace, which is
+ * the pid in samples when PostgreSQL does not run in a container.
+ *
+ * Not thread-safe: call it from one thread.
+ */
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qprof {
+
+/* BPF cannot be loaded or attached here; what() says why, in one line. */
+class BpfUnavailable : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/* One execution of one backend. */
+struct ExecKey {
+    int32_t pid = 0;
+    uint64_t exec_id = 0;
+    bool operator==(const ExecKey &o) const {
+        return pid == o.pid && exec_id == o.exec_id;
+    }
+};
+
+struct ExecKeyHash {
+    size_t operator()(const ExecKey &k) const {
+        return std::hash<uint64_t>()(k.exec_id * 0x9E3779B97F4A7C15ull ^
+                                     static_cast<uint32_t>(k.pid));
+    }
+};
+
+/* What the kernel did for one execution (the capture's IoStats). */
+struct ExecIo {
+    uint64_t read_calls = 0, read_bytes = 0, read_ns = 0;
+    uint64_t write_calls = 0, write_bytes = 0, write_ns = 0;
+    uint64_t fsync_calls = 0, fsync_ns = 0;
+    uint64_t page_cache_miss_pages = 0, readahead_pages = 0;
+    uint64_t block_requests = 0, block_bytes = 0, block_device_ns = 0;
+    uint64_t offcpu_io_ns = 0, offcpu_other_ns = 0, oncpu_ns = 0;
+};
+
+/* Health of the attachment. */
+struct BpfStats {
+    uint64_t events = 0;             /* events attributed since attach */
+    uint64_t lost_events = 0;        /* dropped because the map was full */
+    uint64_t word_read_failures = 0; /* execution word unreadable */
+    double events_per_sec = 0;       /* since the previous stats() call */
+    uint64_t entries = 0;            /* entries in the map now */
+    uint64_t peak_entries = 0;       /* most entries at once since attach */
+    uint64_t max_entries = 0;        /* capacity of the map */
+    uint64_t dropped_entries = 0;    /* removed by drop_unclaimed() */
+};
+
+struct BpfOptions {
+    uint32_t max_entries = 32768; /* executions with events, at once */
+};
+
+class BpfAttribution {
+  public:
+    /* Loads and attaches the programs for the backends of the postmaster
+     * `postmaster_pid`, reading the execution word at `word_address` in
+     * each backend. Throws BpfUnavailable. */
+    BpfAttribution(int postmaster_pid, uint64_t word_address,
+                   const BpfOptions &options = BpfOptions());
+    ~BpfAttribution(); /* detaches everything */
+    BpfAttribution(const BpfAttribution &) = delete;
+    BpfAttribution &operator=(const BpfAttribution &) = delete;
+
+    /* Removes and returns the entries of these executions; executions
+     * without an entry had no kernel event. */
+    std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
+    take(const std::vector<ExecKey> &keys);
+
+    /* Every entry now in the map, left in place (tools and tests). */
+    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> peek_all() const;
+
+    /* Drops entries no sample will claim: those without an event for
+     * `idle` whose backend has exited or has had a later execution taken
+     * (sampled out, below min_duration, lost from the ring). Returns how
+     * many were dropped. */
+    size_t drop_unclaimed(std::chrono::nanoseconds idle);
+
+    BpfStats stats();
+
+    /* Names of the kernel attachments in use, e.g. for a capture header. */
+    const std::vector<std::string> &attachments() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace qprof
