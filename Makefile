@@ -39,8 +39,6 @@ collector:
 bpf:
 	$(MAKE) -C bpf
 
-all: collector
-install: install-collector
 install-collector: collector
 	$(MAKE) -C collector install
 

@@ -1,6 +1,11 @@
 /*
  * plan_capture.h — plan identity, the plan store and per-node actuals
  * (DESIGN.md contract 3), called by the executor hooks.
+ *
+ * The plan store keeps one entry per (queryid, planid): EXPLAIN VERBOSE as
+ * text and JSON, made only the first time the pair is seen. Settings:
+ * pg_qprof.max_plans, pg_qprof.plans_size; eviction: oldest stored plan
+ * first, stored again when next seen. Node actuals: see node_actuals.h.
  */
 #pragma once
 
@@ -9,6 +14,13 @@
 struct QueryDesc;
 
 namespace qprof {
+
+/* Defines pg_qprof.analyze_* and the plan store settings (from _PG_init). */
+void plans_define_settings();
+
+/* Registers the pg_qprof.* settings of the plan store and of the node
+ * actuals; from _PG_init, before the shared memory is requested. */
+void plans_define_settings();
 
 /* Shared memory for the plan store and the node actuals. */
 void plans_shmem_request();
@@ -30,5 +42,12 @@ uint64_t plan_id_of(const QueryDesc *queryDesc);
 bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
                        uint64_t exec_id, bool instrumented,
                        double exec_time_ms);
+
+/* Counters of the plan store, for pg_qprof.store_status(). */
+struct PlanStoreCounters {
+    uint64_t entries, bytes_used, capacity_bytes, max_entries;
+    uint64_t stored, evicted, too_large;
+};
+PlanStoreCounters plan_store_counters();
 
 } // namespace qprof

@@ -33,7 +33,7 @@ enum class SampleCmd : uint8_t {
 /* Bits of Sample::flags. */
 enum SampleFlag : uint8_t {
     kFlagTopLevel = 1 << 0,
-    kFlagNodeActuals = 1 << 1, /* per-node actuals kept for this execution */
+    kFlagNodeActuals = 1 << 1,  /* per-node actuals kept for this execution */
     kFlagPlanningOnly = 1 << 2, /* failed during planning, never executed */
 };
 

@@ -3,6 +3,12 @@
 
 \echo Use "CREATE EXTENSION pg_qprof" to load this file. \quit
 
+-- The pg_ prefix is reserved for system schemas: allow it for our own schema
+-- only, for the rest of this transaction's script.
+SET LOCAL allow_system_table_mods = on;
+CREATE SCHEMA pg_qprof;
+SET LOCAL allow_system_table_mods = off;
+
 -- Raw reader of the ring: samples with seq > after_seq, oldest first, at most
 -- max_rows. Needs superuser or pg_read_all_stats.
 CREATE FUNCTION pg_qprof.read_samples(
@@ -178,3 +184,15 @@ REVOKE ALL ON FUNCTION pg_qprof.reset() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_qprof.read_samples(bigint, integer) TO pg_read_all_stats;
 GRANT USAGE ON SCHEMA pg_qprof TO PUBLIC;
 GRANT SELECT ON pg_qprof.samples, pg_qprof.status, pg_qprof.stats TO PUBLIC;
+
+-- Where BPF programs find the id of the execution a backend is running:
+-- the postmaster's pid and the address of that word in every backend.
+CREATE FUNCTION pg_qprof.exec_word(
+    OUT postmaster_pid integer,
+    OUT word_address bigint
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_qprof_exec_word'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+REVOKE ALL ON FUNCTION pg_qprof.exec_word() FROM PUBLIC;

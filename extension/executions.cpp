@@ -1,0 +1,361 @@
+/*
+ * executions.cpp — open executions of this backend and the sample written
+ * when each one closes. Backend-local state only; the one shared structure
+ * touched is the ring.
+ */
+#include "executions.h"
+
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "common/pg_prng.h"
+#include "executor/instrument.h"
+#include "libpq/libpq-be.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+}
+
+#include "instr_ns.h"
+#include "ring.h"
+#include "settings.h"
+#include "sqlcommenter.h"
+
+extern "C" {
+volatile uint64_t pg_qprof_running_exec_id = 0;
+}
+
+namespace qprof {
+
+struct Execution {
+    const void *key;
+    uint64_t exec_id;
+    uint64_t parent_exec_id;
+    int64_t queryid;
+    int64_t plan_time_ns;
+    int64_t start_ts; /* TimestampTz */
+    instr_time start;
+    BufferUsage buffers_at_start;
+    WalUsage wal_at_start;
+    uint32_t userid;
+    int16_t level;
+    SampleCmd cmd;
+    bool instrumented;
+    const char *tags;
+    uint16_t tags_len;
+};
+
+RunningContext running = {0, nullptr, 0};
+int nesting_level = 0;
+
+namespace {
+
+/* Executions open at once: nesting depth plus open cursors. Beyond this an
+ * execution is not recorded and is counted as dropped. */
+constexpr int kMaxOpen = 64;
+Execution open_executions[kMaxOpen];
+int open_count = 0;
+
+uint64_t exec_counter = 0;
+bool top_sampled = true;
+
+struct PendingPlanning {
+    bool valid;
+    int level;
+    int64_t queryid;
+    uint64_t exec_id;
+    int64_t plan_time_ns;
+} pending = {false, 0, 0, 0, 0};
+
+/* Client address, copied once per backend. */
+bool client_known = false;
+uint8_t client_family = 0;
+uint8_t client_addr[16];
+
+void learn_client_address() {
+    client_known = true;
+    if (MyProcPort == nullptr)
+        return;
+    const struct sockaddr *sa =
+        reinterpret_cast<const struct sockaddr *>(&MyProcPort->raddr.addr);
+    if (sa->sa_family == AF_INET) {
+        const auto *in = reinterpret_cast<const struct sockaddr_in *>(sa);
+        client_family = 4;
+        memcpy(client_addr, &in->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const auto *in6 = reinterpret_cast<const struct sockaddr_in6 *>(sa);
+        client_family = 6;
+        memcpy(client_addr, &in6->sin6_addr, 16);
+    }
+}
+
+void forget(Execution *e) {
+    int index = static_cast<int>(e - open_executions);
+    open_count--;
+    if (index != open_count)
+        open_executions[index] = open_executions[open_count];
+}
+
+void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
+                   int level, SampleCmd cmd, int64_t queryid, uint32_t userid,
+                   const char *tags, uint16_t tags_len) {
+    s->exec_id = exec_id;
+    s->parent_exec_id = parent_exec_id;
+    s->pid = MyProcPid;
+    s->nesting_level = static_cast<int16_t>(level);
+    s->flags = level == 0 ? kFlagTopLevel : 0;
+    s->cmd = cmd;
+    s->dbid = MyDatabaseId;
+    s->userid = userid;
+    if (!client_known)
+        learn_client_address();
+    s->client_family = client_family;
+    memcpy(s->client_addr, client_addr, sizeof(client_addr));
+    s->tags_len = static_cast<uint8_t>(tags_len);
+    if (tags_len > 0)
+        memcpy(s->tags, tags, tags_len);
+    strlcpy(s->app_name, application_name ? application_name : "",
+            kAppNameBytes);
+    s->queryid = queryid;
+}
+
+} // namespace
+
+bool level_is_tracked(int level) {
+    if (!settings.enabled || IsParallelWorker())
+        return false;
+    switch (static_cast<TrackLevel>(settings.track)) {
+    case TrackLevel::All:
+        return true;
+    case TrackLevel::Top:
+        return level == 0;
+    default:
+        return false;
+    }
+}
+
+bool statement_is_sampled(int level) {
+    if (level == 0) {
+        if (settings.sample_rate >= 1.0)
+            top_sampled = true;
+        else if (settings.sample_rate <= 0.0)
+            top_sampled = false;
+        else
+            top_sampled =
+                pg_prng_double(&pg_global_prng_state) < settings.sample_rate;
+    }
+    if (!top_sampled)
+        ring_count_skipped_by_sampling();
+    return top_sampled;
+}
+
+uint64_t next_exec_id() {
+    return ++exec_counter;
+}
+
+void remember_planning(int level, int64_t queryid, uint64_t exec_id,
+                       int64_t plan_time_ns) {
+    pending = {true, level, queryid, exec_id, plan_time_ns};
+}
+
+Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
+                          const char *source_text, int level) {
+    if (open_count >= kMaxOpen)
+        return nullptr;
+    Execution *e = &open_executions[open_count++];
+    e->key = key;
+    e->queryid = queryid;
+    e->cmd = cmd;
+    e->level = static_cast<int16_t>(level);
+    e->instrumented = false;
+    e->parent_exec_id = running.exec_id;
+    e->userid = GetUserId();
+
+    /* The planner hook chose the id of the execution it planned, so that
+     * what happened while planning is attributed to it too. */
+    if (pending.valid && pending.level == level && pending.queryid == queryid) {
+        e->exec_id = pending.exec_id;
+        e->plan_time_ns = pending.plan_time_ns;
+    } else {
+        e->exec_id = next_exec_id();
+        e->plan_time_ns = 0;
+    }
+    pending.valid = false;
+
+    if (level == 0) {
+        const char *body = nullptr;
+        size_t len = 0;
+        if (find_sqlcommenter(source_text, &body, &len)) {
+            e->tags = body;
+            e->tags_len =
+                static_cast<uint16_t>(len < kTagBytes ? len : kTagBytes);
+        } else {
+            e->tags = nullptr;
+            e->tags_len = 0;
+        }
+    } else {
+        e->tags = running.tags;
+        e->tags_len = running.tags_len;
+    }
+
+    e->start_ts = GetCurrentTimestamp();
+    e->buffers_at_start = pgBufferUsage;
+    e->wal_at_start = pgWalUsage;
+    INSTR_TIME_SET_CURRENT(e->start);
+    return e;
+}
+
+Execution *execution_find(const void *key) {
+    for (int i = open_count - 1; i >= 0; i--)
+        if (open_executions[i].key == key)
+            return &open_executions[i];
+    return nullptr;
+}
+
+RunningContext execution_enter(Execution *e) {
+    RunningContext saved = running;
+    running.exec_id = e->exec_id;
+    running.tags = e->tags;
+    running.tags_len = e->tags_len;
+    pg_qprof_running_exec_id = e->exec_id;
+    return saved;
+}
+
+void execution_leave(RunningContext saved) {
+    running = saved;
+    pg_qprof_running_exec_id = saved.exec_id;
+}
+
+uint64_t execution_id(const Execution *e) {
+    return e->exec_id;
+}
+int64_t execution_queryid(const Execution *e) {
+    return e->queryid;
+}
+void execution_set_instrumented(Execution *e, bool instrumented) {
+    e->instrumented = instrumented;
+}
+bool execution_instrumented(const Execution *e) {
+    return e->instrumented;
+}
+
+int64_t execution_elapsed_ns(const Execution *e) {
+    instr_time now;
+    INSTR_TIME_SET_CURRENT(now);
+    INSTR_TIME_SUBTRACT(now, e->start);
+    return instr_ns(now);
+}
+
+bool execution_long_enough(int64_t elapsed_ns) {
+    if (settings.min_duration_ms <= 0 ||
+        elapsed_ns >= static_cast<int64_t>(settings.min_duration_ms) * 1000000)
+        return true;
+    ring_count_skipped_by_min_duration();
+    return false;
+}
+
+void execution_close(Execution *e, const ExecutionOutcome &out) {
+    int64_t exec_time_ns =
+        out.exec_time_ns >= 0 ? out.exec_time_ns : execution_elapsed_ns(e);
+    BufferUsage buffers;
+    WalUsage wal;
+    memset(&buffers, 0, sizeof(buffers));
+    memset(&wal, 0, sizeof(wal));
+    BufferUsageAccumDiff(&buffers, &pgBufferUsage, &e->buffers_at_start);
+    WalUsageAccumDiff(&wal, &pgWalUsage, &e->wal_at_start);
+
+    uint64_t ticket = 0;
+    Sample *s = ring_begin_write(&ticket);
+    if (s == nullptr) {
+        forget(e);
+        return;
+    }
+    fill_identity(s, e->exec_id, e->parent_exec_id, e->level, e->cmd,
+                  e->queryid, e->userid, e->tags, e->tags_len);
+    if (out.node_actuals)
+        s->flags |= kFlagNodeActuals;
+    if (out.planning_only)
+        s->flags |= kFlagPlanningOnly;
+    s->planid = out.planid;
+    s->start_ts = e->start_ts;
+    s->end_ts = e->start_ts + exec_time_ns / 1000;
+    s->plan_time_ns = e->plan_time_ns;
+    s->exec_time_ns = exec_time_ns;
+    s->rows = out.rows;
+    s->shared_blks_hit = buffers.shared_blks_hit;
+    s->shared_blks_read = buffers.shared_blks_read;
+    s->shared_blks_dirtied = buffers.shared_blks_dirtied;
+    s->shared_blks_written = buffers.shared_blks_written;
+    s->local_blks_hit = buffers.local_blks_hit;
+    s->local_blks_read = buffers.local_blks_read;
+    s->local_blks_dirtied = buffers.local_blks_dirtied;
+    s->local_blks_written = buffers.local_blks_written;
+    s->temp_blks_read = buffers.temp_blks_read;
+    s->temp_blks_written = buffers.temp_blks_written;
+    s->blk_read_time_ns = instr_ns(buffers.blk_read_time);
+    s->blk_write_time_ns = instr_ns(buffers.blk_write_time);
+    s->temp_blk_read_time_ns = instr_ns(buffers.temp_blk_read_time);
+    s->temp_blk_write_time_ns = instr_ns(buffers.temp_blk_write_time);
+    s->wal_records = wal.wal_records;
+    s->wal_fpi = wal.wal_fpi;
+    s->wal_bytes = static_cast<int64_t>(wal.wal_bytes);
+    s->jit_functions = out.jit_functions;
+    s->jit_generation_time_ns = out.jit_generation_time_ns;
+    s->jit_inlining_time_ns = out.jit_inlining_time_ns;
+    s->jit_optimization_time_ns = out.jit_optimization_time_ns;
+    s->jit_emission_time_ns = out.jit_emission_time_ns;
+    s->parallel_workers_planned = out.parallel_workers_planned;
+    s->parallel_workers_launched = out.parallel_workers_launched;
+    s->sqlstate = out.sqlstate;
+    ring_end_write(ticket);
+    forget(e);
+}
+
+void execution_discard(Execution *e) {
+    forget(e);
+}
+
+void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
+                             const char *source_text, int level,
+                             int64_t start_ts, int64_t plan_time_ns,
+                             int sqlstate) {
+    const char *tags = running.tags;
+    size_t tags_len = running.tags_len;
+    if (level == 0 && !find_sqlcommenter(source_text, &tags, &tags_len)) {
+        tags = nullptr;
+        tags_len = 0;
+    }
+    if (tags_len > static_cast<size_t>(kTagBytes))
+        tags_len = kTagBytes;
+    uint64_t ticket = 0;
+    Sample *s = ring_begin_write(&ticket);
+    if (s == nullptr)
+        return;
+    /* zero the work counters: this statement never ran */
+    memset(reinterpret_cast<char *>(s) + offsetof(Sample, exec_id), 0,
+           offsetof(Sample, tags) - offsetof(Sample, exec_id));
+    fill_identity(s, exec_id, running.exec_id, level, cmd, queryid, GetUserId(),
+                  tags, static_cast<uint16_t>(tags_len));
+    s->flags |= kFlagPlanningOnly;
+    s->start_ts = start_ts;
+    s->end_ts = start_ts + plan_time_ns / 1000;
+    s->plan_time_ns = plan_time_ns;
+    s->sqlstate = sqlstate;
+    ring_end_write(ticket);
+}
+
+void close_all_executions(int sqlstate) {
+    ExecutionOutcome failed;
+    failed.sqlstate = sqlstate;
+    while (open_count > 0)
+        execution_close(&open_executions[open_count - 1], failed);
+    pending.valid = false;
+    running = {0, nullptr, 0};
+    pg_qprof_running_exec_id = 0;
+}
+
+} // namespace qprof

@@ -1,0 +1,108 @@
+/*
+ * executions.h — the executions a backend is running, from their start to
+ * the sample that records them.
+ *
+ * An execution is opened when a tracked statement starts (ExecutorStart or
+ * ProcessUtility) and closed when it ends or fails; closing it writes one
+ * sample into the ring. The hooks in hooks.cpp drive this; nothing here
+ * allocates or raises an error.
+ */
+#pragma once
+
+#include <cstdint>
+
+#include "sample.h"
+
+extern "C" {
+/* The id of the execution this backend is running, 0 when idle. The library
+ * is loaded in the postmaster before fork, so this word has the same address
+ * in every backend; BPF programs read it (DESIGN.md contract 4). */
+extern volatile uint64_t pg_qprof_running_exec_id;
+}
+
+struct BufferUsage;
+struct WalUsage;
+
+namespace qprof {
+
+struct Execution;
+
+/* What the code running now belongs to: saved and restored around every
+ * phase of an execution so nested statements find their parent. */
+struct RunningContext {
+    uint64_t exec_id;
+    const char *tags; /* sqlcommenter body of the top-level statement */
+    uint16_t tags_len;
+};
+
+extern RunningContext running;
+extern int nesting_level;
+
+/* True when statements at `level` are recorded under the current settings
+ * (and this is not a parallel worker). */
+bool level_is_tracked(int level);
+
+/* Decides sampling for a new top-level statement; nested statements follow
+ * the last decision. Counts a skipped execution when not sampled. */
+bool statement_is_sampled(int level);
+
+/* Planning time measured by the planner hook for the statement about to
+ * start at `level`; consumed by the next execution opened at that level with
+ * the same queryid. */
+void remember_planning(int level, int64_t queryid, uint64_t exec_id,
+                       int64_t plan_time_ns);
+uint64_t next_exec_id();
+
+/* Opens an execution keyed by `key` (the QueryDesc or the PlannedStmt of a
+ * utility statement). Returns nullptr when too many are open at once. */
+Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
+                          const char *source_text, int level);
+Execution *execution_find(const void *key);
+
+/* Makes `e` the running execution; returns what was running before. */
+RunningContext execution_enter(Execution *e);
+void execution_leave(RunningContext saved);
+
+uint64_t execution_id(const Execution *e);
+int64_t execution_queryid(const Execution *e);
+void execution_set_instrumented(Execution *e, bool instrumented);
+bool execution_instrumented(const Execution *e);
+/* Nanoseconds since the execution was opened. */
+int64_t execution_elapsed_ns(const Execution *e);
+
+/* What is known only when the execution ends. */
+struct ExecutionOutcome {
+    int64_t exec_time_ns = -1; /* -1: measured when closed */
+    int64_t rows = 0;
+    uint64_t planid = 0;
+    int sqlstate = 0;
+    bool node_actuals = false;
+    bool planning_only = false;
+    int16_t parallel_workers_planned = 0;
+    int16_t parallel_workers_launched = 0;
+    int64_t jit_functions = 0;
+    int64_t jit_generation_time_ns = 0, jit_inlining_time_ns = 0,
+            jit_optimization_time_ns = 0, jit_emission_time_ns = 0;
+};
+
+/* True when a successful execution that took `elapsed_ns` is recorded
+ * (pg_qprof.min_duration); counts it as skipped otherwise. */
+bool execution_long_enough(int64_t elapsed_ns);
+
+/* Writes the sample and forgets the execution. */
+void execution_close(Execution *e, const ExecutionOutcome &outcome);
+/* Forgets the execution without a sample (already counted as skipped). */
+void execution_discard(Execution *e);
+
+/* Records a statement that failed during planning, before any execution
+ * was opened. */
+void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
+                             const char *source_text, int level,
+                             int64_t start_ts, int64_t plan_time_ns,
+                             int sqlstate);
+
+/* Closes every open execution as failed with `sqlstate` (transaction abort
+ * after an error raised outside the hooks' own error handlers). */
+void close_all_executions(int sqlstate);
+
+} // namespace qprof

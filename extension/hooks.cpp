@@ -1,0 +1,451 @@
+/*
+ * hooks.cpp — the planner, executor and utility hooks: every statement of
+ * every backend passes through here, so the untracked path does nothing but
+ * chain to the previous hook.
+ *
+ * Error contract: this file is written in plain C style (no objects with
+ * destructors), because PostgreSQL errors longjmp through it. Failures are
+ * caught with PG_TRY around the wrapped call, recorded with their SQLSTATE
+ * and re-thrown unchanged.
+ */
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "jit/jit.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "portability/instr_time.h"
+#include "tcop/utility.h"
+#include "utils/elog.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+}
+
+#include "executions.h"
+#include "instr_ns.h"
+#include "hooks.h"
+#include "plan_capture.h"
+#include "query_texts.h"
+#include "settings.h"
+
+namespace qprof {
+
+namespace {
+
+post_parse_analyze_hook_type prev_post_parse_analyze = nullptr;
+planner_hook_type prev_planner = nullptr;
+ExecutorStart_hook_type prev_ExecutorStart = nullptr;
+ExecutorRun_hook_type prev_ExecutorRun = nullptr;
+ExecutorFinish_hook_type prev_ExecutorFinish = nullptr;
+ExecutorEnd_hook_type prev_ExecutorEnd = nullptr;
+ProcessUtility_hook_type prev_ProcessUtility = nullptr;
+emit_log_hook_type prev_emit_log = nullptr;
+
+/* SQLSTATE of the last error reported by this backend, for executions
+ * still open when a transaction aborts on an error raised elsewhere. */
+int last_error_sqlstate = 0;
+
+SampleCmd cmd_of(CmdType type) {
+    switch (type) {
+    case CMD_SELECT:
+        return SampleCmd::Select;
+    case CMD_UPDATE:
+        return SampleCmd::Update;
+    case CMD_INSERT:
+        return SampleCmd::Insert;
+    case CMD_DELETE:
+        return SampleCmd::Delete;
+    case CMD_MERGE:
+        return SampleCmd::Merge;
+    case CMD_UTILITY:
+        return SampleCmd::Utility;
+    default:
+        return SampleCmd::Unknown;
+    }
+}
+
+void qprof_post_parse_analyze(ParseState *pstate, Query *query,
+                              JumbleState *jstate) {
+    if (prev_post_parse_analyze)
+        prev_post_parse_analyze(pstate, query, jstate);
+    if (settings.enabled && query->queryId != 0)
+        query_texts_remember(pstate, query, jstate);
+}
+
+PlannedStmt *qprof_planner(Query *parse, const char *query_string,
+                           int cursor_options, ParamListInfo bound_params) {
+    if (!level_is_tracked(nesting_level) || parse->queryId == 0 ||
+        query_string == nullptr) {
+        if (prev_planner)
+            return prev_planner(parse, query_string, cursor_options,
+                                bound_params);
+        return standard_planner(parse, query_string, cursor_options,
+                                bound_params);
+    }
+
+    PlannedStmt *volatile result = nullptr;
+    uint64_t exec_id = next_exec_id();
+    int64_t start_ts = GetCurrentTimestamp();
+    instr_time start;
+    INSTR_TIME_SET_CURRENT(start);
+    volatile uint64_t saved_word = pg_qprof_running_exec_id;
+    pg_qprof_running_exec_id = exec_id;
+    nesting_level++;
+    PG_TRY();
+    {
+        if (prev_planner)
+            result =
+                prev_planner(parse, query_string, cursor_options, bound_params);
+        else
+            result = standard_planner(parse, query_string, cursor_options,
+                                      bound_params);
+    }
+    PG_CATCH();
+    {
+        nesting_level--;
+        pg_qprof_running_exec_id = saved_word;
+        int sqlstate = geterrcode();
+        instr_time elapsed;
+        INSTR_TIME_SET_CURRENT(elapsed);
+        INSTR_TIME_SUBTRACT(elapsed, start);
+        /* planning-time failures (1/0 folded as a constant, bad casts) are
+         * failed executions of this statement */
+        if (statement_is_sampled(nesting_level))
+            record_planning_failure(parse->queryId, cmd_of(parse->commandType),
+                                    exec_id, query_string, nesting_level,
+                                    start_ts, instr_ns(elapsed), sqlstate);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    nesting_level--;
+    pg_qprof_running_exec_id = saved_word;
+
+    instr_time elapsed;
+    INSTR_TIME_SET_CURRENT(elapsed);
+    INSTR_TIME_SUBTRACT(elapsed, start);
+    remember_planning(nesting_level, parse->queryId, exec_id,
+                      instr_ns(elapsed));
+    return result;
+}
+
+void run_ExecutorStart(QueryDesc *query_desc, int eflags) {
+    if (prev_ExecutorStart)
+        prev_ExecutorStart(query_desc, eflags);
+    else
+        standard_ExecutorStart(query_desc, eflags);
+}
+
+void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
+    int64_t queryid = query_desc->plannedstmt->queryId;
+    if (!level_is_tracked(nesting_level) || queryid == 0 ||
+        (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
+        !statement_is_sampled(nesting_level)) {
+        run_ExecutorStart(query_desc, eflags);
+        return;
+    }
+    Execution *e =
+        execution_open(query_desc, queryid, cmd_of(query_desc->operation),
+                       query_desc->sourceText, nesting_level);
+    if (e == nullptr) {
+        run_ExecutorStart(query_desc, eflags);
+        return;
+    }
+    execution_set_instrumented(e, node_actuals_begin(query_desc));
+    RunningContext saved = execution_enter(e);
+    PG_TRY();
+    { run_ExecutorStart(query_desc, eflags); }
+    PG_CATCH();
+    {
+        execution_leave(saved);
+        ExecutionOutcome failed;
+        failed.sqlstate = geterrcode();
+        execution_close(e, failed);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    execution_leave(saved);
+}
+
+/* Runs one phase (Run or Finish) of an execution with the nesting level and
+ * the running execution set, recording the execution if the phase fails.
+ * `phase` is a lambda capturing by reference: nothing to destroy on longjmp. */
+template <typename Phase> void run_phase(QueryDesc *query_desc, Phase phase) {
+    Execution *e = execution_find(query_desc);
+    RunningContext saved = running;
+    if (e != nullptr)
+        saved = execution_enter(e);
+    nesting_level++;
+    PG_TRY();
+    { phase(); }
+    PG_CATCH();
+    {
+        nesting_level--;
+        execution_leave(saved);
+        e = execution_find(query_desc);
+        if (e != nullptr) {
+            ExecutionOutcome failed;
+            failed.sqlstate = geterrcode();
+            execution_close(e, failed);
+        }
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    nesting_level--;
+    execution_leave(saved);
+}
+
+void qprof_ExecutorRun(QueryDesc *query_desc, ScanDirection direction,
+                       uint64 count, bool execute_once) {
+    run_phase(query_desc, [&]() {
+        if (prev_ExecutorRun)
+            prev_ExecutorRun(query_desc, direction, count, execute_once);
+        else
+            standard_ExecutorRun(query_desc, direction, count, execute_once);
+    });
+}
+
+void qprof_ExecutorFinish(QueryDesc *query_desc) {
+    run_phase(query_desc, [&]() {
+        if (prev_ExecutorFinish)
+            prev_ExecutorFinish(query_desc);
+        else
+            standard_ExecutorFinish(query_desc);
+    });
+}
+
+/* Workers planned and launched by the Gather nodes of a parallel plan. */
+bool count_parallel_workers(PlanState *node, void *context) {
+    if (node == nullptr)
+        return false;
+    ExecutionOutcome *out = static_cast<ExecutionOutcome *>(context);
+    if (IsA(node, GatherState)) {
+        out->parallel_workers_planned +=
+            reinterpret_cast<Gather *>(node->plan)->num_workers;
+        out->parallel_workers_launched +=
+            reinterpret_cast<GatherState *>(node)->nworkers_launched;
+    } else if (IsA(node, GatherMergeState)) {
+        out->parallel_workers_planned +=
+            reinterpret_cast<GatherMerge *>(node->plan)->num_workers;
+        out->parallel_workers_launched +=
+            reinterpret_cast<GatherMergeState *>(node)->nworkers_launched;
+    }
+    return planstate_tree_walker(
+        node,
+        reinterpret_cast<bool (*)()>(
+            reinterpret_cast<void (*)()>(count_parallel_workers)),
+        context);
+}
+
+void add_jit(ExecutionOutcome *out, const JitInstrumentation *ji) {
+    out->jit_functions += static_cast<int64_t>(ji->created_functions);
+    out->jit_generation_time_ns += instr_ns(ji->generation_counter);
+    out->jit_inlining_time_ns += instr_ns(ji->inlining_counter);
+    out->jit_optimization_time_ns += instr_ns(ji->optimization_counter);
+    out->jit_emission_time_ns += instr_ns(ji->emission_counter);
+}
+
+void run_ExecutorEnd(QueryDesc *query_desc) {
+    if (prev_ExecutorEnd)
+        prev_ExecutorEnd(query_desc);
+    else
+        standard_ExecutorEnd(query_desc);
+}
+
+void qprof_ExecutorEnd(QueryDesc *query_desc) {
+    Execution *e = execution_find(query_desc);
+    if (e == nullptr) {
+        run_ExecutorEnd(query_desc);
+        return;
+    }
+    int64_t elapsed_ns = execution_elapsed_ns(e);
+    if (!execution_long_enough(elapsed_ns)) {
+        execution_discard(e);
+        run_ExecutorEnd(query_desc);
+        return;
+    }
+
+    RunningContext saved = execution_enter(e);
+    ExecutionOutcome out;
+    out.exec_time_ns = elapsed_ns;
+    EState *estate = query_desc->estate;
+    out.rows = static_cast<int64_t>(estate->es_processed);
+    if (query_desc->plannedstmt->parallelModeNeeded &&
+        query_desc->planstate != nullptr)
+        count_parallel_workers(query_desc->planstate, &out);
+    if (estate->es_jit != nullptr)
+        add_jit(&out, &estate->es_jit->instr);
+    if (estate->es_jit_worker_instr != nullptr)
+        add_jit(&out, estate->es_jit_worker_instr);
+
+    PG_TRY();
+    {
+        out.planid = plan_id_of(query_desc);
+        out.node_actuals = plans_capture_end(
+            query_desc, execution_queryid(e), out.planid, execution_id(e),
+            execution_instrumented(e), static_cast<double>(elapsed_ns) / 1e6);
+    }
+    PG_CATCH();
+    {
+        execution_leave(saved);
+        e = execution_find(query_desc);
+        if (e != nullptr) {
+            ExecutionOutcome failed;
+            failed.sqlstate = geterrcode();
+            execution_close(e, failed);
+        }
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    execution_close(e, out);
+    execution_leave(saved);
+    run_ExecutorEnd(query_desc);
+}
+
+bool is_tracked_utility(Node *stmt) {
+    /* EXECUTE is recorded by the executor hooks of the statement it runs;
+     * PREPARE and DEALLOCATE are bookkeeping (pg_stat_statements agrees). */
+    return !IsA(stmt, ExecuteStmt) && !IsA(stmt, PrepareStmt) &&
+           !IsA(stmt, DeallocateStmt);
+}
+
+/* Rows reported by the utility statements that process rows. */
+int64_t utility_rows(const QueryCompletion *qc) {
+    if (qc == nullptr)
+        return 0;
+    switch (qc->commandTag) {
+    case CMDTAG_COPY:
+    case CMDTAG_FETCH:
+    case CMDTAG_SELECT:
+    case CMDTAG_REFRESH_MATERIALIZED_VIEW:
+        return static_cast<int64_t>(qc->nprocessed);
+    default:
+        return 0;
+    }
+}
+
+void run_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
+                        bool read_only_tree, ProcessUtilityContext context,
+                        ParamListInfo params, QueryEnvironment *query_env,
+                        DestReceiver *dest, QueryCompletion *qc) {
+    if (prev_ProcessUtility)
+        prev_ProcessUtility(pstmt, query_string, read_only_tree, context,
+                            params, query_env, dest, qc);
+    else
+        standard_ProcessUtility(pstmt, query_string, read_only_tree, context,
+                                params, query_env, dest, qc);
+}
+
+void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
+                          bool read_only_tree, ProcessUtilityContext context,
+                          ParamListInfo params, QueryEnvironment *query_env,
+                          DestReceiver *dest, QueryCompletion *qc) {
+    Node *stmt = pstmt->utilityStmt;
+    Execution *e = nullptr;
+    if (settings.track_utility && level_is_tracked(nesting_level) &&
+        pstmt->queryId != 0 && is_tracked_utility(stmt) &&
+        statement_is_sampled(nesting_level))
+        e = execution_open(pstmt, pstmt->queryId, SampleCmd::Utility,
+                           query_string, nesting_level);
+    if (e == nullptr) {
+        /* The statement EXECUTE runs is the top-level one; the statements
+         * run inside any other utility statement are nested in it. */
+        if (IsA(stmt, ExecuteStmt)) {
+            run_ProcessUtility(pstmt, query_string, read_only_tree, context,
+                               params, query_env, dest, qc);
+            return;
+        }
+        nesting_level++;
+        PG_TRY();
+        {
+            run_ProcessUtility(pstmt, query_string, read_only_tree, context,
+                               params, query_env, dest, qc);
+        }
+        PG_FINALLY();
+        { nesting_level--; }
+        PG_END_TRY();
+        return;
+    }
+
+    RunningContext saved = execution_enter(e);
+    nesting_level++;
+    PG_TRY();
+    {
+        run_ProcessUtility(pstmt, query_string, read_only_tree, context, params,
+                           query_env, dest, qc);
+    }
+    PG_CATCH();
+    {
+        nesting_level--;
+        execution_leave(saved);
+        e = execution_find(pstmt);
+        if (e != nullptr) {
+            ExecutionOutcome failed;
+            failed.sqlstate = geterrcode();
+            execution_close(e, failed);
+        }
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    nesting_level--;
+    execution_leave(saved);
+
+    /* the statement may have ended the transaction that opened it (COMMIT,
+     * or a procedure's own COMMIT): look it up again */
+    e = execution_find(pstmt);
+    if (e == nullptr)
+        return;
+    if (!execution_long_enough(execution_elapsed_ns(e))) {
+        execution_discard(e);
+        return;
+    }
+    ExecutionOutcome out;
+    out.rows = utility_rows(qc);
+    execution_close(e, out);
+}
+
+void qprof_emit_log(ErrorData *edata) {
+    if (edata->elevel >= ERROR)
+        last_error_sqlstate = edata->sqlerrcode;
+    if (prev_emit_log)
+        prev_emit_log(edata);
+}
+
+void qprof_xact_callback(XactEvent event, void *arg) {
+    /* A ROLLBACK (even one inside a procedure) aborts without an error and
+     * leaves the executions running; an error raised outside our handlers
+     * ends them all. */
+    if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
+        last_error_sqlstate != 0)
+        close_all_executions(last_error_sqlstate);
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
+        last_error_sqlstate = 0;
+}
+
+} // namespace
+
+void install_hooks() {
+    prev_post_parse_analyze = post_parse_analyze_hook;
+    post_parse_analyze_hook = qprof_post_parse_analyze;
+    prev_planner = planner_hook;
+    planner_hook = qprof_planner;
+    prev_ExecutorStart = ExecutorStart_hook;
+    ExecutorStart_hook = qprof_ExecutorStart;
+    prev_ExecutorRun = ExecutorRun_hook;
+    ExecutorRun_hook = qprof_ExecutorRun;
+    prev_ExecutorFinish = ExecutorFinish_hook;
+    ExecutorFinish_hook = qprof_ExecutorFinish;
+    prev_ExecutorEnd = ExecutorEnd_hook;
+    ExecutorEnd_hook = qprof_ExecutorEnd;
+    prev_ProcessUtility = ProcessUtility_hook;
+    ProcessUtility_hook = qprof_ProcessUtility;
+    prev_emit_log = emit_log_hook;
+    emit_log_hook = qprof_emit_log;
+    RegisterXactCallback(qprof_xact_callback, nullptr);
+}
+
+} // namespace qprof

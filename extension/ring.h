@@ -1,0 +1,57 @@
+/*
+ * ring.h — the shared-memory sample ring (DESIGN.md contract 2).
+ *
+ * Fixed size, multi-producer, lock-free. Writers never wait; a reader never
+ * returns a torn sample; when the ring is full the oldest samples are
+ * overwritten, and every sequence number that can no longer be read is
+ * accounted for as overwritten or dropped.
+ */
+#pragma once
+
+#include <cstdint>
+
+#include "sample.h"
+
+namespace qprof {
+
+/* Shared memory: size for shmem_request_hook, create or attach from
+ * shmem_startup_hook (AddinShmemInitLock held). */
+size_t ring_shmem_size();
+void ring_shmem_startup();
+bool ring_ready();
+
+/* Writer side. ring_begin_write reserves the next sequence number and
+ * returns the slot's sample to fill (its seq is set), or nullptr when the
+ * slot is owned by a writer that was lapped (the sample is then dropped and
+ * counted). ring_end_write publishes it. Nothing in between may fail. */
+Sample *ring_begin_write(uint64_t *ticket);
+void ring_end_write(uint64_t ticket);
+
+/* Per-backend counters of executions that were not recorded. */
+void ring_count_skipped_by_sampling();
+void ring_count_skipped_by_min_duration();
+
+/* Reader side. */
+enum class ReadResult { Ok, Lost, NotReady };
+/* Copies sample `seq` into *out if it is still in the ring and complete. */
+ReadResult ring_read(uint64_t seq, Sample *out);
+
+struct RingStatus {
+    uint64_t epoch;
+    uint64_t capacity;
+    uint64_t head_seq;   /* last reserved sequence number */
+    uint64_t oldest_seq; /* first sequence number still in the ring */
+    uint64_t overwritten;
+    uint64_t dropped;
+    uint64_t skipped_by_sampling;
+    uint64_t skipped_by_min_duration;
+    uint64_t reset_seq;
+    int64_t reset_time; /* TimestampTz, 0 = never */
+};
+RingStatus ring_status();
+
+/* Hides the samples now in the ring from the views and zeroes the counters
+ * the views show; sequence numbers stay monotonic for the collector. */
+void ring_reset();
+
+} // namespace qprof

@@ -1,0 +1,320 @@
+/*
+ * sql_api.cpp — the SQL-callable functions over the ring: read_samples (the
+ * collector's interface), ring_samples (behind the samples view), status,
+ * reset and exec_word.
+ *
+ * These run in a backend on behalf of a reader, off the statement hot path.
+ * They are written in plain C style: PostgreSQL errors may longjmp through
+ * them, so no C++ object with a destructor lives across a PostgreSQL call;
+ * the one C++ parser used here runs in its own frame and never throws.
+ */
+#include <arpa/inet.h>
+#include <cstring>
+
+extern "C" {
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inet.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(pg_qprof_read_samples);
+PG_FUNCTION_INFO_V1(pg_qprof_ring_samples);
+PG_FUNCTION_INFO_V1(pg_qprof_status);
+PG_FUNCTION_INFO_V1(pg_qprof_reset);
+PG_FUNCTION_INFO_V1(pg_qprof_exec_word);
+}
+
+#include <string>
+
+#include "executions.h"
+#include "query_texts.h"
+#include "ring.h"
+#include "sqlcommenter.h"
+
+using namespace qprof;
+
+namespace {
+
+constexpr int kSampleColumns = 45;
+/* a JSON text from a tag body of kTagBytes: at most 6 bytes per byte */
+constexpr size_t kTagJsonBytes = kTagBytes * 6 + 16;
+
+void require_ring() {
+    if (!ring_ready())
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("pg_qprof must be loaded via shared_preload_libraries"),
+                 errhint("Add pg_qprof to shared_preload_libraries in "
+                         "postgresql.conf and restart the server.")));
+}
+
+bool can_read_all_stats() {
+    return superuser() ||
+           has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+void require_read_all_stats(const char *what) {
+    if (!can_read_all_stats())
+        ereport(ERROR,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                 errmsg("permission denied for %s", what),
+                 errdetail("Only superusers and roles with privileges of "
+                           "pg_read_all_stats may call it.")));
+}
+
+/* Parses the sample's tags into `out` (NUL-terminated JSON). Pure C++ in its
+ * own frame: the std::string is gone before any PostgreSQL call. */
+bool tags_json(const Sample &s, char *out, size_t cap) {
+    if (s.tags_len == 0)
+        return false;
+    try {
+        std::string json;
+        if (!sqlcommenter_to_json(s.tags, s.tags_len, &json) ||
+            json.size() + 1 > cap)
+            return false;
+        memcpy(out, json.c_str(), json.size() + 1);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+Datum inet_datum(const Sample &s) {
+    char text[INET6_ADDRSTRLEN + 8];
+    int family = s.client_family == 4 ? AF_INET : AF_INET6;
+    if (inet_ntop(family, s.client_addr, text, sizeof(text)) == nullptr)
+        return (Datum)0;
+    return DirectFunctionCall1(inet_in, CStringGetDatum(text));
+}
+
+const char *cmd_name(SampleCmd cmd) {
+    switch (cmd) {
+    case SampleCmd::Select:
+        return "SELECT";
+    case SampleCmd::Update:
+        return "UPDATE";
+    case SampleCmd::Insert:
+        return "INSERT";
+    case SampleCmd::Delete:
+        return "DELETE";
+    case SampleCmd::Merge:
+        return "MERGE";
+    case SampleCmd::Utility:
+        return "UTILITY";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+Datum ms(int64_t ns) {
+    return Float8GetDatum(static_cast<double>(ns) / 1e6);
+}
+
+/* Fills the 45 sample columns; `private_visible` says whether the caller may
+ * see the text-like fields of this sample. */
+void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
+                         bool *n) {
+    memset(n, 0, sizeof(bool) * kSampleColumns);
+    int i = 0;
+    v[i++] = Int64GetDatum(static_cast<int64_t>(s.seq));
+    v[i++] = Int32GetDatum(s.pid);
+    v[i++] = Int64GetDatum(static_cast<int64_t>(s.exec_id));
+    v[i++] = Int64GetDatum(static_cast<int64_t>(s.parent_exec_id));
+    v[i++] = Int32GetDatum(s.nesting_level);
+    v[i++] = BoolGetDatum((s.flags & kFlagTopLevel) != 0);
+    v[i++] = ObjectIdGetDatum(s.dbid);
+    v[i++] = ObjectIdGetDatum(s.userid);
+    char app_name[kAppNameBytes];
+    memcpy(app_name, s.app_name, kAppNameBytes);
+    app_name[kAppNameBytes - 1] = '\0';
+    v[i++] = CStringGetTextDatum(app_name);
+    /* client_addr */
+    if (private_visible && s.client_family != 0)
+        v[i] = inet_datum(s);
+    n[i] = v[i] == (Datum)0;
+    i++;
+    /* tags */
+    char json[kTagJsonBytes];
+    if (private_visible && tags_json(s, json, sizeof(json)))
+        v[i] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+    else
+        n[i] = true;
+    i++;
+    v[i++] = Int64GetDatum(s.queryid);
+    v[i++] = Int64GetDatum(static_cast<int64_t>(s.planid));
+    n[i - 1] = s.planid == 0;
+    v[i++] = CStringGetTextDatum(cmd_name(s.cmd));
+    v[i++] = TimestampTzGetDatum(s.start_ts);
+    v[i++] = TimestampTzGetDatum(s.end_ts);
+    v[i++] = ms(s.plan_time_ns);
+    v[i++] = ms(s.exec_time_ns);
+    v[i++] = Int64GetDatum(s.rows);
+    v[i++] = Int64GetDatum(s.shared_blks_hit);
+    v[i++] = Int64GetDatum(s.shared_blks_read);
+    v[i++] = Int64GetDatum(s.shared_blks_dirtied);
+    v[i++] = Int64GetDatum(s.shared_blks_written);
+    v[i++] = Int64GetDatum(s.local_blks_hit);
+    v[i++] = Int64GetDatum(s.local_blks_read);
+    v[i++] = Int64GetDatum(s.local_blks_dirtied);
+    v[i++] = Int64GetDatum(s.local_blks_written);
+    v[i++] = Int64GetDatum(s.temp_blks_read);
+    v[i++] = Int64GetDatum(s.temp_blks_written);
+    v[i++] = ms(s.blk_read_time_ns);
+    v[i++] = ms(s.blk_write_time_ns);
+    v[i++] = ms(s.temp_blk_read_time_ns);
+    v[i++] = ms(s.temp_blk_write_time_ns);
+    v[i++] = Int64GetDatum(s.wal_records);
+    v[i++] = Int64GetDatum(s.wal_fpi);
+    v[i++] = Int64GetDatum(s.wal_bytes);
+    v[i++] = Int64GetDatum(s.jit_functions);
+    v[i++] = ms(s.jit_generation_time_ns);
+    v[i++] = ms(s.jit_inlining_time_ns);
+    v[i++] = ms(s.jit_optimization_time_ns);
+    v[i++] = ms(s.jit_emission_time_ns);
+    v[i++] = Int32GetDatum(s.parallel_workers_planned);
+    v[i++] = Int32GetDatum(s.parallel_workers_launched);
+    v[i++] = CStringGetTextDatum(unpack_sql_state(s.sqlstate));
+    v[i++] = BoolGetDatum((s.flags & kFlagNodeActuals) != 0);
+    Assert(i == kSampleColumns);
+}
+
+/* Query texts looked up once per queryid within one call. */
+struct TextCacheEntry {
+    int64 queryid;
+    char *text;
+};
+
+HTAB *make_text_cache() {
+    HASHCTL ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    ctl.keysize = sizeof(int64);
+    ctl.entrysize = sizeof(TextCacheEntry);
+    ctl.hcxt = CurrentMemoryContext;
+    return hash_create("pg_qprof query texts", 256, &ctl,
+                       HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+char *cached_text(HTAB *cache, int64 queryid) {
+    bool found = false;
+    auto *entry = static_cast<TextCacheEntry *>(
+        hash_search(cache, &queryid, HASH_ENTER, &found));
+    if (!found)
+        entry->text = query_texts_lookup(queryid);
+    return entry->text;
+}
+
+} // namespace
+
+extern "C" Datum pg_qprof_read_samples(PG_FUNCTION_ARGS) {
+    require_ring();
+    require_read_all_stats("pg_qprof.read_samples");
+    int64 after_seq = PG_GETARG_INT64(0);
+    int32 max_rows = PG_GETARG_INT32(1);
+    if (after_seq < 0 || max_rows < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("after_seq and max_rows must not be negative")));
+
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo *rsinfo =
+        reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    RingStatus st = ring_status();
+    uint64 seq = static_cast<uint64>(after_seq) + 1;
+    if (seq < st.oldest_seq)
+        seq = st.oldest_seq;
+    Datum values[kSampleColumns];
+    bool nulls[kSampleColumns];
+    Sample sample;
+    int32 emitted = 0;
+    for (; seq <= st.head_seq && emitted < max_rows; seq++) {
+        ReadResult r = ring_read(seq, &sample);
+        if (r == ReadResult::NotReady)
+            break; /* never step over a sample still being written */
+        if (r == ReadResult::Lost)
+            continue; /* the reader sees the gap in seq */
+        fill_sample_columns(sample, true, values, nulls);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        emitted++;
+    }
+    return (Datum)0;
+}
+
+extern "C" Datum pg_qprof_ring_samples(PG_FUNCTION_ARGS) {
+    require_ring();
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo *rsinfo =
+        reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    bool read_all = can_read_all_stats();
+    Oid me = GetUserId();
+    HTAB *texts = make_text_cache();
+    RingStatus st = ring_status();
+    uint64 seq =
+        st.oldest_seq > st.reset_seq ? st.oldest_seq : st.reset_seq + 1;
+    Datum values[kSampleColumns + 1];
+    bool nulls[kSampleColumns + 1];
+    Sample sample;
+    for (; seq <= st.head_seq; seq++) {
+        if (ring_read(seq, &sample) != ReadResult::Ok)
+            continue;
+        bool visible = read_all || sample.userid == me;
+        fill_sample_columns(sample, visible, values, nulls);
+        char *text = visible ? cached_text(texts, sample.queryid) : nullptr;
+        values[kSampleColumns] = text ? CStringGetTextDatum(text) : (Datum)0;
+        nulls[kSampleColumns] = text == nullptr;
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    return (Datum)0;
+}
+
+extern "C" Datum pg_qprof_status(PG_FUNCTION_ARGS) {
+    require_ring();
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "return type must be a row type");
+    RingStatus st = ring_status();
+    Datum v[11];
+    bool n[11] = {false};
+    v[0] = Int64GetDatum(static_cast<int64>(st.epoch));
+    v[1] = Int64GetDatum(static_cast<int64>(st.capacity));
+    v[2] = Int64GetDatum(static_cast<int64>(st.head_seq));
+    v[3] = Int64GetDatum(static_cast<int64>(st.oldest_seq));
+    v[4] = Int64GetDatum(static_cast<int64>(st.head_seq));
+    v[5] = Int64GetDatum(static_cast<int64>(st.overwritten));
+    v[6] = Int64GetDatum(static_cast<int64>(st.dropped));
+    v[7] = Int64GetDatum(static_cast<int64>(st.skipped_by_sampling));
+    v[8] = Int64GetDatum(static_cast<int64>(st.skipped_by_min_duration));
+    v[9] = Int64GetDatum(static_cast<int64>(st.reset_seq));
+    v[10] = TimestampTzGetDatum(st.reset_time);
+    n[10] = st.reset_time == 0;
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+}
+
+extern "C" Datum pg_qprof_reset(PG_FUNCTION_ARGS) {
+    require_ring();
+    require_read_all_stats("pg_qprof.reset");
+    ring_reset();
+    PG_RETURN_VOID();
+}
+
+extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
+    if (!superuser())
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("only superusers may read pg_qprof.exec_word")));
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "return type must be a row type");
+    Datum v[2];
+    bool n[2] = {false, false};
+    v[0] = Int32GetDatum(PostmasterPid);
+    v[1] = Int64GetDatum(static_cast<int64>(
+        reinterpret_cast<uintptr_t>(&pg_qprof_running_exec_id)));
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+}

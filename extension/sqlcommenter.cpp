@@ -1,0 +1,198 @@
+/*
+ * sqlcommenter.cpp — locate and parse sqlcommenter tags. Pure C++, no
+ * PostgreSQL calls, so it can be exercised on any input without risk.
+ */
+#include "sqlcommenter.h"
+
+#include <cstring>
+#include <new>
+
+namespace qprof {
+
+static bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+}
+
+bool find_sqlcommenter(const char *text, const char **body, size_t *len) {
+    if (text == nullptr)
+        return false;
+    size_t n = strlen(text);
+
+    /* Trailing comment: the convention, and what Django middlewares emit. */
+    size_t end = n;
+    while (end > 0 && (is_space(text[end - 1]) || text[end - 1] == ';'))
+        end--;
+    if (end >= 4 && text[end - 1] == '/' && text[end - 2] == '*') {
+        size_t close = end - 2;
+        /* the comment opens at the last opening marker before the closing one
+         */
+        for (size_t i = close; i >= 2; i--) {
+            if (text[i - 2] == '/' && text[i - 1] == '*') {
+                *body = text + i;
+                *len = close - i;
+                return true;
+            }
+        }
+    }
+
+    /* Leading comment, as some drivers prepend it. */
+    size_t start = 0;
+    while (start < n && is_space(text[start]))
+        start++;
+    if (start + 4 <= n && text[start] == '/' && text[start + 1] == '*') {
+        const char *close = strstr(text + start + 2, "*/");
+        if (close != nullptr) {
+            *body = text + start + 2;
+            *len = static_cast<size_t>(close - *body);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* URL-decodes [s, s+n) into out; false on a bad %-escape. */
+static bool url_decode(const char *s, size_t n, std::string *out) {
+    out->clear();
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= n)
+                return false;
+            int hi = hex_value(s[i + 1]);
+            int lo = hex_value(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return false;
+            out->push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out->push_back(s[i]);
+        }
+    }
+    return true;
+}
+
+static void append_json_string(std::string *json, const std::string &s) {
+    static const char hex[] = "0123456789abcdef";
+    json->push_back('"');
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"':
+            json->append("\\\"");
+            break;
+        case '\\':
+            json->append("\\\\");
+            break;
+        case '\n':
+            json->append("\\n");
+            break;
+        case '\r':
+            json->append("\\r");
+            break;
+        case '\t':
+            json->append("\\t");
+            break;
+        default:
+            if (c < 0x20) {
+                json->append("\\u00");
+                json->push_back(hex[c >> 4]);
+                json->push_back(hex[c & 15]);
+            } else {
+                json->push_back(static_cast<char>(c));
+            }
+        }
+    }
+    json->push_back('"');
+}
+
+static bool is_key_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+           c == '%';
+}
+
+static bool parse_pairs(const char *body, size_t len, std::string *json) {
+    size_t i = 0;
+    auto skip_spaces = [&]() {
+        while (i < len && is_space(body[i]))
+            i++;
+    };
+    std::string key, value, raw_value;
+    int pairs = 0;
+    json->assign("{");
+    skip_spaces();
+    while (i < len) {
+        size_t key_start = i;
+        while (i < len && is_key_char(body[i]))
+            i++;
+        if (i == key_start)
+            return false;
+        if (!url_decode(body + key_start, i - key_start, &key))
+            return false;
+        skip_spaces();
+        if (i >= len || body[i] != '=')
+            return false;
+        i++;
+        skip_spaces();
+        if (i >= len || body[i] != '\'')
+            return false;
+        i++;
+        /* a value ends at the first quote not escaped with a backslash */
+        raw_value.clear();
+        bool closed = false;
+        while (i < len) {
+            char c = body[i];
+            if (c == '\\' && i + 1 < len) {
+                raw_value.push_back(body[i + 1]);
+                i += 2;
+                continue;
+            }
+            if (c == '\'') {
+                closed = true;
+                i++;
+                break;
+            }
+            raw_value.push_back(c);
+            i++;
+        }
+        if (!closed)
+            return false;
+        if (!url_decode(raw_value.data(), raw_value.size(), &value))
+            return false;
+        if (pairs++ > 0)
+            json->push_back(',');
+        append_json_string(json, key);
+        json->push_back(':');
+        append_json_string(json, value);
+        skip_spaces();
+        if (i < len) {
+            if (body[i] != ',')
+                return false;
+            i++;
+            skip_spaces();
+            if (i >= len)
+                return false; /* dangling comma */
+        }
+    }
+    json->push_back('}');
+    return pairs > 0;
+}
+
+bool sqlcommenter_to_json(const char *body, size_t len, std::string *json) {
+    try {
+        return parse_pairs(body, len, json);
+    } catch (const std::bad_alloc &) {
+        return false;
+    }
+}
+
+} // namespace qprof

@@ -1,0 +1,27 @@
+/*
+ * sqlcommenter.h — the request tags an application appends to its SQL
+ * (a trailing comment such as  route='%2Fjobs',controller='JobList'  between
+ * comment markers: the sqlcommenter convention).
+ *
+ * Finding the comment runs for recorded executions, so it only looks at the
+ * two ends of the statement text. Parsing and URL-decoding run when a sample
+ * is read, never on the hot path.
+ */
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace qprof {
+
+/* Locates a comment at the very end of `text` (after trailing white space and
+ * semicolons) or at its very start. Sets body/len to what lies between the
+ * comment markers and returns true when there is one. */
+bool find_sqlcommenter(const char *text, const char **body, size_t *len);
+
+/* Parses a comment body of key='value' pairs separated by commas, URL-decodes
+ * keys and values and returns them as a JSON object text. Returns false for
+ * anything malformed; the caller then shows no tags. Never throws. */
+bool sqlcommenter_to_json(const char *body, size_t len, std::string *json);
+
+} // namespace qprof
