@@ -1,6 +1,6 @@
 /*
- * Placeholder until plan identity and the plan store land: no plan ids, no
- * actuals. The file is removed by the change that implements plan_capture.h.
+ * Placeholder until per-node actuals land: no execution is instrumented.
+ * The file is removed by the change that implements node_actuals_begin.
  */
 extern "C" {
 #include "postgres.h"
@@ -9,11 +9,5 @@ extern "C" {
 #include "plan_capture.h"
 
 namespace qprof {
-void plans_define_settings() {}
-void plans_shmem_request() {}
-void plans_shmem_startup() {}
 bool node_actuals_begin(QueryDesc *) { return false; }
-bool plans_capture_end(QueryDesc *, int64_t, uint64_t, uint64_t, bool, double) {
-    return false;
-}
 } // namespace qprof
