@@ -90,7 +90,6 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
 
     PlannedStmt *volatile result = nullptr;
     uint64_t exec_id = next_exec_id();
-    int64_t start_ts = GetCurrentTimestamp();
     instr_time start;
     INSTR_TIME_SET_CURRENT(start);
     volatile uint64_t saved_word = pg_qprof_running_exec_id;
@@ -118,7 +117,9 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
         if (statement_is_sampled(nesting_level))
             record_planning_failure(parse->queryId, cmd_of(parse->commandType),
                                     exec_id, query_string, nesting_level,
-                                    start_ts, instr_ns(elapsed), sqlstate);
+                                    GetCurrentTimestamp() -
+                                        instr_ns(elapsed) / 1000,
+                                    instr_ns(elapsed), sqlstate);
         PG_RE_THROW();
     }
     PG_END_TRY();
