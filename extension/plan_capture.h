@@ -15,9 +15,6 @@ struct QueryDesc;
 
 namespace qprof {
 
-/* Defines pg_qprof.analyze_* and the plan store settings (from _PG_init). */
-void plans_define_settings();
-
 /* Registers the pg_qprof.* settings of the plan store and of the node
  * actuals; from _PG_init, before the shared memory is requested. */
 void plans_define_settings();

@@ -1,6 +1,10 @@
 /*
  * query_texts.h — normalized query text, stored once per queryid in bounded
  * shared memory (DESIGN.md contract 3).
+ *
+ * Settings: pg_qprof.max_query_texts (entries), pg_qprof.query_texts_size
+ * (kB of text). Eviction: oldest stored text first; an evicted text is
+ * stored again the next time its statement is parsed.
  */
 #pragma once
 
@@ -11,6 +15,10 @@ struct Query;
 struct JumbleState;
 
 namespace qprof {
+
+/* Registers the pg_qprof.* settings of the text store; from _PG_init,
+ * before the shared memory is requested. */
+void query_texts_define_settings();
 
 /* Shared memory: request from shmem_request_hook, attach/create from
  * shmem_startup_hook (called with AddinShmemInitLock held). */
@@ -26,5 +34,12 @@ void query_texts_remember(ParseState *pstate, Query *query,
 /* A palloc'd copy of the stored text of queryid, or nullptr when unknown or
  * evicted. Never returns the text of another queryid. May ereport. */
 char *query_texts_lookup(int64_t queryid);
+
+/* Counters of the text store, for pg_qprof.store_status(). */
+struct QueryTextCounters {
+    uint64_t entries, bytes_used, capacity_bytes, max_entries;
+    uint64_t stored, evicted, truncated, too_large;
+};
+QueryTextCounters query_texts_counters();
 
 } // namespace qprof

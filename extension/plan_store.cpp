@@ -1,0 +1,261 @@
+/*
+ * plan_store.cpp — each (queryid, planid) stored once with its EXPLAIN
+ * VERBOSE text and JSON, its portable shape id, first and last seen.
+ *
+ * Per recorded execution (plans_capture_end): one lock-free probe of the
+ * shared index and, at most once per millisecond per plan, a relaxed store of
+ * last_seen into the index slot (rare writes keep the cache line shared
+ * between backends). EXPLAIN, the shape id and the LWLock are only for a
+ * pair not seen before. Eviction: oldest stored plan first (shared_store.h).
+ */
+#include "plan_capture.h"
+#include "node_actuals.h"
+#include "plan_shape.h"
+#include "shared_store.h"
+
+extern "C" {
+#include "postgres.h"
+
+#include "commands/explain.h"
+#include "executor/execdesc.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include <cstring>
+
+namespace qprof {
+
+namespace {
+
+constexpr const char *kTrancheName = "pg_qprof_plans";
+
+/* last_seen is refreshed when older than this (µs). */
+constexpr int64_t kLastSeenResolutionUs = 1000;
+
+int max_plans = 2000;
+int plans_size_kb = 8192;
+
+/* Payload of one record: the two EXPLAIN outputs follow, NUL-terminated. */
+struct PlanRecord {
+    int64_t queryid;
+    uint64_t planid;
+    uint64_t shape_id;
+    int64_t first_seen; /* TimestampTz */
+    uint32_t dbid;
+    uint32_t text_len;
+    uint32_t json_len;
+    char data[1]; /* text '\0' json '\0' */
+};
+
+struct PlanShared {
+    LWLock *lock;
+    SharedStore store; /* last: its index and log follow */
+};
+
+PlanShared *shared = nullptr;
+
+uint64_t log_bytes() {
+    return uint64_t(plans_size_kb) * 1024;
+}
+
+size_t shared_size() {
+    return offsetof(PlanShared, store) +
+           store_shmem_size(max_plans, log_bytes(), true);
+}
+
+/* The store key of a plan of a query: a plan id alone may serve several
+ * queries (same shape, other filters), whose EXPLAIN texts differ. */
+uint64_t plan_key(int64_t queryid, uint64_t planid) {
+    uint64_t k = planid ^ (uint64_t(queryid) * 0x9e3779b97f4a7c15ULL);
+    return k == 0 ? 1 : k;
+}
+
+/* EXPLAIN VERBOSE (costs on) of the executing plan, in format. */
+StringInfo explain_plan(QueryDesc *queryDesc, ExplainFormat format) {
+    ExplainState *es = NewExplainState();
+    es->verbose = true;
+    es->costs = true;
+    es->format = format;
+    ExplainBeginOutput(es);
+    ExplainPrintPlan(es, queryDesc);
+    ExplainEndOutput(es);
+    /* the text format ends with a newline; JSON is wrapped in [ ] */
+    StringInfo str = es->str;
+    while (str->len > 0 && str->data[str->len - 1] == '\n')
+        str->data[--str->len] = '\0';
+    return str;
+}
+
+bool plan_is_stored(uint64_t key) {
+    LWLockAcquire(shared->lock, LW_SHARED);
+    bool stored = store_find(&shared->store, key) != nullptr;
+    LWLockRelease(shared->lock);
+    return stored;
+}
+
+/* The slow path: a (queryid, planid) not in the store. Memory goes to the
+ * execution's context, freed by ExecutorEnd. */
+void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
+                    uint64_t key, TimestampTz now) {
+    /* the lock-free probe may miss a key that is moving in the index */
+    if (plan_is_stored(key))
+        return;
+    MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+    StringInfo text = explain_plan(queryDesc, EXPLAIN_FORMAT_TEXT);
+    StringInfo json = explain_plan(queryDesc, EXPLAIN_FORMAT_JSON);
+    uint64_t shape_id = plan_shape_id_of(queryDesc);
+    MemoryContextSwitchTo(old);
+
+    uint32_t payload =
+        offsetof(PlanRecord, data) + text->len + 1 + json->len + 1;
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+    if (store_find(&shared->store, key) == nullptr) {
+        auto *rec = static_cast<PlanRecord *>(
+            store_append(&shared->store, key, payload));
+        if (rec != nullptr) {
+            rec->queryid = queryid;
+            rec->planid = planid;
+            rec->shape_id = shape_id;
+            rec->first_seen = now;
+            rec->dbid = MyDatabaseId;
+            rec->text_len = text->len;
+            rec->json_len = json->len;
+            memcpy(rec->data, text->data, text->len + 1);
+            memcpy(rec->data + text->len + 1, json->data, json->len + 1);
+            StoreIndexSlot *slot = store_probe(&shared->store, key);
+            if (slot != nullptr)
+                slot->last_seen.store(now, std::memory_order_relaxed);
+        }
+    }
+    LWLockRelease(shared->lock);
+}
+
+} // namespace
+
+void plans_define_settings() {
+    DefineCustomIntVariable(
+        "pg_qprof.max_plans", "Maximum number of plans kept in shared memory.",
+        "When full, the oldest stored plan is evicted.", &max_plans, 2000, 10,
+        1000000, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "pg_qprof.plans_size",
+        "Shared memory for stored plans (EXPLAIN text and JSON).",
+        "When full, the oldest stored plans are evicted.", &plans_size_kb, 8192,
+        64, 1024 * 1024, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
+        nullptr);
+    node_actuals_define_settings();
+}
+
+void plans_shmem_request() {
+    RequestAddinShmemSpace(shared_size());
+    RequestNamedLWLockTranche(kTrancheName, 1);
+    node_actuals_shmem_request();
+}
+
+void plans_shmem_startup() {
+    bool found;
+    shared = static_cast<PlanShared *>(
+        ShmemInitStruct("pg_qprof plans", shared_size(), &found));
+    if (!found) {
+        shared->lock = &GetNamedLWLockTranche(kTrancheName)[0].lock;
+        store_init(&shared->store, max_plans, log_bytes(), true);
+    }
+    node_actuals_shmem_startup();
+}
+
+bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
+                       uint64_t exec_id, bool instrumented,
+                       double exec_time_ms) {
+    if (shared == nullptr || planid == 0)
+        return false;
+    uint64_t key = plan_key(queryid, planid);
+    TimestampTz now = GetCurrentTimestamp();
+    StoreIndexSlot *slot = store_probe(&shared->store, key);
+    if (slot != nullptr) {
+        if (now - slot->last_seen.load(std::memory_order_relaxed) >=
+            kLastSeenResolutionUs)
+            slot->last_seen.store(now, std::memory_order_relaxed);
+    } else {
+        store_new_plan(queryDesc, queryid, planid, key, now);
+    }
+    if (!instrumented)
+        return false;
+    return node_actuals_keep(queryDesc, queryid, planid, exec_id, exec_time_ms);
+}
+
+PlanStoreCounters plan_store_counters() {
+    PlanStoreCounters c{};
+    if (shared == nullptr)
+        return c;
+    const StoreCounters &sc = shared->store.counters;
+    c.entries = sc.entries.load();
+    c.bytes_used = sc.bytes_used.load();
+    c.capacity_bytes = shared->store.log_bytes;
+    c.max_entries = shared->store.max_entries;
+    c.stored = sc.stored.load();
+    c.evicted = sc.evicted.load();
+    c.too_large = sc.too_large.load();
+    return c;
+}
+
+} // namespace qprof
+
+/* ---- SQL: pg_qprof.stored_plans() --------------------------------------- */
+
+namespace {
+
+void put_plan_row(uint64_t key, const void *payload, uint32_t, void *arg) {
+    auto *rsinfo = static_cast<ReturnSetInfo *>(arg);
+    auto *rec = static_cast<const qprof::PlanRecord *>(payload);
+    qprof::StoreIndexSlot *slot =
+        qprof::store_probe(&qprof::shared->store, key);
+    Datum values[8];
+    bool nulls[8] = {false, false, false, false, false, false, false, false};
+    values[0] = Int64GetDatum(int64(rec->planid));
+    values[1] = Int64GetDatum(rec->queryid);
+    values[2] = ObjectIdGetDatum(rec->dbid);
+    values[3] = Int64GetDatum(int64(rec->shape_id));
+    values[4] = TimestampTzGetDatum(rec->first_seen);
+    if (slot != nullptr)
+        values[5] = TimestampTzGetDatum(
+            slot->last_seen.load(std::memory_order_relaxed));
+    else
+        nulls[5] = true;
+    values[6] =
+        PointerGetDatum(cstring_to_text_with_len(rec->data, rec->text_len));
+    values[7] = PointerGetDatum(
+        cstring_to_text_with_len(rec->data + rec->text_len + 1, rec->json_len));
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(pg_qprof_stored_plans);
+}
+
+/* Every stored plan, oldest first. */
+extern "C" Datum pg_qprof_stored_plans(PG_FUNCTION_ARGS) {
+    InitMaterializedSRF(fcinfo, 0);
+    if (qprof::shared == nullptr)
+        ereport(
+            ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("pg_qprof must be loaded via shared_preload_libraries")));
+    LWLockAcquire(qprof::shared->lock, LW_SHARED);
+    qprof::store_for_each(&qprof::shared->store, put_plan_row,
+                          fcinfo->resultinfo);
+    LWLockRelease(qprof::shared->lock);
+    return (Datum)0;
+}
