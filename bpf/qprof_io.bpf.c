@@ -8,14 +8,16 @@
  * that word in the backend's own context and add the event to the entry of
  * (pid, execution id). Nothing fires per statement.
  *
- * Events (all attach points need neither tracefs nor kprobes):
- *   vfs_read/vfs_write (+v)  fentry/fexit   syscall count, bytes, latency
- *   vfs_fsync_range          fentry/fexit   fsync count, latency
- *   mm_filemap_add_to_page_cache  tp_btf    page-cache misses
- *   page_cache_ra_*          fentry/fexit   marks readahead
- *   block_io_start/rq_issue/rq_complete tp_btf  block requests
- *   sched_switch             tp_btf         on/off-CPU time
- *   sched_tick               fentry         on-CPU checkpoints
+ * Events. Only tp_btf programs: they need neither tracefs nor kprobes, and
+ * this kernel kind refuses fentry/fexit programs (EPERM at load even for
+ * root), so syscall timing comes from the raw syscall tracepoints:
+ *   sys_enter/sys_exit            read/write/fsync syscalls: count, bytes,
+ *                                 latency (optional: slows every syscall)
+ *   mm_filemap_add_to_page_cache  page-cache misses
+ *   page_cache_ra_unbounded/order the readahead window being filled
+ *   block_io_start/rq_issue/rq_complete  block requests and device time
+ *   sched_switch                  off-CPU time, I/O wait or other
+ *   sched_stat_runtime            on-CPU time, as the scheduler accounts it
  */
 #include "vmlinux.h"
 
@@ -58,15 +60,14 @@ struct {
  * runqueue lock, where a preallocated map is the safe choice. LRU so the
  * state of exited backends goes away by itself. */
 struct backend_state {
-    __u64 oncpu_since_ns;  /* last switch-in or on-CPU checkpoint */
     __u64 offcpu_since_ns; /* switch-out time, 0 when running */
     __u64 offcpu_exec_id;  /* execution word read at switch-out */
     __u64 syscall_start_ns;
-    __u64 fsync_start_ns;
-    __u32 offcpu_in_io; /* switched out in uninterruptible sleep */
-    __u32 readahead_depth;
-    __u32 write_depth;
-    __u32 syscall_is_write;
+    __u64 pending_oncpu_ns; /* runtime accounted from another CPU */
+    __u64 ra_inode;         /* readahead window being filled */
+    __u64 ra_first, ra_end; /* page indexes [first, end) */
+    __u32 syscall_kind;     /* enum syscall_kind, while in a syscall */
+    __u32 offcpu_in_io;     /* switched out in uninterruptible sleep */
 };
 
 struct {
@@ -169,6 +170,12 @@ static __always_inline struct backend_state *backend_state_of(__u32 tid,
     return bpf_map_lookup_elem(&backends, &tid);
 }
 
+/* The state of a backend, without creating it. */
+static __always_inline struct backend_state *known_backend(__u32 tid)
+{
+    return bpf_map_lookup_elem(&backends, &tid);
+}
+
 static __always_inline struct task_struct *current_backend(void)
 {
     struct task_struct *task = bpf_get_current_task_btf();
@@ -176,150 +183,128 @@ static __always_inline struct task_struct *current_backend(void)
     return is_backend(task) ? task : NULL;
 }
 
-/* ---- read/write system calls on regular files ---- */
+/* ---- read/write/fsync system calls ---- */
 
-static __always_inline void file_io_enter(struct file *file, bool is_write)
+enum syscall_kind {
+    SYSCALL_OTHER = 0,
+    SYSCALL_READ = 1,
+    SYSCALL_WRITE = 2,
+    SYSCALL_FSYNC = 3,
+};
+
+/* System call numbers differ per architecture. */
+static __always_inline enum syscall_kind syscall_kind_of(long id)
+{
+#if defined(__TARGET_ARCH_arm64)
+    switch (id) {
+    case 63: /* read */
+    case 65: /* readv */
+    case 67: /* pread64 */
+    case 69: /* preadv */
+    case 286: /* preadv2 */
+        return SYSCALL_READ;
+    case 64: /* write */
+    case 66: /* writev */
+    case 68: /* pwrite64 */
+    case 70: /* pwritev */
+    case 287: /* pwritev2 */
+        return SYSCALL_WRITE;
+    case 82: /* fsync */
+    case 83: /* fdatasync */
+        return SYSCALL_FSYNC;
+    }
+#else
+    switch (id) {
+    case 0: /* read */
+    case 17: /* pread64 */
+    case 19: /* readv */
+    case 295: /* preadv */
+    case 327: /* preadv2 */
+        return SYSCALL_READ;
+    case 1: /* write */
+    case 18: /* pwrite64 */
+    case 20: /* writev */
+    case 296: /* pwritev */
+    case 328: /* pwritev2 */
+        return SYSCALL_WRITE;
+    case 74: /* fsync */
+    case 75: /* fdatasync */
+        return SYSCALL_FSYNC;
+    }
+#endif
+    return SYSCALL_OTHER;
+}
+
+/* Sockets, pipes and signalfd reads are waits, not file I/O: only regular
+ * files count. The descriptor table is read without its lock; a descriptor
+ * closed meanwhile by another thread is not a concern for a backend. */
+static __always_inline bool fd_is_regular_file(struct task_struct *task,
+                                               long fd)
+{
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+        return false;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = NULL;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) != 0 || !file)
+        return false;
+    umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+    return (mode & S_IFMT_BITS) == S_IFREG_BITS;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+    enum syscall_kind kind = syscall_kind_of(id);
+    if (kind == SYSCALL_OTHER)
+        return 0;
+    struct task_struct *task = current_backend();
+    if (!task)
+        return 0;
+    if (kind != SYSCALL_FSYNC &&
+        !fd_is_regular_file(task, (long)PT_REGS_PARM1_CORE(regs)))
+        return 0;
+    struct backend_state *st = backend_state_of(task->pid, true);
+    if (!st)
+        return 0;
+    st->syscall_kind = kind;
+    st->syscall_start_ns = bpf_ktime_get_ns();
+    return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
     struct task_struct *task = current_backend();
     if (!task)
-        return;
-    /* Sockets, pipes and signalfd reads are waits, not file I/O. */
-    umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-    if ((mode & S_IFMT_BITS) != S_IFREG_BITS)
-        return;
-    struct backend_state *st = backend_state_of(task->pid, true);
-    if (!st)
-        return;
-    st->syscall_start_ns = bpf_ktime_get_ns();
-    st->syscall_is_write = is_write;
-    if (is_write)
-        st->write_depth++;
-}
-
-static __always_inline void file_io_exit(long ret)
-{
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct backend_state *st = bpf_map_lookup_elem(&backends, &task->pid);
+        return 0;
+    struct backend_state *st = known_backend(task->pid);
     if (!st || st->syscall_start_ns == 0)
-        return;
+        return 0;
     __u64 elapsed = bpf_ktime_get_ns() - st->syscall_start_ns;
-    bool is_write = st->syscall_is_write;
+    enum syscall_kind kind = st->syscall_kind;
     st->syscall_start_ns = 0;
-    if (is_write && st->write_depth > 0)
-        st->write_depth--;
+    st->syscall_kind = SYSCALL_OTHER;
 
     __u64 exec_id = current_exec_id();
     if (exec_id == 0)
-        return;
+        return 0;
     struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
     if (!io)
-        return;
+        return 0;
     __u64 bytes = ret > 0 ? (__u64)ret : 0;
-    if (is_write) {
+    if (kind == SYSCALL_READ) {
+        __sync_fetch_and_add(&io->read_calls, 1);
+        __sync_fetch_and_add(&io->read_bytes, bytes);
+        __sync_fetch_and_add(&io->read_ns, elapsed);
+    } else if (kind == SYSCALL_WRITE) {
         __sync_fetch_and_add(&io->write_calls, 1);
         __sync_fetch_and_add(&io->write_bytes, bytes);
         __sync_fetch_and_add(&io->write_ns, elapsed);
     } else {
-        __sync_fetch_and_add(&io->read_calls, 1);
-        __sync_fetch_and_add(&io->read_bytes, bytes);
-        __sync_fetch_and_add(&io->read_ns, elapsed);
+        __sync_fetch_and_add(&io->fsync_calls, 1);
+        __sync_fetch_and_add(&io->fsync_ns, elapsed);
     }
-}
-
-SEC("fentry/vfs_read")
-int BPF_PROG(vfs_read_enter, struct file *file)
-{
-    file_io_enter(file, false);
-    return 0;
-}
-
-SEC("fexit/vfs_read")
-int BPF_PROG(vfs_read_exit, struct file *file, char *buf, size_t count,
-             loff_t *pos, ssize_t ret)
-{
-    file_io_exit(ret);
-    return 0;
-}
-
-SEC("fentry/vfs_write")
-int BPF_PROG(vfs_write_enter, struct file *file)
-{
-    file_io_enter(file, true);
-    return 0;
-}
-
-SEC("fexit/vfs_write")
-int BPF_PROG(vfs_write_exit, struct file *file, const char *buf,
-             size_t count, loff_t *pos, ssize_t ret)
-{
-    file_io_exit(ret);
-    return 0;
-}
-
-/* preadv/pwritev (PostgreSQL zero-fills new WAL segments with pwritev). */
-SEC("fentry/vfs_readv")
-int BPF_PROG(vfs_readv_enter, struct file *file)
-{
-    file_io_enter(file, false);
-    return 0;
-}
-
-SEC("fexit/vfs_readv")
-int BPF_PROG(vfs_readv_exit, struct file *file, const void *vec,
-             unsigned long vlen, loff_t *pos, int flags, ssize_t ret)
-{
-    file_io_exit(ret);
-    return 0;
-}
-
-SEC("fentry/vfs_writev")
-int BPF_PROG(vfs_writev_enter, struct file *file)
-{
-    file_io_enter(file, true);
-    return 0;
-}
-
-SEC("fexit/vfs_writev")
-int BPF_PROG(vfs_writev_exit, struct file *file, const void *vec,
-             unsigned long vlen, loff_t *pos, int flags, ssize_t ret)
-{
-    file_io_exit(ret);
-    return 0;
-}
-
-/* ---- fsync/fdatasync ---- */
-
-/* A separate start time: an O_SYNC write calls vfs_fsync_range from inside
- * vfs_write. */
-SEC("fentry/vfs_fsync_range")
-int BPF_PROG(fsync_enter)
-{
-    struct task_struct *task = current_backend();
-    if (!task)
-        return 0;
-    struct backend_state *st = backend_state_of(task->pid, true);
-    if (st)
-        st->fsync_start_ns = bpf_ktime_get_ns();
-    return 0;
-}
-
-SEC("fexit/vfs_fsync_range")
-int BPF_PROG(fsync_exit)
-{
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct backend_state *st = bpf_map_lookup_elem(&backends, &task->pid);
-    if (!st || st->fsync_start_ns == 0)
-        return 0;
-    __u64 elapsed = bpf_ktime_get_ns() - st->fsync_start_ns;
-    st->fsync_start_ns = 0;
-    __u64 exec_id = current_exec_id();
-    if (exec_id == 0)
-        return 0;
-    struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
-    if (!io)
-        return 0;
-    __sync_fetch_and_add(&io->fsync_calls, 1);
-    __sync_fetch_and_add(&io->fsync_ns, elapsed);
     return 0;
 }
 
@@ -351,16 +336,16 @@ static __always_inline __u64 folio_pages(struct folio *folio)
     return 1ULL << (order & 31);
 }
 
-/* A folio entered the page cache in this backend's context: outside a
- * write, that is a read that had to go to storage. */
+/* A folio entered the page cache in this backend's context. Outside a
+ * write system call, that is a read that had to go to storage. */
 SEC("tp_btf/mm_filemap_add_to_page_cache")
 int BPF_PROG(page_cache_add, struct folio *folio)
 {
     struct task_struct *task = current_backend();
     if (!task)
         return 0;
-    struct backend_state *st = bpf_map_lookup_elem(&backends, &task->pid);
-    if (st && st->write_depth > 0)
+    struct backend_state *st = known_backend(task->pid);
+    if (st && st->syscall_kind == SYSCALL_WRITE)
         return 0;
     __u64 exec_id = current_exec_id();
     if (exec_id == 0)
@@ -370,56 +355,47 @@ int BPF_PROG(page_cache_add, struct folio *folio)
         return 0;
     __u64 pages = folio_pages(folio);
     __sync_fetch_and_add(&io->page_cache_miss_pages, pages);
-    if (st && st->readahead_depth > 0)
-        __sync_fetch_and_add(&io->readahead_pages, pages);
+    if (st && st->ra_inode) {
+        __u64 inode = (__u64)BPF_CORE_READ(folio, mapping, host);
+        __u64 index = BPF_CORE_READ(folio, index);
+        if (inode == st->ra_inode && index >= st->ra_first &&
+            index < st->ra_end)
+            __sync_fetch_and_add(&io->readahead_pages, pages);
+    }
     return 0;
 }
 
-/* page_cache_ra_order may fall back to page_cache_ra_unbounded, hence a
- * depth rather than a flag. */
-static __always_inline void readahead_enter(void)
+/* Readahead announces the window it is about to fill; the pages then added
+ * inside it are readahead pages. Remembering the window, not counting it,
+ * avoids counting twice when page_cache_ra_order falls back to
+ * page_cache_ra_unbounded, and counts only pages that were really missing. */
+static __always_inline void note_readahead(struct inode *inode, __u64 index,
+                                           __u64 nr_pages)
 {
     struct task_struct *task = current_backend();
     if (!task)
         return;
     struct backend_state *st = backend_state_of(task->pid, true);
-    if (st)
-        st->readahead_depth++;
+    if (!st)
+        return;
+    st->ra_inode = (__u64)inode;
+    st->ra_first = index;
+    st->ra_end = index + nr_pages;
 }
 
-static __always_inline void readahead_exit(void)
+SEC("tp_btf/page_cache_ra_unbounded")
+int BPF_PROG(ra_unbounded, struct inode *inode, unsigned long index,
+             unsigned long nr_to_read, unsigned long lookahead_size)
 {
-    struct task_struct *task = bpf_get_current_task_btf();
-    struct backend_state *st = bpf_map_lookup_elem(&backends, &task->pid);
-    if (st && st->readahead_depth > 0)
-        st->readahead_depth--;
-}
-
-SEC("fentry/page_cache_ra_unbounded")
-int BPF_PROG(ra_unbounded_enter)
-{
-    readahead_enter();
+    note_readahead(inode, index, nr_to_read);
     return 0;
 }
 
-SEC("fexit/page_cache_ra_unbounded")
-int BPF_PROG(ra_unbounded_exit)
+SEC("tp_btf/page_cache_ra_order")
+int BPF_PROG(ra_order, struct inode *inode, unsigned long index,
+             struct file_ra_state *ra)
 {
-    readahead_exit();
-    return 0;
-}
-
-SEC("fentry/page_cache_ra_order")
-int BPF_PROG(ra_order_enter)
-{
-    readahead_enter();
-    return 0;
-}
-
-SEC("fexit/page_cache_ra_order")
-int BPF_PROG(ra_order_exit)
-{
-    readahead_exit();
+    note_readahead(inode, index, BPF_CORE_READ(ra, size));
     return 0;
 }
 
@@ -487,21 +463,6 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error,
 
 /* ---- on/off-CPU time ---- */
 
-/* Adds the on-CPU time since the last checkpoint to the execution running
- * now. Between two checkpoints the word may have changed; checkpoints at
- * every tick bound the error to one tick per execution boundary. */
-static __always_inline void oncpu_checkpoint(struct task_struct *task,
-                                             struct backend_state *st,
-                                             __u64 exec_id, __u64 now)
-{
-    if (st->oncpu_since_ns && exec_id) {
-        struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
-        if (io)
-            __sync_fetch_and_add(&io->oncpu_ns, now - st->oncpu_since_ns);
-    }
-    st->oncpu_since_ns = now;
-}
-
 /* At switch-out the leaving task is still `current`: its word is read in
  * its own address space, and kept for the switch-in, which runs in the
  * context of another task. */
@@ -512,18 +473,15 @@ static __always_inline void switched_out(struct task_struct *prev,
     struct backend_state *st = backend_state_of(prev->pid, true);
     if (!st)
         return;
-    __u64 exec_id = current_exec_id();
-    oncpu_checkpoint(prev, st, exec_id, now);
-    st->oncpu_since_ns = 0;
     st->offcpu_since_ns = now;
-    st->offcpu_exec_id = exec_id;
+    st->offcpu_exec_id = current_exec_id();
     /* A preempted task stays runnable whatever its state says. */
     st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
 }
 
 static __always_inline void switched_in(struct task_struct *next, __u64 now)
 {
-    struct backend_state *st = backend_state_of(next->pid, true);
+    struct backend_state *st = known_backend(next->pid);
     if (!st)
         return;
     if (st->offcpu_since_ns && st->offcpu_exec_id) {
@@ -539,7 +497,6 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now)
     }
     st->offcpu_since_ns = 0;
     st->offcpu_exec_id = 0;
-    st->oncpu_since_ns = now;
 }
 
 SEC("tp_btf/sched_switch")
@@ -555,19 +512,32 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
     return 0;
 }
 
-/* The scheduler tick interrupts the running task: an on-CPU checkpoint, so
- * that a backend running many statements without sleeping still has its
- * CPU time split between them. (sched_tick was scheduler_tick before 6.10;
- * the loader picks the name.) */
-SEC("fentry/sched_tick")
-int BPF_PROG(sched_tick)
+/* The scheduler reports the CPU time of the running task at every tick and
+ * at every switch-out: exactly the on-CPU time, split at tick granularity
+ * between executions. When the update runs on another CPU (a remote
+ * wakeup), the task's word cannot be read there: the time waits for the
+ * next update made in the task's own context. */
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime)
 {
-    struct task_struct *task = current_backend();
-    if (!task)
+    if (!is_backend(task))
         return 0;
-    struct backend_state *st = backend_state_of(task->pid, true);
-    if (!st)
+    __u32 tid = task->pid;
+    struct backend_state *st = backend_state_of(tid, true);
+    if ((__u32)bpf_get_current_pid_tgid() != tid) {
+        if (st)
+            __sync_fetch_and_add(&st->pending_oncpu_ns, runtime);
         return 0;
-    oncpu_checkpoint(task, st, current_exec_id(), bpf_ktime_get_ns());
+    }
+    if (st && st->pending_oncpu_ns) {
+        runtime += st->pending_oncpu_ns;
+        st->pending_oncpu_ns = 0;
+    }
+    __u64 exec_id = current_exec_id();
+    if (exec_id == 0)
+        return 0;
+    struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
+    if (io)
+        __sync_fetch_and_add(&io->oncpu_ns, runtime);
     return 0;
 }

@@ -151,17 +151,14 @@ namespace {
 
 /* Which optional attach points this kernel has; a program whose target is
  * missing is not loaded rather than failing the whole load. */
-void choose_programs(qprof_io_bpf *skel, std::vector<std::string> &attached)
+void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
+                     std::vector<std::string> &attached)
 {
     std::unique_ptr<struct btf, BtfDeleter> vmlinux(btf__load_vmlinux_btf());
     if (!vmlinux)
         throw BpfUnavailable(
             failure("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)",
                     errno));
-    auto has_function = [&](const char *name) {
-        return btf__find_by_name_kind(vmlinux.get(), name, BTF_KIND_FUNC) >=
-               0;
-    };
     auto has_tracepoint = [&](const char *name) {
         std::string type = std::string("btf_trace_") + name;
         return btf__find_by_name_kind(vmlinux.get(), type.c_str(),
@@ -177,43 +174,25 @@ void choose_programs(qprof_io_bpf *skel, std::vector<std::string> &attached)
 
     auto &p = skel->progs;
     for (const char *required :
-         {"vfs_read", "vfs_write", "vfs_fsync_range"})
-        if (!has_function(required))
-            throw BpfUnavailable(std::string("kernel has no ") + required +
-                                 " in its BTF");
-    for (const char *required : {"sched_switch", "mm_filemap_add_to_page_cache",
-                                 "block_rq_issue", "block_rq_complete"})
+         {"sched_switch", "sched_stat_runtime", "mm_filemap_add_to_page_cache",
+          "block_rq_issue", "block_rq_complete"})
         if (!has_tracepoint(required))
             throw BpfUnavailable(std::string("kernel has no tracepoint ") +
                                  required + " in its BTF");
-    attached = {"fentry/vfs_read", "fentry/vfs_write",
-                "fentry/vfs_fsync_range", "tp_btf/sched_switch",
+    attached = {"tp_btf/sched_switch", "tp_btf/sched_stat_runtime",
                 "tp_btf/mm_filemap_add_to_page_cache", "tp_btf/block_rq_issue",
                 "tp_btf/block_rq_complete"};
 
-    optional(has_function("vfs_readv") && has_function("vfs_writev"),
-             {p.vfs_readv_enter, p.vfs_readv_exit, p.vfs_writev_enter,
-              p.vfs_writev_exit},
-             "fentry/vfs_readv,vfs_writev");
-    optional(has_function("page_cache_ra_unbounded"),
-             {p.ra_unbounded_enter, p.ra_unbounded_exit},
-             "fentry/page_cache_ra_unbounded");
-    optional(has_function("page_cache_ra_order"),
-             {p.ra_order_enter, p.ra_order_exit}, "fentry/page_cache_ra_order");
-
+    optional(trace_syscalls && has_tracepoint("sys_enter") &&
+                 has_tracepoint("sys_exit"),
+             {p.sys_enter, p.sys_exit}, "tp_btf/sys_enter,sys_exit");
+    optional(has_tracepoint("page_cache_ra_unbounded"), {p.ra_unbounded},
+             "tp_btf/page_cache_ra_unbounded");
+    optional(has_tracepoint("page_cache_ra_order"), {p.ra_order},
+             "tp_btf/page_cache_ra_order");
     bool io_start = has_tracepoint("block_io_start");
     optional(io_start, {p.block_io_start}, "tp_btf/block_io_start");
     skel->rodata->claim_requests_at_start = io_start;
-
-    /* The tick is sched_tick since 6.10, scheduler_tick before. */
-    if (has_function("sched_tick")) {
-        attached.push_back("fentry/sched_tick");
-    } else if (has_function("scheduler_tick")) {
-        bpf_program__set_attach_target(p.sched_tick, 0, "scheduler_tick");
-        attached.push_back("fentry/scheduler_tick");
-    } else {
-        bpf_program__set_autoload(p.sched_tick, false);
-    }
 }
 
 } // namespace
@@ -236,7 +215,7 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     int err = bpf_map__set_max_entries(skel->maps.exec_io, options.max_entries);
     if (err)
         throw BpfUnavailable(failure("cannot size the entry map", err));
-    choose_programs(skel, impl_->attachments);
+    choose_programs(skel, options.trace_syscalls, impl_->attachments);
 
     err = qprof_io_bpf__load(skel);
     if (err)

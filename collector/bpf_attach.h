@@ -79,6 +79,10 @@ struct BpfStats {
 
 struct BpfOptions {
     uint32_t max_entries = 32768; /* executions with events, at once */
+    /* read/write/fsync system calls come from the raw syscall tracepoints,
+     * which put every system call of the machine on a slower path; false
+     * leaves the syscall fields at zero */
+    bool trace_syscalls = true;
 };
 
 class BpfAttribution {

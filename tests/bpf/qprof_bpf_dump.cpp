@@ -78,7 +78,7 @@ std::string json_stats(const qprof::BpfStats &st)
     out << "{\"events\":" << st.events << ",\"lost_events\":" << st.lost_events
         << ",\"word_read_failures\":" << st.word_read_failures
         << ",\"events_per_sec\":" << st.events_per_sec
-        << ",\"entries\":" << st.entries
+        << ",\"map_entries\":" << st.entries
         << ",\"peak_entries\":" << st.peak_entries
         << ",\"max_entries\":" << st.max_entries
         << ",\"dropped_entries\":" << st.dropped_entries << "}";
