@@ -1,0 +1,78 @@
+-- pg_qprof.sample_rate, decided once per top-level statement (nested
+-- statements follow it), and pg_qprof.min_duration. Statements not recorded
+-- are counted in pg_qprof.status. Each rate is set for a whole session (the
+-- connection's options) so that the counts are exact.
+
+-- sample_rate = 1 (the default): every statement recorded, none skipped
+SELECT skipped_by_sampling AS skipped0, head_seq AS mark FROM pg_qprof.status \gset
+SELECT 1 AS a;
+SELECT 2 AS b;
+SELECT 3 AS c;
+SELECT count(*) AS recorded,
+       (SELECT skipped_by_sampling - :skipped0 FROM pg_qprof.status) AS skipped
+  FROM qp_mine WHERE seq > :mark;
+
+-- sample_rate = 0: nothing recorded, every top-level statement counted
+SELECT skipped_by_sampling AS skipped0, head_seq AS mark FROM pg_qprof.status \gset
+\c 'dbname=regression options=-cpg_qprof.sample_rate=0'
+SELECT current_setting('pg_qprof.sample_rate') AS rate;
+SELECT 1 AS a;
+SELECT 2 AS b;
+SELECT id FROM qp_known WHERE id = 3;
+INSERT INTO qp_log VALUES (0);
+\c 'dbname=regression'
+SELECT count(*) AS recorded FROM pg_qprof.samples WHERE seq > :mark;
+SELECT skipped_by_sampling - :skipped0 AS skipped FROM pg_qprof.status;
+
+-- sample_rate = 0.5 with track = top: each statement either recorded or
+-- counted, about half of each
+SELECT skipped_by_sampling AS skipped0, samples_written AS written0,
+       head_seq AS mark
+  FROM pg_qprof.status \gset
+\c 'dbname=regression options=-cpg_qprof.sample_rate=0.5'
+SELECT format('SELECT %s AS n', g) FROM generate_series(1, 400) g \gexec
+\c 'dbname=regression'
+SELECT s.samples_written - :written0 + s.skipped_by_sampling - :skipped0
+           AS recorded_plus_skipped,
+       s.samples_written - :written0 BETWEEN 120 AND 281 AS about_half,
+       (SELECT count(*) FROM pg_qprof.samples WHERE seq > :mark)
+           = s.samples_written - :written0 AS all_recorded_visible
+  FROM pg_qprof.status s;
+
+-- sample_rate = 0.5 with track = all: a nested statement is recorded exactly
+-- when its top-level statement is
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+\c 'dbname=regression options=''-cpg_qprof.sample_rate=0.5 -cpg_qprof.track=all'''
+SELECT format('SELECT qp_outer(%s)', g) FROM generate_series(1, 200) g \gexec
+\c 'dbname=regression'
+CREATE TEMP TABLE qp_sampled AS
+    SELECT * FROM pg_qprof.samples WHERE seq > :mark;
+WITH RECURSIVE tree AS (
+    SELECT pid, exec_id AS top_id, exec_id FROM qp_sampled WHERE nesting_level = 0
+    UNION ALL
+    SELECT c.pid, t.top_id, c.exec_id
+      FROM qp_sampled c JOIN tree t ON c.pid = t.pid AND c.parent_exec_id = t.exec_id
+), per_top AS (
+    SELECT t.top_id, count(*) - 1 AS nested
+      FROM tree t JOIN qp_sampled s ON s.pid = t.pid AND s.exec_id = t.top_id
+     WHERE s.rows = 1 AND s.cmd_type = 'select'
+     GROUP BY t.top_id
+)
+SELECT count(*) BETWEEN 50 AND 150 AS about_half_of_the_calls,
+       bool_and(nested = 8) AS every_nested_statement_recorded,
+       (SELECT count(*) FROM qp_sampled WHERE nesting_level > 0)
+           = (SELECT count(*) FROM tree) - (SELECT count(*) FROM qp_sampled WHERE nesting_level = 0)
+           AS no_orphan_nested_samples
+  FROM per_top;
+
+-- min_duration: shorter executions are counted, not recorded
+SELECT skipped_by_min_duration AS short0, head_seq AS mark FROM pg_qprof.status \gset
+\c 'dbname=regression options=-cpg_qprof.min_duration=100'
+SELECT 1 AS fast;
+SELECT 2 AS fast;
+SELECT id FROM qp_known WHERE id = 3;
+SELECT pg_sleep(0.3) AS slow;
+\c 'dbname=regression'
+SELECT cmd_type, rows, exec_time_ms >= 100 AS long_enough
+  FROM pg_qprof.samples WHERE seq > :mark ORDER BY seq;
+SELECT skipped_by_min_duration - :short0 AS skipped_too_short FROM pg_qprof.status;

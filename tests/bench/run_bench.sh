@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Instruction cost per statement on the hot path (`make bench`).
+#
+# `postgres --single` reads N point SELECTs on pgbench_accounts from stdin
+# under `valgrind --tool=callgrind`; the instructions of an empty run (same
+# startup, no statement) are subtracted and the rest divided by N. Three
+# configurations, side by side in the same run:
+#   none                no preloaded library
+#   pg_stat_statements  shared_preload_libraries = pg_stat_statements, track = top
+#   pg_qprof            shared_preload_libraries = pg_qprof, track = top,
+#                       every execution recorded (sample_rate 1, min_duration 0)
+# Needs root (runs the server as postgres) or the postgres user, the
+# extension installed (make install) and valgrind.
+#
+# Environment: BENCH_N (statements per run, default 2000); BENCH_KEEP=1 keeps
+# the work directory. Results also go to tests/bench/out/.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+pg_bindir=/usr/lib/postgresql/15/bin
+n="${BENCH_N:-2000}"
+out_dir="$repo/tests/bench/out"
+mkdir -p "$out_dir"
+
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+command -v valgrind >/dev/null || {
+    echo "valgrind is missing: make deps" >&2
+    exit 1
+}
+[ -f "$(pg_config --pkglibdir)/pg_qprof.so" ] || {
+    echo "pg_qprof is not installed: make && make install" >&2
+    exit 1
+}
+
+work="$(mktemp -d /tmp/qprof_bench.XXXXXX)"
+data="$work/data"
+cleanup() {
+    if [ -f "$data/postmaster.pid" ]; then
+        as_pg "$pg_bindir/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "kept $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+[ "$(id -u)" -eq 0 ] && chown postgres: "$work"
+
+# A cluster with pgbench tables (scale 1: 100,000 accounts).
+as_pg "$pg_bindir/initdb" -D "$data" -A trust --no-sync -E UTF8 --no-locale >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+fsync = off
+huge_pages = off
+jit = off
+listen_addresses = ''
+unix_socket_directories = '$work'
+EOF
+port=$((20000 + RANDOM % 10000))
+as_pg "$pg_bindir/pg_ctl" -D "$data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
+as_pg "$pg_bindir/pgbench" -i -s 1 -q -h "$work" -p "$port" postgres >/dev/null 2>&1
+as_pg "$pg_bindir/psql" -X -q -h "$work" -p "$port" -d postgres \
+    -c 'CREATE EXTENSION pg_qprof' -c 'VACUUM ANALYZE pgbench_accounts' >/dev/null
+as_pg "$pg_bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+
+# The statements: N point SELECTs with varying keys, one a line.
+awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
+    printf "SELECT abalance FROM pgbench_accounts WHERE aid = %d;\n", (i * 7919) % 100000 + 1 }' \
+    >"$work/stmts.sql"
+: >"$work/empty.sql"
+chmod 644 "$work"/*.sql
+
+configs=(none pg_stat_statements pg_qprof)
+opts_none=()
+opts_pg_stat_statements=(-c shared_preload_libraries=pg_stat_statements
+    -c pg_stat_statements.track=top)
+opts_pg_qprof=(-c shared_preload_libraries=pg_qprof -c pg_qprof.track=top
+    -c pg_qprof.sample_rate=1 -c pg_qprof.min_duration=0)
+
+# Total instructions (callgrind Ir) of one single-user run reading $2.
+count_ir() { # config input
+    local cfg="$1" input="$2" opts_var out
+    opts_var="opts_${cfg}[@]"
+    out="$work/callgrind.$cfg.$(basename "$input" .sql)"
+    as_pg valgrind --tool=callgrind --trace-children=no \
+        --callgrind-out-file="$out" \
+        "$pg_bindir/postgres" --single -D "$data" "${!opts_var}" postgres \
+        <"$input" >"$out.stdout" 2>"$out.stderr" || {
+        echo "run $cfg $input failed:" >&2
+        tail -n 20 "$out.stderr" >&2
+        exit 1
+    }
+    awk '/^(summary|totals):/ { print $2; exit }' "$out"
+}
+
+# Make sure each run really did what it says: the library loaded, and for
+# pg_qprof every statement recorded.
+check_config() { # config
+    local cfg="$1" opts_var
+    opts_var="opts_${cfg}[@]"
+    local probe="$work/probe.$cfg.sql"
+    {
+        head -n 10 "$work/stmts.sql"
+        echo "SELECT 'libs=' || current_setting('shared_preload_libraries');"
+        if [ "$cfg" = pg_qprof ]; then
+            echo "SELECT 'written=' || samples_written FROM pg_qprof.status;"
+        fi
+    } >"$probe"
+    chmod 644 "$probe"
+    as_pg "$pg_bindir/postgres" --single -D "$data" "${!opts_var}" postgres \
+        <"$probe" 2>&1 | tr -d '"' | grep -Eo '(libs|written)=[^ ]*' | tr '\n' ' '
+}
+
+echo "pg_qprof hot-path cost: $n point SELECTs on pgbench_accounts, postgres --single under callgrind"
+declare -A per_stmt
+for cfg in "${configs[@]}"; do
+    echo "  $cfg: $(check_config "$cfg")"
+    empty=$(count_ir "$cfg" "$work/empty.sql")
+    full=$(count_ir "$cfg" "$work/stmts.sql")
+    per_stmt[$cfg]=$(((full - empty) / n))
+    echo "    total Ir: empty $empty, with statements $full"
+done
+
+{
+    printf '\n%-20s %18s %18s\n' configuration "instructions/stmt" "delta vs none"
+    base=${per_stmt[none]}
+    for cfg in "${configs[@]}"; do
+        v=${per_stmt[$cfg]}
+        if [ "$cfg" = none ]; then
+            printf '%-20s %18d %18s\n' "$cfg" "$v" "-"
+        else
+            printf '%-20s %18d %+18d\n' "$cfg" "$v" "$((v - base))"
+        fi
+    done
+} | tee "$out_dir/instructions.txt"
+
+qprof_delta=$((per_stmt[pg_qprof] - per_stmt[none]))
+pgss_delta=$((per_stmt[pg_stat_statements] - per_stmt[none]))
+if [ "$qprof_delta" -le "$pgss_delta" ]; then
+    echo "target met: pg_qprof adds no more than pg_stat_statements ($qprof_delta <= $pgss_delta)"
+else
+    echo "target missed: pg_qprof adds $qprof_delta instructions/statement, pg_stat_statements $pgss_delta"
+fi

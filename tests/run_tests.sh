@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# The one test command (`make test`). Run as root on a fresh clone (CI runs it
+# with CI=true and no stdin):
+#   1. installs the Debian packages it needs (tests/install_deps.sh);
+#   2. builds and installs the extension, the collector and the BPF programs;
+#   3. as the postgres user, in a throw-away directory: pg_regress on a
+#      temporary instance (tests/regress_schedule, tests/regress.conf), then
+#      the TAP tests tests/t/*.pl;
+#   4. as root: the TAP tests tests/root/*.pl, if any.
+# Every server started here is stopped on exit, whatever happened. The last
+# line is "N passed, N failed" (pg_regress tests and TAP files); the exit
+# status is non-zero when anything failed.
+#
+# Environment: QPROF_KEEP=1 keeps the throw-away directory;
+# QPROF_TESTS="t/01_x.pl ..." runs only those TAP files (paths under tests/);
+# QPROF_SKIP_BUILD=1 skips steps 1-2 (for a quick re-run).
+set -uo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+pg_bindir=/usr/lib/postgresql/15/bin
+pgxs_dir=/usr/lib/postgresql/15/lib/pgxs
+pg_regress="$pgxs_dir/src/test/regress/pg_regress"
+perl_lib="$pgxs_dir/src/test/perl"
+test_user=postgres
+
+passed=0
+failed=0
+failures=()
+
+say() { printf '== %s\n' "$*"; }
+
+# Runs a command as the test user (or directly when that is already us).
+as_test_user() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u "$test_user" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Stops every server whose data directory is under the work directory.
+stop_servers() {
+    local pidfile datadir
+    [ -n "${work:-}" ] && [ -d "$work" ] || return 0
+    while IFS= read -r pidfile; do
+        datadir="$(dirname "$pidfile")"
+        say "stopping the server left in $datadir"
+        as_test_user "$pg_bindir/pg_ctl" -D "$datadir" -m immediate -w stop \
+            >/dev/null 2>&1 </dev/null ||
+            kill -9 "$(head -n1 "$pidfile")" 2>/dev/null || true
+    done < <(find "$work" -name postmaster.pid 2>/dev/null)
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_servers
+    if [ -n "${work:-}" ] && [ -d "$work" ]; then
+        if [ "${QPROF_KEEP:-0}" = 1 ]; then
+            say "kept $work"
+        else
+            rm -rf "$work"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+# A port in 20000-29999 that nothing listens on.
+free_port() {
+    local port
+    for _ in $(seq 1 50); do
+        port=$((20000 + RANDOM % 10000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+            [ ! -e "/tmp/.s.PGSQL.$port" ]; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
+}
+
+record() { # name ok|fail
+    if [ "$2" = ok ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$1")
+    fi
+}
+
+finish() {
+    if [ "${#failures[@]}" -gt 0 ]; then
+        say "failed: ${failures[*]}"
+    fi
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+cd "$repo"
+
+# --- 1-2. dependencies, build, install ------------------------------------
+if [ "${QPROF_SKIP_BUILD:-0}" != 1 ]; then
+    say "dependencies"
+    if ! bash tests/install_deps.sh </dev/null; then
+        record install_deps fail
+        finish
+    fi
+
+    say "build and install the extension"
+    if ! { make -j2 </dev/null && make install </dev/null; }; then
+        record build fail
+        finish
+    fi
+    if [ -f collector/Makefile ]; then
+        say "build and install the collector"
+        if ! { make -C collector -j2 </dev/null && make -C collector install </dev/null; }; then
+            record build-collector fail
+            finish
+        fi
+    fi
+    if [ -f bpf/Makefile ]; then
+        say "build the BPF programs"
+        if ! make -C bpf -j2 </dev/null; then
+            record build-bpf fail
+            finish
+        fi
+    fi
+fi
+
+# --- throw-away directory the test user can write ---------------------------
+work="$(mktemp -d /tmp/qprof_test.XXXXXX)"
+mkdir -p "$work/src" "$work/regress" "$work/tap"
+cp -r sql expected tests "$work/src/"
+[ "$(id -u)" -eq 0 ] && chown -R "$test_user:" "$work"
+chmod 755 "$work"
+
+# --- 3a. pg_regress ------------------------------------------------------------
+say "pg_regress"
+schedule="$work/src/tests/regress_schedule"
+missing=()
+for f in sql/*.sql; do
+    [ -e "$f" ] || continue
+    name="$(basename "$f" .sql)"
+    if ! grep -Eq "^test:.*[[:space:]]$name([[:space:]]|\$)" tests/regress_schedule; then
+        missing+=("$name")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "tests/regress_schedule does not list: ${missing[*]}" >&2
+    record regress_schedule fail
+fi
+
+port="$(free_port)"
+regress_log="$work/regress/pg_regress.log"
+as_test_user timeout 1200 "$pg_regress" \
+    --temp-instance="$work/regress/instance" \
+    --temp-config="$work/src/tests/regress.conf" \
+    --schedule="$schedule" \
+    --inputdir="$work/src" \
+    --outputdir="$work/regress" \
+    --bindir="$pg_bindir" \
+    --port="$port" \
+    --no-locale --encoding=UTF8 \
+    </dev/null 2>&1 | tee "$regress_log"
+regress_rc=${PIPESTATUS[0]}
+n_ok=$(grep -Ec '\.\.\. ok' "$regress_log")
+n_bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$regress_log")
+passed=$((passed + n_ok))
+if [ "$n_bad" -gt 0 ]; then
+    failed=$((failed + n_bad))
+    failures+=($(grep -E '\.\.\. (FAILED|failed)' "$regress_log" |
+        sed -E 's/^[[:space:]]*(test[[:space:]]+)?([^[:space:]]+).*/\2/'))
+fi
+if [ "$regress_rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
+    record pg_regress fail
+fi
+if [ -s "$work/regress/regression.diffs" ]; then
+    say "regression.diffs"
+    cat "$work/regress/regression.diffs"
+fi
+if [ "$regress_rc" -ne 0 ] && [ -d "$work/regress/log" ]; then
+    say "server log (tail)"
+    tail -n 60 "$work/regress/log/postmaster.log" 2>/dev/null
+fi
+stop_servers
+
+# --- 3b. TAP tests as the test user, 3c. as root -------------------------------
+tap_env=(
+    "PATH=$pg_bindir:$PATH"
+    "PERL5LIB=$perl_lib${PERL5LIB:+:$PERL5LIB}"
+    "PG_REGRESS=$pg_regress"
+    "TEMP_CONFIG=$work/src/tests/regress.conf"
+    "QPROF_SRC=$repo"
+    "PG_TEST_TIMEOUT_DEFAULT=180"
+    "LC_ALL=C.UTF-8"
+)
+
+# run_tap <as: user|root> <file under tests/>
+run_tap() {
+    local who="$1" file="$2" name dir rc
+    name="$(basename "$file" .pl)"
+    dir="$work/tap/$name"
+    mkdir -p "$dir"
+    [ "$who" = user ] && [ "$(id -u)" -eq 0 ] && chown "$test_user:" "$dir"
+    say "prove $file"
+    if [ "$who" = user ]; then
+        (cd "$dir" && as_test_user env "${tap_env[@]}" TESTDIR="$dir" \
+            timeout 900 prove -v "$work/src/tests/$file" </dev/null)
+    else
+        (cd "$repo" && env "${tap_env[@]}" TESTDIR="$dir" \
+            timeout 900 prove -v "$repo/tests/$file" </dev/null)
+    fi
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+        record "$file" ok
+    else
+        record "$file" fail
+        for log in "$dir"/tmp_check/log/*; do
+            [ -f "$log" ] || continue
+            say "$log (tail)"
+            tail -n 80 "$log"
+        done
+    fi
+    stop_servers
+}
+
+if [ -n "${QPROF_TESTS:-}" ]; then
+    for f in $QPROF_TESTS; do
+        case "$f" in
+        root/*) run_tap root "$f" ;;
+        *) run_tap user "$f" ;;
+        esac
+    done
+else
+    for f in tests/t/*.pl; do
+        [ -e "$f" ] && run_tap user "t/$(basename "$f")"
+    done
+    if [ "$(id -u)" -eq 0 ]; then
+        for f in tests/root/*.pl; do
+            [ -e "$f" ] && run_tap root "root/$(basename "$f")"
+        done
+    elif ls tests/root/*.pl >/dev/null 2>&1; then
+        echo "tests/root/*.pl need root" >&2
+        record tests/root fail
+    fi
+fi
+
+finish
