@@ -114,6 +114,11 @@ static __always_inline __u64 current_exec_id(void)
 {
     __u64 exec_id = 0;
 
+    /* An exiting backend has released its memory: it runs nothing. */
+    if (!bpf_get_current_task_btf()->mm)
+        return 0;
+    /* The read fails when the word's page is not resident, which happens
+     * only before the backend ever wrote it: the word is then 0. */
     if (bpf_probe_read_user(&exec_id, sizeof(exec_id),
                             (const void *)exec_word_address) != 0) {
         struct qprof_bpf_counters *c = my_counters();

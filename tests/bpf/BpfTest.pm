@@ -1,0 +1,102 @@
+# BpfTest — what the root BPF tests (tests/root/2*.pl) share: a cluster with
+# pg_qprof preloaded, the BPF loader attached to it through
+# pg_qprof.exec_word(), tables to read cold, and the join of a sample with
+# its kernel entry.
+package BpfTest;
+
+use strict;
+use warnings;
+use Carp;
+use POSIX ();
+use Test::More;
+
+use RootCluster;
+use BpfDump;
+
+use Exporter 'import';
+our @EXPORT = qw(bpf_cluster attach_bpf create_table last_sample io_of
+  page_size);
+
+sub page_size { POSIX::sysconf(POSIX::_SC_PAGESIZE) }
+
+# A started cluster with pg_qprof preloaded and created.
+sub bpf_cluster {
+    my ($name, %settings) = @_;
+    my $node = RootCluster->new($name,
+        settings => {
+            shared_preload_libraries => 'pg_qprof',
+            shared_buffers           => '8MB',
+            # a parallel worker's I/O is its own, not the leader's execution
+            max_parallel_workers_per_gather => 0,
+            %settings
+        });
+    $node->start;
+    $node->psql('CREATE EXTENSION pg_qprof');
+    return $node;
+}
+
+# Attaches the BPF programs to `node`'s backends; skips the whole test when
+# BPF cannot be loaded on this machine, saying why.
+sub attach_bpf {
+    my ($node, %opts) = @_;
+    my ($postmaster_pid, $word_address) =
+      split /\|/, $node->psql('SELECT * FROM pg_qprof.exec_word()');
+    my $bpf = BpfDump->attach($postmaster_pid, $word_address, %opts);
+    if ($bpf->{unavailable}) {
+        plan skip_all => "BPF cannot be loaded here: $bpf->{unavailable}";
+        exit 0;
+    }
+    return $bpf;
+}
+
+# A table of about `mb` megabytes, vacuumed so that reading it writes
+# nothing (hint bits set, all-visible), then dropped from the page cache.
+# Returns its size in bytes.
+sub create_table {
+    my ($node, $table, $mb, %opts) = @_;
+    # ~240 bytes a row with its header: about 4350 rows per MB
+    my $rows = int($mb * 4350);
+    $node->psql(
+        "CREATE TABLE $table AS SELECT g AS id, repeat('x', 200) AS filler "
+          . "FROM generate_series(1, $rows) g; VACUUM (FREEZE) $table",
+        %opts);
+    $node->drop_relation_from_page_cache($table, %opts);
+    return $node->psql("SELECT pg_relation_size('$table')", %opts);
+}
+
+my @SAMPLE_COLUMNS = qw(seq pid exec_id parent_exec_id nesting_level
+  exec_time_ms shared_blks_hit shared_blks_read query);
+
+# The latest sample of the sessions named `app` (application_name) at
+# nesting level `level` (0 unless given), as a hash.
+sub last_sample {
+    my ($node, $app, $level) = @_;
+    $level //= 0;
+    my $cols = join ', ', @SAMPLE_COLUMNS;
+    my $row = $node->psql(
+        "SELECT $cols FROM pg_qprof.samples "
+          . "WHERE application_name = '$app' AND nesting_level = $level "
+          . "ORDER BY seq DESC LIMIT 1");
+    croak "no sample for $app at level $level" if $row eq '';
+    my %sample;
+    @sample{@SAMPLE_COLUMNS} = split /\|/, $row, scalar @SAMPLE_COLUMNS;
+    return \%sample;
+}
+
+# Takes the kernel entry of `sample` out of the map; an execution without
+# entry had no kernel event, which reads as zeros.
+sub io_of {
+    my ($bpf, $sample) = @_;
+    my $key = "$sample->{pid}:$sample->{exec_id}";
+    my $io  = $bpf->take([ [ $sample->{pid}, $sample->{exec_id} ] ])->{$key};
+    return $io if $io;
+    return {
+        map { ($_ => 0) }
+          qw(read_calls read_bytes read_ns write_calls write_bytes write_ns
+          fsync_calls fsync_ns page_cache_miss_pages readahead_pages
+          block_requests block_bytes block_device_ns offcpu_io_ns
+          offcpu_other_ns oncpu_ns)
+    };
+}
+
+1;
