@@ -87,10 +87,12 @@ StringInfo explain_plan(QueryDesc *queryDesc, ExplainFormat format) {
     es->verbose = true;
     es->costs = true;
     es->format = format;
+    /* the same document as EXPLAIN (FORMAT JSON): [ { "Plan": ... } ] */
     ExplainBeginOutput(es);
+    ExplainOpenGroup("Query", nullptr, true, es);
     ExplainPrintPlan(es, queryDesc);
+    ExplainCloseGroup("Query", nullptr, true, es);
     ExplainEndOutput(es);
-    /* the text format ends with a newline; JSON is wrapped in [ ] */
     StringInfo str = es->str;
     while (str->len > 0 && str->data[str->len - 1] == '\n')
         str->data[--str->len] = '\0';

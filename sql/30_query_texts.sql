@@ -1,0 +1,64 @@
+-- Normalized query texts (pg_qprof.queries): constants become $n the way
+-- pg_stat_statements shows them; one text per queryid.
+CREATE TABLE qp_texts (id int PRIMARY KEY, name text, born date);
+
+-- The stored text of a statement, found by its queryid.
+CREATE FUNCTION qp_text(stmt text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT query FROM pg_qprof.queries WHERE queryid = qp_queryid(stmt)
+$$;
+
+SELECT * FROM qp_texts WHERE id = 42 AND name = 'it''s';
+SELECT * FROM qp_texts WHERE id IN (1, 2, 3) OR name IN ('a', 'b');
+SELECT '7'::int + 1, 2.5::numeric, CAST('x' AS varchar(3));
+SELECT -5 AS negative, - 6 AS spaced, 1e3 AS exp, E'tab\t' AS escaped,
+       x'1F' AS bits, date '2020-01-01' AS typed, interval '1 day' AS iv,
+       $$dollar 'quoted'$$ AS dollar;
+SELECT id FROM qp_texts
+ WHERE born > now() - interval '3 days'   -- a trailing comment
+ LIMIT 10 OFFSET 5;
+SELECT qp_text('SELECT * FROM qp_texts WHERE id = 1 AND name = ''x''') AS simple;
+SELECT qp_text('SELECT * FROM qp_texts WHERE id IN (7, 8, 9) OR name IN (''c'', ''d'')') AS lists;
+SELECT qp_text('SELECT ''1''::int + 2, 3.5::numeric, CAST(''y'' AS varchar(3))') AS casts;
+SELECT qp_text('SELECT -1 AS negative, - 2 AS spaced, 2e3 AS exp, E''x'' AS escaped, x''0'' AS bits, date ''1999-01-01'' AS typed, interval ''2 days'' AS iv, $$d$$ AS dollar') AS literals;
+SELECT qp_text('SELECT id FROM qp_texts WHERE born > now() - interval ''1 day'' LIMIT 1 OFFSET 0') AS with_comment;
+
+-- Other constants: the same queryid, so no second text.
+SELECT * FROM qp_texts WHERE id = 43 AND name = 'other';
+SELECT count(*) AS texts_for_query
+  FROM pg_qprof.queries
+ WHERE queryid = qp_queryid('SELECT * FROM qp_texts WHERE id = 1 AND name = ''x''');
+
+-- Parameters of a prepared statement keep their numbers; constants follow.
+PREPARE qp_texts_prep(int) AS SELECT name FROM qp_texts WHERE id = $1 AND name <> 'zz';
+EXECUTE qp_texts_prep(1);
+SELECT DISTINCT query FROM pg_qprof.queries
+ WHERE query LIKE 'PREPARE qp_texts_prep%' ORDER BY query;
+DEALLOCATE qp_texts_prep;
+
+-- Several statements in one query string: each gets its own text.
+SELECT 101 AS first \; SELECT 'two' AS second, 102;
+SELECT query FROM pg_qprof.queries
+ WHERE query IN ('SELECT $1 AS first', 'SELECT $1 AS second, $2');
+
+-- Utility statements are kept as written.
+CREATE TEMP TABLE qp_texts_tmp (v int DEFAULT 5);
+SELECT query FROM pg_qprof.queries WHERE query LIKE 'CREATE TEMP TABLE qp_texts_tmp%';
+
+-- Counters: texts are stored once, none evicted in a store this size.
+SELECT query_texts > 0 AS has_texts,
+       query_texts = query_texts_stored - query_texts_evicted AS consistent,
+       query_texts_evicted = 0 AS none_evicted,
+       query_text_bytes <= query_text_bytes_max AS within_budget,
+       query_texts_max = current_setting('pg_qprof.max_query_texts')::bigint
+           AS max_is_setting
+  FROM pg_qprof.status;
+
+-- Only roles that may read all statistics see the texts.
+CREATE ROLE qp_texts_nobody;
+SET ROLE qp_texts_nobody;
+SELECT count(*) FROM pg_qprof.queries;
+RESET ROLE;
+DROP ROLE qp_texts_nobody;
+DROP TABLE qp_texts;
+DROP FUNCTION qp_text(text);

@@ -1,0 +1,104 @@
+-- Plan ids and the plan store (pg_qprof.plans): the id follows the plan's
+-- shape, not its constants; each (queryid, planid) is stored once with its
+-- EXPLAIN VERBOSE text and JSON; shape_id is equal across databases.
+CREATE TABLE qp_plans_a (id int PRIMARY KEY, k int, pad text);
+CREATE TABLE qp_plans_b (id int PRIMARY KEY, k int, pad text);
+INSERT INTO qp_plans_a SELECT g, g % 10, repeat('x', 50) FROM generate_series(1, 5000) g;
+INSERT INTO qp_plans_b SELECT g, g % 10, repeat('x', 50) FROM generate_series(1, 5000) g;
+VACUUM ANALYZE qp_plans_a;
+VACUUM ANALYZE qp_plans_b;
+
+-- The same query under two plans: an index scan, then a sequential scan.
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT pad FROM qp_plans_a WHERE id = 17;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT pad FROM qp_plans_a WHERE id = 17;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT qp_queryid('SELECT pad FROM qp_plans_a WHERE id = 1') AS qid_a \gset
+SELECT count(*) AS executions, count(DISTINCT planid) AS plan_ids,
+       bool_and(planid <> 0) AS all_have_plan_id
+  FROM qp_mine WHERE seq > :mark AND queryid = :qid_a;
+-- both plans are in the store, each once, under the one queryid
+SELECT plan_json -> 0 -> 'Plan' ->> 'Node Type' AS node_type,
+       plan_text LIKE '%Output: pad%' AS verbose,
+       plan_text LIKE '%cost=%' AS costs,
+       first_seen <= last_seen AS seen_in_order,
+       dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AS this_db
+  FROM pg_qprof.plans p
+ WHERE p.queryid = :qid_a
+   AND p.planid IN (SELECT planid FROM qp_mine WHERE seq > :mark)
+ ORDER BY 1;
+
+-- Other constants, same plan: one plan id, and nothing new is stored (the
+-- counter query runs twice first so that its own plan is stored already).
+SELECT plans_stored AS stored FROM pg_qprof.status \gset before_
+SELECT plans_stored AS stored FROM pg_qprof.status \gset before_
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT pad FROM qp_plans_a WHERE id = 18;
+SELECT pad FROM qp_plans_a WHERE id = 4000;
+SELECT pad FROM qp_plans_a WHERE id = -1;
+SELECT plans_stored AS stored FROM pg_qprof.status \gset after_
+SELECT count(*) AS executions, count(DISTINCT planid) AS plan_ids
+  FROM qp_mine WHERE seq > :mark AND queryid = :qid_a;
+SELECT :after_stored - :before_stored AS newly_stored;
+
+-- The same text on another table: another queryid and another plan id.
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT pad FROM qp_plans_a WHERE k = 3 ORDER BY id LIMIT 1;
+SELECT pad FROM qp_plans_b WHERE k = 3 ORDER BY id LIMIT 1;
+SELECT count(DISTINCT queryid) AS query_ids, count(DISTINCT planid) AS plan_ids,
+       count(DISTINCT s.planid) FILTER (WHERE p.plan_text LIKE '%qp_plans_b%')
+           AS plan_ids_on_b
+  FROM qp_mine s LEFT JOIN pg_qprof.plans p USING (queryid, planid)
+ WHERE seq > :mark AND s.query LIKE 'SELECT pad FROM qp_plans_%';
+-- the shapes have the same node types but other tables: other shape ids
+SELECT count(DISTINCT p.shape_id) AS shape_ids
+  FROM qp_mine s JOIN pg_qprof.plans p USING (queryid, planid)
+ WHERE seq > :mark AND s.query LIKE 'SELECT pad FROM qp_plans_%';
+
+-- shape_id: the same plan in a database created separately, whose objects
+-- have other OIDs, has another plan id but the same shape id.
+CREATE TABLE qp_shape (id int PRIMARY KEY, v int);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT v FROM qp_shape WHERE id = 5;
+SELECT current_database() AS home_db \gset
+CREATE DATABASE qp_shape_other;
+\c qp_shape_other
+CREATE TABLE qp_filler_1 (x int);
+CREATE TABLE qp_filler_2 (x int);
+CREATE TABLE qp_shape (id int PRIMARY KEY, v int);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT v FROM qp_shape WHERE id = 5;
+\c :home_db
+-- The same table in another schema is another shape.
+CREATE SCHEMA qp_other;
+CREATE TABLE qp_other.qp_shape (id int PRIMARY KEY, v int);
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT v FROM qp_other.qp_shape WHERE id = 5;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT d.datname = current_database() AS in_home_db, p.plan_json -> 0 -> 'Plan' ->> 'Schema' AS schema,
+       p.plan_json -> 0 -> 'Plan' ->> 'Node Type' AS node_type,
+       p.plan_json -> 0 -> 'Plan' ->> 'Index Name' AS index_name,
+       count(*) OVER (PARTITION BY p.shape_id) AS plans_with_this_shape,
+       count(*) OVER (PARTITION BY p.planid) AS plans_with_this_plan_id
+  FROM pg_qprof.plans p JOIN pg_database d ON d.oid = p.dbid
+ WHERE p.plan_json -> 0 -> 'Plan' ->> 'Relation Name' = 'qp_shape'
+ ORDER BY 1, 2;
+DROP DATABASE qp_shape_other;
+
+-- Counters: nothing evicted from a store this size.
+SELECT plans > 0 AS has_plans,
+       plans = plans_stored - plans_evicted AS consistent,
+       plans_evicted = 0 AS none_evicted,
+       plan_bytes <= plan_bytes_max AS within_budget
+  FROM pg_qprof.status;
+
+DROP SCHEMA qp_other CASCADE;
+DROP TABLE qp_plans_a, qp_plans_b, qp_shape;
