@@ -1,0 +1,504 @@
+#include "collector.h"
+#include "capture_format.h"
+#include "capture_writer.h"
+#include "definition_tables.h"
+#include "errors.h"
+#include "io_attribution.h"
+#include "pg_connection.h"
+#include "resume_state.h"
+#include "sample_codec.h"
+#include "sample_source.h"
+#include "server_definitions.h"
+#include "server_facts.h"
+
+#include <google/protobuf/descriptor.pb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace qprof {
+
+namespace pb = capture::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+double seconds_since(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/* Sleeps up to `seconds`; a stop signal cuts it short. */
+void pause_for(double seconds)
+{
+    struct timespec ts;
+    ts.tv_sec = static_cast<time_t>(seconds);
+    ts.tv_nsec = static_cast<long>((seconds - ts.tv_sec) * 1e9);
+    if (!g_stop)
+        nanosleep(&ts, nullptr);
+}
+
+std::string human_bytes(uint64_t bytes)
+{
+    char text[32];
+    if (bytes >= (1ull << 30))
+        snprintf(text, sizeof text, "%.1f GiB", bytes / double(1ull << 30));
+    else if (bytes >= (1ull << 20))
+        snprintf(text, sizeof text, "%.1f MiB", bytes / double(1ull << 20));
+    else
+        snprintf(text, sizeof text, "%.1f KiB", bytes / 1024.0);
+    return text;
+}
+
+class Collector {
+  public:
+    explicit Collector(const CollectOptions &options);
+    int run();
+
+  private:
+    void connect();
+    void follow_epoch(const RingStatus &status);
+    void start_file();
+    void finish_file(bool more_follow);
+    bool drain_once();
+    void learn_definitions();
+    void encode_rows();
+    void fetch_node_actuals();
+    void close_frame();
+    void add_loss(uint64_t after_seq, uint64_t count, pb::Loss::Reason reason);
+    void write_catalog();
+    void poll_status();
+    void report_progress(bool final_line);
+    bool should_stop() const;
+
+    CollectOptions options_;
+    CaptureWriter writer_;
+    DefinitionTables definitions_;
+    SampleBlockEncoder encoder_;
+    pb::Record block_record_;
+    IoAttribution io_;
+
+    std::unique_ptr<PgConnection> conn_;
+    std::unique_ptr<SampleSource> source_;
+    std::unique_ptr<ServerDefinitions> server_definitions_;
+    pb::ServerIdentity identity_;
+    pb::CatalogSnapshot catalog_;
+    Clock::time_point catalog_taken_;
+
+    std::vector<SampleRow> rows_;
+    std::vector<uint64_t> actuals_seqs_;
+
+    /* Where the capture stands: last seq encoded and last made durable. */
+    bool position_known_ = false;
+    uint64_t epoch_ = 0;
+    uint64_t last_seq_ = 0;
+    uint64_t durable_seq_ = 0;
+    uint64_t last_head_seq_ = 0; /* head_seq seen in the current epoch */
+    uint64_t server_epoch_ = 0;  /* epoch of the server's ring, last seen */
+    uint64_t next_file_index_ = 1;
+
+    /* What the current file holds, for its trailer. */
+    uint64_t file_samples_ = 0, file_first_seq_ = 0;
+
+    Clock::time_point started_, frame_started_, last_status_, last_progress_;
+    uint64_t samples_total_ = 0, losses_total_ = 0;
+    bool progress_ = false;
+};
+
+Collector::Collector(const CollectOptions &options)
+    : options_(options),
+      writer_(CaptureWriterOptions{options.out_dir, options.to_stdout,
+                                   options.rotate_bytes, options.rotate_seconds,
+                                   options.retain_bytes, options.zstd_level}),
+      definitions_(writer_)
+{
+    progress_ = isatty(STDERR_FILENO) && !options.to_stdout;
+}
+
+bool Collector::should_stop() const
+{
+    return g_stop ||
+           (options_.duration_seconds > 0 &&
+            seconds_since(started_) >= options_.duration_seconds);
+}
+
+void Collector::connect()
+{
+    conn_.reset();
+    conn_ = std::make_unique<PgConnection>(options_.dsn);
+    source_ = std::make_unique<SampleSource>(*conn_);
+    server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
+    identity_ = read_server_identity(*conn_);
+}
+
+/* Called after each (re)connection: a different epoch means the server's
+ * ring was created anew and whatever the old one still held is gone. */
+void Collector::follow_epoch(const RingStatus &status)
+{
+    bool restarted = position_known_ && status.epoch != epoch_;
+    /* Same epoch but behind us: this is not the ring we were reading. */
+    bool rewound = position_known_ && status.epoch == epoch_ &&
+                   status.head_seq < last_seq_;
+    if (restarted || rewound) {
+        pb::Record record;
+        pb::EpochChange *change = record.mutable_epoch_change();
+        change->set_previous_epoch(epoch_);
+        change->set_previous_last_seq(last_seq_);
+        change->set_new_epoch(status.epoch);
+        change->set_detected_unix_us(unix_now_us());
+        writer_.append(record);
+        if (last_head_seq_ > last_seq_)
+            add_loss(last_seq_, last_head_seq_ - last_seq_,
+                     pb::Loss::EPOCH_CHANGED);
+        else if (last_head_seq_ == 0)
+            add_loss(last_seq_, 0, pb::Loss::EPOCH_CHANGED);
+        epoch_ = status.epoch;
+        last_seq_ = 0;
+        close_frame();
+    } else if (!position_known_) {
+        /* A new capture starts with what the ring holds now. */
+        epoch_ = status.epoch;
+        last_seq_ = status.oldest_seq > 0 ? status.oldest_seq - 1 : 0;
+    }
+    position_known_ = true;
+    last_head_seq_ = status.head_seq;
+}
+
+void Collector::start_file()
+{
+    writer_.open_file(next_file_index_);
+    uint64_t file_index = next_file_index_++;
+    definitions_.new_file();
+    file_samples_ = 0;
+    file_first_seq_ = 0;
+
+    pb::Record record;
+    pb::Header *header = record.mutable_header();
+    header->set_format_version(kFormatVersion);
+    /* The schema travels with the data, so any protobuf tool can read it. */
+    google::protobuf::FileDescriptorProto *schema =
+        header->mutable_schema()->add_file();
+    pb::Record::descriptor()->file()->dependency(0)->CopyTo(schema);
+    pb::Record::descriptor()->file()->CopyTo(header->mutable_schema()->add_file());
+    header->set_created_unix_us(unix_now_us());
+    header->set_label(options_.label);
+    *header->mutable_server() = identity_;
+    read_settings(*conn_, header->mutable_settings());
+    pb::CollectorSettings *settings = header->mutable_collector();
+    settings->set_version(kCollectorVersion);
+    settings->set_frame_records(options_.frame_records);
+    settings->set_frame_seconds(options_.frame_seconds);
+    settings->set_rotate_bytes(options_.rotate_bytes);
+    settings->set_retain_bytes(options_.retain_bytes);
+    settings->set_bpf(options_.bpf + (io_.active() ? " (loaded)" : ""));
+    settings->set_io_stats(io_.active());
+    settings->set_batch_rows(static_cast<uint32_t>(options_.batch_rows));
+    header->set_file_index(file_index);
+    header->set_epoch(server_epoch_);
+    writer_.append(record);
+
+    if (!io_.notice().empty()) {
+        pb::Record notice;
+        notice.mutable_notice()->set_unix_us(unix_now_us());
+        notice.mutable_notice()->set_text(io_.notice());
+        writer_.append(notice);
+    }
+    write_catalog();
+    close_frame();
+    writer_.apply_retention();
+}
+
+void Collector::finish_file(bool more_follow)
+{
+    close_frame();
+    pb::Trailer trailer;
+    trailer.set_closed_unix_us(unix_now_us());
+    trailer.set_samples(file_samples_);
+    trailer.set_first_seq(file_first_seq_);
+    trailer.set_last_seq(file_samples_ > 0 ? durable_seq_ : 0);
+    trailer.set_next_file_index(more_follow ? next_file_index_ : 0);
+    writer_.close_file(trailer);
+    if (!options_.to_stdout)
+        save_resume_state(options_.out_dir,
+                          {true, epoch_, durable_seq_, next_file_index_});
+}
+
+/* Catalog facts are re-read every catalog_seconds and written into every
+ * new file. */
+void Collector::write_catalog()
+{
+    if (catalog_.taken_unix_us() == 0 ||
+        seconds_since(catalog_taken_) >= options_.catalog_seconds) {
+        catalog_ = read_catalog_snapshot(*conn_);
+        catalog_taken_ = Clock::now();
+    }
+    pb::Record record;
+    *record.mutable_catalog() = catalog_;
+    writer_.append(record);
+}
+
+void Collector::add_loss(uint64_t after_seq, uint64_t count,
+                         pb::Loss::Reason reason)
+{
+    pb::Record record;
+    pb::Loss *loss = record.mutable_loss();
+    loss->set_epoch(epoch_);
+    loss->set_after_seq(after_seq);
+    loss->set_count(count);
+    loss->set_reason(reason);
+    loss->set_detected_unix_us(unix_now_us());
+    writer_.append(record);
+    losses_total_ += count;
+}
+
+/* Makes everything built so far durable, then records how far it got. */
+void Collector::close_frame()
+{
+    if (encoder_.active() && encoder_.size() > 0) {
+        writer_.append(block_record_);
+        file_samples_ += encoder_.size();
+    }
+    encoder_.end();
+    bool had_data = !writer_.frame_empty();
+    writer_.flush_frame();
+    frame_started_ = Clock::now();
+    if (!had_data)
+        return;
+    durable_seq_ = last_seq_;
+    if (!options_.to_stdout)
+        save_resume_state(options_.out_dir,
+                          {true, epoch_, durable_seq_, next_file_index_});
+}
+
+/* Query texts and plans of the rows just read, fetched once each. */
+void Collector::learn_definitions()
+{
+    std::vector<int64_t> new_queries;
+    std::vector<uint64_t> new_plans;
+    for (const SampleRow &row : rows_) {
+        if (row.queryid != 0 && !definitions_.has_query(row.queryid) &&
+            std::find(new_queries.begin(), new_queries.end(), row.queryid) ==
+                new_queries.end())
+            new_queries.push_back(row.queryid);
+        if (row.planid != 0 && !definitions_.has_plan(row.queryid, row.planid) &&
+            std::find(new_plans.begin(), new_plans.end(), row.planid) ==
+                new_plans.end())
+            new_plans.push_back(row.planid);
+    }
+    if (!new_queries.empty()) {
+        auto texts = server_definitions_->query_texts(new_queries);
+        for (int64_t queryid : new_queries) {
+            auto found = texts.find(queryid);
+            definitions_.add_query(queryid, found == texts.end()
+                                                ? std::string()
+                                                : found->second);
+        }
+    }
+    for (pb::Plan &plan : server_definitions_->plans(new_plans))
+        definitions_.add_plan(std::move(plan));
+}
+
+void Collector::encode_rows()
+{
+    actuals_seqs_.clear();
+    for (const SampleRow &row : rows_) {
+        if (row.seq <= last_seq_)
+            continue; /* never twice, whatever the server returns */
+        if (row.seq > last_seq_ + 1)
+            add_loss(last_seq_, row.seq - last_seq_ - 1, pb::Loss::OVERWRITTEN);
+        SampleRefs refs;
+        refs.application_name_id = definitions_.string_id(row.application_name);
+        refs.client_addr_id = definitions_.string_id(row.client_addr);
+        refs.tag_set_id = definitions_.tag_set_id(row.tags_json);
+        refs.query_ref = definitions_.query_ref(row.queryid);
+        refs.plan_ref = definitions_.plan_ref(row.queryid, row.planid);
+        if (!encoder_.active())
+            encoder_.begin(block_record_.mutable_sample_block(), epoch_,
+                           row.seq, row.start_unix_us);
+        pb::Sample *sample = encoder_.add(row, refs);
+        io_.attach(row, sample);
+        if (row.has_node_actuals)
+            actuals_seqs_.push_back(row.seq);
+        if (file_first_seq_ == 0)
+            file_first_seq_ = row.seq;
+        last_seq_ = row.seq;
+        ++samples_total_;
+        if (encoder_.size() >= options_.frame_records)
+            close_frame();
+    }
+}
+
+void Collector::fetch_node_actuals()
+{
+    if (actuals_seqs_.empty())
+        return;
+    for (pb::NodeActuals &actuals :
+         server_definitions_->node_actuals(actuals_seqs_)) {
+        pb::Record record;
+        actuals.set_epoch(epoch_);
+        *record.mutable_node_actuals() = std::move(actuals);
+        writer_.append(record);
+    }
+}
+
+/* One read of the ring; true when it returned a full batch (more waits). */
+bool Collector::drain_once()
+{
+    source_->read(last_seq_, options_.batch_rows, rows_);
+    if (rows_.empty())
+        return false;
+    learn_definitions();
+    io_.take(rows_);
+    encode_rows();
+    fetch_node_actuals();
+    return static_cast<int>(rows_.size()) >= options_.batch_rows;
+}
+
+void Collector::poll_status()
+{
+    RingStatus status = source_->status();
+    server_epoch_ = status.epoch;
+    if (status.epoch != epoch_ || status.head_seq < last_seq_) {
+        close_frame();
+        follow_epoch(status);
+    }
+    last_head_seq_ = status.head_seq;
+    last_status_ = Clock::now();
+    io_.housekeeping();
+}
+
+void Collector::report_progress(bool final_line)
+{
+    if (!progress_)
+        return;
+    double elapsed = seconds_since(started_);
+    fprintf(stderr,
+            "\r%llu samples  %.0f samples/s  %s written  %llu lost  %s   ",
+            static_cast<unsigned long long>(samples_total_),
+            elapsed > 0 ? samples_total_ / elapsed : 0.0,
+            human_bytes(writer_.total_bytes_written()).c_str(),
+            static_cast<unsigned long long>(losses_total_),
+            writer_.current_name().c_str());
+    if (final_line)
+        fputc('\n', stderr);
+    fflush(stderr);
+    last_progress_ = Clock::now();
+}
+
+int Collector::run()
+{
+    started_ = Clock::now();
+    connect();
+    io_.start(options_.bpf, *conn_);
+
+    ResumePoint resume;
+    if (!options_.to_stdout) {
+        resume = find_resume_point(options_.out_dir);
+        next_file_index_ = resume.next_file_index;
+    }
+    if (resume.known) {
+        position_known_ = true;
+        epoch_ = resume.epoch;
+        last_seq_ = durable_seq_ = resume.last_seq;
+    }
+    RingStatus status = source_->status();
+    server_epoch_ = status.epoch;
+    start_file();
+    follow_epoch(status);
+    durable_seq_ = last_seq_;
+    last_status_ = Clock::now();
+    frame_started_ = Clock::now();
+
+    bool connected = true;
+    while (!should_stop()) {
+        try {
+            if (!connected) {
+                connect();
+                connected = true;
+                poll_status();
+            }
+            bool more = drain_once();
+            if (seconds_since(last_status_) >= 1.0)
+                poll_status();
+            if (!writer_.frame_empty() || encoder_.size() > 0) {
+                if (seconds_since(frame_started_) >= options_.frame_seconds ||
+                    options_.once)
+                    close_frame();
+            } else {
+                frame_started_ = Clock::now();
+            }
+            if (writer_.wants_rotation()) {
+                finish_file(true);
+                start_file();
+            } else if (seconds_since(catalog_taken_) >=
+                       options_.catalog_seconds) {
+                write_catalog();
+            }
+            if (progress_ && seconds_since(last_progress_) >= 1.0)
+                report_progress(false);
+            if (!more) {
+                if (options_.once)
+                    break;
+                pause_for(options_.poll_seconds);
+            }
+        } catch (const ConnectionLost &lost) {
+            /* Keep what we have, then wait for the server to come back. */
+            close_frame();
+            if (connected)
+                fprintf(stderr, "qprof collect: %s; reconnecting\n",
+                        lost.what());
+            connected = false;
+            if (options_.once)
+                throw;
+            pause_for(1.0);
+        } catch (const ServerError &refused) {
+            if (connected)
+                throw;
+            /* Still restarting: the server refuses connections for now. */
+            pause_for(1.0);
+        }
+    }
+    finish_file(false);
+    report_progress(true);
+    return kExitOk;
+}
+
+void on_stop_signal(int) { g_stop = 1; }
+
+} // namespace
+
+void request_stop() { g_stop = 1; }
+
+int run_collect(const CollectOptions &options)
+{
+    if (!options.to_stdout) {
+        struct stat st;
+        if (stat(options.out_dir.c_str(), &st) != 0 && errno == ENOENT &&
+            mkdir(options.out_dir.c_str(), 0700) != 0)
+            throw CaptureIoError(describe_errno(
+                "cannot create directory " + options.out_dir, errno));
+        if (access(options.out_dir.c_str(), W_OK) != 0)
+            throw CaptureIoError(describe_errno(
+                "cannot write into " + options.out_dir, errno));
+    }
+    /* No SA_RESTART: a signal must interrupt the pause between polls. */
+    struct sigaction action = {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    Collector collector(options);
+    return collector.run();
+}
+
+} // namespace qprof

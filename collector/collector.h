@@ -1,0 +1,38 @@
+/*
+ * collector.h — `qprof collect`: drains the sample ring through SQL into
+ * capture files, durably and without duplicates across restarts.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace qprof {
+
+struct CollectOptions {
+    std::string dsn;
+    std::string out_dir;
+    std::string label;
+    bool to_stdout = false;
+    bool once = false;             /* drain what is there, then exit */
+    double duration_seconds = 0;   /* 0 = until SIGTERM/SIGINT */
+    uint64_t rotate_bytes = 64ull << 20;
+    double rotate_seconds = 3600;
+    uint64_t retain_bytes = 0;     /* 0 = keep all files */
+    uint32_t frame_records = 8192; /* samples per frame at most */
+    double frame_seconds = 1.0;    /* a frame is closed at least this often */
+    int batch_rows = 20000;        /* rows per read_samples call */
+    double poll_seconds = 0.2;     /* pause when the ring had nothing new */
+    double catalog_seconds = 300;  /* catalog snapshot period */
+    std::string bpf = "auto";      /* auto | on | off */
+    int zstd_level = 3;
+};
+
+/* Runs the collector; returns the exit status. Throws the errors of
+ * errors.h for the caller to report. */
+int run_collect(const CollectOptions &options);
+
+/* Set by SIGTERM/SIGINT: finish the frame, close the file, exit. */
+void request_stop();
+
+} // namespace qprof

@@ -1,0 +1,123 @@
+#include "io_attribution.h"
+#include "errors.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#ifdef QPROF_WITH_BPF
+#include "bpf_attach.h"
+#endif
+
+namespace qprof {
+
+namespace pb = capture::v1;
+
+#ifdef QPROF_WITH_BPF
+
+struct IoAttribution::State {
+    std::unique_ptr<BpfAttribution> bpf;
+    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> batch;
+    std::vector<ExecKey> keys;
+};
+
+IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
+IoAttribution::~IoAttribution() = default;
+
+void IoAttribution::start(const std::string &mode, PgConnection &conn)
+{
+    if (mode == "off")
+        return;
+    std::string reason;
+    try {
+        PgResult word = conn.exec(
+            "SELECT postmaster_pid, word_address FROM pg_qprof.exec_word()");
+        state_->bpf = std::make_unique<BpfAttribution>(
+            std::atoi(word.value(0, 0)),
+            static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10)));
+        active_ = true;
+        return;
+    } catch (const BpfUnavailable &unavailable) {
+        reason = unavailable.what();
+    } catch (const ServerError &refused) {
+        reason = std::string("cannot locate the execution word (needs a "
+                             "superuser connection): ") +
+                 refused.what();
+    }
+    if (mode == "on")
+        throw ServerError("BPF I/O attribution unavailable: " + reason);
+    notice_ = "BPF I/O attribution unavailable, samples carry no I/O stats: " +
+              reason;
+    fprintf(stderr, "qprof collect: %s\n", notice_.c_str());
+}
+
+void IoAttribution::take(const std::vector<SampleRow> &rows)
+{
+    if (!active_)
+        return;
+    state_->keys.clear();
+    for (const SampleRow &row : rows)
+        state_->keys.push_back(ExecKey{row.pid, row.exec_id});
+    state_->batch = state_->bpf->take(state_->keys);
+}
+
+void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const
+{
+    if (!active_)
+        return;
+    pb::IoStats *io = sample->mutable_io();
+    auto found = state_->batch.find(ExecKey{row.pid, row.exec_id});
+    if (found == state_->batch.end())
+        return;
+    const ExecIo &e = found->second;
+    io->set_read_syscalls(e.read_calls);
+    io->set_read_bytes(e.read_bytes);
+    io->set_read_latency_ns(e.read_ns);
+    io->set_write_syscalls(e.write_calls);
+    io->set_write_bytes(e.write_bytes);
+    io->set_write_latency_ns(e.write_ns);
+    io->set_fsync_calls(e.fsync_calls);
+    io->set_fsync_latency_ns(e.fsync_ns);
+    io->set_page_cache_misses(e.page_cache_miss_pages);
+    io->set_readahead_pages(e.readahead_pages);
+    io->set_block_requests(e.block_requests);
+    io->set_block_bytes(e.block_bytes);
+    io->set_block_latency_ns(e.block_device_ns);
+    io->set_offcpu_io_wait_ns(e.offcpu_io_ns);
+    io->set_offcpu_other_ns(e.offcpu_other_ns);
+    io->set_oncpu_ns(e.oncpu_ns);
+}
+
+void IoAttribution::housekeeping()
+{
+    if (active_)
+        state_->bpf->drop_unclaimed(std::chrono::seconds(30));
+}
+
+#else /* built without BPF support */
+
+struct IoAttribution::State {};
+
+IoAttribution::IoAttribution() = default;
+IoAttribution::~IoAttribution() = default;
+
+void IoAttribution::start(const std::string &mode, PgConnection &)
+{
+    if (mode == "off")
+        return;
+    const char *reason = "qprof was built without BPF support";
+    if (mode == "on")
+        throw ServerError(std::string("BPF I/O attribution unavailable: ") +
+                          reason);
+    notice_ = std::string("BPF I/O attribution unavailable, samples carry "
+                          "no I/O stats: ") +
+              reason;
+    fprintf(stderr, "qprof collect: %s\n", notice_.c_str());
+}
+
+void IoAttribution::take(const std::vector<SampleRow> &) {}
+void IoAttribution::attach(const SampleRow &, pb::Sample *) const {}
+void IoAttribution::housekeeping() {}
+
+#endif
+
+} // namespace qprof

@@ -1,0 +1,50 @@
+/*
+ * io_attribution.h — joins the kernel I/O facts of the BPF programs
+ * (bpf_attach.h) to the samples, by (pid, exec_id). `--bpf off` or a build
+ * without BPF leaves Sample.io absent; `--bpf auto` says once why BPF is
+ * unavailable and goes on; `--bpf on` fails instead.
+ */
+#pragma once
+
+#include "pg_connection.h"
+#include "qprof.pb.h"
+#include "sample_row.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qprof {
+
+class IoAttribution {
+  public:
+    IoAttribution();
+    ~IoAttribution();
+
+    /* mode: auto | on | off. Throws ServerError when mode is on and BPF
+     * cannot be used. */
+    void start(const std::string &mode, PgConnection &conn);
+
+    bool active() const { return active_; }
+
+    /* Why BPF is not in use, when it was asked for (auto); else empty. */
+    const std::string &notice() const { return notice_; }
+
+    /* Takes the kernel facts of a batch of samples out of the BPF map. */
+    void take(const std::vector<SampleRow> &rows);
+
+    /* Sets sample->io from what take() found (zero when the execution had
+     * no kernel event); leaves it absent when BPF is not active. */
+    void attach(const SampleRow &row, capture::v1::Sample *sample) const;
+
+    /* Forgets map entries no sample will claim; call now and then. */
+    void housekeeping();
+
+  private:
+    struct State;
+    std::unique_ptr<State> state_;
+    bool active_ = false;
+    std::string notice_;
+};
+
+} // namespace qprof

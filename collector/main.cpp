@@ -1,0 +1,154 @@
+/*
+ * qprof — the pg_qprof collector and capture tools.
+ *   qprof collect   drain the sample ring into capture files
+ *   qprof dump      print capture files as JSON lines, or check them
+ */
+#include "collector.h"
+#include "dump.h"
+#include "errors.h"
+
+#include <google/protobuf/stubs/common.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace qprof;
+
+const char *kUsage =
+    "usage:\n"
+    "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
+    "                [--duration SECONDS | --once] [--rotate-mb N]\n"
+    "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
+    "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
+    "                [--catalog-seconds N]\n"
+    "  qprof dump [--check] FILE|DIR...\n"
+    "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
+    "             3 capture files (disk full, permissions), 4 damaged file\n";
+
+/* Reads the value of option `name` at argv[i + 1]. */
+std::string option_value(int argc, char **argv, int &i)
+{
+    if (i + 1 >= argc)
+        throw UsageError(std::string("option ") + argv[i] + " needs a value");
+    return argv[++i];
+}
+
+double number_value(int argc, char **argv, int &i, double min_value)
+{
+    std::string name = argv[i];
+    std::string text = option_value(argc, argv, i);
+    char *end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0' || value < min_value)
+        throw UsageError("option " + name + ": not a valid number: " + text);
+    return value;
+}
+
+int collect_main(int argc, char **argv)
+{
+    CollectOptions options;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--dsn")
+            options.dsn = option_value(argc, argv, i);
+        else if (arg == "--out")
+            options.out_dir = option_value(argc, argv, i);
+        else if (arg == "--label")
+            options.label = option_value(argc, argv, i);
+        else if (arg == "--stdout")
+            options.to_stdout = true;
+        else if (arg == "--once")
+            options.once = true;
+        else if (arg == "--duration")
+            options.duration_seconds = number_value(argc, argv, i, 0);
+        else if (arg == "--rotate-mb")
+            options.rotate_bytes = static_cast<uint64_t>(
+                number_value(argc, argv, i, 0) * (1 << 20));
+        else if (arg == "--rotate-seconds")
+            options.rotate_seconds = number_value(argc, argv, i, 0);
+        else if (arg == "--retain-mb")
+            options.retain_bytes = static_cast<uint64_t>(
+                number_value(argc, argv, i, 0) * (1 << 20));
+        else if (arg == "--frame-records")
+            options.frame_records =
+                static_cast<uint32_t>(number_value(argc, argv, i, 1));
+        else if (arg == "--frame-seconds")
+            options.frame_seconds = number_value(argc, argv, i, 0.001);
+        else if (arg == "--batch")
+            options.batch_rows = static_cast<int>(number_value(argc, argv, i, 1));
+        else if (arg == "--catalog-seconds")
+            options.catalog_seconds = number_value(argc, argv, i, 1);
+        else if (arg == "--bpf")
+            options.bpf = option_value(argc, argv, i);
+        else
+            throw UsageError("unknown option " + arg);
+    }
+    if (options.dsn.empty())
+        throw UsageError("--dsn is required");
+    if (options.to_stdout == !options.out_dir.empty())
+        throw UsageError("give either --out DIR or --stdout");
+    if (options.once && options.duration_seconds > 0)
+        throw UsageError("--once and --duration exclude each other");
+    if (options.bpf != "auto" && options.bpf != "on" && options.bpf != "off")
+        throw UsageError("--bpf takes auto, on or off");
+    return run_collect(options);
+}
+
+int dump_main(int argc, char **argv)
+{
+    bool check = false;
+    std::vector<std::string> paths;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--check")
+            check = true;
+        else if (arg.size() > 1 && arg[0] == '-')
+            throw UsageError("unknown option " + arg);
+        else
+            paths.push_back(arg);
+    }
+    if (paths.empty())
+        throw UsageError("dump needs a capture file or directory");
+    std::vector<std::string> files = expand_capture_paths(paths);
+    return check ? check_files(files) : dump_files(files);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    GOOGLE_PROTOBUF_VERIFY_VERSION;
+    std::string command = argc > 1 ? argv[1] : "";
+    try {
+        if (command == "collect")
+            return collect_main(argc, argv);
+        if (command == "dump")
+            return dump_main(argc, argv);
+        if (command == "help" || command == "--help" || command == "-h") {
+            fputs(kUsage, stdout);
+            return kExitOk;
+        }
+        throw UsageError(command.empty() ? "no command given"
+                                         : "unknown command " + command);
+    } catch (const UsageError &e) {
+        fprintf(stderr, "qprof: %s\n%s", e.what(), kUsage);
+        return kExitUsage;
+    } catch (const ServerError &e) {
+        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
+        return kExitServer;
+    } catch (const ConnectionLost &e) {
+        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
+        return kExitServer;
+    } catch (const CaptureIoError &e) {
+        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
+        return kExitIo;
+    } catch (const std::exception &e) {
+        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
+        return kExitIo;
+    }
+}

@@ -1,0 +1,113 @@
+#include "pg_connection.h"
+#include "errors.h"
+
+#include <cstdlib>
+
+namespace qprof {
+
+namespace {
+
+std::string trimmed(const char *message)
+{
+    std::string text = message == nullptr ? "" : message;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
+} // namespace
+
+PgConnection::PgConnection(const std::string &conninfo)
+{
+    char *parse_error = nullptr;
+    PQconninfoOption *options = PQconninfoParse(conninfo.c_str(),
+                                                &parse_error);
+    if (options == nullptr) {
+        std::string cause = parse_error != nullptr ? trimmed(parse_error)
+                                                   : "out of memory";
+        PQfreemem(parse_error);
+        throw ServerError("invalid connection string: " + cause);
+    }
+    PQconninfoFree(options);
+
+    conn_.reset(PQconnectdb(conninfo.c_str()));
+    if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK)
+        throw ServerError("cannot connect to the server: " +
+                          trimmed(PQerrorMessage(conn_.get())));
+    /* The collector must never be the cause of a lock wait or a slow
+     * statement on the server. */
+    exec("SET application_name = 'qprof collect'");
+    exec("SET statement_timeout = '60s'");
+}
+
+PgResult PgConnection::check(PGresult *result, const std::string &what)
+{
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
+        return PgResult(result);
+    std::string message = trimmed(PQerrorMessage(conn_.get()));
+    PQclear(result);
+    if (PQstatus(conn_.get()) != CONNECTION_OK)
+        throw ConnectionLost("connection to the server lost: " + message);
+    throw ServerError(what + ": " + message);
+}
+
+PgResult PgConnection::exec(const std::string &sql,
+                            const std::vector<std::string> &params,
+                            bool binary)
+{
+    std::vector<const char *> values;
+    for (const std::string &param : params)
+        values.push_back(param.c_str());
+    PGresult *result = PQexecParams(conn_.get(), sql.c_str(),
+                                    static_cast<int>(values.size()), nullptr,
+                                    values.data(), nullptr, nullptr,
+                                    binary ? 1 : 0);
+    return check(result, "query failed");
+}
+
+void PgConnection::prepare(const std::string &name, const std::string &sql,
+                           int nparams)
+{
+    check(PQprepare(conn_.get(), name.c_str(), sql.c_str(), nparams, nullptr),
+          "cannot prepare " + name);
+}
+
+PgResult PgConnection::exec_prepared(const std::string &name,
+                                     const std::vector<std::string> &params,
+                                     bool binary)
+{
+    std::vector<const char *> values;
+    for (const std::string &param : params)
+        values.push_back(param.c_str());
+    PGresult *result = PQexecPrepared(
+        conn_.get(), name.c_str(), static_cast<int>(values.size()),
+        values.data(), nullptr, nullptr, binary ? 1 : 0);
+    return check(result, name + " failed");
+}
+
+std::string PgConnection::host() const
+{
+    const char *host = PQhost(conn_.get());
+    return host == nullptr ? "" : host;
+}
+
+unsigned PgConnection::port() const
+{
+    const char *port = PQport(conn_.get());
+    return port == nullptr ? 0 : static_cast<unsigned>(atoi(port));
+}
+
+std::string PgConnection::database() const
+{
+    const char *db = PQdb(conn_.get());
+    return db == nullptr ? "" : db;
+}
+
+std::string PgConnection::user() const
+{
+    const char *user = PQuser(conn_.get());
+    return user == nullptr ? "" : user;
+}
+
+} // namespace qprof

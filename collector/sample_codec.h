@@ -1,0 +1,71 @@
+/*
+ * sample_codec.h — the delta encoding of SampleBlock (see qprof.proto):
+ * the encoder turns rows into compact Sample messages, the decoder gives
+ * back absolute values. Both restart at every block.
+ */
+#pragma once
+
+#include "qprof.pb.h"
+#include "sample_row.h"
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+namespace qprof {
+
+/* References to definitions the sample points at (0 = none). */
+struct SampleRefs {
+    uint32_t application_name_id = 0;
+    uint32_t client_addr_id = 0;
+    uint32_t tag_set_id = 0;
+    uint32_t query_ref = 0;
+    uint32_t plan_ref = 0;
+};
+
+class SampleBlockEncoder {
+  public:
+    /* Starts a new block in `block` (cleared). */
+    void begin(capture::v1::SampleBlock *block, uint64_t epoch,
+               uint64_t first_seq, int64_t base_start_unix_us);
+
+    /* Appends `row`; returns its Sample so callers can attach more (io). */
+    capture::v1::Sample *add(const SampleRow &row, const SampleRefs &refs);
+
+    bool active() const { return block_ != nullptr; }
+    size_t size() const;
+    uint64_t last_seq() const { return prev_seq_; }
+    uint64_t epoch() const { return epoch_; }
+
+    /* Forgets the block (after it was written). */
+    void end() { block_ = nullptr; }
+
+  private:
+    capture::v1::SampleBlock *block_ = nullptr;
+    uint64_t epoch_ = 0;
+    uint64_t prev_seq_ = 0;
+    int64_t prev_start_us_ = 0;
+    int32_t prev_pid_ = 0;
+    std::unordered_map<int32_t, uint64_t> last_exec_id_of_pid_;
+};
+
+/* A sample with its identity and times made absolute. */
+struct DecodedSample {
+    uint64_t epoch = 0;
+    uint64_t seq = 0;
+    int32_t pid = 0;
+    uint64_t exec_id = 0;
+    uint64_t parent_exec_id = 0;
+    int64_t start_unix_us = 0;
+    int64_t end_unix_us = 0;
+    const capture::v1::Sample *sample = nullptr; /* the other fields */
+};
+
+/* Calls `visit` for each sample of `block`, in order. */
+void decode_sample_block(const capture::v1::SampleBlock &block,
+                         const std::function<void(const DecodedSample &)> &visit);
+
+/* Seq of the last sample of `block` (0 when empty). */
+uint64_t last_seq_of_block(const capture::v1::SampleBlock &block);
+
+} // namespace qprof

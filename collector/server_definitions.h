@@ -1,0 +1,46 @@
+/*
+ * server_definitions.h — the things samples refer to that the server keeps
+ * once: query texts (pg_qprof.queries, else the query column of
+ * pg_qprof.samples), plans (pg_qprof.plans) and per-node actuals
+ * (pg_qprof.node_actuals(seq)). Each source is used only when the server
+ * has it, so older or partial installations still capture samples.
+ */
+#pragma once
+
+#include "pg_connection.h"
+#include "qprof.pb.h"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qprof {
+
+class ServerDefinitions {
+  public:
+    /* Looks up which of the SQL objects exist. */
+    explicit ServerDefinitions(PgConnection &conn);
+
+    /* Texts of `queryids` the server still knows. */
+    std::unordered_map<int64_t, std::string>
+    query_texts(const std::vector<int64_t> &queryids);
+
+    /* Stored plans among `planids` (ref not set). */
+    std::vector<capture::v1::Plan> plans(const std::vector<uint64_t> &planids);
+
+    /* Per-node actuals of the samples `seqs` (epoch not set). */
+    std::vector<capture::v1::NodeActuals>
+    node_actuals(const std::vector<uint64_t> &seqs);
+
+    bool has_plans() const { return has_plans_; }
+    bool has_node_actuals() const { return has_node_actuals_; }
+
+  private:
+    PgConnection &conn_;
+    bool has_queries_view_ = false;
+    bool has_plans_ = false;
+    bool has_node_actuals_ = false;
+};
+
+} // namespace qprof
