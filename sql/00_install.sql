@@ -2,12 +2,10 @@
 -- extension/sql/10_core.sql and the settings of the core at their defaults.
 CREATE EXTENSION pg_qprof;
 
-SELECT e.extname, e.extversion, n.nspname
-  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
- WHERE e.extname = 'pg_qprof';
+SELECT extname, extversion FROM pg_extension WHERE extname = 'pg_qprof';
 
 -- functions and views of the core API
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
+SELECT p.proname, p.pronargs, p.proretset, p.provolatile
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'pg_qprof'
    AND p.proname IN ('read_samples', 'ring_samples', 'status', 'reset')

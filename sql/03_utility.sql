@@ -27,7 +27,7 @@ SELECT count(*) AS utility_samples,
        bool_and(exec_time_ms > 0) AS timed,
        bool_and(end_time >= start_time) AS ends_after_start,
        bool_and(parent_exec_id = 0) AS no_parent
-  FROM qp_mine WHERE seq > :mark AND cmd_type = 'utility';
+  FROM qp_mine WHERE seq > :mark AND cmd_type = 'UTILITY';
 
 -- track_utility off: only the plannable statements
 SET pg_qprof.track_utility = off;

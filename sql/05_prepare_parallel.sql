@@ -6,10 +6,10 @@ EXECUTE qp_q(1);
 EXECUTE qp_q(3);
 EXECUTE qp_q(5);
 SELECT cmd_type, rows, toplevel, nesting_level, sqlstate,
-       queryid = qp_queryid('SELECT id FROM qp_known WHERE id <= 1')
-           AS same_queryid_as_plain
-  FROM qp_mine WHERE seq > :mark AND cmd_type <> 'utility' ORDER BY seq;
--- nothing else than those three and the mark
+       queryid = qp_queryid('EXECUTE qp_q(1)') AS prepared_queryid
+  FROM qp_mine WHERE seq > :mark AND cmd_type <> 'UTILITY' ORDER BY seq;
+-- nothing else than those three, the mark and the query above: EXECUTE
+-- itself is not recorded a second time as a utility statement
 SELECT count(*) AS samples FROM qp_mine WHERE seq > :mark;
 DEALLOCATE qp_q;
 

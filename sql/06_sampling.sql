@@ -13,7 +13,9 @@ SELECT count(*) AS recorded,
   FROM qp_mine WHERE seq > :mark;
 
 -- sample_rate = 0: nothing recorded, every top-level statement counted
-SELECT skipped_by_sampling AS skipped0, head_seq AS mark FROM pg_qprof.status \gset
+SELECT skipped_by_sampling AS skipped0, head_seq AS mark,
+       pg_backend_pid() AS mark_pid
+  FROM pg_qprof.status \gset
 \c 'dbname=regression options=-cpg_qprof.sample_rate=0'
 SELECT current_setting('pg_qprof.sample_rate') AS rate;
 SELECT 1 AS a;
@@ -21,7 +23,8 @@ SELECT 2 AS b;
 SELECT id FROM qp_known WHERE id = 3;
 INSERT INTO qp_log VALUES (0);
 \c 'dbname=regression'
-SELECT count(*) AS recorded FROM pg_qprof.samples WHERE seq > :mark;
+SELECT count(*) AS recorded FROM pg_qprof.samples
+ WHERE seq > :mark AND pid <> :mark_pid;
 SELECT skipped_by_sampling - :skipped0 AS skipped FROM pg_qprof.status;
 
 -- sample_rate = 0.5 with track = top: each statement either recorded or
@@ -30,8 +33,13 @@ SELECT skipped_by_sampling AS skipped0, samples_written AS written0,
        head_seq AS mark
   FROM pg_qprof.status \gset
 \c 'dbname=regression options=-cpg_qprof.sample_rate=0.5'
+\set ECHO none
+\o /dev/null
 SELECT format('SELECT %s AS n', g) FROM generate_series(1, 400) g \gexec
+\o
+\set ECHO all
 \c 'dbname=regression'
+-- (402: the 400 statements, the one that generated them, and the mark)
 SELECT s.samples_written - :written0 + s.skipped_by_sampling - :skipped0
            AS recorded_plus_skipped,
        s.samples_written - :written0 BETWEEN 120 AND 281 AS about_half,
@@ -41,22 +49,26 @@ SELECT s.samples_written - :written0 + s.skipped_by_sampling - :skipped0
 
 -- sample_rate = 0.5 with track = all: a nested statement is recorded exactly
 -- when its top-level statement is
-SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT head_seq AS mark, pg_backend_pid() AS mark_pid FROM pg_qprof.status \gset
 \c 'dbname=regression options=''-cpg_qprof.sample_rate=0.5 -cpg_qprof.track=all'''
+\set ECHO none
+\o /dev/null
 SELECT format('SELECT qp_outer(%s)', g) FROM generate_series(1, 200) g \gexec
+\o
+\set ECHO all
 \c 'dbname=regression'
 CREATE TEMP TABLE qp_sampled AS
-    SELECT * FROM pg_qprof.samples WHERE seq > :mark;
+    SELECT * FROM pg_qprof.samples WHERE seq > :mark AND pid <> :mark_pid;
 WITH RECURSIVE tree AS (
     SELECT pid, exec_id AS top_id, exec_id FROM qp_sampled WHERE nesting_level = 0
     UNION ALL
     SELECT c.pid, t.top_id, c.exec_id
       FROM qp_sampled c JOIN tree t ON c.pid = t.pid AND c.parent_exec_id = t.exec_id
 ), per_top AS (
-    SELECT t.top_id, count(*) - 1 AS nested
+    SELECT t.pid, t.top_id, count(*) - 1 AS nested
       FROM tree t JOIN qp_sampled s ON s.pid = t.pid AND s.exec_id = t.top_id
-     WHERE s.rows = 1 AND s.cmd_type = 'select'
-     GROUP BY t.top_id
+     WHERE s.rows = 1 AND s.cmd_type = 'SELECT'
+     GROUP BY t.pid, t.top_id
 )
 SELECT count(*) BETWEEN 50 AND 150 AS about_half_of_the_calls,
        bool_and(nested = 8) AS every_nested_statement_recorded,
@@ -66,7 +78,9 @@ SELECT count(*) BETWEEN 50 AND 150 AS about_half_of_the_calls,
   FROM per_top;
 
 -- min_duration: shorter executions are counted, not recorded
-SELECT skipped_by_min_duration AS short0, head_seq AS mark FROM pg_qprof.status \gset
+SELECT skipped_by_min_duration AS short0, head_seq AS mark,
+       pg_backend_pid() AS mark_pid
+  FROM pg_qprof.status \gset
 \c 'dbname=regression options=-cpg_qprof.min_duration=100'
 SELECT 1 AS fast;
 SELECT 2 AS fast;
@@ -74,5 +88,5 @@ SELECT id FROM qp_known WHERE id = 3;
 SELECT pg_sleep(0.3) AS slow;
 \c 'dbname=regression'
 SELECT cmd_type, rows, exec_time_ms >= 100 AS long_enough
-  FROM pg_qprof.samples WHERE seq > :mark ORDER BY seq;
+  FROM pg_qprof.samples WHERE seq > :mark AND pid <> :mark_pid ORDER BY seq;
 SELECT skipped_by_min_duration - :short0 AS skipped_too_short FROM pg_qprof.status;

@@ -21,20 +21,25 @@ SELECT head_seq = :mark AS head_unchanged,
   FROM pg_qprof.status;
 RESET pg_qprof.enabled;
 
--- reset: the samples before it are gone; the epoch stays
+-- reset: the samples before it are hidden from the views, the skip counters
+-- zeroed; the epoch and the sequence numbers go on
 SELECT epoch AS epoch0, head_seq AS head0 FROM pg_qprof.status \gset
 SELECT pg_qprof.reset();
 SELECT epoch = :epoch0 AS same_epoch,
        reset_seq >= :head0 AS reset_seq_ok,
        reset_time BETWEEN now() - interval '1 minute' AND now() AS reset_time_ok,
-       head_seq > reset_seq AS reset_call_recorded
+       head_seq > reset_seq AS reset_call_recorded,
+       skipped_by_sampling = 0 AND skipped_by_min_duration = 0
+           AS skip_counters_zeroed
   FROM pg_qprof.status;
 SELECT count(*) AS visible,
        bool_and(seq > (SELECT reset_seq FROM pg_qprof.status)) AS all_after_reset
   FROM pg_qprof.samples;
-SELECT count(*) AS raw_visible,
-       bool_and(seq > (SELECT reset_seq FROM pg_qprof.status)) AS all_after_reset
-  FROM pg_qprof.read_samples(0, 100000);
+-- the collector's interface still returns the older samples: a reset only
+-- hides them from the views
+SELECT count(*) FILTER (WHERE seq <= s.reset_seq) > 0 AS older_still_readable,
+       count(*) FILTER (WHERE seq > s.reset_seq) AS newer
+  FROM pg_qprof.read_samples(0, 100000), pg_qprof.status s;
 
 -- stats: per statement over the ring
 SELECT pg_qprof.reset();

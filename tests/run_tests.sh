@@ -12,7 +12,8 @@
 # status is non-zero when anything failed.
 #
 # Environment: QPROF_KEEP=1 keeps the throw-away directory;
-# QPROF_TESTS="t/01_x.pl ..." runs only those TAP files (paths under tests/);
+# QPROF_TESTS="regress t/01_x.pl ..." runs only those suites ("regress" is
+# pg_regress; the others are TAP files under tests/);
 # QPROF_SKIP_BUILD=1 skips steps 1-2 (for a quick re-run).
 set -uo pipefail
 
@@ -133,59 +134,64 @@ fi
 # --- throw-away directory the test user can write ---------------------------
 work="$(mktemp -d /tmp/qprof_test.XXXXXX)"
 mkdir -p "$work/src" "$work/regress" "$work/tap"
-cp -r sql expected tests "$work/src/"
+mkdir -p "$work/src/sql" "$work/src/expected"
+cp -r tests "$work/src/"
+cp sql/*.sql "$work/src/sql/" 2>/dev/null || true
+cp expected/*.out "$work/src/expected/" 2>/dev/null || true
 [ "$(id -u)" -eq 0 ] && chown -R "$test_user:" "$work"
 chmod 755 "$work"
 
 # --- 3a. pg_regress ------------------------------------------------------------
-say "pg_regress"
-schedule="$work/src/tests/regress_schedule"
-missing=()
-for f in sql/*.sql; do
-    [ -e "$f" ] || continue
-    name="$(basename "$f" .sql)"
-    if ! grep -Eq "^test:.*[[:space:]]$name([[:space:]]|\$)" tests/regress_schedule; then
-        missing+=("$name")
+run_regress() {
+    say "pg_regress"
+    schedule="$work/src/tests/regress_schedule"
+    missing=()
+    for f in sql/*.sql; do
+        [ -e "$f" ] || continue
+        name="$(basename "$f" .sql)"
+        if ! grep -Eq "^test:.*[[:space:]]$name([[:space:]]|\$)" tests/regress_schedule; then
+            missing+=("$name")
+        fi
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "tests/regress_schedule does not list: ${missing[*]}" >&2
+        record regress_schedule fail
     fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "tests/regress_schedule does not list: ${missing[*]}" >&2
-    record regress_schedule fail
-fi
 
-port="$(free_port)"
-regress_log="$work/regress/pg_regress.log"
-as_test_user timeout 1200 "$pg_regress" \
-    --temp-instance="$work/regress/instance" \
-    --temp-config="$work/src/tests/regress.conf" \
-    --schedule="$schedule" \
-    --inputdir="$work/src" \
-    --outputdir="$work/regress" \
-    --bindir="$pg_bindir" \
-    --port="$port" \
-    --no-locale --encoding=UTF8 \
-    </dev/null 2>&1 | tee "$regress_log"
-regress_rc=${PIPESTATUS[0]}
-n_ok=$(grep -Ec '\.\.\. ok' "$regress_log")
-n_bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$regress_log")
-passed=$((passed + n_ok))
-if [ "$n_bad" -gt 0 ]; then
-    failed=$((failed + n_bad))
-    failures+=($(grep -E '\.\.\. (FAILED|failed)' "$regress_log" |
-        sed -E 's/^[[:space:]]*(test[[:space:]]+)?([^[:space:]]+).*/\2/'))
-fi
-if [ "$regress_rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
-    record pg_regress fail
-fi
-if [ -s "$work/regress/regression.diffs" ]; then
-    say "regression.diffs"
-    cat "$work/regress/regression.diffs"
-fi
-if [ "$regress_rc" -ne 0 ] && [ -d "$work/regress/log" ]; then
-    say "server log (tail)"
-    tail -n 60 "$work/regress/log/postmaster.log" 2>/dev/null
-fi
-stop_servers
+    port="$(free_port)"
+    regress_log="$work/regress/pg_regress.log"
+    as_test_user timeout 1200 "$pg_regress" \
+        --temp-instance="$work/regress/instance" \
+        --temp-config="$work/src/tests/regress.conf" \
+        --schedule="$schedule" \
+        --inputdir="$work/src" \
+        --outputdir="$work/regress" \
+        --bindir="$pg_bindir" \
+        --port="$port" \
+        --no-locale --encoding=UTF8 \
+        </dev/null 2>&1 | tee "$regress_log"
+    regress_rc=${PIPESTATUS[0]}
+    n_ok=$(grep -Ec '\.\.\. ok' "$regress_log")
+    n_bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$regress_log")
+    passed=$((passed + n_ok))
+    if [ "$n_bad" -gt 0 ]; then
+        failed=$((failed + n_bad))
+        failures+=($(grep -E '\.\.\. (FAILED|failed)' "$regress_log" |
+            sed -E 's/^[[:space:]]*(test[[:space:]]+)?([^[:space:]]+).*/\2/'))
+    fi
+    if [ "$regress_rc" -ne 0 ] && [ "$n_bad" -eq 0 ]; then
+        record pg_regress fail
+    fi
+    if [ -s "$work/regress/regression.diffs" ]; then
+        say "regression.diffs"
+        cat "$work/regress/regression.diffs"
+    fi
+    if [ "$regress_rc" -ne 0 ] && [ -d "$work/regress/log" ]; then
+        say "server log (tail)"
+        tail -n 60 "$work/regress/log/postmaster.log" 2>/dev/null
+    fi
+    stop_servers
+}
 
 # --- 3b. TAP tests as the test user, 3c. as root -------------------------------
 tap_env=(
@@ -230,11 +236,13 @@ run_tap() {
 if [ -n "${QPROF_TESTS:-}" ]; then
     for f in $QPROF_TESTS; do
         case "$f" in
+        regress) run_regress ;;
         root/*) run_tap root "$f" ;;
         *) run_tap user "$f" ;;
         esac
     done
 else
+    run_regress
     for f in tests/t/*.pl; do
         [ -e "$f" ] && run_tap user "t/$(basename "$f")"
     done

@@ -67,17 +67,17 @@ my $deadlocks = $node->safe_psql('postgres', qq{
 my @rows = split /\n/, $deadlocks;
 is(scalar @rows, 1, 'exactly one statement failed with 40P01')
   or diag $deadlocks;
-like($rows[0] // '', qr/^s[12]\|update\|t\|t$/,
+like($rows[0] // '', qr/^s[12]\|UPDATE\|t\|t$/,
     'the deadlocked UPDATE, top level, after waiting deadlock_timeout');
 is( $node->safe_psql('postgres', qq{
         SELECT count(*) FROM pg_qprof.samples
-         WHERE seq > $mark AND cmd_type = 'update' AND sqlstate = '00000'
+         WHERE seq > $mark AND cmd_type = 'UPDATE' AND sqlstate = '00000'
            AND application_name IN ('s1', 's2')}),
     '3',
     'the three other UPDATEs succeeded');
 is( $node->safe_psql('postgres', qq{
         SELECT string_agg(sqlstate, ',' ORDER BY seq) FROM pg_qprof.samples
-         WHERE seq > $mark AND cmd_type = 'utility'
+         WHERE seq > $mark AND cmd_type = 'UTILITY'
            AND application_name IN ('s1', 's2')
            AND sqlstate <> '00000'}),
     '', 'BEGIN, SET and ROLLBACK succeeded');
@@ -99,7 +99,7 @@ is( $node->safe_psql('postgres', qq{
           FROM pg_qprof.samples
          WHERE seq > $mark AND application_name = 's3'
            AND sqlstate <> '00000'}),
-    'select 57014 true',
+    'SELECT 57014 true',
     'the cancelled statement is recorded with 57014');
 
 $node->stop;

@@ -51,7 +51,7 @@ for my $mode (qw(simple extended prepared))
         { "point_$mode" => $script });
     my $res = $node->safe_psql('postgres', qq{
         SELECT count(*), count(DISTINCT queryid), min(queryid),
-               bool_and(cmd_type = 'select'), bool_and(rows = 1),
+               bool_and(cmd_type = 'SELECT'), bool_and(rows = 1),
                bool_and(toplevel AND nesting_level = 0),
                bool_and(sqlstate = '00000'), bool_and(exec_time_ms > 0),
                bool_and(shared_blks_hit + shared_blks_read >= 3),

@@ -69,11 +69,11 @@ my $torn_sql = qq{
     SELECT count(*) AS samples,
            count(*) FILTER (WHERE NOT (
                CASE queryid
-                 WHEN $qid{series} THEN cmd_type = 'select' AND rows BETWEEN 1 AND 20
+                 WHEN $qid{series} THEN cmd_type = 'SELECT' AND rows BETWEEN 1 AND 20
                                         AND wal_records = 0
-                 WHEN $qid{pair} THEN cmd_type = 'select' AND rows = 7
+                 WHEN $qid{pair} THEN cmd_type = 'SELECT' AND rows = 7
                                       AND wal_records = 0
-                 WHEN $qid{insert} THEN cmd_type = 'insert' AND rows = 1
+                 WHEN $qid{insert} THEN cmd_type = 'INSERT' AND rows = 1
                                         AND wal_records >= 1
                  ELSE false
                END
