@@ -138,6 +138,7 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     app_name[kAppNameBytes - 1] = '\0';
     v[i++] = CStringGetTextDatum(app_name);
     /* client_addr */
+    v[i] = (Datum)0;
     if (private_visible && s.client_family != 0)
         v[i] = inet_datum(s);
     n[i] = v[i] == (Datum)0;
