@@ -5,8 +5,10 @@
  * Per recorded execution (plans_capture_end): one lock-free probe of the
  * shared index and, at most once per millisecond per plan, a relaxed store of
  * last_seen into the index slot (rare writes keep the cache line shared
- * between backends). EXPLAIN, the shape id and the LWLock are only for a
- * pair not seen before. Eviction: oldest stored plan first (shared_store.h).
+ * between backends). first_seen and last_seen are the start times of the
+ * client statements that first and last ran the plan (no clock read). EXPLAIN,
+ * the shape id and the LWLock are only for a pair not seen before. Eviction:
+ * oldest stored plan first (shared_store.h).
  */
 #include "plan_capture.h"
 #include "node_actuals.h"
@@ -16,6 +18,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/explain.h"
 #include "executor/execdesc.h"
 #include "fmgr.h"
@@ -110,6 +113,10 @@ bool plan_is_stored(uint64_t key) {
  * execution's context, freed by ExecutorEnd. */
 void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
                     uint64_t key, TimestampTz now) {
+    /* A cursor may end while its transaction aborts: no catalog access
+     * then; the plan is stored the next time it runs. */
+    if (!IsTransactionState())
+        return;
     /* the lock-free probe may miss a key that is moving in the index */
     if (plan_is_stored(key))
         return;
@@ -182,7 +189,8 @@ bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
     if (shared == nullptr || planid == 0)
         return false;
     uint64_t key = plan_key(queryid, planid);
-    TimestampTz now = GetCurrentTimestamp();
+    /* The client statement's start: free to read, unlike a clock. */
+    TimestampTz now = GetCurrentStatementStartTimestamp();
     StoreIndexSlot *slot = store_probe(&shared->store, key);
     if (slot != nullptr) {
         if (now - slot->last_seen.load(std::memory_order_relaxed) >=

@@ -32,6 +32,43 @@ SELECT plan_json -> 0 -> 'Plan' ->> 'Node Type' AS node_type,
    AND p.planid IN (SELECT planid FROM qp_mine WHERE seq > :mark)
  ORDER BY 1;
 
+-- A prepared statement on skewed data: the custom plan for the frequent
+-- value scans the table, the generic plan uses the index; one queryid, two
+-- plan ids.
+CREATE TABLE qp_skew (id int, k int);
+INSERT INTO qp_skew SELECT g, CASE WHEN g % 2 = 0 THEN 1 ELSE g END
+  FROM generate_series(1, 20000) g;
+CREATE INDEX qp_skew_k ON qp_skew (k);
+VACUUM ANALYZE qp_skew;
+PREPARE qp_skew_q(int) AS SELECT count(id) FROM qp_skew WHERE k = $1;
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SET plan_cache_mode = force_custom_plan;
+EXECUTE qp_skew_q(1);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE qp_skew_q(1);
+RESET plan_cache_mode;
+SELECT count(*) AS executions, count(DISTINCT queryid) AS query_ids,
+       count(DISTINCT planid) AS plan_ids
+  FROM qp_mine WHERE seq > :mark AND query LIKE 'PREPARE qp_skew_q%';
+SELECT p.plan_json -> 0 -> 'Plan' -> 'Plans' -> 0 ->> 'Node Type' AS scan
+  FROM pg_qprof.plans p
+ WHERE (p.queryid, p.planid) IN
+       (SELECT queryid, planid FROM qp_mine
+         WHERE seq > :mark AND query LIKE 'PREPARE qp_skew_q%')
+ ORDER BY 1;
+DEALLOCATE qp_skew_q;
+DROP TABLE qp_skew;
+
+-- A cursor still open when its transaction fails ends during the abort:
+-- no plan is stored then, and nothing breaks.
+BEGIN;
+DECLARE qp_cur CURSOR FOR SELECT id FROM qp_plans_b WHERE k = 4 ORDER BY id DESC;
+FETCH 2 FROM qp_cur;
+SELECT 1 / 0;
+ROLLBACK;
+SELECT count(*) AS cursor_plans
+  FROM pg_qprof.plans WHERE plan_text LIKE '%qp_plans_b.k = 4%';
+
 -- Other constants, same plan: one plan id, and nothing new is stored (the
 -- counter query runs twice first so that its own plan is stored already).
 SELECT plans_stored AS stored FROM pg_qprof.status \gset before_
