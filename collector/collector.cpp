@@ -135,6 +135,11 @@ void Collector::connect()
     conn_.reset();
     conn_ = std::make_unique<PgConnection>(options_.dsn);
     source_ = std::make_unique<SampleSource>(*conn_);
+    /* The collector's own statements are not worth profiling; only a
+     * superuser may switch recording off for its session. */
+    conn_->exec("SELECT pg_catalog.set_config('pg_qprof.enabled', 'off', "
+                "false) FROM pg_catalog.pg_roles WHERE rolname = current_user"
+                " AND rolsuper");
     server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
     identity_ = read_server_identity(*conn_);
 }

@@ -119,7 +119,7 @@ bool DefinitionTables::has_plan(int64_t queryid, uint64_t planid) const
 
 void DefinitionTables::add_plan(pb::Plan plan)
 {
-    PlanKey key{plan.queryid(), plan.planid()};
+    PlanKey key{plan.queryid(), static_cast<uint64_t>(plan.planid())};
     if (plan_refs_.count(key) != 0)
         return;
     uint32_t ref = static_cast<uint32_t>(plans_.size() + 1);
@@ -137,7 +137,7 @@ uint32_t DefinitionTables::plan_ref(int64_t queryid, uint64_t planid)
     auto found = plan_refs_.find(key);
     if (found == plan_refs_.end()) {
         pb::Plan plan;
-        plan.set_planid(planid);
+        plan.set_planid(static_cast<int64_t>(planid));
         plan.set_queryid(queryid);
         add_plan(std::move(plan));
         found = plan_refs_.find(key);

@@ -26,7 +26,7 @@ struct FileDefinitions {
     std::unordered_map<uint32_t, std::string> strings;
     std::unordered_map<uint32_t, pb::TagSet> tag_sets;
     std::unordered_map<uint32_t, int64_t> queryid_of_ref;
-    std::unordered_map<uint32_t, uint64_t> planid_of_ref;
+    std::unordered_map<uint32_t, int64_t> planid_of_ref;
 
     /* The first undefined reference of `s`, or empty. */
     std::string undefined_reference(const pb::Sample &s) const
@@ -158,9 +158,7 @@ std::string sample_json(const DecodedSample &d, const FileDefinitions &defs)
                   queryid == defs.queryid_of_ref.end() ? 0 : queryid->second);
     auto planid = defs.planid_of_ref.find(s.plan_ref());
     append_number(out, "planid",
-                  planid == defs.planid_of_ref.end()
-                      ? 0
-                      : static_cast<long long>(planid->second));
+                  planid == defs.planid_of_ref.end() ? 0 : planid->second);
     append_text(out, "cmd", pb::CmdType_Name(s.cmd()));
     append_number(out, "start_unix_us", d.start_unix_us);
     append_number(out, "end_unix_us", d.end_unix_us);

@@ -84,13 +84,13 @@ ServerDefinitions::plans(const std::vector<uint64_t> &planids)
             std::string value = r.text(i, c);
             int64_t number = 0;
             if (std::strcmp(name, "planid") == 0 && parse_int64(value, number))
-                plan.set_planid(static_cast<uint64_t>(number));
+                plan.set_planid(number);
             else if (std::strcmp(name, "queryid") == 0 &&
                      parse_int64(value, number))
                 plan.set_queryid(number);
             else if (std::strcmp(name, "shape_id") == 0 &&
                      parse_int64(value, number))
-                plan.set_shape_id(static_cast<uint64_t>(number));
+                plan.set_shape_id(number);
             else if (std::strcmp(name, "plan_text") == 0)
                 plan.set_plan_text(value);
             else if (std::strcmp(name, "plan_json") == 0)

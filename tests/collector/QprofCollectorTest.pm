@@ -1,0 +1,114 @@
+# Helpers shared by the collector's TAP tests (tests/t/1xx_*.pl): a node
+# with the extension on a free port, running qprof, and reading captures
+# back through `qprof dump`.
+package QprofCollectorTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use FindBin;
+use IO::Socket::INET;
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+our @EXPORT = qw(new_qprof_node qprof_path run_qprof start_collector
+  stop_collector dump_records dump_samples check_capture repo_dir);
+
+# The source tree (the test harness says where; tests/ alone may be a copy).
+sub repo_dir { return $ENV{QPROF_SRC} // "$FindBin::Bin/../.." }
+
+# The installed qprof, else the one built in the tree.
+sub qprof_path
+{
+    for my $dir (split /:/, $ENV{PATH})
+    {
+        return "$dir/qprof" if -x "$dir/qprof";
+    }
+    my $built = repo_dir() . '/collector/build/qprof';
+    return $built if -x $built;
+    die "qprof is neither on PATH nor built in collector/build";
+}
+
+# A started node on a free port in 20000-29999 with pg_qprof created.
+sub new_qprof_node
+{
+    my ($name, $conf) = @_;
+    my $node;
+    for (1 .. 200)
+    {
+        my $port = 20000 + int(rand(10000));
+        next if -e "/tmp/.s.PGSQL.$port";
+        my $sock = IO::Socket::INET->new(
+            LocalAddr => '127.0.0.1', LocalPort => $port,
+            Proto => 'tcp', ReuseAddr => 0);
+        next unless $sock;
+        close $sock;
+        $node = PostgreSQL::Test::Cluster->new($name, port => $port);
+        last;
+    }
+    die "no free port" unless $node;
+    $node->init;
+    $node->append_conf('postgresql.conf', $conf // '');
+    $node->start;
+    $node->safe_psql('postgres', 'CREATE EXTENSION pg_qprof');
+    return $node;
+}
+
+# Runs qprof to completion: (exit status, stdout, stderr).
+sub run_qprof
+{
+    my (@args) = @_;
+    my ($out, $err) = ('', '');
+    IPC::Run::run([ qprof_path(), @args ], '>', \$out, '2>', \$err,
+        IPC::Run::timeout(300));
+    return ($? >> 8, $out, $err);
+}
+
+# Starts `qprof collect` in the background; returns the IPC::Run handle.
+sub start_collector
+{
+    my ($node, $dir, @extra) = @_;
+    my ($out, $err) = ('', '');
+    my $h = IPC::Run::start(
+        [ qprof_path(), 'collect', '--dsn', $node->connstr('postgres'),
+            '--out', $dir, '--bpf', 'off', @extra ],
+        '>', \$out, '2>', \$err, IPC::Run::timeout(600));
+    return $h;
+}
+
+# SIGTERM, then wait; returns the wait status (0: exited with 0).
+sub stop_collector
+{
+    my ($h) = @_;
+    $h->signal('TERM');
+    $h->finish;
+    return ($h->full_results)[0];
+}
+
+# Every record of the capture files in $dir (or files), decoded.
+sub dump_records
+{
+    my (@paths) = @_;
+    my ($rc, $out, $err) = run_qprof('dump', @paths);
+    die "qprof dump failed ($rc): $err" if $rc != 0;
+    my $json = JSON::PP->new;
+    return map { $json->decode($_) } split /\n/, $out;
+}
+
+sub dump_samples
+{
+    return grep { $_->{kind} eq 'sample' } dump_records(@_);
+}
+
+# `qprof dump --check`: (exit status, output, samples in the total line).
+sub check_capture
+{
+    my ($dir) = @_;
+    my ($rc, $out, $err) = run_qprof('dump', '--check', $dir);
+    my ($samples) = $out =~ /^total: \d+ files, (\d+) samples/m;
+    return ($rc, $out . $err, $samples);
+}
+
+1;

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Throughput of `qprof collect` (a benchmark, not a test): fills the ring of a
+# temporary server with a pgbench workload, then times one `qprof collect
+# --once` draining it, and reports samples/s (wall and per collector CPU
+# second) and bytes per sample on disk.
+#   bash tests/collector/bench_throughput.sh [SECONDS_OF_LOAD] [RING_MB]
+# Run as root (the server runs as postgres). Needs qprof on PATH or built in
+# collector/build.
+set -euo pipefail
+
+load_seconds=${1:-20}
+ring_mb=${2:-1024}
+pgbin=/usr/lib/postgresql/15/bin
+here=$(cd "$(dirname "$0")/../.." && pwd)
+qprof=$(command -v qprof || echo "$here/collector/build/qprof")
+port=$((20000 + RANDOM % 10000))
+work=$(mktemp -d /tmp/qprof_bench.XXXXXX)
+chown postgres "$work"
+
+cleanup() {
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/data" -m immediate stop \
+        >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg() { runuser -u postgres -- "$@"; }
+
+as_pg "$pgbin/initdb" -D "$work/data" -A trust >/dev/null
+cat >>"$work/data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$work'
+listen_addresses = ''
+shared_preload_libraries = 'pg_qprof'
+pg_qprof.ring_size = '${ring_mb}MB'
+max_connections = 40
+fsync = off
+CONF
+as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+psql=(psql -h "$work" -p "$port" -U postgres -qAtX)
+"${psql[@]}" -c "CREATE EXTENSION pg_qprof"
+as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres -i -s 2 -q postgres \
+    >/dev/null 2>&1
+"${psql[@]}" -c "SELECT pg_qprof.reset()" >/dev/null
+
+echo "load: pgbench -S -M prepared -c 4 -j 2 for ${load_seconds}s (ring ${ring_mb} MB)"
+as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres -S -M prepared \
+    -c 4 -j 2 -T "$load_seconds" postgres >/dev/null 2>&1
+read -r head oldest capacity < <("${psql[@]}" -F ' ' -c \
+    "SELECT head_seq, oldest_seq, capacity FROM pg_qprof.status")
+echo "ring: head_seq=$head oldest_seq=$oldest capacity=$capacity"
+
+mkdir "$work/out"
+start=$(date +%s.%N)
+/usr/bin/time -f '%U %S' -o "$work/cpu" "$qprof" collect --once --bpf off \
+    --dsn "host=$work port=$port user=postgres dbname=postgres" \
+    --out "$work/out" --batch 50000 --frame-records 16384
+end=$(date +%s.%N)
+
+samples=$("$qprof" dump --check "$work/out" | sed -n 's/^total: .* files, \([0-9]*\) samples.*/\1/p')
+bytes=$(cat "$work"/out/*.qprof | wc -c)
+read -r user sys <"$work/cpu"
+awk -v n="$samples" -v b="$bytes" -v s="$start" -v e="$end" -v u="$user" \
+    -v y="$sys" 'BEGIN {
+        wall = e - s; cpu = u + y;
+        printf "samples: %d in %.2f s wall, collector CPU %.2f s (user %.2f, sys %.2f)\n", n, wall, cpu, u, y;
+        printf "throughput: %.0f samples/s wall, %.0f samples per collector CPU second\n", n / wall, (cpu > 0 ? n / cpu : 0);
+        printf "size: %d bytes, %.2f bytes/sample\n", b, b / n;
+    }'

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Decodes pg_qprof capture files with nothing but Debian's python3-protobuf,
+python3-zstandard and collector/qprof.proto, to show that the format is
+readable by others. Prints one line per file and a total, in the same terms
+as `qprof dump --check`:
+
+  FILE: samples=N kind=count ...
+  total: N files, N samples
+  distinct (epoch, seq): N, seq sum: N
+
+Usage: decode_capture.py PROTO_DIR FILE|DIR...
+"""
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import zstandard
+
+
+def load_schema(proto_dir):
+    """Compiles qprof.proto with protoc into a temporary module."""
+    out = tempfile.mkdtemp(prefix="qprof_pb_")
+    subprocess.run(["protoc", "-I", proto_dir, "-I", "/usr/include",
+                    "--python_out=" + out, "qprof.proto"], check=True)
+    sys.path.insert(0, out)
+    return importlib.import_module("qprof_pb2")
+
+
+def read_varint(data, pos):
+    value, shift = 0, 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def frames(data):
+    """Yields the decompressed content of each complete zstd frame."""
+    pos = 0
+    while pos < len(data):
+        try:
+            params = zstandard.get_frame_parameters(data[pos:pos + 18])
+        except zstandard.ZstdError:
+            return  # not a frame: a truncated or damaged tail
+        dctx = zstandard.ZstdDecompressor()
+        reader = dctx.decompressobj()
+        try:
+            content = reader.decompress(data[pos:])
+        except zstandard.ZstdError:
+            return
+        if not reader.eof or len(content) != params.content_size:
+            return  # the unfinished frame a crash leaves
+        used = len(data) - pos - len(reader.unused_data)
+        yield content
+        pos += used
+
+
+def decode_file(pb, path, seqs):
+    kinds, samples = {}, 0
+    with open(path, "rb") as f:
+        data = f.read()
+    for content in frames(data):
+        pos = 0
+        while pos < len(content):
+            length, pos = read_varint(content, pos)
+            record = pb.Record()
+            record.ParseFromString(content[pos:pos + length])
+            pos += length
+            kind = record.WhichOneof("kind")
+            kinds[kind] = kinds.get(kind, 0) + 1
+            if kind == "sample_block":
+                block = record.sample_block
+                samples += len(block.samples)
+                # seq is delta-encoded inside a block (see qprof.proto)
+                seq = block.first_seq - 1
+                for sample in block.samples:
+                    seq += 1 + sample.seq_skip
+                    seqs.append((block.epoch, seq))
+    return kinds, samples
+
+
+def capture_files(paths):
+    for path in paths:
+        if os.path.isdir(path):
+            for name in sorted(os.listdir(path)):
+                if name.startswith("qprof-") and name.endswith(".qprof"):
+                    yield os.path.join(path, name)
+        else:
+            yield path
+
+
+def main():
+    pb = load_schema(sys.argv[1])
+    files = list(capture_files(sys.argv[2:]))
+    total, seqs = 0, []
+    for path in files:
+        kinds, samples = decode_file(pb, path, seqs)
+        total += samples
+        counts = " ".join("%s=%d" % kv for kv in sorted(kinds.items()))
+        print("%s: samples=%d %s" % (path, samples, counts))
+    print("total: %d files, %d samples" % (len(files), total))
+    print("distinct (epoch, seq): %d, seq sum: %d"
+          % (len(set(seqs)), sum(seq for _, seq in seqs)))
+
+
+if __name__ == "__main__":
+    main()
