@@ -163,7 +163,8 @@ void remember_planning(int level, int64_t queryid, uint64_t exec_id,
 }
 
 Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
-                          const char *source_text, int level) {
+                          const char *stmt_text, size_t stmt_text_len,
+                          int level) {
     if (open_count >= kMaxOpen)
         return nullptr;
     Execution *e = &open_executions[open_count++];
@@ -189,7 +190,7 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
     if (level == 0) {
         const char *body = nullptr;
         size_t len = 0;
-        if (find_sqlcommenter(source_text, &body, &len)) {
+        if (find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)) {
             e->tags = body;
             e->tags_len =
                 static_cast<uint16_t>(len < kTagBytes ? len : kTagBytes);
@@ -320,12 +321,13 @@ void execution_discard(Execution *e) {
 }
 
 void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
-                             const char *source_text, int level,
-                             int64_t start_ts, int64_t plan_time_ns,
+                             const char *stmt_text, size_t stmt_text_len,
+                             int level, int64_t start_ts, int64_t plan_time_ns,
                              int sqlstate) {
     const char *tags = running.tags;
     size_t tags_len = running.tags_len;
-    if (level == 0 && !find_sqlcommenter(source_text, &tags, &tags_len)) {
+    if (level == 0 &&
+        !find_sqlcommenter(stmt_text, stmt_text_len, &tags, &tags_len)) {
         tags = nullptr;
         tags_len = 0;
     }

@@ -54,9 +54,12 @@ void remember_planning(int level, int64_t queryid, uint64_t exec_id,
 uint64_t next_exec_id();
 
 /* Opens an execution keyed by `key` (the QueryDesc or the PlannedStmt of a
- * utility statement). Returns nullptr when too many are open at once. */
+ * utility statement); stmt_text is the statement's own text, where a
+ * top-level statement's tags are looked for. Returns nullptr when too many
+ * are open at once. */
 Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
-                          const char *source_text, int level);
+                          const char *stmt_text, size_t stmt_text_len,
+                          int level);
 Execution *execution_find(const void *key);
 
 /* Makes `e` the running execution; returns what was running before. */
@@ -97,8 +100,8 @@ void execution_discard(Execution *e);
 /* Records a statement that failed during planning, before any execution
  * was opened. */
 void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
-                             const char *source_text, int level,
-                             int64_t start_ts, int64_t plan_time_ns,
+                             const char *stmt_text, size_t stmt_text_len,
+                             int level, int64_t start_ts, int64_t plan_time_ns,
                              int sqlstate);
 
 /* Closes every open execution as failed with `sqlstate` (transaction abort

@@ -32,6 +32,7 @@ extern "C" {
 #include "plan_capture.h"
 #include "query_texts.h"
 #include "settings.h"
+#include "sqlcommenter.h"
 
 namespace qprof {
 
@@ -114,12 +115,16 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
         INSTR_TIME_SUBTRACT(elapsed, start);
         /* planning-time failures (1/0 folded as a constant, bad casts) are
          * failed executions of this statement */
-        if (statement_is_sampled(nesting_level))
+        if (statement_is_sampled(nesting_level)) {
+            const char *text = nullptr;
+            size_t text_len = statement_text(query_string, parse->stmt_location,
+                                             parse->stmt_len, &text);
             record_planning_failure(parse->queryId, cmd_of(parse->commandType),
-                                    exec_id, query_string, nesting_level,
+                                    exec_id, text, text_len, nesting_level,
                                     GetCurrentTimestamp() -
                                         instr_ns(elapsed) / 1000,
                                     instr_ns(elapsed), sqlstate);
+        }
         PG_RE_THROW();
     }
     PG_END_TRY();
@@ -149,9 +154,15 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
         run_ExecutorStart(query_desc, eflags);
         return;
     }
+    const PlannedStmt *stmt = query_desc->plannedstmt;
+    const char *text = nullptr;
+    size_t text_len = 0;
+    if (nesting_level == 0)
+        text_len = statement_text(query_desc->sourceText, stmt->stmt_location,
+                                  stmt->stmt_len, &text);
     Execution *e =
-        execution_open(query_desc, queryid, cmd_of(query_desc->operation),
-                       query_desc->sourceText, nesting_level);
+        execution_open(query_desc, queryid, cmd_of(query_desc->operation), text,
+                       text_len, nesting_level);
     if (e == nullptr) {
         run_ExecutorStart(query_desc, eflags);
         return;
@@ -349,9 +360,15 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     Execution *e = nullptr;
     if (settings.track_utility && level_is_tracked(nesting_level) &&
         pstmt->queryId != 0 && is_tracked_utility(stmt) &&
-        statement_is_sampled(nesting_level))
-        e = execution_open(pstmt, pstmt->queryId, SampleCmd::Utility,
-                           query_string, nesting_level);
+        statement_is_sampled(nesting_level)) {
+        const char *text = nullptr;
+        size_t text_len = 0;
+        if (nesting_level == 0)
+            text_len = statement_text(query_string, pstmt->stmt_location,
+                                      pstmt->stmt_len, &text);
+        e = execution_open(pstmt, pstmt->queryId, SampleCmd::Utility, text,
+                           text_len, nesting_level);
+    }
     if (e == nullptr) {
         /* The statement EXECUTE runs is the top-level one; the statements
          * run inside any other utility statement are nested in it. */

@@ -14,10 +14,10 @@ static bool is_space(char c) {
            c == '\v';
 }
 
-bool find_sqlcommenter(const char *text, const char **body, size_t *len) {
+bool find_sqlcommenter(const char *text, size_t n, const char **body,
+                       size_t *len) {
     if (text == nullptr)
         return false;
-    size_t n = strlen(text);
 
     /* Trailing comment: the convention, and what Django middlewares emit. */
     size_t end = n;
@@ -41,11 +41,12 @@ bool find_sqlcommenter(const char *text, const char **body, size_t *len) {
     while (start < n && is_space(text[start]))
         start++;
     if (start + 4 <= n && text[start] == '/' && text[start + 1] == '*') {
-        const char *close = strstr(text + start + 2, "*/");
-        if (close != nullptr) {
-            *body = text + start + 2;
-            *len = static_cast<size_t>(close - *body);
-            return true;
+        for (size_t i = start + 2; i + 1 < n; i++) {
+            if (text[i] == '*' && text[i + 1] == '/') {
+                *body = text + start + 2;
+                *len = i - (start + 2);
+                return true;
+            }
         }
     }
     return false;

@@ -14,10 +14,26 @@
 
 namespace qprof {
 
-/* Locates a comment at the very end of `text` (after trailing white space and
- * semicolons) or at its very start. Sets body/len to what lies between the
- * comment markers and returns true when there is one. */
-bool find_sqlcommenter(const char *text, const char **body, size_t *len);
+/* Locates a comment at the very end of the statement text [text, text+n)
+ * (after trailing white space and semicolons) or at its very start. Sets
+ * body/len to what lies between the comment markers and returns true when
+ * there is one. */
+bool find_sqlcommenter(const char *text, size_t n, const char **body,
+                       size_t *len);
+
+/* The statement's own text within a query string that may hold several:
+ * PostgreSQL's stmt_location/stmt_len (len 0 = up to the end). */
+inline size_t statement_text(const char *source, int location, int len,
+                             const char **text) {
+    if (source == nullptr) {
+        *text = nullptr;
+        return 0;
+    }
+    if (location < 0)
+        location = 0;
+    *text = source + location;
+    return len > 0 ? static_cast<size_t>(len) : __builtin_strlen(*text);
+}
 
 /* Parses a comment body of key='value' pairs separated by commas, URL-decodes
  * keys and values and returns them as a JSON object text. Returns false for
