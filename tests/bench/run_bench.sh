@@ -6,6 +6,8 @@
 # startup, no statement) are subtracted and the rest divided by N. Three
 # configurations, side by side in the same run:
 #   none                no preloaded library
+#   queryid             no preloaded library, compute_query_id = on (the
+#                       statement jumbling that both extensions turn on)
 #   pg_stat_statements  shared_preload_libraries = pg_stat_statements, track = top
 #   pg_qprof            shared_preload_libraries = pg_qprof, track = top,
 #                       every execution recorded (sample_rate 1, min_duration 0)
@@ -64,7 +66,8 @@ listen_addresses = ''
 unix_socket_directories = '$work'
 EOF
 port=$((20000 + RANDOM % 10000))
-as_pg "$pg_bindir/pg_ctl" -D "$data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
+as_pg "$pg_bindir/pg_ctl" -D "$data" -o "-p $port -c shared_preload_libraries=pg_qprof" \
+    -l "$work/server.log" -w start >/dev/null
 as_pg "$pg_bindir/pgbench" -i -s 1 -q -h "$work" -p "$port" postgres >/dev/null 2>&1
 as_pg "$pg_bindir/psql" -X -q -h "$work" -p "$port" -d postgres \
     -c 'CREATE EXTENSION pg_qprof' -c 'VACUUM ANALYZE pgbench_accounts' >/dev/null
@@ -77,8 +80,9 @@ awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 : >"$work/empty.sql"
 chmod 644 "$work"/*.sql
 
-configs=(none pg_stat_statements pg_qprof)
+configs=(none queryid pg_stat_statements pg_qprof)
 opts_none=()
+opts_queryid=(-c compute_query_id=on)
 opts_pg_stat_statements=(-c shared_preload_libraries=pg_stat_statements
     -c pg_stat_statements.track=top)
 opts_pg_qprof=(-c shared_preload_libraries=pg_qprof -c pg_qprof.track=top
@@ -115,13 +119,20 @@ check_config() { # config
     } >"$probe"
     chmod 644 "$probe"
     as_pg "$pg_bindir/postgres" --single -D "$data" "${!opts_var}" postgres \
-        <"$probe" 2>&1 | tr -d '"' | grep -Eo '(libs|written)=[^ ]*' | tr '\n' ' '
+        <"$probe" 2>&1 | grep -Eo '"(libs|written)=[^"]*"' | tr -d '"' | tr '\n' ' '
 }
 
 echo "pg_qprof hot-path cost: $n point SELECTs on pgbench_accounts, postgres --single under callgrind"
 declare -A per_stmt
 for cfg in "${configs[@]}"; do
-    echo "  $cfg: $(check_config "$cfg")"
+    probe_out="$(check_config "$cfg")"
+    echo "  $cfg: $probe_out"
+    # the probe runs 10 statements and the settings query before reading
+    # the status: all 11 must have been recorded
+    if [ "$cfg" = pg_qprof ] && ! grep -q 'written=11 ' <<<"$probe_out"; then
+        echo "pg_qprof did not record every statement in single-user mode" >&2
+        exit 1
+    fi
     empty=$(count_ir "$cfg" "$work/empty.sql")
     full=$(count_ir "$cfg" "$work/stmts.sql")
     per_stmt[$cfg]=$(((full - empty) / n))
@@ -129,15 +140,17 @@ for cfg in "${configs[@]}"; do
 done
 
 {
-    printf '\n%-20s %18s %18s\n' configuration "instructions/stmt" "delta vs none"
+    printf '\n%-20s %18s %15s %15s\n' configuration "instructions/stmt" \
+        "delta vs none" "vs queryid"
     base=${per_stmt[none]}
+    qbase=${per_stmt[queryid]}
     for cfg in "${configs[@]}"; do
         v=${per_stmt[$cfg]}
-        if [ "$cfg" = none ]; then
-            printf '%-20s %18d %18s\n' "$cfg" "$v" "-"
-        else
-            printf '%-20s %18d %+18d\n' "$cfg" "$v" "$((v - base))"
-        fi
+        case "$cfg" in
+        none) printf '%-20s %18d %15s %15s\n' "$cfg" "$v" - - ;;
+        queryid) printf '%-20s %18d %+15d %15s\n' "$cfg" "$v" "$((v - base))" - ;;
+        *) printf '%-20s %18d %+15d %+15d\n' "$cfg" "$v" "$((v - base))" "$((v - qbase))" ;;
+        esac
     done
 } | tee "$out_dir/instructions.txt"
 
