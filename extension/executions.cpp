@@ -262,12 +262,9 @@ bool execution_long_enough(int64_t elapsed_ns) {
 void execution_close(Execution *e, const ExecutionOutcome &out) {
     int64_t exec_time_ns =
         out.exec_time_ns >= 0 ? out.exec_time_ns : execution_elapsed_ns(e);
-    BufferUsage buffers;
-    WalUsage wal;
-    memset(&buffers, 0, sizeof(buffers));
-    memset(&wal, 0, sizeof(wal));
-    BufferUsageAccumDiff(&buffers, &pgBufferUsage, &e->buffers_at_start);
-    WalUsageAccumDiff(&wal, &pgWalUsage, &e->wal_at_start);
+    /* counters since the execution opened, straight into the sample */
+    const BufferUsage &now = pgBufferUsage;
+    const BufferUsage &then = e->buffers_at_start;
 
     uint64_t ticket = 0;
     Sample *s = ring_begin_write(&ticket);
@@ -287,23 +284,28 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     s->plan_time_ns = e->plan_time_ns;
     s->exec_time_ns = exec_time_ns;
     s->rows = out.rows;
-    s->shared_blks_hit = buffers.shared_blks_hit;
-    s->shared_blks_read = buffers.shared_blks_read;
-    s->shared_blks_dirtied = buffers.shared_blks_dirtied;
-    s->shared_blks_written = buffers.shared_blks_written;
-    s->local_blks_hit = buffers.local_blks_hit;
-    s->local_blks_read = buffers.local_blks_read;
-    s->local_blks_dirtied = buffers.local_blks_dirtied;
-    s->local_blks_written = buffers.local_blks_written;
-    s->temp_blks_read = buffers.temp_blks_read;
-    s->temp_blks_written = buffers.temp_blks_written;
-    s->blk_read_time_ns = instr_ns(buffers.blk_read_time);
-    s->blk_write_time_ns = instr_ns(buffers.blk_write_time);
-    s->temp_blk_read_time_ns = instr_ns(buffers.temp_blk_read_time);
-    s->temp_blk_write_time_ns = instr_ns(buffers.temp_blk_write_time);
-    s->wal_records = wal.wal_records;
-    s->wal_fpi = wal.wal_fpi;
-    s->wal_bytes = static_cast<int64_t>(wal.wal_bytes);
+    s->shared_blks_hit = now.shared_blks_hit - then.shared_blks_hit;
+    s->shared_blks_read = now.shared_blks_read - then.shared_blks_read;
+    s->shared_blks_dirtied = now.shared_blks_dirtied - then.shared_blks_dirtied;
+    s->shared_blks_written = now.shared_blks_written - then.shared_blks_written;
+    s->local_blks_hit = now.local_blks_hit - then.local_blks_hit;
+    s->local_blks_read = now.local_blks_read - then.local_blks_read;
+    s->local_blks_dirtied = now.local_blks_dirtied - then.local_blks_dirtied;
+    s->local_blks_written = now.local_blks_written - then.local_blks_written;
+    s->temp_blks_read = now.temp_blks_read - then.temp_blks_read;
+    s->temp_blks_written = now.temp_blks_written - then.temp_blks_written;
+    s->blk_read_time_ns =
+        instr_ns(now.blk_read_time) - instr_ns(then.blk_read_time);
+    s->blk_write_time_ns =
+        instr_ns(now.blk_write_time) - instr_ns(then.blk_write_time);
+    s->temp_blk_read_time_ns =
+        instr_ns(now.temp_blk_read_time) - instr_ns(then.temp_blk_read_time);
+    s->temp_blk_write_time_ns =
+        instr_ns(now.temp_blk_write_time) - instr_ns(then.temp_blk_write_time);
+    s->wal_records = pgWalUsage.wal_records - e->wal_at_start.wal_records;
+    s->wal_fpi = pgWalUsage.wal_fpi - e->wal_at_start.wal_fpi;
+    s->wal_bytes =
+        static_cast<int64_t>(pgWalUsage.wal_bytes - e->wal_at_start.wal_bytes);
     s->jit_functions = out.jit_functions;
     s->jit_generation_time_ns = out.jit_generation_time_ns;
     s->jit_inlining_time_ns = out.jit_inlining_time_ns;
