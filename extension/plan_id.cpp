@@ -27,25 +27,22 @@ namespace qprof {
 
 namespace {
 
-/* Markers that make the tree structure part of the hash. */
+/* Markers of the lists that hang off a node. */
 enum ShapeMarker : uint64_t {
-    kLeft = 0x4c,
-    kRight = 0x52,
-    kNoChild = 0x30,
     kChildList = 0x4c4c,
     kInitPlans = 0x4950,
     kSubplans = 0x5350,
-    kEnd = 0x45,
+    kNoRelation = 0x30,
 };
 
-/* A 64-bit running hash of words (multiply-xorshift per word). */
+/* A 64-bit running hash of words: xor, multiply, rotate per word (a few
+ * instructions), and a full avalanche at the end. */
 struct ShapeHash {
     uint64_t h = 0x6a09e667f3bcc908ULL;
 
     void add(uint64_t v) {
-        h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-        h *= 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
+        h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+        h = (h << 31) | (h >> 33);
     }
     void add_string(const char *s) {
         uint64_t word = 0;
@@ -58,8 +55,7 @@ struct ShapeHash {
                 n = 0;
             }
         }
-        add(word);
-        add(n);
+        add(word ^ (uint64_t(n) << 56));
     }
     uint64_t finish() const {
         uint64_t x = h;
@@ -72,19 +68,23 @@ struct ShapeHash {
     }
 };
 
-/* Relations and indexes by OID: cheap, valid within one database. */
+/* Relations and indexes by OID: cheap, valid within one database. The
+ * caller's tag word keeps a relation apart from an index. */
 struct ByOid {
-    static void relation(ShapeHash &h, Oid relid) { h.add(relid); }
+    static void relation(ShapeHash &h, uint64_t tag, Oid relid) {
+        h.add(tag << 32 | relid);
+    }
 };
 
 /* Relations and indexes by schema-qualified name: portable. */
 struct ByName {
-    static void relation(ShapeHash &h, Oid relid) {
+    static void relation(ShapeHash &h, uint64_t tag, Oid relid) {
+        h.add(tag);
         char *relname = get_rel_name(relid);
         char *nspname =
             relname ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
         if (relname == nullptr || nspname == nullptr) {
-            h.add(0); /* dropped meanwhile */
+            h.add(kNoRelation); /* dropped meanwhile */
             return;
         }
         h.add_string(nspname);
@@ -99,8 +99,7 @@ void hash_plan(ShapeHash &h, const PlannedStmt *stmt, const Plan *plan);
 
 template <class Identity>
 void hash_plan_list(ShapeHash &h, const PlannedStmt *stmt, const List *plans) {
-    h.add(kChildList);
-    h.add(list_length(plans));
+    h.add(kChildList << 32 | uint32_t(list_length(plans)));
     const ListCell *lc;
     foreach (lc, plans)
         hash_plan<Identity>(h, stmt, static_cast<const Plan *>(lfirst(lc)));
@@ -110,13 +109,14 @@ void hash_plan_list(ShapeHash &h, const PlannedStmt *stmt, const List *plans) {
 template <class Identity>
 void hash_range_entry(ShapeHash &h, const PlannedStmt *stmt, Index rti) {
     if (rti == 0 || rti > Index(list_length(stmt->rtable))) {
-        h.add(kNoChild);
+        h.add(kNoRelation);
         return;
     }
     const RangeTblEntry *rte = rt_fetch(rti, stmt->rtable);
-    h.add(rte->rtekind);
     if (rte->rtekind == RTE_RELATION)
-        Identity::relation(h, rte->relid);
+        Identity::relation(h, RTE_RELATION + 1, rte->relid);
+    else
+        h.add(uint64_t(rte->rtekind + 1) << 32);
 }
 
 /* Node-specific parts of the shape. */
@@ -131,19 +131,17 @@ void hash_node_details(ShapeHash &h, const PlannedStmt *stmt,
     switch (tag) {
     case T_IndexScan: {
         auto *scan = reinterpret_cast<const IndexScan *>(plan);
-        Identity::relation(h, scan->indexid);
-        h.add(scan->indexorderdir);
+        Identity::relation(h, 0x100 + scan->indexorderdir + 1, scan->indexid);
         break;
     }
     case T_IndexOnlyScan: {
         auto *scan = reinterpret_cast<const IndexOnlyScan *>(plan);
-        Identity::relation(h, scan->indexid);
-        h.add(scan->indexorderdir);
+        Identity::relation(h, 0x100 + scan->indexorderdir + 1, scan->indexid);
         break;
     }
     case T_BitmapIndexScan:
         Identity::relation(
-            h, reinterpret_cast<const BitmapIndexScan *>(plan)->indexid);
+            h, 0x100, reinterpret_cast<const BitmapIndexScan *>(plan)->indexid);
         break;
     case T_NestLoop:
     case T_MergeJoin:
@@ -152,19 +150,18 @@ void hash_node_details(ShapeHash &h, const PlannedStmt *stmt,
         break;
     case T_Agg: {
         auto *agg = reinterpret_cast<const Agg *>(plan);
-        h.add(agg->aggstrategy);
-        h.add(agg->aggsplit);
+        h.add(uint64_t(agg->aggstrategy) << 32 | agg->aggsplit);
         break;
     }
     case T_SetOp: {
         auto *setop = reinterpret_cast<const SetOp *>(plan);
-        h.add(setop->cmd);
-        h.add(setop->strategy);
+        h.add(uint64_t(setop->cmd) << 32 | setop->strategy);
         break;
     }
     case T_ModifyTable: {
         auto *modify = reinterpret_cast<const ModifyTable *>(plan);
-        h.add(modify->operation);
+        h.add(uint64_t(modify->operation) << 32 |
+              uint32_t(list_length(modify->resultRelations)));
         const ListCell *lc;
         foreach (lc, modify->resultRelations)
             hash_range_entry<Identity>(h, stmt, Index(lfirst_int(lc)));
@@ -199,27 +196,30 @@ void hash_node_details(ShapeHash &h, const PlannedStmt *stmt,
     }
 }
 
+/* Pre-order walk. The first word of a node says which children follow, so
+ * the sequence of words determines the tree. */
 template <class Identity>
 void hash_plan(ShapeHash &h, const PlannedStmt *stmt, const Plan *plan) {
     if (plan == nullptr) {
-        h.add(kNoChild);
+        h.add(0); /* a list member or subquery plan that is absent */
         return;
     }
-    h.add(nodeTag(plan));
-    h.add(plan->parallel_aware);
+    h.add(uint64_t(nodeTag(plan)) | uint64_t(plan->parallel_aware) << 16 |
+          uint64_t(plan->lefttree != nullptr) << 17 |
+          uint64_t(plan->righttree != nullptr) << 18 |
+          uint64_t(plan->initPlan != NIL) << 19);
     hash_node_details<Identity>(h, stmt, plan);
     if (plan->initPlan != NIL) {
         /* which subplans run once, attached where */
-        h.add(kInitPlans);
+        h.add(kInitPlans << 32 | uint32_t(list_length(plan->initPlan)));
         const ListCell *lc;
         foreach (lc, plan->initPlan)
             h.add(static_cast<const SubPlan *>(lfirst(lc))->plan_id);
     }
-    h.add(kLeft);
-    hash_plan<Identity>(h, stmt, plan->lefttree);
-    h.add(kRight);
-    hash_plan<Identity>(h, stmt, plan->righttree);
-    h.add(kEnd);
+    if (plan->lefttree != nullptr)
+        hash_plan<Identity>(h, stmt, plan->lefttree);
+    if (plan->righttree != nullptr)
+        hash_plan<Identity>(h, stmt, plan->righttree);
 }
 
 template <class Identity> uint64_t hash_statement(const PlannedStmt *stmt) {
