@@ -69,10 +69,8 @@ ResumePoint find_resume_point(const std::string &dir)
         ResumePoint from_file;
         if (!last_position_in_file(it->path, from_file))
             continue;
-        /* The files are authoritative; within one epoch the state file can
-         * only lag behind them. */
-        if (state.known && state.epoch == from_file.epoch)
-            from_file.last_seq = std::max(from_file.last_seq, state.last_seq);
+        /* The files are authoritative: the state file is written after the
+         * data is durable, so it can only lag behind them. */
         from_file.known = true;
         from_file.next_file_index = state.next_file_index;
         return from_file;
