@@ -238,8 +238,11 @@ void node_actuals_shmem_startup() {
 bool node_actuals_begin(QueryDesc *queryDesc) {
     if (analyze_sample_rate <= 0.0 || shared == nullptr)
         return false;
+    /* 53 random bits against rate * 2^53: pg_prng_double() would add a
+     * libm call per statement */
     if (analyze_sample_rate < 1.0 &&
-        pg_prng_double(&pg_global_prng_state) >= analyze_sample_rate)
+        double(pg_prng_uint64(&pg_global_prng_state) >> 11) >=
+            analyze_sample_rate * 9007199254740992.0)
         return false;
     queryDesc->instrument_options |= INSTRUMENT_ROWS | INSTRUMENT_BUFFERS;
     if (analyze_timing)
