@@ -39,6 +39,28 @@ as_test_user() {
     fi
 }
 
+# The test user's command prefix.
+if [ "$(id -u)" -eq 0 ]; then
+    user_prefix=(runuser -u "$test_user" --)
+else
+    user_prefix=()
+fi
+
+# Runs a command in its own process group, in the background, and waits for
+# it: a signal then reaches this script's traps at once, and cleanup stops
+# the whole group. The first argument is the directory to run in.
+child=0
+run_child() {
+    local dir="$1" rc
+    shift
+    setsid env -C "$dir" "$@" </dev/null &
+    child=$!
+    wait "$child"
+    rc=$?
+    child=0
+    return "$rc"
+}
+
 # Stops every server whose data directory is under the work directory.
 stop_servers() {
     local pidfile datadir
@@ -55,6 +77,11 @@ stop_servers() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ "$child" -ne 0 ]; then
+        kill -TERM -- "-$child" 2>/dev/null
+        sleep 2
+        kill -KILL -- "-$child" 2>/dev/null
+    fi
     stop_servers
     if [ -n "${work:-}" ] && [ -d "$work" ]; then
         if [ "${QPROF_KEEP:-0}" = 1 ]; then
@@ -160,7 +187,7 @@ run_regress() {
 
     port="$(free_port)"
     regress_log="$work/regress/pg_regress.log"
-    as_test_user timeout 1200 "$pg_regress" \
+    run_child "$work/regress" "${user_prefix[@]}" timeout 1200 "$pg_regress" \
         --temp-instance="$work/regress/instance" \
         --temp-config="$work/src/tests/regress.conf" \
         --schedule="$schedule" \
@@ -169,8 +196,9 @@ run_regress() {
         --bindir="$pg_bindir" \
         --port="$port" \
         --no-locale --encoding=UTF8 \
-        </dev/null 2>&1 | tee "$regress_log"
-    regress_rc=${PIPESTATUS[0]}
+        >"$regress_log" 2>&1
+    regress_rc=$?
+    cat "$regress_log"
     n_ok=$(grep -Ec '\.\.\. ok' "$regress_log")
     n_bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$regress_log")
     passed=$((passed + n_ok))
@@ -213,11 +241,11 @@ run_tap() {
     [ "$who" = user ] && [ "$(id -u)" -eq 0 ] && chown "$test_user:" "$dir"
     say "prove $file"
     if [ "$who" = user ]; then
-        (cd "$dir" && as_test_user env "${tap_env[@]}" TESTDIR="$dir" \
-            timeout 900 prove -v "$work/src/tests/$file" </dev/null)
+        run_child "$dir" "${user_prefix[@]}" env "${tap_env[@]}" TESTDIR="$dir" \
+            timeout 900 prove -v "$work/src/tests/$file"
     else
-        (cd "$repo" && env "${tap_env[@]}" TESTDIR="$dir" \
-            timeout 900 prove -v "$repo/tests/$file" </dev/null)
+        run_child "$repo" env "${tap_env[@]}" TESTDIR="$dir" \
+            timeout 900 prove -v "$repo/tests/$file"
     fi
     rc=$?
     if [ "$rc" -eq 0 ]; then
