@@ -37,9 +37,11 @@ SELECT DISTINCT query FROM pg_qprof.queries
 DEALLOCATE qp_texts_prep;
 
 -- Several statements in one query string: each gets its own text.
-SELECT 101 AS first \; SELECT 'two' AS second, 102;
+SELECT count(*) FROM qp_texts WHERE id = 101 \; SELECT name FROM qp_texts WHERE id = 102 OR name = 'two';
 SELECT query FROM pg_qprof.queries
- WHERE query IN ('SELECT $1 AS first', 'SELECT $1 AS second, $2');
+ WHERE query IN ('SELECT count(*) FROM qp_texts WHERE id = $1',
+                 'SELECT name FROM qp_texts WHERE id = $1 OR name = $2')
+ ORDER BY query;
 
 -- Utility statements are kept as written.
 CREATE TEMP TABLE qp_texts_tmp (v int DEFAULT 5);
