@@ -19,9 +19,8 @@ import tempfile
 import zstandard
 
 
-def load_schema(proto_dir):
-    """Compiles qprof.proto with protoc into a temporary module."""
-    out = tempfile.mkdtemp(prefix="qprof_pb_")
+def load_schema(proto_dir, out):
+    """Compiles qprof.proto with protoc into a module under `out`."""
     subprocess.run(["protoc", "-I", proto_dir, "-I", "/usr/include",
                     "--python_out=" + out, "qprof.proto"], check=True)
     sys.path.insert(0, out)
@@ -95,7 +94,8 @@ def capture_files(paths):
 
 
 def main():
-    pb = load_schema(sys.argv[1])
+    with tempfile.TemporaryDirectory(prefix="qprof_pb_") as out:
+        pb = load_schema(sys.argv[1], out)
     files = list(capture_files(sys.argv[2:]))
     total, seqs = 0, []
     for path in files:
