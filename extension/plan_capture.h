@@ -43,7 +43,7 @@ bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
 /* Counters of the plan store, for pg_qprof.store_status(). */
 struct PlanStoreCounters {
     uint64_t entries, bytes_used, capacity_bytes, max_entries;
-    uint64_t stored, evicted, too_large;
+    uint64_t stored, evicted, truncated, too_large;
 };
 PlanStoreCounters plan_store_counters();
 

@@ -30,6 +30,7 @@ extern "C" {
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "mb/pg_wchar.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -57,13 +58,14 @@ struct PlanRecord {
     int64_t first_seen; /* TimestampTz */
     uint32_t dbid;
     uint32_t text_len;
-    uint32_t json_len;
-    char data[1]; /* text '\0' json '\0' */
+    uint32_t json_len; /* 0: the JSON did not fit (see fit_plan) */
+    char data[1];      /* text '\0' json '\0' */
 };
 
 struct PlanShared {
     LWLock *lock;
-    SharedStore store; /* last: its index and log follow */
+    std::atomic<uint64_t> truncated; /* plans stored cut (see fit_plan) */
+    SharedStore store;               /* last: its index and log follow */
 };
 
 PlanShared *shared = nullptr;
@@ -102,6 +104,27 @@ StringInfo explain_plan(QueryDesc *queryDesc, ExplainFormat format) {
     return str;
 }
 
+/* One plan may take at most a quarter of the store. A bigger one is stored
+ * anyway, cut: without its JSON, and its text cut at a line end if need be,
+ * so that its id is known and EXPLAIN is not made again at every run.
+ * Returns whether it was cut. */
+bool fit_plan(StringInfo text, StringInfo json) {
+    const int limit =
+        int(log_bytes() / 4) - int(offsetof(PlanRecord, data)) - 2;
+    if (text->len + json->len <= limit)
+        return false;
+    json->len = 0;
+    json->data[0] = '\0';
+    if (text->len > limit) {
+        int len = pg_mbcliplen(text->data, text->len, limit);
+        while (len > 0 && text->data[len - 1] != '\n')
+            len--;
+        text->len = len > 0 ? len - 1 : 0;
+        text->data[text->len] = '\0';
+    }
+    return true;
+}
+
 bool plan_is_stored(uint64_t key) {
     LWLockAcquire(shared->lock, LW_SHARED);
     bool stored = store_find(&shared->store, key) != nullptr;
@@ -125,6 +148,8 @@ void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
     StringInfo json = explain_plan(queryDesc, EXPLAIN_FORMAT_JSON);
     uint64_t shape_id = plan_shape_id_of(queryDesc);
     MemoryContextSwitchTo(old);
+    if (fit_plan(text, json))
+        shared->truncated.fetch_add(1, std::memory_order_relaxed);
 
     uint32_t payload =
         offsetof(PlanRecord, data) + text->len + 1 + json->len + 1;
@@ -178,6 +203,7 @@ void plans_shmem_startup() {
         ShmemInitStruct("pg_qprof plans", shared_size(), &found));
     if (!found) {
         shared->lock = &GetNamedLWLockTranche(kTrancheName)[0].lock;
+        shared->truncated.store(0);
         store_init(&shared->store, max_plans, log_bytes(), true);
     }
     node_actuals_shmem_startup();
@@ -216,6 +242,7 @@ PlanStoreCounters plan_store_counters() {
     c.stored = sc.stored.load();
     c.evicted = sc.evicted.load();
     c.too_large = sc.too_large.load();
+    c.truncated = shared->truncated.load();
     return c;
 }
 
@@ -244,8 +271,11 @@ void put_plan_row(uint64_t key, const void *payload, uint32_t, void *arg) {
         nulls[5] = true;
     values[6] =
         PointerGetDatum(cstring_to_text_with_len(rec->data, rec->text_len));
-    values[7] = PointerGetDatum(
-        cstring_to_text_with_len(rec->data + rec->text_len + 1, rec->json_len));
+    if (rec->json_len > 0)
+        values[7] = PointerGetDatum(cstring_to_text_with_len(
+            rec->data + rec->text_len + 1, rec->json_len));
+    else
+        nulls[7] = true;
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 

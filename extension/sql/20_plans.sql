@@ -18,7 +18,8 @@ CREATE VIEW pg_qprof.queries AS
     SELECT * FROM pg_qprof.query_texts();
 
 -- One plan per (queryid, planid): EXPLAIN VERBOSE as text and JSON, made
--- the first time the pair was seen. planid hashes the plan's shape with
+-- the first time the pair was seen. A plan bigger than a quarter of
+-- pg_qprof.plans_size is kept without its JSON (null) and with its text cut. planid hashes the plan's shape with
 -- relation OIDs; shape_id hashes the same shape with schema-qualified names,
 -- so it is equal across databases and clusters.
 CREATE FUNCTION pg_qprof.stored_plans(
@@ -124,6 +125,7 @@ CREATE FUNCTION pg_qprof.store_status(
     OUT plan_bytes_max bigint,
     OUT plans_stored bigint,
     OUT plans_evicted bigint,
+    OUT plans_truncated bigint,
     OUT plans_too_large bigint,
     OUT node_actuals bigint,
     OUT node_actuals_bytes bigint,

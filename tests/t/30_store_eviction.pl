@@ -60,14 +60,16 @@ sub status
     my $row = $node->safe_psql('postgres',
         'SELECT query_texts, query_texts_max, query_texts_stored,
                 query_texts_evicted, query_texts_truncated, plans, plans_max,
-                plans_stored, plans_evicted, node_actuals, node_actuals_kept,
+                plans_stored, plans_evicted, plans_truncated, node_actuals,
+                node_actuals_kept,
                 node_actuals_evicted
            FROM pg_qprof.store_status()');
     my @v = split /\|/, $row;
     my %s;
     @s{
         qw(texts texts_max texts_stored texts_evicted texts_truncated plans
-          plans_max plans_stored plans_evicted actuals actuals_kept
+          plans_max plans_stored plans_evicted plans_truncated actuals
+          actuals_kept
           actuals_evicted)
     } = @v;
     return \%s;
@@ -179,6 +181,25 @@ my $len = $node->safe_psql('postgres',
     q{SELECT max(octet_length(query)) FROM pg_qprof.queries
        WHERE query LIKE 'SELECT $1 AS x, $2 AS c1%'});
 ok($len > 0 && $len <= 16384, "truncated to a quarter of 64kB ($len bytes)");
+
+# --- a plan bigger than a quarter of the store is kept cut, once ------------
+my $union = join(' UNION ALL ',
+    map { "SELECT a, b FROM qp_ev_$_ WHERE b > $_" } 1 .. $tables);
+$before = status();
+$node->safe_psql('postgres', $union);
+$node->safe_psql('postgres', $union);
+$s = status();
+is($s->{plans_stored} - $before->{plans_stored},
+    1, 'a big plan is stored once, not again at its next run');
+is($s->{plans_truncated} - $before->{plans_truncated},
+    1, 'and counted as truncated');
+is( $node->safe_psql(
+        'postgres', q{
+        SELECT plan_json IS NULL, octet_length(plan_text) <= 16384,
+               plan_text LIKE 'Append%'
+          FROM pg_qprof.plans WHERE plan_text LIKE '%qp_ev_1 %qp_ev_2 %'}),
+    't|t|t',
+    'it is kept without its JSON, its text within a quarter of the store');
 
 # --- several clients at once, the stores always full -----------------------
 my $script = $node->basedir . '/evict.sql';
