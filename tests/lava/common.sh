@@ -19,6 +19,8 @@ DEBIAN_PYTHON="/usr/bin/python3"
 LAVA_DB_NAME="lavaserver"
 LAVA_DB_USER="lava"
 LAVA_DB_PASSWORD="lava"
+LAVA_COLLECTOR_USER="qprof_collector"
+LAVA_COLLECTOR_PASSWORD="qprof"
 
 kit_log() {
     printf '[lava-kit %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2

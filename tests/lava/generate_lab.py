@@ -55,9 +55,9 @@ from lava_scheduler_app.models import (  # noqa: E402
 )
 from lava_server.files import File  # noqa: E402
 from linaro_django_xmlrpc.models import AuthToken  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 BATCH_SIZE = 2000
+LOGIN_USER_COUNT = 5
 LAB_DAYS = 180
 
 # Boards seen in public labs; the rest of the device types are drawn from
@@ -84,6 +84,7 @@ SUITE_NAMES = ["ltp-syscalls", "ltp-fs", "kselftest-net", "kselftest-timers",
                "baseline", "boot", "piglit", "deqp-gles3", "igt-kms", "smoke",
                "ssuite-bench", "android-cts"]
 TEST_SET_NAMES = ["setup", "core", "stress", "teardown"]
+LAVA_ACTION_CASES = ["validate", "tftp-deploy", "auto-login-action", "lava-test-shell", "job"]
 ERROR_TYPES = ["Infrastructure", "Job", "Test", "Bug", "Configuration", "Canceled"]
 
 
@@ -134,7 +135,11 @@ def create_people(lab):
     for index in range(60):
         user = User(username=f"user{index:02d}", email=f"user{index:02d}@lab.example.org",
                     first_name=f"First{index}", last_name=f"Last{index}")
-        user.set_unusable_password()
+        # A few people sign in to the web UI (password = user name).
+        if index < LOGIN_USER_COUNT:
+            user.set_password(user.username)
+        else:
+            user.set_unusable_password()
         users.append(user)
     for name in CI_USERS:
         users.append(User(username=name, email=f"{name}@lab.example.org"))
@@ -149,10 +154,9 @@ def create_people(lab):
             user.groups.add(by_name[CI_USERS[user.username]])
         else:
             user.groups.add(*lab.random.sample(groups, lab.random.randint(0, 2)))
+    # CI systems authenticate to the REST API and XML-RPC with an API token.
     for name in CI_USERS:
-        user = User.objects.get(username=name)
-        Token.objects.get_or_create(user=user)
-        AuthToken.objects.create(user=user, description="CI polling")
+        AuthToken.objects.create(user=User.objects.get(username=name), description="CI polling")
     return users, groups
 
 
@@ -405,8 +409,11 @@ def create_results(lab, jobs, suites_of_job):
         if not job_suites:
             continue
         failed = job.health == TestJob.HEALTH_INCOMPLETE
+        test_suites = job_suites[1:] or job_suites
         for case_index in range(lab.test_case_count()):
-            suite = job_suites[0] if case_index < 3 else lab.random.choice(job_suites)
+            # The lava suite has one case per action, the test suites the rest.
+            suite = (job_suites[0] if case_index < len(LAVA_ACTION_CASES)
+                     else lab.random.choice(test_suites))
             cases.append(make_test_case(lab, job, suite, set_of_suite.get(suite.id),
                                         case_index, failed))
         if len(cases) >= 10000:
@@ -424,8 +431,7 @@ def make_test_case(lab, job, suite, test_set, case_index, job_failed):
     logged = job.end_time or job.start_time
     if suite.name == "lava":
         # LAVA's own action results: the job-errors page searches their metadata.
-        name = ["validate", "job", "tftp-deploy", "auto-login-action",
-                "lava-test-shell"][case_index % 5]
+        name = LAVA_ACTION_CASES[case_index]
         failed = job_failed and name == "job"
         metadata = (f"{{case: {name}, definition: lava, result: {'fail' if failed else 'pass'}"
                     + (f", error_type: {lab.random.choice(ERROR_TYPES)}, "
@@ -476,9 +482,9 @@ def write_manifest(path):
         "devices": list(Device.objects.order_by("hostname").values_list("hostname", flat=True)),
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)),
         "users": list(User.objects.order_by("username").values_list("username", flat=True)),
-        "ci_users": [{"username": t.user.username, "rest_token": t.key,
-                      "xmlrpc_token": AuthToken.objects.filter(user=t.user).first().secret}
-                     for t in Token.objects.select_related("user").order_by("user__username")],
+        "login_users": [f"user{index:02d}" for index in range(LOGIN_USER_COUNT)],
+        "ci_users": [{"username": t.user.username, "token": t.secret}
+                     for t in AuthToken.objects.select_related("user").order_by("user__username")],
         "job_id_min": jobs.first().id if jobs.exists() else 0,
         "job_id_max": jobs.last().id if jobs.exists() else 0,
         "public_job_ids": public_ids,

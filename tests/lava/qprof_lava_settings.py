@@ -27,3 +27,8 @@ STATIC_ROOT = os.path.join(_state_dir, "static")
 
 # The kit's simulated workers report this version.
 ALLOW_VERSION_MISMATCH = True
+
+# The kit serves plain HTTP on the loopback interface: cookies must not be
+# restricted to HTTPS, or no one can sign in.
+CSRF_COOKIE_SECURE = False
+SESSION_COOKIE_SECURE = False

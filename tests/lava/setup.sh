@@ -92,8 +92,8 @@ max_connections = 40
 shared_buffers = 128MB
 shared_preload_libraries = 'pg_qprof'
 pg_qprof.track = all
-# about 100,000 samples: a few minutes of the demo's traffic
-pg_qprof.ring_size = 64MB
+# about 200,000 samples: the statements of the whole demo traffic
+pg_qprof.ring_size = 128MB
 EOF
 }
 
@@ -105,6 +105,11 @@ create_lava_database() {
         kit_psql -d postgres -q -c "CREATE DATABASE $LAVA_DB_NAME OWNER $LAVA_DB_USER"
     fi
     kit_psql -d "$LAVA_DB_NAME" -q -c "CREATE EXTENSION IF NOT EXISTS pg_qprof"
+    # The collector's role: superuser, because attaching kernel I/O to samples
+    # (pg_qprof.exec_word) needs it; a throw-away cluster on loopback only.
+    if [ "$(kit_psql -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$LAVA_COLLECTOR_USER'")" != 1 ]; then
+        kit_psql -d postgres -q -c "CREATE ROLE $LAVA_COLLECTOR_USER LOGIN SUPERUSER PASSWORD '$LAVA_COLLECTOR_PASSWORD'"
+    fi
 }
 
 # Folders LAVA writes to or reads its device dictionaries from. The scheduler

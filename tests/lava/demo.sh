@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# `make demo`: pg_qprof profiling a real LAVA server, end to end.
+#
+#   1. installs the Debian packages (tests/deps/*.txt), builds and installs
+#      the extension, and the collector if it builds;
+#   2. sets up LAVA on a throw-away PostgreSQL cluster with pg_qprof
+#      preloaded (setup.sh), fills it with a lab's data (generate_lab.py);
+#   3. serves LAVA with gunicorn, runs LAVA's scheduler, and drives a lab's
+#      traffic at it (drive_traffic.py) while `qprof collect` captures;
+#   4. prints where the database time went, from pg_qprof's SQL views, and
+#      checks the capture with `qprof dump --check`.
+# A second run reuses the cluster and the data in $LAVA_KIT_DIR. Everything
+# started here is stopped on exit.
+#
+# Settings (environment):
+#   LAVA_DEMO_JOBS          test jobs generated on the first run (20000)
+#   LAVA_DEMO_DURATION      seconds of traffic (150)
+#   LAVA_DEMO_CLIENTS       concurrent people and CI systems (2)
+#   LAVA_DEMO_MAX_REQUESTS  upper bound on the requests sent (20000)
+#   LAVA_DEMO_SCHEDULER     1 to run LAVA's scheduler during the traffic (1)
+#   LAVA_KIT_DIR            where the kit keeps its state (/tmp/qprof-lava)
+set -euo pipefail
+
+# shellcheck source=tests/lava/common.sh
+. "$(dirname "$0")/common.sh"
+
+repo_root="$(cd "$LAVA_KIT_SOURCE_DIR/../.." && pwd)"
+demo_jobs="${LAVA_DEMO_JOBS:-20000}"
+demo_duration_s="${LAVA_DEMO_DURATION:-150}"
+demo_clients="${LAVA_DEMO_CLIENTS:-2}"
+demo_max_requests="${LAVA_DEMO_MAX_REQUESTS:-20000}"
+demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
+manifest="$LAVA_KIT_DIR/manifest.json"
+
+started_pids=()
+
+# Stops what this script started, newest first: SIGTERM, then SIGKILL after
+# a grace period.
+stop_everything() {
+    local index pid
+    for ((index = ${#started_pids[@]} - 1; index >= 0; index--)); do
+        pid="${started_pids[$index]}"
+        kill -TERM "$pid" 2>/dev/null || continue
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    started_pids=()
+    stop_postgres
+}
+
+on_exit() {
+    local status=$?
+    stop_everything
+    if [ "$status" -ne 0 ]; then
+        kit_log "demo failed (exit $status); logs in $LAVA_LOG_DIR"
+    fi
+    exit "$status"
+}
+
+stop_pid() {
+    local pid="$1" index
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for index in "${!started_pids[@]}"; do
+        [ "${started_pids[$index]}" = "$pid" ] && unset 'started_pids[index]'
+    done
+    started_pids=("${started_pids[@]}")
+}
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+build_and_install() {
+    mkdir -p "$LAVA_LOG_DIR"
+    section "Debian packages"
+    bash "$repo_root/tests/install_deps.sh"
+
+    section "Building pg_qprof"
+    if ! { make -C "$repo_root" && make -C "$repo_root" install; } >"$LAVA_LOG_DIR/build.log" 2>&1; then
+        tail -n 30 "$LAVA_LOG_DIR/build.log" >&2
+        kit_die "the extension did not build (log: $LAVA_LOG_DIR/build.log)"
+    fi
+    echo "extension installed in $(pg_config --pkglibdir)"
+
+    if { make -C "$repo_root/collector" && make -C "$repo_root/collector" install; } \
+        >"$LAVA_LOG_DIR/collector-build.log" 2>&1; then
+        echo "collector installed: $(command -v qprof)"
+    elif command -v qprof >/dev/null; then
+        echo "collector did not build (log: $LAVA_LOG_DIR/collector-build.log); using $(command -v qprof)"
+    else
+        echo "collector did not build (log: $LAVA_LOG_DIR/collector-build.log); no capture this time"
+    fi
+}
+
+free_port() {
+    "$DEBIAN_PYTHON" - <<'EOF'
+import random, socket
+while True:
+    port = random.randint(20000, 29999)
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break
+EOF
+}
+
+wait_for_http() {
+    local url="$1" timeout_s="$2"
+    "$DEBIAN_PYTHON" - "$url" "$timeout_s" <<'EOF'
+import sys, time, urllib.request
+url, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=10).read()
+        sys.exit(0)
+    except OSError:
+        time.sleep(1)
+sys.exit(1)
+EOF
+}
+
+start_lava_web() {
+    web_port="$(free_port)"
+    (
+        export_lava_env lava-web
+        cd "$LAVA_KIT_DIR"
+        exec "$DEBIAN_PYTHON" -m gunicorn.app.wsgiapp --bind "127.0.0.1:$web_port" \
+            --workers 2 --timeout 120 lava_server.wsgi
+    ) >"$LAVA_LOG_DIR/gunicorn.log" 2>&1 &
+    started_pids+=($!)
+    wait_for_http "http://127.0.0.1:$web_port/api/v0.2/" 60 ||
+        { tail -n 20 "$LAVA_LOG_DIR/gunicorn.log" >&2; kit_die "LAVA's web server did not answer"; }
+    echo "LAVA serves http://127.0.0.1:$web_port (gunicorn, 2 workers)"
+}
+
+# LAVA's scheduler drops its privileges to an existing user and group.
+start_lava_scheduler() {
+    (
+        export_lava_env lava-scheduler
+        cd "$LAVA_KIT_DIR"
+        exec "$DEBIAN_PYTHON" -m django lava-scheduler --level DEBUG \
+            --log-file "$LAVA_LOG_DIR/scheduler.log" --user nobody --group nogroup
+    ) >"$LAVA_LOG_DIR/scheduler.out" 2>&1 &
+    started_pids+=($!)
+    echo "LAVA's scheduler runs (log: $LAVA_LOG_DIR/scheduler.log)"
+}
+
+start_collector() {
+    capture_dir=""
+    command -v qprof >/dev/null || return 0
+    capture_dir="$LAVA_KIT_DIR/capture-$(date -u +%Y%m%dT%H%M%S)"
+    local dsn="host=127.0.0.1 port=$LAVA_PG_PORT dbname=$LAVA_DB_NAME user=$LAVA_COLLECTOR_USER password=$LAVA_COLLECTOR_PASSWORD application_name=qprof"
+    qprof collect --dsn "$dsn" --out "$capture_dir" --label lava-demo \
+        --duration "$((demo_duration_s + 10))" >"$LAVA_LOG_DIR/collector.log" 2>&1 &
+    collector_pid=$!
+    started_pids+=("$collector_pid")
+    echo "qprof collect writes to $capture_dir"
+}
+
+finish_collector() {
+    [ -n "$capture_dir" ] || return 0
+    section "Capture"
+    local status=0
+    wait "$collector_pid" || status=$?
+    stop_pid "$collector_pid"
+    echo "qprof collect exited with status $status; its last lines:"
+    tail -n 5 "$LAVA_LOG_DIR/collector.log" | sed 's/^/  /'
+    if [ -d "$capture_dir" ]; then
+        qprof dump --check "$capture_dir" 2>&1 | tail -n 15 || echo "qprof dump --check failed"
+    fi
+}
+
+main() {
+    [ "$(id -u)" -eq 0 ] || kit_die "run as root (make demo installs packages and runs PostgreSQL as postgres)"
+    local demo_started=$SECONDS
+    trap on_exit EXIT
+    trap 'exit 130' INT TERM
+
+    build_and_install
+
+    section "LAVA"
+    LAVA_KIT_KEEP_RUNNING=1 bash "$LAVA_KIT_SOURCE_DIR/setup.sh"
+    load_kit_env
+    start_postgres
+
+    section "Lab data"
+    (
+        export_lava_env lava-generator
+        cd "$LAVA_KIT_DIR"
+        "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/generate_lab.py" --jobs "$demo_jobs" --manifest "$manifest"
+    )
+    kit_psql -d "$LAVA_DB_NAME" -Atc "SELECT 'jobs ' || (SELECT count(*) FROM lava_scheduler_app_testjob) || ', test cases ' || (SELECT count(*) FROM lava_results_app_testcase) || ', database ' || pg_size_pretty(pg_database_size(current_database()))"
+
+    section "Traffic"
+    start_lava_web
+    # Only the traffic's statements in the report.
+    kit_psql -d "$LAVA_DB_NAME" -qAtc "SELECT pg_qprof.reset()" >/dev/null
+    start_collector
+    if [ "$demo_scheduler" = 1 ]; then
+        start_lava_scheduler
+    fi
+    echo "driving traffic for ${demo_duration_s} s with $demo_clients clients and the workers' heartbeats"
+    "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/drive_traffic.py" --url "http://127.0.0.1:$web_port" \
+        --manifest "$manifest" --duration "$demo_duration_s" --clients "$demo_clients" \
+        --max-requests "$demo_max_requests"
+
+    finish_collector
+
+    section "Where LAVA's database time went (pg_qprof)"
+    kit_psql -d "$LAVA_DB_NAME" <"$LAVA_KIT_SOURCE_DIR/report.sql"
+
+    section "Done"
+    echo "demo finished in $((SECONDS - demo_started)) s; logs in $LAVA_LOG_DIR"
+}
+
+main "$@"
