@@ -59,7 +59,7 @@ SELECT max(seq) AS seq FROM qp_mine WHERE query LIKE 'SELECT c.region, count(*)%
 SELECT has_node_actuals FROM qp_mine WHERE seq = :seq;
 SELECT node_type, actual_rows, actual_loops, rows_removed_by_filter,
        rows_removed_by_join_filter, plan_rows > 0 AS estimated, parent_node_id IS NULL AS top,
-       relid::regclass AS relation,
+       relation,
        startup_time_ms IS NULL AND total_time_ms IS NULL AS untimed
   FROM pg_qprof.node_actuals(:seq) ORDER BY node_id;
 -- the scan of qp_na_orders read every page of it
@@ -81,7 +81,7 @@ SELECT count(*) FROM qp_na_cust c JOIN qp_na_orders o
  WHERE c.region = 3;
 SELECT max(seq) AS seq FROM qp_mine WHERE query LIKE 'SELECT count(*) FROM qp_na_cust c JOIN%' \gset
 SELECT node_type, actual_rows, actual_loops, rows_removed_by_filter,
-       rows_removed_by_join_filter, indexid::regclass AS index
+       rows_removed_by_join_filter, index_name
   FROM pg_qprof.node_actuals(:seq) ORDER BY node_id;
 SELECT * FROM qp_actuals_vs_explain($$
 SELECT count(*) FROM qp_na_cust c JOIN qp_na_orders o

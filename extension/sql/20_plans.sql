@@ -75,7 +75,8 @@ AS 'MODULE_PATHNAME', 'pg_qprof_read_node_actuals'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
 
 -- The per-node actuals of the sample with sequence number seq (the sample
--- has has_node_actuals), in plan walk order.
+-- has has_node_actuals), by node id; relation and index_name are
+-- schema-qualified names, given when the sample is of the current database.
 CREATE FUNCTION pg_qprof.node_actuals(
     seq bigint,
     OUT node_id integer,
@@ -94,7 +95,9 @@ CREATE FUNCTION pg_qprof.node_actuals(
     OUT temp_blks_read bigint,
     OUT temp_blks_written bigint,
     OUT startup_time_ms double precision,
-    OUT total_time_ms double precision
+    OUT total_time_ms double precision,
+    OUT relation text,
+    OUT index_name text
 )
 RETURNS SETOF record
 AS $$
@@ -103,10 +106,31 @@ AS $$
            a.rows_removed_by_filter, a.rows_removed_by_join_filter,
            a.rows_removed_by_index_recheck, a.shared_blks_hit,
            a.shared_blks_read, a.temp_blks_read, a.temp_blks_written,
-           a.startup_time_ms, a.total_time_ms
+           a.startup_time_ms, a.total_time_ms,
+           rel.name, idx.name
       FROM pg_qprof.read_samples($1 - 1, 1) AS s
      CROSS JOIN LATERAL pg_qprof.read_node_actuals(s.pid, s.exec_id) AS a
+      -- names only for a sample of this database: OIDs are per database
+      LEFT JOIN LATERAL (
+           SELECT pg_catalog.quote_ident(n.nspname) || '.' ||
+                  pg_catalog.quote_ident(c.relname) AS name
+             FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.oid = a.relid
+              AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
+                             WHERE d.datname = pg_catalog.current_database())
+           ) AS rel ON true
+      LEFT JOIN LATERAL (
+           SELECT pg_catalog.quote_ident(n.nspname) || '.' ||
+                  pg_catalog.quote_ident(c.relname) AS name
+             FROM pg_catalog.pg_class c
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.oid = a.indexid
+              AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
+                             WHERE d.datname = pg_catalog.current_database())
+           ) AS idx ON true
      WHERE s.seq = $1
+     ORDER BY a.node_id
 $$ LANGUAGE sql STRICT VOLATILE PARALLEL SAFE;
 
 -- Counters of the three stores.
