@@ -97,8 +97,8 @@ count_ir() { # config input
         --callgrind-out-file="$out" \
         "$pg_bindir/postgres" --single -D "$data" "${!opts_var}" postgres \
         <"$input" >"$out.stdout" 2>"$out.stderr" || {
-        echo "run $cfg $input failed:" >&2
-        tail -n 20 "$out.stderr" >&2
+        echo "run $cfg $input failed (status $?):" >&2
+        tail -n 20 "$out.stderr" "$out.stdout" >&2 || ls -la "$work" >&2
         exit 1
     }
     awk '/^(summary|totals):/ { print $2; exit }' "$out"
