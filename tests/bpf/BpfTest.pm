@@ -64,22 +64,34 @@ sub create_table {
     return $node->psql("SELECT pg_relation_size('$table')", %opts);
 }
 
-my @SAMPLE_COLUMNS = qw(seq pid exec_id parent_exec_id nesting_level
-  exec_time_ms shared_blks_hit shared_blks_read query);
+my @SAMPLE_COLUMNS = (
+    [ seq            => 'seq' ],
+    [ pid            => 'pid' ],
+    [ exec_id        => 'exec_id' ],
+    [ parent_exec_id => 'parent_exec_id' ],
+    [ nesting_level  => 'nesting_level' ],
+    [ exec_time_ms   => 'exec_time_ms' ],
+    [ start_epoch    => 'extract(epoch FROM start_time)' ],
+    [ end_epoch      => 'extract(epoch FROM end_time)' ],
+    [ shared_blks_hit  => 'shared_blks_hit' ],
+    [ shared_blks_read => 'shared_blks_read' ],
+    [ query          => 'query' ],
+);
 
 # The latest sample of the sessions named `app` (application_name) at
 # nesting level `level` (0 unless given), as a hash.
 sub last_sample {
     my ($node, $app, $level) = @_;
     $level //= 0;
-    my $cols = join ', ', @SAMPLE_COLUMNS;
+    my $cols = join ', ', map { $_->[1] } @SAMPLE_COLUMNS;
     my $row = $node->psql(
         "SELECT $cols FROM pg_qprof.samples "
           . "WHERE application_name = '$app' AND nesting_level = $level "
           . "ORDER BY seq DESC LIMIT 1");
     croak "no sample for $app at level $level" if $row eq '';
     my %sample;
-    @sample{@SAMPLE_COLUMNS} = split /\|/, $row, scalar @SAMPLE_COLUMNS;
+    @sample{ map { $_->[0] } @SAMPLE_COLUMNS } =
+      split /\|/, $row, scalar @SAMPLE_COLUMNS;
     return \%sample;
 }
 

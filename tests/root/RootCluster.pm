@@ -143,13 +143,14 @@ sub psql {
     return $out;
 }
 
-# Starts psql in the background on `sql`; returns a handle for finish_psql.
+# Starts psql in the background on `sql` (one query string, sent at once);
+# returns a handle for finish_psql.
 sub background_psql {
     my ($self, $sql, %opts) = @_;
     local $ENV{PGAPPNAME} = $opts{app} if defined $opts{app};
     my $h = { out => '', err => '' };
-    $h->{run} = IPC::Run::start([ $self->psql_command($opts{db}) ],
-        '<', \$sql, '>', \$h->{out}, '2>', \$h->{err});
+    $h->{run} = IPC::Run::start([ $self->psql_command($opts{db}), '-c', $sql ],
+        '<', '/dev/null', '>', \$h->{out}, '2>', \$h->{err});
     return $h;
 }
 
@@ -189,6 +190,9 @@ sub DESTROY {
     File::Path::rmtree($self->{dir}) if $self->{dir} && -d $self->{dir};
     $self->{dir} = undef;
 }
+
+# A test killed by a signal still stops its servers.
+$SIG{$_} = sub { die "killed by signal\n" } for qw(INT TERM HUP);
 
 END {
     # Global destruction order is not defined: stop servers explicitly.
