@@ -20,6 +20,12 @@ SELECT row_number() OVER (ORDER BY seq) AS n, sqlstate, tags
 SELECT tags ->> 'route' AS route, tags ->> 'controller' AS controller
   FROM qp_mine WHERE seq > :mark AND tags ? 'route' ORDER BY seq;
 
+-- several statements in one query string: each has its own comment
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT 1 AS first /*part='one'*/ \; SELECT 2 AS second /*part='two'*/ \; SELECT 3 AS third;
+SELECT row_number() OVER (ORDER BY seq) AS n, rows, tags
+  FROM qp_mine WHERE seq > :mark ORDER BY seq;
+
 -- a comment longer than the stored tag text: no error, still recorded
 SELECT head_seq AS mark FROM pg_qprof.status \gset
 SELECT format('SELECT 1 AS long_tags /*route=''%s'',controller=''c''*/',

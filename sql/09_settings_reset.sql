@@ -11,6 +11,15 @@ SELECT current_setting('pg_qprof.sample_rate') AS sample_rate,
        current_setting('pg_qprof.track') AS track,
        current_setting('pg_qprof.min_duration') AS min_duration;
 
+-- a plain role may not change what is recorded
+CREATE ROLE regress_qprof_settings;
+SET ROLE regress_qprof_settings;
+SET pg_qprof.track = 'none';
+SET pg_qprof.enabled = off;
+SET pg_qprof.sample_rate = 0;
+RESET ROLE;
+DROP ROLE regress_qprof_settings;
+
 -- enabled = off: nothing recorded, nothing counted
 SET pg_qprof.enabled = off;
 SELECT head_seq AS mark, skipped_by_sampling AS skipped0 FROM pg_qprof.status \gset
