@@ -79,15 +79,17 @@ my @SAMPLE_COLUMNS = (
 );
 
 # The latest sample of the sessions named `app` (application_name) at
-# nesting level `level` (0 unless given), as a hash.
+# nesting level `level` (0 unless given) whose query text contains `text`
+# (when given), as a hash.
 sub last_sample {
-    my ($node, $app, $level) = @_;
+    my ($node, $app, $level, $text) = @_;
     $level //= 0;
+    my $text_filter = defined $text ? " AND query LIKE '%$text%'" : '';
     my $cols = join ', ', map { $_->[1] } @SAMPLE_COLUMNS;
     my $row = $node->psql(
         "SELECT $cols FROM pg_qprof.samples "
-          . "WHERE application_name = '$app' AND nesting_level = $level "
-          . "ORDER BY seq DESC LIMIT 1");
+          . "WHERE application_name = '$app' AND nesting_level = $level"
+          . "$text_filter ORDER BY seq DESC LIMIT 1");
     croak "no sample for $app at level $level" if $row eq '';
     my %sample;
     @sample{ map { $_->[0] } @SAMPLE_COLUMNS } =
