@@ -50,6 +50,20 @@ SELECT count(*) FILTER (WHERE seq <= s.reset_seq) > 0 AS older_still_readable,
        count(*) FILTER (WHERE seq > s.reset_seq) AS newer
   FROM pg_qprof.read_samples(0, 100000), pg_qprof.status s;
 
+-- read_samples(after_seq, max_rows): the samples after after_seq, oldest
+-- first, at most max_rows
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT 1 AS a;
+SELECT 2 AS b;
+SELECT 3 AS c;
+SELECT array_agg(seq - :mark ORDER BY seq) AS first_two
+  FROM pg_qprof.read_samples(:mark, 2);
+SELECT array_agg(seq - :mark) AS after_two
+  FROM pg_qprof.read_samples(:mark + 2, 1000);
+SELECT count(*) AS none_after_head
+  FROM pg_qprof.read_samples((SELECT head_seq FROM pg_qprof.status), 10);
+SELECT count(*) AS zero_rows FROM pg_qprof.read_samples(0, 0);
+
 -- stats: per statement over the ring
 SELECT pg_qprof.reset();
 SELECT id FROM qp_known WHERE id = 1;
