@@ -81,12 +81,12 @@ SELECT count(*) BETWEEN 50 AND 150 AS about_half_of_the_calls,
 SELECT skipped_by_min_duration AS short0, head_seq AS mark,
        pg_backend_pid() AS mark_pid
   FROM pg_qprof.status \gset
-\c 'dbname=regression options=-cpg_qprof.min_duration=100'
+\c 'dbname=regression options=-cpg_qprof.min_duration=250'
 SELECT 1 AS fast;
 SELECT 2 AS fast;
 SELECT id FROM qp_known WHERE id = 3;
-SELECT pg_sleep(0.3) AS slow;
+SELECT pg_sleep(0.4) AS slow;
 \c 'dbname=regression'
-SELECT cmd_type, rows, exec_time_ms >= 100 AS long_enough
+SELECT cmd_type, rows, exec_time_ms >= 250 AS long_enough
   FROM pg_qprof.samples WHERE seq > :mark AND pid <> :mark_pid ORDER BY seq;
 SELECT skipped_by_min_duration - :short0 AS skipped_too_short FROM pg_qprof.status;
