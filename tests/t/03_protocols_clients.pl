@@ -79,6 +79,28 @@ is($queryid{simple}, $explain_qid,
 is($queryid{extended}, $queryid{prepared},
     'extended and prepared protocols: the same queryid');
 
+# a statement that fails under each protocol is recorded with its SQLSTATE
+for my $mode (qw(simple extended prepared))
+{
+    my $mark = $node->safe_psql('postgres', 'SELECT head_seq FROM pg_qprof.status');
+    {
+        local $ENV{PGAPPNAME} = 'pgbench';
+        $node->pgbench(
+            "-n -c 1 -t 1 -M $mode -h 127.0.0.1",
+            2,
+            [qr{}],
+            [qr{division by zero}],
+            "pgbench -M $mode, a failing statement",
+            { "fail_$mode" => "\\set aid 7\nSELECT 1 / (:aid - 7);\n" });
+    }
+    is( $node->safe_psql('postgres', qq{
+            SELECT string_agg(cmd_type || ' ' || sqlstate || ' ' || toplevel, ',')
+              FROM pg_qprof.samples
+             WHERE seq > $mark AND application_name = 'pgbench'}),
+        'SELECT 22012 true',
+        "$mode: the failed execution is recorded with 22012");
+}
+
 # client addresses: visible for the statements of the reader, NULL for
 # other users' statements unless it may read all statistics
 $node->safe_psql('postgres', q{
