@@ -41,8 +41,11 @@ int remember_libbpf_warning(enum libbpf_print_level level, const char *fmt,
         line[--len] = '\0';
     if (len == 0)
         return 0;
+    const char *text = line;
+    if (strncmp(text, "libbpf: ", 8) == 0)
+        text += 8;
     std::lock_guard<std::mutex> guard(libbpf_log_mutex);
-    libbpf_last_warning = line;
+    libbpf_last_warning = text;
     return 0;
 }
 
