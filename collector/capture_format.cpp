@@ -13,8 +13,7 @@
 
 namespace qprof {
 
-std::string capture_file_name(uint64_t file_index, int64_t unix_us)
-{
+std::string capture_file_name(uint64_t file_index, int64_t unix_us) {
     time_t seconds = static_cast<time_t>(unix_us / 1000000);
     struct tm utc;
     gmtime_r(&seconds, &utc);
@@ -27,8 +26,7 @@ std::string capture_file_name(uint64_t file_index, int64_t unix_us)
     return name;
 }
 
-uint64_t capture_file_index(const std::string &name)
-{
+uint64_t capture_file_index(const std::string &name) {
     const std::string prefix = "qprof-";
     const std::string suffix = kCaptureSuffix;
     if (name.size() <= prefix.size() + suffix.size() ||
@@ -44,13 +42,12 @@ uint64_t capture_file_index(const std::string &name)
     return index;
 }
 
-std::vector<CaptureFileEntry> list_capture_files(const std::string &dir)
-{
+std::vector<CaptureFileEntry> list_capture_files(const std::string &dir) {
     std::vector<CaptureFileEntry> files;
     DIR *d = opendir(dir.c_str());
     if (d == nullptr)
-        throw CaptureIoError(describe_errno("cannot open directory " + dir,
-                                            errno));
+        throw CaptureIoError(
+            describe_errno("cannot open directory " + dir, errno));
     while (struct dirent *entry = readdir(d)) {
         CaptureFileEntry file;
         file.name = entry->d_name;
@@ -72,8 +69,7 @@ std::vector<CaptureFileEntry> list_capture_files(const std::string &dir)
     return files;
 }
 
-void append_varint(std::string &out, uint64_t value)
-{
+void append_varint(std::string &out, uint64_t value) {
     while (value >= 0x80) {
         out.push_back(static_cast<char>((value & 0x7f) | 0x80));
         value >>= 7;
@@ -82,8 +78,7 @@ void append_varint(std::string &out, uint64_t value)
 }
 
 bool read_varint(const uint8_t *data, size_t end, size_t &pos,
-                 uint64_t &value)
-{
+                 uint64_t &value) {
     value = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (pos >= end)
@@ -96,25 +91,23 @@ bool read_varint(const uint8_t *data, size_t end, size_t &pos,
     return false;
 }
 
-int64_t unix_now_us()
-{
+int64_t unix_now_us() {
     struct timeval tv;
     gettimeofday(&tv, nullptr);
     return static_cast<int64_t>(tv.tv_sec) * 1000000 + tv.tv_usec;
 }
 
-void sync_directory(const std::string &dir)
-{
+void sync_directory(const std::string &dir) {
     int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
     if (fd < 0)
-        throw CaptureIoError(describe_errno("cannot open directory " + dir,
-                                            errno));
+        throw CaptureIoError(
+            describe_errno("cannot open directory " + dir, errno));
     int rc = fsync(fd);
     int saved = errno;
     close(fd);
     if (rc != 0)
-        throw CaptureIoError(describe_errno("cannot sync directory " + dir,
-                                            saved));
+        throw CaptureIoError(
+            describe_errno("cannot sync directory " + dir, saved));
 }
 
 } // namespace qprof

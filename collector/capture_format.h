@@ -41,8 +41,7 @@ void append_varint(std::string &out, uint64_t value);
 
 /* Reads a varint at data[pos..end); false when it runs past the end or is
  * longer than 10 bytes. */
-bool read_varint(const uint8_t *data, size_t end, size_t &pos,
-                 uint64_t &value);
+bool read_varint(const uint8_t *data, size_t end, size_t &pos, uint64_t &value);
 
 /* Microseconds since the Unix epoch, now. */
 int64_t unix_now_us();

@@ -14,8 +14,7 @@ namespace qprof {
 
 namespace pb = capture::v1;
 
-bool ReadSummary::damaged() const
-{
+bool ReadSummary::damaged() const {
     for (const ReadProblem &problem : problems)
         if (problem.kind == ReadProblem::Kind::Damage)
             return true;
@@ -27,8 +26,7 @@ namespace {
 /* A file's bytes, mapped read-only. */
 class MappedFile {
   public:
-    explicit MappedFile(const std::string &path)
-    {
+    explicit MappedFile(const std::string &path) {
         int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             throw CaptureIoError(describe_errno("cannot open " + path, errno));
@@ -51,8 +49,7 @@ class MappedFile {
         }
         close(fd);
     }
-    ~MappedFile()
-    {
+    ~MappedFile() {
         if (data_ != nullptr)
             munmap(const_cast<uint8_t *>(data_), size_);
     }
@@ -67,8 +64,7 @@ class MappedFile {
     size_t size_ = 0;
 };
 
-bool all_zero(const uint8_t *data, size_t size)
-{
+bool all_zero(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < size; ++i)
         if (data[i] != 0)
             return false;
@@ -78,8 +74,7 @@ bool all_zero(const uint8_t *data, size_t size)
 } // namespace
 
 ReadSummary read_capture_file(const std::string &path,
-                              const RecordVisitor &visit)
-{
+                              const RecordVisitor &visit) {
     MappedFile file(path);
     ReadSummary summary;
     summary.file_bytes = file.size();
@@ -91,28 +86,27 @@ ReadSummary read_capture_file(const std::string &path,
 
     while (offset < file.size()) {
         size_t remaining = file.size() - offset;
-        size_t frame_size = ZSTD_findFrameCompressedSize(data + offset,
-                                                         remaining);
+        size_t frame_size =
+            ZSTD_findFrameCompressedSize(data + offset, remaining);
         if (ZSTD_isError(frame_size)) {
             /* A crash leaves a prefix of a frame, or on some file systems
              * zeroes: that is a truncated tail. Anything else is damage. */
-            bool prefix = ZSTD_getErrorCode(frame_size) ==
-                              ZSTD_error_srcSize_wrong ||
-                          remaining < 4;
+            bool prefix =
+                ZSTD_getErrorCode(frame_size) == ZSTD_error_srcSize_wrong ||
+                remaining < 4;
             if (prefix || all_zero(data + offset, remaining))
                 summary.problems.push_back(
                     {ReadProblem::Kind::TruncatedTail, offset,
                      "truncated tail: " + std::to_string(remaining) +
                          " bytes of an unfinished frame skipped"});
             else
-                summary.problems.push_back(
-                    {ReadProblem::Kind::Damage, offset,
-                     std::string("not a zstd frame: ") +
-                         ZSTD_getErrorName(frame_size)});
+                summary.problems.push_back({ReadProblem::Kind::Damage, offset,
+                                            std::string("not a zstd frame: ") +
+                                                ZSTD_getErrorName(frame_size)});
             break;
         }
-        unsigned long long content = ZSTD_getFrameContentSize(data + offset,
-                                                              frame_size);
+        unsigned long long content =
+            ZSTD_getFrameContentSize(data + offset, frame_size);
         if (content == ZSTD_CONTENTSIZE_ERROR ||
             content == ZSTD_CONTENTSIZE_UNKNOWN || content > (1ull << 31)) {
             summary.problems.push_back({ReadProblem::Kind::Damage, offset,
@@ -142,10 +136,10 @@ ReadSummary read_capture_file(const std::string &path,
             if (!read_varint(bytes, plain.size(), pos, length) ||
                 length > plain.size() - pos ||
                 !record.ParseFromArray(bytes + pos, static_cast<int>(length))) {
-                summary.problems.push_back(
-                    {ReadProblem::Kind::Damage, offset,
-                     "undecodable record at byte " +
-                         std::to_string(record_start) + " of the frame"});
+                summary.problems.push_back({ReadProblem::Kind::Damage, offset,
+                                            "undecodable record at byte " +
+                                                std::to_string(record_start) +
+                                                " of the frame"});
                 break;
             }
             pos += length;

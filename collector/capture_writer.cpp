@@ -13,27 +13,23 @@ namespace qprof {
 namespace pb = capture::v1;
 
 CaptureWriter::CaptureWriter(CaptureWriterOptions options)
-    : options_(std::move(options))
-{
+    : options_(std::move(options)) {
     cctx_ = ZSTD_createCCtx();
     if (cctx_ == nullptr)
         throw std::bad_alloc();
-    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel,
-                           options_.zstd_level);
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, options_.zstd_level);
     /* A checksum per frame lets a reader tell damage from data. */
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1);
 }
 
-CaptureWriter::~CaptureWriter()
-{
+CaptureWriter::~CaptureWriter() {
     if (fd_ >= 0 && !options_.to_stdout)
         close(fd_);
     ZSTD_freeCCtx(cctx_);
 }
 
-void CaptureWriter::open_file(uint64_t file_index)
-{
+void CaptureWriter::open_file(uint64_t file_index) {
     frame_.clear();
     file_bytes_ = 0;
     opened_unix_us_ = unix_now_us();
@@ -52,8 +48,7 @@ void CaptureWriter::open_file(uint64_t file_index)
     sync_directory(options_.dir);
 }
 
-void CaptureWriter::append(const pb::Record &record)
-{
+void CaptureWriter::append(const pb::Record &record) {
     size_t size = record.ByteSizeLong();
     append_varint(frame_, size);
     size_t offset = frame_.size();
@@ -62,8 +57,7 @@ void CaptureWriter::append(const pb::Record &record)
         reinterpret_cast<uint8_t *>(&frame_[offset]));
 }
 
-void CaptureWriter::write_all(const char *data, size_t size)
-{
+void CaptureWriter::write_all(const char *data, size_t size) {
     size_t done = 0;
     while (done < size) {
         ssize_t n = write(fd_, data + done, size - done);
@@ -83,8 +77,7 @@ void CaptureWriter::write_all(const char *data, size_t size)
     }
 }
 
-void CaptureWriter::flush_frame()
-{
+void CaptureWriter::flush_frame() {
     if (frame_.empty())
         return;
     compressed_.resize(ZSTD_compressBound(frame_.size()));
@@ -105,18 +98,17 @@ void CaptureWriter::flush_frame()
     frame_.clear();
 }
 
-bool CaptureWriter::wants_rotation() const
-{
+bool CaptureWriter::wants_rotation() const {
     if (options_.to_stdout || fd_ < 0)
         return false;
     if (options_.rotate_bytes > 0 && file_bytes_ >= options_.rotate_bytes)
         return true;
     double age_seconds = (unix_now_us() - opened_unix_us_) / 1e6;
-    return options_.rotate_seconds > 0 && age_seconds >= options_.rotate_seconds;
+    return options_.rotate_seconds > 0 &&
+           age_seconds >= options_.rotate_seconds;
 }
 
-void CaptureWriter::close_file(const pb::Trailer &trailer)
-{
+void CaptureWriter::close_file(const pb::Trailer &trailer) {
     if (fd_ < 0)
         return;
     pb::Record record;
@@ -128,8 +120,7 @@ void CaptureWriter::close_file(const pb::Trailer &trailer)
     fd_ = -1;
 }
 
-void CaptureWriter::apply_retention()
-{
+void CaptureWriter::apply_retention() {
     if (options_.to_stdout || options_.retain_bytes == 0)
         return;
     std::vector<CaptureFileEntry> files = list_capture_files(options_.dir);

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <malloc.h>
 #include <memory>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,14 +32,12 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
-double seconds_since(Clock::time_point start)
-{
+double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 /* Sleeps up to `seconds`; a stop signal cuts it short. */
-void pause_for(double seconds)
-{
+void pause_for(double seconds) {
     struct timespec ts;
     ts.tv_sec = static_cast<time_t>(seconds);
     ts.tv_nsec = static_cast<long>((seconds - ts.tv_sec) * 1e9);
@@ -46,8 +45,7 @@ void pause_for(double seconds)
         nanosleep(&ts, nullptr);
 }
 
-std::string human_bytes(uint64_t bytes)
-{
+std::string human_bytes(uint64_t bytes) {
     char text[32];
     if (bytes >= (1ull << 30))
         snprintf(text, sizeof text, "%.1f GiB", bytes / double(1ull << 30));
@@ -86,7 +84,10 @@ class Collector {
     pb::Record block_record_;
     IoAttribution io_;
 
+    /* Samples are read on their own connection, one request ahead; the
+     * other queries go through conn_. */
     std::unique_ptr<PgConnection> conn_;
+    std::unique_ptr<PgConnection> reader_conn_;
     std::unique_ptr<SampleSource> source_;
     std::unique_ptr<ServerDefinitions> server_definitions_;
     pb::ServerIdentity identity_;
@@ -118,36 +119,36 @@ Collector::Collector(const CollectOptions &options)
       writer_(CaptureWriterOptions{options.out_dir, options.to_stdout,
                                    options.rotate_bytes, options.rotate_seconds,
                                    options.retain_bytes, options.zstd_level}),
-      definitions_(writer_)
-{
+      definitions_(writer_) {
     progress_ = isatty(STDERR_FILENO) && !options.to_stdout;
 }
 
-bool Collector::should_stop() const
-{
-    return g_stop ||
-           (options_.duration_seconds > 0 &&
-            seconds_since(started_) >= options_.duration_seconds);
+bool Collector::should_stop() const {
+    return g_stop || (options_.duration_seconds > 0 &&
+                      seconds_since(started_) >= options_.duration_seconds);
 }
 
-void Collector::connect()
-{
+void Collector::connect() {
+    source_.reset();
+    reader_conn_.reset();
     conn_.reset();
     conn_ = std::make_unique<PgConnection>(options_.dsn);
-    source_ = std::make_unique<SampleSource>(*conn_);
+    verify_sample_access(*conn_);
+    reader_conn_ = std::make_unique<PgConnection>(options_.dsn);
+    source_ = std::make_unique<SampleSource>(*reader_conn_);
     /* The collector's own statements are not worth profiling; only a
-     * superuser may switch recording off for its session. */
-    conn_->exec("SELECT pg_catalog.set_config('pg_qprof.enabled', 'off', "
-                "false) FROM pg_catalog.pg_roles WHERE rolname = current_user"
-                " AND rolsuper");
+     * superuser may switch recording off for its sessions. */
+    for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
+        conn->exec("SELECT pg_catalog.set_config('pg_qprof.enabled', 'off', "
+                   "false) FROM pg_catalog.pg_roles WHERE rolname = "
+                   "current_user AND rolsuper");
     server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
     identity_ = read_server_identity(*conn_);
 }
 
 /* Called after each (re)connection: a different epoch means the server's
  * ring was created anew and whatever the old one still held is gone. */
-void Collector::follow_epoch(const RingStatus &status)
-{
+void Collector::follow_epoch(const RingStatus &status) {
     bool restarted = position_known_ && status.epoch != epoch_;
     /* Same epoch but behind us: this is not the ring we were reading. */
     bool rewound = position_known_ && status.epoch == epoch_ &&
@@ -177,8 +178,7 @@ void Collector::follow_epoch(const RingStatus &status)
     last_head_seq_ = status.head_seq;
 }
 
-void Collector::start_file()
-{
+void Collector::start_file() {
     writer_.open_file(next_file_index_);
     uint64_t file_index = next_file_index_++;
     definitions_.new_file();
@@ -192,7 +192,8 @@ void Collector::start_file()
     google::protobuf::FileDescriptorProto *schema =
         header->mutable_schema()->add_file();
     pb::Record::descriptor()->file()->dependency(0)->CopyTo(schema);
-    pb::Record::descriptor()->file()->CopyTo(header->mutable_schema()->add_file());
+    pb::Record::descriptor()->file()->CopyTo(
+        header->mutable_schema()->add_file());
     header->set_created_unix_us(unix_now_us());
     header->set_label(options_.label);
     *header->mutable_server() = identity_;
@@ -221,8 +222,7 @@ void Collector::start_file()
     writer_.apply_retention();
 }
 
-void Collector::finish_file(bool more_follow)
-{
+void Collector::finish_file(bool more_follow) {
     close_frame();
     pb::Trailer trailer;
     trailer.set_closed_unix_us(unix_now_us());
@@ -238,8 +238,7 @@ void Collector::finish_file(bool more_follow)
 
 /* Catalog facts are re-read every catalog_seconds and written into every
  * new file. */
-void Collector::write_catalog()
-{
+void Collector::write_catalog() {
     if (catalog_.taken_unix_us() == 0 ||
         seconds_since(catalog_taken_) >= options_.catalog_seconds) {
         catalog_ = read_catalog_snapshot(*conn_);
@@ -251,8 +250,7 @@ void Collector::write_catalog()
 }
 
 void Collector::add_loss(uint64_t after_seq, uint64_t count,
-                         pb::Loss::Reason reason)
-{
+                         pb::Loss::Reason reason) {
     pb::Record record;
     pb::Loss *loss = record.mutable_loss();
     loss->set_epoch(epoch_);
@@ -265,8 +263,7 @@ void Collector::add_loss(uint64_t after_seq, uint64_t count,
 }
 
 /* Makes everything built so far durable, then records how far it got. */
-void Collector::close_frame()
-{
+void Collector::close_frame() {
     if (encoder_.active() && encoder_.size() > 0) {
         writer_.append(block_record_);
         file_samples_ += encoder_.size();
@@ -284,8 +281,7 @@ void Collector::close_frame()
 }
 
 /* Query texts and plans of the rows just read, fetched once each. */
-void Collector::learn_definitions()
-{
+void Collector::learn_definitions() {
     std::vector<int64_t> new_queries;
     std::vector<uint64_t> new_plans;
     for (const SampleRow &row : rows_) {
@@ -293,7 +289,8 @@ void Collector::learn_definitions()
             std::find(new_queries.begin(), new_queries.end(), row.queryid) ==
                 new_queries.end())
             new_queries.push_back(row.queryid);
-        if (row.planid != 0 && !definitions_.has_plan(row.queryid, row.planid) &&
+        if (row.planid != 0 &&
+            !definitions_.has_plan(row.queryid, row.planid) &&
             std::find(new_plans.begin(), new_plans.end(), row.planid) ==
                 new_plans.end())
             new_plans.push_back(row.planid);
@@ -302,17 +299,15 @@ void Collector::learn_definitions()
         auto texts = server_definitions_->query_texts(new_queries);
         for (int64_t queryid : new_queries) {
             auto found = texts.find(queryid);
-            definitions_.add_query(queryid, found == texts.end()
-                                                ? std::string()
-                                                : found->second);
+            definitions_.add_query(
+                queryid, found == texts.end() ? std::string() : found->second);
         }
     }
     for (pb::Plan &plan : server_definitions_->plans(new_plans))
         definitions_.add_plan(std::move(plan));
 }
 
-void Collector::encode_rows()
-{
+void Collector::encode_rows() {
     actuals_seqs_.clear();
     for (const SampleRow &row : rows_) {
         if (row.seq <= last_seq_)
@@ -336,13 +331,14 @@ void Collector::encode_rows()
             file_first_seq_ = row.seq;
         last_seq_ = row.seq;
         ++samples_total_;
+        if ((samples_total_ & 1023) == 0)
+            source_->pump();
         if (encoder_.size() >= options_.frame_records)
             close_frame();
     }
 }
 
-void Collector::fetch_node_actuals()
-{
+void Collector::fetch_node_actuals() {
     if (actuals_seqs_.empty())
         return;
     for (pb::NodeActuals &actuals :
@@ -354,22 +350,28 @@ void Collector::fetch_node_actuals()
     }
 }
 
-/* One read of the ring; true when it returned a full batch (more waits). */
-bool Collector::drain_once()
-{
-    source_->read(last_seq_, options_.batch_rows, rows_);
+/* One read of the ring; true when it returned a full batch (more waits).
+ * After a full batch the next one is requested at once, so the server
+ * builds it while this one is encoded and written. */
+bool Collector::drain_once() {
+    if (!source_->requested())
+        source_->request(last_seq_, options_.batch_rows);
+    source_->receive(rows_);
     if (rows_.empty())
         return false;
+    bool full = static_cast<int>(rows_.size()) >= options_.batch_rows;
+    if (full)
+        source_->request(std::max(last_seq_, rows_.back().seq),
+                         options_.batch_rows);
     learn_definitions();
     io_.take(rows_);
     encode_rows();
     fetch_node_actuals();
-    return static_cast<int>(rows_.size()) >= options_.batch_rows;
+    return full;
 }
 
-void Collector::poll_status()
-{
-    RingStatus status = source_->status();
+void Collector::poll_status() {
+    RingStatus status = read_ring_status(*conn_);
     server_epoch_ = status.epoch;
     if (status.epoch != epoch_ || status.head_seq < last_seq_) {
         close_frame();
@@ -380,8 +382,7 @@ void Collector::poll_status()
     io_.housekeeping();
 }
 
-void Collector::report_progress(bool final_line)
-{
+void Collector::report_progress(bool final_line) {
     if (!progress_)
         return;
     double elapsed = seconds_since(started_);
@@ -398,8 +399,7 @@ void Collector::report_progress(bool final_line)
     last_progress_ = Clock::now();
 }
 
-int Collector::run()
-{
+int Collector::run() {
     started_ = Clock::now();
     connect();
     io_.start(options_.bpf, *conn_);
@@ -414,7 +414,7 @@ int Collector::run()
         epoch_ = resume.epoch;
         last_seq_ = durable_seq_ = resume.last_seq;
     }
-    RingStatus status = source_->status();
+    RingStatus status = read_ring_status(*conn_);
     server_epoch_ = status.epoch;
     start_file();
     follow_epoch(status);
@@ -476,14 +476,17 @@ int Collector::run()
     return kExitOk;
 }
 
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int) {
+    g_stop = 1;
+}
 
 } // namespace
 
-void request_stop() { g_stop = 1; }
+void request_stop() {
+    g_stop = 1;
+}
 
-int run_collect(const CollectOptions &options)
-{
+int run_collect(const CollectOptions &options) {
     if (!options.to_stdout) {
         struct stat st;
         if (stat(options.out_dir.c_str(), &st) != 0 && errno == ENOENT &&
@@ -491,9 +494,14 @@ int run_collect(const CollectOptions &options)
             throw CaptureIoError(describe_errno(
                 "cannot create directory " + options.out_dir, errno));
         if (access(options.out_dir.c_str(), W_OK) != 0)
-            throw CaptureIoError(describe_errno(
-                "cannot write into " + options.out_dir, errno));
+            throw CaptureIoError(
+                describe_errno("cannot write into " + options.out_dir, errno));
     }
+    /* Each batch allocates and frees a large libpq result: keep the memory
+     * instead of giving it back to the kernel and faulting it in again. */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+
     /* No SA_RESTART: a signal must interrupt the pause between polls. */
     struct sigaction action = {};
     action.sa_handler = on_stop_signal;

@@ -14,8 +14,8 @@ struct CollectOptions {
     std::string out_dir;
     std::string label;
     bool to_stdout = false;
-    bool once = false;             /* drain what is there, then exit */
-    double duration_seconds = 0;   /* 0 = until SIGTERM/SIGINT */
+    bool once = false;           /* drain what is there, then exit */
+    double duration_seconds = 0; /* 0 = until SIGTERM/SIGINT */
     uint64_t rotate_bytes = 64ull << 20;
     double rotate_seconds = 3600;
     uint64_t retain_bytes = 0;     /* 0 = keep all files */

@@ -8,8 +8,7 @@ namespace qprof {
 
 namespace pb = capture::v1;
 
-void DefinitionTables::new_file()
-{
+void DefinitionTables::new_file() {
     std::fill(string_defined_.begin(), string_defined_.end(), false);
     std::fill(tag_set_defined_.begin(), tag_set_defined_.end(), false);
     std::fill(query_defined_.begin(), query_defined_.end(), false);
@@ -18,8 +17,7 @@ void DefinitionTables::new_file()
 
 template <typename Emit>
 void DefinitionTables::define_once(std::vector<bool> &defined, uint32_t id,
-                                   Emit emit)
-{
+                                   Emit emit) {
     if (defined[id - 1])
         return;
     pb::Record record;
@@ -28,8 +26,7 @@ void DefinitionTables::define_once(std::vector<bool> &defined, uint32_t id,
     defined[id - 1] = true;
 }
 
-uint32_t DefinitionTables::string_id(const std::string &value)
-{
+uint32_t DefinitionTables::string_id(const std::string &value) {
     if (value.empty())
         return 0;
     auto found = string_ids_.find(value);
@@ -50,8 +47,7 @@ uint32_t DefinitionTables::string_id(const std::string &value)
     return id;
 }
 
-uint32_t DefinitionTables::tag_set_id(const std::string &tags_json)
-{
+uint32_t DefinitionTables::tag_set_id(const std::string &tags_json) {
     if (tags_json.empty())
         return 0;
     auto found = tag_set_ids_.find(tags_json);
@@ -77,13 +73,11 @@ uint32_t DefinitionTables::tag_set_id(const std::string &tags_json)
     return id;
 }
 
-bool DefinitionTables::has_query(int64_t queryid) const
-{
+bool DefinitionTables::has_query(int64_t queryid) const {
     return query_refs_.count(queryid) != 0;
 }
 
-void DefinitionTables::add_query(int64_t queryid, const std::string &text)
-{
+void DefinitionTables::add_query(int64_t queryid, const std::string &text) {
     if (has_query(queryid))
         return;
     pb::QueryText query;
@@ -96,8 +90,7 @@ void DefinitionTables::add_query(int64_t queryid, const std::string &text)
     query_refs_.emplace(queryid, ref);
 }
 
-uint32_t DefinitionTables::query_ref(int64_t queryid)
-{
+uint32_t DefinitionTables::query_ref(int64_t queryid) {
     if (queryid == 0)
         return 0;
     auto found = query_refs_.find(queryid);
@@ -112,13 +105,11 @@ uint32_t DefinitionTables::query_ref(int64_t queryid)
     return ref;
 }
 
-bool DefinitionTables::has_plan(int64_t queryid, uint64_t planid) const
-{
+bool DefinitionTables::has_plan(int64_t queryid, uint64_t planid) const {
     return plan_refs_.count(PlanKey{queryid, planid}) != 0;
 }
 
-void DefinitionTables::add_plan(pb::Plan plan)
-{
+void DefinitionTables::add_plan(pb::Plan plan) {
     PlanKey key{plan.queryid(), static_cast<uint64_t>(plan.planid())};
     if (plan_refs_.count(key) != 0)
         return;
@@ -129,8 +120,7 @@ void DefinitionTables::add_plan(pb::Plan plan)
     plan_refs_.emplace(key, ref);
 }
 
-uint32_t DefinitionTables::plan_ref(int64_t queryid, uint64_t planid)
-{
+uint32_t DefinitionTables::plan_ref(int64_t queryid, uint64_t planid) {
     if (planid == 0)
         return 0;
     PlanKey key{queryid, planid};

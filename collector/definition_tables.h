@@ -43,14 +43,12 @@ class DefinitionTables {
     struct PlanKey {
         int64_t queryid;
         uint64_t planid;
-        bool operator==(const PlanKey &o) const
-        {
+        bool operator==(const PlanKey &o) const {
             return queryid == o.queryid && planid == o.planid;
         }
     };
     struct PlanKeyHash {
-        size_t operator()(const PlanKey &k) const
-        {
+        size_t operator()(const PlanKey &k) const {
             return std::hash<uint64_t>()(k.planid * 31 +
                                          static_cast<uint64_t>(k.queryid));
         }

@@ -29,8 +29,7 @@ struct FileDefinitions {
     std::unordered_map<uint32_t, int64_t> planid_of_ref;
 
     /* The first undefined reference of `s`, or empty. */
-    std::string undefined_reference(const pb::Sample &s) const
-    {
+    std::string undefined_reference(const pb::Sample &s) const {
         if (s.application_name_id() && !strings.count(s.application_name_id()))
             return "application_name_id " +
                    std::to_string(s.application_name_id());
@@ -45,8 +44,7 @@ struct FileDefinitions {
         return "";
     }
 
-    void learn(const pb::Record &record)
-    {
+    void learn(const pb::Record &record) {
         if (record.has_string_def())
             strings[record.string_def().id()] = record.string_def().value();
         else if (record.has_tag_set())
@@ -59,8 +57,7 @@ struct FileDefinitions {
     }
 };
 
-const char *kind_name(const pb::Record &record)
-{
+const char *kind_name(const pb::Record &record) {
     const google::protobuf::OneofDescriptor *oneof =
         pb::Record::descriptor()->FindOneofByName("kind");
     const FieldDescriptor *field =
@@ -68,8 +65,7 @@ const char *kind_name(const pb::Record &record)
     return field == nullptr ? "empty" : field->name().c_str();
 }
 
-std::string message_json(const google::protobuf::Message &message)
-{
+std::string message_json(const google::protobuf::Message &message) {
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
     std::string json;
@@ -79,8 +75,7 @@ std::string message_json(const google::protobuf::Message &message)
     return json;
 }
 
-void append_number(std::string &out, const char *key, long long value)
-{
+void append_number(std::string &out, const char *key, long long value) {
     out += ",\"";
     out += key;
     out += "\":";
@@ -88,16 +83,14 @@ void append_number(std::string &out, const char *key, long long value)
 }
 
 void append_unsigned(std::string &out, const char *key,
-                     unsigned long long value)
-{
+                     unsigned long long value) {
     out += ",\"";
     out += key;
     out += "\":";
     out += std::to_string(value);
 }
 
-void append_text(std::string &out, const char *key, const std::string &value)
-{
+void append_text(std::string &out, const char *key, const std::string &value) {
     out += ",\"";
     out += key;
     out += "\":";
@@ -105,22 +98,28 @@ void append_text(std::string &out, const char *key, const std::string &value)
 }
 
 /* Sample fields whose meaning depends on the block (decoded separately). */
-bool is_encoded_field(const std::string &name)
-{
+bool is_encoded_field(const std::string &name) {
     static const std::unordered_set<std::string> encoded = {
-        "seq_skip",       "pid",
-        "exec_id_delta",  "parent_exec_distance",
-        "start_delta_us", "duration_us",
-        "application_name_id", "client_addr_id",
-        "tag_set_id",     "query_ref",
-        "plan_ref",       "cmd",
-        "sqlstate",       "io",
-        "toplevel",       "has_node_actuals"};
+        "seq_skip",
+        "pid",
+        "exec_id_delta",
+        "parent_exec_distance",
+        "start_delta_us",
+        "duration_us",
+        "application_name_id",
+        "client_addr_id",
+        "tag_set_id",
+        "query_ref",
+        "plan_ref",
+        "cmd",
+        "sqlstate",
+        "io",
+        "toplevel",
+        "has_node_actuals"};
     return encoded.count(name) != 0;
 }
 
-std::string sample_json(const DecodedSample &d, const FileDefinitions &defs)
-{
+std::string sample_json(const DecodedSample &d, const FileDefinitions &defs) {
     const pb::Sample &s = *d.sample;
     std::string out = "{\"kind\":\"sample\"";
     append_unsigned(out, "epoch", d.epoch);
@@ -181,12 +180,10 @@ std::string sample_json(const DecodedSample &d, const FileDefinitions &defs)
                             refl->GetUInt32(s, field));
             break;
         case FieldDescriptor::CPPTYPE_INT64:
-            append_number(out, field->name().c_str(),
-                          refl->GetInt64(s, field));
+            append_number(out, field->name().c_str(), refl->GetInt64(s, field));
             break;
         case FieldDescriptor::CPPTYPE_INT32:
-            append_number(out, field->name().c_str(),
-                          refl->GetInt32(s, field));
+            append_number(out, field->name().c_str(), refl->GetInt32(s, field));
             break;
         default:
             break;
@@ -206,8 +203,7 @@ std::string sample_json(const DecodedSample &d, const FileDefinitions &defs)
 }
 
 /* A non-sample record as {"kind":..., fields...}. */
-std::string record_json(const pb::Record &record)
-{
+std::string record_json(const pb::Record &record) {
     const char *kind = kind_name(record);
     std::string body;
     if (record.has_header()) {
@@ -217,8 +213,8 @@ std::string record_json(const pb::Record &record)
         body = message_json(header);
     } else {
         const google::protobuf::Reflection *refl = record.GetReflection();
-        const FieldDescriptor *field = pb::Record::descriptor()->FindFieldByName(
-            kind);
+        const FieldDescriptor *field =
+            pb::Record::descriptor()->FindFieldByName(kind);
         body = field == nullptr ? "{}"
                                 : message_json(refl->GetMessage(record, field));
     }
@@ -234,8 +230,7 @@ std::string record_json(const pb::Record &record)
     return out;
 }
 
-void report_problems(const std::string &path, const ReadSummary &summary)
-{
+void report_problems(const std::string &path, const ReadSummary &summary) {
     for (const ReadProblem &problem : summary.problems)
         fprintf(stderr, "%s: %s at offset %llu: %s\n", path.c_str(),
                 problem.kind == ReadProblem::Kind::Damage ? "damage"
@@ -246,9 +241,8 @@ void report_problems(const std::string &path, const ReadSummary &summary)
 
 } // namespace
 
-std::vector<std::string> expand_capture_paths(
-    const std::vector<std::string> &paths)
-{
+std::vector<std::string>
+expand_capture_paths(const std::vector<std::string> &paths) {
     std::vector<std::string> files;
     for (const std::string &path : paths) {
         struct stat st;
@@ -264,14 +258,13 @@ std::vector<std::string> expand_capture_paths(
     return files;
 }
 
-int dump_files(const std::vector<std::string> &files)
-{
+int dump_files(const std::vector<std::string> &files) {
     int status = kExitOk;
     std::string line;
     for (const std::string &path : files) {
         FileDefinitions defs;
-        ReadSummary summary = read_capture_file(
-            path, [&](const pb::Record &record, uint64_t) {
+        ReadSummary summary =
+            read_capture_file(path, [&](const pb::Record &record, uint64_t) {
                 defs.learn(record);
                 if (record.has_sample_block()) {
                     decode_sample_block(
@@ -294,8 +287,7 @@ int dump_files(const std::vector<std::string> &files)
     return status;
 }
 
-int check_files(const std::vector<std::string> &files)
-{
+int check_files(const std::vector<std::string> &files) {
     int status = kExitOk;
     uint64_t total_samples = 0, damaged_files = 0;
     for (const std::string &path : files) {
@@ -307,8 +299,7 @@ int check_files(const std::vector<std::string> &files)
         ReadSummary summary = read_capture_file(
             path, [&](const pb::Record &record, uint64_t frame_offset) {
                 if (first_record && !record.has_header())
-                    semantic.push_back({ReadProblem::Kind::Damage,
-                                        frame_offset,
+                    semantic.push_back({ReadProblem::Kind::Damage, frame_offset,
                                         "the first record is not a header"});
                 first_record = false;
                 ++kinds[kind_name(record)];
@@ -324,8 +315,8 @@ int check_files(const std::vector<std::string> &files)
                         break;
                     }
                 }
-                samples += static_cast<uint64_t>(
-                    record.sample_block().samples_size());
+                samples +=
+                    static_cast<uint64_t>(record.sample_block().samples_size());
             });
         summary.problems.insert(summary.problems.end(), semantic.begin(),
                                 semantic.end());
@@ -337,7 +328,9 @@ int check_files(const std::vector<std::string> &files)
         printf("%s: %s, %llu bytes, %llu frames, %llu records, samples=%llu;"
                "%s\n",
                path.c_str(),
-               damaged ? "DAMAGED" : truncated ? "ok (truncated tail)" : "ok",
+               damaged     ? "DAMAGED"
+               : truncated ? "ok (truncated tail)"
+                           : "ok",
                static_cast<unsigned long long>(summary.file_bytes),
                static_cast<unsigned long long>(summary.frames),
                static_cast<unsigned long long>(summary.records),

@@ -11,8 +11,8 @@
 namespace qprof {
 
 /* Files and directories (all *.qprof inside, in order) to read. */
-std::vector<std::string> expand_capture_paths(
-    const std::vector<std::string> &paths);
+std::vector<std::string>
+expand_capture_paths(const std::vector<std::string> &paths);
 
 /* Prints every record of `files` as one JSON object per line. Returns the
  * exit status: kExitDamaged when a file is damaged (a truncated tail is

@@ -5,8 +5,7 @@
 
 namespace qprof {
 
-std::string describe_errno(const std::string &what, int errnum)
-{
+std::string describe_errno(const std::string &what, int errnum) {
     std::string cause;
     if (errnum == ENOSPC)
         cause = "disk full (no space left on device)";

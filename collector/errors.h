@@ -11,10 +11,10 @@ namespace qprof {
 
 enum ExitStatus {
     kExitOk = 0,
-    kExitUsage = 1,         /* bad command line */
-    kExitServer = 2,        /* connection, rights, extension missing */
-    kExitIo = 3,            /* capture files: disk full, permissions */
-    kExitDamaged = 4,       /* dump --check found damage */
+    kExitUsage = 1,   /* bad command line */
+    kExitServer = 2,  /* connection, rights, extension missing */
+    kExitIo = 3,      /* capture files: disk full, permissions */
+    kExitDamaged = 4, /* dump --check found damage */
 };
 
 /* Something the user must fix on the command line. */

@@ -23,8 +23,7 @@ struct IoAttribution::State {
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, PgConnection &conn)
-{
+void IoAttribution::start(const std::string &mode, PgConnection &conn) {
     if (mode == "off")
         return;
     std::string reason;
@@ -50,8 +49,7 @@ void IoAttribution::start(const std::string &mode, PgConnection &conn)
     fprintf(stderr, "qprof collect: %s\n", notice_.c_str());
 }
 
-void IoAttribution::take(const std::vector<SampleRow> &rows)
-{
+void IoAttribution::take(const std::vector<SampleRow> &rows) {
     if (!active_)
         return;
     state_->keys.clear();
@@ -60,8 +58,7 @@ void IoAttribution::take(const std::vector<SampleRow> &rows)
     state_->batch = state_->bpf->take(state_->keys);
 }
 
-void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const
-{
+void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const {
     if (!active_)
         return;
     pb::IoStats *io = sample->mutable_io();
@@ -87,8 +84,7 @@ void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const
     io->set_oncpu_ns(e.oncpu_ns);
 }
 
-void IoAttribution::housekeeping()
-{
+void IoAttribution::housekeeping() {
     if (active_)
         state_->bpf->drop_unclaimed(std::chrono::seconds(30));
 }
@@ -100,8 +96,7 @@ struct IoAttribution::State {};
 IoAttribution::IoAttribution() = default;
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, PgConnection &)
-{
+void IoAttribution::start(const std::string &mode, PgConnection &) {
     if (mode == "off")
         return;
     const char *reason = "qprof was built without BPF support";

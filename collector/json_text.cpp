@@ -5,8 +5,7 @@
 
 namespace qprof {
 
-void append_json_string(std::string &out, const std::string &text)
-{
+void append_json_string(std::string &out, const std::string &text) {
     out.push_back('"');
     for (unsigned char c : text) {
         switch (c) {
@@ -44,8 +43,7 @@ class FlatJsonParser {
   public:
     explicit FlatJsonParser(const std::string &json) : s_(json) {}
 
-    bool parse(std::map<std::string, std::string> &out)
-    {
+    bool parse(std::map<std::string, std::string> &out) {
         skip_space();
         if (!take('{'))
             return false;
@@ -78,28 +76,24 @@ class FlatJsonParser {
 
   private:
     char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
-    bool take(char c)
-    {
+    bool take(char c) {
         if (peek() != c)
             return false;
         ++pos_;
         return true;
     }
-    void skip_space()
-    {
+    void skip_space() {
         while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' ||
                                     s_[pos_] == '\t' || s_[pos_] == '\r'))
             ++pos_;
     }
-    bool at_end()
-    {
+    bool at_end() {
         skip_space();
         return pos_ == s_.size();
     }
 
     /* A JSON string; \u escapes become UTF-8. */
-    bool string(std::string &out)
-    {
+    bool string(std::string &out) {
         if (!take('"'))
             return false;
         while (pos_ < s_.size()) {
@@ -146,8 +140,7 @@ class FlatJsonParser {
     }
 
     /* A number, literal, or nested value kept as its text. */
-    bool raw_value(std::string &out)
-    {
+    bool raw_value(std::string &out) {
         size_t start = pos_;
         int depth = 0;
         bool quoted = false;
@@ -177,8 +170,7 @@ class FlatJsonParser {
         return !out.empty();
     }
 
-    static void append_utf8(std::string &out, unsigned code)
-    {
+    static void append_utf8(std::string &out, unsigned code) {
         if (code < 0x80) {
             out.push_back(static_cast<char>(code));
         } else if (code < 0x800) {
@@ -198,8 +190,7 @@ class FlatJsonParser {
 } // namespace
 
 bool parse_flat_json_object(const std::string &json,
-                            std::map<std::string, std::string> &out)
-{
+                            std::map<std::string, std::string> &out) {
     try {
         return FlatJsonParser(json).parse(out);
     } catch (const std::exception &) { /* a bad \u escape */

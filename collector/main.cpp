@@ -31,15 +31,13 @@ const char *kUsage =
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
 /* Reads the value of option `name` at argv[i + 1]. */
-std::string option_value(int argc, char **argv, int &i)
-{
+std::string option_value(int argc, char **argv, int &i) {
     if (i + 1 >= argc)
         throw UsageError(std::string("option ") + argv[i] + " needs a value");
     return argv[++i];
 }
 
-double number_value(int argc, char **argv, int &i, double min_value)
-{
+double number_value(int argc, char **argv, int &i, double min_value) {
     std::string name = argv[i];
     std::string text = option_value(argc, argv, i);
     char *end = nullptr;
@@ -49,8 +47,7 @@ double number_value(int argc, char **argv, int &i, double min_value)
     return value;
 }
 
-int collect_main(int argc, char **argv)
-{
+int collect_main(int argc, char **argv) {
     CollectOptions options;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
@@ -80,7 +77,8 @@ int collect_main(int argc, char **argv)
         else if (arg == "--frame-seconds")
             options.frame_seconds = number_value(argc, argv, i, 0.001);
         else if (arg == "--batch")
-            options.batch_rows = static_cast<int>(number_value(argc, argv, i, 1));
+            options.batch_rows =
+                static_cast<int>(number_value(argc, argv, i, 1));
         else if (arg == "--catalog-seconds")
             options.catalog_seconds = number_value(argc, argv, i, 1);
         else if (arg == "--bpf")
@@ -99,8 +97,7 @@ int collect_main(int argc, char **argv)
     return run_collect(options);
 }
 
-int dump_main(int argc, char **argv)
-{
+int dump_main(int argc, char **argv) {
     bool check = false;
     std::vector<std::string> paths;
     for (int i = 2; i < argc; ++i) {
@@ -120,8 +117,7 @@ int dump_main(int argc, char **argv)
 
 } // namespace
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     GOOGLE_PROTOBUF_VERIFY_VERSION;
     std::string command = argc > 1 ? argv[1] : "";
     try {

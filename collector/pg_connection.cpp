@@ -7,8 +7,7 @@ namespace qprof {
 
 namespace {
 
-std::string trimmed(const char *message)
-{
+std::string trimmed(const char *message) {
     std::string text = message == nullptr ? "" : message;
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
@@ -17,14 +16,12 @@ std::string trimmed(const char *message)
 
 } // namespace
 
-PgConnection::PgConnection(const std::string &conninfo)
-{
+PgConnection::PgConnection(const std::string &conninfo) {
     char *parse_error = nullptr;
-    PQconninfoOption *options = PQconninfoParse(conninfo.c_str(),
-                                                &parse_error);
+    PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), &parse_error);
     if (options == nullptr) {
-        std::string cause = parse_error != nullptr ? trimmed(parse_error)
-                                                   : "out of memory";
+        std::string cause =
+            parse_error != nullptr ? trimmed(parse_error) : "out of memory";
         PQfreemem(parse_error);
         throw ServerError("invalid connection string: " + cause);
     }
@@ -40,8 +37,7 @@ PgConnection::PgConnection(const std::string &conninfo)
     exec("SET statement_timeout = '60s'");
 }
 
-PgResult PgConnection::check(PGresult *result, const std::string &what)
-{
+PgResult PgConnection::check(PGresult *result, const std::string &what) {
     ExecStatusType status = PQresultStatus(result);
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
         return PgResult(result);
@@ -54,29 +50,25 @@ PgResult PgConnection::check(PGresult *result, const std::string &what)
 
 PgResult PgConnection::exec(const std::string &sql,
                             const std::vector<std::string> &params,
-                            bool binary)
-{
+                            bool binary) {
     std::vector<const char *> values;
     for (const std::string &param : params)
         values.push_back(param.c_str());
-    PGresult *result = PQexecParams(conn_.get(), sql.c_str(),
-                                    static_cast<int>(values.size()), nullptr,
-                                    values.data(), nullptr, nullptr,
-                                    binary ? 1 : 0);
+    PGresult *result =
+        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()),
+                     nullptr, values.data(), nullptr, nullptr, binary ? 1 : 0);
     return check(result, "query failed");
 }
 
 void PgConnection::prepare(const std::string &name, const std::string &sql,
-                           int nparams)
-{
+                           int nparams) {
     check(PQprepare(conn_.get(), name.c_str(), sql.c_str(), nparams, nullptr),
           "cannot prepare " + name);
 }
 
 PgResult PgConnection::exec_prepared(const std::string &name,
                                      const std::vector<std::string> &params,
-                                     bool binary)
-{
+                                     bool binary) {
     std::vector<const char *> values;
     for (const std::string &param : params)
         values.push_back(param.c_str());
@@ -86,26 +78,45 @@ PgResult PgConnection::exec_prepared(const std::string &name,
     return check(result, name + " failed");
 }
 
-std::string PgConnection::host() const
-{
+void PgConnection::send_prepared(const std::string &name,
+                                 const std::vector<std::string> &params,
+                                 bool binary) {
+    std::vector<const char *> values;
+    for (const std::string &param : params)
+        values.push_back(param.c_str());
+    if (!PQsendQueryPrepared(conn_.get(), name.c_str(),
+                             static_cast<int>(values.size()), values.data(),
+                             nullptr, nullptr, binary ? 1 : 0))
+        check(nullptr, name + " failed");
+}
+
+PgResult PgConnection::receive(const std::string &name) {
+    PGresult *result = PQgetResult(conn_.get());
+    if (result == nullptr)
+        check(nullptr, name + " failed");
+    /* One statement, one result: read the end marker so the connection is
+     * ready for the next query. */
+    while (PGresult *extra = PQgetResult(conn_.get()))
+        PQclear(extra);
+    return check(result, name + " failed");
+}
+
+std::string PgConnection::host() const {
     const char *host = PQhost(conn_.get());
     return host == nullptr ? "" : host;
 }
 
-unsigned PgConnection::port() const
-{
+unsigned PgConnection::port() const {
     const char *port = PQport(conn_.get());
     return port == nullptr ? 0 : static_cast<unsigned>(atoi(port));
 }
 
-std::string PgConnection::database() const
-{
+std::string PgConnection::database() const {
     const char *db = PQdb(conn_.get());
     return db == nullptr ? "" : db;
 }
 
-std::string PgConnection::user() const
-{
+std::string PgConnection::user() const {
     const char *user = PQuser(conn_.get());
     return user == nullptr ? "" : user;
 }

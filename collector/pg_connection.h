@@ -20,36 +20,29 @@ class PgResult {
 
     int rows() const { return PQntuples(result_.get()); }
     int columns() const { return PQnfields(result_.get()); }
-    bool is_null(int row, int column) const
-    {
+    bool is_null(int row, int column) const {
         return PQgetisnull(result_.get(), row, column) != 0;
     }
-    const char *value(int row, int column) const
-    {
+    const char *value(int row, int column) const {
         return PQgetvalue(result_.get(), row, column);
     }
-    int length(int row, int column) const
-    {
+    int length(int row, int column) const {
         return PQgetlength(result_.get(), row, column);
     }
-    std::string text(int row, int column) const
-    {
+    std::string text(int row, int column) const {
         return std::string(value(row, column),
                            static_cast<size_t>(length(row, column)));
     }
     /* Column number by name, -1 when absent. */
-    int column(const char *name) const
-    {
+    int column(const char *name) const {
         return PQfnumber(result_.get(), name);
     }
-    const char *column_name(int column) const
-    {
+    const char *column_name(int column) const {
         return PQfname(result_.get(), column);
     }
 
   private:
-    std::unique_ptr<PGresult, void (*)(PGresult *)> result_{nullptr,
-                                                             &PQclear};
+    std::unique_ptr<PGresult, void (*)(PGresult *)> result_{nullptr, &PQclear};
 };
 
 class PgConnection {
@@ -66,8 +59,13 @@ class PgConnection {
     /* Prepares `sql` once under `name`, then runs it. */
     void prepare(const std::string &name, const std::string &sql, int nparams);
     PgResult exec_prepared(const std::string &name,
-                           const std::vector<std::string> &params,
-                           bool binary);
+                           const std::vector<std::string> &params, bool binary);
+
+    /* The same in two steps, so that the server works on the next result
+     * while the caller processes the previous one. */
+    void send_prepared(const std::string &name,
+                       const std::vector<std::string> &params, bool binary);
+    PgResult receive(const std::string &name);
 
     PGconn *raw() const { return conn_.get(); }
     std::string host() const;

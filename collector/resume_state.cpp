@@ -18,8 +18,7 @@ namespace pb = capture::v1;
 
 namespace {
 
-ResumePoint read_state_file(const std::string &dir)
-{
+ResumePoint read_state_file(const std::string &dir) {
     ResumePoint point;
     std::ifstream in(dir + "/" + kStateFileName);
     std::string key;
@@ -37,8 +36,7 @@ ResumePoint read_state_file(const std::string &dir)
 }
 
 /* The last (epoch, seq) position recorded in one capture file. */
-bool last_position_in_file(const std::string &path, ResumePoint &point)
-{
+bool last_position_in_file(const std::string &path, ResumePoint &point) {
     bool found = false;
     read_capture_file(path, [&](const pb::Record &record, uint64_t) {
         if (record.has_sample_block() &&
@@ -57,8 +55,7 @@ bool last_position_in_file(const std::string &path, ResumePoint &point)
 
 } // namespace
 
-ResumePoint find_resume_point(const std::string &dir)
-{
+ResumePoint find_resume_point(const std::string &dir) {
     ResumePoint state = read_state_file(dir);
     std::vector<CaptureFileEntry> files = list_capture_files(dir);
     if (!files.empty())
@@ -78,17 +75,15 @@ ResumePoint find_resume_point(const std::string &dir)
     return state;
 }
 
-void save_resume_state(const std::string &dir, const ResumePoint &point)
-{
+void save_resume_state(const std::string &dir, const ResumePoint &point) {
     std::string path = dir + "/" + kStateFileName;
     std::string tmp = path + ".tmp";
     char text[160];
-    int length = snprintf(text, sizeof text,
-                          "epoch %llu\nlast_seq %llu\nnext_file_index %llu\n",
-                          static_cast<unsigned long long>(point.epoch),
-                          static_cast<unsigned long long>(point.last_seq),
-                          static_cast<unsigned long long>(
-                              point.next_file_index));
+    int length = snprintf(
+        text, sizeof text, "epoch %llu\nlast_seq %llu\nnext_file_index %llu\n",
+        static_cast<unsigned long long>(point.epoch),
+        static_cast<unsigned long long>(point.last_seq),
+        static_cast<unsigned long long>(point.next_file_index));
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         throw CaptureIoError(describe_errno("cannot write " + tmp, errno));

@@ -16,8 +16,8 @@
 namespace qprof {
 
 struct ResumePoint {
-    bool known = false;   /* false: nothing captured in this directory yet */
-    uint64_t epoch = 0;   /* ring epoch of last_seq */
+    bool known = false;    /* false: nothing captured in this directory yet */
+    uint64_t epoch = 0;    /* ring epoch of last_seq */
     uint64_t last_seq = 0; /* last seq durable in the files (0 = none yet) */
     uint64_t next_file_index = 1;
 };

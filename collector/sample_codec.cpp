@@ -5,8 +5,7 @@ namespace qprof {
 namespace pb = capture::v1;
 
 void SampleBlockEncoder::begin(pb::SampleBlock *block, uint64_t epoch,
-                               uint64_t first_seq, int64_t base_start_unix_us)
-{
+                               uint64_t first_seq, int64_t base_start_unix_us) {
     block_ = block;
     block_->Clear();
     block_->set_epoch(epoch);
@@ -19,14 +18,12 @@ void SampleBlockEncoder::begin(pb::SampleBlock *block, uint64_t epoch,
     last_exec_id_of_pid_.clear();
 }
 
-size_t SampleBlockEncoder::size() const
-{
+size_t SampleBlockEncoder::size() const {
     return block_ == nullptr ? 0 : static_cast<size_t>(block_->samples_size());
 }
 
 pb::Sample *SampleBlockEncoder::add(const SampleRow &row,
-                                    const SampleRefs &refs)
-{
+                                    const SampleRefs &refs) {
     pb::Sample *s = block_->add_samples();
     s->set_seq_skip(row.seq - prev_seq_ - 1);
     prev_seq_ = row.seq;
@@ -55,8 +52,8 @@ pb::Sample *SampleBlockEncoder::add(const SampleRow &row,
 
     s->set_start_delta_us(row.start_unix_us - prev_start_us_);
     prev_start_us_ = row.start_unix_us;
-    s->set_duration_us(static_cast<uint64_t>(row.end_unix_us -
-                                             row.start_unix_us));
+    s->set_duration_us(
+        static_cast<uint64_t>(row.end_unix_us - row.start_unix_us));
     s->set_plan_time_ns(row.plan_time_ns);
     s->set_exec_time_ns(row.exec_time_ns);
 
@@ -90,9 +87,9 @@ pb::Sample *SampleBlockEncoder::add(const SampleRow &row,
     return s;
 }
 
-void decode_sample_block(const pb::SampleBlock &block,
-                         const std::function<void(const DecodedSample &)> &visit)
-{
+void decode_sample_block(
+    const pb::SampleBlock &block,
+    const std::function<void(const DecodedSample &)> &visit) {
     DecodedSample d;
     d.epoch = block.epoch();
     uint64_t seq = block.first_seq() - 1;
@@ -109,10 +106,10 @@ void decode_sample_block(const pb::SampleBlock &block,
         d.seq = seq;
         d.pid = pid;
         d.exec_id = last_exec_id;
-        d.parent_exec_id =
-            s.parent_exec_distance() == 0
-                ? 0
-                : last_exec_id - static_cast<uint64_t>(s.parent_exec_distance());
+        d.parent_exec_id = s.parent_exec_distance() == 0
+                               ? 0
+                               : last_exec_id - static_cast<uint64_t>(
+                                                    s.parent_exec_distance());
         d.start_unix_us = start_us;
         d.end_unix_us = start_us + static_cast<int64_t>(s.duration_us());
         d.sample = &s;
@@ -120,8 +117,7 @@ void decode_sample_block(const pb::SampleBlock &block,
     }
 }
 
-uint64_t last_seq_of_block(const pb::SampleBlock &block)
-{
+uint64_t last_seq_of_block(const pb::SampleBlock &block) {
     if (block.samples_size() == 0)
         return 0;
     uint64_t seq = block.first_seq() - 1;

@@ -62,8 +62,9 @@ struct DecodedSample {
 };
 
 /* Calls `visit` for each sample of `block`, in order. */
-void decode_sample_block(const capture::v1::SampleBlock &block,
-                         const std::function<void(const DecodedSample &)> &visit);
+void decode_sample_block(
+    const capture::v1::SampleBlock &block,
+    const std::function<void(const DecodedSample &)> &visit);
 
 /* Seq of the last sample of `block` (0 when empty). */
 uint64_t last_seq_of_block(const capture::v1::SampleBlock &block);

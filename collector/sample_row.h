@@ -30,8 +30,8 @@ struct SampleRow {
     uint64_t plan_time_ns = 0;
     uint64_t exec_time_ns = 0;
     uint64_t rows = 0;
-    uint64_t shared_blks_hit = 0, shared_blks_read = 0,
-             shared_blks_dirtied = 0, shared_blks_written = 0;
+    uint64_t shared_blks_hit = 0, shared_blks_read = 0, shared_blks_dirtied = 0,
+             shared_blks_written = 0;
     uint64_t local_blks_hit = 0, local_blks_read = 0, local_blks_dirtied = 0,
              local_blks_written = 0;
     uint64_t temp_blks_read = 0, temp_blks_written = 0;

@@ -16,22 +16,19 @@ namespace {
 constexpr int64_t kPgEpochUnixUs = 946684800LL * 1000000;
 
 /* Readers of the binary wire format (network byte order). */
-uint64_t be64(const char *p)
-{
+uint64_t be64(const char *p) {
     uint64_t v;
     std::memcpy(&v, p, 8);
     return be64toh(v);
 }
 
-uint32_t be32(const char *p)
-{
+uint32_t be32(const char *p) {
     uint32_t v;
     std::memcpy(&v, p, 4);
     return be32toh(v);
 }
 
-double float8(const char *p)
-{
+double float8(const char *p) {
     uint64_t bits = be64(p);
     double v;
     std::memcpy(&v, &bits, 8);
@@ -39,14 +36,12 @@ double float8(const char *p)
 }
 
 /* Milliseconds (as the SQL API reports) to whole nanoseconds. */
-uint64_t ms_to_ns(double ms)
-{
+uint64_t ms_to_ns(double ms) {
     return ms > 0 ? static_cast<uint64_t>(std::llround(ms * 1e6)) : 0;
 }
 
 /* inet in binary: family, bits, is_cidr, length, address bytes. */
-std::string inet_text(const char *p, int length)
-{
+std::string inet_text(const char *p, int length) {
     if (length < 4)
         return "";
     char text[INET6_ADDRSTRLEN] = "";
@@ -59,8 +54,7 @@ std::string inet_text(const char *p, int length)
     return text;
 }
 
-int cmd_of(const char *p, int length)
-{
+int cmd_of(const char *p, int length) {
     std::string cmd(p, static_cast<size_t>(length));
     for (char &c : cmd)
         c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
@@ -82,19 +76,17 @@ int cmd_of(const char *p, int length)
 /* Column numbers of read_samples, looked up by name once. */
 struct Columns {
     int seq, pid, exec_id, parent_exec_id, nesting_level, toplevel, dbid,
-        userid, application_name, client_addr, tags, queryid, planid,
-        cmd_type, start_time, end_time, plan_time_ms, exec_time_ms, rows,
-        shared_blks_hit, shared_blks_read, shared_blks_dirtied,
-        shared_blks_written, local_blks_hit, local_blks_read,
-        local_blks_dirtied, local_blks_written, temp_blks_read,
-        temp_blks_written, blk_read_time, blk_write_time, temp_blk_read_time,
-        temp_blk_write_time, wal_records, wal_fpi, wal_bytes, jit_functions,
-        jit_generation_time, jit_inlining_time, jit_optimization_time,
-        jit_emission_time, parallel_workers_planned,
+        userid, application_name, client_addr, tags, queryid, planid, cmd_type,
+        start_time, end_time, plan_time_ms, exec_time_ms, rows, shared_blks_hit,
+        shared_blks_read, shared_blks_dirtied, shared_blks_written,
+        local_blks_hit, local_blks_read, local_blks_dirtied, local_blks_written,
+        temp_blks_read, temp_blks_written, blk_read_time, blk_write_time,
+        temp_blk_read_time, temp_blk_write_time, wal_records, wal_fpi,
+        wal_bytes, jit_functions, jit_generation_time, jit_inlining_time,
+        jit_optimization_time, jit_emission_time, parallel_workers_planned,
         parallel_workers_launched, sqlstate, has_node_actuals;
 
-    explicit Columns(const PgResult &r)
-    {
+    explicit Columns(const PgResult &r) {
 #define QPROF_COLUMN(name) name = r.column(#name)
         QPROF_COLUMN(seq);
         QPROF_COLUMN(pid);
@@ -154,41 +146,33 @@ class BinaryRow {
   public:
     BinaryRow(const PgResult &r, int row) : r_(r), row_(row) {}
 
-    bool present(int column) const
-    {
+    bool present(int column) const {
         return column >= 0 && !r_.is_null(row_, column);
     }
-    int64_t int8(int column) const
-    {
+    int64_t int8(int column) const {
         return present(column)
                    ? static_cast<int64_t>(be64(r_.value(row_, column)))
                    : 0;
     }
-    uint64_t count(int column) const
-    {
+    uint64_t count(int column) const {
         int64_t v = int8(column);
         return v > 0 ? static_cast<uint64_t>(v) : 0;
     }
-    int32_t int4(int column) const
-    {
+    int32_t int4(int column) const {
         return present(column)
                    ? static_cast<int32_t>(be32(r_.value(row_, column)))
                    : 0;
     }
-    bool boolean(int column) const
-    {
+    bool boolean(int column) const {
         return present(column) && r_.value(row_, column)[0] != 0;
     }
-    uint64_t duration_ns(int column) const
-    {
+    uint64_t duration_ns(int column) const {
         return present(column) ? ms_to_ns(float8(r_.value(row_, column))) : 0;
     }
-    int64_t unix_us(int column) const
-    {
+    int64_t unix_us(int column) const {
         return present(column) ? int8(column) + kPgEpochUnixUs : 0;
     }
-    void text(int column, std::string &out) const
-    {
+    void text(int column, std::string &out) const {
         if (present(column))
             out.assign(r_.value(row_, column),
                        static_cast<size_t>(r_.length(row_, column)));
@@ -205,9 +189,8 @@ class BinaryRow {
 
 } // namespace
 
-SampleSource::SampleSource(PgConnection &conn) : conn_(conn)
-{
-    PgResult ext = conn_.exec(
+void verify_sample_access(PgConnection &conn) {
+    PgResult ext = conn.exec(
         "SELECT to_regprocedure('pg_qprof.read_samples(bigint,integer)') IS "
         "NOT NULL, current_database(), current_user");
     if (ext.text(0, 0) != "t")
@@ -215,7 +198,7 @@ SampleSource::SampleSource(PgConnection &conn) : conn_(conn)
                           ext.text(0, 1) +
                           "\": run CREATE EXTENSION pg_qprof there (the "
                           "library must also be in shared_preload_libraries)");
-    PgResult rights = conn_.exec(
+    PgResult rights = conn.exec(
         "SELECT has_function_privilege('pg_qprof.read_samples(bigint,integer)'"
         ", 'EXECUTE')");
     if (rights.text(0, 0) != "t")
@@ -225,16 +208,15 @@ SampleSource::SampleSource(PgConnection &conn) : conn_(conn)
                           ext.text(0, 2) + ") or use a superuser");
 }
 
-RingStatus SampleSource::status()
-{
-    PgResult r = conn_.exec(
+RingStatus read_ring_status(PgConnection &conn) {
+    PgResult r = conn.exec(
         "SELECT epoch, capacity, head_seq, oldest_seq, samples_overwritten, "
         "samples_dropped, reset_seq FROM pg_qprof.status()");
     RingStatus s;
     auto number = [&r](int column) -> uint64_t {
-        return r.is_null(0, column) ? 0
-                                    : std::strtoull(r.value(0, column),
-                                                    nullptr, 10);
+        return r.is_null(0, column)
+                   ? 0
+                   : std::strtoull(r.value(0, column), nullptr, 10);
     };
     s.epoch = number(0);
     s.capacity = number(1);
@@ -246,9 +228,7 @@ RingStatus SampleSource::status()
     return s;
 }
 
-void SampleSource::read(uint64_t after_seq, int max_rows,
-                        std::vector<SampleRow> &rows)
-{
+void SampleSource::request(uint64_t after_seq, int max_rows) {
     if (!prepared_) {
         conn_.prepare("qprof_read_samples",
                       "SELECT * FROM pg_qprof.read_samples($1::bigint, "
@@ -256,9 +236,20 @@ void SampleSource::read(uint64_t after_seq, int max_rows,
                       2);
         prepared_ = true;
     }
-    PgResult r = conn_.exec_prepared(
-        "qprof_read_samples",
-        {std::to_string(after_seq), std::to_string(max_rows)}, true);
+    conn_.send_prepared("qprof_read_samples",
+                        {std::to_string(after_seq), std::to_string(max_rows)},
+                        true);
+    requested_ = true;
+}
+
+void SampleSource::pump() {
+    if (requested_)
+        PQconsumeInput(conn_.raw());
+}
+
+void SampleSource::receive(std::vector<SampleRow> &rows) {
+    requested_ = false;
+    PgResult r = conn_.receive("qprof_read_samples");
     Columns c(r);
     int n = r.rows();
     rows.resize(static_cast<size_t>(n));
@@ -275,10 +266,10 @@ void SampleSource::read(uint64_t after_seq, int max_rows,
         s.dbid = static_cast<uint32_t>(b.int4(c.dbid));
         s.userid = static_cast<uint32_t>(b.int4(c.userid));
         b.text(c.application_name, s.application_name);
-        s.client_addr = b.present(c.client_addr)
-                            ? inet_text(b.raw(c.client_addr),
-                                        b.length(c.client_addr))
-                            : std::string();
+        s.client_addr =
+            b.present(c.client_addr)
+                ? inet_text(b.raw(c.client_addr), b.length(c.client_addr))
+                : std::string();
         /* jsonb in binary is a version byte followed by the JSON text. */
         if (b.present(c.tags) && b.length(c.tags) > 1)
             s.tags_json.assign(b.raw(c.tags) + 1,

@@ -23,21 +23,35 @@ struct RingStatus {
     uint64_t reset_seq = 0;
 };
 
+/* Verifies the extension and the rights; ServerError says which is missing
+ * and how to fix it. */
+void verify_sample_access(PgConnection &conn);
+
+RingStatus read_ring_status(PgConnection &conn);
+
+/* Reads samples on a connection of its own, one request ahead. */
 class SampleSource {
   public:
-    /* Verifies the extension and the rights; ServerError says which is
-     * missing and how to fix it. */
-    explicit SampleSource(PgConnection &conn);
+    explicit SampleSource(PgConnection &conn) : conn_(conn) {}
 
-    RingStatus status();
+    /* Asks for the samples after `after_seq`, oldest first, at most
+     * `max_rows`; receive() waits for them. At most one request is
+     * outstanding, and the connection serves nothing else meanwhile. */
+    void request(uint64_t after_seq, int max_rows);
+    bool requested() const { return requested_; }
 
-    /* Replaces `rows` with the samples after `after_seq`, oldest first, at
-     * most `max_rows`. */
-    void read(uint64_t after_seq, int max_rows, std::vector<SampleRow> &rows);
+    /* Takes in what the server has sent so far for the outstanding request
+     * without waiting, so that the server is never stalled on a full
+     * socket while the previous batch is encoded. */
+    void pump();
+
+    /* Replaces `rows` with the answer to the outstanding request. */
+    void receive(std::vector<SampleRow> &rows);
 
   private:
     PgConnection &conn_;
     bool prepared_ = false;
+    bool requested_ = false;
 };
 
 } // namespace qprof

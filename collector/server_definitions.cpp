@@ -12,8 +12,7 @@ namespace pb = capture::v1;
 namespace {
 
 /* A bigint[] literal of the values. */
-template <typename T> std::string bigint_array(const std::vector<T> &values)
-{
+template <typename T> std::string bigint_array(const std::vector<T> &values) {
     std::string out = "{";
     for (size_t i = 0; i < values.size(); ++i) {
         if (i > 0)
@@ -23,8 +22,7 @@ template <typename T> std::string bigint_array(const std::vector<T> &values)
     return out + "}";
 }
 
-bool parse_int64(const std::string &text, int64_t &value)
-{
+bool parse_int64(const std::string &text, int64_t &value) {
     if (text.empty())
         return false;
     char *end = nullptr;
@@ -35,8 +33,7 @@ bool parse_int64(const std::string &text, int64_t &value)
 
 } // namespace
 
-ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn)
-{
+ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn) {
     PgResult r = conn_.exec(
         "SELECT to_regclass('pg_qprof.queries') IS NOT NULL,"
         " to_regclass('pg_qprof.plans') IS NOT NULL,"
@@ -47,8 +44,7 @@ ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn)
 }
 
 std::unordered_map<int64_t, std::string>
-ServerDefinitions::query_texts(const std::vector<int64_t> &queryids)
-{
+ServerDefinitions::query_texts(const std::vector<int64_t> &queryids) {
     std::unordered_map<int64_t, std::string> texts;
     if (queryids.empty())
         return texts;
@@ -67,8 +63,7 @@ ServerDefinitions::query_texts(const std::vector<int64_t> &queryids)
 }
 
 std::vector<pb::Plan>
-ServerDefinitions::plans(const std::vector<uint64_t> &planids)
-{
+ServerDefinitions::plans(const std::vector<uint64_t> &planids) {
     std::vector<pb::Plan> out;
     if (!has_plans_ || planids.empty())
         return out;
@@ -104,8 +99,7 @@ ServerDefinitions::plans(const std::vector<uint64_t> &planids)
 }
 
 std::vector<pb::NodeActuals>
-ServerDefinitions::node_actuals(const std::vector<uint64_t> &seqs)
-{
+ServerDefinitions::node_actuals(const std::vector<uint64_t> &seqs) {
     std::vector<pb::NodeActuals> out;
     if (!has_node_actuals_ || seqs.empty())
         return out;
@@ -158,11 +152,11 @@ ServerDefinitions::node_actuals(const std::vector<uint64_t> &seqs)
                 node->set_rows_removed_by_index_recheck(
                     std::strtod(v, nullptr));
             else if (name == "relid")
-                node->set_relid(static_cast<uint32_t>(
-                    std::strtoul(v, nullptr, 10)));
+                node->set_relid(
+                    static_cast<uint32_t>(std::strtoul(v, nullptr, 10)));
             else if (name == "indexid")
-                node->set_indexid(static_cast<uint32_t>(
-                    std::strtoul(v, nullptr, 10)));
+                node->set_indexid(
+                    static_cast<uint32_t>(std::strtoul(v, nullptr, 10)));
             else if (name == "temp_blks_read")
                 node->set_temp_blks_read(std::strtoull(v, nullptr, 10));
             else if (name == "temp_blks_written")

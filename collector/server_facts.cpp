@@ -10,22 +10,19 @@ namespace pb = capture::v1;
 
 namespace {
 
-uint64_t to_u64(const PgResult &r, int row, int column)
-{
+uint64_t to_u64(const PgResult &r, int row, int column) {
     return r.is_null(row, column)
                ? 0
                : std::strtoull(r.value(row, column), nullptr, 10);
 }
 
-double to_double(const PgResult &r, int row, int column)
-{
-    return r.is_null(row, column) ? 0 : std::strtod(r.value(row, column),
-                                                    nullptr);
+double to_double(const PgResult &r, int row, int column) {
+    return r.is_null(row, column) ? 0
+                                  : std::strtod(r.value(row, column), nullptr);
 }
 
 /* Splits a PostgreSQL text array literal ({a,"b c"}) into its elements. */
-std::vector<std::string> array_elements(const std::string &literal)
-{
+std::vector<std::string> array_elements(const std::string &literal) {
     std::vector<std::string> out;
     if (literal.size() < 2 || literal.front() != '{')
         return out;
@@ -58,8 +55,7 @@ std::vector<std::string> array_elements(const std::string &literal)
 
 } // namespace
 
-pb::ServerIdentity read_server_identity(PgConnection &conn)
-{
+pb::ServerIdentity read_server_identity(PgConnection &conn) {
     PgResult r = conn.exec(
         "SELECT CASE WHEN pg_catalog.has_function_privilege("
         "'pg_catalog.pg_control_system()', 'EXECUTE') THEN (SELECT "
@@ -90,8 +86,7 @@ pb::ServerIdentity read_server_identity(PgConnection &conn)
 }
 
 void read_settings(PgConnection &conn,
-                   google::protobuf::RepeatedPtrField<pb::Setting> *settings)
-{
+                   google::protobuf::RepeatedPtrField<pb::Setting> *settings) {
     PgResult r = conn.exec(
         "SELECT name, setting, coalesce(unit, '') FROM pg_catalog.pg_settings"
         " WHERE name = ANY (ARRAY['shared_buffers', 'work_mem',"
@@ -114,8 +109,7 @@ void read_settings(PgConnection &conn,
     }
 }
 
-pb::CatalogSnapshot read_catalog_snapshot(PgConnection &conn)
-{
+pb::CatalogSnapshot read_catalog_snapshot(PgConnection &conn) {
     pb::CatalogSnapshot snap;
     snap.set_taken_unix_us(unix_now_us());
     PgResult db = conn.exec("SELECT current_database(), oid FROM "
