@@ -20,7 +20,9 @@ my %shapes = (
     insert => [ 120, "INSERT INTO cap_t VALUES (%d, 'n')" ],
     select => [ 150, 'SELECT count(*) FROM cap_t WHERE id > %d' ],
     update => [ 30, "UPDATE cap_t SET note = 'u' WHERE id = %d" ]);
-my $script = "SET application_name = 'capture100';\n";
+# Per-node actuals for every execution of the workload.
+my $script = "SET application_name = 'capture100';\n"
+  . "SET pg_qprof.analyze_sample_rate = 1;\n";
 my $n = 0;
 for my $shape (sort keys %shapes)
 {
@@ -89,6 +91,21 @@ is(scalar @with_plan, scalar(keys %plan_of),
 like(join("\n", map { $_->{plan_text} } @with_plan), qr/Seq Scan on public\.cap_t/,
     'plans are the EXPLAIN of the statements');
 
+# Per-node actuals travel with their sample (same epoch and seq).
+my %actuals;
+for my $r (grep { $_->{kind} eq 'node_actuals' } dump_records($dir))
+{
+    $actuals{"$r->{epoch}/$r->{seq}"} = $r;
+}
+my @instrumented = grep { $_->{has_node_actuals} eq 'true' } @work;
+ok(@instrumented >= 0.9 * $n, scalar(@instrumented) . ' samples have per-node actuals');
+my @missing = grep { !$actuals{"$_->{epoch}/$_->{seq}"} } @instrumented;
+is(scalar @missing, 0, 'each of them has its node_actuals record');
+my ($select) = grep { ($texts_by_queryid{ $_->{queryid} } // '') =~ /^SELECT count/ } @instrumented;
+my @nodes = @{ $actuals{"$select->{epoch}/$select->{seq}"}{nodes} };
+ok(scalar(grep { ($_->{node_type} // '') eq 'Seq Scan' && $_->{relid} } @nodes),
+    'the select has a Seq Scan node on its relation');
+
 # Sequence numbers of the whole capture: unique and without a gap.
 my @all = dump_samples($dir);
 my %seen;
@@ -154,14 +171,22 @@ my ($src, $sout, $stotal) = check_capture($stream);
 is($src, 0, 'the stdout stream passes --check') or diag $sout;
 ok($stotal >= $n, "the stream holds the ring's samples ($stotal)");
 
-# --duration ends the capture by itself.
+# --duration ends the capture by itself; files rotate by age too, and the
+# catalog snapshot is taken again every --catalog-seconds.
 my $t0 = time;
+my $dur = PostgreSQL::Test::Utils::tempdir . '/dur';
 ($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
-    '--out', PostgreSQL::Test::Utils::tempdir . '/dur', '--duration', '1.5',
-    '--bpf', 'off');
+    '--out', $dur, '--duration', '2.5', '--bpf', 'off',
+    '--rotate-seconds', '1', '--catalog-seconds', '1', '--rotate-mb', '100');
 my $took = time - $t0;
 is($rc, 0, 'collect --duration succeeds') or diag $err;
-ok($took >= 1.4 && $took < 15, "and stops after about 1.5 s ($took)");
+ok($took >= 2.4 && $took < 15, "and stops after about 2.5 s ($took)");
+my @aged = glob("$dur/qprof-*.qprof");
+ok(@aged >= 2, scalar(@aged) . ' files rotated by age');
+my @catalogs = grep { $_->{kind} eq 'catalog' } dump_records($dur);
+ok(@catalogs >= 2, scalar(@catalogs) . ' catalog snapshots');
+my ($cat_t) = grep { $_->{name} eq 'cap_t' } @{ $catalogs[0]{relations} };
+ok($cat_t && $cat_t->{total_bytes} > 0, 'the catalog has the table with its size');
 
 # SIGTERM: what was read is flushed and the file gets its trailer.
 my $live = PostgreSQL::Test::Utils::tempdir . '/live';
