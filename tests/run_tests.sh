@@ -53,7 +53,7 @@ child=0
 run_child() {
     local dir="$1" rc
     shift
-    setsid env -C "$dir" "$@" </dev/null &
+    setsid env -C "$dir" "$@" </dev/null 3>&- 4>&- &
     child=$!
     wait "$child"
     rc=$?
@@ -74,9 +74,16 @@ stop_servers() {
     done < <(find "$work" -name postmaster.pid 2>/dev/null)
 }
 
+# The script's own output, for the traps: a signal may arrive while a
+# command's output is redirected to a log file.
+exec 3>&1 4>&2
+
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    # finish cleaning up even if signalled again
+    trap - EXIT
+    trap '' INT TERM
+    exec 1>&3 2>&4
     if [ "$child" -ne 0 ]; then
         kill -TERM -- "-$child" 2>/dev/null
         sleep 2
@@ -93,7 +100,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'echo "interrupted" >&2; exit 130' INT TERM
+trap 'echo "interrupted" >&4; exit 130' INT TERM
 
 # A port in 20000-29999 that nothing listens on.
 free_port() {
