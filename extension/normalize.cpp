@@ -4,8 +4,8 @@
  *
  * The jumble knows where each constant starts but not how long it is, so the
  * statement is run through PostgreSQL's own lexer: a constant is the token
- * that starts at a recorded location (two tokens for a negative number,
- * whose location is its minus sign). After core_yylex returns, flex has put
+ * that starts at a recorded location (with the minus signs before it for a
+ * negative number, whose location is its first minus sign). After core_yylex returns, flex has put
  * a NUL right after the current token in the scanner's copy of the text,
  * which gives the token's exact length (quotes, escapes and comments are
  * the lexer's business, not ours).
@@ -89,12 +89,14 @@ int constant_spans(const char *stmt, const int *starts, int nstarts,
         if (next == nstarts || starts[next] != yylloc)
             continue;
         int start = yylloc;
-        if (tok == '-') {
-            /* a negated constant: its location is the minus sign */
+        /* a negated constant: its location is the (first) minus sign */
+        while (tok == '-') {
             tok = core_yylex(&yylval, &yylloc, scanner);
             if (tok == 0)
                 break;
         }
+        if (tok == 0)
+            break;
         int end = yylloc + int(strlen(yyextra.scanbuf + yylloc));
         spans[nspans].start = start;
         spans[nspans].end = end;

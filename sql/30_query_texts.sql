@@ -11,7 +11,7 @@ $$;
 SELECT * FROM qp_texts WHERE id = 42 AND name = 'it''s';
 SELECT * FROM qp_texts WHERE id IN (1, 2, 3) OR name IN ('a', 'b');
 SELECT '7'::int + 1, 2.5::numeric, CAST('x' AS varchar(3));
-SELECT -5 AS negative, - 6 AS spaced, 1e3 AS exp, E'tab\t' AS escaped,
+SELECT -5 AS negative, - 6 AS spaced, - -7 AS twice, 1e3 AS exp, E'tab\t' AS escaped,
        x'1F' AS bits, date '2020-01-01' AS typed, interval '1 day' AS iv,
        $$dollar 'quoted'$$ AS dollar;
 SELECT id FROM qp_texts
@@ -20,8 +20,14 @@ SELECT id FROM qp_texts
 SELECT qp_text('SELECT * FROM qp_texts WHERE id = 1 AND name = ''x''') AS simple;
 SELECT qp_text('SELECT * FROM qp_texts WHERE id IN (7, 8, 9) OR name IN (''c'', ''d'')') AS lists;
 SELECT qp_text('SELECT ''1''::int + 2, 3.5::numeric, CAST(''y'' AS varchar(3))') AS casts;
-SELECT qp_text('SELECT -1 AS negative, - 2 AS spaced, 2e3 AS exp, E''x'' AS escaped, x''0'' AS bits, date ''1999-01-01'' AS typed, interval ''2 days'' AS iv, $$d$$ AS dollar') AS literals;
+SELECT qp_text('SELECT -1 AS negative, - 2 AS spaced, - -3 AS twice, 2e3 AS exp, E''x'' AS escaped, x''0'' AS bits, date ''1999-01-01'' AS typed, interval ''2 days'' AS iv, $$d$$ AS dollar') AS literals;
 SELECT qp_text('SELECT id FROM qp_texts WHERE born > now() - interval ''1 day'' LIMIT 1 OFFSET 0') AS with_comment;
+
+WITH x AS (SELECT 1 AS v) SELECT ARRAY[1, 2] AS arr, '{3,4}'::int[] AS lit,
+       (SELECT 7) AS sub, 'multi'
+       'line' AS continued
+  FROM x WHERE v = 1 LIMIT ALL;
+SELECT qp_text('WITH x AS (SELECT 2 AS v) SELECT ARRAY[3, 4] AS arr, ''{5}''::int[] AS lit, (SELECT 8) AS sub, ''one'' AS continued FROM x WHERE v = 3 LIMIT ALL') AS nested;
 
 -- Other constants: the same queryid, so no second text.
 SELECT * FROM qp_texts WHERE id = 43 AND name = 'other';
