@@ -5,10 +5,10 @@
  * The jumble knows where each constant starts but not how long it is, so the
  * statement is run through PostgreSQL's own lexer: a constant is the token
  * that starts at a recorded location (with the minus signs before it for a
- * negative number, whose location is its first minus sign). After core_yylex returns, flex has put
- * a NUL right after the current token in the scanner's copy of the text,
- * which gives the token's exact length (quotes, escapes and comments are
- * the lexer's business, not ours).
+ * negative number, whose location is its first minus sign). After
+ * core_yylex returns, flex has put a NUL right after the current token in
+ * the scanner's copy of the text, which gives the token's exact length
+ * (quotes, escapes and comments are the lexer's business, not ours).
  *
  * Plain C style: this runs code that may ereport, so no frame here has a
  * destructor to run.
