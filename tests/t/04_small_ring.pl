@@ -61,6 +61,7 @@ for my $k (keys %stmt)
     ($qid{$k}) = $plan =~ /"Query Identifier": (-?\d+)/;
     ok(defined $qid{$k}, "queryid of $k");
 }
+$node->safe_psql('ringdb', 'TRUNCATE ring_t');
 
 my $capacity = $node->safe_psql('postgres', 'SELECT capacity FROM pg_qprof.status');
 # what ran in ringdb so far (setup, EXPLAIN) is not part of the workload
@@ -172,7 +173,9 @@ my ($samples, $torn) =
   split /\|/, $node->safe_psql('postgres', sprintf($torn_sql, $head));
 ok($samples > 0.8 * $capacity, "most of the ring holds the workload ($samples)");
 is($torn, 0, 'no torn sample after the workload');
-my $pids = $node->safe_psql('ringdb', 'SELECT string_agg(DISTINCT pid::text, \',\') FROM ring_t');
+my ($n_pids, $pids) = split /\|/, $node->safe_psql('ringdb',
+    q{SELECT count(DISTINCT pid), string_agg(DISTINCT pid::text, ',') FROM ring_t});
+is($n_pids, 8, 'the 8 clients inserted their backend pids');
 is( $node->safe_psql('postgres', qq{
         SELECT count(*) FROM pg_qprof.read_samples(0, 1000000)
          WHERE dbid = $ringdb_oid AND seq BETWEEN $start_seq AND $head
