@@ -18,6 +18,10 @@
 #   LAVA_DEMO_CLIENTS       concurrent people and CI systems (2)
 #   LAVA_DEMO_MAX_REQUESTS  upper bound on the requests sent (20000)
 #   LAVA_DEMO_SCHEDULER     1 to run LAVA's scheduler during the traffic (1)
+#   LAVA_DEMO_STATEMENT_TIMEOUT_MS
+#                           LAVA's statement_timeout for web requests (250;
+#                           LAVA's default is 30000): lowered so that a small
+#                           lab's slowest pages fail the way a large lab's do
 #   LAVA_KIT_DIR            where the kit keeps its state (/tmp/qprof-lava)
 set -euo pipefail
 
@@ -30,6 +34,7 @@ demo_duration_s="${LAVA_DEMO_DURATION:-150}"
 demo_clients="${LAVA_DEMO_CLIENTS:-2}"
 demo_max_requests="${LAVA_DEMO_MAX_REQUESTS:-20000}"
 demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
+demo_statement_timeout_ms="${LAVA_DEMO_STATEMENT_TIMEOUT_MS:-250}"
 manifest="$LAVA_KIT_DIR/manifest.json"
 
 started_pids=()
@@ -131,6 +136,7 @@ start_lava_web() {
     web_port="$(free_port)"
     (
         export_lava_env lava-web
+        export QPROF_LAVA_STATEMENT_TIMEOUT_MS="$demo_statement_timeout_ms"
         cd "$LAVA_KIT_DIR"
         exec "$DEBIAN_PYTHON" -m gunicorn.app.wsgiapp --bind "127.0.0.1:$web_port" \
             --workers 2 --timeout 120 lava_server.wsgi
@@ -138,7 +144,7 @@ start_lava_web() {
     started_pids+=($!)
     wait_for_http "http://127.0.0.1:$web_port/api/v0.2/" 60 ||
         { tail -n 20 "$LAVA_LOG_DIR/gunicorn.log" >&2; kit_die "LAVA's web server did not answer"; }
-    echo "LAVA serves http://127.0.0.1:$web_port (gunicorn, 2 workers)"
+    echo "LAVA serves http://127.0.0.1:$web_port (gunicorn, 2 workers, statement_timeout ${demo_statement_timeout_ms} ms)"
 }
 
 # LAVA's scheduler drops its privileges to an existing user and group.

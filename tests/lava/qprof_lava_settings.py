@@ -11,7 +11,7 @@ LAVA's production settings, unchanged, plus:
 import os
 
 from lava_server.settings.prod import *  # noqa: F401,F403  LAVA's own settings
-from lava_server.settings.prod import MIDDLEWARE
+from lava_server.settings.prod import MIDDLEWARE, STATEMENT_TIMEOUT
 
 # First, so that the session and authentication queries are tagged too.
 MIDDLEWARE = ["qprof_sqlcommenter.SqlCommenterMiddleware"] + list(MIDDLEWARE)
@@ -32,3 +32,7 @@ ALLOW_VERSION_MISMATCH = True
 # restricted to HTTPS, or no one can sign in.
 CSRF_COOKIE_SECURE = False
 SESSION_COOKIE_SECURE = False
+
+# LAVA sets this statement_timeout (ms) on each web request's connection; the
+# demo may lower it to make a small lab fail the way a large one does.
+STATEMENT_TIMEOUT = int(os.environ.get("QPROF_LAVA_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT))

@@ -72,19 +72,24 @@ create_cluster() {
     if [ -f "$LAVA_PGDATA/PG_VERSION" ]; then
         return 0
     fi
-    local library_dir
-    library_dir="$(pg_config --pkglibdir)"
-    [ -f "$library_dir/pg_qprof.so" ] ||
-        kit_die "pg_qprof is not installed in $library_dir (run make && make install)"
     kit_log "creating the PostgreSQL cluster in $LAVA_PGDATA (port $LAVA_PG_PORT)"
     install -d -o postgres -g postgres -m 0700 "$LAVA_PGDATA"
     install -d -o postgres -g postgres -m 0755 "$LAVA_PG_SOCKET_DIR"
     as_postgres "$PG_BIN_DIR/initdb" -D "$LAVA_PGDATA" -U postgres \
         --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 \
         --locale=C.UTF-8 >/dev/null
-    cat >>"$LAVA_PGDATA/postgresql.conf" <<EOF
+    echo "include = '$LAVA_PG_KIT_CONF'" >>"$LAVA_PGDATA/postgresql.conf"
+}
 
-# LAVA workload kit
+# The kit's server settings, in a file of their own rewritten at each run so
+# that a kept cluster gets the current ones at its next start.
+write_server_settings() {
+    local library_dir
+    library_dir="$(pg_config --pkglibdir)"
+    [ -f "$library_dir/pg_qprof.so" ] ||
+        kit_die "pg_qprof is not installed in $library_dir (run make && make install)"
+    cat >"$LAVA_PGDATA/$LAVA_PG_KIT_CONF" <<EOF
+# Written by tests/lava/setup.sh at each run.
 port = $LAVA_PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$LAVA_PG_SOCKET_DIR'
@@ -92,9 +97,10 @@ max_connections = 40
 shared_buffers = 128MB
 shared_preload_libraries = 'pg_qprof'
 pg_qprof.track = all
-# about 200,000 samples: the statements of the whole demo traffic
-pg_qprof.ring_size = 128MB
+# about 420,000 samples: every statement of the demo's traffic
+pg_qprof.ring_size = 256MB
 EOF
+    chown postgres:postgres "$LAVA_PGDATA/$LAVA_PG_KIT_CONF"
 }
 
 create_lava_database() {
@@ -104,7 +110,9 @@ create_lava_database() {
     if [ "$(kit_psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$LAVA_DB_NAME'")" != 1 ]; then
         kit_psql -d postgres -q -c "CREATE DATABASE $LAVA_DB_NAME OWNER $LAVA_DB_USER"
     fi
-    kit_psql -d "$LAVA_DB_NAME" -q -c "CREATE EXTENSION IF NOT EXISTS pg_qprof"
+    # Re-created at each run: the SQL API follows the library just installed
+    # (it holds no data, only views and functions over shared memory).
+    kit_psql -d "$LAVA_DB_NAME" -q -c "DROP EXTENSION IF EXISTS pg_qprof" -c "CREATE EXTENSION pg_qprof"
     # The collector's role: superuser, because attaching kernel I/O to samples
     # (pg_qprof.exec_word) needs it; a throw-away cluster on loopback only.
     if [ "$(kit_psql -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$LAVA_COLLECTOR_USER'")" != 1 ]; then
@@ -150,6 +158,7 @@ main() {
     create_lava_folders
     create_static_folder
     create_cluster
+    write_server_settings
     local started_here=0
     if ! pg_is_running; then
         start_postgres
