@@ -10,6 +10,8 @@
  *   peek                      every entry, left in the map
  *   take PID:EXEC_ID ...      removes and prints these entries
  *   drop IDLE_MS              drop_unclaimed(); prints how many went
+ *   drain                     takes every entry, as a collector claiming
+ *                             all of them would; prints how many
  *   stats                     events, losses, map sizes
  */
 #include <cstdio>
@@ -141,6 +143,12 @@ int main(int argc, char **argv)
                 words >> idle_ms;
                 size_t n = bpf->drop_unclaimed(std::chrono::milliseconds(idle_ms));
                 std::cout << "{\"dropped\":" << n << "}" << std::endl;
+            } else if (command == "drain") {
+                std::vector<qprof::ExecKey> keys;
+                for (const auto &entry : bpf->peek_all())
+                    keys.push_back(entry.first);
+                std::cout << "{\"drained\":" << bpf->take(keys).size() << "}"
+                          << std::endl;
             } else if (command == "stats") {
                 std::cout << json_stats(bpf->stats()) << std::endl;
             } else if (!command.empty()) {

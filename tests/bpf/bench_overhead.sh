@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Overhead of pg_qprof with its BPF programs attached, measured with pgbench
+# (a benchmark, not a test). Run as root, after `make install` and
+# `make -C bpf`:
+#
+#   bash tests/bpf/bench_overhead.sh
+#
+# Two clusters on the same machine, same settings: `plain` without pg_qprof
+# at all, `qprof` with pg_qprof preloaded. For each workload (select-only,
+# TPC-B-like), RUNS rounds, each round running, in an order that rotates:
+#   plain          pgbench on the plain cluster
+#   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
+#   qprof-bpf      pgbench on the qprof cluster, `qprof collect --bpf on`
+# and reports the median TPS of each and the loss against `plain`. The BPF
+# programs are attached only during the qprof-bpf runs (they see every
+# system call and context switch of the machine).
+# Then one more run per workload with the BPF loader's own driver
+# (bpf/build/qprof_bpf_dump), claiming all entries every second like the
+# collector, reports the events per second and the peak map size.
+#
+# Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
+# SCALE (10), QPROF (qprof binary, default from PATH or collector/build).
+set -euo pipefail
+
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-10}
+CLIENTS=${CLIENTS:-2}
+SCALE=${SCALE:-10}
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+pgbin=/usr/lib/postgresql/15/bin
+dump_tool="$repo/bpf/build/qprof_bpf_dump"
+QPROF=${QPROF:-$(command -v qprof || echo "$repo/collector/build/qprof")}
+
+[ "$(id -u)" -eq 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
+[ -x "$dump_tool" ] || { echo "build it first: make -C bpf" >&2; exit 1; }
+[ -x "$QPROF" ] || { echo "no qprof collector ($QPROF)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/qprof_bench_XXXXXX)
+chown postgres "$work"
+collector_pid=0
+dump_pid=0
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+cleanup() {
+    [ "$collector_pid" -gt 0 ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" 2>/dev/null
+    [ "$dump_pid" -gt 0 ] && kill "$dump_pid" 2>/dev/null && wait "$dump_pid" 2>/dev/null
+    for name in plain qprof; do
+        [ -f "$work/$name/postmaster.pid" ] &&
+            as_postgres "$pgbin/pg_ctl" -D "$work/$name" -m immediate stop >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+declare -A port
+port[plain]=$((20000 + RANDOM % 5000))
+port[qprof]=$((25000 + RANDOM % 5000))
+
+make_cluster() {
+    local name=$1 preload=$2
+    as_postgres "$pgbin/initdb" -D "$work/$name" -A trust -U postgres --no-sync >/dev/null
+    cat >>"$work/$name/postgresql.conf" <<EOF
+port = ${port[$name]}
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_buffers = '256MB'
+max_connections = 50
+# The disk of a shared VM makes fsync-bound TPS noise; this measures CPU cost.
+synchronous_commit = off
+shared_preload_libraries = '$preload'
+EOF
+    as_postgres "$pgbin/pg_ctl" -D "$work/$name" -l "$work/$name.log" -w start >/dev/null
+}
+
+psql_to() {
+    local name=$1
+    shift
+    "$pgbin/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h "$work" -p "${port[$name]}" -U postgres -d postgres "$@"
+}
+
+dsn_of() { echo "host=$work port=${port[$1]} user=postgres dbname=postgres"; }
+
+# Prints the TPS of one pgbench run.
+pgbench_tps() {
+    local name=$1 workload=$2
+    "$pgbin/pgbench" -h "$work" -p "${port[$name]}" -U postgres -n \
+        -b "$workload" -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres 2>/dev/null |
+        sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+
+start_collector() {
+    local bpf=$1
+    rm -rf "$work/capture"
+    mkdir -p "$work/capture"
+    "$QPROF" collect --dsn "$(dsn_of qprof)" --out "$work/capture" --bpf "$bpf" \
+        2>>"$work/collector.log" &
+    collector_pid=$!
+    sleep 2 # connected and, with --bpf on, attached
+    kill -0 "$collector_pid" || { echo "collector failed:" >&2; cat "$work/collector.log" >&2; exit 1; }
+}
+
+stop_collector() {
+    kill -INT "$collector_pid"
+    wait "$collector_pid" || true
+    collector_pid=0
+}
+
+run_config() {
+    local config=$1 workload=$2
+    case $config in
+    plain) pgbench_tps plain "$workload" ;;
+    qprof-nobpf)
+        start_collector off
+        pgbench_tps qprof "$workload"
+        stop_collector
+        ;;
+    qprof-bpf)
+        start_collector on
+        pgbench_tps qprof "$workload"
+        stop_collector
+        ;;
+    esac
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# One run with the loader's driver attached: events/s and peak map size.
+bpf_event_rates() {
+    local workload=$1 word pm addr
+    word=$(psql_to qprof -c 'SELECT * FROM pg_qprof.exec_word()')
+    pm=${word%%|*}
+    addr=${word##*|}
+    rm -f "$work/dump.in" "$work/dump.out"
+    mkfifo "$work/dump.in"
+    "$dump_tool" "$pm" "$addr" <"$work/dump.in" >"$work/dump.out" &
+    dump_pid=$!
+    exec 7>"$work/dump.in"
+    until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done
+    echo stats >&7
+    "$pgbin/pgbench" -h "$work" -p "${port[qprof]}" -U postgres -n -b "$workload" \
+        -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres >/dev/null 2>&1 &
+    local bench=$!
+    while kill -0 "$bench" 2>/dev/null; do
+        echo drain >&7
+        sleep 1
+    done
+    echo stats >&7
+    exec 7>&-
+    wait "$dump_pid" || true
+    dump_pid=0
+    local last
+    last=$(grep '"events_per_sec"' "$work/dump.out" | tail -1)
+    printf '  %-12s events/s %s, peak map entries %s, lost events %s, word read failures %s\n' \
+        "$workload" \
+        "$(sed -n 's/.*"events_per_sec":\([0-9.e+]*\).*/\1/p' <<<"$last")" \
+        "$(sed -n 's/.*"peak_entries":\([0-9]*\).*/\1/p' <<<"$last")" \
+        "$(sed -n 's/.*"lost_events":\([0-9]*\).*/\1/p' <<<"$last")" \
+        "$(sed -n 's/.*"word_read_failures":\([0-9]*\).*/\1/p' <<<"$last")"
+}
+
+make_cluster plain ''
+make_cluster qprof pg_qprof
+psql_to qprof -c 'CREATE EXTENSION pg_qprof' >/dev/null
+for name in plain qprof; do
+    "$pgbin/pgbench" -h "$work" -p "${port[$name]}" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1
+    psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
+done
+
+configs=(plain qprof-nobpf qprof-bpf)
+echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
+for workload in select-only tpcb-like; do
+    declare -A tps=()
+    for ((round = 0; round < RUNS; round++)); do
+        for ((k = 0; k < ${#configs[@]}; k++)); do
+            config=${configs[$(((k + round) % ${#configs[@]}))]}
+            tps[$config]+="$(run_config "$config" "$workload") "
+        done
+    done
+    base=$(tr ' ' '\n' <<<"${tps[plain]}" | grep . | median)
+    echo "$workload:"
+    for config in "${configs[@]}"; do
+        med=$(tr ' ' '\n' <<<"${tps[$config]}" | grep . | median)
+        printf '  %-12s median %10.1f TPS  (%+.1f%% vs plain)  runs: %s\n' \
+            "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
+            "${tps[$config]}"
+    done
+    unset tps
+done
+echo "BPF activity (loader driver, entries claimed every second):"
+for workload in select-only tpcb-like; do
+    bpf_event_rates "$workload"
+done
