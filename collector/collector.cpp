@@ -62,6 +62,7 @@ class Collector {
     int run();
 
   private:
+    void capture_loop();
     void connect();
     void follow_epoch(const RingStatus &status);
     void start_file();
@@ -422,6 +423,19 @@ int Collector::run() {
     last_status_ = Clock::now();
     frame_started_ = Clock::now();
 
+    try {
+        capture_loop();
+    } catch (const ServerError &) {
+        /* Keep what was read; the error is reported by the caller. */
+        finish_file(false);
+        throw;
+    }
+    finish_file(false);
+    report_progress(true);
+    return kExitOk;
+}
+
+void Collector::capture_loop() {
     bool connected = true;
     while (!should_stop()) {
         try {
@@ -471,9 +485,6 @@ int Collector::run() {
             pause_for(1.0);
         }
     }
-    finish_file(false);
-    report_progress(true);
-    return kExitOk;
 }
 
 void on_stop_signal(int) {

@@ -3,13 +3,19 @@
 # temporary server with a pgbench workload, then times one `qprof collect
 # --once` draining it, and reports samples/s (wall and per collector CPU
 # second) and bytes per sample on disk.
-#   bash tests/collector/bench_throughput.sh [SECONDS_OF_LOAD] [RING_MB]
+#   bash tests/collector/bench_throughput.sh [SECONDS_OF_LOAD] [RING_MB] [select|tpcb]
 # Run as root (the server runs as postgres). Needs qprof on PATH or built in
 # collector/build.
 set -euo pipefail
 
 load_seconds=${1:-20}
 ring_mb=${2:-1024}
+workload=${3:-select}
+case "$workload" in
+select) pgbench_mode=(-S) ;;
+tpcb) pgbench_mode=() ;;
+*) echo "workload: select or tpcb" >&2; exit 1 ;;
+esac
 pgbin=/usr/lib/postgresql/15/bin
 here=$(cd "$(dirname "$0")/../.." && pwd)
 qprof=$(command -v qprof || echo "$here/collector/build/qprof")
@@ -43,8 +49,8 @@ as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres -i -s 2 -q postgres \
     >/dev/null 2>&1
 "${psql[@]}" -c "SELECT pg_qprof.reset()" >/dev/null
 
-echo "load: pgbench -S -M prepared -c 4 -j 2 for ${load_seconds}s (ring ${ring_mb} MB)"
-as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres -S -M prepared \
+echo "load: pgbench ${pgbench_mode[*]} -M prepared -c 4 -j 2 for ${load_seconds}s (ring ${ring_mb} MB)"
+as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres "${pgbench_mode[@]}" -M prepared \
     -c 4 -j 2 -T "$load_seconds" postgres >/dev/null 2>&1
 read -r head oldest capacity < <("${psql[@]}" -F ' ' -c \
     "SELECT head_seq, oldest_seq, capacity FROM pg_qprof.status")

@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 import zstandard
+from google.protobuf import descriptor_pool
 
 
 def load_schema(proto_dir, out):
@@ -59,6 +60,15 @@ def frames(data):
         pos += used
 
 
+def check_embedded_schema(schema):
+    """The header's FileDescriptorSet alone describes the records."""
+    pool = descriptor_pool.DescriptorPool()
+    for file_proto in schema.file:
+        pool.Add(file_proto)
+    record = pool.FindMessageTypeByName("qprof.capture.v1.Record")
+    assert "sample_block" in record.fields_by_name, "schema lacks records"
+
+
 def decode_file(pb, path, seqs):
     kinds, samples = {}, 0
     with open(path, "rb") as f:
@@ -72,6 +82,8 @@ def decode_file(pb, path, seqs):
             pos += length
             kind = record.WhichOneof("kind")
             kinds[kind] = kinds.get(kind, 0) + 1
+            if kind == "header":
+                check_embedded_schema(record.header.schema)
             if kind == "sample_block":
                 block = record.sample_block
                 samples += len(block.samples)
