@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace qprof {
 
@@ -285,15 +286,15 @@ void Collector::close_frame() {
 void Collector::learn_definitions() {
     std::vector<int64_t> new_queries;
     std::vector<uint64_t> new_plans;
+    std::unordered_set<int64_t> queries_seen;
+    std::unordered_set<uint64_t> plans_seen;
     for (const SampleRow &row : rows_) {
         if (row.queryid != 0 && !definitions_.has_query(row.queryid) &&
-            std::find(new_queries.begin(), new_queries.end(), row.queryid) ==
-                new_queries.end())
+            queries_seen.insert(row.queryid).second)
             new_queries.push_back(row.queryid);
         if (row.planid != 0 &&
             !definitions_.has_plan(row.queryid, row.planid) &&
-            std::find(new_plans.begin(), new_plans.end(), row.planid) ==
-                new_plans.end())
+            plans_seen.insert(row.planid).second)
             new_plans.push_back(row.planid);
     }
     if (!new_queries.empty()) {

@@ -16,33 +16,45 @@ void DefinitionTables::new_file() {
 }
 
 template <typename Emit>
-void DefinitionTables::define_once(std::vector<bool> &defined, uint32_t id,
+void DefinitionTables::define_once(std::vector<bool> &defined, size_t index,
                                    Emit emit) {
-    if (defined[id - 1])
+    if (defined[index])
         return;
     pb::Record record;
     emit(record);
     writer_.append(record);
-    defined[id - 1] = true;
+    defined[index] = true;
+}
+
+void DefinitionTables::forget_interned() {
+    string_id_base_ += static_cast<uint32_t>(strings_.size());
+    string_ids_.clear();
+    strings_.clear();
+    string_defined_.clear();
+    tag_set_id_base_ += static_cast<uint32_t>(tag_sets_.size());
+    tag_set_ids_.clear();
+    tag_sets_.clear();
+    tag_set_defined_.clear();
 }
 
 uint32_t DefinitionTables::string_id(const std::string &value) {
     if (value.empty())
         return 0;
     auto found = string_ids_.find(value);
-    uint32_t id;
-    if (found != string_ids_.end()) {
-        id = found->second;
-    } else {
+    if (found == string_ids_.end()) {
+        if (strings_.size() >= kMaxInterned)
+            forget_interned();
         strings_.push_back(value);
         string_defined_.push_back(false);
-        id = static_cast<uint32_t>(strings_.size());
-        string_ids_.emplace(value, id);
+        uint32_t id = string_id_base_ + static_cast<uint32_t>(strings_.size());
+        found = string_ids_.emplace(value, id).first;
     }
-    define_once(string_defined_, id, [&](pb::Record &record) {
+    uint32_t id = found->second;
+    size_t index = id - string_id_base_ - 1;
+    define_once(string_defined_, index, [&](pb::Record &record) {
         pb::StringDef *def = record.mutable_string_def();
         def->set_id(id);
-        def->set_value(strings_[id - 1]);
+        def->set_value(strings_[index]);
     });
     return id;
 }
@@ -51,24 +63,26 @@ uint32_t DefinitionTables::tag_set_id(const std::string &tags_json) {
     if (tags_json.empty())
         return 0;
     auto found = tag_set_ids_.find(tags_json);
-    uint32_t id;
-    if (found != tag_set_ids_.end()) {
-        id = found->second;
-    } else {
+    if (found == tag_set_ids_.end()) {
+        if (tag_sets_.size() >= kMaxInterned)
+            forget_interned();
         std::map<std::string, std::string> tags;
         if (!parse_flat_json_object(tags_json, tags))
             tags = {{"_raw", tags_json}};
         pb::TagSet set;
-        id = static_cast<uint32_t>(tag_sets_.size() + 1);
+        uint32_t id =
+            tag_set_id_base_ + static_cast<uint32_t>(tag_sets_.size() + 1);
         set.set_id(id);
         for (const auto &tag : tags)
             (*set.mutable_tags())[tag.first] = tag.second;
         tag_sets_.push_back(std::move(set));
         tag_set_defined_.push_back(false);
-        tag_set_ids_.emplace(tags_json, id);
+        found = tag_set_ids_.emplace(tags_json, id).first;
     }
-    define_once(tag_set_defined_, id, [&](pb::Record &record) {
-        *record.mutable_tag_set() = tag_sets_[id - 1];
+    uint32_t id = found->second;
+    size_t index = id - tag_set_id_base_ - 1;
+    define_once(tag_set_defined_, index, [&](pb::Record &record) {
+        *record.mutable_tag_set() = tag_sets_[index];
     });
     return id;
 }
@@ -99,7 +113,7 @@ uint32_t DefinitionTables::query_ref(int64_t queryid) {
         found = query_refs_.find(queryid);
     }
     uint32_t ref = found->second;
-    define_once(query_defined_, ref, [&](pb::Record &record) {
+    define_once(query_defined_, ref - 1, [&](pb::Record &record) {
         *record.mutable_query_text() = queries_[ref - 1];
     });
     return ref;
@@ -133,7 +147,7 @@ uint32_t DefinitionTables::plan_ref(int64_t queryid, uint64_t planid) {
         found = plan_refs_.find(key);
     }
     uint32_t ref = found->second;
-    define_once(plan_defined_, ref, [&](pb::Record &record) {
+    define_once(plan_defined_, ref - 1, [&](pb::Record &record) {
         *record.mutable_plan() = plans_[ref - 1];
     });
     return ref;

@@ -54,19 +54,29 @@ class DefinitionTables {
         }
     };
 
-    /* Writes definition `id` (1-based) of a table if this file lacks it. */
+    /* Writes definition `index` (0-based) of a table if this file lacks
+     * it. */
     template <typename Emit>
-    void define_once(std::vector<bool> &defined, uint32_t id, Emit emit);
+    void define_once(std::vector<bool> &defined, size_t index, Emit emit);
+
+    /* Strings and tag sets can be unique per statement (a traceparent
+     * tag): past this many, their tables start afresh. Ids keep growing, so
+     * an id is never given to two values. */
+    static constexpr size_t kMaxInterned = 100000;
+    void forget_interned();
 
     CaptureWriter &writer_;
 
+    /* strings_[i] has id string_id_base_ + i + 1 */
     std::unordered_map<std::string, uint32_t> string_ids_;
     std::vector<std::string> strings_;
     std::vector<bool> string_defined_;
+    uint32_t string_id_base_ = 0;
 
     std::unordered_map<std::string, uint32_t> tag_set_ids_;
     std::vector<capture::v1::TagSet> tag_sets_;
     std::vector<bool> tag_set_defined_;
+    uint32_t tag_set_id_base_ = 0;
 
     std::unordered_map<int64_t, uint32_t> query_refs_;
     std::vector<capture::v1::QueryText> queries_;

@@ -105,7 +105,9 @@ sub dump_records
             next;
         }
         my %sample;
-        (my $flat = $line) =~ s/,"(?:tags|io)":\{[^}]*\}//g;
+        my $object = qr/\{(?:[^"{}]|"(?:[^"\\]|\\.)*")*\}/;
+        $sample{tags} = $json->decode($1) if $line =~ /"tags":($object)/;
+        (my $flat = $line) =~ s/,"(?:tags|io)":$object//g;
         while ($flat =~ /"(\w+)":("(?:[^"\\]|\\.)*"|-?\d+|true|false)/g)
         {
             my ($key, $value) = ($1, $2);

@@ -160,6 +160,26 @@ for my $file (glob("$dir/qprof-*.qprof"))
     is($count, $qcount, "per-file count of $file agrees");
 }
 
+# sqlcommenter tags: one tag set per distinct comment, resolved per sample;
+# a traceparent unique per statement gives a tag set each.
+$node->safe_psql('postgres', "SET application_name = 'tags100';\n"
+      . join('', map { "SELECT $_ /*route='%2Fjobs',controller='JobList'*/;\n" } 1 .. 5)
+      . join('', map { sprintf("SELECT 1 /*traceparent='00-%032d-%016d-01'*/;\n", $_, $_) } 1 .. 3));
+my $tags_dir = PostgreSQL::Test::Utils::tempdir . '/tags';
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', $tags_dir, '--once', '--bpf', 'off');
+is($rc, 0, 'collect the tagged statements') or diag $err;
+my @tag_records = dump_records($tags_dir);
+my @tagged = grep { $_->{kind} eq 'sample' && $_->{application_name} eq 'tags100'
+      && $_->{cmd} eq 'CMD_SELECT' } @tag_records;
+is(scalar @tagged, 8, 'tagged statements captured');
+is(scalar(grep { ($_->{tags}{route} // '') eq '/jobs' && $_->{tags}{controller} eq 'JobList' } @tagged),
+    5, 'route and controller tags, URL-decoded');
+my %traceparents = map { ($_->{tags}{traceparent} => 1) } grep { $_->{tags}{traceparent} } @tagged;
+is(scalar keys %traceparents, 3, 'each traceparent kept');
+is(scalar(grep { $_->{kind} eq 'tag_set' } @tag_records), 4,
+    'one tag set per distinct comment');
+
 # --stdout writes the same stream format to standard output.
 ($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
     '--stdout', '--once', '--bpf', 'off');
