@@ -154,6 +154,33 @@ done
     done
 } | tee "$out_dir/instructions.txt"
 
+# Where pg_qprof's own code spends them: self instructions per statement of
+# each function in pg_qprof.so (run with statements minus the empty run).
+self_ir() { # callgrind output -> "instructions<TAB>function" for pg_qprof.so
+    callgrind_annotate --threshold=100 "$1" 2>/dev/null |
+        awk '/pg_qprof\.so\]$/ {
+            ir = $1; gsub(",", "", ir)
+            fn = $0; sub(/^[^:]*:/, "", fn); sub(/ \[[^]]*\]$/, "", fn)
+            gsub(/\(anonymous namespace\)::/, "", fn); sub(/^void /, "", fn)
+            if (fn ~ /</) sub(/<.*$/, "<>", fn); else sub(/\(.*$/, "", fn)
+            print ir "\t" fn }'
+}
+{
+    printf '\npg_qprof.so, self instructions per statement (top functions):\n'
+    awk -F'\t' -v n="$n" '
+        FNR == NR { empty[$2] += $1; next }
+        { full[$2] += $1 }
+        END {
+            for (f in full) {
+                d = (full[f] - empty[f]) / n
+                total += d
+                if (d >= 1) printf "%10.0f  %s\n", d, f
+            }
+            printf "%10.0f  (all of pg_qprof.so)\n", total
+        }' <(self_ir "$work/callgrind.pg_qprof.empty") \
+        <(self_ir "$work/callgrind.pg_qprof.stmts") | sort -rn | head -n 16
+} | tee -a "$out_dir/instructions.txt"
+
 qprof_delta=$((per_stmt[pg_qprof] - per_stmt[none]))
 pgss_delta=$((per_stmt[pg_stat_statements] - per_stmt[none]))
 if [ "$qprof_delta" -le "$pgss_delta" ]; then
