@@ -411,6 +411,18 @@ int Collector::run() {
         resume = find_resume_point(options_.out_dir);
         next_file_index_ = resume.next_file_index;
     }
+    std::string notice;
+    if (resume.known && resume.system_identifier != 0 &&
+        identity_.system_identifier() != 0 &&
+        resume.system_identifier != identity_.system_identifier()) {
+        /* Sequence numbers of another server mean nothing here. */
+        notice = "the output directory holds a capture of another server "
+                 "(system identifier " +
+                 std::to_string(resume.system_identifier) +
+                 "); this capture starts afresh";
+        fprintf(stderr, "qprof collect: %s\n", notice.c_str());
+        resume.known = false;
+    }
     if (resume.known) {
         position_known_ = true;
         epoch_ = resume.epoch;
@@ -419,6 +431,12 @@ int Collector::run() {
     RingStatus status = read_ring_status(*conn_);
     server_epoch_ = status.epoch;
     start_file();
+    if (!notice.empty()) {
+        pb::Record record;
+        record.mutable_notice()->set_unix_us(unix_now_us());
+        record.mutable_notice()->set_text(notice);
+        writer_.append(record);
+    }
     follow_epoch(status);
     durable_seq_ = last_seq_;
     last_status_ = Clock::now();

@@ -39,6 +39,9 @@ ResumePoint read_state_file(const std::string &dir) {
 bool last_position_in_file(const std::string &path, ResumePoint &point) {
     bool found = false;
     read_capture_file(path, [&](const pb::Record &record, uint64_t) {
+        if (record.has_header())
+            point.system_identifier =
+                record.header().server().system_identifier();
         if (record.has_sample_block() &&
             record.sample_block().samples_size() > 0) {
             point.epoch = record.sample_block().epoch();

@@ -20,6 +20,7 @@ struct ResumePoint {
     uint64_t epoch = 0;    /* ring epoch of last_seq */
     uint64_t last_seq = 0; /* last seq durable in the files (0 = none yet) */
     uint64_t next_file_index = 1;
+    uint64_t system_identifier = 0; /* server of that capture, 0 = unknown */
 };
 
 constexpr const char *kStateFileName = "qprof.state";

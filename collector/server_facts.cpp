@@ -81,7 +81,12 @@ pb::ServerIdentity read_server_identity(PgConnection &conn) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     id.set_collector_host(host);
-    /* The postmaster pid is readable only by some roles; absent otherwise. */
+    /* Only a superuser may see the postmaster's pid (pg_qprof.exec_word). */
+    PgResult pid = conn.exec(
+        "SELECT (SELECT postmaster_pid FROM pg_qprof.exec_word()) FROM "
+        "pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper");
+    if (pid.rows() == 1 && !pid.is_null(0, 0))
+        id.set_postmaster_pid(static_cast<uint32_t>(to_u64(pid, 0, 0)));
     return id;
 }
 

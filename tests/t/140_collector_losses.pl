@@ -46,5 +46,20 @@ is(scalar(keys %count) + $losses[0]{count},
     (sort { $b <=> $a } keys %count)[0] - (sort { $a <=> $b } keys %count)[0] + 1,
     'captured plus lost covers every seq');
 
+# The directory is then pointed at another server: its sequence numbers
+# have nothing to do with the first one's, so the capture starts afresh.
+my $other = new_qprof_node('other');
+my ($rc, $out, $err) = run_qprof('collect', '--dsn', $other->connstr('postgres'),
+    '--out', $dir, '--once', '--bpf', 'off');
+is($rc, 0, 'collect from another server into the same directory') or diag $err;
+like($err, qr/holds a capture of another server .* starts afresh/,
+    'says the capture starts afresh');
+my ($notice) = grep { $_->{kind} eq 'notice' } dump_records($dir);
+like($notice->{text} // '', qr/another server/, 'and records it');
+my @last = dump_records((sort glob("$dir/qprof-*.qprof"))[-1]);
+my ($first_seq) = map { $_->{seq} } grep { $_->{kind} eq 'sample' } @last;
+is($first_seq, 1, "the other server's samples from its first one");
+$other->stop;
+
 $node->stop;
 done_testing();
