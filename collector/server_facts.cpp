@@ -82,11 +82,11 @@ pb::ServerIdentity read_server_identity(PgConnection &conn) {
     gethostname(host, sizeof host - 1);
     id.set_collector_host(host);
     /* Only a superuser may see the postmaster's pid (pg_qprof.exec_word). */
-    PgResult pid = conn.exec(
-        "SELECT (SELECT postmaster_pid FROM pg_qprof.exec_word()) FROM "
-        "pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper");
-    if (pid.rows() == 1 && !pid.is_null(0, 0))
+    if (conn.exec("SHOW is_superuser").text(0, 0) == "on") {
+        PgResult pid =
+            conn.exec("SELECT postmaster_pid FROM pg_qprof.exec_word()");
         id.set_postmaster_pid(static_cast<uint32_t>(to_u64(pid, 0, 0)));
+    }
     return id;
 }
 
