@@ -177,8 +177,10 @@ finish_collector() {
     local status=0
     wait "$collector_pid" || status=$?
     stop_pid "$collector_pid"
-    echo "qprof collect exited with status $status; its last lines:"
-    tail -n 5 "$LAVA_LOG_DIR/collector.log" | sed 's/^/  /'
+    echo "qprof collect exited with status $status"
+    if [ -s "$LAVA_LOG_DIR/collector.log" ]; then
+        tail -n 5 "$LAVA_LOG_DIR/collector.log" | sed 's/^/  /'
+    fi
     if [ -d "$capture_dir" ]; then
         qprof dump --check "$capture_dir" 2>&1 | tail -n 15 || echo "qprof dump --check failed"
     fi

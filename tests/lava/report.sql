@@ -5,6 +5,7 @@
 -- With pg_qprof.track = all, statements run inside functions and triggers
 -- (foreign-key checks) are samples too (toplevel = false); the totals below
 -- count top-level statements only, so nothing is counted twice.
+\set QUIET on
 \pset pager off
 \pset footer off
 SET pg_qprof.enabled = off;
