@@ -140,10 +140,9 @@ void Collector::connect() {
     source_ = std::make_unique<SampleSource>(*reader_conn_);
     /* The collector's own statements are not worth profiling; only a
      * superuser may switch recording off for its sessions. */
-    for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
-        conn->exec("SELECT pg_catalog.set_config('pg_qprof.enabled', 'off', "
-                   "false) FROM pg_catalog.pg_roles WHERE rolname = "
-                   "current_user AND rolsuper");
+    if (conn_->exec("SHOW is_superuser").text(0, 0) == "on")
+        for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
+            conn->exec("SET pg_qprof.enabled = off");
     server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
     identity_ = read_server_identity(*conn_);
 }
