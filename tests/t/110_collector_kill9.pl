@@ -90,6 +90,35 @@ $count{ $_->{seq} }++ for dump_samples($dir);
 is(scalar(grep { $_ > 1 } values %count), 0, 'still no sequence number twice');
 is($seqs[-1] - $seqs[0] + 1, scalar @seqs, 'and none missing');
 
+# A crash between a frame's fdatasync and the state update leaves a stale
+# state file; a lost state file is possible too. Either way the files say
+# where the capture stands.
+for my $case ('stale', 'missing')
+{
+    $node->safe_psql('postgres', "SET application_name = 'state_$case'; SELECT 1; SELECT 2;");
+    if ($case eq 'stale')
+    {
+        my $state = slurp_file("$dir/qprof.state");
+        $state =~ s/last_seq \d+/last_seq 1/ or die "no last_seq in the state file";
+        open my $sf, '>', "$dir/qprof.state" or die;
+        print $sf $state;
+        close $sf;
+    }
+    else
+    {
+        unlink "$dir/qprof.state" or die;
+    }
+    ($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+        '--out', $dir, '--once', '--bpf', 'off');
+    is($rc, 0, "collect with a $case state file") or diag $err;
+    %count = ();
+    my @s = dump_samples($dir);
+    $count{ $_->{seq} }++ for @s;
+    is(scalar(grep { $_ > 1 } values %count), 0, "$case state file: no sequence number twice");
+    is(scalar(grep { $_->{application_name} eq "state_$case" && $_->{cmd} eq 'CMD_SELECT' } @s),
+        2, "$case state file: the new statements captured");
+}
+
 # Damage is not a truncated tail: a corrupted byte in the middle of a file.
 my $copy = PostgreSQL::Test::Utils::tempdir . '/damaged.qprof';
 PostgreSQL::Test::Utils::system_or_bail('cp', $files[0], $copy);
