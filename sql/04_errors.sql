@@ -49,3 +49,31 @@ CREATE TEMP TABLE qp_err_tree AS
 SELECT c.n, c.cmd_type, c.nesting_level, p.n AS parent_n, c.sqlstate
   FROM qp_err_tree c LEFT JOIN qp_err_tree p ON p.exec_id = c.parent_exec_id
  ORDER BY c.n;
+
+-- an error caught by an exception block: the failed nested statement is
+-- recorded with its SQLSTATE, the next ones and the caller succeed and keep
+-- their parent
+CREATE FUNCTION qp_catch() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+BEGIN
+    BEGIN
+        SELECT 1 / (g - 1) INTO n FROM generate_series(1, 1) g;
+    EXCEPTION WHEN division_by_zero THEN
+        n := -1;
+    END;
+    SELECT count(*) INTO n FROM generate_series(1, 3);
+    RETURN n;
+END
+$$;
+SET pg_qprof.track = 'all';
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT qp_catch();
+SELECT 1 AS after_catch;
+RESET pg_qprof.track;
+CREATE TEMP TABLE qp_catch_tree AS
+    SELECT row_number() OVER (ORDER BY seq) AS n, *
+      FROM qp_mine WHERE seq > :mark;
+SELECT c.n, c.cmd_type, c.rows, c.nesting_level, p.n AS parent_n, c.sqlstate
+  FROM qp_catch_tree c LEFT JOIN qp_catch_tree p ON p.exec_id = c.parent_exec_id
+ ORDER BY c.n;
