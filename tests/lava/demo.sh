@@ -13,7 +13,8 @@
 # started here is stopped on exit.
 #
 # Settings (environment):
-#   LAVA_DEMO_JOBS          test jobs generated on the first run (20000)
+#   LAVA_DEMO_JOBS          test jobs in the generated lab (20000); the lab is
+#                           generated again when this changes
 #   LAVA_DEMO_DURATION      seconds of traffic (150)
 #   LAVA_DEMO_CLIENTS       concurrent people and CI systems (2)
 #   LAVA_DEMO_MAX_REQUESTS  upper bound on the requests sent (20000)
@@ -36,6 +37,8 @@ demo_max_requests="${LAVA_DEMO_MAX_REQUESTS:-20000}"
 demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
 demo_statement_timeout_ms="${LAVA_DEMO_STATEMENT_TIMEOUT_MS:-250}"
 manifest="$LAVA_KIT_DIR/manifest.json"
+# The size of the lab in the database, written once it is generated.
+lab_size_file="$LAVA_KIT_DIR/lab-jobs"
 
 started_pids=()
 
@@ -195,7 +198,13 @@ main() {
     build_and_install
 
     section "LAVA"
-    LAVA_KIT_KEEP_RUNNING=1 bash "$LAVA_KIT_SOURCE_DIR/setup.sh"
+    local recreate_database=0
+    if [ -f "$lab_size_file" ] && [ "$(cat "$lab_size_file")" != "$demo_jobs" ]; then
+        recreate_database=1
+        rm -f "$lab_size_file"
+    fi
+    LAVA_KIT_KEEP_RUNNING=1 LAVA_KIT_RECREATE_DATABASE="$recreate_database" \
+        bash "$LAVA_KIT_SOURCE_DIR/setup.sh"
     load_kit_env
     start_postgres
 
@@ -205,6 +214,7 @@ main() {
         cd "$LAVA_KIT_DIR"
         "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/generate_lab.py" --jobs "$demo_jobs" --manifest "$manifest"
     )
+    [ -f "$lab_size_file" ] || echo "$demo_jobs" >"$lab_size_file"
     kit_psql -d "$LAVA_DB_NAME" -Atc "SELECT 'jobs ' || (SELECT count(*) FROM lava_scheduler_app_testjob) || ', test cases ' || (SELECT count(*) FROM lava_results_app_testcase) || ', database ' || pg_size_pretty(pg_database_size(current_database()))"
 
     section "Traffic"

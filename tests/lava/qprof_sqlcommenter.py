@@ -72,8 +72,10 @@ def _comment(tags):
 class SqlCommenterMiddleware:
     """Appends the request's sqlcommenter tags to each statement it runs.
 
-    Statements run while the response is streamed, after the view returned,
-    are not tagged.
+    Not tagged: statements run while a response is streamed, after the view
+    returned; what psycopg2 sends on its own (SET TIME ZONE on connecting,
+    BEGIN, COMMIT); and what PostgreSQL runs itself, such as the checks of
+    deferred foreign keys at commit.
     """
 
     def __init__(self, get_response):

@@ -8,7 +8,8 @@
 #     a role and database for LAVA;
 #   - LAVA's schema (`lava-server manage migrate`).
 # PostgreSQL is stopped at the end unless LAVA_KIT_KEEP_RUNNING=1 (demo.sh
-# sets it and stops the server itself).
+# sets it and stops the server itself). LAVA_KIT_RECREATE_DATABASE=1 drops
+# LAVA's database first (a lab of another size is wanted).
 set -euo pipefail
 
 # shellcheck source=tests/lava/common.sh
@@ -29,7 +30,12 @@ unpack_lava_packages() {
     download_dir="$(mktemp -d "$LAVA_KIT_DIR/download.XXXXXX")"
     # apt's sandbox user must be able to write the download folder.
     chmod 0777 "$download_dir"
-    (cd "$download_dir" && apt-get download -q lava-server lava-common </dev/null)
+    # apt's lists may be missing or stale on a machine that had every
+    # dependency already: refresh them once if the download fails.
+    if ! (cd "$download_dir" && apt-get download -q lava-server lava-common </dev/null); then
+        apt-get update -q </dev/null
+        (cd "$download_dir" && apt-get download -q lava-server lava-common </dev/null)
+    fi
     mkdir -p "$LAVA_PACKAGE_ROOT.partial"
     local deb
     for deb in "$download_dir"/*.deb; do
@@ -104,6 +110,10 @@ EOF
 }
 
 create_lava_database() {
+    if [ "${LAVA_KIT_RECREATE_DATABASE:-0}" = 1 ]; then
+        kit_log "dropping the database $LAVA_DB_NAME to generate a new lab"
+        kit_psql -d postgres -q -c "DROP DATABASE IF EXISTS $LAVA_DB_NAME WITH (FORCE)"
+    fi
     if [ "$(kit_psql -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$LAVA_DB_USER'")" != 1 ]; then
         kit_psql -d postgres -q -c "CREATE ROLE $LAVA_DB_USER LOGIN PASSWORD '$LAVA_DB_PASSWORD'"
     fi
