@@ -194,7 +194,10 @@ run_regress() {
 
     port="$(free_port)"
     regress_log="$work/regress/pg_regress.log"
-    run_child "$work/regress" "${user_prefix[@]}" timeout 1200 "$pg_regress" \
+    # output shown as it comes and kept in $regress_log for the counts
+    run_child "$work/regress" bash -c \
+        'log="$1"; shift; "$@" 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"' \
+        _ "$regress_log" "${user_prefix[@]}" timeout 1200 "$pg_regress" \
         --temp-instance="$work/regress/instance" \
         --temp-config="$work/src/tests/regress.conf" \
         --schedule="$schedule" \
@@ -202,10 +205,8 @@ run_regress() {
         --outputdir="$work/regress" \
         --bindir="$pg_bindir" \
         --port="$port" \
-        --no-locale --encoding=UTF8 \
-        >"$regress_log" 2>&1
+        --no-locale --encoding=UTF8
     regress_rc=$?
-    cat "$regress_log"
     n_ok=$(grep -Ec '\.\.\. ok' "$regress_log")
     n_bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$regress_log")
     passed=$((passed + n_ok))
