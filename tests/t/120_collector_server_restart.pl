@@ -45,11 +45,20 @@ isnt($epoch2, $epoch1, 'the restart gave the ring a new epoch');
 $node->safe_psql('postgres', "SET application_name = 'after'; "
       . join(' ', map { "SELECT $_;" } 1 .. 30));
 is(wait_for_samples('after', 30), 30, 'samples after the restart captured');
+
+# Its connections killed without a restart: same epoch, it carries on.
+my $killed = $node->safe_psql('postgres', q{
+    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+     WHERE application_name = 'qprof collect'});
+is($killed, 2, "the collector's two connections terminated");
+$node->safe_psql('postgres', "SET application_name = 'after_kill'; "
+      . join(' ', map { "SELECT $_;" } 1 .. 10));
+is(wait_for_samples('after_kill', 10), 10, 'samples after the lost connections captured');
 is(stop_collector($h), 0, 'the collector ran through the restart');
 
 my @records = dump_records($dir);
 my @changes = grep { $_->{kind} eq 'epoch_change' } @records;
-is(scalar @changes, 1, 'one epoch change recorded');
+is(scalar @changes, 1, 'one epoch change recorded (none for lost connections)');
 is($changes[0]{previous_epoch}, $epoch1, 'from the old epoch');
 is($changes[0]{new_epoch}, $epoch2, 'to the new one');
 my @samples = grep { $_->{kind} eq 'sample' } @records;
