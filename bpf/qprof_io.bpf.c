@@ -102,10 +102,12 @@ static __always_inline struct qprof_bpf_counters *my_counters(void)
     return bpf_map_lookup_elem(&counters, &zero);
 }
 
-/* A backend (or auxiliary process) of our postmaster. */
+/* A backend (or auxiliary process) of our postmaster. This runs for every
+ * system call and context switch of the machine: plain loads through BTF
+ * pointers (CO-RE relocated), no helper call. */
 static __always_inline bool is_backend(struct task_struct *task)
 {
-    return BPF_CORE_READ(task, real_parent, tgid) == postmaster_tgid;
+    return task->real_parent->tgid == postmaster_tgid;
 }
 
 /* The execution the current task is running; only valid when the current
@@ -240,6 +242,16 @@ static __always_inline enum syscall_kind syscall_kind_of(long id)
     return SYSCALL_OTHER;
 }
 
+/* The number of the system call being left, as sys_exit does not pass it. */
+static __always_inline long syscall_number(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_arm64)
+    return regs->syscallno;
+#else
+    return regs->orig_ax;
+#endif
+}
+
 /* Sockets, pipes and signalfd reads are waits, not file I/O: only regular
  * files count. The descriptor table is read without its lock; a descriptor
  * closed meanwhile by another thread is not a concern for a backend. */
@@ -280,6 +292,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+    /* Cheapest test first: most system calls of the machine are not ours. */
+    if (syscall_kind_of(syscall_number(regs)) == SYSCALL_OTHER)
+        return 0;
     struct task_struct *task = current_backend();
     if (!task)
         return 0;

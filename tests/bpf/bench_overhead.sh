@@ -16,7 +16,10 @@
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
 # (bpf/build/qprof_bpf_dump), claiming all entries every second like the
-# collector, reports the events per second and the peak map size.
+# collector, reports the events per second, the peak map size, and the CPU
+# time spent in the BPF programs (kernel.bpf_stats_enabled, for that run
+# only): on a shared machine TPS medians move by more than the overhead, the
+# programs' own run time does not.
 #
 # Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
 # SCALE (10), QPROF (qprof binary, default from PATH or collector/build).
@@ -51,7 +54,8 @@ cleanup() {
     done
     rm -rf "$work"
 }
-trap cleanup EXIT
+stats_enabled_at_start=$(cat /proc/sys/kernel/bpf_stats_enabled)
+trap 'echo "$stats_enabled_at_start" >/proc/sys/kernel/bpf_stats_enabled; cleanup' EXIT
 trap 'exit 130' INT TERM
 
 declare -A port
@@ -134,30 +138,60 @@ bpf_event_rates() {
     addr=${word##*|}
     rm -f "$work/dump.in" "$work/dump.out"
     mkfifo "$work/dump.in"
+    bpftool -j prog show >"$work/progs_before.json"
     "$dump_tool" "$pm" "$addr" <"$work/dump.in" >"$work/dump.out" &
     dump_pid=$!
     exec 7>"$work/dump.in"
     until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done
     echo stats >&7
+    local stats_before
+    stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
+    echo 1 >/proc/sys/kernel/bpf_stats_enabled
     "$pgbin/pgbench" -h "$work" -p "${port[qprof]}" -U postgres -n -b "$workload" \
-        -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres >/dev/null 2>&1 &
+        -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres >"$work/bench.out" 2>&1 &
     local bench=$!
     while kill -0 "$bench" 2>/dev/null; do
         echo drain >&7
         sleep 1
     done
+    wait "$bench" || true
+    local prog_time
+    # Ours: the programs of qprof_io.bpf.c loaded since the driver started.
+    prog_time=$(bpftool -j prog show | perl -MJSON::PP -e '
+        my ($before_file, $seconds, $tx) = @ARGV;
+        my %ours = map { ($_ => 1) } qw(sys_enter sys_exit page_cache_add
+          ra_unbounded ra_order block_io_start block_rq_issue
+          block_rq_complete sched_switch sched_stat_runtime);
+        open my $fh, "<", $before_file or die;
+        my %old = map { ($_->{id} => 1) } @{ decode_json(join "", <$fh>) };
+        my ($ns, $runs, @each) = (0, 0);
+        for my $p (@{ decode_json(join "", <STDIN>) }) {
+            next if $old{ $p->{id} } || !$ours{ $p->{name} };
+            $ns += $p->{run_time_ns} // 0;
+            $runs += $p->{run_cnt} // 0;
+            push @each, sprintf "%s %.0f/s %.0f ns", $p->{name},
+              ($p->{run_cnt} // 0) / $seconds,
+              $p->{run_cnt} ? $p->{run_time_ns} / $p->{run_cnt} : 0;
+        }
+        printf "%.0f program runs/s, %.0f ns per run, %.2f%% of one CPU, "
+          . "%.0f ns per transaction\n               (%s)",
+            $runs / $seconds, $runs ? $ns / $runs : 0, $ns / $seconds / 1e7,
+            $tx ? $ns / $tx : 0, join ", ", @each;
+    ' "$work/progs_before.json" "$DURATION" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/bench.out")")
+    echo "$stats_before" >/proc/sys/kernel/bpf_stats_enabled
     echo stats >&7
     exec 7>&-
     wait "$dump_pid" || true
     dump_pid=0
     local last
     last=$(grep '"events_per_sec"' "$work/dump.out" | tail -1)
-    printf '  %-12s events/s %s, peak map entries %s, lost events %s, word read failures %s\n' \
-        "$workload" \
+    printf '  %-12s %s TPS; events/s %s, peak map entries %s, lost events %s, word read failures %s\n' \
+        "$workload" "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/bench.out")" \
         "$(sed -n 's/.*"events_per_sec":\([0-9.e+]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"peak_entries":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"lost_events":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"word_read_failures":\([0-9]*\).*/\1/p' <<<"$last")"
+    echo "               BPF programs: $prog_time"
 }
 
 make_cluster plain ''
