@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # variables used by the scripts that source this file
 # Shared definitions of the LAVA workload kit, sourced by setup.sh and demo.sh.
 # Everything the kit creates lives under $LAVA_KIT_DIR so that a second run
 # reuses it and one `rm -rf` removes it.

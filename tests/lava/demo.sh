@@ -26,7 +26,7 @@
 #   LAVA_KIT_DIR            where the kit keeps its state (/tmp/qprof-lava)
 set -euo pipefail
 
-# shellcheck source=tests/lava/common.sh
+# shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
 repo_root="$(cd "$LAVA_KIT_SOURCE_DIR/../.." && pwd)"

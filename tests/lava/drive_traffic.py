@@ -369,9 +369,11 @@ class SimulatedWorkers:
                              data={"lines": "\n".join("- " + line for line in lines), "index": 0},
                              headers={"LAVA-Token": token}, expected=(200, 404))
 
-    def advance_jobs(self):
+    def advance_jobs(self, budget):
         now = time.monotonic()
         for job_id, job in list(self.jobs.items()):
+            if budget.exhausted():
+                return
             if not job["logged"]:
                 self.upload_log(job_id, job["token"])
                 job["logged"] = True
@@ -387,7 +389,7 @@ class SimulatedWorkers:
                 if budget.exhausted():
                     return
                 self.heartbeat(worker)
-            self.advance_jobs()
+            self.advance_jobs(budget)
             if not budget.sleep(HEARTBEAT_INTERVAL_S - (time.monotonic() - started)):
                 return
 

@@ -35,7 +35,6 @@ import django
 django.setup()
 
 # pylint: disable=wrong-import-position
-from django.conf import settings  # noqa: E402
 from django.contrib.admin.models import CHANGE, LogEntry  # noqa: E402
 from django.contrib.auth.models import Group, Permission, User  # noqa: E402
 from django.contrib.contenttypes.models import ContentType  # noqa: E402

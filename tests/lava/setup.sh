@@ -12,7 +12,7 @@
 # LAVA's database first (a lab of another size is wanted).
 set -euo pipefail
 
-# shellcheck source=tests/lava/common.sh
+# shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
 repo_root="$(cd "$LAVA_KIT_SOURCE_DIR/../.." && pwd)"
@@ -122,7 +122,8 @@ create_lava_database() {
     fi
     # Re-created at each run: the SQL API follows the library just installed
     # (it holds no data, only views and functions over shared memory).
-    kit_psql -d "$LAVA_DB_NAME" -q -c "DROP EXTENSION IF EXISTS pg_qprof" -c "CREATE EXTENSION pg_qprof"
+    kit_psql -d "$LAVA_DB_NAME" -q -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS pg_qprof" -c "CREATE EXTENSION pg_qprof"
     # The collector's role: superuser, because attaching kernel I/O to samples
     # (pg_qprof.exec_word) needs it; a throw-away cluster on loopback only.
     if [ "$(kit_psql -d postgres -Atc "SELECT 1 FROM pg_roles WHERE rolname = '$LAVA_COLLECTOR_USER'")" != 1 ]; then
