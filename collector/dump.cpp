@@ -302,6 +302,14 @@ int check_files(const std::vector<std::string> &files) {
                     semantic.push_back({ReadProblem::Kind::Damage, frame_offset,
                                         "the first record is not a header"});
                 first_record = false;
+                if (record.has_header() &&
+                    record.header().format_version() > kFormatVersion)
+                    semantic.push_back(
+                        {ReadProblem::Kind::Damage, frame_offset,
+                         "format version " +
+                             std::to_string(record.header().format_version()) +
+                             " is newer than this qprof reads (" +
+                             std::to_string(kFormatVersion) + ")"});
                 ++kinds[kind_name(record)];
                 defs.learn(record);
                 if (!record.has_sample_block())
