@@ -27,13 +27,15 @@ PgConnection::PgConnection(const std::string &conninfo) {
     }
     PQconninfoFree(options);
 
-    conn_.reset(PQconnectdb(conninfo.c_str()));
+    /* The conninfo may name the application; if not, say who we are. */
+    const char *keys[] = {"dbname", "fallback_application_name", nullptr};
+    const char *values[] = {conninfo.c_str(), "qprof collect", nullptr};
+    conn_.reset(PQconnectdbParams(keys, values, /* expand_dbname */ 1));
     if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK)
         throw ServerError("cannot connect to the server: " +
                           trimmed(PQerrorMessage(conn_.get())));
-    /* The collector must never be the cause of a lock wait or a slow
-     * statement on the server. */
-    exec("SET application_name = 'qprof collect'");
+    /* A collector query that hangs ends, instead of holding its backend
+     * (and the capture) forever. */
     exec("SET statement_timeout = '60s'");
 }
 

@@ -14,7 +14,12 @@ use QprofCollectorTest;
 my $node = new_qprof_node('restart');
 my $epoch1 = $node->safe_psql('postgres', 'SELECT epoch FROM pg_qprof.status');
 my $dir = PostgreSQL::Test::Utils::tempdir . '/restart';
-my $h = start_collector($node, $dir, '--frame-seconds', '0.1');
+my $h = do
+{
+    # the collector's sessions, told apart by their application name
+    local $ENV{PGAPPNAME} = 'collector120';
+    start_collector($node, $dir, '--frame-seconds', '0.1');
+};
 
 # Waits until `app` has `n` SELECT samples in the capture.
 sub wait_for_samples
@@ -49,7 +54,7 @@ is(wait_for_samples('after', 30), 30, 'samples after the restart captured');
 # Its connections killed without a restart: same epoch, it carries on.
 my $killed = $node->safe_psql('postgres', q{
     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-     WHERE application_name = 'qprof collect'});
+     WHERE application_name = 'collector120'});
 is($killed, 2, "the collector's two connections terminated");
 $node->safe_psql('postgres', "SET application_name = 'after_kill'; "
       . join(' ', map { "SELECT $_;" } 1 .. 10));
