@@ -73,17 +73,20 @@ bool all_zero(const uint8_t *data, size_t size) {
 
 } // namespace
 
-ReadSummary read_capture_file(const std::string &path,
-                              const RecordVisitor &visit) {
-    MappedFile file(path);
-    ReadSummary summary;
-    summary.file_bytes = file.size();
+namespace {
+
+struct FrameSpan {
+    size_t offset;
+    size_t size;
+};
+
+/* Where the frames of a file are, found from the frame headers alone (no
+ * decompression); a tail that is not a frame is recorded in `summary`. */
+std::vector<FrameSpan> locate_frames(const MappedFile &file,
+                                     ReadSummary &summary) {
+    std::vector<FrameSpan> frames;
     const uint8_t *data = file.data();
     size_t offset = 0;
-    std::string plain;
-    pb::Record record;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-
     while (offset < file.size()) {
         size_t remaining = file.size() - offset;
         size_t frame_size =
@@ -105,51 +108,121 @@ ReadSummary read_capture_file(const std::string &path,
                                                 ZSTD_getErrorName(frame_size)});
             break;
         }
-        unsigned long long content =
-            ZSTD_getFrameContentSize(data + offset, frame_size);
+        frames.push_back({offset, frame_size});
+        offset += frame_size;
+    }
+    return frames;
+}
+
+/* Decompresses one frame and calls `visit` for each of its records. */
+class FrameDecoder {
+  public:
+    FrameDecoder() : dctx_(ZSTD_createDCtx()) {
+        if (dctx_ == nullptr)
+            throw std::bad_alloc();
+    }
+    ~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
+    FrameDecoder(const FrameDecoder &) = delete;
+    FrameDecoder &operator=(const FrameDecoder &) = delete;
+
+    void decode(const MappedFile &file, FrameSpan frame, ReadSummary &summary,
+                const RecordVisitor &visit) {
+        const uint8_t *data = file.data() + frame.offset;
+        unsigned long long content = ZSTD_getFrameContentSize(data, frame.size);
         if (content == ZSTD_CONTENTSIZE_ERROR ||
             content == ZSTD_CONTENTSIZE_UNKNOWN || content > (1ull << 31)) {
-            summary.problems.push_back({ReadProblem::Kind::Damage, offset,
+            summary.problems.push_back({ReadProblem::Kind::Damage, frame.offset,
                                         "frame without a valid content size"});
-            offset += frame_size;
-            continue;
+            return;
         }
-        plain.resize(content);
-        size_t got = ZSTD_decompressDCtx(dctx, plain.data(), plain.size(),
-                                         data + offset, frame_size);
+        plain_.resize(content);
+        size_t got = ZSTD_decompressDCtx(dctx_, plain_.data(), plain_.size(),
+                                         data, frame.size);
         if (ZSTD_isError(got) || got != content) {
             summary.problems.push_back(
-                {ReadProblem::Kind::Damage, offset,
+                {ReadProblem::Kind::Damage, frame.offset,
                  std::string("frame does not decompress: ") +
                      (ZSTD_isError(got) ? ZSTD_getErrorName(got)
                                         : "short content")});
-            offset += frame_size;
-            continue;
+            return;
         }
         ++summary.frames;
 
-        const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain.data());
+        const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain_.data());
         size_t pos = 0;
-        while (pos < plain.size()) {
+        while (pos < plain_.size()) {
             size_t record_start = pos;
             uint64_t length = 0;
-            if (!read_varint(bytes, plain.size(), pos, length) ||
-                length > plain.size() - pos ||
-                !record.ParseFromArray(bytes + pos, static_cast<int>(length))) {
-                summary.problems.push_back({ReadProblem::Kind::Damage, offset,
-                                            "undecodable record at byte " +
-                                                std::to_string(record_start) +
-                                                " of the frame"});
-                break;
+            if (!read_varint(bytes, plain_.size(), pos, length) ||
+                length > plain_.size() - pos ||
+                !record_.ParseFromArray(bytes + pos,
+                                        static_cast<int>(length))) {
+                summary.problems.push_back(
+                    {ReadProblem::Kind::Damage, frame.offset,
+                     "undecodable record at byte " +
+                         std::to_string(record_start) + " of the frame"});
+                return;
             }
             pos += length;
             ++summary.records;
-            visit(record, offset);
+            visit(record_, frame.offset);
         }
-        offset += frame_size;
     }
-    ZSTD_freeDCtx(dctx);
+
+  private:
+    ZSTD_DCtx *dctx_;
+    std::string plain_;
+    pb::Record record_;
+};
+
+} // namespace
+
+ReadSummary read_capture_file(const std::string &path,
+                              const RecordVisitor &visit) {
+    MappedFile file(path);
+    ReadSummary summary;
+    summary.file_bytes = file.size();
+    FrameDecoder decoder;
+    for (FrameSpan frame : locate_frames(file, summary))
+        decoder.decode(file, frame, summary, visit);
     return summary;
+}
+
+void read_capture_frames_backwards(const std::string &path,
+                                   const FrameVisitor &visit_frame) {
+    MappedFile file(path);
+    ReadSummary summary;
+    FrameDecoder decoder;
+    std::vector<FrameSpan> frames = locate_frames(file, summary);
+    std::vector<pb::Record> records;
+    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
+        records.clear();
+        decoder.decode(file, *frame, summary,
+                       [&records](const pb::Record &record, uint64_t) {
+                           records.push_back(record);
+                       });
+        if (!visit_frame(records))
+            return;
+    }
+}
+
+bool read_capture_header(const std::string &path, pb::Header &header) {
+    MappedFile file(path);
+    ReadSummary summary;
+    std::vector<FrameSpan> frames = locate_frames(file, summary);
+    if (frames.empty())
+        return false;
+    bool found = false, first = true;
+    FrameDecoder decoder;
+    decoder.decode(file, frames.front(), summary,
+                   [&](const pb::Record &record, uint64_t) {
+                       if (first && record.has_header()) {
+                           header = record.header();
+                           found = true;
+                       }
+                       first = false;
+                   });
+    return found;
 }
 
 } // namespace qprof

@@ -38,4 +38,17 @@ using RecordVisitor = std::function<void(const capture::v1::Record &record,
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit);
 
+/* Called with the records of one frame; false stops the reading. */
+using FrameVisitor =
+    std::function<bool(const std::vector<capture::v1::Record> &records)>;
+
+/* Visits the whole frames of `path` from the last to the first, without
+ * decompressing the frames it does not reach (what a restart needs: the
+ * end of a large file). Damaged frames are skipped. */
+void read_capture_frames_backwards(const std::string &path,
+                                   const FrameVisitor &visit_frame);
+
+/* The header of `path`, from its first frame; false when there is none. */
+bool read_capture_header(const std::string &path, capture::v1::Header &header);
+
 } // namespace qprof

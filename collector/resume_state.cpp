@@ -35,24 +35,31 @@ ResumePoint read_state_file(const std::string &dir) {
     return point;
 }
 
-/* The last (epoch, seq) position recorded in one capture file. */
+/* The last (epoch, seq) position recorded in one capture file, read from
+ * its end. */
 bool last_position_in_file(const std::string &path, ResumePoint &point) {
     bool found = false;
-    read_capture_file(path, [&](const pb::Record &record, uint64_t) {
-        if (record.has_header())
-            point.system_identifier =
-                record.header().server().system_identifier();
-        if (record.has_sample_block() &&
-            record.sample_block().samples_size() > 0) {
-            point.epoch = record.sample_block().epoch();
-            point.last_seq = last_seq_of_block(record.sample_block());
-            found = true;
-        } else if (record.has_epoch_change()) {
-            point.epoch = record.epoch_change().new_epoch();
-            point.last_seq = 0;
-            found = true;
-        }
-    });
+    read_capture_frames_backwards(
+        path, [&](const std::vector<pb::Record> &records) {
+            for (auto r = records.rbegin(); r != records.rend(); ++r) {
+                if (r->has_sample_block() &&
+                    r->sample_block().samples_size() > 0) {
+                    point.epoch = r->sample_block().epoch();
+                    point.last_seq = last_seq_of_block(r->sample_block());
+                    found = true;
+                } else if (r->has_epoch_change()) {
+                    point.epoch = r->epoch_change().new_epoch();
+                    point.last_seq = 0;
+                    found = true;
+                }
+                if (found)
+                    return false;
+            }
+            return true;
+        });
+    pb::Header header;
+    if (found && read_capture_header(path, header))
+        point.system_identifier = header.server().system_identifier();
     return found;
 }
 
