@@ -209,6 +209,16 @@ ok(@catalogs >= 2, scalar(@catalogs) . ' catalog snapshots');
 my ($cat_t) = grep { $_->{name} eq 'cap_t' } @{ $catalogs[0]{relations} };
 ok($cat_t && $cat_t->{total_bytes} > 0, 'the catalog has the table with its size');
 
+# On a terminal (script(1) gives it one) a progress line is printed.
+my ($tty_out, $tty_err) = ('', '');
+IPC::Run::run([ 'script', '-qec', join(' ', map { "'$_'" } qprof_path(),
+            'collect', '--dsn', $node->connstr('postgres'), '--out',
+            PostgreSQL::Test::Utils::tempdir . '/tty', '--duration', '1.5',
+            '--bpf', 'off'), '/dev/null' ],
+    '<', \'', '>', \$tty_out, '2>', \$tty_err, IPC::Run::timeout(60));
+like($tty_out, qr/\d+ samples\s+\d+ samples\/s\s+[\d.]+ [KMG]iB written\s+\d+ lost/,
+    'a progress line on a terminal');
+
 # SIGTERM: what was read is flushed and the file gets its trailer.
 my $live = PostgreSQL::Test::Utils::tempdir . '/live';
 my $h = start_collector($node, $live, '--frame-seconds', '30');
