@@ -63,7 +63,9 @@ stop_everything() {
 on_exit() {
     local status=$?
     stop_everything
-    if [ "$status" -ne 0 ]; then
+    if [ "$status" -eq 130 ]; then
+        kit_log "demo interrupted; everything it started is stopped"
+    elif [ "$status" -ne 0 ]; then
         kit_log "demo failed (exit $status); logs in $LAVA_LOG_DIR"
     fi
     exit "$status"
@@ -226,9 +228,15 @@ main() {
         start_lava_scheduler
     fi
     echo "driving traffic for ${demo_duration_s} s with $demo_clients clients and the workers' heartbeats"
+    # In the background so that an interrupt reaches the trap at once (bash
+    # runs traps only between foreground commands, but `wait` is interrupted).
     "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/drive_traffic.py" --url "http://127.0.0.1:$web_port" \
         --manifest "$manifest" --duration "$demo_duration_s" --clients "$demo_clients" \
-        --max-requests "$demo_max_requests"
+        --max-requests "$demo_max_requests" &
+    local driver_pid=$!
+    started_pids+=("$driver_pid")
+    wait "$driver_pid" || kit_die "the traffic driver failed"
+    stop_pid "$driver_pid"
 
     finish_collector
 
