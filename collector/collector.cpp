@@ -112,7 +112,7 @@ class Collector {
     uint64_t file_samples_ = 0, file_first_seq_ = 0;
 
     Clock::time_point started_, frame_started_, last_status_, last_progress_;
-    uint64_t samples_total_ = 0, losses_total_ = 0;
+    uint64_t samples_total_ = 0, losses_total_ = 0, samples_at_progress_ = 0;
     bool progress_ = false;
 };
 
@@ -386,11 +386,15 @@ void Collector::poll_status() {
 void Collector::report_progress(bool final_line) {
     if (!progress_)
         return;
-    double elapsed = seconds_since(started_);
+    /* The rate since the previous line (the whole run for the last one). */
+    double elapsed =
+        final_line ? seconds_since(started_) : seconds_since(last_progress_);
+    uint64_t samples =
+        final_line ? samples_total_ : samples_total_ - samples_at_progress_;
     fprintf(stderr,
             "\r%llu samples  %.0f samples/s  %s written  %llu lost  %s   ",
             static_cast<unsigned long long>(samples_total_),
-            elapsed > 0 ? samples_total_ / elapsed : 0.0,
+            elapsed > 0 ? samples / elapsed : 0.0,
             human_bytes(writer_.total_bytes_written()).c_str(),
             static_cast<unsigned long long>(losses_total_),
             writer_.current_name().c_str());
@@ -398,10 +402,11 @@ void Collector::report_progress(bool final_line) {
         fputc('\n', stderr);
     fflush(stderr);
     last_progress_ = Clock::now();
+    samples_at_progress_ = samples_total_;
 }
 
 int Collector::run() {
-    started_ = Clock::now();
+    started_ = last_progress_ = Clock::now();
     connect();
     io_.start(options_.bpf, *conn_);
 
