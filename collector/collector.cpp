@@ -74,6 +74,7 @@ class Collector {
     void fetch_node_actuals();
     void close_frame();
     void add_loss(uint64_t after_seq, uint64_t count, pb::Loss::Reason reason);
+    void add_notice(const std::string &text);
     void write_catalog();
     void poll_status();
     void report_progress(bool final_line);
@@ -212,12 +213,7 @@ void Collector::start_file() {
     header->set_epoch(server_epoch_);
     writer_.append(record);
 
-    if (!io_.notice().empty()) {
-        pb::Record notice;
-        notice.mutable_notice()->set_unix_us(unix_now_us());
-        notice.mutable_notice()->set_text(io_.notice());
-        writer_.append(notice);
-    }
+    add_notice(io_.notice());
     write_catalog();
     close_frame();
     writer_.apply_retention();
@@ -261,6 +257,16 @@ void Collector::add_loss(uint64_t after_seq, uint64_t count,
     loss->set_detected_unix_us(unix_now_us());
     writer_.append(record);
     losses_total_ += count;
+}
+
+/* Something a reader of the capture should know; nothing when empty. */
+void Collector::add_notice(const std::string &text) {
+    if (text.empty())
+        return;
+    pb::Record record;
+    record.mutable_notice()->set_unix_us(unix_now_us());
+    record.mutable_notice()->set_text(text);
+    writer_.append(record);
 }
 
 /* Makes everything built so far durable, then records how far it got. */
@@ -380,7 +386,7 @@ void Collector::poll_status() {
     }
     last_head_seq_ = status.head_seq;
     last_status_ = Clock::now();
-    io_.housekeeping();
+    add_notice(io_.housekeeping());
 }
 
 void Collector::report_progress(bool final_line) {
@@ -435,12 +441,7 @@ int Collector::run() {
     RingStatus status = read_ring_status(*conn_);
     server_epoch_ = status.epoch;
     start_file();
-    if (!notice.empty()) {
-        pb::Record record;
-        record.mutable_notice()->set_unix_us(unix_now_us());
-        record.mutable_notice()->set_text(notice);
-        writer_.append(record);
-    }
+    add_notice(notice);
     follow_epoch(status);
     durable_seq_ = last_seq_;
     last_status_ = Clock::now();

@@ -18,6 +18,7 @@ struct IoAttribution::State {
     std::unique_ptr<BpfAttribution> bpf;
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> batch;
     std::vector<ExecKey> keys;
+    uint64_t lost_events_reported = 0;
 };
 
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
@@ -84,9 +85,18 @@ void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const {
     io->set_oncpu_ns(e.oncpu_ns);
 }
 
-void IoAttribution::housekeeping() {
-    if (active_)
-        state_->bpf->drop_unclaimed(std::chrono::seconds(30));
+std::string IoAttribution::housekeeping() {
+    if (!active_)
+        return "";
+    state_->bpf->drop_unclaimed(std::chrono::seconds(30));
+    BpfStats stats = state_->bpf->stats();
+    uint64_t lost = stats.lost_events - state_->lost_events_reported;
+    state_->lost_events_reported = stats.lost_events;
+    if (lost == 0)
+        return "";
+    return "BPF: " + std::to_string(lost) + " kernel events lost (map full: " +
+           std::to_string(stats.max_entries) +
+           " executions); some samples undercount their I/O";
 }
 
 #else /* built without BPF support */
@@ -111,7 +121,9 @@ void IoAttribution::start(const std::string &mode, PgConnection &) {
 
 void IoAttribution::take(const std::vector<SampleRow> &) {}
 void IoAttribution::attach(const SampleRow &, pb::Sample *) const {}
-void IoAttribution::housekeeping() {}
+std::string IoAttribution::housekeeping() {
+    return "";
+}
 
 #endif
 

@@ -37,8 +37,10 @@ class IoAttribution {
      * no kernel event); leaves it absent when BPF is not active. */
     void attach(const SampleRow &row, capture::v1::Sample *sample) const;
 
-    /* Forgets map entries no sample will claim; call now and then. */
-    void housekeeping();
+    /* Forgets map entries no sample will claim; call now and then.
+     * Returns a notice when kernel events were lost since the last call
+     * (the BPF map was full), else an empty string. */
+    std::string housekeeping();
 
   private:
     struct State;
