@@ -19,6 +19,8 @@
 #   LAVA_DEMO_CLIENTS       concurrent people and CI systems (2)
 #   LAVA_DEMO_MAX_REQUESTS  upper bound on the requests sent (20000)
 #   LAVA_DEMO_SCHEDULER     1 to run LAVA's scheduler during the traffic (1)
+#   LAVA_DEMO_RETENTION     1 to run LAVA's retention (`jobs rm --older-than
+#                           170d`, as a dry run, rolled back) during the traffic (1)
 #   LAVA_DEMO_STATEMENT_TIMEOUT_MS
 #                           LAVA's statement_timeout for web requests (250;
 #                           LAVA's default is 30000): lowered so that a small
@@ -35,6 +37,7 @@ demo_duration_s="${LAVA_DEMO_DURATION:-150}"
 demo_clients="${LAVA_DEMO_CLIENTS:-2}"
 demo_max_requests="${LAVA_DEMO_MAX_REQUESTS:-20000}"
 demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
+demo_retention="${LAVA_DEMO_RETENTION:-1}"
 demo_statement_timeout_ms="${LAVA_DEMO_STATEMENT_TIMEOUT_MS:-250}"
 manifest="$LAVA_KIT_DIR/manifest.json"
 # The size of the lab in the database, written once it is generated.
@@ -164,6 +167,28 @@ start_lava_scheduler() {
     echo "LAVA's scheduler runs (log: $LAVA_LOG_DIR/scheduler.log)"
 }
 
+# Removing old jobs one by one with their suites and test cases, as a lab's
+# nightly retention does. A dry run deletes in a transaction it rolls back,
+# so the lab stays the same for the next demo.
+start_lava_retention() {
+    (
+        export_lava_env lava-retention
+        cd "$LAVA_KIT_DIR"
+        exec "$DEBIAN_PYTHON" -m django jobs rm --older-than 170d --dry-run
+    ) >"$LAVA_LOG_DIR/retention.log" 2>&1 &
+    retention_pid=$!
+    started_pids+=("$retention_pid")
+    echo "LAVA's retention runs (jobs rm --older-than 170d --dry-run)"
+}
+
+finish_lava_retention() {
+    [ -n "${retention_pid:-}" ] || return 0
+    local status=0
+    wait "$retention_pid" || status=$?
+    stop_pid "$retention_pid"
+    echo "retention: $(head -n 1 "$LAVA_LOG_DIR/retention.log") (exit $status)"
+}
+
 start_collector() {
     capture_dir=""
     command -v qprof >/dev/null || return 0
@@ -227,6 +252,9 @@ main() {
     if [ "$demo_scheduler" = 1 ]; then
         start_lava_scheduler
     fi
+    if [ "$demo_retention" = 1 ]; then
+        start_lava_retention
+    fi
     echo "driving traffic for ${demo_duration_s} s with $demo_clients clients and the workers' heartbeats"
     # In the background so that an interrupt reaches the trap at once (bash
     # runs traps only between foreground commands, but `wait` is interrupted).
@@ -237,6 +265,7 @@ main() {
     started_pids+=("$driver_pid")
     wait "$driver_pid" || kit_die "the traffic driver failed"
     stop_pid "$driver_pid"
+    finish_lava_retention
 
     finish_collector
 
