@@ -224,7 +224,7 @@ my $live = PostgreSQL::Test::Utils::tempdir . '/live';
 my $h = start_collector($node, $live, '--frame-seconds', '30');
 sleep 1.0;
 $node->safe_psql('postgres', "SET application_name = 'term100'; SELECT 1; SELECT 2; SELECT 3;");
-sleep 1.0;
+sleep 2.0;
 is(stop_collector($h), 0, 'collect exits 0 on SIGTERM');
 my @live = dump_records($live);
 is(scalar(grep { $_->{kind} eq 'sample' && $_->{application_name} eq 'term100' && $_->{cmd} eq 'CMD_SELECT' } @live),
