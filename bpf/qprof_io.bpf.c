@@ -96,8 +96,7 @@ struct {
 #define S_IFMT_BITS 00170000
 #define S_IFREG_BITS 0100000
 
-static __always_inline struct qprof_bpf_counters *my_counters(void)
-{
+static __always_inline struct qprof_bpf_counters *my_counters(void) {
     __u32 zero = 0;
     return bpf_map_lookup_elem(&counters, &zero);
 }
@@ -105,15 +104,13 @@ static __always_inline struct qprof_bpf_counters *my_counters(void)
 /* A backend (or auxiliary process) of our postmaster. This runs for every
  * system call and context switch of the machine: plain loads through BTF
  * pointers (CO-RE relocated), no helper call. */
-static __always_inline bool is_backend(struct task_struct *task)
-{
+static __always_inline bool is_backend(struct task_struct *task) {
     return task->real_parent->tgid == postmaster_tgid;
 }
 
 /* The execution the current task is running; only valid when the current
  * task is a backend, as the word is read from the current address space. */
-static __always_inline __u64 current_exec_id(void)
-{
+static __always_inline __u64 current_exec_id(void) {
     __u64 exec_id = 0;
 
     /* An exiting backend has released its memory: it runs nothing. */
@@ -134,8 +131,7 @@ static __always_inline __u64 current_exec_id(void)
 /* The entry of (pid, exec_id), created when missing; NULL when the map is
  * full (the event is counted as lost). */
 static __always_inline struct qprof_exec_io *exec_entry(__u32 pid,
-                                                        __u64 exec_id)
-{
+                                                        __u64 exec_id) {
     struct qprof_exec_key key = {.pid = pid, .pad = 0, .exec_id = exec_id};
     struct qprof_exec_io *io = bpf_map_lookup_elem(&exec_io, &key);
     struct qprof_bpf_counters *c = my_counters();
@@ -166,8 +162,7 @@ static __always_inline struct qprof_exec_io *exec_entry(__u32 pid,
 }
 
 static __always_inline struct backend_state *backend_state_of(__u32 tid,
-                                                              bool create)
-{
+                                                              bool create) {
     struct backend_state *st = bpf_map_lookup_elem(&backends, &tid);
 
     if (st || !create)
@@ -178,13 +173,11 @@ static __always_inline struct backend_state *backend_state_of(__u32 tid,
 }
 
 /* The state of a backend, without creating it. */
-static __always_inline struct backend_state *known_backend(__u32 tid)
-{
+static __always_inline struct backend_state *known_backend(__u32 tid) {
     return bpf_map_lookup_elem(&backends, &tid);
 }
 
-static __always_inline struct task_struct *current_backend(void)
-{
+static __always_inline struct task_struct *current_backend(void) {
     struct task_struct *task = bpf_get_current_task_btf();
 
     return is_backend(task) ? task : NULL;
@@ -200,20 +193,19 @@ enum syscall_kind {
 };
 
 /* System call numbers differ per architecture. */
-static __always_inline enum syscall_kind syscall_kind_of(long id)
-{
+static __always_inline enum syscall_kind syscall_kind_of(long id) {
 #if defined(__TARGET_ARCH_arm64)
     switch (id) {
-    case 63: /* read */
-    case 65: /* readv */
-    case 67: /* pread64 */
-    case 69: /* preadv */
+    case 63:  /* read */
+    case 65:  /* readv */
+    case 67:  /* pread64 */
+    case 69:  /* preadv */
     case 286: /* preadv2 */
         return SYSCALL_READ;
-    case 64: /* write */
-    case 66: /* writev */
-    case 68: /* pwrite64 */
-    case 70: /* pwritev */
+    case 64:  /* write */
+    case 66:  /* writev */
+    case 68:  /* pwrite64 */
+    case 70:  /* pwritev */
     case 287: /* pwritev2 */
         return SYSCALL_WRITE;
     case 82: /* fsync */
@@ -222,15 +214,15 @@ static __always_inline enum syscall_kind syscall_kind_of(long id)
     }
 #else
     switch (id) {
-    case 0: /* read */
-    case 17: /* pread64 */
-    case 19: /* readv */
+    case 0:   /* read */
+    case 17:  /* pread64 */
+    case 19:  /* readv */
     case 295: /* preadv */
     case 327: /* preadv2 */
         return SYSCALL_READ;
-    case 1: /* write */
-    case 18: /* pwrite64 */
-    case 20: /* writev */
+    case 1:   /* write */
+    case 18:  /* pwrite64 */
+    case 20:  /* writev */
     case 296: /* pwritev */
     case 328: /* pwritev2 */
         return SYSCALL_WRITE;
@@ -243,8 +235,7 @@ static __always_inline enum syscall_kind syscall_kind_of(long id)
 }
 
 /* The number of the system call being left, as sys_exit does not pass it. */
-static __always_inline long syscall_number(struct pt_regs *regs)
-{
+static __always_inline long syscall_number(struct pt_regs *regs) {
 #if defined(__TARGET_ARCH_arm64)
     return regs->syscallno;
 #else
@@ -256,8 +247,7 @@ static __always_inline long syscall_number(struct pt_regs *regs)
  * files count. The descriptor table is read without its lock; a descriptor
  * closed meanwhile by another thread is not a concern for a backend. */
 static __always_inline bool fd_is_regular_file(struct task_struct *task,
-                                               long fd)
-{
+                                               long fd) {
     struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
     if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
         return false;
@@ -270,8 +260,7 @@ static __always_inline bool fd_is_regular_file(struct task_struct *task,
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
-{
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     enum syscall_kind kind = syscall_kind_of(id);
     if (kind == SYSCALL_OTHER)
         return 0;
@@ -290,8 +279,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
-{
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     /* Cheapest test first: most system calls of the machine are not ours. */
     if (syscall_kind_of(syscall_number(regs)) == SYSCALL_OTHER)
         return 0;
@@ -338,8 +326,7 @@ struct folio___before_6_7 {
 
 /* Pages in a folio: 1, or 2^order for a large folio (PG_head set in the
  * first flags word, which is at offset 0 in every kernel version). */
-static __always_inline __u64 folio_pages(struct folio *folio)
-{
+static __always_inline __u64 folio_pages(struct folio *folio) {
     unsigned long flags = 0;
     bpf_probe_read_kernel(&flags, sizeof(flags), folio);
     int head_bit = bpf_core_enum_value(enum pageflags, PG_head);
@@ -359,8 +346,7 @@ static __always_inline __u64 folio_pages(struct folio *folio)
 /* A folio entered the page cache in this backend's context. Outside a
  * write system call, that is a read that had to go to storage. */
 SEC("tp_btf/mm_filemap_add_to_page_cache")
-int BPF_PROG(page_cache_add, struct folio *folio)
-{
+int BPF_PROG(page_cache_add, struct folio *folio) {
     struct task_struct *task = current_backend();
     if (!task)
         return 0;
@@ -390,8 +376,7 @@ int BPF_PROG(page_cache_add, struct folio *folio)
  * avoids counting twice when page_cache_ra_order falls back to
  * page_cache_ra_unbounded, and counts only pages that were really missing. */
 static __always_inline void note_readahead(struct inode *inode, __u64 index,
-                                           __u64 nr_pages)
-{
+                                           __u64 nr_pages) {
     struct task_struct *task = current_backend();
     if (!task)
         return;
@@ -405,16 +390,14 @@ static __always_inline void note_readahead(struct inode *inode, __u64 index,
 
 SEC("tp_btf/page_cache_ra_unbounded")
 int BPF_PROG(ra_unbounded, struct inode *inode, unsigned long index,
-             unsigned long nr_to_read, unsigned long lookahead_size)
-{
+             unsigned long nr_to_read, unsigned long lookahead_size) {
     note_readahead(inode, index, nr_to_read);
     return 0;
 }
 
 SEC("tp_btf/page_cache_ra_order")
 int BPF_PROG(ra_order, struct inode *inode, unsigned long index,
-             struct file_ra_state *ra)
-{
+             struct file_ra_state *ra) {
     note_readahead(inode, index, BPF_CORE_READ(ra, size));
     return 0;
 }
@@ -422,8 +405,7 @@ int BPF_PROG(ra_order, struct inode *inode, unsigned long index,
 /* ---- block I/O ---- */
 
 /* Remembers which execution submitted `rq`. Runs in the submitting task. */
-static __always_inline void claim_request(struct request *rq)
-{
+static __always_inline void claim_request(struct request *rq) {
     struct task_struct *task = current_backend();
     if (!task)
         return;
@@ -436,8 +418,7 @@ static __always_inline void claim_request(struct request *rq)
 }
 
 SEC("tp_btf/block_io_start")
-int BPF_PROG(block_io_start, struct request *rq)
-{
+int BPF_PROG(block_io_start, struct request *rq) {
     claim_request(rq);
     return 0;
 }
@@ -445,8 +426,7 @@ int BPF_PROG(block_io_start, struct request *rq)
 /* With mq-deadline, dispatch to the device may run in a kworker: the owner
  * is the task that created the request, not the one issuing it. */
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(block_rq_issue, struct request *rq)
-{
+int BPF_PROG(block_rq_issue, struct request *rq) {
     if (!claim_requests_at_start)
         claim_request(rq);
     __u64 key = (__u64)rq;
@@ -458,8 +438,7 @@ int BPF_PROG(block_rq_issue, struct request *rq)
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(block_rq_complete, struct request *rq, int error,
-             unsigned int nr_bytes)
-{
+             unsigned int nr_bytes) {
     __u64 key = (__u64)rq;
     struct request_owner *owner = bpf_map_lookup_elem(&requests, &key);
     if (!owner)
@@ -486,10 +465,8 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error,
 /* At switch-out the leaving task is still `current`: its word is read in
  * its own address space, and kept for the switch-in, which runs in the
  * context of another task. */
-static __always_inline void switched_out(struct task_struct *prev,
-                                         bool preempt,
-                                         unsigned int prev_state, __u64 now)
-{
+static __always_inline void switched_out(struct task_struct *prev, bool preempt,
+                                         unsigned int prev_state, __u64 now) {
     struct backend_state *st = backend_state_of(prev->pid, true);
     if (!st)
         return;
@@ -499,14 +476,12 @@ static __always_inline void switched_out(struct task_struct *prev,
     st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
 }
 
-static __always_inline void switched_in(struct task_struct *next, __u64 now)
-{
+static __always_inline void switched_in(struct task_struct *next, __u64 now) {
     struct backend_state *st = known_backend(next->pid);
     if (!st)
         return;
     if (st->offcpu_since_ns && st->offcpu_exec_id) {
-        struct qprof_exec_io *io =
-            exec_entry(next->tgid, st->offcpu_exec_id);
+        struct qprof_exec_io *io = exec_entry(next->tgid, st->offcpu_exec_id);
         if (io) {
             __u64 waited = now - st->offcpu_since_ns;
             if (st->offcpu_in_io)
@@ -521,8 +496,7 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now)
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
-             struct task_struct *next, unsigned int prev_state)
-{
+             struct task_struct *next, unsigned int prev_state) {
     __u64 now = bpf_ktime_get_ns();
 
     if (is_backend(prev))
@@ -538,8 +512,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
  * wakeup), the task's word cannot be read there: the time waits for the
  * next update made in the task's own context. */
 SEC("tp_btf/sched_stat_runtime")
-int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime)
-{
+int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime) {
     if (!is_backend(task))
         return 0;
     __u32 tid = task->pid;

@@ -30,8 +30,7 @@ std::mutex libbpf_log_mutex;
 std::string libbpf_last_warning;
 
 int remember_libbpf_warning(enum libbpf_print_level level, const char *fmt,
-                            va_list args)
-{
+                            va_list args) {
     if (level == LIBBPF_DEBUG)
         return 0;
     char line[512];
@@ -49,8 +48,7 @@ int remember_libbpf_warning(enum libbpf_print_level level, const char *fmt,
     return 0;
 }
 
-std::string failure(const std::string &what, int err)
-{
+std::string failure(const std::string &what, int err) {
     std::string msg = what + ": " + strerror(err > 0 ? err : -err);
     if (err == EPERM || err == -EPERM || err == EACCES || err == -EACCES)
         msg += " (needs root, or CAP_BPF with CAP_PERFMON)";
@@ -60,15 +58,13 @@ std::string failure(const std::string &what, int err)
     return msg;
 }
 
-uint64_t monotonic_ns()
-{
+uint64_t monotonic_ns() {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-ExecIo to_exec_io(const qprof_exec_io &v)
-{
+ExecIo to_exec_io(const qprof_exec_io &v) {
     ExecIo io;
     io.read_calls = v.read_calls;
     io.read_bytes = v.read_bytes;
@@ -90,11 +86,9 @@ ExecIo to_exec_io(const qprof_exec_io &v)
 }
 
 /* Calls `visit` for every entry of the map, in batches of a few thousand. */
-void visit_entries(
-    int map_fd,
-    const std::function<void(const qprof_exec_key &, const qprof_exec_io &)>
-        &visit)
-{
+void visit_entries(int map_fd,
+                   const std::function<void(const qprof_exec_key &,
+                                            const qprof_exec_io &)> &visit) {
     const uint32_t chunk = 4096;
     std::vector<qprof_exec_key> keys(chunk);
     std::vector<qprof_exec_io> values(chunk);
@@ -144,8 +138,7 @@ struct BpfAttribution::Impl {
     uint64_t last_stats_events = 0;
     uint64_t last_stats_ns = 0;
 
-    void forget_entries(uint64_t n)
-    {
+    void forget_entries(uint64_t n) {
         __atomic_fetch_sub(&skel->bss->live_entries, n, __ATOMIC_RELAXED);
     }
 };
@@ -155,19 +148,18 @@ namespace {
 /* Which optional attach points this kernel has; a program whose target is
  * missing is not loaded rather than failing the whole load. */
 void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
-                     std::vector<std::string> &attached)
-{
+                     std::vector<std::string> &attached) {
     std::unique_ptr<struct btf, BtfDeleter> vmlinux(btf__load_vmlinux_btf());
     if (!vmlinux)
-        throw BpfUnavailable(
-            failure("cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)",
-                    errno));
+        throw BpfUnavailable(failure(
+            "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno));
     auto has_tracepoint = [&](const char *name) {
         std::string type = std::string("btf_trace_") + name;
         return btf__find_by_name_kind(vmlinux.get(), type.c_str(),
                                       BTF_KIND_TYPEDEF) >= 0;
     };
-    auto optional = [&](bool present, std::initializer_list<bpf_program *> progs,
+    auto optional = [&](bool present,
+                        std::initializer_list<bpf_program *> progs,
                         const char *what) {
         for (bpf_program *p : progs)
             bpf_program__set_autoload(p, present);
@@ -202,8 +194,7 @@ void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
 
 BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
                                const BpfOptions &options)
-    : impl_(new Impl)
-{
+    : impl_(new Impl) {
     if (postmaster_pid <= 0 || word_address == 0)
         throw BpfUnavailable("no postmaster pid or execution word address");
     libbpf_set_print(remember_libbpf_warning);
@@ -234,26 +225,22 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
 
 BpfAttribution::~BpfAttribution() = default;
 
-const std::vector<std::string> &BpfAttribution::attachments() const
-{
+const std::vector<std::string> &BpfAttribution::attachments() const {
     return impl_->attachments;
 }
 
 std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
-BpfAttribution::peek_all() const
-{
+BpfAttribution::peek_all() const {
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> all;
-    visit_entries(impl_->exec_io_fd,
-                  [&](const qprof_exec_key &key, const qprof_exec_io &value) {
-                      all[ExecKey{int32_t(key.pid), key.exec_id}] =
-                          to_exec_io(value);
-                  });
+    visit_entries(impl_->exec_io_fd, [&](const qprof_exec_key &key,
+                                         const qprof_exec_io &value) {
+        all[ExecKey{int32_t(key.pid), key.exec_id}] = to_exec_io(value);
+    });
     return all;
 }
 
 std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
-BpfAttribution::take(const std::vector<ExecKey> &keys)
-{
+BpfAttribution::take(const std::vector<ExecKey> &keys) {
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> taken;
     if (keys.empty())
         return taken;
@@ -278,25 +265,23 @@ BpfAttribution::take(const std::vector<ExecKey> &keys)
     return taken;
 }
 
-size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle)
-{
+size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle) {
     uint64_t now = monotonic_ns();
     uint64_t idle_ns = uint64_t(idle.count());
     size_t dropped = 0;
     std::vector<qprof_exec_key> doomed;
-    visit_entries(
-        impl_->exec_io_fd,
-        [&](const qprof_exec_key &key, const qprof_exec_io &value) {
-            if (value.last_event_ns + idle_ns > now)
-                return;
-            int32_t pid = int32_t(key.pid);
-            bool exited = kill(pid, 0) != 0 && errno == ESRCH;
-            auto last = impl_->last_taken_exec.find(pid);
-            bool superseded = last != impl_->last_taken_exec.end() &&
-                              key.exec_id < last->second;
-            if (exited || superseded)
-                doomed.push_back(key);
-        });
+    visit_entries(impl_->exec_io_fd,
+                  [&](const qprof_exec_key &key, const qprof_exec_io &value) {
+                      if (value.last_event_ns + idle_ns > now)
+                          return;
+                      int32_t pid = int32_t(key.pid);
+                      bool exited = kill(pid, 0) != 0 && errno == ESRCH;
+                      auto last = impl_->last_taken_exec.find(pid);
+                      bool superseded = last != impl_->last_taken_exec.end() &&
+                                        key.exec_id < last->second;
+                      if (exited || superseded)
+                          doomed.push_back(key);
+                  });
     for (const qprof_exec_key &key : doomed) {
         if (bpf_map_delete_elem(impl_->exec_io_fd, &key) == 0) {
             ++dropped;
@@ -310,8 +295,7 @@ size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle)
     return dropped;
 }
 
-BpfStats BpfAttribution::stats()
-{
+BpfStats BpfAttribution::stats() {
     BpfStats st;
     int ncpus = libbpf_num_possible_cpus();
     if (ncpus > 0) {
@@ -328,8 +312,8 @@ BpfStats BpfAttribution::stats()
     }
     uint64_t now = monotonic_ns();
     if (now > impl_->last_stats_ns)
-        st.events_per_sec = double(st.events - impl_->last_stats_events) *
-                            1e9 / double(now - impl_->last_stats_ns);
+        st.events_per_sec = double(st.events - impl_->last_stats_events) * 1e9 /
+                            double(now - impl_->last_stats_ns);
     impl_->last_stats_events = st.events;
     impl_->last_stats_ns = now;
 

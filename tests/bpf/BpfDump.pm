@@ -20,12 +20,13 @@ my $TOOL = $ENV{QPROF_BPF_DUMP}
 
 sub tool { $TOOL }
 
-# Starts the tool (as the current user, or as `user` through runuser) and
-# waits until it has attached or said why it cannot.
+# Starts the tool (as the current user, or as `user` through runuser; from
+# `tool` when given) and waits until it has attached or said why it cannot.
 sub attach {
     my ($class, $postmaster_pid, $word_address, %opts) = @_;
-    croak "$TOOL is not built (make -C bpf)" unless -x $TOOL;
-    my @cmd = ($TOOL, $postmaster_pid, $word_address);
+    my $tool = $opts{tool} // $TOOL;
+    croak "$tool is not built (make -C bpf)" unless -x $tool;
+    my @cmd = ($tool, $postmaster_pid, $word_address);
     push @cmd, $opts{max_entries} if $opts{max_entries};
     unshift @cmd, 'runuser', '-u', $opts{user}, '--' if $opts{user};
     my $self = bless { in => '', out => '', err => '' }, $class;

@@ -24,8 +24,7 @@
 
 namespace {
 
-std::string json_string(const std::string &s)
-{
+std::string json_string(const std::string &s) {
     std::string out = "\"";
     for (char c : s) {
         if (c == '"' || c == '\\') {
@@ -43,9 +42,8 @@ std::string json_string(const std::string &s)
 }
 
 std::string json_entries(
-    const std::unordered_map<qprof::ExecKey, qprof::ExecIo,
-                             qprof::ExecKeyHash> &entries)
-{
+    const std::unordered_map<qprof::ExecKey, qprof::ExecIo, qprof::ExecKeyHash>
+        &entries) {
     std::ostringstream out;
     out << "{\"entries\":[";
     bool first = true;
@@ -74,8 +72,7 @@ std::string json_entries(
     return out.str();
 }
 
-std::string json_stats(const qprof::BpfStats &st)
-{
+std::string json_stats(const qprof::BpfStats &st) {
     std::ostringstream out;
     out << "{\"events\":" << st.events << ",\"lost_events\":" << st.lost_events
         << ",\"word_read_failures\":" << st.word_read_failures
@@ -89,11 +86,9 @@ std::string json_stats(const qprof::BpfStats &st)
 
 } // namespace
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr,
-                "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES]\n",
+        fprintf(stderr, "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES]\n",
                 argv[0]);
         return 1;
     }
@@ -105,8 +100,8 @@ int main(int argc, char **argv)
 
     std::unique_ptr<qprof::BpfAttribution> bpf;
     try {
-        bpf.reset(new qprof::BpfAttribution(postmaster_pid, word_address,
-                                            options));
+        bpf.reset(
+            new qprof::BpfAttribution(postmaster_pid, word_address, options));
     } catch (const qprof::BpfUnavailable &e) {
         std::cout << "{\"unavailable\":" << json_string(e.what()) << "}"
                   << std::endl;
@@ -133,15 +128,16 @@ int main(int argc, char **argv)
                     k.pid = atoi(word.c_str());
                     size_t colon = word.find(':');
                     if (colon != std::string::npos)
-                        k.exec_id = strtoull(word.c_str() + colon + 1,
-                                             nullptr, 10);
+                        k.exec_id =
+                            strtoull(word.c_str() + colon + 1, nullptr, 10);
                     keys.push_back(k);
                 }
                 std::cout << json_entries(bpf->take(keys)) << std::endl;
             } else if (command == "drop") {
                 long idle_ms = 0;
                 words >> idle_ms;
-                size_t n = bpf->drop_unclaimed(std::chrono::milliseconds(idle_ms));
+                size_t n =
+                    bpf->drop_unclaimed(std::chrono::milliseconds(idle_ms));
                 std::cout << "{\"dropped\":" << n << "}" << std::endl;
             } else if (command == "drain") {
                 std::vector<qprof::ExecKey> keys;

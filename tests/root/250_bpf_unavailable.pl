@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
+use File::Copy ();
 use Test::More;
 use BpfTest;
 
@@ -19,8 +20,12 @@ ok(scalar @{ $as_root->{attachments} } >= 5, 'root attaches')
   or diag explain $as_root->{attachments};
 $as_root->detach;
 
-my $as_postgres =
-  BpfDump->attach($postmaster_pid, $word_address, user => 'postgres');
+# A copy the postgres user can run wherever the repository lives.
+my $copy = $node->dir . '/qprof_bpf_dump';
+File::Copy::copy(BpfDump::tool(), $copy) or die "copy: $!";
+chmod 0755, $copy;
+my $as_postgres = BpfDump->attach($postmaster_pid, $word_address,
+    user => 'postgres', tool => $copy);
 ok($as_postgres->{unavailable}, 'an unprivileged user is refused');
 like($as_postgres->{unavailable}, qr/needs root, or CAP_BPF with CAP_PERFMON/,
     'and told what is missing');
