@@ -27,7 +27,7 @@ pg_qprof--1.0.sql: $(sort $(wildcard extension/sql/*.sql))
 
 $(OBJS): $(wildcard extension/*.h)
 
-.PHONY: deps collector bpf test bench demo format
+.PHONY: deps collector bpf install-collector clean-parts test bench demo format
 
 # Installs the Debian packages the build and the tests need (only missing ones).
 deps:
@@ -41,6 +41,14 @@ bpf:
 
 install-collector: collector
 	$(MAKE) -C collector install
+
+# `make` and `make install` cover the collector too (qprof on PATH).
+all: collector
+install: install-collector
+clean: clean-parts
+clean-parts:
+	$(MAKE) -C collector clean
+	-$(MAKE) -C bpf clean
 
 test:
 	bash tests/run_tests.sh
