@@ -381,10 +381,14 @@ def create_job_relations(lab, jobs, groups, tags, users):
 
 
 def create_results(lab, jobs, suites_of_job):
-    """Suites and test cases of the jobs that ran; cases are inserted in chunks."""
+    """Suites and test cases of the finished jobs, inserted in chunks.
+
+    The results of the jobs still running come from their worker's log upload
+    during the traffic, as in a lab.
+    """
     suites, suite_jobs = [], []
     for job, names in zip(jobs, suites_of_job):
-        if job.start_time is None:
+        if job.state != TestJob.STATE_FINISHED:
             continue
         for name in names:
             suites.append(TestSuite(job=job, name=name if name == "lava" else f"{names.index(name)}_{name}"))
