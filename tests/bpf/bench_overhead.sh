@@ -21,6 +21,10 @@
 # only): on a shared machine TPS medians move by more than the overhead, the
 # programs' own run time does not.
 #
+# Last, the cost of the raw syscall tracepoints on every system call of the
+# machine: 2 million 1-byte dd reads and writes, with and without the
+# programs attached (with and without syscall tracing), minimum of 3.
+#
 # Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
 # SCALE (10), QPROF (qprof binary, default from PATH or collector/build).
 set -euo pipefail
@@ -225,4 +229,33 @@ done
 echo "BPF activity (loader driver, entries claimed every second):"
 for workload in select-only tpcb-like; do
     bpf_event_rates "$workload"
+done
+
+# Per system call: dd with 1-byte blocks is nothing but read/write calls.
+dd_ms() {
+    local best=0 start elapsed
+    for _ in 1 2 3; do
+        start=$(date +%s%N)
+        dd if=/dev/zero of=/dev/null bs=1 count=1000000 status=none
+        elapsed=$((($(date +%s%N) - start) / 1000000))
+        if [ "$best" -eq 0 ] || [ "$elapsed" -lt "$best" ]; then best=$elapsed; fi
+    done
+    echo "$best"
+}
+attached_dd_ms() {
+    rm -f "$work/dd.in"
+    mkfifo "$work/dd.in"
+    "$dump_tool" 1 0x1000 32768 "$@" <"$work/dd.in" >"$work/dd.out" &
+    dump_pid=$!
+    exec 8>"$work/dd.in"
+    until grep -q ready "$work/dd.out" 2>/dev/null; do sleep 0.2; done
+    dd_ms
+    exec 8>&-
+    wait "$dump_pid" || true
+    dump_pid=0
+}
+echo "system call cost (2 million read/write calls, ms, best of 3):"
+for round in 1 2 3; do
+    printf '  detached %s, attached without syscall tracing %s, attached %s\n' \
+        "$(dd_ms)" "$(attached_dd_ms no-syscalls)" "$(attached_dd_ms)"
 done

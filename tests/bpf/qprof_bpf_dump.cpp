@@ -2,7 +2,7 @@
  * qprof_bpf_dump — drives qprof::BpfAttribution from a test, one JSON line
  * per answer on stdout.
  *
- *   qprof_bpf_dump POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES]
+ *   qprof_bpf_dump POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES [no-syscalls]]
  *
  * Prints {"ready":true,"attachments":[...]} once attached, or
  * {"unavailable":"why"} and exits with status 2. Then reads commands, one a
@@ -88,7 +88,8 @@ std::string json_stats(const qprof::BpfStats &st) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES]\n",
+        fprintf(stderr, "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES "
+                "[no-syscalls]]\n",
                 argv[0]);
         return 1;
     }
@@ -97,6 +98,8 @@ int main(int argc, char **argv) {
     qprof::BpfOptions options;
     if (argc > 3)
         options.max_entries = uint32_t(strtoul(argv[3], nullptr, 0));
+    if (argc > 4 && std::string(argv[4]) == "no-syscalls")
+        options.trace_syscalls = false;
 
     std::unique_ptr<qprof::BpfAttribution> bpf;
     try {
