@@ -56,14 +56,16 @@ sub new_qprof_node
     return $node;
 }
 
-# Runs qprof to completion: (exit status, stdout, stderr).
+# Runs qprof to completion: (exit status, stdout, stderr); death by a
+# signal reads as 128 + the signal, as in a shell.
 sub run_qprof
 {
     my (@args) = @_;
     my ($out, $err) = ('', '');
     IPC::Run::run([ qprof_path(), @args ], '>', \$out, '2>', \$err,
         IPC::Run::timeout(300));
-    return ($? >> 8, $out, $err);
+    my $status = ($? & 127) ? 128 + ($? & 127) : $? >> 8;
+    return ($status, $out, $err);
 }
 
 # Starts `qprof collect` in the background; returns the IPC::Run handle.

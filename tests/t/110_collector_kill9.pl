@@ -131,5 +131,32 @@ is($check_rc, 4, 'dump --check exits 4 on damage');
 like($check_out, qr/DAMAGED/, 'and says the file is damaged');
 like($check_out, qr/damage at offset \d+/, 'with the offset');
 
+# Wherever a crash cuts a file, the reader sees a truncated tail, never
+# damage; and no corruption makes dump fail other than by saying so.
+my $sample_file = (grep { -s $_ > 4096 } sort @files)[0];
+my $bytes = slurp_file($sample_file);
+my $cut = PostgreSQL::Test::Utils::tempdir . '/cut.qprof';
+my ($cut_damage, $flip_crash) = (0, 0);
+for my $i (1 .. 60)
+{
+    my $at = 1 + int(rand(length($bytes) - 1));
+    open my $cf, '>:raw', $cut or die;
+    print $cf substr($bytes, 0, $at);
+    close $cf;
+    my ($crc) = check_capture($cut);
+    $cut_damage++ if $crc != 0;
+
+    my $flipped = $bytes;
+    substr($flipped, int(rand(length $flipped)), 1) = chr(int(rand(256)));
+    open $cf, '>:raw', $cut or die;
+    print $cf $flipped;
+    close $cf;
+    my ($frc) = check_capture($cut);
+    my ($drc) = run_qprof('dump', $cut);
+    $flip_crash++ unless ($frc == 0 || $frc == 4) && ($drc == 0 || $drc == 4);
+}
+is($cut_damage, 0, 'a file cut anywhere reads as a truncated tail');
+is($flip_crash, 0, 'a flipped byte is reported, never a crash');
+
 $node->stop;
 done_testing();
