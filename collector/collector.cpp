@@ -139,11 +139,10 @@ void Collector::connect() {
     verify_sample_access(*conn_);
     reader_conn_ = std::make_unique<PgConnection>(options_.dsn);
     source_ = std::make_unique<SampleSource>(*reader_conn_);
-    /* The collector's own statements are not worth profiling; only a
-     * superuser may switch recording off for its sessions. */
-    if (conn_->exec("SHOW is_superuser").text(0, 0) == "on")
-        for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
-            conn->exec("SET pg_qprof.enabled = off");
+    /* The collector's own statements are not worth profiling; a reader
+     * (pg_read_all_stats, as verified above) may exclude its sessions. */
+    for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
+        conn->exec("SELECT pg_qprof.exclude_session()");
     server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
     identity_ = read_server_identity(*conn_);
 }

@@ -125,8 +125,10 @@ void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
 
 } // namespace
 
+bool reader_session = false;
+
 bool level_is_tracked(int level) {
-    if (!settings.enabled || IsParallelWorker())
+    if (!settings.enabled || reader_session || IsParallelWorker())
         return false;
     switch (static_cast<TrackLevel>(settings.track)) {
     case TrackLevel::All:

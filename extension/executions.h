@@ -38,8 +38,13 @@ struct RunningContext {
 extern RunningContext running;
 extern int nesting_level;
 
+/* Set by pg_qprof.exclude_session(): a reader such as the collector asks
+ * that its own polling not be recorded, without the superuser right that
+ * pg_qprof.enabled needs. */
+extern bool reader_session;
+
 /* True when statements at `level` are recorded under the current settings
- * (and this is not a parallel worker). */
+ * (and this is neither a parallel worker nor a reader session). */
 bool level_is_tracked(int level);
 
 /* Decides sampling for a new top-level statement; nested statements follow

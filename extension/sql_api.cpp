@@ -31,6 +31,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_ring_samples);
 PG_FUNCTION_INFO_V1(pg_qprof_status);
 PG_FUNCTION_INFO_V1(pg_qprof_reset);
 PG_FUNCTION_INFO_V1(pg_qprof_exec_word);
+PG_FUNCTION_INFO_V1(pg_qprof_exclude_session);
 }
 
 #include <string>
@@ -318,4 +319,10 @@ extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
     v[1] = Int64GetDatum(static_cast<int64>(
         reinterpret_cast<uintptr_t>(&pg_qprof_running_exec_id)));
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+}
+
+extern "C" Datum pg_qprof_exclude_session(PG_FUNCTION_ARGS) {
+    require_read_all_stats("pg_qprof.exclude_session");
+    reader_session = true;
+    PG_RETURN_VOID();
 }

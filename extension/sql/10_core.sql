@@ -196,3 +196,13 @@ AS 'MODULE_PATHNAME', 'pg_qprof_exec_word'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 REVOKE ALL ON FUNCTION pg_qprof.exec_word() FROM PUBLIC;
+
+-- For readers such as the collector: the statements of the calling session
+-- are no longer recorded, until it disconnects.
+CREATE FUNCTION pg_qprof.exclude_session()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_qprof_exclude_session'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION pg_qprof.exclude_session() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_qprof.exclude_session() TO pg_read_all_stats;
