@@ -195,6 +195,8 @@ def create_workers(lab, count):
                       job_limit=lab.random.choice([0, 0, 8, 16]))
                for index in range(count)]
     workers[-1].health = Worker.HEALTH_MAINTENANCE
+    # The placeholder worker LAVA's migrations create is not part of the lab.
+    Worker.objects.update(health=Worker.HEALTH_RETIRED, state=Worker.STATE_OFFLINE)
     Worker.objects.bulk_create(workers)
     return workers
 
