@@ -127,6 +127,28 @@ void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
 
 bool reader_session = false;
 
+namespace {
+/* The top-level execution that ended last, and whether the word was lent to
+ * it for the commit of its transaction. */
+uint64_t last_top_level_exec_id = 0;
+bool word_lent_for_commit = false;
+} // namespace
+
+void commit_attribution_begin() {
+    if (pg_qprof_running_exec_id == 0 && last_top_level_exec_id != 0) {
+        pg_qprof_running_exec_id = last_top_level_exec_id;
+        word_lent_for_commit = true;
+    }
+}
+
+void commit_attribution_end() {
+    if (word_lent_for_commit) {
+        pg_qprof_running_exec_id = 0;
+        word_lent_for_commit = false;
+    }
+    last_top_level_exec_id = 0;
+}
+
 bool level_is_tracked(int level) {
     if (!settings.enabled || reader_session || IsParallelWorker())
         return false;
@@ -262,6 +284,8 @@ bool execution_long_enough(int64_t elapsed_ns) {
 }
 
 void execution_close(Execution *e, const ExecutionOutcome &out) {
+    if (e->level == 0)
+        last_top_level_exec_id = e->exec_id;
     int64_t exec_time_ns =
         out.exec_time_ns >= 0 ? out.exec_time_ns : execution_elapsed_ns(e);
     /* counters since the execution opened, straight into the sample */

@@ -109,6 +109,12 @@ void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
                              int level, int64_t start_ts, int64_t plan_time_ns,
                              int sqlstate);
 
+/* The commit of an implicit transaction (a statement sent alone) flushes WAL
+ * after the statement's execution has ended: the word names that execution
+ * again from pre-commit to commit, so kernel I/O of the commit is its own. */
+void commit_attribution_begin();
+void commit_attribution_end();
+
 /* Closes every open execution as failed with `sqlstate` (transaction abort
  * after an error raised outside the hooks' own error handlers). */
 void close_all_executions(int sqlstate);

@@ -440,8 +440,12 @@ void qprof_xact_callback(XactEvent event, void *arg) {
     if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
         last_error_sqlstate != 0)
         close_all_executions(last_error_sqlstate);
-    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
+    if (event == XACT_EVENT_PRE_COMMIT)
+        commit_attribution_begin();
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT) {
+        commit_attribution_end();
         last_error_sqlstate = 0;
+    }
 }
 
 } // namespace

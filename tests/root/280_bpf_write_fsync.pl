@@ -33,5 +33,15 @@ cmp_ok($io->{page_cache_miss_pages}, '<=',
     1.05 * $node->psql("SELECT pg_relation_size('indexed')") / page_size(),
     'written pages are not counted as page-cache misses');
 
+# The commit of a statement sent alone flushes WAL after its execution has
+# ended: that flush is still the statement's own I/O.
+$node->psql('INSERT INTO indexed SELECT g, \'y\' FROM generate_series(1, 100) g',
+    app => 'committer');
+my $insert = last_sample($node, 'committer');
+like($insert->{query}, qr/INSERT/i, 'INSERT has a sample');
+my $commit_io = io_of($bpf, $insert);
+cmp_ok($commit_io->{fsync_calls}, '>=', 1,
+    'the WAL flush at commit is attributed to the INSERT');
+
 $bpf->detach;
 done_testing();
