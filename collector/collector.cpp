@@ -413,7 +413,7 @@ void Collector::report_progress(bool final_line) {
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
-    io_.start(options_.bpf, *conn_);
+    io_.start(options_.bpf, options_.bpf_syscalls, *conn_);
 
     ResumePoint resume;
     if (!options_.to_stdout) {

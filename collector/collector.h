@@ -25,6 +25,7 @@ struct CollectOptions {
     double poll_seconds = 0.2;     /* pause when the ring had nothing new */
     double catalog_seconds = 300;  /* catalog snapshot period */
     std::string bpf = "auto";      /* auto | on | off */
+    bool bpf_syscalls = true;      /* trace read/write/fsync system calls */
     int zstd_level = 3;
 };
 

@@ -6,6 +6,7 @@
 
 #ifdef QPROF_WITH_BPF
 #include "bpf_attach.h"
+#include "privileges.h"
 #endif
 
 namespace qprof {
@@ -24,7 +25,8 @@ struct IoAttribution::State {
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, PgConnection &conn) {
+void IoAttribution::start(const std::string &mode, bool trace_syscalls,
+                          PgConnection &conn) {
     if (mode == "off")
         return;
     std::string reason;
@@ -33,8 +35,15 @@ void IoAttribution::start(const std::string &mode, PgConnection &conn) {
             "SELECT postmaster_pid, word_address FROM pg_qprof.exec_word()");
         state_->bpf = std::make_unique<BpfAttribution>(
             std::atoi(word.value(0, 0)),
-            static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10)));
+            static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10)),
+            BpfOptions{BpfOptions().max_entries, trace_syscalls});
         active_ = true;
+        std::string failed = drop_capabilities_after_attach();
+        if (!failed.empty())
+            fprintf(stderr,
+                    "qprof collect: could not drop capabilities after "
+                    "attaching the BPF programs: %s\n",
+                    failed.c_str());
         return;
     } catch (const BpfUnavailable &unavailable) {
         reason = unavailable.what();
@@ -106,7 +115,7 @@ struct IoAttribution::State {};
 IoAttribution::IoAttribution() = default;
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, PgConnection &) {
+void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
     if (mode == "off")
         return;
     const char *reason = "qprof was built without BPF support";

@@ -23,7 +23,7 @@ class IoAttribution {
 
     /* mode: auto | on | off. Throws ServerError when mode is on and BPF
      * cannot be used. */
-    void start(const std::string &mode, PgConnection &conn);
+    void start(const std::string &mode, bool trace_syscalls, PgConnection &conn);
 
     bool active() const { return active_; }
 

@@ -24,6 +24,7 @@ const char *kUsage =
     "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
     "                [--duration SECONDS | --once] [--rotate-mb N]\n"
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
+    "                [--bpf-syscalls on|off]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                [--catalog-seconds N]\n"
     "  qprof dump [--check] FILE|DIR...\n"
@@ -83,7 +84,12 @@ int collect_main(int argc, char **argv) {
             options.catalog_seconds = number_value(argc, argv, i, 1);
         else if (arg == "--bpf")
             options.bpf = option_value(argc, argv, i);
-        else
+        else if (arg == "--bpf-syscalls") {
+            std::string value = option_value(argc, argv, i);
+            if (value != "on" && value != "off")
+                throw UsageError("--bpf-syscalls takes on or off");
+            options.bpf_syscalls = value == "on";
+        } else
             throw UsageError("unknown option " + arg);
     }
     if (options.dsn.empty())

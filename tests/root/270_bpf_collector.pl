@@ -53,6 +53,20 @@ for (1 .. 100) {
 $node->psql('SELECT count(*) FROM collected_cold', app => 'collected_scan');
 $node->psql('SELECT pg_sleep(0.2)',                 app => 'collected_sleep');
 sleep 3;    # a few polls of the collector
+
+# Attached, the collector no longer holds what loading BPF needed.
+my $collector_pid = $collector->{KIDS}[0]{PID};
+open my $status, '<', "/proc/$collector_pid/status" or die "status: $!";
+my ($cap_eff) = map { /^CapEff:\s*([0-9a-f]+)/ ? $1 : () } <$status>;
+close $status;
+my $caps = hex $cap_eff;
+my %dropped = (CAP_SYS_ADMIN => 21, CAP_PERFMON => 38, CAP_BPF => 39,
+    CAP_SYS_PTRACE => 19, CAP_SYS_RESOURCE => 24);
+for my $name (sort keys %dropped) {
+    ok(!($caps & (1 << $dropped{$name})),
+        "collector dropped $name after attaching (CapEff $cap_eff)");
+}
+
 $collector->signal('INT');
 ok($collector->finish, 'collector --bpf on ran and stopped cleanly')
   or diag $err;
