@@ -11,6 +11,8 @@
 #   pg_stat_statements  shared_preload_libraries = pg_stat_statements, track = top
 #   pg_qprof            shared_preload_libraries = pg_qprof, track = top,
 #                       every execution recorded (sample_rate 1, min_duration 0)
+#   qprof_analyze_1pct  the same, per-node actuals for 1% of executions
+#   qprof_analyze_all   the same, per-node actuals for every execution
 # Needs root (runs the server as postgres) or the postgres user, the
 # extension installed (make install) and valgrind.
 #
@@ -80,13 +82,17 @@ awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 : >"$work/empty.sql"
 chmod 644 "$work"/*.sql
 
-configs=(none queryid pg_stat_statements pg_qprof)
+configs=(none queryid pg_stat_statements pg_qprof qprof_analyze_1pct
+    qprof_analyze_all)
 opts_none=()
 opts_queryid=(-c compute_query_id=on)
 opts_pg_stat_statements=(-c shared_preload_libraries=pg_stat_statements
     -c pg_stat_statements.track=top)
 opts_pg_qprof=(-c shared_preload_libraries=pg_qprof -c pg_qprof.track=top
     -c pg_qprof.sample_rate=1 -c pg_qprof.min_duration=0)
+# the same with per-node actuals kept for 1% and for every execution
+opts_qprof_analyze_1pct=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=0.01)
+opts_qprof_analyze_all=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=1)
 
 # Total instructions (callgrind Ir) of one single-user run reading $2.
 count_ir() { # config input
@@ -180,6 +186,9 @@ self_ir() { # callgrind output -> "instructions<TAB>function" for pg_qprof.so
         }' <(self_ir "$work/callgrind.pg_qprof.empty") \
         <(self_ir "$work/callgrind.pg_qprof.stmts") | sort -rn | head -n 16
 } | tee -a "$out_dir/instructions.txt"
+
+echo "per analyzed execution (qprof_analyze_all - pg_qprof): $((per_stmt[qprof_analyze_all] - per_stmt[pg_qprof])) instructions" |
+    tee -a "$out_dir/instructions.txt"
 
 qprof_delta=$((per_stmt[pg_qprof] - per_stmt[none]))
 pgss_delta=$((per_stmt[pg_stat_statements] - per_stmt[none]))
