@@ -9,6 +9,8 @@
 # at all, `qprof` with pg_qprof preloaded. For each workload (select-only,
 # TPC-B-like), RUNS rounds, each round running, in an order that rotates:
 #   plain          pgbench on the plain cluster
+#   qprof-ext      pgbench on the qprof cluster, no collector (the
+#                  extension's own cost)
 #   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
 #   qprof-bpf      pgbench on the qprof cluster, `qprof collect --bpf on`
 # and reports the median TPS of each and the loss against `plain`. The BPF
@@ -119,6 +121,7 @@ run_config() {
     local config=$1 workload=$2
     case $config in
     plain) pgbench_tps plain "$workload" ;;
+    qprof-ext) pgbench_tps qprof "$workload" ;;
     qprof-nobpf)
         start_collector off
         pgbench_tps qprof "$workload"
@@ -206,7 +209,7 @@ for name in plain qprof; do
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
 
-configs=(plain qprof-nobpf qprof-bpf)
+configs=(plain qprof-ext qprof-nobpf qprof-bpf)
 echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
 for workload in select-only tpcb-like; do
     declare -A tps=()
