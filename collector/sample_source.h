@@ -51,6 +51,7 @@ class SampleSource {
   private:
     PgConnection &conn_;
     bool prepared_ = false;
+    bool packed_ = false; /* pg_qprof.read_samples_packed is used */
     bool requested_ = false;
 };
 

@@ -91,4 +91,15 @@ struct Sample {
     char tags[kTagBytes];
 };
 
+/* pg_qprof.read_samples_packed returns this header followed by `count`
+ * Sample structs as they are in memory: the collector's fast path, built
+ * from this same header. */
+struct PackedSamplesHeader {
+    char magic[4];         /* "QPS1" */
+    uint32_t sample_bytes; /* sizeof(Sample): a layout check */
+    uint32_t count;
+    uint32_t reserved;
+};
+constexpr char kPackedSamplesMagic[4] = {'Q', 'P', 'S', '1'};
+
 } // namespace qprof

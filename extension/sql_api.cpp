@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_status);
 PG_FUNCTION_INFO_V1(pg_qprof_reset);
 PG_FUNCTION_INFO_V1(pg_qprof_exec_word);
 PG_FUNCTION_INFO_V1(pg_qprof_exclude_session);
+PG_FUNCTION_INFO_V1(pg_qprof_read_samples_packed);
 }
 
 #include <string>
@@ -325,4 +326,50 @@ extern "C" Datum pg_qprof_exclude_session(PG_FUNCTION_ARGS) {
     require_read_all_stats("pg_qprof.exclude_session");
     reader_session = true;
     PG_RETURN_VOID();
+}
+
+/* The collector's fast path: the same samples as read_samples, as one bytea
+ * of raw Sample structs (see PackedSamplesHeader) — no per-column datums. */
+extern "C" Datum pg_qprof_read_samples_packed(PG_FUNCTION_ARGS) {
+    require_ring();
+    require_read_all_stats("pg_qprof.read_samples_packed");
+    int64 after_seq = PG_GETARG_INT64(0);
+    int32 max_rows = PG_GETARG_INT32(1);
+    if (after_seq < 0 || max_rows < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("after_seq and max_rows must not be negative")));
+    /* bounded answer: at most 50,000 samples (about 32 MB) a call */
+    constexpr int32 kMaxPackedRows = 50000;
+    if (max_rows > kMaxPackedRows)
+        max_rows = kMaxPackedRows;
+
+    RingStatus st = ring_status();
+    uint64 seq = static_cast<uint64>(after_seq) + 1;
+    if (seq < st.oldest_seq)
+        seq = st.oldest_seq;
+    uint64 available = st.head_seq >= seq ? st.head_seq - seq + 1 : 0;
+    uint64 room = available < static_cast<uint64>(max_rows)
+                      ? available
+                      : static_cast<uint64>(max_rows);
+    size_t fixed = VARHDRSZ + sizeof(PackedSamplesHeader);
+    bytea *out = static_cast<bytea *>(palloc(fixed + room * sizeof(Sample)));
+    auto *header = reinterpret_cast<PackedSamplesHeader *>(VARDATA(out));
+    auto *samples = reinterpret_cast<char *>(header + 1);
+    uint32 count = 0;
+    Sample sample;
+    for (; seq <= st.head_seq && count < room; seq++) {
+        ReadResult r = ring_read(seq, &sample);
+        if (r == ReadResult::NotReady)
+            break; /* never step over a sample still being written */
+        if (r == ReadResult::Lost)
+            continue; /* the reader sees the gap in seq */
+        memcpy(samples + count * sizeof(Sample), &sample, sizeof(Sample));
+        count++;
+    }
+    memcpy(header->magic, kPackedSamplesMagic, sizeof(header->magic));
+    header->sample_bytes = sizeof(Sample);
+    header->count = count;
+    header->reserved = 0;
+    SET_VARSIZE(out, fixed + count * sizeof(Sample));
+    PG_RETURN_BYTEA_P(out);
 }

@@ -64,6 +64,16 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_qprof_read_samples'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
+-- The same samples as one bytea of raw sample structs (the collector's fast
+-- path; the layout is extension/sample.h, checked by a header).
+CREATE FUNCTION pg_qprof.read_samples_packed(
+    after_seq bigint,
+    max_rows integer
+)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pg_qprof_read_samples_packed'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
 -- Same rows for any role; other users' texts, tags and addresses are hidden
 -- unless the caller may read all statistics.
 CREATE FUNCTION pg_qprof.ring_samples(
@@ -181,6 +191,8 @@ CREATE VIEW pg_qprof.stats AS
 
 REVOKE ALL ON FUNCTION pg_qprof.read_samples(bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.reset() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_qprof.read_samples_packed(bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_qprof.read_samples_packed(bigint, integer) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.read_samples(bigint, integer) TO pg_read_all_stats;
 GRANT USAGE ON SCHEMA pg_qprof TO PUBLIC;
 GRANT SELECT ON pg_qprof.samples, pg_qprof.status, pg_qprof.stats TO PUBLIC;
