@@ -139,6 +139,17 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     return result;
 }
 
+/* In a PG_CATCH block: records the execution keyed by `key`, if it is still
+ * open, as failed with the SQLSTATE of the error being handled. */
+void close_failed_execution(const void *key) {
+    Execution *e = execution_find(key);
+    if (e != nullptr) {
+        ExecutionOutcome failed;
+        failed.sqlstate = geterrcode();
+        execution_close(e, failed);
+    }
+}
+
 void run_ExecutorStart(QueryDesc *query_desc, int eflags) {
     if (prev_ExecutorStart)
         prev_ExecutorStart(query_desc, eflags);
@@ -174,9 +185,7 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
     PG_CATCH();
     {
         execution_leave(saved);
-        ExecutionOutcome failed;
-        failed.sqlstate = geterrcode();
-        execution_close(e, failed);
+        close_failed_execution(query_desc);
         PG_RE_THROW();
     }
     PG_END_TRY();
@@ -198,12 +207,7 @@ template <typename Phase> void run_phase(QueryDesc *query_desc, Phase phase) {
     {
         nesting_level--;
         execution_leave(saved);
-        e = execution_find(query_desc);
-        if (e != nullptr) {
-            ExecutionOutcome failed;
-            failed.sqlstate = geterrcode();
-            execution_close(e, failed);
-        }
+        close_failed_execution(query_desc);
         PG_RE_THROW();
     }
     PG_END_TRY();
@@ -304,12 +308,7 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     PG_CATCH();
     {
         execution_leave(saved);
-        e = execution_find(query_desc);
-        if (e != nullptr) {
-            ExecutionOutcome failed;
-            failed.sqlstate = geterrcode();
-            execution_close(e, failed);
-        }
+        close_failed_execution(query_desc);
         PG_RE_THROW();
     }
     PG_END_TRY();
@@ -400,12 +399,7 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     {
         nesting_level--;
         execution_leave(saved);
-        e = execution_find(pstmt);
-        if (e != nullptr) {
-            ExecutionOutcome failed;
-            failed.sqlstate = geterrcode();
-            execution_close(e, failed);
-        }
+        close_failed_execution(pstmt);
         PG_RE_THROW();
     }
     PG_END_TRY();
