@@ -55,7 +55,9 @@ void to_row(const Sample &s, SampleRow &r) {
     r.client_addr = client_text(s);
     r.tags_json.clear();
     if (s.tags_len > 0 &&
-        !sqlcommenter_to_json(s.tags, s.tags_len, &r.tags_json))
+        !sqlcommenter_to_json(s.tags, s.tags_len,
+                              (s.flags & kFlagTagsTruncated) != 0,
+                              &r.tags_json))
         r.tags_json.clear(); /* malformed comment: no tags, as in SQL */
     r.queryid = s.queryid;
     r.planid = s.planid;

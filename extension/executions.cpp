@@ -46,7 +46,8 @@ struct Execution {
     SampleCmd cmd;
     bool instrumented;
     const char *tags;
-    uint16_t tags_len;
+    uint32_t tags_len; /* the whole comment; cut to kTagBytes in the sample */
+    int64_t rows;      /* summed over the runs of a portal fetched in parts */
 };
 
 RunningContext running = {0, nullptr, 0};
@@ -102,7 +103,7 @@ void forget(Execution *e) {
 
 void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
                    int level, SampleCmd cmd, int64_t queryid, uint32_t userid,
-                   const char *tags, uint16_t tags_len) {
+                   const char *tags, uint32_t tags_len) {
     s->exec_id = exec_id;
     s->parent_exec_id = parent_exec_id;
     s->pid = MyProcPid;
@@ -115,9 +116,12 @@ void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
         learn_client_address();
     s->client_family = client_family;
     memcpy(s->client_addr, client_addr, sizeof(client_addr));
-    s->tags_len = static_cast<uint8_t>(tags_len);
-    if (tags_len > 0)
-        memcpy(s->tags, tags, tags_len);
+    uint32_t kept = tags_len < kTagBytes ? tags_len : kTagBytes;
+    s->tags_len = static_cast<uint16_t>(kept);
+    if (kept > 0)
+        memcpy(s->tags, tags, kept);
+    if (tags_len > kept)
+        s->flags |= kFlagTagsTruncated;
     strlcpy(s->app_name, application_name ? application_name : "",
             kAppNameBytes);
     s->queryid = queryid;
@@ -216,8 +220,7 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
         size_t len = 0;
         if (find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)) {
             e->tags = body;
-            e->tags_len =
-                static_cast<uint16_t>(len < kTagBytes ? len : kTagBytes);
+            e->tags_len = static_cast<uint32_t>(len);
         } else {
             e->tags = nullptr;
             e->tags_len = 0;
@@ -227,6 +230,7 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
         e->tags_len = running.tags_len;
     }
 
+    e->rows = 0;
     e->start_ts = GetCurrentTimestamp();
     e->buffers_at_start = pgBufferUsage;
     e->wal_at_start = pgWalUsage;
@@ -254,6 +258,13 @@ void execution_leave(RunningContext saved) {
     running = saved;
     pg_qprof_running_exec_id = saved.exec_id;
 }
+
+void execution_add_rows(const void *key, uint64_t rows) {
+    if (Execution *e = execution_find(key))
+        e->rows += static_cast<int64_t>(rows);
+}
+
+int64_t execution_rows(const Execution *e) { return e->rows; }
 
 uint64_t execution_id(const Execution *e) {
     return e->exec_id;
@@ -359,8 +370,6 @@ void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
         tags = nullptr;
         tags_len = 0;
     }
-    if (tags_len > static_cast<size_t>(kTagBytes))
-        tags_len = kTagBytes;
     uint64_t ticket = 0;
     Sample *s = ring_begin_write(&ticket);
     if (s == nullptr)
@@ -369,7 +378,7 @@ void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
     memset(reinterpret_cast<char *>(s) + offsetof(Sample, exec_id), 0,
            offsetof(Sample, tags) - offsetof(Sample, exec_id));
     fill_identity(s, exec_id, running.exec_id, level, cmd, queryid, GetUserId(),
-                  tags, static_cast<uint16_t>(tags_len));
+                  tags, static_cast<uint32_t>(tags_len));
     s->flags |= kFlagPlanningOnly;
     s->start_ts = start_ts;
     s->end_ts = start_ts + plan_time_ns / 1000;

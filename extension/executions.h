@@ -32,7 +32,7 @@ struct Execution;
 struct RunningContext {
     uint64_t exec_id;
     const char *tags; /* sqlcommenter body of the top-level statement */
-    uint16_t tags_len;
+    uint32_t tags_len;
 };
 
 extern RunningContext running;
@@ -70,6 +70,12 @@ Execution *execution_find(const void *key);
 /* Makes `e` the running execution; returns what was running before. */
 RunningContext execution_enter(Execution *e);
 void execution_leave(RunningContext saved);
+
+/* PostgreSQL 15 counts the rows of a portal's last run only (es_processed is
+ * reset by each ExecutorRun): the rows of each run are added up here, so a
+ * cursor or a PL/pgSQL FOR loop fetched in parts reports all its rows. */
+void execution_add_rows(const void *key, uint64_t rows);
+int64_t execution_rows(const Execution *e);
 
 uint64_t execution_id(const Execution *e);
 int64_t execution_queryid(const Execution *e);

@@ -222,6 +222,7 @@ void qprof_ExecutorRun(QueryDesc *query_desc, ScanDirection direction,
             prev_ExecutorRun(query_desc, direction, count, execute_once);
         else
             standard_ExecutorRun(query_desc, direction, count, execute_once);
+        execution_add_rows(query_desc, query_desc->estate->es_processed);
     });
 }
 
@@ -289,7 +290,7 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     ExecutionOutcome out;
     out.exec_time_ns = elapsed_ns;
     EState *estate = query_desc->estate;
-    out.rows = static_cast<int64_t>(estate->es_processed);
+    out.rows = execution_rows(e);
     if (query_desc->plannedstmt->parallelModeNeeded &&
         query_desc->planstate != nullptr)
         count_parallel_workers(query_desc->planstate, &out);

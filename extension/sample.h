@@ -33,8 +33,9 @@ enum class SampleCmd : uint8_t {
 /* Bits of Sample::flags. */
 enum SampleFlag : uint8_t {
     kFlagTopLevel = 1 << 0,
-    kFlagNodeActuals = 1 << 1,  /* per-node actuals kept for this execution */
-    kFlagPlanningOnly = 1 << 2, /* failed during planning, never executed */
+    kFlagNodeActuals = 1 << 1,   /* per-node actuals kept for this execution */
+    kFlagPlanningOnly = 1 << 2,  /* failed during planning, never executed */
+    kFlagTagsTruncated = 1 << 3, /* the comment was longer than kTagBytes */
 };
 
 struct Sample {
@@ -52,7 +53,7 @@ struct Sample {
     uint32_t userid;
     uint8_t client_family; /* 0 = none (unix socket/local), 4 or 6 */
     uint8_t client_addr[16];
-    uint8_t tags_len; /* 0 = no sqlcommenter comment; bytes in tags[] */
+    uint16_t tags_len; /* 0 = no sqlcommenter comment; bytes in tags[] */
     char app_name[kAppNameBytes]; /* NUL-terminated */
 
     /* what */

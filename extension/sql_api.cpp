@@ -80,7 +80,8 @@ bool tags_json(const Sample &s, char *out, size_t cap) {
         return false;
     try {
         std::string json;
-        if (!sqlcommenter_to_json(s.tags, s.tags_len, &json) ||
+        if (!sqlcommenter_to_json(s.tags, s.tags_len,
+                                  (s.flags & kFlagTagsTruncated) != 0, &json) ||
             json.size() + 1 > cap)
             return false;
         memcpy(out, json.c_str(), json.size() + 1);

@@ -121,7 +121,9 @@ static bool is_key_char(char c) {
            c == '%';
 }
 
-static bool parse_pairs(const char *body, size_t len, std::string *json) {
+/* A comment cut short (`truncated`) keeps the pairs that are complete. */
+static bool parse_pairs(const char *body, size_t len, bool truncated,
+                        std::string *json) {
     size_t i = 0;
     auto skip_spaces = [&]() {
         while (i < len && is_space(body[i]))
@@ -129,6 +131,13 @@ static bool parse_pairs(const char *body, size_t len, std::string *json) {
     };
     std::string key, value, raw_value;
     int pairs = 0;
+    /* pairs are appended only once whole, so json holds complete ones */
+    auto stop = [&]() {
+        if (!truncated || pairs == 0)
+            return false;
+        json->push_back('}');
+        return true;
+    };
     json->assign("{");
     skip_spaces();
     while (i < len) {
@@ -136,16 +145,16 @@ static bool parse_pairs(const char *body, size_t len, std::string *json) {
         while (i < len && is_key_char(body[i]))
             i++;
         if (i == key_start)
-            return false;
+            return stop();
         if (!url_decode(body + key_start, i - key_start, &key))
-            return false;
+            return stop();
         skip_spaces();
         if (i >= len || body[i] != '=')
-            return false;
+            return stop();
         i++;
         skip_spaces();
         if (i >= len || body[i] != '\'')
-            return false;
+            return stop();
         i++;
         /* a value ends at the first quote not escaped with a backslash */
         raw_value.clear();
@@ -166,9 +175,9 @@ static bool parse_pairs(const char *body, size_t len, std::string *json) {
             i++;
         }
         if (!closed)
-            return false;
+            return stop();
         if (!url_decode(raw_value.data(), raw_value.size(), &value))
-            return false;
+            return stop();
         if (pairs++ > 0)
             json->push_back(',');
         append_json_string(json, key);
@@ -177,20 +186,21 @@ static bool parse_pairs(const char *body, size_t len, std::string *json) {
         skip_spaces();
         if (i < len) {
             if (body[i] != ',')
-                return false;
+                return stop();
             i++;
             skip_spaces();
             if (i >= len)
-                return false; /* dangling comma */
+                return stop(); /* dangling comma */
         }
     }
     json->push_back('}');
     return pairs > 0;
 }
 
-bool sqlcommenter_to_json(const char *body, size_t len, std::string *json) {
+bool sqlcommenter_to_json(const char *body, size_t len, bool truncated,
+                          std::string *json) {
     try {
-        return parse_pairs(body, len, json);
+        return parse_pairs(body, len, truncated, json);
     } catch (const std::bad_alloc &) {
         return false;
     }

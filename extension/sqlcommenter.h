@@ -37,7 +37,9 @@ inline size_t statement_text(const char *source, int location, int len,
 
 /* Parses a comment body of key='value' pairs separated by commas, URL-decodes
  * keys and values and returns them as a JSON object text. Returns false for
- * anything malformed; the caller then shows no tags. Never throws. */
-bool sqlcommenter_to_json(const char *body, size_t len, std::string *json);
+ * anything malformed; the caller then shows no tags. A body `truncated` to
+ * the sample's tag buffer keeps its complete pairs. Never throws. */
+bool sqlcommenter_to_json(const char *body, size_t len, bool truncated,
+                          std::string *json);
 
 } // namespace qprof
