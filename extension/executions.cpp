@@ -56,7 +56,7 @@ int nesting_level = 0;
 namespace {
 
 /* Executions open at once: nesting depth plus open cursors. Beyond this an
- * execution is not recorded and is counted as dropped. */
+ * execution is not recorded and is counted (status.skipped_too_deep). */
 constexpr int kMaxOpen = 64;
 Execution open_executions[kMaxOpen];
 int open_count = 0;
@@ -193,8 +193,10 @@ void remember_planning(int level, int64_t queryid, uint64_t exec_id,
 Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
                           const char *stmt_text, size_t stmt_text_len,
                           int level) {
-    if (open_count >= kMaxOpen)
+    if (open_count >= kMaxOpen) {
+        ring_count_skipped_too_deep();
         return nullptr;
+    }
     Execution *e = &open_executions[open_count++];
     e->key = key;
     e->queryid = queryid;
@@ -264,7 +266,9 @@ void execution_add_rows(const void *key, uint64_t rows) {
         e->rows += static_cast<int64_t>(rows);
 }
 
-int64_t execution_rows(const Execution *e) { return e->rows; }
+int64_t execution_rows(const Execution *e) {
+    return e->rows;
+}
 
 uint64_t execution_id(const Execution *e) {
     return e->exec_id;

@@ -53,6 +53,7 @@ struct alignas(64) Slot {
 struct alignas(64) BackendCounters {
     pg_atomic_uint64 skipped_by_sampling;
     pg_atomic_uint64 skipped_by_min_duration;
+    pg_atomic_uint64 skipped_too_deep;
 };
 
 struct RingHeader {
@@ -65,6 +66,7 @@ struct RingHeader {
     pg_atomic_uint64 reset_time;
     pg_atomic_uint64 reset_skipped_by_sampling;
     pg_atomic_uint64 reset_skipped_by_min_duration;
+    pg_atomic_uint64 reset_skipped_too_deep;
     pg_atomic_uint64 reset_dropped;
 };
 
@@ -135,10 +137,12 @@ void ring_shmem_startup() {
     pg_atomic_init_u64(&ring->reset_time, 0);
     pg_atomic_init_u64(&ring->reset_skipped_by_sampling, 0);
     pg_atomic_init_u64(&ring->reset_skipped_by_min_duration, 0);
+    pg_atomic_init_u64(&ring->reset_skipped_too_deep, 0);
     pg_atomic_init_u64(&ring->reset_dropped, 0);
     for (uint32_t i = 0; i < ring->num_counters; i++) {
         pg_atomic_init_u64(&counters[i].skipped_by_sampling, 0);
         pg_atomic_init_u64(&counters[i].skipped_by_min_duration, 0);
+        pg_atomic_init_u64(&counters[i].skipped_too_deep, 0);
     }
     for (uint64_t i = 0; i < ring->capacity; i++)
         pg_atomic_init_u64(&slots[i].version, 0);
@@ -192,6 +196,11 @@ void ring_count_skipped_by_min_duration() {
         bump(&c->skipped_by_min_duration);
 }
 
+void ring_count_skipped_too_deep() {
+    if (BackendCounters *c = my_counters())
+        bump(&c->skipped_too_deep);
+}
+
 ReadResult ring_read(uint64_t seq, Sample *out) {
     uint64_t head = pg_atomic_read_u64(&ring->head);
     if (seq == 0 || seq > head)
@@ -221,11 +230,12 @@ RingStatus ring_status() {
     st.oldest_seq = st.overwritten + 1;
     st.reset_seq = pg_atomic_read_u64(&ring->reset_seq);
     st.reset_time = static_cast<int64_t>(pg_atomic_read_u64(&ring->reset_time));
-    uint64_t sampling = 0, min_duration = 0;
+    uint64_t sampling = 0, min_duration = 0, too_deep = 0;
     for (uint32_t i = 0; i < ring->num_counters; i++) {
         sampling += pg_atomic_read_u64(&counters[i].skipped_by_sampling);
         min_duration +=
             pg_atomic_read_u64(&counters[i].skipped_by_min_duration);
+        too_deep += pg_atomic_read_u64(&counters[i].skipped_too_deep);
     }
     st.dropped = pg_atomic_read_u64(&ring->dropped) -
                  pg_atomic_read_u64(&ring->reset_dropped);
@@ -233,6 +243,8 @@ RingStatus ring_status() {
         sampling - pg_atomic_read_u64(&ring->reset_skipped_by_sampling);
     st.skipped_by_min_duration =
         min_duration - pg_atomic_read_u64(&ring->reset_skipped_by_min_duration);
+    st.skipped_too_deep =
+        too_deep - pg_atomic_read_u64(&ring->reset_skipped_too_deep);
     return st;
 }
 
@@ -245,6 +257,9 @@ void ring_reset() {
         &ring->reset_skipped_by_min_duration,
         pg_atomic_read_u64(&ring->reset_skipped_by_min_duration) +
             st.skipped_by_min_duration);
+    pg_atomic_write_u64(&ring->reset_skipped_too_deep,
+                        pg_atomic_read_u64(&ring->reset_skipped_too_deep) +
+                            st.skipped_too_deep);
     pg_atomic_write_u64(&ring->reset_dropped,
                         pg_atomic_read_u64(&ring->dropped));
     pg_atomic_write_u64(&ring->reset_seq, st.head_seq);

@@ -30,6 +30,8 @@ void ring_end_write(uint64_t ticket);
 /* Per-backend counters of executions that were not recorded. */
 void ring_count_skipped_by_sampling();
 void ring_count_skipped_by_min_duration();
+/* an execution not recorded because too many were open in its backend */
+void ring_count_skipped_too_deep();
 
 /* Reader side. */
 enum class ReadResult { Ok, Lost, NotReady };
@@ -45,6 +47,7 @@ struct RingStatus {
     uint64_t dropped;
     uint64_t skipped_by_sampling;
     uint64_t skipped_by_min_duration;
+    uint64_t skipped_too_deep;
     uint64_t reset_seq;
     int64_t reset_time; /* TimestampTz, 0 = never */
 };

@@ -284,8 +284,8 @@ extern "C" Datum pg_qprof_status(PG_FUNCTION_ARGS) {
     if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
         elog(ERROR, "return type must be a row type");
     RingStatus st = ring_status();
-    Datum v[11];
-    bool n[11] = {false};
+    Datum v[12];
+    bool n[12] = {false};
     v[0] = Int64GetDatum(static_cast<int64>(st.epoch));
     v[1] = Int64GetDatum(static_cast<int64>(st.capacity));
     v[2] = Int64GetDatum(static_cast<int64>(st.head_seq));
@@ -295,9 +295,10 @@ extern "C" Datum pg_qprof_status(PG_FUNCTION_ARGS) {
     v[6] = Int64GetDatum(static_cast<int64>(st.dropped));
     v[7] = Int64GetDatum(static_cast<int64>(st.skipped_by_sampling));
     v[8] = Int64GetDatum(static_cast<int64>(st.skipped_by_min_duration));
-    v[9] = Int64GetDatum(static_cast<int64>(st.reset_seq));
-    v[10] = TimestampTzGetDatum(st.reset_time);
-    n[10] = st.reset_time == 0;
+    v[9] = Int64GetDatum(static_cast<int64>(st.skipped_too_deep));
+    v[10] = Int64GetDatum(static_cast<int64>(st.reset_seq));
+    v[11] = TimestampTzGetDatum(st.reset_time);
+    n[11] = st.reset_time == 0;
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
 

@@ -141,6 +141,7 @@ CREATE FUNCTION pg_qprof.status(
     OUT samples_dropped bigint,
     OUT skipped_by_sampling bigint,
     OUT skipped_by_min_duration bigint,
+    OUT skipped_too_deep bigint,
     OUT reset_seq bigint,
     OUT reset_time timestamptz
 )
