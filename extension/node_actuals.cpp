@@ -11,6 +11,7 @@
 #include "node_actuals.h"
 #include "plan_capture.h"
 #include "plan_shape.h"
+#include "preload.h"
 #include "shared_store.h"
 
 extern "C" {
@@ -370,11 +371,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_read_node_actuals);
  * pid and/or one execution id. */
 extern "C" Datum pg_qprof_read_node_actuals(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
-    if (qprof::shared == nullptr)
-        ereport(
-            ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("pg_qprof must be loaded via shared_preload_libraries")));
+    qprof::require_preloaded(qprof::shared != nullptr);
     ActualsFilter f;
     f.rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     f.any_pid = PG_ARGISNULL(0);

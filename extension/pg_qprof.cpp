@@ -20,6 +20,7 @@ void _PG_init(void);
 }
 
 #include "hooks.h"
+#include "preload.h"
 #include "plan_capture.h"
 #include "query_texts.h"
 #include "ring.h"
@@ -50,13 +51,17 @@ void qprof_shmem_startup() {
 
 } // namespace
 
-void _PG_init(void) {
-    if (!process_shared_preload_libraries_in_progress)
+void qprof::require_preloaded(bool ready) {
+    if (!ready)
         ereport(ERROR,
                 (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                  errmsg("pg_qprof must be loaded via shared_preload_libraries"),
                  errhint("Add pg_qprof to shared_preload_libraries in "
                          "postgresql.conf and restart the server.")));
+}
+
+void _PG_init(void) {
+    qprof::require_preloaded(process_shared_preload_libraries_in_progress);
 
     qprof::define_settings();
 

@@ -13,6 +13,7 @@
 #include "plan_capture.h"
 #include "node_actuals.h"
 #include "plan_shape.h"
+#include "preload.h"
 #include "shared_store.h"
 
 extern "C" {
@@ -288,11 +289,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_stored_plans);
 /* Every stored plan, oldest first. */
 extern "C" Datum pg_qprof_stored_plans(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
-    if (qprof::shared == nullptr)
-        ereport(
-            ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("pg_qprof must be loaded via shared_preload_libraries")));
+    qprof::require_preloaded(qprof::shared != nullptr);
     LWLockAcquire(qprof::shared->lock, LW_SHARED);
     qprof::store_for_each(&qprof::shared->store, put_plan_row,
                           fcinfo->resultinfo);

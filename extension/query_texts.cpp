@@ -9,6 +9,7 @@
  */
 #include "query_texts.h"
 #include "normalize.h"
+#include "preload.h"
 #include "shared_store.h"
 
 extern "C" {
@@ -203,11 +204,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_query_texts);
 /* Every stored text, oldest first. */
 extern "C" Datum pg_qprof_query_texts(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
-    if (qprof::shared == nullptr)
-        ereport(
-            ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("pg_qprof must be loaded via shared_preload_libraries")));
+    qprof::require_preloaded(qprof::shared != nullptr);
     LWLockAcquire(qprof::shared->lock, LW_SHARED);
     qprof::store_for_each(&qprof::shared->store, put_query_text_row,
                           fcinfo->resultinfo);

@@ -38,6 +38,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_read_samples_packed);
 #include <string>
 
 #include "executions.h"
+#include "preload.h"
 #include "query_texts.h"
 #include "ring.h"
 #include "sqlcommenter.h"
@@ -51,12 +52,7 @@ constexpr int kSampleColumns = 45;
 constexpr size_t kTagJsonBytes = kTagBytes * 6 + 16;
 
 void require_ring() {
-    if (!ring_ready())
-        ereport(ERROR,
-                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                 errmsg("pg_qprof must be loaded via shared_preload_libraries"),
-                 errhint("Add pg_qprof to shared_preload_libraries in "
-                         "postgresql.conf and restart the server.")));
+    require_preloaded(ring_ready());
 }
 
 bool can_read_all_stats() {

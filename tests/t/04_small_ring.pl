@@ -5,29 +5,13 @@
 # ring.
 use strict;
 use warnings;
-use IO::Socket::INET;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Basename qw(dirname);
+use lib dirname(__FILE__);
+use QprofNode;
 use Time::HiRes qw(time);
-
-# A node on a free port in 20000-29999.
-sub new_node
-{
-    my ($name) = @_;
-    for (1 .. 200)
-    {
-        my $port = 20000 + int(rand(10000));
-        next if -e "/tmp/.s.PGSQL.$port";
-        my $sock = IO::Socket::INET->new(
-            LocalAddr => '127.0.0.1', LocalPort => $port,
-            Proto => 'tcp', ReuseAddr => 0);
-        next unless $sock;
-        close $sock;
-        return PostgreSQL::Test::Cluster->new($name, port => $port);
-    }
-    die "no free port";
-}
 
 my $node = new_node('small_ring');
 $node->init;

@@ -5,28 +5,12 @@
 # again, and a text longer than a quarter of its store is truncated.
 use strict;
 use warnings;
-use IO::Socket::INET;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-
-# A node on a free port in 20000-29999.
-sub new_node
-{
-    my ($name) = @_;
-    for (1 .. 200)
-    {
-        my $port = 20000 + int(rand(10000));
-        next if -e "/tmp/.s.PGSQL.$port";
-        my $sock = IO::Socket::INET->new(
-            LocalAddr => '127.0.0.1', LocalPort => $port,
-            Proto => 'tcp', ReuseAddr => 0);
-        next unless $sock;
-        close $sock;
-        return PostgreSQL::Test::Cluster->new($name, port => $port);
-    }
-    die "no free port";
-}
+use File::Basename qw(dirname);
+use lib dirname(__FILE__);
+use QprofNode;
 
 my $node = new_node('stores');
 $node->init;
