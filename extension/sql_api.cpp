@@ -212,6 +212,39 @@ char *cached_text(HTAB *cache, int64 queryid) {
     return entry->text;
 }
 
+void check_read_args(int64 after_seq, int32 max_rows) {
+    if (after_seq < 0 || max_rows < 0)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("after_seq and max_rows must not be negative")));
+}
+
+/* The first sequence number after `after_seq` the ring may still hold. */
+uint64 first_seq_after(const RingStatus &st, int64 after_seq) {
+    uint64 seq = static_cast<uint64>(after_seq) + 1;
+    return seq < st.oldest_seq ? st.oldest_seq : seq;
+}
+
+/* Calls emit(sample) for the samples after `after_seq`, oldest first, at most
+ * `max_rows`: stops at one still being written (never steps over it), skips
+ * the lost ones (the reader sees the gap in seq). `emit` is a lambda
+ * capturing by reference: nothing to destroy if PostgreSQL raises. */
+template <typename Emit>
+void read_after(const RingStatus &st, int64 after_seq, uint64 max_rows,
+                Emit emit) {
+    Sample sample;
+    uint64 emitted = 0;
+    for (uint64 seq = first_seq_after(st, after_seq);
+         seq <= st.head_seq && emitted < max_rows; seq++) {
+        ReadResult r = ring_read(seq, &sample);
+        if (r == ReadResult::NotReady)
+            break;
+        if (r == ReadResult::Lost)
+            continue;
+        emit(sample);
+        emitted++;
+    }
+}
+
 } // namespace
 
 extern "C" Datum pg_qprof_read_samples(PG_FUNCTION_ARGS) {
@@ -219,31 +252,19 @@ extern "C" Datum pg_qprof_read_samples(PG_FUNCTION_ARGS) {
     require_read_all_stats("pg_qprof.read_samples");
     int64 after_seq = PG_GETARG_INT64(0);
     int32 max_rows = PG_GETARG_INT32(1);
-    if (after_seq < 0 || max_rows < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("after_seq and max_rows must not be negative")));
+    check_read_args(after_seq, max_rows);
 
     InitMaterializedSRF(fcinfo, 0);
     ReturnSetInfo *rsinfo =
         reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-    RingStatus st = ring_status();
-    uint64 seq = static_cast<uint64>(after_seq) + 1;
-    if (seq < st.oldest_seq)
-        seq = st.oldest_seq;
     Datum values[kSampleColumns];
     bool nulls[kSampleColumns];
-    Sample sample;
-    int32 emitted = 0;
-    for (; seq <= st.head_seq && emitted < max_rows; seq++) {
-        ReadResult r = ring_read(seq, &sample);
-        if (r == ReadResult::NotReady)
-            break; /* never step over a sample still being written */
-        if (r == ReadResult::Lost)
-            continue; /* the reader sees the gap in seq */
-        fill_sample_columns(sample, true, values, nulls);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        emitted++;
-    }
+    read_after(ring_status(), after_seq, static_cast<uint64>(max_rows),
+               [&](const Sample &sample) {
+                   fill_sample_columns(sample, true, values, nulls);
+                   tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+                                        values, nulls);
+               });
     return (Datum)0;
 }
 
@@ -333,37 +354,27 @@ extern "C" Datum pg_qprof_read_samples_packed(PG_FUNCTION_ARGS) {
     require_read_all_stats("pg_qprof.read_samples_packed");
     int64 after_seq = PG_GETARG_INT64(0);
     int32 max_rows = PG_GETARG_INT32(1);
-    if (after_seq < 0 || max_rows < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("after_seq and max_rows must not be negative")));
+    check_read_args(after_seq, max_rows);
     /* bounded answer: at most 50,000 samples (about 32 MB) a call */
     constexpr int32 kMaxPackedRows = 50000;
     if (max_rows > kMaxPackedRows)
         max_rows = kMaxPackedRows;
 
     RingStatus st = ring_status();
-    uint64 seq = static_cast<uint64>(after_seq) + 1;
-    if (seq < st.oldest_seq)
-        seq = st.oldest_seq;
-    uint64 available = st.head_seq >= seq ? st.head_seq - seq + 1 : 0;
+    uint64 first = first_seq_after(st, after_seq);
+    uint64 available = st.head_seq >= first ? st.head_seq - first + 1 : 0;
     uint64 room = available < static_cast<uint64>(max_rows)
                       ? available
                       : static_cast<uint64>(max_rows);
     size_t fixed = VARHDRSZ + sizeof(PackedSamplesHeader);
     bytea *out = static_cast<bytea *>(palloc(fixed + room * sizeof(Sample)));
     auto *header = reinterpret_cast<PackedSamplesHeader *>(VARDATA(out));
-    auto *samples = reinterpret_cast<char *>(header + 1);
+    char *samples = reinterpret_cast<char *>(header + 1);
     uint32 count = 0;
-    Sample sample;
-    for (; seq <= st.head_seq && count < room; seq++) {
-        ReadResult r = ring_read(seq, &sample);
-        if (r == ReadResult::NotReady)
-            break; /* never step over a sample still being written */
-        if (r == ReadResult::Lost)
-            continue; /* the reader sees the gap in seq */
+    read_after(st, after_seq, room, [&](const Sample &sample) {
         memcpy(samples + count * sizeof(Sample), &sample, sizeof(Sample));
         count++;
-    }
+    });
     memcpy(header->magic, kPackedSamplesMagic, sizeof(header->magic));
     header->sample_bytes = sizeof(Sample);
     header->count = count;
