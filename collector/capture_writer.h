@@ -21,7 +21,7 @@ struct CaptureWriterOptions {
     uint64_t rotate_bytes = 64ull << 20;
     double rotate_seconds = 3600;
     uint64_t retain_bytes = 0; /* 0 = keep every file */
-    int zstd_level = 3;
+    int zstd_level = 1;
 };
 
 class CaptureWriter {

@@ -21,12 +21,12 @@ struct CollectOptions {
     uint64_t retain_bytes = 0;     /* 0 = keep all files */
     uint32_t frame_records = 8192; /* samples per frame at most */
     double frame_seconds = 1.0;    /* a frame is closed at least this often */
-    int batch_rows = 20000;        /* rows per read_samples call */
+    int batch_rows = 5000;         /* rows per read_samples call */
     double poll_seconds = 0.2;     /* pause when the ring had nothing new */
     double catalog_seconds = 300;  /* catalog snapshot period */
     std::string bpf = "auto";      /* auto | on | off */
     bool bpf_syscalls = true;      /* trace read/write/fsync system calls */
-    int zstd_level = 3;
+    int zstd_level = 1;
 };
 
 /* Runs the collector; returns the exit status. Throws the errors of

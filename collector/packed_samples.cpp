@@ -107,20 +107,30 @@ void decode_packed_samples(const char *data, size_t length,
         throw ServerError("pg_qprof.read_samples_packed: short answer");
     memcpy(&header, data, sizeof(header));
     if (memcmp(header.magic, kPackedSamplesMagic, sizeof(header.magic)) != 0 ||
-        header.sample_bytes != sizeof(Sample))
+        header.fixed_bytes != kSampleFixedBytes)
         throw ServerError("pg_qprof.read_samples_packed: samples of another "
                           "layout (extension and collector versions differ)");
-    if (length != sizeof(header) + size_t(header.count) * sizeof(Sample))
-        throw ServerError("pg_qprof.read_samples_packed: answer of " +
-                          std::to_string(length) + " bytes for " +
-                          std::to_string(header.count) + " samples");
     rows.resize(header.count);
     Sample sample;
     const char *p = data + sizeof(header);
-    for (uint32_t i = 0; i < header.count; ++i, p += sizeof(Sample)) {
-        memcpy(&sample, p, sizeof(Sample)); /* the bytea is not aligned */
-        to_row(sample, rows[i]);
+    const char *end = data + length;
+    uint32_t decoded = 0;
+    for (; decoded < header.count; ++decoded) {
+        /* the bytea is not aligned: copy before reading */
+        if (static_cast<size_t>(end - p) < kSampleFixedBytes)
+            break;
+        memcpy(&sample, p, kSampleFixedBytes);
+        size_t bytes = sample_used_bytes(sample);
+        if (static_cast<size_t>(end - p) < bytes)
+            break;
+        memcpy(sample.tags, p + kSampleFixedBytes, bytes - kSampleFixedBytes);
+        to_row(sample, rows[decoded]);
+        p += bytes;
     }
+    if (decoded != header.count || p != end)
+        throw ServerError("pg_qprof.read_samples_packed: answer of " +
+                          std::to_string(length) + " bytes does not hold " +
+                          std::to_string(header.count) + " samples");
 }
 
 } // namespace qprof

@@ -211,7 +211,11 @@ ReadResult ring_read(uint64_t seq, Sample *out) {
     uint64_t before = pg_atomic_read_u64(&slot->version);
     pg_read_barrier();
     if (before == seq * 4 + kStateComplete) {
-        memcpy(out, &slot->sample, sizeof(Sample));
+        memcpy(out, &slot->sample, kSampleFixedBytes);
+        /* tags_len may be torn here: it is bounded, and the version check
+         * below rejects the copy then */
+        memcpy(out->tags, slot->sample.tags,
+               sample_used_bytes(*out) - kSampleFixedBytes);
         pg_read_barrier();
         uint64_t after = pg_atomic_read_u64(&slot->version);
         return after == before ? ReadResult::Ok : ReadResult::Lost;

@@ -92,15 +92,26 @@ struct Sample {
     char tags[kTagBytes];
 };
 
+/* Everything but the tag buffer; a sample's used bytes are these followed
+ * by tags_len bytes of tags. Only the used bytes are copied out of the ring:
+ * most statements carry no comment, and the buffer is 40% of the struct. */
+constexpr size_t kSampleFixedBytes = offsetof(Sample, tags);
+
+inline size_t sample_used_bytes(const Sample &s) {
+    return kSampleFixedBytes +
+           (s.tags_len <= kTagBytes ? s.tags_len : static_cast<size_t>(kTagBytes));
+}
+
 /* pg_qprof.read_samples_packed returns this header followed by `count`
- * Sample structs as they are in memory: the collector's fast path, built
+ * records, each the first sample_used_bytes() of a Sample as it is in
+ * memory (no padding between records): the collector's fast path, built
  * from this same header. */
 struct PackedSamplesHeader {
-    char magic[4];         /* "QPS1" */
-    uint32_t sample_bytes; /* sizeof(Sample): a layout check */
+    char magic[4];        /* "QPS2" */
+    uint32_t fixed_bytes; /* kSampleFixedBytes: a layout check */
     uint32_t count;
     uint32_t reserved;
 };
-constexpr char kPackedSamplesMagic[4] = {'Q', 'P', 'S', '1'};
+constexpr char kPackedSamplesMagic[4] = {'Q', 'P', 'S', '2'};
 
 } // namespace qprof

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <cstring>
+#include <malloc.h>
 
 extern "C" {
 #include "postgres.h"
@@ -347,8 +348,22 @@ extern "C" Datum pg_qprof_exclude_session(PG_FUNCTION_ARGS) {
     PG_RETURN_VOID();
 }
 
+/* Each call builds, copies and sends a bytea of several megabytes. By
+ * default glibc maps buffers that large afresh and unmaps them when freed,
+ * so every call paid one page fault per 4 kB page (a third of the reader's
+ * time). The reader's backend keeps them instead: at most a few batches of
+ * memory, in that one backend. */
+static void keep_large_buffers() {
+    static bool done = false;
+    if (done)
+        return;
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+    done = true;
+}
+
 /* The collector's fast path: the same samples as read_samples, as one bytea
- * of raw Sample structs (see PackedSamplesHeader) — no per-column datums. */
+ * of raw Sample records (see PackedSamplesHeader) — no per-column datums. */
 extern "C" Datum pg_qprof_read_samples_packed(PG_FUNCTION_ARGS) {
     require_ring();
     require_read_all_stats("pg_qprof.read_samples_packed");
@@ -360,6 +375,8 @@ extern "C" Datum pg_qprof_read_samples_packed(PG_FUNCTION_ARGS) {
     if (max_rows > kMaxPackedRows)
         max_rows = kMaxPackedRows;
 
+    keep_large_buffers();
+
     RingStatus st = ring_status();
     uint64 first = first_seq_after(st, after_seq);
     uint64 available = st.head_seq >= first ? st.head_seq - first + 1 : 0;
@@ -367,18 +384,22 @@ extern "C" Datum pg_qprof_read_samples_packed(PG_FUNCTION_ARGS) {
                       ? available
                       : static_cast<uint64>(max_rows);
     size_t fixed = VARHDRSZ + sizeof(PackedSamplesHeader);
+    /* room for the largest records; only the used bytes are touched */
     bytea *out = static_cast<bytea *>(palloc(fixed + room * sizeof(Sample)));
     auto *header = reinterpret_cast<PackedSamplesHeader *>(VARDATA(out));
-    char *samples = reinterpret_cast<char *>(header + 1);
+    char *records = reinterpret_cast<char *>(header + 1);
+    size_t used = 0;
     uint32 count = 0;
     read_after(st, after_seq, room, [&](const Sample &sample) {
-        memcpy(samples + count * sizeof(Sample), &sample, sizeof(Sample));
+        size_t bytes = sample_used_bytes(sample);
+        memcpy(records + used, &sample, bytes);
+        used += bytes;
         count++;
     });
     memcpy(header->magic, kPackedSamplesMagic, sizeof(header->magic));
-    header->sample_bytes = sizeof(Sample);
+    header->fixed_bytes = kSampleFixedBytes;
     header->count = count;
     header->reserved = 0;
-    SET_VARSIZE(out, fixed + count * sizeof(Sample));
+    SET_VARSIZE(out, fixed + used);
     PG_RETURN_BYTEA_P(out);
 }

@@ -1,9 +1,10 @@
 -- pg_qprof.read_samples_packed(after_seq, max_rows): the same samples as
--- read_samples, as one bytea of raw sample structs behind a 16-byte header
--- (magic 'QPS1', sample size, count), little-endian on this machine.
+-- read_samples, as one bytea behind a 16-byte header (magic 'QPS2', fixed
+-- record size, count), little-endian on this machine. Each record is the
+-- fixed part of a sample followed by only the tag bytes it uses.
 SELECT head_seq AS mark FROM pg_qprof.status \gset
 SELECT 1 AS one;
-SELECT 2 AS two;
+SELECT 2 AS two /*route='%2Fjobs'*/;
 SELECT 3 AS three;
 
 CREATE FUNCTION qp_le(b bytea, off int, len int) RETURNS bigint
@@ -13,9 +14,10 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 WITH p AS (SELECT pg_qprof.read_samples_packed(:mark, 3) AS b)
-SELECT substring(b FROM 1 FOR 4) = '\x51505331'::bytea AS magic_ok,
+SELECT substring(b FROM 1 FOR 4) = '\x51505332'::bytea AS magic_ok,
        qp_le(b, 8, 4) AS count,
-       length(b) = 16 + qp_le(b, 4, 4) * 3 AS length_ok,
+       -- the third sample (SELECT 2) carries route='%2Fjobs': 15 bytes of tags
+       length(b) - 16 - qp_le(b, 4, 4) * 3 AS tag_bytes,
        qp_le(b, 16, 8) = :mark + 1 AS first_seq_ok,
        qp_le(b, 16 + qp_le(b, 4, 4)::int * 2, 8) = :mark + 3 AS third_seq_ok
   FROM p;

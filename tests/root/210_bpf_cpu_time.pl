@@ -51,11 +51,14 @@ cmp_ok($cpu->{oncpu_ns}, '>=', $kernel_cpu_ns * 0.9 - 5e6,
     'CPU-bound: almost all of the CPU time the kernel counted around it');
 cmp_ok(abs($cpu->{oncpu_ns} + $offcpu - $exec_ns), '<=', 0.1 * $exec_ns + 8e6,
     'CPU-bound: on- plus off-CPU time is the execution time');
-# It reads nothing; on a machine busy with other work it may still wait
-# briefly in uninterruptible sleep (memory reclaim, a page of the binary), but
-# that is never most of its time.
-cmp_ok($cpu->{offcpu_io_ns}, '<', 0.2 * $exec_ns,
-    'CPU-bound: hardly any I/O wait');
+# It reads nothing; on a machine busy with other work it may still wait in
+# uninterruptible sleep (memory reclaim, a page of the binary evicted: 108 ms
+# of 320 ms seen once here), but that is never most of its time, and never
+# more than its time on the CPU.
+cmp_ok($cpu->{offcpu_io_ns}, '<', 0.5 * $exec_ns,
+    'CPU-bound: I/O wait is not most of its time');
+cmp_ok($cpu->{offcpu_io_ns}, '<', $cpu->{oncpu_ns},
+    'CPU-bound: less I/O wait than time on the CPU');
 
 $bpf->detach;
 done_testing();
