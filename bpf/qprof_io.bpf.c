@@ -61,13 +61,15 @@ struct {
  * state of exited backends goes away by itself. */
 struct backend_state {
     __u64 offcpu_since_ns; /* switch-out time, 0 when running */
-    __u64 offcpu_exec_id;  /* execution word read at switch-out */
+    __u64 offcpu_exec_id;  /* execution read from the word at switch-out */
     __u64 syscall_start_ns;
     __u64 pending_oncpu_ns; /* runtime accounted from another CPU */
     __u64 ra_inode;         /* readahead window being filled */
     __u64 ra_first, ra_end; /* page indexes [first, end) */
     __u32 syscall_kind;     /* enum syscall_kind, while in a syscall */
     __u32 offcpu_in_io;     /* switched out in uninterruptible sleep */
+    __u32 offcpu_pid;       /* whose execution offcpu_exec_id is */
+    __u32 pad;
 };
 
 struct {
@@ -108,24 +110,32 @@ static __always_inline bool is_backend(struct task_struct *task) {
     return task->real_parent->tgid == postmaster_tgid;
 }
 
-/* The execution the current task is running; only valid when the current
- * task is a backend, as the word is read from the current address space. */
-static __always_inline __u64 current_exec_id(void) {
-    __u64 exec_id = 0;
+/* The execution the current task `task` works for, as a map key: its own
+ * (tgid, word), or for a parallel worker its leader's. False when it runs
+ * none. Only valid when the current task is a backend, as the word is read
+ * from the current address space. */
+static __always_inline bool current_exec(struct task_struct *task,
+                                         struct qprof_exec_key *key) {
+    struct qprof_running_word word = {};
 
     /* An exiting backend has released its memory: it runs nothing. */
-    if (!bpf_get_current_task_btf()->mm)
-        return 0;
+    if (!task->mm)
+        return false;
     /* The read fails when the word's page is not resident, which happens
      * only before the backend ever wrote it: the word is then 0. */
-    if (bpf_probe_read_user(&exec_id, sizeof(exec_id),
+    if (bpf_probe_read_user(&word, sizeof(word),
                             (const void *)exec_word_address) != 0) {
         struct qprof_bpf_counters *c = my_counters();
         if (c)
             c->word_read_failures++;
-        return 0;
+        return false;
     }
-    return exec_id;
+    if (word.exec_id == 0)
+        return false;
+    key->pid = word.leader_pid ? word.leader_pid : task->tgid;
+    key->pad = 0;
+    key->exec_id = word.exec_id;
+    return true;
 }
 
 /* The entry of (pid, exec_id), created when missing; NULL when the map is
@@ -294,10 +304,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     st->syscall_start_ns = 0;
     st->syscall_kind = SYSCALL_OTHER;
 
-    __u64 exec_id = current_exec_id();
-    if (exec_id == 0)
+    struct qprof_exec_key exec;
+    if (!current_exec(task, &exec))
         return 0;
-    struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
+    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
     if (!io)
         return 0;
     __u64 bytes = ret > 0 ? (__u64)ret : 0;
@@ -353,10 +363,10 @@ int BPF_PROG(page_cache_add, struct folio *folio) {
     struct backend_state *st = known_backend(task->pid);
     if (st && st->syscall_kind == SYSCALL_WRITE)
         return 0;
-    __u64 exec_id = current_exec_id();
-    if (exec_id == 0)
+    struct qprof_exec_key exec;
+    if (!current_exec(task, &exec))
         return 0;
-    struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
+    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
     if (!io)
         return 0;
     __u64 pages = folio_pages(folio);
@@ -409,11 +419,11 @@ static __always_inline void claim_request(struct request *rq) {
     struct task_struct *task = current_backend();
     if (!task)
         return;
-    __u64 exec_id = current_exec_id();
-    if (exec_id == 0)
+    struct qprof_exec_key exec;
+    if (!current_exec(task, &exec))
         return;
     __u64 key = (__u64)rq;
-    struct request_owner owner = {.exec_id = exec_id, .pid = task->tgid};
+    struct request_owner owner = {.exec_id = exec.exec_id, .pid = exec.pid};
     bpf_map_update_elem(&requests, &key, &owner, BPF_ANY);
 }
 
@@ -470,8 +480,11 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     struct backend_state *st = backend_state_of(prev->pid, true);
     if (!st)
         return;
+    struct qprof_exec_key exec = {};
     st->offcpu_since_ns = now;
-    st->offcpu_exec_id = current_exec_id();
+    current_exec(prev, &exec);
+    st->offcpu_exec_id = exec.exec_id;
+    st->offcpu_pid = exec.pid;
     /* A preempted task stays runnable whatever its state says. */
     st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
 }
@@ -481,7 +494,8 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now) {
     if (!st)
         return;
     if (st->offcpu_since_ns && st->offcpu_exec_id) {
-        struct qprof_exec_io *io = exec_entry(next->tgid, st->offcpu_exec_id);
+        struct qprof_exec_io *io =
+            exec_entry(st->offcpu_pid, st->offcpu_exec_id);
         if (io) {
             __u64 waited = now - st->offcpu_since_ns;
             if (st->offcpu_in_io)
@@ -526,10 +540,10 @@ int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime) {
         runtime += st->pending_oncpu_ns;
         st->pending_oncpu_ns = 0;
     }
-    __u64 exec_id = current_exec_id();
-    if (exec_id == 0)
+    struct qprof_exec_key exec;
+    if (!current_exec(task, &exec))
         return 0;
-    struct qprof_exec_io *io = exec_entry(task->tgid, exec_id);
+    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
     if (io)
         __sync_fetch_and_add(&io->oncpu_ns, runtime);
     return 0;

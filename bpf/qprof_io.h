@@ -14,6 +14,16 @@
 #include <linux/types.h>
 #endif
 
+/* The word the extension keeps in every backend's memory, at the address
+ * pg_qprof.exec_word() gives (struct QprofRunningWord in
+ * extension/executions.h has the same layout). */
+struct qprof_running_word {
+    __u64 exec_id;    /* the execution running, 0 when idle */
+    __u32 leader_pid; /* parallel worker: the leader whose execution exec_id
+                         is; 0 in any other process */
+    __u32 reserved;
+};
+
 /* Key of the per-execution map. */
 struct qprof_exec_key {
     __u32 pid; /* tgid as the kernel's root pid namespace sees it */

@@ -26,7 +26,7 @@ extern "C" {
 #include "sqlcommenter.h"
 
 extern "C" {
-volatile uint64_t pg_qprof_running_exec_id = 0;
+QprofRunningWord pg_qprof_running = {0, 0, 0};
 }
 
 namespace qprof {
@@ -139,15 +139,15 @@ bool word_lent_for_commit = false;
 } // namespace
 
 void commit_attribution_begin() {
-    if (pg_qprof_running_exec_id == 0 && last_top_level_exec_id != 0) {
-        pg_qprof_running_exec_id = last_top_level_exec_id;
+    if (pg_qprof_running.exec_id == 0 && last_top_level_exec_id != 0) {
+        pg_qprof_running.exec_id = last_top_level_exec_id;
         word_lent_for_commit = true;
     }
 }
 
 void commit_attribution_end() {
     if (word_lent_for_commit) {
-        pg_qprof_running_exec_id = 0;
+        pg_qprof_running.exec_id = 0;
         word_lent_for_commit = false;
     }
     last_top_level_exec_id = 0;
@@ -252,13 +252,13 @@ RunningContext execution_enter(Execution *e) {
     running.exec_id = e->exec_id;
     running.tags = e->tags;
     running.tags_len = e->tags_len;
-    pg_qprof_running_exec_id = e->exec_id;
+    pg_qprof_running.exec_id = e->exec_id;
     return saved;
 }
 
 void execution_leave(RunningContext saved) {
     running = saved;
-    pg_qprof_running_exec_id = saved.exec_id;
+    pg_qprof_running.exec_id = saved.exec_id;
 }
 
 void execution_add_rows(const void *key, uint64_t rows) {
@@ -398,7 +398,7 @@ void close_all_executions(int sqlstate) {
         execution_close(&open_executions[open_count - 1], failed);
     pending.valid = false;
     running = {0, nullptr, 0};
-    pg_qprof_running_exec_id = 0;
+    pg_qprof_running.exec_id = 0;
 }
 
 } // namespace qprof

@@ -14,10 +14,18 @@
 #include "sample.h"
 
 extern "C" {
-/* The id of the execution this backend is running, 0 when idle. The library
- * is loaded in the postmaster before fork, so this word has the same address
- * in every backend; BPF programs read it (DESIGN.md contract 4). */
-extern volatile uint64_t pg_qprof_running_exec_id;
+/* What this backend is running, for the BPF programs (DESIGN.md contract 4).
+ * The library is loaded in the postmaster before fork, so this word has the
+ * same address in every backend. bpf/qprof_io.h (struct
+ * qprof_running_word) mirrors its layout. */
+struct QprofRunningWord {
+    volatile uint64_t exec_id; /* the execution running, 0 when idle */
+    /* In a parallel worker, its leader's pid: exec_id is then the leader's
+     * execution, which the worker's events belong to. 0 elsewhere. */
+    volatile int32_t leader_pid;
+    int32_t reserved;
+};
+extern QprofRunningWord pg_qprof_running;
 }
 
 struct BufferUsage;

@@ -13,6 +13,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "jit/jit.h"
@@ -27,8 +28,9 @@ extern "C" {
 }
 
 #include "executions.h"
-#include "instr_ns.h"
 #include "hooks.h"
+#include "instr_ns.h"
+#include "parallel_attribution.h"
 #include "plan_capture.h"
 #include "query_texts.h"
 #include "settings.h"
@@ -93,8 +95,8 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     uint64_t exec_id = next_exec_id();
     instr_time start;
     INSTR_TIME_SET_CURRENT(start);
-    volatile uint64_t saved_word = pg_qprof_running_exec_id;
-    pg_qprof_running_exec_id = exec_id;
+    volatile uint64_t saved_word = pg_qprof_running.exec_id;
+    pg_qprof_running.exec_id = exec_id;
     nesting_level++;
     PG_TRY();
     {
@@ -108,7 +110,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     PG_CATCH();
     {
         nesting_level--;
-        pg_qprof_running_exec_id = saved_word;
+        pg_qprof_running.exec_id = saved_word;
         int sqlstate = geterrcode();
         instr_time elapsed;
         INSTR_TIME_SET_CURRENT(elapsed);
@@ -129,7 +131,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     }
     PG_END_TRY();
     nesting_level--;
-    pg_qprof_running_exec_id = saved_word;
+    pg_qprof_running.exec_id = saved_word;
 
     instr_time elapsed;
     INSTR_TIME_SET_CURRENT(elapsed);
@@ -158,6 +160,13 @@ void run_ExecutorStart(QueryDesc *query_desc, int eflags) {
 }
 
 void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
+    if (IsParallelWorker()) {
+        /* not an execution of its own: its kernel events are the leader's */
+        if (nesting_level == 0)
+            parallel_worker_adopt();
+        run_ExecutorStart(query_desc, eflags);
+        return;
+    }
     int64_t queryid = query_desc->plannedstmt->queryId;
     if (!level_is_tracked(nesting_level) || queryid == 0 ||
         (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
@@ -218,6 +227,9 @@ template <typename Phase> void run_phase(QueryDesc *query_desc, Phase phase) {
 void qprof_ExecutorRun(QueryDesc *query_desc, ScanDirection direction,
                        uint64 count, bool execute_once) {
     run_phase(query_desc, [&]() {
+        /* the workers this run may launch work for the running execution */
+        if (query_desc->plannedstmt->parallelModeNeeded)
+            parallel_leader_publish(pg_qprof_running.exec_id);
         if (prev_ExecutorRun)
             prev_ExecutorRun(query_desc, direction, count, execute_once);
         else
@@ -274,6 +286,12 @@ void run_ExecutorEnd(QueryDesc *query_desc) {
 }
 
 void qprof_ExecutorEnd(QueryDesc *query_desc) {
+    if (IsParallelWorker()) {
+        if (nesting_level == 0)
+            parallel_worker_release();
+        run_ExecutorEnd(query_desc);
+        return;
+    }
     Execution *e = execution_find(query_desc);
     if (e == nullptr) {
         run_ExecutorEnd(query_desc);

@@ -20,6 +20,7 @@ void _PG_init(void);
 }
 
 #include "hooks.h"
+#include "parallel_attribution.h"
 #include "preload.h"
 #include "plan_capture.h"
 #include "query_texts.h"
@@ -35,6 +36,7 @@ void qprof_shmem_request() {
     if (prev_shmem_request)
         prev_shmem_request();
     RequestAddinShmemSpace(qprof::ring_shmem_size());
+    RequestAddinShmemSpace(qprof::parallel_attribution_shmem_size());
     qprof::query_texts_shmem_request();
     qprof::plans_shmem_request();
 }
@@ -44,6 +46,7 @@ void qprof_shmem_startup() {
         prev_shmem_startup();
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     qprof::ring_shmem_startup();
+    qprof::parallel_attribution_shmem_startup();
     qprof::query_texts_shmem_startup();
     qprof::plans_shmem_startup();
     LWLockRelease(AddinShmemInitLock);

@@ -98,8 +98,9 @@ struct Sample {
 constexpr size_t kSampleFixedBytes = offsetof(Sample, tags);
 
 inline size_t sample_used_bytes(const Sample &s) {
-    return kSampleFixedBytes +
-           (s.tags_len <= kTagBytes ? s.tags_len : static_cast<size_t>(kTagBytes));
+    return kSampleFixedBytes + (s.tags_len <= kTagBytes
+                                    ? s.tags_len
+                                    : static_cast<size_t>(kTagBytes));
 }
 
 /* pg_qprof.read_samples_packed returns this header followed by `count`

@@ -337,8 +337,8 @@ extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
     Datum v[2];
     bool n[2] = {false, false};
     v[0] = Int32GetDatum(PostmasterPid);
-    v[1] = Int64GetDatum(static_cast<int64>(
-        reinterpret_cast<uintptr_t>(&pg_qprof_running_exec_id)));
+    v[1] = Int64GetDatum(
+        static_cast<int64>(reinterpret_cast<uintptr_t>(&pg_qprof_running)));
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
 

@@ -26,7 +26,7 @@ sub bpf_cluster {
         settings => {
             shared_preload_libraries => 'pg_qprof',
             shared_buffers           => '8MB',
-            # a parallel worker's I/O is its own, not the leader's execution
+            # one process per execution; 290 tests parallel workers
             max_parallel_workers_per_gather => 0,
             %settings
         });

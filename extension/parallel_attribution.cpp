@@ -1,0 +1,83 @@
+/*
+ * parallel_attribution.cpp — see parallel_attribution.h.
+ *
+ * One 64-bit slot per PGPROC, written only by its owner and only when a
+ * parallel plan starts: no lock, no cost for other statements. A worker
+ * reads its leader's slot while the leader waits for it in Gather, so the
+ * value cannot change under it.
+ */
+#include "parallel_attribution.h"
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/twophase.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+}
+
+#include "executions.h"
+
+namespace qprof {
+
+namespace {
+
+pg_atomic_uint64 *leader_slots = nullptr;
+
+uint32_t slot_count() {
+    return static_cast<uint32_t>(MaxBackends + NUM_AUXILIARY_PROCS +
+                                 max_prepared_xacts);
+}
+
+pg_atomic_uint64 *slot_of(const PGPROC *proc) {
+    if (leader_slots == nullptr || proc == nullptr || proc->pgprocno < 0 ||
+        static_cast<uint32_t>(proc->pgprocno) >= slot_count())
+        return nullptr;
+    return &leader_slots[proc->pgprocno];
+}
+
+} // namespace
+
+size_t parallel_attribution_shmem_size() {
+    return sizeof(pg_atomic_uint64) * slot_count();
+}
+
+void parallel_attribution_shmem_startup() {
+    bool found = false;
+    leader_slots = static_cast<pg_atomic_uint64 *>(
+        ShmemInitStruct("pg_qprof parallel leaders",
+                        parallel_attribution_shmem_size(), &found));
+    if (found)
+        return;
+    for (uint32_t i = 0; i < slot_count(); i++)
+        pg_atomic_init_u64(&leader_slots[i], 0);
+}
+
+void parallel_leader_publish(uint64_t exec_id) {
+    if (pg_atomic_uint64 *slot = slot_of(MyProc))
+        pg_atomic_write_u64(slot, exec_id);
+}
+
+void parallel_worker_adopt() {
+    const PGPROC *leader = MyProc ? MyProc->lockGroupLeader : nullptr;
+    pg_atomic_uint64 *slot = slot_of(leader);
+    if (slot == nullptr || leader == MyProc)
+        return;
+    /* the pid first: a BPF program that sees the leader's execution id
+     * must also see whose it is */
+    pg_qprof_running.leader_pid = leader->pid;
+    pg_memory_barrier();
+    pg_qprof_running.exec_id = pg_atomic_read_u64(slot);
+    /* what the executor phases restore the word to when they end */
+    running.exec_id = pg_qprof_running.exec_id;
+}
+
+void parallel_worker_release() {
+    running.exec_id = 0;
+    pg_qprof_running.exec_id = 0;
+}
+
+} // namespace qprof
