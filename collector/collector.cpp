@@ -207,6 +207,7 @@ void Collector::start_file() {
     settings->set_retain_bytes(options_.retain_bytes);
     settings->set_bpf(options_.bpf + (io_.active() ? " (loaded)" : ""));
     settings->set_io_stats(io_.active());
+    settings->set_syscall_stats(io_.syscalls_traced());
     settings->set_batch_rows(static_cast<uint32_t>(options_.batch_rows));
     header->set_file_index(file_index);
     header->set_epoch(server_epoch_);

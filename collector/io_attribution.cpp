@@ -38,6 +38,7 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
             static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10)),
             BpfOptions{BpfOptions().max_entries, trace_syscalls});
         active_ = true;
+        trace_syscalls_ = trace_syscalls;
         std::string failed = drop_capabilities_after_attach();
         if (!failed.empty())
             fprintf(stderr,
@@ -73,17 +74,20 @@ void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const {
         return;
     pb::IoStats *io = sample->mutable_io();
     auto found = state_->batch.find(ExecKey{row.pid, row.exec_id});
-    if (found == state_->batch.end())
-        return;
-    const ExecIo &e = found->second;
-    io->set_read_syscalls(e.read_calls);
-    io->set_read_bytes(e.read_bytes);
-    io->set_read_latency_ns(e.read_ns);
-    io->set_write_syscalls(e.write_calls);
-    io->set_write_bytes(e.write_bytes);
-    io->set_write_latency_ns(e.write_ns);
-    io->set_fsync_calls(e.fsync_calls);
-    io->set_fsync_latency_ns(e.fsync_ns);
+    /* no entry: the execution had no kernel event, all zero */
+    static const ExecIo kNothing{};
+    const ExecIo &e =
+        found == state_->batch.end() ? kNothing : found->second;
+    if (trace_syscalls_) {
+        io->set_read_syscalls(e.read_calls);
+        io->set_read_bytes(e.read_bytes);
+        io->set_read_latency_ns(e.read_ns);
+        io->set_write_syscalls(e.write_calls);
+        io->set_write_bytes(e.write_bytes);
+        io->set_write_latency_ns(e.write_ns);
+        io->set_fsync_calls(e.fsync_calls);
+        io->set_fsync_latency_ns(e.fsync_ns);
+    }
     io->set_page_cache_misses(e.page_cache_miss_pages);
     io->set_readahead_pages(e.readahead_pages);
     io->set_block_requests(e.block_requests);

@@ -26,6 +26,8 @@ class IoAttribution {
     void start(const std::string &mode, bool trace_syscalls, PgConnection &conn);
 
     bool active() const { return active_; }
+    /* the system call fields are filled (--bpf-syscalls on) */
+    bool syscalls_traced() const { return active_ && trace_syscalls_; }
 
     /* Why BPF is not in use, when it was asked for (auto); else empty. */
     const std::string &notice() const { return notice_; }
@@ -46,6 +48,7 @@ class IoAttribution {
     struct State;
     std::unique_ptr<State> state_;
     bool active_ = false;
+    bool trace_syscalls_ = false;
     std::string notice_;
 };
 

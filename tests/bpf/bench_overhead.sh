@@ -13,6 +13,9 @@
 #                  extension's own cost)
 #   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
 #   qprof-bpf      pgbench on the qprof cluster, `qprof collect --bpf on`
+#   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no raw syscall
+#                  tracepoints: every system call of the machine stays on
+#                  its fast path)
 # and reports the median TPS of each and the loss against `plain`. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
@@ -102,10 +105,11 @@ pgbench_tps() {
 
 start_collector() {
     local bpf=$1
+    shift
     rm -rf "$work/capture"
     mkdir -p "$work/capture"
     "$QPROF" collect --dsn "$(dsn_of qprof)" --out "$work/capture" --bpf "$bpf" \
-        2>>"$work/collector.log" &
+        "$@" 2>>"$work/collector.log" &
     collector_pid=$!
     sleep 2 # connected and, with --bpf on, attached
     kill -0 "$collector_pid" || { echo "collector failed:" >&2; cat "$work/collector.log" >&2; exit 1; }
@@ -129,6 +133,11 @@ run_config() {
         ;;
     qprof-bpf)
         start_collector on
+        pgbench_tps qprof "$workload"
+        stop_collector
+        ;;
+    qprof-bpf-nosys)
+        start_collector on --bpf-syscalls off
         pgbench_tps qprof "$workload"
         stop_collector
         ;;
@@ -209,7 +218,7 @@ for name in plain qprof; do
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
 
-configs=(plain qprof-ext qprof-nobpf qprof-bpf)
+configs=(plain qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
 echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
 for workload in select-only tpcb-like; do
     declare -A tps=()

@@ -56,6 +56,8 @@ my $json = JSON::PP->new;
 my @records = map { $json->decode($_) } split /\n/, $out;
 my ($header) = grep { $_->{kind} eq 'header' } @records;
 ok($header->{collector}{io_stats}, 'the header says samples carry I/O stats');
+ok($header->{collector}{syscall_stats},
+    'and that they include the system call fields');
 my ($scan) = grep { $_->{kind} eq 'sample' && $_->{application_name} eq 'cold_scan'
       && $_->{cmd} eq 'CMD_SELECT' } @records;
 ok($scan, 'the cold scan was captured');
@@ -64,12 +66,32 @@ my $pages = $size / page_size();
 cmp_ok($scan->{io}{page_cache_misses}, '>=', 0.5 * $pages,
     "page-cache misses of the cold scan ($scan->{io}{page_cache_misses} of $pages pages)");
 cmp_ok($scan->{io}{read_bytes}, '>', 0, 'read bytes of the cold scan');
+is($scan->{io}{fsync_calls}, 0, 'system call fields present, zero when none');
 
 ($rc, $out, $err) = qprof('collect', '--dsn', $dsn, '--out', "$out_dir/off",
     '--once', '--bpf', 'off');
 is($rc, 0, 'collect --bpf off') or diag $err;
 ($rc, $out) = qprof('dump', "$out_dir/off");
 unlike($out, qr/"kind":"sample".*"io":/, '--bpf off: no sample has io');
+
+# Without system call tracing the system call fields are absent, not zero;
+# the other kernel facts are still there.
+($rc, $out, $err) = qprof('collect', '--dsn', $dsn, '--out', "$out_dir/nosys",
+    '--once', '--bpf', 'on', '--bpf-syscalls', 'off');
+is($rc, 0, 'collect --bpf-syscalls off') or diag $err;
+($rc, $out) = qprof('dump', "$out_dir/nosys");
+my @nosys = map { $json->decode($_) } split /\n/, $out;
+my ($nosys_header) = grep { $_->{kind} eq 'header' } @nosys;
+ok(!$nosys_header->{collector}{syscall_stats},
+    '--bpf-syscalls off: the header says the system call fields are absent');
+my @nosys_samples = grep { $_->{kind} eq 'sample' } @nosys;
+cmp_ok(scalar @nosys_samples, '>', 0, '--bpf-syscalls off: samples captured');
+is(scalar(grep { !exists $_->{io} } @nosys_samples), 0,
+    '--bpf-syscalls off: every sample has IoStats');
+is(scalar(grep { exists $_->{io}{read_syscalls} || exists $_->{io}{fsync_calls} }
+      @nosys_samples), 0, '--bpf-syscalls off: no system call field');
+is(scalar(grep { !exists $_->{io}{page_cache_misses} || !exists $_->{io}{oncpu_ns} }
+      @nosys_samples), 0, '--bpf-syscalls off: page-cache and CPU fields present');
 
 $node->stop;
 done_testing();
