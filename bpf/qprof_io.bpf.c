@@ -477,12 +477,16 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error,
  * context of another task. */
 static __always_inline void switched_out(struct task_struct *prev, bool preempt,
                                          unsigned int prev_state, __u64 now) {
+    struct qprof_exec_key exec;
+    /* Idle (a backend waiting for its client, the common switch-out): no
+     * state to keep, as every switch-in clears what the last switch-out
+     * left. */
+    if (!current_exec(prev, &exec))
+        return;
     struct backend_state *st = backend_state_of(prev->pid, true);
     if (!st)
         return;
-    struct qprof_exec_key exec = {};
     st->offcpu_since_ns = now;
-    current_exec(prev, &exec);
     st->offcpu_exec_id = exec.exec_id;
     st->offcpu_pid = exec.pid;
     /* A preempted task stays runnable whatever its state says. */
@@ -511,11 +515,13 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now) {
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
              struct task_struct *next, unsigned int prev_state) {
+    bool out = is_backend(prev), in = is_backend(next);
+    if (!out && !in)
+        return 0;
     __u64 now = bpf_ktime_get_ns();
-
-    if (is_backend(prev))
+    if (out)
         switched_out(prev, preempt, prev_state, now);
-    if (is_backend(next))
+    if (in)
         switched_in(next, now);
     return 0;
 }

@@ -30,14 +30,26 @@
 # machine: 2 million 1-byte dd reads and writes, with and without the
 # programs attached (with and without syscall tracing), minimum of 3.
 #
+# TPS at saturation moves by more than the overhead on a shared 2-core
+# machine. The `cpu` part measures what each configuration costs instead:
+# pgbench at a fixed rate well below saturation (RATE_SELECT, RATE_TPCB), and
+# the CPU time of the whole machine (/proc/stat, all processes, pgbench
+# included) divided by the transactions: the extra CPU per transaction is
+# the throughput a saturated server would lose.
+#
 # Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
-# SCALE (10), QPROF (qprof binary, default from PATH or collector/build).
+# SCALE (10), QPROF (qprof binary, default from PATH or collector/build),
+# PARTS (which parts to run, default "tps cpu rates syscalls"),
+# RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`.
 set -euo pipefail
 
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-2}
 SCALE=${SCALE:-10}
+PARTS=${PARTS:-tps cpu rates syscalls}
+RATE_SELECT=${RATE_SELECT:-20000}
+RATE_TPCB=${RATE_TPCB:-2000}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
 dump_tool="$repo/bpf/build/qprof_bpf_dump"
@@ -121,24 +133,44 @@ stop_collector() {
     collector_pid=0
 }
 
+# Busy CPU time of the machine so far, in clock ticks: user, nice, system,
+# irq and softirq of all CPUs (not idle, iowait, or steal).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+# Prints the machine's CPU time per transaction (µs) of one pgbench run at
+# a fixed rate.
+pgbench_cpu_us() {
+    local name=$1 workload=$2 rate=$3 before after done_tx
+    before=$(busy_ticks)
+    done_tx=$("$pgbin/pgbench" -h "$work" -p "${port[$name]}" -U postgres -n \
+        -b "$workload" -R "$rate" -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres 2>/dev/null |
+        sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+    after=$(busy_ticks)
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$done_tx" \
+        'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }'
+}
+
+# Runs `measure` (pgbench_tps or pgbench_cpu_us, with its arguments after
+# the cluster name) in one configuration.
 run_config() {
-    local config=$1 workload=$2
+    local config=$1 measure=$2
+    shift 2
     case $config in
-    plain) pgbench_tps plain "$workload" ;;
-    qprof-ext) pgbench_tps qprof "$workload" ;;
+    plain) "$measure" plain "$@" ;;
+    qprof-ext) "$measure" qprof "$@" ;;
     qprof-nobpf)
         start_collector off
-        pgbench_tps qprof "$workload"
+        "$measure" qprof "$@"
         stop_collector
         ;;
     qprof-bpf)
         start_collector on
-        pgbench_tps qprof "$workload"
+        "$measure" qprof "$@"
         stop_collector
         ;;
     qprof-bpf-nosys)
         start_collector on --bpf-syscalls off
-        pgbench_tps qprof "$workload"
+        "$measure" qprof "$@"
         stop_collector
         ;;
     esac
@@ -219,29 +251,60 @@ for name in plain qprof; do
 done
 
 configs=(plain qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
-echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
-for workload in select-only tpcb-like; do
-    declare -A tps=()
-    for ((round = 0; round < RUNS; round++)); do
-        for ((k = 0; k < ${#configs[@]}; k++)); do
-            config=${configs[$(((k + round) % ${#configs[@]}))]}
-            tps[$config]+="$(run_config "$config" "$workload") "
+wants() { [[ " $PARTS " == *" $1 "* ]]; }
+
+if wants tps; then
+    echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
+    for workload in select-only tpcb-like; do
+        declare -A tps=()
+        for ((round = 0; round < RUNS; round++)); do
+            for ((k = 0; k < ${#configs[@]}; k++)); do
+                config=${configs[$(((k + round) % ${#configs[@]}))]}
+                tps[$config]+="$(run_config "$config" pgbench_tps "$workload") "
+            done
         done
+        base=$(tr ' ' '\n' <<<"${tps[plain]}" | grep . | median)
+        echo "$workload:"
+        for config in "${configs[@]}"; do
+            med=$(tr ' ' '\n' <<<"${tps[$config]}" | grep . | median)
+            printf '  %-15s median %10.1f TPS  (%+.1f%% vs plain)  runs: %s\n' \
+                "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
+                "${tps[$config]}"
+        done
+        unset tps
     done
-    base=$(tr ' ' '\n' <<<"${tps[plain]}" | grep . | median)
-    echo "$workload:"
-    for config in "${configs[@]}"; do
-        med=$(tr ' ' '\n' <<<"${tps[$config]}" | grep . | median)
-        printf '  %-12s median %10.1f TPS  (%+.1f%% vs plain)  runs: %s\n' \
-            "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
-            "${tps[$config]}"
+fi
+
+if wants cpu; then
+    echo "CPU time of the machine per transaction at a fixed rate ($CLIENTS clients, $DURATION s per run, $RUNS rounds):"
+    for workload in select-only tpcb-like; do
+        rate=$RATE_SELECT
+        [ "$workload" = tpcb-like ] && rate=$RATE_TPCB
+        declare -A cpu=()
+        for ((round = 0; round < RUNS; round++)); do
+            for ((k = 0; k < ${#configs[@]}; k++)); do
+                config=${configs[$(((k + round) % ${#configs[@]}))]}
+                cpu[$config]+="$(run_config "$config" pgbench_cpu_us "$workload" "$rate") "
+            done
+        done
+        base=$(tr ' ' '\n' <<<"${cpu[plain]}" | grep . | median)
+        echo "$workload at $rate TPS:"
+        for config in "${configs[@]}"; do
+            med=$(tr ' ' '\n' <<<"${cpu[$config]}" | grep . | median)
+            printf '  %-15s median %7.2f us/tx  (%+.2f us, %+.1f%% vs plain)  runs: %s\n' \
+                "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
+                "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" "${cpu[$config]}"
+        done
+        unset cpu
     done
-    unset tps
-done
-echo "BPF activity (loader driver, entries claimed every second):"
-for workload in select-only tpcb-like; do
-    bpf_event_rates "$workload"
-done
+fi
+
+if wants rates; then
+    echo "BPF activity (loader driver, entries claimed every second):"
+    for workload in select-only tpcb-like; do
+        bpf_event_rates "$workload"
+    done
+fi
 
 # Per system call: dd with 1-byte blocks is nothing but read/write calls.
 dd_ms() {
@@ -266,8 +329,10 @@ attached_dd_ms() {
     wait "$dump_pid" || true
     dump_pid=0
 }
-echo "system call cost (2 million read/write calls, ms, best of 3):"
-for round in 1 2 3; do
-    printf '  detached %s, attached without syscall tracing %s, attached %s\n' \
-        "$(dd_ms)" "$(attached_dd_ms no-syscalls)" "$(attached_dd_ms)"
-done
+if wants syscalls; then
+    echo "system call cost (2 million read/write calls, ms, best of 3):"
+    for round in 1 2 3; do
+        printf '  detached %s, attached without syscall tracing %s, attached %s\n' \
+            "$(dd_ms)" "$(attached_dd_ms no-syscalls)" "$(attached_dd_ms)"
+    done
+fi
