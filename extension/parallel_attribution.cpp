@@ -11,15 +11,13 @@
 extern "C" {
 #include "postgres.h"
 
-#include "access/parallel.h"
-#include "access/twophase.h"
-#include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 }
 
 #include "executions.h"
+#include "procs.h"
 
 namespace qprof {
 
@@ -28,8 +26,7 @@ namespace {
 pg_atomic_uint64 *leader_slots = nullptr;
 
 uint32_t slot_count() {
-    return static_cast<uint32_t>(MaxBackends + NUM_AUXILIARY_PROCS +
-                                 max_prepared_xacts);
+    return pgproc_count();
 }
 
 pg_atomic_uint64 *slot_of(const PGPROC *proc) {

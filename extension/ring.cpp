@@ -27,12 +27,12 @@ extern "C" {
 
 #include "miscadmin.h"
 #include "port/atomics.h"
-#include "access/twophase.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 }
 
+#include "procs.h"
 #include "settings.h"
 
 namespace qprof {
@@ -79,9 +79,7 @@ size_t header_bytes() {
 }
 
 uint32_t counter_count() {
-    /* every PGPROC: backends, auxiliary processes, prepared transactions */
-    return static_cast<uint32_t>(MaxBackends + NUM_AUXILIARY_PROCS +
-                                 max_prepared_xacts);
+    return pgproc_count();
 }
 
 size_t counters_bytes() {
