@@ -256,25 +256,35 @@ done
 configs=(plain qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
 wants() { [[ " $PARTS " == *" $1 "* ]]; }
 
+# Runs `measure` with its arguments in every configuration, RUNS rounds in
+# a rotating order, and prints each configuration's median against plain
+# with `unit`.
+compare_configs() {
+    local unit=$1
+    shift
+    local -A results=()
+    local round k config base med
+    for ((round = 0; round < RUNS; round++)); do
+        for ((k = 0; k < ${#configs[@]}; k++)); do
+            config=${configs[$(((k + round) % ${#configs[@]}))]}
+            results[$config]+="$(run_config "$config" "$@") "
+        done
+    done
+    base=$(tr ' ' '\n' <<<"${results[plain]}" | grep . | median)
+    for config in "${configs[@]}"; do
+        med=$(tr ' ' '\n' <<<"${results[$config]}" | grep . | median)
+        printf '  %-15s median %10.2f %s  (%+.2f, %+.1f%% vs plain)  runs: %s\n' \
+            "$config" "$med" "$unit" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
+            "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
+            "${results[$config]}"
+    done
+}
+
 if wants tps; then
     echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
     for workload in select-only tpcb-like; do
-        declare -A tps=()
-        for ((round = 0; round < RUNS; round++)); do
-            for ((k = 0; k < ${#configs[@]}; k++)); do
-                config=${configs[$(((k + round) % ${#configs[@]}))]}
-                tps[$config]+="$(run_config "$config" pgbench_tps "$workload") "
-            done
-        done
-        base=$(tr ' ' '\n' <<<"${tps[plain]}" | grep . | median)
         echo "$workload:"
-        for config in "${configs[@]}"; do
-            med=$(tr ' ' '\n' <<<"${tps[$config]}" | grep . | median)
-            printf '  %-15s median %10.1f TPS  (%+.1f%% vs plain)  runs: %s\n' \
-                "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
-                "${tps[$config]}"
-        done
-        unset tps
+        compare_configs TPS pgbench_tps "$workload"
     done
 fi
 
@@ -283,22 +293,8 @@ if wants cpu; then
     for workload in select-only tpcb-like; do
         rate=$RATE_SELECT
         [ "$workload" = tpcb-like ] && rate=$RATE_TPCB
-        declare -A cpu=()
-        for ((round = 0; round < RUNS; round++)); do
-            for ((k = 0; k < ${#configs[@]}; k++)); do
-                config=${configs[$(((k + round) % ${#configs[@]}))]}
-                cpu[$config]+="$(run_config "$config" pgbench_cpu_us "$workload" "$rate") "
-            done
-        done
-        base=$(tr ' ' '\n' <<<"${cpu[plain]}" | grep . | median)
         echo "$workload at $rate TPS:"
-        for config in "${configs[@]}"; do
-            med=$(tr ' ' '\n' <<<"${cpu[$config]}" | grep . | median)
-            printf '  %-15s median %7.2f us/tx  (%+.2f us, %+.1f%% vs plain)  runs: %s\n' \
-                "$config" "$med" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
-                "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" "${cpu[$config]}"
-        done
-        unset cpu
+        compare_configs us/tx pgbench_cpu_us "$workload" "$rate"
     done
 fi
 
