@@ -290,13 +290,7 @@ NodeActualsCounters node_actuals_counters() {
     NodeActualsCounters c{};
     if (shared == nullptr)
         return c;
-    const StoreCounters &sc = shared->store.counters;
-    c.entries = sc.entries.load();
-    c.bytes_used = sc.bytes_used.load();
-    c.capacity_bytes = shared->store.log_bytes;
-    c.kept = sc.stored.load();
-    c.evicted = sc.evicted.load();
-    c.too_large = sc.too_large.load();
+    c.store = store_figures(&shared->store);
     c.skipped_short = shared->skipped_short.load();
     return c;
 }

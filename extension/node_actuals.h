@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "shared_store.h"
+
 struct QueryDesc;
 
 namespace qprof {
@@ -27,8 +29,8 @@ bool node_actuals_keep(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
                        uint64_t exec_id, double exec_time_ms);
 
 struct NodeActualsCounters {
-    uint64_t entries, bytes_used, capacity_bytes;
-    uint64_t kept, evicted, too_large, skipped_short;
+    StoreFigures store; /* store.stored: executions whose actuals were kept */
+    uint64_t skipped_short;
 };
 NodeActualsCounters node_actuals_counters();
 

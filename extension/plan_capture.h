@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "shared_store.h"
+
 struct QueryDesc;
 
 namespace qprof {
@@ -42,8 +44,8 @@ bool plans_capture_end(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
 
 /* Counters of the plan store, for pg_qprof.store_status(). */
 struct PlanStoreCounters {
-    uint64_t entries, bytes_used, capacity_bytes, max_entries;
-    uint64_t stored, evicted, truncated, too_large;
+    StoreFigures store;
+    uint64_t truncated;
 };
 PlanStoreCounters plan_store_counters();
 

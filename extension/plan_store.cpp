@@ -235,14 +235,7 @@ PlanStoreCounters plan_store_counters() {
     PlanStoreCounters c{};
     if (shared == nullptr)
         return c;
-    const StoreCounters &sc = shared->store.counters;
-    c.entries = sc.entries.load();
-    c.bytes_used = sc.bytes_used.load();
-    c.capacity_bytes = shared->store.log_bytes;
-    c.max_entries = shared->store.max_entries;
-    c.stored = sc.stored.load();
-    c.evicted = sc.evicted.load();
-    c.too_large = sc.too_large.load();
+    c.store = store_figures(&shared->store);
     c.truncated = shared->truncated.load();
     return c;
 }

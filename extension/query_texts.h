@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "shared_store.h"
+
 struct ParseState;
 struct Query;
 struct JumbleState;
@@ -37,8 +39,8 @@ char *query_texts_lookup(int64_t queryid);
 
 /* Counters of the text store, for pg_qprof.store_status(). */
 struct QueryTextCounters {
-    uint64_t entries, bytes_used, capacity_bytes, max_entries;
-    uint64_t stored, evicted, truncated, too_large;
+    StoreFigures store;
+    uint64_t truncated;
 };
 QueryTextCounters query_texts_counters();
 

@@ -228,4 +228,19 @@ void store_for_each(SharedStore *store,
     }
 }
 
+StoreFigures store_figures(const SharedStore *store) {
+    StoreFigures f{};
+    if (store == nullptr)
+        return f;
+    const StoreCounters &sc = store->counters;
+    f.entries = sc.entries.load();
+    f.bytes_used = sc.bytes_used.load();
+    f.capacity_bytes = store->log_bytes;
+    f.max_entries = store->max_entries;
+    f.stored = sc.stored.load();
+    f.evicted = sc.evicted.load();
+    f.too_large = sc.too_large.load();
+    return f;
+}
+
 } // namespace qprof

@@ -54,6 +54,16 @@ struct SharedStore {
     /* followed by StoreIndexSlot[index_mask + 1] (if indexed), then the log */
 };
 
+/* What a store holds and has done, for pg_qprof.store_status(); read
+ * without the lock. */
+struct StoreFigures {
+    uint64_t entries, bytes_used, capacity_bytes, max_entries;
+    uint64_t stored, evicted, too_large;
+};
+
+/* The figures of `store`; all zero when it is not there (not preloaded). */
+StoreFigures store_figures(const SharedStore *store);
+
 /* Bytes of shared memory for a store. */
 size_t store_shmem_size(uint32_t max_entries, uint64_t log_bytes, bool indexed);
 

@@ -28,12 +28,29 @@ extern "C" Datum pg_qprof_store_status(PG_FUNCTION_ARGS) {
     qprof::PlanStoreCounters p = qprof::plan_store_counters();
     qprof::NodeActualsCounters a = qprof::node_actuals_counters();
     const uint64_t counters[] = {
-        t.entries, t.max_entries, t.bytes_used,     t.capacity_bytes,
-        t.stored,  t.evicted,     t.truncated,      t.too_large,
-        p.entries, p.max_entries, p.bytes_used,     p.capacity_bytes,
-        p.stored,  p.evicted,     p.truncated,      p.too_large,
-        a.entries, a.bytes_used,  a.capacity_bytes, a.kept,
-        a.evicted, a.too_large,   a.skipped_short,
+        t.store.entries,
+        t.store.max_entries,
+        t.store.bytes_used,
+        t.store.capacity_bytes,
+        t.store.stored,
+        t.store.evicted,
+        t.truncated,
+        t.store.too_large,
+        p.store.entries,
+        p.store.max_entries,
+        p.store.bytes_used,
+        p.store.capacity_bytes,
+        p.store.stored,
+        p.store.evicted,
+        p.truncated,
+        p.store.too_large,
+        a.store.entries,
+        a.store.bytes_used,
+        a.store.capacity_bytes,
+        a.store.stored,
+        a.store.evicted,
+        a.store.too_large,
+        a.skipped_short,
     };
     constexpr int n = sizeof(counters) / sizeof(counters[0]);
     if (tupdesc->natts != n)
