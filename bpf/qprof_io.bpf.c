@@ -64,6 +64,7 @@ struct backend_state {
     __u64 offcpu_exec_id;  /* execution read from the word at switch-out */
     __u64 syscall_start_ns;
     __u64 pending_oncpu_ns; /* runtime accounted from another CPU */
+    __u64 settled_exec_id;  /* ended execution whose last slice is counted */
     __u64 ra_inode;         /* readahead window being filled */
     __u64 ra_first, ra_end; /* page indexes [first, end) */
     __u32 syscall_kind;     /* enum syscall_kind, while in a syscall */
@@ -110,27 +111,34 @@ static __always_inline bool is_backend(struct task_struct *task) {
     return task->real_parent->tgid == postmaster_tgid;
 }
 
-/* The execution the current task `task` works for, as a map key: its own
- * (tgid, word), or for a parallel worker its leader's. False when it runs
- * none. Only valid when the current task is a backend, as the word is read
- * from the current address space. */
-static __always_inline bool current_exec(struct task_struct *task,
-                                         struct qprof_exec_key *key) {
-    struct qprof_running_word word = {};
-
+/* The word of the current task `task`, read in the current address space
+ * (so only valid when the current task is a backend). False when it cannot
+ * be read. */
+static __always_inline bool read_word(struct task_struct *task,
+                                      struct qprof_running_word *word) {
     /* An exiting backend has released its memory: it runs nothing. */
     if (!task->mm)
         return false;
     /* The read fails when the word's page is not resident, which happens
      * only before the backend ever wrote it: the word is then 0. */
-    if (bpf_probe_read_user(&word, sizeof(word),
+    if (bpf_probe_read_user(word, sizeof(*word),
                             (const void *)exec_word_address) != 0) {
         struct qprof_bpf_counters *c = my_counters();
         if (c)
             c->word_read_failures++;
         return false;
     }
-    if (word.exec_id == 0)
+    return true;
+}
+
+/* The execution the current task `task` works for, as a map key: its own
+ * (tgid, word), or for a parallel worker its leader's. False when it runs
+ * none. */
+static __always_inline bool current_exec(struct task_struct *task,
+                                         struct qprof_exec_key *key) {
+    struct qprof_running_word word = {};
+
+    if (!read_word(task, &word) || word.exec_id == 0)
         return false;
     key->pid = word.leader_pid ? word.leader_pid : task->tgid;
     key->pad = 0;
@@ -530,7 +538,10 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
  * at every switch-out: exactly the on-CPU time, split at tick granularity
  * between executions. When the update runs on another CPU (a remote
  * wakeup), the task's word cannot be read there: the time waits for the
- * next update made in the task's own context. */
+ * next update made in the task's own context.
+ * A backend ends most statements well within a tick and reports that slice
+ * when it next switches out, idle, waiting for its client: the first update
+ * after a top-level execution ended belongs to that execution. */
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime) {
     if (!is_backend(task))
@@ -546,10 +557,22 @@ int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime) {
         runtime += st->pending_oncpu_ns;
         st->pending_oncpu_ns = 0;
     }
-    struct qprof_exec_key exec;
-    if (!current_exec(task, &exec))
+    struct qprof_running_word word = {};
+    if (!read_word(task, &word))
         return 0;
-    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
+    __u32 pid = task->tgid;
+    __u64 exec_id = word.exec_id;
+    if (exec_id != 0) {
+        if (word.leader_pid)
+            pid = word.leader_pid;
+    } else if (word.ended_exec_id != 0 && st &&
+               st->settled_exec_id != word.ended_exec_id) {
+        exec_id = word.ended_exec_id;
+        st->settled_exec_id = exec_id;
+    } else {
+        return 0;
+    }
+    struct qprof_exec_io *io = exec_entry(pid, exec_id);
     if (io)
         __sync_fetch_and_add(&io->oncpu_ns, runtime);
     return 0;

@@ -18,7 +18,10 @@
  * pg_qprof.exec_word() gives (struct QprofRunningWord in
  * extension/executions.h has the same layout). */
 struct qprof_running_word {
-    __u64 exec_id;    /* the execution running, 0 when idle */
+    __u64 exec_id; /* the execution running, 0 when idle */
+    /* the top-level execution that ended last: the on-CPU time reported
+     * after its end, until the backend waits again, is its own */
+    __u64 ended_exec_id;
     __u32 leader_pid; /* parallel worker: the leader whose execution exec_id
                          is; 0 in any other process */
     __u32 reserved;

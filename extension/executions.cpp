@@ -26,7 +26,7 @@ extern "C" {
 #include "sqlcommenter.h"
 
 extern "C" {
-QprofRunningWord pg_qprof_running = {0, 0, 0};
+QprofRunningWord pg_qprof_running = {0, 0, 0, 0};
 }
 
 namespace qprof {
@@ -299,8 +299,10 @@ bool execution_long_enough(int64_t elapsed_ns) {
 }
 
 void execution_close(Execution *e, const ExecutionOutcome &out) {
-    if (e->level == 0)
+    if (e->level == 0) {
         last_top_level_exec_id = e->exec_id;
+        pg_qprof_running.ended_exec_id = e->exec_id;
+    }
     int64_t exec_time_ns =
         out.exec_time_ns >= 0 ? out.exec_time_ns : execution_elapsed_ns(e);
     /* counters since the execution opened, straight into the sample */

@@ -20,6 +20,10 @@ extern "C" {
  * qprof_running_word) mirrors its layout. */
 struct QprofRunningWord {
     volatile uint64_t exec_id; /* the execution running, 0 when idle */
+    /* The top-level execution that ended last: the CPU time of the slice in
+     * which it ended (sending its result, until the backend waits for its
+     * client) is reported after its end, and is still its own. */
+    volatile uint64_t ended_exec_id;
     /* In a parallel worker, its leader's pid: exec_id is then the leader's
      * execution, which the worker's events belong to. 0 elsewhere. */
     volatile int32_t leader_pid;

@@ -60,5 +60,41 @@ cmp_ok($cpu->{offcpu_io_ns}, '<', 0.5 * $exec_ns,
 cmp_ok($cpu->{offcpu_io_ns}, '<', $cpu->{oncpu_ns},
     'CPU-bound: less I/O wait than time on the CPU');
 
+# Short statements, one after another: a backend that ends a statement goes
+# on to send its result and to wait for its client, and the CPU time of that
+# last slice is reported when it switches out, after the statement's end:
+# it is still the statement's. Each statement is about a millisecond, well
+# under the scheduler tick (4 ms here).
+my $short_n = 300;
+my $short_sql = join '',
+  map { "SELECT sum(x::bigint) FROM generate_series(1, 8000) x WHERE x <> $_;\n" }
+  1 .. $short_n;
+my @short_out = split /\n/, $node->psql(
+    "SELECT 1;\nSELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1);\n"
+      . $short_sql
+      . "SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1);",
+    app => 'short');
+my $short_kernel_ns = $short_out[-1] - $short_out[1];
+my @short_keys = map { [ split /\|/ ] } split /\n/, $node->psql(
+    "SELECT pid, exec_id FROM pg_qprof.samples WHERE application_name = "
+      . "'short' AND query LIKE '%WHERE x <> %'");
+is(scalar @short_keys, $short_n, 'short statements: one sample each');
+my $short_io = $bpf->take(\@short_keys);
+my ($short_oncpu, $short_with_cpu) = (0, 0);
+for my $key (@short_keys) {
+    my $io = $short_io->{"$key->[0]:$key->[1]"} or next;
+    $short_oncpu += $io->{oncpu_ns};
+    $short_with_cpu++ if $io->{oncpu_ns} > 0;
+}
+diag sprintf 'short statements: %d of %d have on-CPU time, %.1f ms in all '
+  . '(kernel: %.1f ms for the backend around them)', $short_with_cpu,
+  $short_n, $short_oncpu / 1e6, $short_kernel_ns / 1e6;
+cmp_ok($short_with_cpu, '>=', 0.95 * $short_n,
+    'short statements: almost every one has on-CPU time');
+cmp_ok($short_oncpu, '>=', 0.8 * $short_kernel_ns,
+    'short statements: most of the backend\'s CPU time goes to them');
+cmp_ok($short_oncpu, '<=', 1.02 * $short_kernel_ns,
+    'short statements: not more than the kernel counted');
+
 $bpf->detach;
 done_testing();
