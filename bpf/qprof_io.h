@@ -55,6 +55,24 @@ struct qprof_exec_io {
     __u64 last_event_ns;
 };
 
+/* The CPU time of the last slice of an ended top-level execution: reported
+ * after its end, when the backend next switches out. */
+struct qprof_cpu_slice {
+    __u32 pid;
+    __u32 pad;
+    __u64 exec_id;
+    __u64 oncpu_ns;
+};
+
+/* One CPU's slices, newest at head - 1: user space reads from where it
+ * stopped; a reader more than QPROF_CPU_SLICE_SLOTS behind has lost the
+ * oldest. A power of two. */
+#define QPROF_CPU_SLICE_SLOTS 16384
+struct qprof_cpu_slice_ring {
+    __u64 head; /* slices written on this CPU since the programs loaded */
+    struct qprof_cpu_slice slots[QPROF_CPU_SLICE_SLOTS];
+};
+
 /* Per-CPU counters of the programs themselves. */
 struct qprof_bpf_counters {
     __u64 events;             /* events added to an entry */

@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdarg>
@@ -16,6 +17,9 @@
 #include <ctime>
 #include <functional>
 #include <mutex>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "qprof_io.h"
 #include "qprof_io.skel.h"
@@ -64,29 +68,30 @@ uint64_t monotonic_ns() {
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-ExecIo to_exec_io(const qprof_exec_io &v) {
-    ExecIo io;
-    io.read_calls = v.read_calls;
-    io.read_bytes = v.read_bytes;
-    io.read_ns = v.read_ns;
-    io.write_calls = v.write_calls;
-    io.write_bytes = v.write_bytes;
-    io.write_ns = v.write_ns;
-    io.fsync_calls = v.fsync_calls;
-    io.fsync_ns = v.fsync_ns;
-    io.page_cache_miss_pages = v.page_cache_miss_pages;
-    io.readahead_pages = v.readahead_pages;
-    io.block_requests = v.block_requests;
-    io.block_bytes = v.block_bytes;
-    io.block_device_ns = v.block_device_ns;
-    io.offcpu_io_ns = v.offcpu_io_ns;
-    io.offcpu_other_ns = v.offcpu_other_ns;
-    io.oncpu_ns = v.oncpu_ns;
-    return io;
+/* Entries are sums: what an execution's entry gathered in the kernel since
+ * it was last drained adds to what was drained before. */
+void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
+    into.read_calls += v.read_calls;
+    into.read_bytes += v.read_bytes;
+    into.read_ns += v.read_ns;
+    into.write_calls += v.write_calls;
+    into.write_bytes += v.write_bytes;
+    into.write_ns += v.write_ns;
+    into.fsync_calls += v.fsync_calls;
+    into.fsync_ns += v.fsync_ns;
+    into.page_cache_miss_pages += v.page_cache_miss_pages;
+    into.readahead_pages += v.readahead_pages;
+    into.block_requests += v.block_requests;
+    into.block_bytes += v.block_bytes;
+    into.block_device_ns += v.block_device_ns;
+    into.offcpu_io_ns += v.offcpu_io_ns;
+    into.offcpu_other_ns += v.offcpu_other_ns;
+    into.oncpu_ns += v.oncpu_ns;
 }
 
-/* Calls `visit` for every entry of the map, in batches of a few thousand. */
-void visit_entries(int map_fd,
+/* Removes every entry of the map, calling `visit` for each, in batches of a
+ * few thousand (a batch leaves the map as it is read). */
+void drain_entries(int map_fd,
                    const std::function<void(const qprof_exec_key &,
                                             const qprof_exec_io &)> &visit) {
     const uint32_t chunk = 4096;
@@ -98,9 +103,9 @@ void visit_entries(int map_fd,
     bool first = true;
     for (;;) {
         uint32_t count = chunk;
-        int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &in_batch,
-                                       &out_batch, keys.data(), values.data(),
-                                       &count, nullptr);
+        int err = bpf_map_lookup_and_delete_batch(
+            map_fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
+            values.data(), &count, nullptr);
         int saved_errno = errno;
         for (uint32_t i = 0; i < count; ++i)
             visit(keys[i], values[i]);
@@ -108,7 +113,7 @@ void visit_entries(int map_fd,
             if (saved_errno == ENOENT) /* no more entries */
                 return;
             throw std::runtime_error(
-                failure("cannot read the BPF entry map", saved_errno));
+                failure("cannot drain the BPF entry map", saved_errno));
         }
         in_batch = out_batch;
         first = false;
@@ -123,16 +128,36 @@ struct BtfDeleter {
     void operator()(struct btf *btf) const { btf__free(btf); }
 };
 
+/* What was drained from the kernel for one execution, until its sample
+ * claims it. */
+struct HeldIo {
+    ExecIo io;
+    uint64_t last_event_ns = 0; /* CLOCK_MONOTONIC */
+};
+
 } // namespace
 
 struct BpfAttribution::Impl {
     std::unique_ptr<qprof_io_bpf, SkeletonDeleter> skel;
+    /* The cpu_slices map, mapped read-only: one ring per possible CPU,
+     * `slice_ring_stride` bytes apart; slice_tail[cpu] slices read. */
+    const uint8_t *slice_rings = nullptr;
+    size_t slice_rings_bytes = 0;
+    size_t slice_ring_stride = 0;
+    std::vector<uint64_t> slice_tail;
+    uint64_t slices_read = 0, slices_lost = 0;
     int exec_io_fd = -1;
     int counters_fd = -1;
     uint32_t max_entries = 0;
     std::vector<std::string> attachments;
+    /* Every drain empties the kernel's map into `held` (a running execution
+     * gets a new entry for its next events, added here at the next drain);
+     * samples claim from it. At most held_limit executions. */
+    std::unordered_map<ExecKey, HeldIo, ExecKeyHash> held;
+    size_t held_limit = 0;
+    uint64_t drain_now_ns = 0;
     /* Highest execution id passed to take() per pid: older entries of that
-     * pid that are still in the map belong to executions without sample. */
+     * pid that are still held belong to executions without sample. */
     std::unordered_map<int32_t, uint64_t> last_taken_exec;
     uint64_t dropped_entries = 0;
     uint64_t last_stats_events = 0;
@@ -140,6 +165,99 @@ struct BpfAttribution::Impl {
 
     void forget_entries(uint64_t n) {
         __atomic_fetch_sub(&skel->bss->live_entries, n, __ATOMIC_RELAXED);
+    }
+
+    ~Impl() {
+        if (slice_rings)
+            munmap(const_cast<uint8_t *>(slice_rings), slice_rings_bytes);
+    }
+
+    void map_slice_rings() {
+        int ncpus = libbpf_num_possible_cpus();
+        if (ncpus <= 0)
+            throw BpfUnavailable(failure("cannot count the CPUs", ncpus));
+        const bpf_map *map = skel->maps.cpu_slices;
+        /* array elements are 8-byte aligned */
+        slice_ring_stride = (size_t(bpf_map__value_size(map)) + 7) & ~size_t(7);
+        size_t page = size_t(sysconf(_SC_PAGESIZE));
+        slice_rings_bytes =
+            (slice_ring_stride * size_t(ncpus) + page - 1) / page * page;
+        void *mapped = mmap(nullptr, slice_rings_bytes, PROT_READ, MAP_SHARED,
+                            bpf_map__fd(map), 0);
+        if (mapped == MAP_FAILED)
+            throw BpfUnavailable(
+                failure("cannot map the CPU slice rings", errno));
+        slice_rings = static_cast<const uint8_t *>(mapped);
+        slice_tail.assign(size_t(ncpus), 0);
+    }
+
+    /* Adds the slices written since the last read to `held`. A slot the
+     * program overwrote while it was copied (the reader more than a ring
+     * behind) is counted lost, not used. */
+    void read_cpu_slices() {
+        for (size_t cpu = 0; cpu < slice_tail.size(); ++cpu) {
+            const auto *ring = reinterpret_cast<const qprof_cpu_slice_ring *>(
+                slice_rings + cpu * slice_ring_stride);
+            uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+            uint64_t &tail = slice_tail[cpu];
+            if (head - tail > QPROF_CPU_SLICE_SLOTS) {
+                slices_lost += head - tail - QPROF_CPU_SLICE_SLOTS;
+                tail = head - QPROF_CPU_SLICE_SLOTS;
+            }
+            copied.clear();
+            for (uint64_t i = tail; i < head; ++i)
+                copied.push_back(ring->slots[i & (QPROF_CPU_SLICE_SLOTS - 1)]);
+            uint64_t after = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+            uint64_t first_intact = after > QPROF_CPU_SLICE_SLOTS
+                                        ? after - QPROF_CPU_SLICE_SLOTS
+                                        : 0;
+            for (uint64_t i = tail; i < head; ++i) {
+                if (i < first_intact) {
+                    ++slices_lost;
+                    continue;
+                }
+                const qprof_cpu_slice &slice = copied[i - tail];
+                HeldIo &h = held[ExecKey{int32_t(slice.pid), slice.exec_id}];
+                h.io.oncpu_ns += slice.oncpu_ns;
+                h.last_event_ns = std::max(h.last_event_ns, drain_now_ns);
+                ++slices_read;
+            }
+            tail = head;
+        }
+    }
+    std::vector<qprof_cpu_slice> copied;
+
+    /* Moves what the kernel gathered since the last drain into `held`. */
+    void drain() {
+        drain_now_ns = monotonic_ns();
+        read_cpu_slices();
+        uint64_t removed = 0;
+        drain_entries(
+            exec_io_fd, [&](const qprof_exec_key &key, const qprof_exec_io &v) {
+                HeldIo &h = held[ExecKey{int32_t(key.pid), key.exec_id}];
+                add_exec_io(h.io, v);
+                h.last_event_ns =
+                    std::max<uint64_t>(h.last_event_ns, v.last_event_ns);
+                ++removed;
+            });
+        forget_entries(removed);
+        if (held.size() > held_limit)
+            evict_oldest(held.size() - held_limit * 3 / 4);
+    }
+
+    /* Bounds `held` when samples stop claiming (a collector far behind):
+     * the executions without an event for longest go first. */
+    void evict_oldest(size_t n) {
+        std::vector<std::pair<uint64_t, ExecKey>> by_age;
+        by_age.reserve(held.size());
+        for (const auto &[key, h] : held)
+            by_age.emplace_back(h.last_event_ns, key);
+        std::nth_element(
+            by_age.begin(), by_age.begin() + ptrdiff_t(n), by_age.end(),
+            [](const auto &a, const auto &b) { return a.first < b.first; });
+        for (size_t i = 0; i < n; ++i)
+            held.erase(by_age[i].second);
+        dropped_entries += n;
     }
 };
 
@@ -211,6 +329,11 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
         throw BpfUnavailable(failure("cannot size the entry map", err));
     choose_programs(skel, options.trace_syscalls, impl_->attachments);
 
+    err = bpf_map__set_max_entries(
+        skel->maps.cpu_slices,
+        uint32_t(std::max(libbpf_num_possible_cpus(), 1)));
+    if (err)
+        throw BpfUnavailable(failure("cannot size the CPU slice rings", err));
     err = qprof_io_bpf__load(skel);
     if (err)
         throw BpfUnavailable(failure("cannot load the BPF programs", err));
@@ -219,6 +342,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
         throw BpfUnavailable(failure("cannot attach the BPF programs", err));
 
     impl_->exec_io_fd = bpf_map__fd(skel->maps.exec_io);
+    impl_->held_limit = size_t(options.max_entries) * 4;
+    impl_->map_slice_rings();
     impl_->counters_fd = bpf_map__fd(skel->maps.counters);
     impl_->last_stats_ns = monotonic_ns();
 }
@@ -229,13 +354,11 @@ const std::vector<std::string> &BpfAttribution::attachments() const {
     return impl_->attachments;
 }
 
-std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
-BpfAttribution::peek_all() const {
+std::unordered_map<ExecKey, ExecIo, ExecKeyHash> BpfAttribution::peek_all() {
+    impl_->drain();
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> all;
-    visit_entries(impl_->exec_io_fd, [&](const qprof_exec_key &key,
-                                         const qprof_exec_io &value) {
-        all[ExecKey{int32_t(key.pid), key.exec_id}] = to_exec_io(value);
-    });
+    for (const auto &[key, h] : impl_->held)
+        all[key] = h.io;
     return all;
 }
 
@@ -244,23 +367,16 @@ BpfAttribution::take(const std::vector<ExecKey> &keys) {
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> taken;
     if (keys.empty())
         return taken;
-    /* One batch read tells which keys have an entry; only those cost a
-     * syscall each. Removing them one by one returns their exact final
-     * value, even if an event lands between the two steps. */
-    auto present = peek_all();
+    impl_->drain();
     for (const ExecKey &k : keys) {
         uint64_t &last = impl_->last_taken_exec[k.pid];
         if (k.exec_id > last)
             last = k.exec_id;
-        if (present.find(k) == present.end())
+        auto found = impl_->held.find(k);
+        if (found == impl_->held.end())
             continue;
-        qprof_exec_key key{uint32_t(k.pid), 0, k.exec_id};
-        qprof_exec_io value{};
-        if (bpf_map_lookup_and_delete_elem(impl_->exec_io_fd, &key, &value) ==
-            0) {
-            taken[k] = to_exec_io(value);
-            impl_->forget_entries(1);
-        }
+        taken[k] = found->second.io;
+        impl_->held.erase(found);
     }
     return taken;
 }
@@ -268,29 +384,30 @@ BpfAttribution::take(const std::vector<ExecKey> &keys) {
 size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle) {
     uint64_t now = monotonic_ns();
     uint64_t idle_ns = uint64_t(idle.count());
+    impl_->drain();
     size_t dropped = 0;
-    std::vector<qprof_exec_key> doomed;
-    visit_entries(impl_->exec_io_fd,
-                  [&](const qprof_exec_key &key, const qprof_exec_io &value) {
-                      if (value.last_event_ns + idle_ns > now)
-                          return;
-                      int32_t pid = int32_t(key.pid);
-                      bool exited = kill(pid, 0) != 0 && errno == ESRCH;
-                      auto last = impl_->last_taken_exec.find(pid);
-                      bool superseded = last != impl_->last_taken_exec.end() &&
-                                        key.exec_id < last->second;
-                      if (exited || superseded)
-                          doomed.push_back(key);
-                  });
-    for (const qprof_exec_key &key : doomed) {
-        if (bpf_map_delete_elem(impl_->exec_io_fd, &key) == 0) {
-            ++dropped;
-            impl_->forget_entries(1);
+    std::vector<int32_t> exited_pids;
+    for (auto it = impl_->held.begin(); it != impl_->held.end();) {
+        const ExecKey &key = it->first;
+        if (it->second.last_event_ns + idle_ns > now) {
+            ++it;
+            continue;
         }
-        int32_t pid = int32_t(key.pid);
-        if (kill(pid, 0) != 0 && errno == ESRCH)
-            impl_->last_taken_exec.erase(pid);
+        bool exited = kill(key.pid, 0) != 0 && errno == ESRCH;
+        auto last = impl_->last_taken_exec.find(key.pid);
+        bool superseded =
+            last != impl_->last_taken_exec.end() && key.exec_id < last->second;
+        if (exited)
+            exited_pids.push_back(key.pid);
+        if (exited || superseded) {
+            it = impl_->held.erase(it);
+            ++dropped;
+        } else {
+            ++it;
+        }
     }
+    for (int32_t pid : exited_pids)
+        impl_->last_taken_exec.erase(pid);
     impl_->dropped_entries += dropped;
     return dropped;
 }
@@ -310,6 +427,8 @@ BpfStats BpfAttribution::stats() {
             }
         }
     }
+    st.events += impl_->slices_read;
+    st.lost_events += impl_->slices_lost;
     uint64_t now = monotonic_ns();
     if (now > impl_->last_stats_ns)
         st.events_per_sec = double(st.events - impl_->last_stats_events) * 1e9 /
@@ -319,6 +438,7 @@ BpfStats BpfAttribution::stats() {
 
     const qprof_io_bpf *skel = impl_->skel.get();
     st.entries = __atomic_load_n(&skel->bss->live_entries, __ATOMIC_RELAXED);
+    st.held_entries = impl_->held.size();
     st.peak_entries =
         __atomic_load_n(&skel->bss->peak_entries, __ATOMIC_RELAXED);
     st.max_entries = impl_->max_entries;

@@ -71,10 +71,12 @@ struct BpfStats {
     uint64_t lost_events = 0;        /* dropped because the map was full */
     uint64_t word_read_failures = 0; /* execution word unreadable */
     double events_per_sec = 0;       /* since the previous stats() call */
-    uint64_t entries = 0;            /* entries in the map now */
-    uint64_t peak_entries = 0;       /* most entries at once since attach */
-    uint64_t max_entries = 0;        /* capacity of the map */
-    uint64_t dropped_entries = 0;    /* removed by drop_unclaimed() */
+    uint64_t entries = 0;            /* entries in the kernel's map now */
+    uint64_t held_entries = 0;    /* drained from the kernel, not claimed yet */
+    uint64_t peak_entries = 0;    /* most entries at once since attach */
+    uint64_t max_entries = 0;     /* capacity of the map */
+    uint64_t dropped_entries = 0; /* removed by drop_unclaimed(), or the
+                                     oldest when too many are held */
 };
 
 struct BpfOptions {
@@ -101,8 +103,9 @@ class BpfAttribution {
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
     take(const std::vector<ExecKey> &keys);
 
-    /* Every entry now in the map, left in place (tools and tests). */
-    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> peek_all() const;
+    /* Every execution with events not taken yet, left in place (tools and
+     * tests). */
+    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> peek_all();
 
     /* Drops entries no sample will claim: those without an event for
      * `idle` whose backend has exited or has had a later execution taken

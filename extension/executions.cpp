@@ -299,10 +299,8 @@ bool execution_long_enough(int64_t elapsed_ns) {
 }
 
 void execution_close(Execution *e, const ExecutionOutcome &out) {
-    if (e->level == 0) {
+    if (e->level == 0)
         last_top_level_exec_id = e->exec_id;
-        pg_qprof_running.ended_exec_id = e->exec_id;
-    }
     int64_t exec_time_ns =
         out.exec_time_ns >= 0 ? out.exec_time_ns : execution_elapsed_ns(e);
     /* counters since the execution opened, straight into the sample */
@@ -315,6 +313,10 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
         forget(e);
         return;
     }
+    /* only an execution with a sample: the kernel's report of its last CPU
+     * slice must find a sample to join */
+    if (e->level == 0)
+        pg_qprof_running.ended_exec_id = e->exec_id;
     fill_identity(s, e->exec_id, e->parent_exec_id, e->level, e->cmd,
                   e->queryid, e->userid, e->tags, e->tags_len);
     if (out.node_actuals)

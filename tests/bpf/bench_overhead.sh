@@ -5,10 +5,17 @@
 #
 #   bash tests/bpf/bench_overhead.sh
 #
-# Two clusters on the same machine, same settings: `plain` without pg_qprof
-# at all, `qprof` with pg_qprof preloaded. For each workload (select-only,
-# TPC-B-like), RUNS rounds, each round running, in an order that rotates:
+# Three clusters on the same machine, same settings: `plain` without
+# pg_qprof at all, `qprof` with pg_qprof preloaded, `pgss` with
+# pg_stat_statements preloaded (for reference). For each workload
+# (select-only, TPC-B-like), RUNS rounds, each round running, in an order
+# that rotates:
 #   plain          pgbench on the plain cluster
+#   pgss           pgbench on the pg_stat_statements cluster
+#   plain-busy     pgbench on the plain cluster while a dummy process burns
+#                  BUSY (ms of CPU every ms, default 3.6/60: 3% of 2 CPUs,
+#                  about what the collector and its backend use): what any
+#                  process beside the server costs in this benchmark
 #   qprof-ext      pgbench on the qprof cluster, no collector (the
 #                  extension's own cost)
 #   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
@@ -16,11 +23,12 @@
 #   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no raw syscall
 #                  tracepoints: every system call of the machine stays on
 #                  its fast path)
-# and reports the median TPS of each and the loss against `plain`. The BPF
+# and reports the median TPS of each and the loss against `plain`, and the
+# CPU time the collector and its backend used, as a share of the machine. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
-# (bpf/build/qprof_bpf_dump), claiming all entries every second like the
+# (bpf/build/qprof_bpf_dump), claiming all entries every 0.1 s like the
 # collector, reports the events per second, the peak map size, and the CPU
 # time spent in the BPF programs (kernel.bpf_stats_enabled, for that run
 # only): on a shared machine TPS medians move by more than the overhead, the
@@ -41,7 +49,7 @@
 # for the same configuration).
 #
 # Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
-# SCALE (10), QPROF (qprof binary, default from PATH or collector/build),
+# SCALE (10), BUSY (3.6/60), QPROF (qprof binary, default from PATH or collector/build),
 # PARTS (which parts to run, default "tps rates syscalls"; add cpu),
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`.
 set -euo pipefail
@@ -53,6 +61,7 @@ SCALE=${SCALE:-10}
 PARTS=${PARTS:-tps rates syscalls}
 RATE_SELECT=${RATE_SELECT:-20000}
 RATE_TPCB=${RATE_TPCB:-2000}
+BUSY=${BUSY:-3.6/60}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
 dump_tool="$repo/bpf/build/qprof_bpf_dump"
@@ -66,13 +75,15 @@ work=$(mktemp -d /tmp/qprof_bench_XXXXXX)
 chown postgres "$work"
 collector_pid=0
 dump_pid=0
+busy_pid=0
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
 cleanup() {
     [ "$collector_pid" -gt 0 ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" 2>/dev/null
     [ "$dump_pid" -gt 0 ] && kill "$dump_pid" 2>/dev/null && wait "$dump_pid" 2>/dev/null
-    for name in plain qprof; do
+    [ "$busy_pid" -gt 0 ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null
+    for name in plain qprof pgss; do
         [ -f "$work/$name/postmaster.pid" ] &&
             as_postgres "$pgbin/pg_ctl" -D "$work/$name" -m immediate stop >/dev/null 2>&1
     done
@@ -84,7 +95,8 @@ trap 'exit 130' INT TERM
 
 declare -A port
 port[plain]=$((20000 + RANDOM % 5000))
-port[qprof]=$((25000 + RANDOM % 5000))
+port[qprof]=$((25000 + RANDOM % 4000))
+port[pgss]=$((29000 + RANDOM % 1000))
 
 make_cluster() {
     local name=$1 preload=$2
@@ -126,14 +138,40 @@ start_collector() {
     "$QPROF" collect --dsn "$(dsn_of qprof)" --out "$work/capture" --bpf "$bpf" \
         "$@" 2>>"$work/collector.log" &
     collector_pid=$!
+    collector_started_ns=$(date +%s%N)
     sleep 2 # connected and, with --bpf on, attached
     kill -0 "$collector_pid" || { echo "collector failed:" >&2; cat "$work/collector.log" >&2; exit 1; }
 }
 
+# CPU time (clock ticks) of a process so far: user + system.
+process_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 stop_collector() {
+    local config=$1 backend ticks
+    # The collector and its backend ran since start_collector: their CPU
+    # time as a share of the machine's over that time.
+    backend=$(psql_to qprof -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'qprof collect'" | head -1)
+    ticks=$(($(process_ticks "$collector_pid") + $(process_ticks "${backend:-0}")))
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v s="$(($(date +%s%N) - collector_started_ns))" -v n="$(nproc)" \
+        -v c="$config" 'BEGIN { printf "%s %.2f\n", c, t / hz / (s / 1e9) / n * 100 }' >>"$work/collector_cpu"
     kill -INT "$collector_pid"
     wait "$collector_pid" || true
     collector_pid=0
+}
+
+# A process burning BUSY (burst ms/period ms) of one CPU, in bursts like
+# the collector's batches.
+start_busy() {
+    perl -MTime::HiRes=time,sleep -e '
+        my ($burst, $period) = map { $_ / 1000 } split m{/}, $ARGV[0];
+        while (1) { my $t = time; 1 while time - $t < $burst; sleep($period - $burst) }' \
+        "$BUSY" &
+    busy_pid=$!
+}
+stop_busy() {
+    kill "$busy_pid"
+    wait "$busy_pid" 2>/dev/null || true
+    busy_pid=0
 }
 
 # Busy CPU time of the machine so far, in clock ticks: user, nice, system,
@@ -160,21 +198,27 @@ run_config() {
     shift 2
     case $config in
     plain) "$measure" plain "$@" ;;
+    pgss) "$measure" pgss "$@" ;;
+    plain-busy)
+        start_busy
+        "$measure" plain "$@"
+        stop_busy
+        ;;
     qprof-ext) "$measure" qprof "$@" ;;
     qprof-nobpf)
         start_collector off
         "$measure" qprof "$@"
-        stop_collector
+        stop_collector "$config"
         ;;
     qprof-bpf)
         start_collector on
         "$measure" qprof "$@"
-        stop_collector
+        stop_collector "$config"
         ;;
     qprof-bpf-nosys)
         start_collector on --bpf-syscalls off
         "$measure" qprof "$@"
-        stop_collector
+        stop_collector "$config"
         ;;
     esac
 }
@@ -203,7 +247,7 @@ bpf_event_rates() {
     local bench=$!
     while kill -0 "$bench" 2>/dev/null; do
         echo drain >&7
-        sleep 1
+        sleep 0.1
     done
     wait "$bench" || true
     local prog_time
@@ -247,13 +291,14 @@ bpf_event_rates() {
 
 make_cluster plain ''
 make_cluster qprof pg_qprof
+make_cluster pgss pg_stat_statements
 psql_to qprof -c 'CREATE EXTENSION pg_qprof' >/dev/null
-for name in plain qprof; do
+for name in plain qprof pgss; do
     "$pgbin/pgbench" -h "$work" -p "${port[$name]}" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
 
-configs=(plain qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
+configs=(plain pgss plain-busy qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
 wants() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # Runs `measure` with its arguments in every configuration, RUNS rounds in
@@ -264,6 +309,7 @@ compare_configs() {
     shift
     local -A results=()
     local round k config base med
+    : >"$work/collector_cpu"
     for ((round = 0; round < RUNS; round++)); do
         for ((k = 0; k < ${#configs[@]}; k++)); do
             config=${configs[$(((k + round) % ${#configs[@]}))]}
@@ -277,6 +323,11 @@ compare_configs() {
             "$config" "$med" "$unit" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
             "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
             "${results[$config]}"
+    done
+    for config in "${configs[@]}"; do
+        grep -q "^$config " "$work/collector_cpu" || continue
+        printf '  %-15s collector and its backend: median %.2f%% of the machine CPU\n' "$config" \
+            "$(awk -v c="$config" '$1 == c { print $2 }' "$work/collector_cpu" | median)"
     done
 }
 
@@ -299,7 +350,7 @@ if wants cpu; then
 fi
 
 if wants rates; then
-    echo "BPF activity (loader driver, entries claimed every second):"
+    echo "BPF activity (loader driver, entries claimed every 0.1 s):"
     for workload in select-only tpcb-like; do
         bpf_event_rates "$workload"
     done

@@ -78,6 +78,7 @@ std::string json_stats(const qprof::BpfStats &st) {
         << ",\"word_read_failures\":" << st.word_read_failures
         << ",\"events_per_sec\":" << st.events_per_sec
         << ",\"map_entries\":" << st.entries
+        << ",\"held_entries\":" << st.held_entries
         << ",\"peak_entries\":" << st.peak_entries
         << ",\"max_entries\":" << st.max_entries
         << ",\"dropped_entries\":" << st.dropped_entries << "}";
@@ -88,7 +89,8 @@ std::string json_stats(const qprof::BpfStats &st) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES "
+        fprintf(stderr,
+                "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES "
                 "[no-syscalls]]\n",
                 argv[0]);
         return 1;
