@@ -45,6 +45,9 @@ my $h = IPC::Run::start([ $qprof, 'collect', '--dsn', $dsn, '--out',
 my $deadline = time + 30;
 sleep 0.1 while !glob("$out_dir/cap/qprof-*.qprof") && time < $deadline;
 $node->psql('SELECT count(*) FROM collector_cold', app => 'cold_scan');
+# Short statements one after another, read by the collector as they come.
+$node->psql(join('', map { "SELECT sum(x::bigint) FROM generate_series(1, 8000) x WHERE x <> $_;\n" } 1 .. 100),
+    app => 'short_loop');
 sleep 1.5;
 $h->signal('TERM');
 $h->finish;
@@ -67,6 +70,11 @@ cmp_ok($scan->{io}{page_cache_misses}, '>=', 0.5 * $pages,
     "page-cache misses of the cold scan ($scan->{io}{page_cache_misses} of $pages pages)");
 cmp_ok($scan->{io}{read_bytes}, '>', 0, 'read bytes of the cold scan');
 is($scan->{io}{fsync_calls}, 0, 'system call fields present, zero when none');
+my @short = grep { $_->{kind} eq 'sample' && $_->{application_name} eq 'short_loop'
+      && $_->{cmd} eq 'CMD_SELECT' } @records;
+is(scalar @short, 100, 'the short statements were captured');
+cmp_ok(scalar(grep { ($_->{io}{oncpu_ns} // 0) > 0 } @short), '>=', 95,
+    'almost every short statement has its on-CPU time');
 
 ($rc, $out, $err) = qprof('collect', '--dsn', $dsn, '--out', "$out_dir/off",
     '--once', '--bpf', 'off');
