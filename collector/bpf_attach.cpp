@@ -68,6 +68,52 @@ uint64_t monotonic_ns() {
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+/* Positions of a batch's keys, so that a drain adds each kernel entry
+ * straight to its sample: open addressing, built for each batch. */
+class BatchIndex {
+  public:
+    void build(const std::vector<ExecKey> &keys) {
+        size_t capacity = 64;
+        shift_ = 58;
+        while (capacity < keys.size() * 2) {
+            capacity <<= 1;
+            --shift_;
+        }
+        slots_.assign(capacity, Slot{});
+        for (size_t i = 0; i < keys.size(); ++i) {
+            size_t at = home(keys[i]);
+            while (slots_[at].pos != kEmpty && !(slots_[at].key == keys[i]))
+                at = (at + 1) & (slots_.size() - 1);
+            if (slots_[at].pos == kEmpty)
+                slots_[at] = Slot{keys[i], uint32_t(i)};
+        }
+    }
+
+    /* The position of `key` in the batch, or -1. */
+    int64_t find(const ExecKey &key) const {
+        for (size_t at = home(key);; at = (at + 1) & (slots_.size() - 1)) {
+            if (slots_[at].pos == kEmpty)
+                return -1;
+            if (slots_[at].key == key)
+                return slots_[at].pos;
+        }
+    }
+
+  private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    struct Slot {
+        ExecKey key;
+        uint32_t pos = kEmpty;
+    };
+    size_t home(const ExecKey &k) const {
+        uint64_t mixed = (k.exec_id ^ (uint64_t(uint32_t(k.pid)) << 40)) *
+                         0x9E3779B97F4A7C15ull;
+        return size_t(mixed >> shift_);
+    }
+    std::vector<Slot> slots_;
+    int shift_ = 58;
+};
+
 /* Entries are sums: what an execution's entry gathered in the kernel since
  * it was last drained adds to what was drained before. */
 void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
@@ -156,6 +202,23 @@ struct BpfAttribution::Impl {
     std::unordered_map<ExecKey, HeldIo, ExecKeyHash> held;
     size_t held_limit = 0;
     uint64_t drain_now_ns = 0;
+    /* During take(): the batch being claimed, and what it gets. */
+    BatchIndex batch_index;
+    const BatchIndex *claiming = nullptr;
+    std::vector<ExecIo> *claimed = nullptr;
+
+    /* Where the kernel facts of `key` go: its sample in the batch being
+     * claimed, else `held`. */
+    ExecIo &destination(const ExecKey &key, uint64_t event_ns) {
+        if (claiming) {
+            int64_t pos = claiming->find(key);
+            if (pos >= 0)
+                return (*claimed)[size_t(pos)];
+        }
+        HeldIo &h = held[key];
+        h.last_event_ns = std::max(h.last_event_ns, event_ns);
+        return h.io;
+    }
     /* Highest execution id passed to take() per pid: older entries of that
      * pid that are still held belong to executions without sample. */
     std::unordered_map<int32_t, uint64_t> last_taken_exec;
@@ -217,9 +280,9 @@ struct BpfAttribution::Impl {
                     continue;
                 }
                 const qprof_cpu_slice &slice = copied[i - tail];
-                HeldIo &h = held[ExecKey{int32_t(slice.pid), slice.exec_id}];
-                h.io.oncpu_ns += slice.oncpu_ns;
-                h.last_event_ns = std::max(h.last_event_ns, drain_now_ns);
+                pending_slices.push_back(
+                    PendingSlice{ExecKey{int32_t(slice.pid), slice.exec_id},
+                                 slice.oncpu_ns, drain_now_ns});
                 ++slices_read;
             }
             tail = head;
@@ -227,17 +290,54 @@ struct BpfAttribution::Impl {
     }
     std::vector<qprof_cpu_slice> copied;
 
+    /* Slices wait in read order, unhashed, for the batch that holds their
+     * sample (usually the next: the collector reads a batch while later
+     * executions run). Claimed ones go to their sample; those not claimed
+     * within kSliceWaitNs, or beyond the bound, go to `held`. */
+    struct PendingSlice {
+        ExecKey key;
+        uint64_t oncpu_ns;
+        uint64_t read_ns;
+    };
+    static constexpr uint64_t kSliceWaitNs = 5'000'000'000ull;
+    std::vector<PendingSlice> pending_slices;
+
+    void settle_slices() {
+        size_t over = pending_slices.size() > held_limit
+                          ? pending_slices.size() - held_limit
+                          : 0;
+        size_t kept = 0;
+        for (size_t i = 0; i < pending_slices.size(); ++i) {
+            const PendingSlice &p = pending_slices[i];
+            if (claiming) {
+                int64_t pos = claiming->find(p.key);
+                if (pos >= 0) {
+                    (*claimed)[size_t(pos)].oncpu_ns += p.oncpu_ns;
+                    continue;
+                }
+            }
+            if (i < over || p.read_ns + kSliceWaitNs < drain_now_ns) {
+                HeldIo &h = held[p.key];
+                h.io.oncpu_ns += p.oncpu_ns;
+                h.last_event_ns = std::max(h.last_event_ns, p.read_ns);
+                continue;
+            }
+            pending_slices[kept++] = p;
+        }
+        pending_slices.resize(kept);
+    }
+
     /* Moves what the kernel gathered since the last drain into `held`. */
     void drain() {
         drain_now_ns = monotonic_ns();
         read_cpu_slices();
+        settle_slices();
         uint64_t removed = 0;
         drain_entries(
             exec_io_fd, [&](const qprof_exec_key &key, const qprof_exec_io &v) {
-                HeldIo &h = held[ExecKey{int32_t(key.pid), key.exec_id}];
-                add_exec_io(h.io, v);
-                h.last_event_ns =
-                    std::max<uint64_t>(h.last_event_ns, v.last_event_ns);
+                add_exec_io(destination(ExecKey{int32_t(key.pid), key.exec_id},
+                                        v.last_event_ns),
+                            v);
                 ++removed;
             });
         forget_entries(removed);
@@ -359,24 +459,42 @@ std::unordered_map<ExecKey, ExecIo, ExecKeyHash> BpfAttribution::peek_all() {
     std::unordered_map<ExecKey, ExecIo, ExecKeyHash> all;
     for (const auto &[key, h] : impl_->held)
         all[key] = h.io;
+    for (const auto &slice : impl_->pending_slices)
+        all[slice.key].oncpu_ns += slice.oncpu_ns;
     return all;
 }
 
-std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
-BpfAttribution::take(const std::vector<ExecKey> &keys) {
-    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> taken;
+std::vector<ExecIo> BpfAttribution::take(const std::vector<ExecKey> &keys) {
+    std::vector<ExecIo> taken(keys.size());
     if (keys.empty())
         return taken;
-    impl_->drain();
+    Impl &im = *impl_;
+    im.batch_index.build(keys);
+    /* what earlier drains held for them (running then, or reported late) */
+    for (auto it = im.held.begin(); it != im.held.end();) {
+        int64_t pos = im.batch_index.find(it->first);
+        if (pos < 0) {
+            ++it;
+            continue;
+        }
+        taken[size_t(pos)].add(it->second.io);
+        it = im.held.erase(it);
+    }
+    im.claiming = &im.batch_index;
+    im.claimed = &taken;
+    try {
+        im.drain();
+    } catch (...) {
+        im.claiming = nullptr;
+        im.claimed = nullptr;
+        throw;
+    }
+    im.claiming = nullptr;
+    im.claimed = nullptr;
     for (const ExecKey &k : keys) {
-        uint64_t &last = impl_->last_taken_exec[k.pid];
+        uint64_t &last = im.last_taken_exec[k.pid];
         if (k.exec_id > last)
             last = k.exec_id;
-        auto found = impl_->held.find(k);
-        if (found == impl_->held.end())
-            continue;
-        taken[k] = found->second.io;
-        impl_->held.erase(found);
     }
     return taken;
 }
@@ -438,7 +556,7 @@ BpfStats BpfAttribution::stats() {
 
     const qprof_io_bpf *skel = impl_->skel.get();
     st.entries = __atomic_load_n(&skel->bss->live_entries, __ATOMIC_RELAXED);
-    st.held_entries = impl_->held.size();
+    st.held_entries = impl_->held.size() + impl_->pending_slices.size();
     st.peak_entries =
         __atomic_load_n(&skel->bss->peak_entries, __ATOMIC_RELAXED);
     st.max_entries = impl_->max_entries;

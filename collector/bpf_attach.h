@@ -11,8 +11,8 @@
  *   qprof::BpfAttribution bpf(postmaster_pid, word_address);
  *   ...
  *   // after reading a batch of samples:
- *   auto io = bpf.take(keys_of_the_samples); // entries leave the map
- *   // a sample whose key is not in `io` had no kernel event: all zero
+ *   auto io = bpf.take(keys_of_the_samples); // io[i] is keys[i]'s
+ *   // all zero for an execution without kernel event
  *   bpf.drop_unclaimed(std::chrono::seconds(30));
  *   auto st = bpf.stats(); // events/s, losses, peak map size
  *
@@ -63,6 +63,25 @@ struct ExecIo {
     uint64_t page_cache_miss_pages = 0, readahead_pages = 0;
     uint64_t block_requests = 0, block_bytes = 0, block_device_ns = 0;
     uint64_t offcpu_io_ns = 0, offcpu_other_ns = 0, oncpu_ns = 0;
+
+    void add(const ExecIo &o) {
+        read_calls += o.read_calls;
+        read_bytes += o.read_bytes;
+        read_ns += o.read_ns;
+        write_calls += o.write_calls;
+        write_bytes += o.write_bytes;
+        write_ns += o.write_ns;
+        fsync_calls += o.fsync_calls;
+        fsync_ns += o.fsync_ns;
+        page_cache_miss_pages += o.page_cache_miss_pages;
+        readahead_pages += o.readahead_pages;
+        block_requests += o.block_requests;
+        block_bytes += o.block_bytes;
+        block_device_ns += o.block_device_ns;
+        offcpu_io_ns += o.offcpu_io_ns;
+        offcpu_other_ns += o.offcpu_other_ns;
+        oncpu_ns += o.oncpu_ns;
+    }
 };
 
 /* Health of the attachment. */
@@ -98,10 +117,9 @@ class BpfAttribution {
     BpfAttribution(const BpfAttribution &) = delete;
     BpfAttribution &operator=(const BpfAttribution &) = delete;
 
-    /* Removes and returns the entries of these executions; executions
-     * without an entry had no kernel event. */
-    std::unordered_map<ExecKey, ExecIo, ExecKeyHash>
-    take(const std::vector<ExecKey> &keys);
+    /* Removes and returns what the kernel gathered for these executions:
+     * element i is keys[i]'s, all zero when it had no kernel event. */
+    std::vector<ExecIo> take(const std::vector<ExecKey> &keys);
 
     /* Every execution with events not taken yet, left in place (tools and
      * tests). */

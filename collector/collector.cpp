@@ -11,6 +11,7 @@
 #include "server_definitions.h"
 #include "server_facts.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/descriptor.pb.h>
 
 #include <algorithm>
@@ -84,7 +85,16 @@ class Collector {
     CaptureWriter writer_;
     DefinitionTables definitions_;
     SampleBlockEncoder encoder_;
-    pb::Record block_record_;
+    /* The block being built lives in an arena reset after each frame: its
+     * samples and their IoStats are carved from it, not a malloc each. */
+    google::protobuf::Arena block_arena_{block_arena_options()};
+    pb::Record *block_record_ = nullptr;
+    static google::protobuf::ArenaOptions block_arena_options() {
+        google::protobuf::ArenaOptions options;
+        options.start_block_size = 64 << 10;
+        options.max_block_size = 1 << 20;
+        return options;
+    }
     IoAttribution io_;
 
     /* Samples are read on their own connection, one request ahead; the
@@ -272,10 +282,12 @@ void Collector::add_notice(const std::string &text) {
 /* Makes everything built so far durable, then records how far it got. */
 void Collector::close_frame() {
     if (encoder_.active() && encoder_.size() > 0) {
-        writer_.append(block_record_);
+        writer_.append(*block_record_);
         file_samples_ += encoder_.size();
     }
     encoder_.end();
+    block_record_ = nullptr;
+    block_arena_.Reset();
     bool had_data = !writer_.frame_empty();
     writer_.flush_frame();
     frame_started_ = Clock::now();
@@ -316,7 +328,8 @@ void Collector::learn_definitions() {
 
 void Collector::encode_rows() {
     actuals_seqs_.clear();
-    for (const SampleRow &row : rows_) {
+    for (size_t row_index = 0; row_index < rows_.size(); ++row_index) {
+        const SampleRow &row = rows_[row_index];
         if (row.seq <= last_seq_)
             continue; /* never twice, whatever the server returns */
         if (row.seq > last_seq_ + 1)
@@ -327,11 +340,16 @@ void Collector::encode_rows() {
         refs.tag_set_id = definitions_.tag_set_id(row.tags_json);
         refs.query_ref = definitions_.query_ref(row.queryid);
         refs.plan_ref = definitions_.plan_ref(row.queryid, row.planid);
-        if (!encoder_.active())
-            encoder_.begin(block_record_.mutable_sample_block(), epoch_,
+        if (!encoder_.active()) {
+            if (block_record_ == nullptr)
+                block_record_ =
+                    google::protobuf::Arena::CreateMessage<pb::Record>(
+                        &block_arena_);
+            encoder_.begin(block_record_->mutable_sample_block(), epoch_,
                            row.seq, row.start_unix_us);
+        }
         pb::Sample *sample = encoder_.add(row, refs);
-        io_.attach(row, sample);
+        io_.attach(row_index, sample);
         if (row.has_node_actuals)
             actuals_seqs_.push_back(row.seq);
         if (file_first_seq_ == 0)

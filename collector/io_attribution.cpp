@@ -17,7 +17,7 @@ namespace pb = capture::v1;
 
 struct IoAttribution::State {
     std::unique_ptr<BpfAttribution> bpf;
-    std::unordered_map<ExecKey, ExecIo, ExecKeyHash> batch;
+    std::vector<ExecIo> batch; /* element i: the i-th row of the batch */
     std::vector<ExecKey> keys;
     uint64_t lost_events_reported = 0;
 };
@@ -69,15 +69,11 @@ void IoAttribution::take(const std::vector<SampleRow> &rows) {
     state_->batch = state_->bpf->take(state_->keys);
 }
 
-void IoAttribution::attach(const SampleRow &row, pb::Sample *sample) const {
-    if (!active_)
+void IoAttribution::attach(size_t row_index, pb::Sample *sample) const {
+    if (!active_ || row_index >= state_->batch.size())
         return;
     pb::IoStats *io = sample->mutable_io();
-    auto found = state_->batch.find(ExecKey{row.pid, row.exec_id});
-    /* no entry: the execution had no kernel event, all zero */
-    static const ExecIo kNothing{};
-    const ExecIo &e =
-        found == state_->batch.end() ? kNothing : found->second;
+    const ExecIo &e = state_->batch[row_index];
     if (trace_syscalls_) {
         io->set_read_syscalls(e.read_calls);
         io->set_read_bytes(e.read_bytes);
@@ -133,7 +129,7 @@ void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
 }
 
 void IoAttribution::take(const std::vector<SampleRow> &) {}
-void IoAttribution::attach(const SampleRow &, pb::Sample *) const {}
+void IoAttribution::attach(size_t, pb::Sample *) const {}
 std::string IoAttribution::housekeeping() {
     return "";
 }

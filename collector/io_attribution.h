@@ -23,7 +23,8 @@ class IoAttribution {
 
     /* mode: auto | on | off. Throws ServerError when mode is on and BPF
      * cannot be used. */
-    void start(const std::string &mode, bool trace_syscalls, PgConnection &conn);
+    void start(const std::string &mode, bool trace_syscalls,
+               PgConnection &conn);
 
     bool active() const { return active_; }
     /* the system call fields are filled (--bpf-syscalls on) */
@@ -35,9 +36,10 @@ class IoAttribution {
     /* Takes the kernel facts of a batch of samples out of the BPF map. */
     void take(const std::vector<SampleRow> &rows);
 
-    /* Sets sample->io from what take() found (zero when the execution had
-     * no kernel event); leaves it absent when BPF is not active. */
-    void attach(const SampleRow &row, capture::v1::Sample *sample) const;
+    /* Sets sample->io from what take() found for the row at `row_index` of
+     * its batch (zero when the execution had no kernel event); leaves it
+     * absent when BPF is not active. */
+    void attach(size_t row_index, capture::v1::Sample *sample) const;
 
     /* Forgets map entries no sample will claim; call now and then.
      * Returns a notice when kernel events were lost since the last call

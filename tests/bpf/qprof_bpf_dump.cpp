@@ -8,7 +8,8 @@
  * {"unavailable":"why"} and exits with status 2. Then reads commands, one a
  * line, from stdin until end of file (which detaches everything):
  *   peek                      every entry, left in the map
- *   take PID:EXEC_ID ...      removes and prints these entries
+ *   take PID:EXEC_ID ...      removes and prints these entries (zeros for
+ *                             an execution without kernel event)
  *   drop IDLE_MS              drop_unclaimed(); prints how many went
  *   drain                     takes every entry, as a collector claiming
  *                             all of them would; prints how many
@@ -137,7 +138,13 @@ int main(int argc, char **argv) {
                             strtoull(word.c_str() + colon + 1, nullptr, 10);
                     keys.push_back(k);
                 }
-                std::cout << json_entries(bpf->take(keys)) << std::endl;
+                std::vector<qprof::ExecIo> io = bpf->take(keys);
+                std::unordered_map<qprof::ExecKey, qprof::ExecIo,
+                                   qprof::ExecKeyHash>
+                    taken;
+                for (size_t i = 0; i < keys.size(); ++i)
+                    taken[keys[i]] = io[i];
+                std::cout << json_entries(taken) << std::endl;
             } else if (command == "drop") {
                 long idle_ms = 0;
                 words >> idle_ms;
