@@ -16,8 +16,9 @@
  *   mm_filemap_add_to_page_cache  page-cache misses
  *   page_cache_ra_unbounded/order the readahead window being filled
  *   block_io_start/rq_issue/rq_complete  block requests and device time
- *   sched_switch                  off-CPU time, I/O wait or other
- *   sched_stat_runtime            on-CPU time, as the scheduler accounts it
+ *   sched_switch                  off-CPU time, I/O wait or other, and
+ *                                 on-CPU time of each slice (the task's
+ *                                 sum_exec_runtime, just updated)
  */
 #include "vmlinux.h"
 
@@ -59,8 +60,8 @@ struct {
  * one, so it is appended to a ring of the CPU it ran on, which user space
  * maps and reads, rather than inserted in exec_io (a ring buffer map costs
  * about 90 ns an event, a hash insert more). One entry per possible CPU
- * (set by the loader); only sched_stat_runtime writes, and a program does
- * not nest on its CPU, so each ring has one writer. */
+ * (set by the loader); only sched_switch writes, and a program does not
+ * nest on its CPU, so each ring has one writer. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_MMAPABLE);
@@ -77,7 +78,8 @@ struct backend_state {
     __u64 offcpu_since_ns; /* switch-out time, 0 when running */
     __u64 offcpu_exec_id;  /* execution read from the word at switch-out */
     __u64 syscall_start_ns;
-    __u64 pending_oncpu_ns; /* runtime accounted from another CPU */
+    __u64 runtime_seen_ns;  /* the task's CPU time at its last switch-out */
+    __u64 offcpu_oncpu_ns;  /* CPU time of the slice before the switch-out */
     __u64 settled_exec_id;  /* ended execution whose last slice is counted */
     __u64 ra_inode;         /* readahead window being filled */
     __u64 ra_first, ra_end; /* page indexes [first, end) */
@@ -494,44 +496,79 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error,
 
 /* ---- on/off-CPU time ---- */
 
+/* Appends the last CPU slice of an ended execution to this CPU's ring. */
+static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
+                                               __u64 oncpu_ns) {
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct qprof_cpu_slice_ring *ring = bpf_map_lookup_elem(&cpu_slices, &cpu);
+    if (!ring)
+        return;
+    __u64 head = ring->head;
+    struct qprof_cpu_slice *slot =
+        &ring->slots[head & (QPROF_CPU_SLICE_SLOTS - 1)];
+    slot->pid = pid;
+    slot->pad = 0;
+    slot->exec_id = exec_id;
+    slot->oncpu_ns = oncpu_ns;
+    /* publishes the slot: an atomic add orders the stores before it */
+    __sync_fetch_and_add(&ring->head, 1);
+}
+
 /* At switch-out the leaving task is still `current`: its word is read in
- * its own address space, and kept for the switch-in, which runs in the
- * context of another task. */
+ * its own address space. The scheduler has just brought the task's CPU
+ * time up to date: the slice ending now (since its last switch-out) is
+ * exact, and goes to the execution it ran for. A running execution's slice
+ * is added at switch-in with the time it then spent off the CPU (one entry
+ * lookup for both). A backend ends most statements within a slice and
+ * switches out idle, waiting for its client: that slice goes to the
+ * top-level execution that ended last, once. */
 static __always_inline void switched_out(struct task_struct *prev, bool preempt,
                                          unsigned int prev_state, __u64 now) {
-    struct qprof_exec_key exec;
-    /* Idle (a backend waiting for its client, the common switch-out): no
-     * state to keep, as every switch-in clears what the last switch-out
-     * left. */
-    if (!current_exec(prev, &exec))
-        return;
     struct backend_state *st = backend_state_of(prev->pid, true);
     if (!st)
         return;
-    st->offcpu_since_ns = now;
-    st->offcpu_exec_id = exec.exec_id;
-    st->offcpu_pid = exec.pid;
-    /* A preempted task stays runnable whatever its state says. */
-    st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
+    __u64 runtime = prev->se.sum_exec_runtime;
+    /* first seen: the slice since the scheduler last picked it */
+    __u64 since = st->runtime_seen_ns ? st->runtime_seen_ns
+                                      : prev->se.prev_sum_exec_runtime;
+    __u64 slice = runtime > since ? runtime - since : 0;
+    st->runtime_seen_ns = runtime;
+
+    struct qprof_running_word word = {};
+    if (!read_word(prev, &word))
+        return;
+    __u32 pid = word.leader_pid ? word.leader_pid : prev->tgid;
+    if (word.exec_id != 0) {
+        st->offcpu_since_ns = now;
+        st->offcpu_exec_id = word.exec_id;
+        st->offcpu_pid = pid;
+        st->offcpu_oncpu_ns = slice;
+        /* A preempted task stays runnable whatever its state says. */
+        st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
+        return;
+    }
+    if (word.ended_exec_id != 0 && st->settled_exec_id != word.ended_exec_id) {
+        st->settled_exec_id = word.ended_exec_id;
+        append_ended_slice(pid, word.ended_exec_id, slice);
+    }
 }
 
 static __always_inline void switched_in(struct task_struct *next, __u64 now) {
     struct backend_state *st = known_backend(next->pid);
-    if (!st)
+    if (!st || !st->offcpu_exec_id)
         return;
-    if (st->offcpu_since_ns && st->offcpu_exec_id) {
-        struct qprof_exec_io *io =
-            exec_entry(st->offcpu_pid, st->offcpu_exec_id);
-        if (io) {
-            __u64 waited = now - st->offcpu_since_ns;
-            if (st->offcpu_in_io)
-                __sync_fetch_and_add(&io->offcpu_io_ns, waited);
-            else
-                __sync_fetch_and_add(&io->offcpu_other_ns, waited);
-        }
+    struct qprof_exec_io *io = exec_entry(st->offcpu_pid, st->offcpu_exec_id);
+    if (io) {
+        __u64 waited = now - st->offcpu_since_ns;
+        if (st->offcpu_in_io)
+            __sync_fetch_and_add(&io->offcpu_io_ns, waited);
+        else
+            __sync_fetch_and_add(&io->offcpu_other_ns, waited);
+        __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
     }
     st->offcpu_since_ns = 0;
     st->offcpu_exec_id = 0;
+    st->offcpu_oncpu_ns = 0;
 }
 
 SEC("tp_btf/sched_switch")
@@ -545,63 +582,5 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
         switched_out(prev, preempt, prev_state, now);
     if (in)
         switched_in(next, now);
-    return 0;
-}
-
-/* The scheduler reports the CPU time of the running task at every tick and
- * at every switch-out: exactly the on-CPU time, split at tick granularity
- * between executions. When the update runs on another CPU (a remote
- * wakeup), the task's word cannot be read there: the time waits for the
- * next update made in the task's own context.
- * A backend ends most statements well within a tick and reports that slice
- * when it next switches out, idle, waiting for its client: the first update
- * after a top-level execution ended belongs to that execution. */
-SEC("tp_btf/sched_stat_runtime")
-int BPF_PROG(sched_stat_runtime, struct task_struct *task, __u64 runtime) {
-    if (!is_backend(task))
-        return 0;
-    __u32 tid = task->pid;
-    struct backend_state *st = backend_state_of(tid, true);
-    if ((__u32)bpf_get_current_pid_tgid() != tid) {
-        if (st)
-            __sync_fetch_and_add(&st->pending_oncpu_ns, runtime);
-        return 0;
-    }
-    if (st && st->pending_oncpu_ns) {
-        runtime += st->pending_oncpu_ns;
-        st->pending_oncpu_ns = 0;
-    }
-    struct qprof_running_word word = {};
-    if (!read_word(task, &word))
-        return 0;
-    __u32 pid = task->tgid;
-    __u64 exec_id = word.exec_id;
-    if (exec_id != 0) {
-        if (word.leader_pid)
-            pid = word.leader_pid;
-    } else if (word.ended_exec_id != 0 && st &&
-               st->settled_exec_id != word.ended_exec_id) {
-        st->settled_exec_id = word.ended_exec_id;
-        __u32 cpu = bpf_get_smp_processor_id();
-        struct qprof_cpu_slice_ring *ring =
-            bpf_map_lookup_elem(&cpu_slices, &cpu);
-        if (!ring)
-            return 0;
-        __u64 head = ring->head;
-        struct qprof_cpu_slice *slot =
-            &ring->slots[head & (QPROF_CPU_SLICE_SLOTS - 1)];
-        slot->pid = pid;
-        slot->pad = 0;
-        slot->exec_id = word.ended_exec_id;
-        slot->oncpu_ns = runtime;
-        /* publishes the slot: an atomic add orders the stores before it */
-        __sync_fetch_and_add(&ring->head, 1);
-        return 0;
-    } else {
-        return 0;
-    }
-    struct qprof_exec_io *io = exec_entry(pid, exec_id);
-    if (io)
-        __sync_fetch_and_add(&io->oncpu_ns, runtime);
     return 0;
 }

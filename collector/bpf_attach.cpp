@@ -386,15 +386,13 @@ void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
     };
 
     auto &p = skel->progs;
-    for (const char *required :
-         {"sched_switch", "sched_stat_runtime", "mm_filemap_add_to_page_cache",
-          "block_rq_issue", "block_rq_complete"})
+    for (const char *required : {"sched_switch", "mm_filemap_add_to_page_cache",
+                                 "block_rq_issue", "block_rq_complete"})
         if (!has_tracepoint(required))
             throw BpfUnavailable(std::string("kernel has no tracepoint ") +
                                  required + " in its BTF");
-    attached = {"tp_btf/sched_switch", "tp_btf/sched_stat_runtime",
-                "tp_btf/mm_filemap_add_to_page_cache", "tp_btf/block_rq_issue",
-                "tp_btf/block_rq_complete"};
+    attached = {"tp_btf/sched_switch", "tp_btf/mm_filemap_add_to_page_cache",
+                "tp_btf/block_rq_issue", "tp_btf/block_rq_complete"};
 
     optional(trace_syscalls && has_tracepoint("sys_enter") &&
                  has_tracepoint("sys_exit"),

@@ -74,6 +74,9 @@ void parallel_worker_adopt() {
 
 void parallel_worker_release() {
     running.exec_id = 0;
+    /* the CPU time of its last slice, reported when it next switches out,
+     * is still the leader's execution's (leader_pid stays) */
+    pg_qprof_running.ended_exec_id = pg_qprof_running.exec_id;
     pg_qprof_running.exec_id = 0;
 }
 

@@ -256,7 +256,7 @@ bpf_event_rates() {
         my ($before_file, $seconds, $tx) = @ARGV;
         my %ours = map { ($_ => 1) } qw(sys_enter sys_exit page_cache_add
           ra_unbounded ra_order block_io_start block_rq_issue
-          block_rq_complete sched_switch sched_stat_runtime);
+          block_rq_complete sched_switch);
         open my $fh, "<", $before_file or die;
         my %old = map { ($_->{id} => 1) } @{ decode_json(join "", <$fh>) };
         my ($ns, $runs, @each) = (0, 0);
