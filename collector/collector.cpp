@@ -508,7 +508,10 @@ void Collector::capture_loop() {
             if (!more) {
                 if (options_.once)
                     break;
-                pause_for(options_.poll_seconds);
+                /* the BPF programs' per-CPU slice rings hold about 0.2 s
+                 * of a CPU running short statements back to back */
+                pause_for(io_.active() ? std::min(options_.poll_seconds, 0.05)
+                                       : options_.poll_seconds);
             }
         } catch (const ConnectionLost &lost) {
             /* Keep what we have, then wait for the server to come back. */

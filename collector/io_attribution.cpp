@@ -103,9 +103,11 @@ std::string IoAttribution::housekeeping() {
     state_->lost_events_reported = stats.lost_events;
     if (lost == 0)
         return "";
-    return "BPF: " + std::to_string(lost) + " kernel events lost (map full: " +
+    return "BPF: " + std::to_string(lost) +
+           " kernel events lost (entry map full at " +
            std::to_string(stats.max_entries) +
-           " executions); some samples undercount their I/O";
+           " executions, or CPU slices overwritten before they were read); "
+           "some samples undercount their I/O or CPU time";
 }
 
 #else /* built without BPF support */
