@@ -35,8 +35,11 @@ void ring_count_skipped_too_deep();
 
 /* Reader side. */
 enum class ReadResult { Ok, Lost, NotReady };
-/* Copies sample `seq` into *out if it is still in the ring and complete. */
-ReadResult ring_read(uint64_t seq, Sample *out);
+/* Copies sample `seq` into *out if it is still in the ring and complete.
+ * `head` is a head_seq read before (RingStatus): every writer bumps the
+ * ring's head, so a reader going through thousands of samples reads it
+ * once, not once each. */
+ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out);
 
 struct RingStatus {
     uint64_t epoch;

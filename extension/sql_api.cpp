@@ -236,7 +236,7 @@ void read_after(const RingStatus &st, int64 after_seq, uint64 max_rows,
     uint64 emitted = 0;
     for (uint64 seq = first_seq_after(st, after_seq);
          seq <= st.head_seq && emitted < max_rows; seq++) {
-        ReadResult r = ring_read(seq, &sample);
+        ReadResult r = ring_read(seq, st.head_seq, &sample);
         if (r == ReadResult::NotReady)
             break;
         if (r == ReadResult::Lost)
@@ -284,7 +284,7 @@ extern "C" Datum pg_qprof_ring_samples(PG_FUNCTION_ARGS) {
     bool nulls[kSampleColumns + 1];
     Sample sample;
     for (; seq <= st.head_seq; seq++) {
-        if (ring_read(seq, &sample) != ReadResult::Ok)
+        if (ring_read(seq, st.head_seq, &sample) != ReadResult::Ok)
             continue;
         bool visible = read_all || sample.userid == me;
         fill_sample_columns(sample, visible, values, nulls);
