@@ -189,6 +189,9 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
     }
     execution_set_instrumented(e, node_actuals_begin(query_desc));
     RunningContext saved = execution_enter(e);
+    /* before standard_ExecutorStart enters parallel mode */
+    if (stmt->parallelModeNeeded)
+        parallel_leader_publish(pg_qprof_running.exec_id);
     PG_TRY();
     { run_ExecutorStart(query_desc, eflags); }
     PG_CATCH();
@@ -336,6 +339,13 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     run_ExecutorEnd(query_desc);
 }
 
+/* Utility statements that may run parallel workers of their own (index
+ * builds, index vacuuming), with no executor plan. */
+bool may_launch_workers(Node *stmt) {
+    return IsA(stmt, IndexStmt) || IsA(stmt, ReindexStmt) ||
+           IsA(stmt, VacuumStmt);
+}
+
 bool is_tracked_utility(Node *stmt) {
     /* EXECUTE is recorded by the executor hooks of the statement it runs;
      * PREPARE and DEALLOCATE are bookkeeping (pg_stat_statements agrees). */
@@ -408,6 +418,8 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     }
 
     RunningContext saved = execution_enter(e);
+    if (may_launch_workers(stmt))
+        parallel_leader_publish(pg_qprof_running.exec_id);
     nesting_level++;
     PG_TRY();
     {

@@ -1,19 +1,23 @@
 /*
  * parallel_attribution.cpp — see parallel_attribution.h.
  *
- * One 64-bit slot per PGPROC, written only by its owner and only when a
- * parallel plan starts: no lock, no cost for other statements. A worker
- * reads its leader's slot while the leader waits for it in Gather, so the
- * value cannot change under it.
+ * One 64-bit slot per PGPROC, written only by its owner and only before a
+ * parallel plan or a CREATE INDEX, REINDEX or VACUUM: no lock, no cost for
+ * other statements. A worker reads its leader's slot while the leader waits
+ * for it (Gather, or the end of the parallel build), so the value cannot
+ * change under it.
  */
 #include "parallel_attribution.h"
 
 extern "C" {
 #include "postgres.h"
 
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "port/atomics.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/guc.h"
 }
 
 #include "executions.h"
@@ -24,6 +28,17 @@ namespace qprof {
 namespace {
 
 pg_atomic_uint64 *leader_slots = nullptr;
+
+/* pg_qprof.worker_attribution: on in a leader's session once it published,
+ * so that its workers restore it, which runs assign_worker_attribution in
+ * them before the operation they were started for. */
+bool worker_attribution = false;
+constexpr const char *kWorkerAttributionSetting = "pg_qprof.worker_attribution";
+
+void assign_worker_attribution(bool newval, void *) {
+    if (newval && InitializingParallelWorker)
+        parallel_worker_adopt();
+}
 
 uint32_t slot_count() {
     return pgproc_count();
@@ -53,9 +68,28 @@ void parallel_attribution_shmem_startup() {
         pg_atomic_init_u64(&leader_slots[i], 0);
 }
 
+void parallel_attribution_define_settings() {
+    DefineCustomBoolVariable(
+        kWorkerAttributionSetting,
+        "Internal: lets parallel workers find their leader's execution.",
+        "Set by pg_qprof itself in a session that launches parallel workers.",
+        &worker_attribution, false, PGC_USERSET,
+        GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+            GUC_NO_RESET_ALL,
+        nullptr, assign_worker_attribution, nullptr);
+}
+
 void parallel_leader_publish(uint64_t exec_id) {
-    if (pg_atomic_uint64 *slot = slot_of(MyProc))
-        pg_atomic_write_u64(slot, exec_id);
+    pg_atomic_uint64 *slot = slot_of(MyProc);
+    if (slot == nullptr)
+        return;
+    pg_atomic_write_u64(slot, exec_id);
+    /* Once a session (again after a rollback undid it). Not in parallel
+     * mode, where settings cannot change: the level only silences that. */
+    if (!worker_attribution && !IsInParallelMode())
+        (void)set_config_option(kWorkerAttributionSetting, "on", PGC_USERSET,
+                                PGC_S_SESSION, GUC_ACTION_SET, true, DEBUG3,
+                                false);
 }
 
 void parallel_worker_adopt() {

@@ -67,6 +67,7 @@ void _PG_init(void) {
     qprof::require_preloaded(process_shared_preload_libraries_in_progress);
 
     qprof::define_settings();
+    qprof::parallel_attribution_define_settings();
 
     /* queryids for every statement, as pg_stat_statements needs them too */
     EnableQueryId();

@@ -1,6 +1,7 @@
 # A parallel sequential scan of a cold table: the workers read most of it,
 # in processes of their own, yet their page-cache misses, storage reads and
-# CPU time go to the leader's execution, the one the sample records.
+# CPU time go to the leader's execution, the one the sample records. The
+# same for the workers of a parallel index build, which run no plan.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -55,6 +56,34 @@ cmp_ok($leader->{read_calls} // 0, '>=', 0.9 * $pages * page_size() / 8192,
 # The leader only waits: most CPU time is the workers'.
 cmp_ok($leader->{oncpu_ns} // 0, '>', 0.2 * $sample->{exec_time_ms} * 1e6,
     "the workers' CPU time");
+
+# A parallel index build runs no executor plan: its workers adopt the
+# CREATE INDEX's execution as they restore their leader's settings. The
+# leader always takes a share of a btree build, so without the workers' part
+# its entry would hold about a third of the pages.
+$bpf->take([ map { [ split /:/ ] } keys %$entries ]);    # the scan's, claimed
+my $index_size  = create_table($node, 'parallel_index_table', 40);
+my $index_pages = $index_size / page_size();
+$node->psql(
+    'ALTER TABLE parallel_index_table SET (parallel_workers = 2); '
+      . "SET maintenance_work_mem = '256MB'; "
+      . 'SET max_parallel_maintenance_workers = 2; '
+      . 'CREATE INDEX ON parallel_index_table (filler)',
+    app => 'parallel_index');
+my $build = last_sample($node, 'parallel_index', 0, 'CREATE INDEX');
+$entries = $bpf->peek;
+my $builder = $entries->{"$build->{pid}:$build->{exec_id}"} // {};
+my $builder_elsewhere = sum0 map { $entries->{$_}{page_cache_miss_pages} }
+  grep { !/^$build->{pid}:/ } keys %$entries;
+diag sprintf 'parallel index build: %d of %d pages missed, on-CPU %.1f ms, '
+  . '%.1f ms exec; %d pages missed elsewhere',
+  $builder->{page_cache_miss_pages} // 0, $index_pages,
+  ($builder->{oncpu_ns} // 0) / 1e6, $build->{exec_time_ms},
+  $builder_elsewhere;
+cmp_ok($builder->{page_cache_miss_pages} // 0, '>=', 0.9 * $index_pages,
+    "the CREATE INDEX's execution has its workers' page-cache misses");
+cmp_ok($builder_elsewhere, '<=', 0.02 * $index_pages,
+    'no entry of a build worker holds the misses');
 
 my $stats = $bpf->stats;
 is($stats->{lost_events}, 0, 'no event lost');
