@@ -398,6 +398,9 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
                            text_len, nesting_level);
     }
     if (e == nullptr) {
+        /* not recorded: its workers must not adopt an older execution */
+        if (may_launch_workers(stmt))
+            parallel_leader_publish(pg_qprof_running.exec_id);
         /* The statement EXECUTE runs is the top-level one; the statements
          * run inside any other utility statement are nested in it. */
         if (IsA(stmt, ExecuteStmt)) {
