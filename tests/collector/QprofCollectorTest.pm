@@ -6,12 +6,14 @@ package QprofCollectorTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use File::Basename qw(dirname);
 use FindBin;
-use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use lib dirname(__FILE__) . '/../t';
+use QprofNode;
 
 our @EXPORT = qw(new_qprof_node qprof_path run_qprof start_collector
   stop_collector dump_records dump_samples check_capture repo_dir);
@@ -35,20 +37,7 @@ sub qprof_path
 sub new_qprof_node
 {
     my ($name, $conf) = @_;
-    my $node;
-    for (1 .. 200)
-    {
-        my $port = 20000 + int(rand(10000));
-        next if -e "/tmp/.s.PGSQL.$port";
-        my $sock = IO::Socket::INET->new(
-            LocalAddr => '127.0.0.1', LocalPort => $port,
-            Proto => 'tcp', ReuseAddr => 0);
-        next unless $sock;
-        close $sock;
-        $node = PostgreSQL::Test::Cluster->new($name, port => $port);
-        last;
-    }
-    die "no free port" unless $node;
+    my $node = new_node($name);
     $node->init;
     $node->append_conf('postgresql.conf', $conf // '');
     $node->start;
