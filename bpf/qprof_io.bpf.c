@@ -70,10 +70,9 @@ struct {
     __type(value, struct qprof_cpu_slice_ring);
 } cpu_slices SEC(".maps");
 
-/* What we remember about a backend between two events. A hash keyed by tid
- * rather than task storage: it is written from sched_switch, under the
- * runqueue lock, where a preallocated map is the safe choice. LRU so the
- * state of exited backends goes away by itself. */
+/* What we remember about a backend thread between two events: task storage,
+ * found from the task in a few loads (a hash lookup cost sched_switch about
+ * a third of its time), and freed with the task. */
 struct backend_state {
     __u64 offcpu_since_ns; /* switch-out time, 0 when running */
     __u64 offcpu_exec_id;  /* execution read from the word at switch-out */
@@ -90,9 +89,9 @@ struct backend_state {
 };
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u32);
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
     __type(value, struct backend_state);
 } backends SEC(".maps");
 
@@ -162,10 +161,10 @@ static __always_inline bool current_exec(struct task_struct *task,
     return true;
 }
 
-/* The entry of (pid, exec_id), created when missing; NULL when the map is
- * full (the event is counted as lost). */
-static __always_inline struct qprof_exec_io *exec_entry(__u32 pid,
-                                                        __u64 exec_id) {
+/* The entry of (pid, exec_id), created when missing and marked as touched
+ * at `now`; NULL when the map is full (the event is counted as lost). */
+static __always_inline struct qprof_exec_io *
+exec_entry(__u32 pid, __u64 exec_id, __u64 now) {
     struct qprof_exec_key key = {.pid = pid, .pad = 0, .exec_id = exec_id};
     struct qprof_exec_io *io = bpf_map_lookup_elem(&exec_io, &key);
     struct qprof_bpf_counters *c = my_counters();
@@ -191,24 +190,22 @@ static __always_inline struct qprof_exec_io *exec_entry(__u32 pid,
     }
     if (c)
         c->events++;
-    io->last_event_ns = bpf_ktime_get_ns();
+    io->last_event_ns = now;
     return io;
 }
 
-static __always_inline struct backend_state *backend_state_of(__u32 tid,
-                                                              bool create) {
-    struct backend_state *st = bpf_map_lookup_elem(&backends, &tid);
-
-    if (st || !create)
-        return st;
-    struct backend_state fresh = {};
-    bpf_map_update_elem(&backends, &tid, &fresh, BPF_NOEXIST);
-    return bpf_map_lookup_elem(&backends, &tid);
+/* The state of a backend thread, created (zeroed) on first use; NULL when
+ * it cannot be allocated. */
+static __always_inline struct backend_state *
+backend_state_of(struct task_struct *task) {
+    return bpf_task_storage_get(&backends, task, NULL,
+                                BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-/* The state of a backend, without creating it. */
-static __always_inline struct backend_state *known_backend(__u32 tid) {
-    return bpf_map_lookup_elem(&backends, &tid);
+/* The state of a backend thread, without creating it. */
+static __always_inline struct backend_state *
+known_backend(struct task_struct *task) {
+    return bpf_task_storage_get(&backends, task, NULL, 0);
 }
 
 static __always_inline struct task_struct *current_backend(void) {
@@ -304,7 +301,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     if (kind != SYSCALL_FSYNC &&
         !fd_is_regular_file(task, (long)PT_REGS_PARM1_CORE(regs)))
         return 0;
-    struct backend_state *st = backend_state_of(task->pid, true);
+    struct backend_state *st = backend_state_of(task);
     if (!st)
         return 0;
     st->syscall_kind = kind;
@@ -320,10 +317,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     struct task_struct *task = current_backend();
     if (!task)
         return 0;
-    struct backend_state *st = known_backend(task->pid);
+    struct backend_state *st = known_backend(task);
     if (!st || st->syscall_start_ns == 0)
         return 0;
-    __u64 elapsed = bpf_ktime_get_ns() - st->syscall_start_ns;
+    __u64 now = bpf_ktime_get_ns();
+    __u64 elapsed = now - st->syscall_start_ns;
     enum syscall_kind kind = st->syscall_kind;
     st->syscall_start_ns = 0;
     st->syscall_kind = SYSCALL_OTHER;
@@ -331,7 +329,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     struct qprof_exec_key exec;
     if (!current_exec(task, &exec))
         return 0;
-    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
+    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id, now);
     if (!io)
         return 0;
     __u64 bytes = ret > 0 ? (__u64)ret : 0;
@@ -384,13 +382,14 @@ int BPF_PROG(page_cache_add, struct folio *folio) {
     struct task_struct *task = current_backend();
     if (!task)
         return 0;
-    struct backend_state *st = known_backend(task->pid);
+    struct backend_state *st = known_backend(task);
     if (st && st->syscall_kind == SYSCALL_WRITE)
         return 0;
     struct qprof_exec_key exec;
     if (!current_exec(task, &exec))
         return 0;
-    struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id);
+    struct qprof_exec_io *io =
+        exec_entry(exec.pid, exec.exec_id, bpf_ktime_get_ns());
     if (!io)
         return 0;
     __u64 pages = folio_pages(folio);
@@ -414,7 +413,7 @@ static __always_inline void note_readahead(struct inode *inode, __u64 index,
     struct task_struct *task = current_backend();
     if (!task)
         return;
-    struct backend_state *st = backend_state_of(task->pid, true);
+    struct backend_state *st = backend_state_of(task);
     if (!st)
         return;
     st->ra_inode = (__u64)inode;
@@ -477,7 +476,8 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error,
     struct request_owner *owner = bpf_map_lookup_elem(&requests, &key);
     if (!owner)
         return 0;
-    struct qprof_exec_io *io = exec_entry(owner->pid, owner->exec_id);
+    struct qprof_exec_io *io =
+        exec_entry(owner->pid, owner->exec_id, bpf_ktime_get_ns());
     if (io)
         __sync_fetch_and_add(&io->block_bytes, nr_bytes);
     /* A request may complete in parts; __data_len still holds what was
@@ -523,8 +523,8 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
  * switches out idle, waiting for its client: that slice goes to the
  * top-level execution that ended last, once. */
 static __always_inline void switched_out(struct task_struct *prev, bool preempt,
-                                         unsigned int prev_state, __u64 now) {
-    struct backend_state *st = backend_state_of(prev->pid, true);
+                                         unsigned int prev_state) {
+    struct backend_state *st = backend_state_of(prev);
     if (!st)
         return;
     __u64 runtime = prev->se.sum_exec_runtime;
@@ -539,7 +539,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         return;
     __u32 pid = word.leader_pid ? word.leader_pid : prev->tgid;
     if (word.exec_id != 0) {
-        st->offcpu_since_ns = now;
+        st->offcpu_since_ns = bpf_ktime_get_ns();
         st->offcpu_exec_id = word.exec_id;
         st->offcpu_pid = pid;
         st->offcpu_oncpu_ns = slice;
@@ -553,11 +553,13 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     }
 }
 
-static __always_inline void switched_in(struct task_struct *next, __u64 now) {
-    struct backend_state *st = known_backend(next->pid);
+static __always_inline void switched_in(struct task_struct *next) {
+    struct backend_state *st = known_backend(next);
     if (!st || !st->offcpu_exec_id)
         return;
-    struct qprof_exec_io *io = exec_entry(st->offcpu_pid, st->offcpu_exec_id);
+    __u64 now = bpf_ktime_get_ns();
+    struct qprof_exec_io *io =
+        exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
     if (io) {
         __u64 waited = now - st->offcpu_since_ns;
         if (st->offcpu_in_io)
@@ -574,13 +576,11 @@ static __always_inline void switched_in(struct task_struct *next, __u64 now) {
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
              struct task_struct *next, unsigned int prev_state) {
-    bool out = is_backend(prev), in = is_backend(next);
-    if (!out && !in)
-        return 0;
-    __u64 now = bpf_ktime_get_ns();
-    if (out)
-        switched_out(prev, preempt, prev_state, now);
-    if (in)
-        switched_in(next, now);
+    /* the clock is read only where a time is kept: most switches of a
+     * backend are idle ones, between statements */
+    if (is_backend(prev))
+        switched_out(prev, preempt, prev_state);
+    if (is_backend(next))
+        switched_in(next);
     return 0;
 }
