@@ -57,6 +57,13 @@ void CaptureWriter::append(const pb::Record &record) {
         reinterpret_cast<uint8_t *>(&frame_[offset]));
 }
 
+void CaptureWriter::append_encoded(std::string_view head,
+                                   std::string_view body) {
+    append_varint(frame_, head.size() + body.size());
+    frame_.append(head);
+    frame_.append(body);
+}
+
 void CaptureWriter::write_all(const char *data, size_t size) {
     size_t done = 0;
     while (done < size) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 struct ZSTD_CCtx_s;
 
@@ -36,6 +37,8 @@ class CaptureWriter {
 
     /* Adds a record to the frame being built. */
     void append(const capture::v1::Record &record);
+    /* Adds a record already in wire format, given as two pieces. */
+    void append_encoded(std::string_view head, std::string_view body);
 
     /* Compresses the frame, writes it and makes it durable. On failure the
      * file is cut back to its last complete frame and CaptureIoError is

@@ -11,7 +11,6 @@
 #include "server_definitions.h"
 #include "server_facts.h"
 
-#include <google/protobuf/arena.h>
 #include <google/protobuf/descriptor.pb.h>
 
 #include <algorithm>
@@ -85,16 +84,6 @@ class Collector {
     CaptureWriter writer_;
     DefinitionTables definitions_;
     SampleBlockEncoder encoder_;
-    /* The block being built lives in an arena reset after each frame: its
-     * samples and their IoStats are carved from it, not a malloc each. */
-    google::protobuf::Arena block_arena_{block_arena_options()};
-    pb::Record *block_record_ = nullptr;
-    static google::protobuf::ArenaOptions block_arena_options() {
-        google::protobuf::ArenaOptions options;
-        options.start_block_size = 64 << 10;
-        options.max_block_size = 1 << 20;
-        return options;
-    }
     IoAttribution io_;
 
     /* Samples are read on their own connection, one request ahead; the
@@ -282,12 +271,12 @@ void Collector::add_notice(const std::string &text) {
 /* Makes everything built so far durable, then records how far it got. */
 void Collector::close_frame() {
     if (encoder_.active() && encoder_.size() > 0) {
-        writer_.append(*block_record_);
+        std::string_view head, body;
+        encoder_.record(&head, &body);
+        writer_.append_encoded(head, body);
         file_samples_ += encoder_.size();
     }
     encoder_.end();
-    block_record_ = nullptr;
-    block_arena_.Reset();
     bool had_data = !writer_.frame_empty();
     writer_.flush_frame();
     frame_started_ = Clock::now();
@@ -340,16 +329,9 @@ void Collector::encode_rows() {
         refs.tag_set_id = definitions_.tag_set_id(row.tags_json);
         refs.query_ref = definitions_.query_ref(row.queryid);
         refs.plan_ref = definitions_.plan_ref(row.queryid, row.planid);
-        if (!encoder_.active()) {
-            if (block_record_ == nullptr)
-                block_record_ =
-                    google::protobuf::Arena::CreateMessage<pb::Record>(
-                        &block_arena_);
-            encoder_.begin(block_record_->mutable_sample_block(), epoch_,
-                           row.seq, row.start_unix_us);
-        }
-        pb::Sample *sample = encoder_.add(row, refs);
-        io_.attach(row_index, sample);
+        if (!encoder_.active())
+            encoder_.begin(epoch_, row.seq, row.start_unix_us);
+        encoder_.add(row, refs, io_.facts_of(row_index), io_.syscalls_traced());
         if (row.has_node_actuals)
             actuals_seqs_.push_back(row.seq);
         if (file_first_seq_ == 0)

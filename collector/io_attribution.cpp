@@ -11,8 +11,6 @@
 
 namespace qprof {
 
-namespace pb = capture::v1;
-
 #ifdef QPROF_WITH_BPF
 
 struct IoAttribution::State {
@@ -69,29 +67,10 @@ void IoAttribution::take(const std::vector<SampleRow> &rows) {
     state_->batch = state_->bpf->take(state_->keys);
 }
 
-void IoAttribution::attach(size_t row_index, pb::Sample *sample) const {
+const ExecIo *IoAttribution::facts_of(size_t row_index) const {
     if (!active_ || row_index >= state_->batch.size())
-        return;
-    pb::IoStats *io = sample->mutable_io();
-    const ExecIo &e = state_->batch[row_index];
-    if (trace_syscalls_) {
-        io->set_read_syscalls(e.read_calls);
-        io->set_read_bytes(e.read_bytes);
-        io->set_read_latency_ns(e.read_ns);
-        io->set_write_syscalls(e.write_calls);
-        io->set_write_bytes(e.write_bytes);
-        io->set_write_latency_ns(e.write_ns);
-        io->set_fsync_calls(e.fsync_calls);
-        io->set_fsync_latency_ns(e.fsync_ns);
-    }
-    io->set_page_cache_misses(e.page_cache_miss_pages);
-    io->set_readahead_pages(e.readahead_pages);
-    io->set_block_requests(e.block_requests);
-    io->set_block_bytes(e.block_bytes);
-    io->set_block_latency_ns(e.block_device_ns);
-    io->set_offcpu_io_wait_ns(e.offcpu_io_ns);
-    io->set_offcpu_other_ns(e.offcpu_other_ns);
-    io->set_oncpu_ns(e.oncpu_ns);
+        return nullptr;
+    return &state_->batch[row_index];
 }
 
 std::string IoAttribution::housekeeping() {
@@ -131,7 +110,9 @@ void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
 }
 
 void IoAttribution::take(const std::vector<SampleRow> &) {}
-void IoAttribution::attach(size_t, pb::Sample *) const {}
+const ExecIo *IoAttribution::facts_of(size_t) const {
+    return nullptr;
+}
 std::string IoAttribution::housekeeping() {
     return "";
 }

@@ -6,8 +6,8 @@
  */
 #pragma once
 
+#include "exec_io.h"
 #include "pg_connection.h"
-#include "qprof.pb.h"
 #include "sample_row.h"
 
 #include <memory>
@@ -36,10 +36,9 @@ class IoAttribution {
     /* Takes the kernel facts of a batch of samples out of the BPF map. */
     void take(const std::vector<SampleRow> &rows);
 
-    /* Sets sample->io from what take() found for the row at `row_index` of
-     * its batch (zero when the execution had no kernel event); leaves it
-     * absent when BPF is not active. */
-    void attach(size_t row_index, capture::v1::Sample *sample) const;
+    /* What take() found for the row at `row_index` of its batch (zero when
+     * the execution had no kernel event); null when BPF is not active. */
+    const ExecIo *facts_of(size_t row_index) const;
 
     /* Forgets map entries no sample will claim; call now and then.
      * Returns a notice when kernel events were lost since the last call

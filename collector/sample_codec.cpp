@@ -1,90 +1,350 @@
 #include "sample_codec.h"
+#include "capture_format.h"
+#include "wire_writer.h"
+
+#include <algorithm>
 
 namespace qprof {
 
 namespace pb = capture::v1;
 
-void SampleBlockEncoder::begin(pb::SampleBlock *block, uint64_t epoch,
-                               uint64_t first_seq, int64_t base_start_unix_us) {
-    block_ = block;
-    block_->Clear();
-    block_->set_epoch(epoch);
-    block_->set_first_seq(first_seq);
-    block_->set_base_start_unix_us(base_start_unix_us);
+namespace {
+
+/* Field numbers of qprof.proto used by the encoder. */
+enum RecordField : uint32_t { kRecordSampleBlock = 6 };
+enum SampleBlockField : uint32_t {
+    kBlockEpoch = 1,
+    kBlockFirstSeq = 2,
+    kBlockBaseStart = 3,
+    kBlockSamples = 4,
+};
+enum SampleField : uint32_t {
+    kSeqSkip = 1,
+    kPid,
+    kExecIdDelta,
+    kParentExecDistance,
+    kNestingLevel,
+    kToplevel,
+    kHasNodeActuals,
+    kDbid,
+    kUserid,
+    kApplicationNameId,
+    kClientAddrId,
+    kTagSetId,
+    kQueryRef,
+    kPlanRef,
+    kCmd,
+    kStartDeltaUs,
+    kDurationUs,
+    kPlanTimeNs,
+    kExecTimeNs,
+    kRows,
+    kSharedBlksHit,
+    kSharedBlksRead,
+    kSharedBlksDirtied,
+    kSharedBlksWritten,
+    kLocalBlksHit,
+    kLocalBlksRead,
+    kLocalBlksDirtied,
+    kLocalBlksWritten,
+    kTempBlksRead,
+    kTempBlksWritten,
+    kBlkReadTimeNs,
+    kBlkWriteTimeNs,
+    kTempBlkReadTimeNs,
+    kTempBlkWriteTimeNs,
+    kWalRecords,
+    kWalFpi,
+    kWalBytes,
+    kJitFunctions,
+    kJitGenerationTimeNs,
+    kJitInliningTimeNs,
+    kJitOptimizationTimeNs,
+    kJitEmissionTimeNs,
+    kParallelWorkersPlanned,
+    kParallelWorkersLaunched,
+    kSqlstate,
+    kIo,
+};
+enum IoStatsField : uint32_t {
+    kReadSyscalls = 1,
+    kReadBytes,
+    kReadLatencyNs,
+    kWriteSyscalls,
+    kWriteBytes,
+    kWriteLatencyNs,
+    kFsyncCalls,
+    kFsyncLatencyNs,
+    kPageCacheMisses,
+    kReadaheadPages,
+    kBlockRequests,
+    kBlockBytes,
+    kBlockLatencyNs,
+    kOffcpuIoWaitNs,
+    kOffcpuOtherNs,
+    kOncpuNs,
+};
+
+/* The numbers above are qprof.proto's: checked against the generated code. */
+static_assert(static_cast<int>(kSeqSkip) == pb::Sample::kSeqSkipFieldNumber);
+static_assert(static_cast<int>(kPid) == pb::Sample::kPidFieldNumber);
+static_assert(static_cast<int>(kExecIdDelta) ==
+              pb::Sample::kExecIdDeltaFieldNumber);
+static_assert(static_cast<int>(kParentExecDistance) ==
+              pb::Sample::kParentExecDistanceFieldNumber);
+static_assert(static_cast<int>(kNestingLevel) ==
+              pb::Sample::kNestingLevelFieldNumber);
+static_assert(static_cast<int>(kToplevel) == pb::Sample::kToplevelFieldNumber);
+static_assert(static_cast<int>(kHasNodeActuals) ==
+              pb::Sample::kHasNodeActualsFieldNumber);
+static_assert(static_cast<int>(kDbid) == pb::Sample::kDbidFieldNumber);
+static_assert(static_cast<int>(kUserid) == pb::Sample::kUseridFieldNumber);
+static_assert(static_cast<int>(kApplicationNameId) ==
+              pb::Sample::kApplicationNameIdFieldNumber);
+static_assert(static_cast<int>(kClientAddrId) ==
+              pb::Sample::kClientAddrIdFieldNumber);
+static_assert(static_cast<int>(kTagSetId) == pb::Sample::kTagSetIdFieldNumber);
+static_assert(static_cast<int>(kQueryRef) == pb::Sample::kQueryRefFieldNumber);
+static_assert(static_cast<int>(kPlanRef) == pb::Sample::kPlanRefFieldNumber);
+static_assert(static_cast<int>(kCmd) == pb::Sample::kCmdFieldNumber);
+static_assert(static_cast<int>(kStartDeltaUs) ==
+              pb::Sample::kStartDeltaUsFieldNumber);
+static_assert(static_cast<int>(kDurationUs) ==
+              pb::Sample::kDurationUsFieldNumber);
+static_assert(static_cast<int>(kPlanTimeNs) ==
+              pb::Sample::kPlanTimeNsFieldNumber);
+static_assert(static_cast<int>(kExecTimeNs) ==
+              pb::Sample::kExecTimeNsFieldNumber);
+static_assert(static_cast<int>(kRows) == pb::Sample::kRowsFieldNumber);
+static_assert(static_cast<int>(kSharedBlksHit) ==
+              pb::Sample::kSharedBlksHitFieldNumber);
+static_assert(static_cast<int>(kSharedBlksRead) ==
+              pb::Sample::kSharedBlksReadFieldNumber);
+static_assert(static_cast<int>(kSharedBlksDirtied) ==
+              pb::Sample::kSharedBlksDirtiedFieldNumber);
+static_assert(static_cast<int>(kSharedBlksWritten) ==
+              pb::Sample::kSharedBlksWrittenFieldNumber);
+static_assert(static_cast<int>(kLocalBlksHit) ==
+              pb::Sample::kLocalBlksHitFieldNumber);
+static_assert(static_cast<int>(kLocalBlksRead) ==
+              pb::Sample::kLocalBlksReadFieldNumber);
+static_assert(static_cast<int>(kLocalBlksDirtied) ==
+              pb::Sample::kLocalBlksDirtiedFieldNumber);
+static_assert(static_cast<int>(kLocalBlksWritten) ==
+              pb::Sample::kLocalBlksWrittenFieldNumber);
+static_assert(static_cast<int>(kTempBlksRead) ==
+              pb::Sample::kTempBlksReadFieldNumber);
+static_assert(static_cast<int>(kTempBlksWritten) ==
+              pb::Sample::kTempBlksWrittenFieldNumber);
+static_assert(static_cast<int>(kBlkReadTimeNs) ==
+              pb::Sample::kBlkReadTimeNsFieldNumber);
+static_assert(static_cast<int>(kBlkWriteTimeNs) ==
+              pb::Sample::kBlkWriteTimeNsFieldNumber);
+static_assert(static_cast<int>(kTempBlkReadTimeNs) ==
+              pb::Sample::kTempBlkReadTimeNsFieldNumber);
+static_assert(static_cast<int>(kTempBlkWriteTimeNs) ==
+              pb::Sample::kTempBlkWriteTimeNsFieldNumber);
+static_assert(static_cast<int>(kWalRecords) ==
+              pb::Sample::kWalRecordsFieldNumber);
+static_assert(static_cast<int>(kWalFpi) == pb::Sample::kWalFpiFieldNumber);
+static_assert(static_cast<int>(kWalBytes) == pb::Sample::kWalBytesFieldNumber);
+static_assert(static_cast<int>(kJitFunctions) ==
+              pb::Sample::kJitFunctionsFieldNumber);
+static_assert(static_cast<int>(kJitGenerationTimeNs) ==
+              pb::Sample::kJitGenerationTimeNsFieldNumber);
+static_assert(static_cast<int>(kJitInliningTimeNs) ==
+              pb::Sample::kJitInliningTimeNsFieldNumber);
+static_assert(static_cast<int>(kJitOptimizationTimeNs) ==
+              pb::Sample::kJitOptimizationTimeNsFieldNumber);
+static_assert(static_cast<int>(kJitEmissionTimeNs) ==
+              pb::Sample::kJitEmissionTimeNsFieldNumber);
+static_assert(static_cast<int>(kParallelWorkersPlanned) ==
+              pb::Sample::kParallelWorkersPlannedFieldNumber);
+static_assert(static_cast<int>(kParallelWorkersLaunched) ==
+              pb::Sample::kParallelWorkersLaunchedFieldNumber);
+static_assert(static_cast<int>(kSqlstate) == pb::Sample::kSqlstateFieldNumber);
+static_assert(static_cast<int>(kIo) == pb::Sample::kIoFieldNumber);
+static_assert(static_cast<int>(kReadSyscalls) ==
+              pb::IoStats::kReadSyscallsFieldNumber);
+static_assert(static_cast<int>(kReadBytes) ==
+              pb::IoStats::kReadBytesFieldNumber);
+static_assert(static_cast<int>(kReadLatencyNs) ==
+              pb::IoStats::kReadLatencyNsFieldNumber);
+static_assert(static_cast<int>(kWriteSyscalls) ==
+              pb::IoStats::kWriteSyscallsFieldNumber);
+static_assert(static_cast<int>(kWriteBytes) ==
+              pb::IoStats::kWriteBytesFieldNumber);
+static_assert(static_cast<int>(kWriteLatencyNs) ==
+              pb::IoStats::kWriteLatencyNsFieldNumber);
+static_assert(static_cast<int>(kFsyncCalls) ==
+              pb::IoStats::kFsyncCallsFieldNumber);
+static_assert(static_cast<int>(kFsyncLatencyNs) ==
+              pb::IoStats::kFsyncLatencyNsFieldNumber);
+static_assert(static_cast<int>(kPageCacheMisses) ==
+              pb::IoStats::kPageCacheMissesFieldNumber);
+static_assert(static_cast<int>(kReadaheadPages) ==
+              pb::IoStats::kReadaheadPagesFieldNumber);
+static_assert(static_cast<int>(kBlockRequests) ==
+              pb::IoStats::kBlockRequestsFieldNumber);
+static_assert(static_cast<int>(kBlockBytes) ==
+              pb::IoStats::kBlockBytesFieldNumber);
+static_assert(static_cast<int>(kBlockLatencyNs) ==
+              pb::IoStats::kBlockLatencyNsFieldNumber);
+static_assert(static_cast<int>(kOffcpuIoWaitNs) ==
+              pb::IoStats::kOffcpuIoWaitNsFieldNumber);
+static_assert(static_cast<int>(kOffcpuOtherNs) ==
+              pb::IoStats::kOffcpuOtherNsFieldNumber);
+static_assert(static_cast<int>(kOncpuNs) == pb::IoStats::kOncpuNsFieldNumber);
+static_assert(static_cast<int>(kBlockSamples) ==
+              pb::SampleBlock::kSamplesFieldNumber);
+static_assert(static_cast<int>(kBlockEpoch) ==
+              pb::SampleBlock::kEpochFieldNumber);
+static_assert(static_cast<int>(kBlockFirstSeq) ==
+              pb::SampleBlock::kFirstSeqFieldNumber);
+static_assert(static_cast<int>(kBlockBaseStart) ==
+              pb::SampleBlock::kBaseStartUnixUsFieldNumber);
+static_assert(static_cast<int>(kRecordSampleBlock) ==
+              pb::Record::kSampleBlockFieldNumber);
+
+/* Upper bounds of an encoded IoStats (16 fields of at most 2 + 10 bytes)
+ * and Sample (45 scalar fields, a short SQLSTATE, the IoStats). */
+constexpr size_t kMaxIoStatsBytes = 16 * 12;
+constexpr size_t kMaxSqlstateBytes = 16;
+constexpr size_t kMaxSampleBytes =
+    45 * 12 + (3 + kMaxSqlstateBytes) + (3 + kMaxIoStatsBytes);
+
+void encode_io(const ExecIo &e, bool with_syscalls, WireWriter &w) {
+    if (with_syscalls) {
+        w.present_uint_field(kReadSyscalls, e.read_calls);
+        w.present_uint_field(kReadBytes, e.read_bytes);
+        w.present_uint_field(kReadLatencyNs, e.read_ns);
+        w.present_uint_field(kWriteSyscalls, e.write_calls);
+        w.present_uint_field(kWriteBytes, e.write_bytes);
+        w.present_uint_field(kWriteLatencyNs, e.write_ns);
+        w.present_uint_field(kFsyncCalls, e.fsync_calls);
+        w.present_uint_field(kFsyncLatencyNs, e.fsync_ns);
+    }
+    w.uint_field(kPageCacheMisses, e.page_cache_miss_pages);
+    w.uint_field(kReadaheadPages, e.readahead_pages);
+    w.uint_field(kBlockRequests, e.block_requests);
+    w.uint_field(kBlockBytes, e.block_bytes);
+    w.uint_field(kBlockLatencyNs, e.block_device_ns);
+    w.uint_field(kOffcpuIoWaitNs, e.offcpu_io_ns);
+    w.uint_field(kOffcpuOtherNs, e.offcpu_other_ns);
+    w.uint_field(kOncpuNs, e.oncpu_ns);
+}
+
+} // namespace
+
+void SampleBlockEncoder::begin(uint64_t epoch, uint64_t first_seq,
+                               int64_t base_start_unix_us) {
+    active_ = true;
+    count_ = 0;
     epoch_ = epoch;
+    first_seq_ = first_seq;
+    base_start_us_ = base_start_unix_us;
     prev_seq_ = first_seq - 1;
     prev_start_us_ = base_start_unix_us;
     prev_pid_ = 0;
     last_exec_id_of_pid_.clear();
+    samples_.clear();
 }
 
-size_t SampleBlockEncoder::size() const {
-    return block_ == nullptr ? 0 : static_cast<size_t>(block_->samples_size());
-}
-
-pb::Sample *SampleBlockEncoder::add(const SampleRow &row,
-                                    const SampleRefs &refs) {
-    pb::Sample *s = block_->add_samples();
-    s->set_seq_skip(row.seq - prev_seq_ - 1);
+void SampleBlockEncoder::add(const SampleRow &row, const SampleRefs &refs,
+                             const ExecIo *io, bool with_syscalls) {
+    char buffer[kMaxSampleBytes];
+    WireWriter w(buffer);
+    w.uint_field(kSeqSkip, row.seq - prev_seq_ - 1);
     prev_seq_ = row.seq;
-
     if (row.pid != prev_pid_)
-        s->set_pid(row.pid);
+        w.int_field(kPid, row.pid);
     prev_pid_ = row.pid;
     uint64_t &last_exec_id = last_exec_id_of_pid_[row.pid];
-    s->set_exec_id_delta(static_cast<int64_t>(row.exec_id - last_exec_id));
+    w.sint_field(kExecIdDelta,
+                 static_cast<int64_t>(row.exec_id - last_exec_id));
     last_exec_id = row.exec_id;
     if (row.parent_exec_id != 0)
-        s->set_parent_exec_distance(
-            static_cast<int64_t>(row.exec_id - row.parent_exec_id));
-    s->set_nesting_level(row.nesting_level);
-    s->set_toplevel(row.toplevel);
-    s->set_has_node_actuals(row.has_node_actuals);
+        w.sint_field(kParentExecDistance,
+                     static_cast<int64_t>(row.exec_id - row.parent_exec_id));
+    w.uint_field(kNestingLevel, row.nesting_level);
+    w.uint_field(kToplevel, row.toplevel);
+    w.uint_field(kHasNodeActuals, row.has_node_actuals);
 
-    s->set_dbid(row.dbid);
-    s->set_userid(row.userid);
-    s->set_application_name_id(refs.application_name_id);
-    s->set_client_addr_id(refs.client_addr_id);
-    s->set_tag_set_id(refs.tag_set_id);
-    s->set_query_ref(refs.query_ref);
-    s->set_plan_ref(refs.plan_ref);
-    s->set_cmd(static_cast<pb::CmdType>(row.cmd));
+    w.uint_field(kDbid, row.dbid);
+    w.uint_field(kUserid, row.userid);
+    w.uint_field(kApplicationNameId, refs.application_name_id);
+    w.uint_field(kClientAddrId, refs.client_addr_id);
+    w.uint_field(kTagSetId, refs.tag_set_id);
+    w.uint_field(kQueryRef, refs.query_ref);
+    w.uint_field(kPlanRef, refs.plan_ref);
+    w.int_field(kCmd, row.cmd);
 
-    s->set_start_delta_us(row.start_unix_us - prev_start_us_);
+    w.sint_field(kStartDeltaUs, row.start_unix_us - prev_start_us_);
     prev_start_us_ = row.start_unix_us;
-    s->set_duration_us(
-        static_cast<uint64_t>(row.end_unix_us - row.start_unix_us));
-    s->set_plan_time_ns(row.plan_time_ns);
-    s->set_exec_time_ns(row.exec_time_ns);
+    w.uint_field(kDurationUs,
+                 static_cast<uint64_t>(row.end_unix_us - row.start_unix_us));
+    w.uint_field(kPlanTimeNs, row.plan_time_ns);
+    w.uint_field(kExecTimeNs, row.exec_time_ns);
 
-    s->set_rows(row.rows);
-    s->set_shared_blks_hit(row.shared_blks_hit);
-    s->set_shared_blks_read(row.shared_blks_read);
-    s->set_shared_blks_dirtied(row.shared_blks_dirtied);
-    s->set_shared_blks_written(row.shared_blks_written);
-    s->set_local_blks_hit(row.local_blks_hit);
-    s->set_local_blks_read(row.local_blks_read);
-    s->set_local_blks_dirtied(row.local_blks_dirtied);
-    s->set_local_blks_written(row.local_blks_written);
-    s->set_temp_blks_read(row.temp_blks_read);
-    s->set_temp_blks_written(row.temp_blks_written);
-    s->set_blk_read_time_ns(row.blk_read_time_ns);
-    s->set_blk_write_time_ns(row.blk_write_time_ns);
-    s->set_temp_blk_read_time_ns(row.temp_blk_read_time_ns);
-    s->set_temp_blk_write_time_ns(row.temp_blk_write_time_ns);
-    s->set_wal_records(row.wal_records);
-    s->set_wal_fpi(row.wal_fpi);
-    s->set_wal_bytes(row.wal_bytes);
-    s->set_jit_functions(row.jit_functions);
-    s->set_jit_generation_time_ns(row.jit_generation_time_ns);
-    s->set_jit_inlining_time_ns(row.jit_inlining_time_ns);
-    s->set_jit_optimization_time_ns(row.jit_optimization_time_ns);
-    s->set_jit_emission_time_ns(row.jit_emission_time_ns);
-    s->set_parallel_workers_planned(row.parallel_workers_planned);
-    s->set_parallel_workers_launched(row.parallel_workers_launched);
-    if (!row.sqlstate.empty())
-        s->set_sqlstate(row.sqlstate);
-    return s;
+    w.uint_field(kRows, row.rows);
+    w.uint_field(kSharedBlksHit, row.shared_blks_hit);
+    w.uint_field(kSharedBlksRead, row.shared_blks_read);
+    w.uint_field(kSharedBlksDirtied, row.shared_blks_dirtied);
+    w.uint_field(kSharedBlksWritten, row.shared_blks_written);
+    w.uint_field(kLocalBlksHit, row.local_blks_hit);
+    w.uint_field(kLocalBlksRead, row.local_blks_read);
+    w.uint_field(kLocalBlksDirtied, row.local_blks_dirtied);
+    w.uint_field(kLocalBlksWritten, row.local_blks_written);
+    w.uint_field(kTempBlksRead, row.temp_blks_read);
+    w.uint_field(kTempBlksWritten, row.temp_blks_written);
+    w.uint_field(kBlkReadTimeNs, row.blk_read_time_ns);
+    w.uint_field(kBlkWriteTimeNs, row.blk_write_time_ns);
+    w.uint_field(kTempBlkReadTimeNs, row.temp_blk_read_time_ns);
+    w.uint_field(kTempBlkWriteTimeNs, row.temp_blk_write_time_ns);
+    w.uint_field(kWalRecords, row.wal_records);
+    w.uint_field(kWalFpi, row.wal_fpi);
+    w.uint_field(kWalBytes, row.wal_bytes);
+    w.uint_field(kJitFunctions, row.jit_functions);
+    w.uint_field(kJitGenerationTimeNs, row.jit_generation_time_ns);
+    w.uint_field(kJitInliningTimeNs, row.jit_inlining_time_ns);
+    w.uint_field(kJitOptimizationTimeNs, row.jit_optimization_time_ns);
+    w.uint_field(kJitEmissionTimeNs, row.jit_emission_time_ns);
+    w.uint_field(kParallelWorkersPlanned, row.parallel_workers_planned);
+    w.uint_field(kParallelWorkersLaunched, row.parallel_workers_launched);
+    w.string_field(kSqlstate, row.sqlstate.data(),
+                   std::min(row.sqlstate.size(), kMaxSqlstateBytes));
+    if (io != nullptr) {
+        char io_buffer[kMaxIoStatsBytes];
+        WireWriter io_writer(io_buffer);
+        encode_io(*io, with_syscalls, io_writer);
+        w.message_field(kIo, io_writer);
+    }
+
+    append_varint(samples_, (kBlockSamples << 3) | 2);
+    append_varint(samples_, w.size());
+    samples_.append(w.data(), w.size());
+    ++count_;
+}
+
+void SampleBlockEncoder::record(std::string_view *head,
+                                std::string_view *body) {
+    char buffer[3 * 11];
+    WireWriter block(buffer);
+    block.uint_field(kBlockEpoch, epoch_);
+    block.uint_field(kBlockFirstSeq, first_seq_);
+    block.int_field(kBlockBaseStart, base_start_us_);
+    head_.clear();
+    append_varint(head_, (kRecordSampleBlock << 3) | 2);
+    append_varint(head_, block.size() + samples_.size());
+    head_.append(block.data(), block.size());
+    *head = head_;
+    *body = samples_;
+}
+
+void SampleBlockEncoder::end() {
+    active_ = false;
+    count_ = 0;
+    samples_.clear();
 }
 
 void decode_sample_block(

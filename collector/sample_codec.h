@@ -1,15 +1,19 @@
 /*
  * sample_codec.h — the delta encoding of SampleBlock (see qprof.proto):
- * the encoder turns rows into compact Sample messages, the decoder gives
- * back absolute values. Both restart at every block.
+ * the encoder turns rows into compact Sample messages, written straight in
+ * wire format; the decoder gives back absolute values. Both restart at
+ * every block.
  */
 #pragma once
 
+#include "exec_io.h"
 #include "qprof.pb.h"
 #include "sample_row.h"
 
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace qprof {
@@ -23,30 +27,41 @@ struct SampleRefs {
     uint32_t plan_ref = 0;
 };
 
+/* Builds one SampleBlock record in wire format (wire_writer.h). */
 class SampleBlockEncoder {
   public:
-    /* Starts a new block in `block` (cleared). */
-    void begin(capture::v1::SampleBlock *block, uint64_t epoch,
-               uint64_t first_seq, int64_t base_start_unix_us);
+    /* Starts a new, empty block. */
+    void begin(uint64_t epoch, uint64_t first_seq, int64_t base_start_unix_us);
 
-    /* Appends `row`; returns its Sample so callers can attach more (io). */
-    capture::v1::Sample *add(const SampleRow &row, const SampleRefs &refs);
+    /* Appends `row`. `io` is what the kernel did for it, or null when BPF is
+     * off (Sample.io absent); with_syscalls says whether IoStats carries the
+     * system call fields. */
+    void add(const SampleRow &row, const SampleRefs &refs, const ExecIo *io,
+             bool with_syscalls);
 
-    bool active() const { return block_ != nullptr; }
-    size_t size() const;
-    uint64_t last_seq() const { return prev_seq_; }
-    uint64_t epoch() const { return epoch_; }
+    bool active() const { return active_; }
+    size_t size() const { return count_; }
+
+    /* The block as a Record (its sample_block) in two pieces, to write one
+     * after the other: head (record tag, length, block fields) and body (the
+     * samples). Valid until the next call. */
+    void record(std::string_view *head, std::string_view *body);
 
     /* Forgets the block (after it was written). */
-    void end() { block_ = nullptr; }
+    void end();
 
   private:
-    capture::v1::SampleBlock *block_ = nullptr;
+    bool active_ = false;
+    size_t count_ = 0;
     uint64_t epoch_ = 0;
+    uint64_t first_seq_ = 0;
+    int64_t base_start_us_ = 0;
     uint64_t prev_seq_ = 0;
     int64_t prev_start_us_ = 0;
     int32_t prev_pid_ = 0;
     std::unordered_map<int32_t, uint64_t> last_exec_id_of_pid_;
+    std::string samples_;
+    std::string head_;
 };
 
 /* A sample with its identity and times made absolute. */
