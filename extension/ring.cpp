@@ -199,7 +199,8 @@ void ring_count_skipped_too_deep() {
         bump(&c->skipped_too_deep);
 }
 
-ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out) {
+ReadResult ring_read_used_bytes(uint64_t seq, uint64_t head, char *out,
+                                size_t *bytes) {
     /* a stale head is safe: an overwritten slot fails the version check */
     if (seq == 0 || seq > head)
         return ReadResult::NotReady;
@@ -209,18 +210,29 @@ ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out) {
     uint64_t before = pg_atomic_read_u64(&slot->version);
     pg_read_barrier();
     if (before == seq * 4 + kStateComplete) {
-        memcpy(out, &slot->sample, kSampleFixedBytes);
+        const char *from = reinterpret_cast<const char *>(&slot->sample);
+        memcpy(out, from, kSampleFixedBytes);
         /* tags_len may be torn here: it is bounded, and the version check
          * below rejects the copy then */
-        memcpy(out->tags, slot->sample.tags,
-               sample_used_bytes(*out) - kSampleFixedBytes);
+        uint16_t tags_len;
+        memcpy(&tags_len, out + offsetof(Sample, tags_len), sizeof tags_len);
+        size_t tag_bytes = tags_len <= kTagBytes ? tags_len : kTagBytes;
+        memcpy(out + kSampleFixedBytes, from + kSampleFixedBytes, tag_bytes);
         pg_read_barrier();
         uint64_t after = pg_atomic_read_u64(&slot->version);
+        *bytes = kSampleFixedBytes + tag_bytes;
         return after == before ? ReadResult::Ok : ReadResult::Lost;
     }
     if ((before >> 2) > seq || before == seq * 4 + kStateDropped)
         return ReadResult::Lost;
     return ReadResult::NotReady; /* reserved, still being written */
+}
+
+ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out) {
+    /* the used bytes are a prefix of the struct: the tags land in place */
+    size_t bytes;
+    return ring_read_used_bytes(seq, head, reinterpret_cast<char *>(out),
+                                &bytes);
 }
 
 RingStatus ring_status() {

@@ -40,6 +40,11 @@ enum class ReadResult { Ok, Lost, NotReady };
  * ring's head, so a reader going through thousands of samples reads it
  * once, not once each. */
 ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out);
+/* The same, copying only the sample's used bytes (sample_used_bytes) to
+ * `out`, which need not be aligned and has room for a whole Sample; their
+ * number goes to *bytes. */
+ReadResult ring_read_used_bytes(uint64_t seq, uint64_t head, char *out,
+                                size_t *bytes);
 
 struct RingStatus {
     uint64_t epoch;
