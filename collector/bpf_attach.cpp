@@ -137,18 +137,25 @@ void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
 
 /* Removes every entry of the map, calling `visit` for each, in batches of a
  * few thousand (a batch leaves the map as it is read). */
-void drain_entries(int map_fd,
+/* Room for one lookup_and_delete_batch call, kept from one drain to the
+ * next: allocating and zeroing it each time cost more than the drain. */
+struct DrainBuffers {
+    static constexpr uint32_t kChunk = 4096;
+    std::vector<qprof_exec_key> keys = std::vector<qprof_exec_key>(kChunk);
+    std::vector<qprof_exec_io> values = std::vector<qprof_exec_io>(kChunk);
+};
+
+void drain_entries(int map_fd, DrainBuffers &buffers,
                    const std::function<void(const qprof_exec_key &,
                                             const qprof_exec_io &)> &visit) {
-    const uint32_t chunk = 4096;
-    std::vector<qprof_exec_key> keys(chunk);
-    std::vector<qprof_exec_io> values(chunk);
+    std::vector<qprof_exec_key> &keys = buffers.keys;
+    std::vector<qprof_exec_io> &values = buffers.values;
     /* The batch token of a hash map is a bucket index; a key-sized buffer
      * is always large enough. */
     qprof_exec_key in_batch{}, out_batch{};
     bool first = true;
     for (;;) {
-        uint32_t count = chunk;
+        uint32_t count = DrainBuffers::kChunk;
         int err = bpf_map_lookup_and_delete_batch(
             map_fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
             values.data(), &count, nullptr);
@@ -193,6 +200,7 @@ struct BpfAttribution::Impl {
     std::vector<uint64_t> slice_tail;
     uint64_t slices_read = 0, slices_lost = 0;
     int exec_io_fd = -1;
+    DrainBuffers drain_buffers;
     int counters_fd = -1;
     uint32_t max_entries = 0;
     std::vector<std::string> attachments;
@@ -334,7 +342,8 @@ struct BpfAttribution::Impl {
         settle_slices();
         uint64_t removed = 0;
         drain_entries(
-            exec_io_fd, [&](const qprof_exec_key &key, const qprof_exec_io &v) {
+            exec_io_fd, drain_buffers,
+            [&](const qprof_exec_key &key, const qprof_exec_io &v) {
                 add_exec_io(destination(ExecKey{int32_t(key.pid), key.exec_id},
                                         v.last_event_ns),
                             v);
