@@ -23,7 +23,9 @@
 #   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no raw syscall
 #                  tracepoints: every system call of the machine stays on
 #                  its fast path)
-# and reports the median TPS of each and the loss against `plain`, and the
+# and reports the median TPS of each and the loss against `plain` (of the
+# medians, and the median of each round's loss against that round's plain
+# run, which drifts of the machine's speed affect less), and the
 # CPU time the collector and its backend used, as a share of the machine. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
@@ -225,6 +227,16 @@ run_config() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# The median, over the rounds, of each round's change against plain in the
+# same round (%): the machine's speed drifts over minutes on a shared host,
+# and a round's runs are minutes apart at most.
+paired_change() {
+    local base=($1) values=($2) r
+    for ((r = 0; r < ${#base[@]}; r++)); do
+        awk -v v="${values[$r]}" -v b="${base[$r]}" 'BEGIN { print (v - b) / b * 100 }'
+    done | median
+}
+
 # One run with the loader's driver attached: events/s and peak map size.
 bpf_event_rates() {
     local workload=$1 word pm addr
@@ -319,9 +331,10 @@ compare_configs() {
     base=$(tr ' ' '\n' <<<"${results[plain]}" | grep . | median)
     for config in "${configs[@]}"; do
         med=$(tr ' ' '\n' <<<"${results[$config]}" | grep . | median)
-        printf '  %-15s median %10.2f %s  (%+.2f, %+.1f%% vs plain)  runs: %s\n' \
+        printf '  %-15s median %10.2f %s  (%+.2f, %+.1f%% vs plain; paired %+.1f%%)  runs: %s\n' \
             "$config" "$med" "$unit" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
             "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
+            "$(paired_change "${results[plain]}" "${results[$config]}")" \
             "${results[$config]}"
     done
     for config in "${configs[@]}"; do
