@@ -53,8 +53,13 @@ clean-parts:
 test:
 	bash tests/run_tests.sh
 
+# Instruction counts (valgrind): the extension's hot path, then the
+# collector's cost per sample. Installs what it measures first.
 bench:
+	bash tests/install_deps.sh
+	$(MAKE) install
 	bash tests/bench/run_bench.sh
+	bash tests/bench/collector_instructions.sh
 
 demo:
 	bash tests/lava/demo.sh

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Instructions `qprof collect` spends per sample (part of `make bench`):
+# CPU time of the collector moves with the machine, instruction counts do
+# not. A temporary server's ring is filled with N, then 2N pgbench
+# select-only samples (restarting the server in between empties it), and
+# `qprof collect --once` drains each under valgrind --tool=callgrind; the
+# difference divided by N is the cost of one sample, startup excluded. With
+# --bpf off, and with --bpf on where BPF can be loaded (each sample is then
+# joined with its execution's kernel facts).
+#
+# Run as root (the server runs as postgres; BPF). Needs valgrind, the
+# extension installed and qprof on PATH or built in collector/build.
+# Environment: COLLECTOR_BENCH_N (default 20000).
+set -euo pipefail
+
+n=${COLLECTOR_BENCH_N:-20000}
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+pgbin=/usr/lib/postgresql/15/bin
+qprof=$(command -v qprof || echo "$repo/collector/build/qprof")
+out_dir="$repo/tests/bench/out"
+mkdir -p "$out_dir"
+[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+[ -x "$qprof" ] || { echo "no qprof collector ($qprof): make collector" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/qprof_collector_bench.XXXXXX)
+chown postgres "$work"
+port=$((20000 + RANDOM % 10000))
+as_pg() { runuser -u postgres -- "$@"; }
+cleanup() {
+    as_pg "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg "$pgbin/initdb" -D "$work/data" -A trust --no-sync >/dev/null
+cat >>"$work/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'pg_qprof'
+pg_qprof.ring_size = '128MB'
+fsync = off
+EOF
+server() { as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w "$@" >/dev/null; }
+server start
+as_pg "$pgbin/pgbench" -i -q -s 1 -h "$work" -p "$port" postgres >/dev/null 2>&1
+as_pg "$pgbin/psql" -X -q -h "$work" -p "$port" -d postgres -c 'CREATE EXTENSION pg_qprof'
+dsn="host=$work port=$port user=postgres dbname=postgres"
+
+# Instructions of one `qprof collect --once` draining a fresh ring that
+# holds `count` select-only samples (and the few of pgbench's setup).
+drain_ir() { # count bpf
+    local count=$1 bpf=$2 out="$work/callgrind.$2.$1"
+    server restart
+    as_pg "$pgbin/pgbench" -n -b select-only -t "$count" -c 1 -h "$work" -p "$port" postgres >/dev/null
+    rm -rf "$work/capture"
+    valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "$qprof" collect --dsn "$dsn" --out "$work/capture" --once --bpf "$bpf" \
+        >"$out.stdout" 2>"$out.stderr" || {
+        echo "qprof collect --bpf $bpf under valgrind failed:" >&2
+        tail -n 20 "$out.stderr" >&2
+        return 1
+    }
+    "$qprof" dump --check "$work/capture" | sed -n 's/^total: .* \([0-9]*\) samples.*/\1/p' >"$out.samples"
+    awk '/^(summary|totals):/ { print $2; exit }' "$out"
+}
+
+report() { # bpf
+    local bpf=$1 small large s_small s_large
+    small=$(drain_ir "$n" "$bpf") || return 1
+    large=$(drain_ir $((2 * n)) "$bpf") || return 1
+    s_small=$(cat "$work/callgrind.$bpf.$n.samples")
+    s_large=$(cat "$work/callgrind.$bpf.$((2 * n)).samples")
+    printf '  --bpf %-3s  %6d instructions per sample  (%d samples: %d, %d samples: %d)\n' \
+        "$bpf" $(((large - small) / (s_large - s_small))) "$s_small" "$small" "$s_large" "$large"
+}
+
+{
+    echo "qprof collect, instructions per sample (callgrind, pgbench select-only samples, $n and $((2 * n)) drained):"
+    report off
+    if "$qprof" collect --dsn "$dsn" --out "$work/probe" --once --bpf on >/dev/null 2>"$work/probe.err"; then
+        report on
+    else
+        echo "  --bpf on: not measured, BPF cannot be loaded here: $(head -n 1 "$work/probe.err")"
+    fi
+} | tee "$out_dir/collector_instructions.txt"
