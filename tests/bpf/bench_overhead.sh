@@ -16,6 +16,10 @@
 #                  BUSY (ms of CPU every ms, default 3.6/60: 3% of 2 CPUs,
 #                  about what the collector and its backend use): what any
 #                  process beside the server costs in this benchmark
+#   qprof-off      pgbench on the qprof cluster with pg_qprof.enabled = off:
+#                  what loading the library costs (the query id computation,
+#                  which pg_stat_statements needs as well, and hooks that pass
+#                  through)
 #   qprof-ext      pgbench on the qprof cluster, no collector (the
 #                  extension's own cost)
 #   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
@@ -23,6 +27,9 @@
 #   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no raw syscall
 #                  tracepoints: every system call of the machine stays on
 #                  its fast path)
+#   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
+#                  top-level statement in ten recorded, the others counted)
+#                  with `--bpf on --bpf-syscalls off`
 # and reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
 # run, which drifts of the machine's speed affect less), and the
@@ -50,7 +57,8 @@
 # clusters), and here it moved as much as TPS did (TPC-B: 183 to 304 us/tx
 # for the same configuration).
 #
-# Environment: RUNS (5), DURATION seconds per run (10), CLIENTS (2),
+# Environment: CONFIGS (which configurations, default all of the above),
+# RUNS (5), DURATION seconds per run (10), CLIENTS (2),
 # SCALE (10), BUSY (3.6/60), QPROF (qprof binary, default from PATH or collector/build),
 # PARTS (which parts to run, default "tps rates syscalls"; add cpu),
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`.
@@ -193,6 +201,11 @@ pgbench_cpu_us() {
         'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }'
 }
 
+# Sets pg_qprof.$1 to $2 on the qprof cluster; pgbench's new sessions see it.
+set_qprof() {
+    psql_to qprof -c "ALTER SYSTEM SET pg_qprof.$1 = '$2'" -c 'SELECT pg_reload_conf()' >/dev/null
+}
+
 # Runs `measure` (pgbench_tps or pgbench_cpu_us, with its arguments after
 # the cluster name) in one configuration.
 run_config() {
@@ -205,6 +218,11 @@ run_config() {
         start_busy
         "$measure" plain "$@"
         stop_busy
+        ;;
+    qprof-off)
+        set_qprof enabled off
+        "$measure" qprof "$@"
+        set_qprof enabled on
         ;;
     qprof-ext) "$measure" qprof "$@" ;;
     qprof-nobpf)
@@ -221,6 +239,13 @@ run_config() {
         start_collector on --bpf-syscalls off
         "$measure" qprof "$@"
         stop_collector "$config"
+        ;;
+    qprof-light)
+        set_qprof sample_rate 0.1
+        start_collector on --bpf-syscalls off
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        set_qprof sample_rate 1
         ;;
     esac
 }
@@ -310,7 +335,8 @@ for name in plain qprof pgss; do
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
 
-configs=(plain pgss plain-busy qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys)
+read -r -a configs <<<"${CONFIGS:-plain pgss plain-busy qprof-off qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys qprof-light}"
+[[ " ${configs[*]} " == *" plain "* ]] || { echo "CONFIGS must include plain" >&2; exit 2; }
 wants() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # Runs `measure` with its arguments in every configuration, RUNS rounds in
