@@ -57,10 +57,20 @@
 # clusters), and here it moved as much as TPS did (TPC-B: 183 to 304 us/tx
 # for the same configuration).
 #
+# The `disturb` part (not run by default) looks at why the collector costs
+# TPC-B more than its CPU share: on DISTURB_WORKLOAD, the dummy process at
+# normal priority and under SCHED_IDLE (plain-busy, plain-busy-idle), and
+# the collector's work in parts on the qprof cluster: a client reading the
+# ring like the collector, with only the length sent back
+# (qprof-read-server) or the samples sent and dropped (qprof-read-client),
+# next to qprof-ext and qprof-nobpf.
+#
 # Environment: CONFIGS (which configurations, default all of the above),
 # RUNS (5), DURATION seconds per run (10), CLIENTS (2),
 # SCALE (10), BUSY (3.6/60), QPROF (qprof binary, default from PATH or collector/build),
-# PARTS (which parts to run, default "tps rates syscalls"; add cpu),
+# PARTS (which parts to run, default "tps rates syscalls"; add cpu or
+# disturb), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
+# (5000) for `disturb`,
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`.
 set -euo pipefail
 
@@ -72,6 +82,9 @@ PARTS=${PARTS:-tps rates syscalls}
 RATE_SELECT=${RATE_SELECT:-20000}
 RATE_TPCB=${RATE_TPCB:-2000}
 BUSY=${BUSY:-3.6/60}
+DISTURB_WORKLOAD=${DISTURB_WORKLOAD:-tpcb-like}
+READ_RATE=${READ_RATE:-15}
+READ_BATCH=${READ_BATCH:-5000}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
 dump_tool="$repo/bpf/build/qprof_bpf_dump"
@@ -86,6 +99,7 @@ chown postgres "$work"
 collector_pid=0
 dump_pid=0
 busy_pid=0
+reader_pid=0
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -93,6 +107,7 @@ cleanup() {
     [ "$collector_pid" -gt 0 ] && kill "$collector_pid" 2>/dev/null && wait "$collector_pid" 2>/dev/null
     [ "$dump_pid" -gt 0 ] && kill "$dump_pid" 2>/dev/null && wait "$dump_pid" 2>/dev/null
     [ "$busy_pid" -gt 0 ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null
+    [ "$reader_pid" -gt 0 ] && kill "$reader_pid" 2>/dev/null && wait "$reader_pid" 2>/dev/null
     for name in plain qprof pgss; do
         [ -f "$work/$name/postmaster.pid" ] &&
             as_postgres "$pgbin/pg_ctl" -D "$work/$name" -m immediate stop >/dev/null 2>&1
@@ -170,9 +185,12 @@ stop_collector() {
 }
 
 # A process burning BUSY (burst ms/period ms) of one CPU, in bursts like
-# the collector's batches.
+# the collector's batches; with `idle`, under SCHED_IDLE (it then runs only
+# on a CPU nothing else wants).
 start_busy() {
-    perl -MTime::HiRes=time,sleep -e '
+    local policy=()
+    [ "${1:-}" = idle ] && policy=(chrt --idle 0)
+    "${policy[@]}" perl -MTime::HiRes=time,sleep -e '
         my ($burst, $period) = map { $_ / 1000 } split m{/}, $ARGV[0];
         while (1) { my $t = time; 1 while time - $t < $burst; sleep($period - $burst) }' \
         "$BUSY" &
@@ -182,6 +200,25 @@ stop_busy() {
     kill "$busy_pid"
     wait "$busy_pid" 2>/dev/null || true
     busy_pid=0
+}
+
+# A client of the qprof cluster reading READ_RATE times a second the last
+# READ_BATCH samples of the ring, as the collector does: with `server`, only
+# their length comes back (the server copies them out of the ring, nothing
+# is sent); with `client`, the samples are sent and the client drops them.
+start_ring_reader() {
+    local what="pg_qprof.read_samples_packed(greatest(head_seq - $READ_BATCH, 0), $READ_BATCH)"
+    [ "$1" = server ] && what="length($what)"
+    printf 'SELECT pg_qprof.exclude_session();\nSELECT %s FROM pg_qprof.status;\n' "$what" >"$work/reader.sql"
+    "$pgbin/pgbench" -h "$work" -p "${port[qprof]}" -U postgres -n -f "$work/reader.sql" \
+        -R "$READ_RATE" -T $((DURATION + 5)) -c 1 postgres >"$work/reader.out" 2>&1 &
+    reader_pid=$!
+    sleep 1
+}
+stop_ring_reader() {
+    kill "$reader_pid" 2>/dev/null || true
+    wait "$reader_pid" 2>/dev/null || true
+    reader_pid=0
 }
 
 # Busy CPU time of the machine so far, in clock ticks: user, nice, system,
@@ -218,6 +255,16 @@ run_config() {
         start_busy
         "$measure" plain "$@"
         stop_busy
+        ;;
+    plain-busy-idle)
+        start_busy idle
+        "$measure" plain "$@"
+        stop_busy
+        ;;
+    qprof-read-server | qprof-read-client)
+        start_ring_reader "${config#qprof-read-}"
+        "$measure" qprof "$@"
+        stop_ring_reader
         ;;
     qprof-off)
         set_qprof enabled off
@@ -386,6 +433,17 @@ if wants cpu; then
         echo "$workload at $rate TPS:"
         compare_configs us/tx pgbench_cpu_us "$workload" "$rate"
     done
+fi
+
+# What disturbs the TPC-B-like run beyond the CPU it takes: the dummy
+# process at normal priority and under SCHED_IDLE, and the collector's work
+# in parts (ring reads that stay in the server, the same sent to a client).
+if wants disturb; then
+    echo "What disturbs $DISTURB_WORKLOAD ($CLIENTS clients, $DURATION s per run, $RUNS rounds; busy $BUSY ms, reads of $READ_BATCH samples $READ_RATE times a second):"
+    saved_configs=("${configs[@]}")
+    configs=(plain plain-busy plain-busy-idle qprof-ext qprof-read-server qprof-read-client qprof-nobpf)
+    compare_configs TPS pgbench_tps "$DISTURB_WORKLOAD"
+    configs=("${saved_configs[@]}")
 fi
 
 if wants rates; then
