@@ -7,6 +7,8 @@
 #ifdef QPROF_WITH_BPF
 #include "bpf_attach.h"
 #include "privileges.h"
+
+#include <unordered_map>
 #endif
 
 namespace qprof {
@@ -18,7 +20,51 @@ struct IoAttribution::State {
     std::vector<ExecIo> batch; /* element i: the i-th row of the batch */
     std::vector<ExecKey> keys;
     uint64_t lost_events_reported = 0;
+    /* Off-CPU time of the recorded children (and their own children) of
+     * executions not read yet: children end, and come, before their parent. */
+    std::unordered_map<ExecKey, uint64_t, ExecKeyHash> children_offcpu_ns;
 };
+
+namespace {
+
+/* Parents that never come (not recorded: min_duration) must not pile up. */
+constexpr size_t kMaxPendingParents = 65536;
+
+/* The programs count CPU time in slices, at each switch-out, for the
+ * execution the word names then: a nested execution (track = all) gets the
+ * slices that end while it runs, which begin before it did, and not the
+ * last part of its run, which goes to its parent. Its off-CPU time, though,
+ * is exact, and every switch-out during it names it or one of the
+ * executions it ran. So its CPU time is its own duration (planning and
+ * execution) less the time it and those executions spent off the CPU,
+ * counted inclusively like its duration. Not with parallel workers, whose
+ * CPU time adds to the leader's. A child skipped by min_duration goes
+ * unseen: its off-CPU time, shorter than min_duration, then counts as CPU
+ * time of its parent. */
+void nested_cpu_from_offcpu(
+    const std::vector<SampleRow> &rows, std::vector<ExecIo> &facts,
+    std::unordered_map<ExecKey, uint64_t, ExecKeyHash> &children_offcpu_ns) {
+    for (size_t i = 0; i < rows.size() && i < facts.size(); ++i) {
+        const SampleRow &row = rows[i];
+        ExecIo &io = facts[i];
+        uint64_t offcpu_ns = io.offcpu_io_ns + io.offcpu_other_ns;
+        auto children = children_offcpu_ns.find(ExecKey{row.pid, row.exec_id});
+        if (children != children_offcpu_ns.end()) {
+            offcpu_ns += children->second;
+            children_offcpu_ns.erase(children);
+        }
+        if (row.nesting_level == 0)
+            continue;
+        uint64_t duration_ns = row.plan_time_ns + row.exec_time_ns;
+        if (row.parallel_workers_launched == 0)
+            io.oncpu_ns = duration_ns > offcpu_ns ? duration_ns - offcpu_ns : 0;
+        if (children_offcpu_ns.size() >= kMaxPendingParents)
+            children_offcpu_ns.clear();
+        children_offcpu_ns[ExecKey{row.pid, row.parent_exec_id}] += offcpu_ns;
+    }
+}
+
+} // namespace
 
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
@@ -65,6 +111,7 @@ void IoAttribution::take(const std::vector<SampleRow> &rows) {
     for (const SampleRow &row : rows)
         state_->keys.push_back(ExecKey{row.pid, row.exec_id});
     state_->batch = state_->bpf->take(state_->keys);
+    nested_cpu_from_offcpu(rows, state_->batch, state_->children_offcpu_ns);
 }
 
 const ExecIo *IoAttribution::facts_of(size_t row_index) const {

@@ -24,6 +24,23 @@ my $dsn = sprintf 'host=%s port=%d user=postgres dbname=postgres',
   $node->dir, $node->port;
 my $size  = create_table($node, 'collected_cold', 16);
 my $pages = $size / page_size();
+# Nested statements: one that only computes, and one that runs a sleep.
+$node->psql(q{
+    CREATE FUNCTION nested_burn() RETURNS bigint LANGUAGE plpgsql AS $$
+    DECLARE n bigint;
+    BEGIN
+        SELECT sum(g) INTO n FROM generate_series(1, 3000000) g;
+        RETURN n;
+    END $$;
+    CREATE FUNCTION nested_sleep() RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_sleep(0.2);
+    END $$;
+    CREATE FUNCTION nested_outer() RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM nested_sleep();
+    END $$;
+});
 
 # Samples of a capture directory, by application_name.
 sub samples_in {
@@ -52,6 +69,10 @@ for (1 .. 100) {
 }
 $node->psql('SELECT count(*) FROM collected_cold', app => 'collected_scan');
 $node->psql('SELECT pg_sleep(0.2)',                 app => 'collected_sleep');
+$node->psql("SET pg_qprof.track = 'all'; SELECT nested_burn()",
+    app => 'collected_nested_burn');
+$node->psql("SET pg_qprof.track = 'all'; SELECT nested_outer()",
+    app => 'collected_nested_sleep');
 sleep 3;    # a few polls of the collector
 
 # Attached, the collector no longer holds what loading BPF needed.
@@ -85,6 +106,33 @@ cmp_ok($sleep->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
     'the pg_sleep(0.2) sample has its off-CPU time');
 is($sleep->{io}{block_requests} // -1, 0,
     'and zero where nothing happened');
+
+# The nested statements (track = all), by nesting level.
+sub by_level {
+    my ($app) = @_;
+    return { map { ($_->{nesting_level} => $_) } @{ $samples->{$app} // [] } };
+}
+my $burn = by_level('collected_nested_burn');
+my $inner = $burn->{1};
+ok($inner && $inner->{io}, 'the nested CPU-bound statement is captured')
+  or diag explain $samples->{collected_nested_burn};
+my $inner_ns = $inner->{plan_time_ns} + $inner->{exec_time_ns};
+diag sprintf 'nested CPU-bound statement: %.1f ms on CPU of %.1f ms, '
+  . '%.1f ms off CPU', ($inner->{io}{oncpu_ns} // 0) / 1e6, $inner_ns / 1e6,
+  (($inner->{io}{offcpu_other_ns} // 0) + ($inner->{io}{offcpu_io_wait_ns} // 0)) / 1e6;
+cmp_ok($inner->{io}{oncpu_ns} // 0, '>=', 0.8 * $inner_ns,
+    'a nested CPU-bound statement has on-CPU time close to its execution time');
+cmp_ok($inner->{io}{oncpu_ns} // 0, '<=', $inner_ns * 1.05 + 5e6,
+    'and no more than it');
+
+my $sleeping = by_level('collected_nested_sleep');
+ok($sleeping->{1} && $sleeping->{2},
+    'nested_outer: its nested statement and the sleep inside it are captured')
+  or diag explain $samples->{collected_nested_sleep};
+cmp_ok($sleeping->{2}{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
+    'the nested sleep has its off-CPU time');
+cmp_ok($sleeping->{1}{io}{oncpu_ns} // 0, '<', 0.1e9,
+    'the statement around it is not credited with the sleep as CPU time');
 
 # --bpf off: no I/O facts at all.
 my $off = File::Temp::tempdir(CLEANUP => 1);
