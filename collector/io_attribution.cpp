@@ -46,6 +46,9 @@ void nested_cpu_from_offcpu(
     std::unordered_map<ExecKey, uint64_t, ExecKeyHash> &children_offcpu_ns) {
     for (size_t i = 0; i < rows.size() && i < facts.size(); ++i) {
         const SampleRow &row = rows[i];
+        /* the common case, track = top: nothing to look up */
+        if (row.nesting_level == 0 && children_offcpu_ns.empty())
+            continue;
         ExecIo &io = facts[i];
         uint64_t offcpu_ns = io.offcpu_io_ns + io.offcpu_other_ns;
         auto children = children_offcpu_ns.find(ExecKey{row.pid, row.exec_id});
