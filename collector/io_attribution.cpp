@@ -63,7 +63,10 @@ void nested_cpu_from_offcpu(
             io.oncpu_ns = duration_ns > offcpu_ns ? duration_ns - offcpu_ns : 0;
         if (children_offcpu_ns.size() >= kMaxPendingParents)
             children_offcpu_ns.clear();
-        children_offcpu_ns[ExecKey{row.pid, row.parent_exec_id}] += offcpu_ns;
+        /* workers' off-CPU time adds to the leader's execution too: the
+         * parent waited at most as long as this execution lasted */
+        children_offcpu_ns[ExecKey{row.pid, row.parent_exec_id}] +=
+            offcpu_ns < duration_ns ? offcpu_ns : duration_ns;
     }
 }
 
