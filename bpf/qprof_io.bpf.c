@@ -30,9 +30,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader before load. */
-const volatile __u32 postmaster_tgid = 0;
-const volatile __u64 exec_word_address = 0;
+/* The server watched: set by the loader, and changed by it when the server
+ * restarts (another postmaster, maybe another address), so plain globals
+ * that user space writes through the mapped .bss, not load-time constants.
+ * It writes the address first: until the postmaster follows, the address
+ * is read only for backends of the old postmaster, which are gone. */
+__u32 postmaster_tgid = 0;
+__u64 exec_word_address = 0;
 /* True when block_io_start exists (6.5+): requests are then claimed when
  * they are created, always in the submitting task; otherwise at issue. */
 const volatile bool claim_requests_at_start = true;

@@ -428,8 +428,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     if (!impl_->skel)
         throw BpfUnavailable(failure("cannot open the BPF object", errno));
     qprof_io_bpf *skel = impl_->skel.get();
-    skel->rodata->postmaster_tgid = uint32_t(postmaster_pid);
-    skel->rodata->exec_word_address = word_address;
+    skel->bss->postmaster_tgid = uint32_t(postmaster_pid);
+    skel->bss->exec_word_address = word_address;
     impl_->max_entries = options.max_entries;
     int err = bpf_map__set_max_entries(skel->maps.exec_io, options.max_entries);
     if (err)
@@ -456,6 +456,28 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
 }
 
 BpfAttribution::~BpfAttribution() = default;
+
+void BpfAttribution::watch(int postmaster_pid, uint64_t word_address) {
+    if (postmaster_pid <= 0 || word_address == 0)
+        return;
+    qprof_io_bpf *skel = impl_->skel.get();
+    /* The address first: the programs read it only for backends of the
+     * postmaster they watch, and the old one's backends are gone. */
+    __atomic_store_n(&skel->bss->exec_word_address, word_address,
+                     __ATOMIC_RELEASE);
+    __atomic_store_n(&skel->bss->postmaster_tgid, uint32_t(postmaster_pid),
+                     __ATOMIC_RELEASE);
+}
+
+int BpfAttribution::watched_postmaster() const {
+    return int(__atomic_load_n(&impl_->skel->bss->postmaster_tgid,
+                               __ATOMIC_RELAXED));
+}
+
+uint64_t BpfAttribution::watched_word_address() const {
+    return __atomic_load_n(&impl_->skel->bss->exec_word_address,
+                           __ATOMIC_RELAXED);
+}
 
 const std::vector<std::string> &BpfAttribution::attachments() const {
     return impl_->attachments;

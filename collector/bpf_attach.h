@@ -90,6 +90,12 @@ class BpfAttribution {
     BpfAttribution(const BpfAttribution &) = delete;
     BpfAttribution &operator=(const BpfAttribution &) = delete;
 
+    /* Watches the backends of another postmaster from now on: the server
+     * restarted. Needs no privilege (the programs stay attached). */
+    void watch(int postmaster_pid, uint64_t word_address);
+    int watched_postmaster() const;
+    uint64_t watched_word_address() const;
+
     /* Removes and returns what the kernel gathered for these executions:
      * element i is keys[i]'s, all zero when it had no kernel event. */
     std::vector<ExecIo> take(const std::vector<ExecKey> &keys);

@@ -466,6 +466,11 @@ void Collector::capture_loop() {
             if (!connected) {
                 connect();
                 connected = true;
+                std::string followed = io_.follow_server(*conn_);
+                if (!followed.empty()) {
+                    fprintf(stderr, "qprof collect: %s\n", followed.c_str());
+                    add_notice(followed);
+                }
                 poll_status();
             }
             bool more = drain_once();

@@ -1,8 +1,10 @@
 #include "io_attribution.h"
 #include "errors.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #ifdef QPROF_WITH_BPF
 #include "bpf_attach.h"
@@ -19,6 +21,12 @@ struct IoAttribution::State {
     std::unique_ptr<BpfAttribution> bpf;
     std::vector<ExecIo> batch; /* element i: the i-th row of the batch */
     std::vector<ExecKey> keys;
+    /* element i: the i-th row of the batch began while the programs
+     * watched its server, so its facts are whole */
+    std::vector<uint8_t> watched;
+    /* Unix time (µs) from which the programs watch the server's backends:
+     * an execution that began earlier has part of its events unseen. */
+    int64_t watching_since_us = std::numeric_limits<int64_t>::max();
     uint64_t lost_events_reported = 0;
     /* Off-CPU time of the recorded children (and their own children) of
      * executions not read yet: children end, and come, before their parent. */
@@ -70,6 +78,26 @@ void nested_cpu_from_offcpu(
     }
 }
 
+int64_t unix_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+struct ExecWord {
+    int postmaster_pid = 0;
+    uint64_t address = 0;
+};
+
+/* Where the server's backends publish their execution: superuser only. */
+ExecWord read_exec_word(PgConnection &conn) {
+    PgResult word = conn.exec(
+        "SELECT postmaster_pid, word_address FROM pg_qprof.exec_word()");
+    return ExecWord{
+        std::atoi(word.value(0, 0)),
+        static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10))};
+}
+
 } // namespace
 
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
@@ -81,12 +109,11 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
         return;
     std::string reason;
     try {
-        PgResult word = conn.exec(
-            "SELECT postmaster_pid, word_address FROM pg_qprof.exec_word()");
+        ExecWord word = read_exec_word(conn);
         state_->bpf = std::make_unique<BpfAttribution>(
-            std::atoi(word.value(0, 0)),
-            static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10)),
+            word.postmaster_pid, word.address,
             BpfOptions{BpfOptions().max_entries, trace_syscalls});
+        state_->watching_since_us = unix_now_us();
         active_ = true;
         trace_syscalls_ = trace_syscalls;
         std::string failed = drop_capabilities_after_attach();
@@ -110,18 +137,55 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
     fprintf(stderr, "qprof collect: %s\n", notice_.c_str());
 }
 
+std::string IoAttribution::follow_server(PgConnection &conn) {
+    if (!active_)
+        return "";
+    ExecWord word;
+    try {
+        word = read_exec_word(conn);
+    } catch (const ServerError &refused) {
+        /* Whatever runs now is unseen: no sample gets facts until a later
+         * reconnection locates the word again. */
+        state_->watching_since_us = std::numeric_limits<int64_t>::max();
+        return std::string("BPF: cannot locate the execution word after "
+                           "reconnecting, samples carry no I/O stats until "
+                           "the next reconnection: ") +
+               refused.what();
+    }
+    BpfAttribution &bpf = *state_->bpf;
+    bool moved = word.postmaster_pid != bpf.watched_postmaster() ||
+                 word.address != bpf.watched_word_address();
+    bool was_lost = state_->watching_since_us ==
+                    std::numeric_limits<int64_t>::max();
+    if (!moved && !was_lost)
+        return "";
+    bpf.watch(word.postmaster_pid, word.address);
+    state_->watching_since_us = unix_now_us();
+    return "BPF now watches the restarted server (postmaster pid " +
+           std::to_string(word.postmaster_pid) +
+           "); its executions that began before now carry no I/O stats";
+}
+
 void IoAttribution::take(const std::vector<SampleRow> &rows) {
     if (!active_)
         return;
     state_->keys.clear();
-    for (const SampleRow &row : rows)
+    state_->watched.clear();
+    for (const SampleRow &row : rows) {
         state_->keys.push_back(ExecKey{row.pid, row.exec_id});
+        /* its planning came first */
+        int64_t began_us =
+            row.start_unix_us - static_cast<int64_t>(row.plan_time_ns / 1000);
+        state_->watched.push_back(began_us >= state_->watching_since_us);
+    }
+    /* taken even when incomplete: the entries must leave the map */
     state_->batch = state_->bpf->take(state_->keys);
     nested_cpu_from_offcpu(rows, state_->batch, state_->children_offcpu_ns);
 }
 
 const ExecIo *IoAttribution::facts_of(size_t row_index) const {
-    if (!active_ || row_index >= state_->batch.size())
+    if (!active_ || row_index >= state_->batch.size() ||
+        !state_->watched[row_index])
         return nullptr;
     return &state_->batch[row_index];
 }
@@ -162,6 +226,9 @@ void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
     fprintf(stderr, "qprof collect: %s\n", notice_.c_str());
 }
 
+std::string IoAttribution::follow_server(PgConnection &) {
+    return "";
+}
 void IoAttribution::take(const std::vector<SampleRow> &) {}
 const ExecIo *IoAttribution::facts_of(size_t) const {
     return nullptr;

@@ -33,11 +33,19 @@ class IoAttribution {
     /* Why BPF is not in use, when it was asked for (auto); else empty. */
     const std::string &notice() const { return notice_; }
 
+    /* After each reconnection: when the server restarted (another
+     * postmaster), the programs watch the new one from now on. Returns a
+     * notice when that happened, else an empty string. */
+    std::string follow_server(PgConnection &conn);
+
     /* Takes the kernel facts of a batch of samples out of the BPF map. */
     void take(const std::vector<SampleRow> &rows);
 
     /* What take() found for the row at `row_index` of its batch (zero when
-     * the execution had no kernel event); null when BPF is not active. */
+     * the execution had no kernel event); null when BPF is not active, or
+     * when the execution began before the programs watched its server
+     * (before the collector started, or before it followed a restart):
+     * part of its events went unseen. */
     const ExecIo *facts_of(size_t row_index) const;
 
     /* Forgets map entries no sample will claim; call now and then.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Instructions `qprof collect` spends per sample (part of `make bench`):
 # CPU time of the collector moves with the machine, instruction counts do
-# not. A temporary server's ring is filled with N, then 2N pgbench
-# select-only samples (restarting the server in between empties it), and
-# `qprof collect --once` drains each under valgrind --tool=callgrind; the
-# difference divided by N is the cost of one sample, startup excluded. With
-# --bpf off, and with --bpf on where BPF can be loaded (each sample is then
-# joined with its execution's kernel facts).
+# not. `qprof collect` runs under valgrind --tool=callgrind while pgbench
+# runs N, then 2N select-only transactions on a temporary server (restarted
+# in between, which empties its ring); it is stopped once it has captured
+# them all. The difference divided by N is the cost of one sample, startup
+# excluded. With --bpf off, and with --bpf on where BPF can be loaded (each
+# sample is then joined with its execution's kernel facts; the collector
+# runs while pgbench does, as it gives no facts to executions that began
+# before it watched the server).
 #
 # Run as root (the server runs as postgres; BPF). Needs valgrind, the
 # extension installed and qprof on PATH or built in collector/build.
@@ -47,16 +49,34 @@ as_pg "$pgbin/pgbench" -i -q -s 1 -h "$work" -p "$port" postgres >/dev/null 2>&1
 as_pg "$pgbin/psql" -X -q -h "$work" -p "$port" -d postgres -c 'CREATE EXTENSION pg_qprof'
 dsn="host=$work port=$port user=postgres dbname=postgres"
 
-# Instructions of one `qprof collect --once` draining a fresh ring that
-# holds `count` select-only samples (and the few of pgbench's setup).
+captured() { # samples in the capture directory so far
+    "$qprof" dump "$work/capture" 2>/dev/null | grep -c '"kind":"sample"' || true
+}
+
+# Instructions of one `qprof collect` capturing `count` select-only
+# pgbench transactions on a freshly restarted server.
 drain_ir() { # count bpf
-    local count=$1 bpf=$2 out="$work/callgrind.$2.$1"
+    local count=$1 bpf=$2 out="$work/callgrind.$2.$1" pid waited
     server restart
-    as_pg "$pgbin/pgbench" -n -b select-only -t "$count" -c 1 -h "$work" -p "$port" postgres >/dev/null
     rm -rf "$work/capture"
     valgrind --tool=callgrind --callgrind-out-file="$out" \
-        "$qprof" collect --dsn "$dsn" --out "$work/capture" --once --bpf "$bpf" \
-        >"$out.stdout" 2>"$out.stderr" || {
+        "$qprof" collect --dsn "$dsn" --out "$work/capture" --bpf "$bpf" \
+        --frame-seconds 0.5 >"$out.stdout" 2>"$out.stderr" &
+    pid=$!
+    # attached and writing once the capture file has its header
+    for waited in $(seq 600); do
+        [ -s "$(ls "$work"/capture/*.qprof 2>/dev/null | head -n 1)" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    as_pg "$pgbin/pgbench" -n -b select-only -t "$count" -c 1 -h "$work" -p "$port" postgres >/dev/null
+    for waited in $(seq 600); do
+        [ "$(captured)" -ge "$count" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" || {
         echo "qprof collect --bpf $bpf under valgrind failed:" >&2
         tail -n 20 "$out.stderr" >&2
         return 1
