@@ -36,11 +36,12 @@ struct qprof_exec_key {
 
 /* What the kernel did for one execution. Zero where nothing happened. */
 struct qprof_exec_io {
-    /* read/write system calls on regular files (vfs_read/vfs_write and
-     * their vectored forms) */
+    /* read/write system calls on regular files (read, pread64, readv,
+     * preadv, preadv2 and their write forms): calls, bytes returned, time
+     * in the call */
     __u64 read_calls, read_bytes, read_ns;
     __u64 write_calls, write_bytes, write_ns;
-    /* fsync/fdatasync (vfs_fsync_range), including O_SYNC writes */
+    /* fsync and fdatasync system calls, and their time */
     __u64 fsync_calls, fsync_ns;
     /* pages this backend brought into the page cache outside of writes
      * (reads that went to storage), and those of them readahead added */

@@ -26,6 +26,7 @@ const char *kUsage =
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
     "                [--bpf-syscalls on|off]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
+    "                [--poll-seconds S]\n"
     "                [--catalog-seconds N]\n"
     "  qprof dump [--check] FILE|DIR...\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
@@ -80,6 +81,8 @@ int collect_main(int argc, char **argv) {
         else if (arg == "--batch")
             options.batch_rows =
                 static_cast<int>(number_value(argc, argv, i, 1));
+        else if (arg == "--poll-seconds")
+            options.poll_seconds = number_value(argc, argv, i, 0.001);
         else if (arg == "--catalog-seconds")
             options.catalog_seconds = number_value(argc, argv, i, 1);
         else if (arg == "--bpf")
