@@ -150,8 +150,19 @@ static __always_inline bool read_word(struct task_struct *task,
     return true;
 }
 
+/* Whose execution the word names: a parallel worker's leader, else the
+ * backend itself, by the pid PostgreSQL knows it by (its samples' pid, which
+ * in a container is not the kernel's tgid), or its tgid when the word does
+ * not say (a library from before the word had the pid). */
+static __always_inline __u32 word_owner(const struct qprof_running_word *word,
+                                        struct task_struct *task) {
+    if (word->leader_pid)
+        return word->leader_pid;
+    return word->pid ? word->pid : task->tgid;
+}
+
 /* The execution the current task `task` works for, as a map key: its own
- * (tgid, word), or for a parallel worker its leader's. False when it runs
+ * (pid, word), or for a parallel worker its leader's. False when it runs
  * none. */
 static __always_inline bool current_exec(struct task_struct *task,
                                          struct qprof_exec_key *key) {
@@ -159,7 +170,7 @@ static __always_inline bool current_exec(struct task_struct *task,
 
     if (!read_word(task, &word) || word.exec_id == 0)
         return false;
-    key->pid = word.leader_pid ? word.leader_pid : task->tgid;
+    key->pid = word_owner(&word, task);
     key->pad = 0;
     key->exec_id = word.exec_id;
     return true;
@@ -541,7 +552,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     struct qprof_running_word word = {};
     if (!read_word(prev, &word))
         return;
-    __u32 pid = word.leader_pid ? word.leader_pid : prev->tgid;
+    __u32 pid = word_owner(&word, prev);
     if (word.exec_id != 0) {
         st->offcpu_since_ns = bpf_ktime_get_ns();
         st->offcpu_exec_id = word.exec_id;

@@ -24,12 +24,13 @@ struct qprof_running_word {
     __u64 ended_exec_id;
     __u32 leader_pid; /* parallel worker: the leader whose execution exec_id
                          is; 0 in any other process */
-    __u32 reserved;
+    __u32 pid; /* the backend's pid in its own pid namespace (the pid its
+                  samples carry); 0 before its first execution */
 };
 
 /* Key of the per-execution map. */
 struct qprof_exec_key {
-    __u32 pid; /* tgid as the kernel's root pid namespace sees it */
+    __u32 pid; /* the pid samples carry: PostgreSQL's, in its namespace */
     __u32 pad; /* always 0: keys are compared as bytes */
     __u64 exec_id;
 };

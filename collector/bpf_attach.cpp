@@ -470,8 +470,8 @@ void BpfAttribution::watch(int postmaster_pid, uint64_t word_address) {
 }
 
 int BpfAttribution::watched_postmaster() const {
-    return int(__atomic_load_n(&impl_->skel->bss->postmaster_tgid,
-                               __ATOMIC_RELAXED));
+    return int(
+        __atomic_load_n(&impl_->skel->bss->postmaster_tgid, __ATOMIC_RELAXED));
 }
 
 uint64_t BpfAttribution::watched_word_address() const {
@@ -528,7 +528,9 @@ std::vector<ExecIo> BpfAttribution::take(const std::vector<ExecKey> &keys) {
     return taken;
 }
 
-size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle) {
+size_t
+BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle,
+                               const std::function<bool(int32_t)> &alive) {
     uint64_t now = monotonic_ns();
     uint64_t idle_ns = uint64_t(idle.count());
     impl_->drain();
@@ -540,7 +542,8 @@ size_t BpfAttribution::drop_unclaimed(std::chrono::nanoseconds idle) {
             ++it;
             continue;
         }
-        bool exited = kill(key.pid, 0) != 0 && errno == ESRCH;
+        bool exited =
+            alive ? !alive(key.pid) : kill(key.pid, 0) != 0 && errno == ESRCH;
         auto last = impl_->last_taken_exec.find(key.pid);
         bool superseded =
             last != impl_->last_taken_exec.end() && key.exec_id < last->second;

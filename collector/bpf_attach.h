@@ -16,8 +16,9 @@
  *   bpf.drop_unclaimed(std::chrono::seconds(30));
  *   auto st = bpf.stats(); // events/s, losses, peak map size
  *
- * Entries are keyed by the pid as seen from the root pid namespace, which is
- * the pid in samples when PostgreSQL does not run in a container.
+ * Entries are keyed by the pid PostgreSQL gives the backend (the pid its
+ * samples carry), even when it runs in a container; `postmaster_pid` is the
+ * kernel's pid of the postmaster (host_pid.h finds it).
  *
  * Not thread-safe: call it from one thread.
  */
@@ -27,6 +28,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -106,9 +108,12 @@ class BpfAttribution {
 
     /* Drops entries no sample will claim: those without an event for
      * `idle` whose backend has exited or has had a later execution taken
-     * (sampled out, below min_duration, lost from the ring). Returns how
-     * many were dropped. */
-    size_t drop_unclaimed(std::chrono::nanoseconds idle);
+     * (sampled out, below min_duration, lost from the ring). Whether a
+     * backend is alive is `alive(pid)` when given, else whether this
+     * machine has that pid (not when the server runs in a container).
+     * Returns how many were dropped. */
+    size_t drop_unclaimed(std::chrono::nanoseconds idle,
+                          const std::function<bool(int32_t)> &alive = {});
 
     BpfStats stats();
 

@@ -386,7 +386,7 @@ void Collector::poll_status() {
     }
     last_head_seq_ = status.head_seq;
     last_status_ = Clock::now();
-    add_notice(io_.housekeeping());
+    add_notice(io_.housekeeping(*conn_));
 }
 
 void Collector::report_progress(bool final_line) {

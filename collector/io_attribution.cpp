@@ -8,9 +8,11 @@
 
 #ifdef QPROF_WITH_BPF
 #include "bpf_attach.h"
+#include "host_pid.h"
 #include "privileges.h"
 
 #include <unordered_map>
+#include <unordered_set>
 #endif
 
 namespace qprof {
@@ -27,6 +29,9 @@ struct IoAttribution::State {
     /* Unix time (µs) from which the programs watch the server's backends:
      * an execution that began earlier has part of its events unseen. */
     int64_t watching_since_us = std::numeric_limits<int64_t>::max();
+    /* PostgreSQL runs in another pid namespace (a container): the pids of
+     * its samples, which key the entries, are not this machine's */
+    bool in_other_pid_namespace = false;
     uint64_t lost_events_reported = 0;
     /* Off-CPU time of the recorded children (and their own children) of
      * executions not read yet: children end, and come, before their parent. */
@@ -85,17 +90,26 @@ int64_t unix_now_us() {
 }
 
 struct ExecWord {
-    int postmaster_pid = 0;
+    int postmaster_pid = 0;      /* in the server's pid namespace */
+    int host_postmaster_pid = 0; /* the kernel's, which the programs see */
     uint64_t address = 0;
 };
 
-/* Where the server's backends publish their execution: superuser only. */
+/* Where the server's backends publish their execution: superuser only.
+ * Throws HostPidNotFound when its postmaster is not a process of this
+ * machine, or cannot be told apart. */
 ExecWord read_exec_word(PgConnection &conn) {
     PgResult word = conn.exec(
-        "SELECT postmaster_pid, word_address FROM pg_qprof.exec_word()");
-    return ExecWord{
-        std::atoi(word.value(0, 0)),
-        static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10))};
+        "SELECT postmaster_pid, word_address, "
+        "(extract(epoch FROM pg_postmaster_start_time()) * 1e6)::bigint "
+        "FROM pg_qprof.exec_word()");
+    ExecWord w;
+    w.postmaster_pid = std::atoi(word.value(0, 0));
+    w.address =
+        static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10));
+    w.host_postmaster_pid = host_pid_of(
+        w.postmaster_pid, std::strtoll(word.value(0, 2), nullptr, 10));
+    return w;
 }
 
 } // namespace
@@ -111,9 +125,11 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
     try {
         ExecWord word = read_exec_word(conn);
         state_->bpf = std::make_unique<BpfAttribution>(
-            word.postmaster_pid, word.address,
+            word.host_postmaster_pid, word.address,
             BpfOptions{BpfOptions().max_entries, trace_syscalls});
         state_->watching_since_us = unix_now_us();
+        state_->in_other_pid_namespace =
+            word.host_postmaster_pid != word.postmaster_pid;
         active_ = true;
         trace_syscalls_ = trace_syscalls;
         std::string failed = drop_capabilities_after_attach();
@@ -125,6 +141,8 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
         return;
     } catch (const BpfUnavailable &unavailable) {
         reason = unavailable.what();
+    } catch (const HostPidNotFound &not_found) {
+        reason = not_found.what();
     } catch (const ServerError &refused) {
         reason = std::string("cannot locate the execution word (needs a "
                              "superuser connection): ") +
@@ -141,25 +159,33 @@ std::string IoAttribution::follow_server(PgConnection &conn) {
     if (!active_)
         return "";
     ExecWord word;
+    std::string failure;
     try {
         word = read_exec_word(conn);
     } catch (const ServerError &refused) {
+        failure = refused.what();
+    } catch (const HostPidNotFound &not_found) {
+        failure = not_found.what();
+    }
+    if (!failure.empty()) {
         /* Whatever runs now is unseen: no sample gets facts until a later
          * reconnection locates the word again. */
         state_->watching_since_us = std::numeric_limits<int64_t>::max();
-        return std::string("BPF: cannot locate the execution word after "
-                           "reconnecting, samples carry no I/O stats until "
-                           "the next reconnection: ") +
-               refused.what();
+        return "BPF: cannot locate the server's backends after "
+               "reconnecting, samples carry no I/O stats until the next "
+               "reconnection: " +
+               failure;
     }
     BpfAttribution &bpf = *state_->bpf;
-    bool moved = word.postmaster_pid != bpf.watched_postmaster() ||
+    state_->in_other_pid_namespace =
+        word.host_postmaster_pid != word.postmaster_pid;
+    bool moved = word.host_postmaster_pid != bpf.watched_postmaster() ||
                  word.address != bpf.watched_word_address();
-    bool was_lost = state_->watching_since_us ==
-                    std::numeric_limits<int64_t>::max();
+    bool was_lost =
+        state_->watching_since_us == std::numeric_limits<int64_t>::max();
     if (!moved && !was_lost)
         return "";
-    bpf.watch(word.postmaster_pid, word.address);
+    bpf.watch(word.host_postmaster_pid, word.address);
     state_->watching_since_us = unix_now_us();
     return "BPF now watches the restarted server (postmaster pid " +
            std::to_string(word.postmaster_pid) +
@@ -190,10 +216,25 @@ const ExecIo *IoAttribution::facts_of(size_t row_index) const {
     return &state_->batch[row_index];
 }
 
-std::string IoAttribution::housekeeping() {
+std::string IoAttribution::housekeeping(PgConnection &conn) {
     if (!active_)
         return "";
-    state_->bpf->drop_unclaimed(std::chrono::seconds(30));
+    if (state_->in_other_pid_namespace) {
+        /* The entries' pids are the server's: ask it which are alive. */
+        std::unordered_set<int32_t> alive;
+        try {
+            PgResult backends = conn.exec("SELECT pid FROM pg_stat_activity");
+            for (int i = 0; i < backends.rows(); ++i)
+                alive.insert(std::atoi(backends.value(i, 0)));
+            state_->bpf->drop_unclaimed(
+                std::chrono::seconds(30),
+                [&alive](int32_t pid) { return alive.count(pid) != 0; });
+        } catch (const ServerError &) {
+            /* next time: keeping entries a little longer loses nothing */
+        }
+    } else {
+        state_->bpf->drop_unclaimed(std::chrono::seconds(30));
+    }
     BpfStats stats = state_->bpf->stats();
     uint64_t lost = stats.lost_events - state_->lost_events_reported;
     state_->lost_events_reported = stats.lost_events;
@@ -233,7 +274,7 @@ void IoAttribution::take(const std::vector<SampleRow> &) {}
 const ExecIo *IoAttribution::facts_of(size_t) const {
     return nullptr;
 }
-std::string IoAttribution::housekeeping() {
+std::string IoAttribution::housekeeping(PgConnection &) {
     return "";
 }
 

@@ -51,7 +51,7 @@ class IoAttribution {
     /* Forgets map entries no sample will claim; call now and then.
      * Returns a notice when kernel events were lost since the last call
      * (the BPF map was full), else an empty string. */
-    std::string housekeeping();
+    std::string housekeeping(PgConnection &conn);
 
   private:
     struct State;

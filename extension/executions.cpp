@@ -182,6 +182,10 @@ bool statement_is_sampled(int level) {
 }
 
 uint64_t next_exec_id() {
+    /* this backend's first execution: the word was inherited from the
+     * postmaster, it still says nothing about who we are */
+    if (unlikely(exec_counter == 0))
+        pg_qprof_running.pid = MyProcPid;
     return ++exec_counter;
 }
 

@@ -27,7 +27,10 @@ struct QprofRunningWord {
     /* In a parallel worker, its leader's pid: exec_id is then the leader's
      * execution, which the worker's events belong to. 0 elsewhere. */
     volatile int32_t leader_pid;
-    int32_t reserved;
+    /* This backend's pid as PostgreSQL sees it (MyProcPid), which the
+     * samples carry: in a container it differs from the kernel's pid of
+     * the host. 0 until the backend's first execution. */
+    volatile int32_t pid;
 };
 extern QprofRunningWord pg_qprof_running;
 }

@@ -1,0 +1,114 @@
+# `qprof collect --bpf on` with PostgreSQL in its own pid namespace, as in a
+# container: the postmaster is pid 1 there and its backends' pids, which
+# the samples carry, are not the kernel's pids of this machine. The
+# collector finds the postmaster among this machine's processes, and each
+# execution still gets its own kernel facts.
+use strict;
+use warnings;
+use File::Basename qw(dirname);
+use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
+use File::Temp ();
+use IPC::Run ();
+use JSON::PP ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+use BpfTest;
+
+my $repo  = dirname(__FILE__) . '/../..';
+my $qprof = $ENV{QPROF}
+  // (grep { -x } map({ "$_/qprof" } split(/:/, $ENV{PATH})),
+    "$repo/collector/build/qprof")[0];
+plan skip_all => 'no qprof collector built' unless $qprof && -x $qprof;
+my $pgbin = $ENV{PGBIN} // '/usr/lib/postgresql/15/bin';
+
+# Skips the test, with the reason, where BPF cannot be loaded at all.
+{
+    my $probe = bpf_cluster('bpf_pidns_probe');
+    attach_bpf($probe)->detach;
+    $probe->stop;
+}
+
+my $node = RootCluster->new('bpf_pidns',
+    settings => {
+        shared_preload_libraries        => 'pg_qprof',
+        shared_buffers                  => '8MB',
+        max_parallel_workers_per_gather => 0,
+    });
+# The postmaster as pid 1 of a new pid namespace, like a container's
+# entry point. Never through pg_ctl stop: from here, postmaster.pid's "1"
+# is this machine's init.
+my $log = $node->dir . '/server.log';
+my $server = IPC::Run::start(
+    [ 'unshare', '--pid', '--fork', '--kill-child=SIGQUIT',
+        'setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups',
+        "$pgbin/postgres", '-D', $node->data_dir ],
+    '<', '/dev/null', '>', $log, '2>&1');
+my $ready = 0;
+for (1 .. 300) {
+    last if $ready = eval { $node->psql('SELECT 1') eq '1' };
+    sleep 0.1;
+}
+ok($ready, 'the server started in its own pid namespace')
+  or BAIL_OUT('server did not start: ' . `cat $log`);
+$node->psql('CREATE EXTENSION pg_qprof');
+my ($postmaster_pid) = split /\|/, $node->psql('SELECT * FROM pg_qprof.exec_word()');
+is($postmaster_pid, 1, 'PostgreSQL sees its postmaster as pid 1');
+
+my $size  = create_table($node, 'pidns_cold', 16);
+my $pages = $size / page_size();
+
+my $dsn = sprintf 'host=%s port=%d user=postgres dbname=postgres',
+  $node->dir, $node->port;
+my $capture = File::Temp::tempdir(CLEANUP => 1);
+my ($out, $err) = ('', '');
+my $collector = IPC::Run::start(
+    [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on',
+        '--frame-seconds', '0.1' ],
+    '<', '/dev/null', '>', \$out, '2>', \$err, IPC::Run::timeout(120));
+my $deadline = time + 60;
+sleep 0.1 while !(glob("$capture/*.qprof") && -s (glob("$capture/*.qprof"))[0])
+  && time < $deadline;
+
+$node->psql('SELECT count(*) FROM pidns_cold', app => 'pidns_scan');
+$node->psql('SELECT pg_sleep(0.2)',            app => 'pidns_sleep');
+my $sleeper_pid = $node->psql('SELECT pg_backend_pid(), pg_sleep(0.2)',
+    app => 'pidns_sleep_pid');
+($sleeper_pid) = split /\|/, $sleeper_pid;
+sleep 1.5;    # a few polls of the collector
+$collector->signal('INT');
+ok($collector->finish, 'collector --bpf on ran and stopped cleanly')
+  or diag $err;
+unlike($err, qr/unavailable/, 'and found the postmaster of the namespace');
+
+my ($dump, $dump_err) = ('', '');
+IPC::Run::run([ $qprof, 'dump', $capture ], '>', \$dump, '2>', \$dump_err)
+  or die "qprof dump: $dump_err";
+my %by_app;
+for my $line (split /\n/, $dump) {
+    my $record = JSON::PP::decode_json($line);
+    next unless $record->{kind} eq 'sample' && $record->{cmd} eq 'CMD_SELECT';
+    $by_app{ $record->{application_name} } = $record;
+}
+my ($scan, $sleep, $with_pid) =
+  @by_app{qw(pidns_scan pidns_sleep pidns_sleep_pid)};
+ok($scan && $sleep && $with_pid, 'the samples are captured')
+  or diag explain [ sort keys %by_app ];
+is($with_pid->{pid}, $sleeper_pid,
+    'a sample carries the pid PostgreSQL knows its backend by');
+diag "backend pid $sleeper_pid in the namespace";
+cmp_ok($scan->{io}{page_cache_misses} // 0, '>=', 0.9 * $pages,
+    'the cold scan has its page-cache misses');
+cmp_ok($scan->{io}{block_bytes} // 0, '>=', 0.9 * $size,
+    'and its storage reads');
+cmp_ok($sleep->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
+    'the pg_sleep(0.2) has its off-CPU time');
+cmp_ok($with_pid->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
+    'and so has the other');
+is($sleep->{io}{block_requests} // -1, 0, 'zero where nothing happened');
+
+# Fast shutdown of the namespace's postmaster, through its pid here.
+my @children = split ' ', `pgrep -P $server->{KIDS}[0]{PID}`;
+kill 'INT', @children;
+$server->finish;
+
+done_testing();
