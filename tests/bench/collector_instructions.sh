@@ -17,33 +17,14 @@ set -euo pipefail
 
 n=${COLLECTOR_BENCH_N:-20000}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-pgbin=/usr/lib/postgresql/15/bin
+source "$repo/tests/bench/bench_cluster.sh"
 qprof=$(command -v qprof || echo "$repo/collector/build/qprof")
 out_dir="$repo/tests/bench/out"
 mkdir -p "$out_dir"
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 [ -x "$qprof" ] || { echo "no qprof collector ($qprof): make collector" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/qprof_collector_bench.XXXXXX)
-chown postgres "$work"
-port=$((20000 + RANDOM % 10000))
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() {
-    as_pg "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_pg "$pgbin/initdb" -D "$work/data" -A trust --no-sync >/dev/null
-cat >>"$work/data/postgresql.conf" <<EOF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'pg_qprof'
-pg_qprof.ring_size = '128MB'
-fsync = off
-EOF
-server() { as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w "$@" >/dev/null; }
+bench_cluster_create collector_bench "pg_qprof.ring_size = '128MB'"
 server start
 as_pg "$pgbin/pgbench" -i -q -s 1 -h "$work" -p "$port" postgres >/dev/null 2>&1
 as_pg "$pgbin/psql" -X -q -h "$work" -p "$port" -d postgres -c 'CREATE EXTENSION pg_qprof'

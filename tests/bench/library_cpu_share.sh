@@ -18,35 +18,18 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-2}
 TOP=${TOP:-5}
-pgbin=/usr/lib/postgresql/15/bin
+source "$(dirname "$0")/bench_cluster.sh"
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 command -v perf >/dev/null || { echo "needs perf (linux-perf)" >&2; exit 1; }
 lib="$(pg_config --pkglibdir)/pg_qprof.so"
 
-work=$(mktemp -d /tmp/qprof_libshare.XXXXXX)
-chown postgres "$work"
-cp "$lib" "$work/installed.so"
+bench_cluster_create libshare
+installed="$work/installed.so"
+cp "$lib" "$installed"
+# never copied over in place: a running server maps it
+bench_cluster_at_exit() { cp --remove-destination "$installed" "$lib"; }
 builds=("$@")
-[ ${#builds[@]} -gt 0 ] || builds=("$work/installed.so")
-port=$((20000 + RANDOM % 10000))
-as_pg() { runuser -u postgres -- "$@"; }
-cleanup() {
-    as_pg "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-    # never copied over in place: a running server maps it
-    cp --remove-destination "$work/installed.so" "$lib"
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_pg "$pgbin/initdb" -D "$work/data" -A trust --no-sync >/dev/null
-cat >>"$work/data/postgresql.conf" <<CONF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'pg_qprof'
-fsync = off
-CONF
-server() { as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w "$@" >/dev/null; }
+[ ${#builds[@]} -gt 0 ] || builds=("$installed")
 server start
 as_pg "$pgbin/pgbench" -i -q -s 10 -h "$work" -p "$port" postgres >/dev/null 2>&1
 as_pg "$pgbin/psql" -X -q -h "$work" -p "$port" -d postgres -c 'CREATE EXTENSION pg_qprof'

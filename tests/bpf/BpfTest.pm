@@ -1,21 +1,24 @@
 # BpfTest — what the root BPF tests (tests/root/2*.pl) share: a cluster with
 # pg_qprof preloaded, the BPF loader attached to it through
-# pg_qprof.exec_word(), tables to read cold, and the join of a sample with
-# its kernel entry.
+# pg_qprof.exec_word(), tables to read cold, the join of a sample with
+# its kernel entry, and the samples of a capture `qprof collect` wrote.
 package BpfTest;
 
 use strict;
 use warnings;
 use Carp;
+use IPC::Run ();
+use JSON::PP ();
 use POSIX ();
 use Test::More;
+use Time::HiRes ();
 
 use RootCluster;
 use BpfDump;
 
 use Exporter 'import';
 our @EXPORT = qw(bpf_cluster attach_bpf create_table last_sample io_of
-  page_size);
+  page_size wait_for_capture_header capture_samples);
 
 sub page_size { POSIX::sysconf(POSIX::_SC_PAGESIZE) }
 
@@ -111,6 +114,30 @@ sub io_of {
           block_requests block_bytes block_device_ns offcpu_io_ns
           offcpu_other_ns oncpu_ns)
     };
+}
+
+# Waits (at most a minute) until a collector writing into `dir` has
+# written its first file's header: with --bpf on, the programs are then
+# attached.
+sub wait_for_capture_header {
+    my ($dir) = @_;
+    my $deadline = time + 60;
+    until (grep { -s } glob("$dir/*.qprof")) {
+        return 0 if time > $deadline;
+        Time::HiRes::sleep(0.1);
+    }
+    return 1;
+}
+
+# The samples in the capture directory `dir`, as `qprof dump` gives them
+# (hashes), in order.
+sub capture_samples {
+    my ($qprof, $dir) = @_;
+    my ($out, $err) = ('', '');
+    IPC::Run::run([ $qprof, 'dump', $dir ], '>', \$out, '2>', \$err)
+      or croak "qprof dump $dir: $err";
+    return grep { $_->{kind} eq 'sample' }
+      map { JSON::PP::decode_json($_) } split /\n/, $out;
 }
 
 1;

@@ -16,33 +16,11 @@ select) pgbench_mode=(-S) ;;
 tpcb) pgbench_mode=() ;;
 *) echo "workload: select or tpcb" >&2; exit 1 ;;
 esac
-pgbin=/usr/lib/postgresql/15/bin
 here=$(cd "$(dirname "$0")/../.." && pwd)
 qprof=$(command -v qprof || echo "$here/collector/build/qprof")
-port=$((20000 + RANDOM % 10000))
-work=$(mktemp -d /tmp/qprof_bench.XXXXXX)
-chown postgres "$work"
-
-cleanup() {
-    runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/data" -m immediate stop \
-        >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_pg() { runuser -u postgres -- "$@"; }
-
-as_pg "$pgbin/initdb" -D "$work/data" -A trust >/dev/null
-cat >>"$work/data/postgresql.conf" <<CONF
-port = $port
-unix_socket_directories = '$work'
-listen_addresses = ''
-shared_preload_libraries = 'pg_qprof'
-pg_qprof.ring_size = '${ring_mb}MB'
-max_connections = 40
-fsync = off
-CONF
-as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
+source "$here/tests/bench/bench_cluster.sh"
+bench_cluster_create bench "pg_qprof.ring_size = '${ring_mb}MB'" "max_connections = 40"
+server start
 psql=(psql -h "$work" -p "$port" -U postgres -qAtX)
 "${psql[@]}" -c "CREATE EXTENSION pg_qprof"
 as_pg "$pgbin/pgbench" -h "$work" -p "$port" -U postgres -i -s 2 -q postgres \

@@ -7,7 +7,6 @@ use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use File::Temp ();
 use IPC::Run ();
-use JSON::PP ();
 use Test::More;
 use BpfTest;
 
@@ -45,15 +44,9 @@ $node->psql(q{
 # Samples of a capture directory, by application_name.
 sub samples_in {
     my ($dir) = @_;
-    my ($out, $err) = ('', '');
-    IPC::Run::run([ $qprof, 'dump', $dir ], '>', \$out, '2>', \$err)
-      or die "qprof dump: $err";
     my %by_app;
-    for my $line (split /\n/, $out) {
-        my $record = JSON::PP::decode_json($line);
-        next unless $record->{kind} eq 'sample';
-        push @{ $by_app{ $record->{application_name} } }, $record;
-    }
+    push @{ $by_app{ $_->{application_name} } }, $_
+      for capture_samples($qprof, $dir);
     return \%by_app;
 }
 
@@ -62,11 +55,7 @@ my ($out, $err) = ('', '');
 my $collector = IPC::Run::start(
     [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on' ],
     '<', '/dev/null', '>', \$out, '2>', \$err);
-# Attached once the capture header is written.
-for (1 .. 100) {
-    last if glob("$capture/*.qprof") && -s (glob("$capture/*.qprof"))[0];
-    select(undef, undef, undef, 0.1);
-}
+wait_for_capture_header($capture);    # attached by then
 $node->psql('SELECT count(*) FROM collected_cold', app => 'collected_scan');
 $node->psql('SELECT pg_sleep(0.2)',                 app => 'collected_sleep');
 $node->psql("SET pg_qprof.track = 'all'; SELECT nested_burn()",

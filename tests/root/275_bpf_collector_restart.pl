@@ -14,7 +14,6 @@ use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use File::Temp ();
 use IPC::Run ();
-use JSON::PP ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use BpfTest;
@@ -54,16 +53,8 @@ sub wait_for_collector_sessions {
 # The SELECT samples of the capture, by application_name.
 sub captured {
     my ($capture) = @_;
-    my ($dump, $dump_err) = ('', '');
-    IPC::Run::run([ $qprof, 'dump', $capture ], '>', \$dump, '2>', \$dump_err)
-      or die "qprof dump: $dump_err";
-    my %by_app;
-    for my $line (split /\n/, $dump) {
-        my $record = JSON::PP::decode_json($line);
-        next unless $record->{kind} eq 'sample' && $record->{cmd} eq 'CMD_SELECT';
-        $by_app{ $record->{application_name} } = $record;
-    }
-    return \%by_app;
+    return { map { ($_->{application_name} => $_) }
+          grep { $_->{cmd} eq 'CMD_SELECT' } capture_samples($qprof, $capture) };
 }
 
 # Run before any collector: in the ring when the collector starts.
@@ -75,13 +66,10 @@ my $collector = IPC::Run::start(
     [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on',
         '--frame-seconds', '0.1' ],
     '<', '/dev/null', '>', \$out, '2>', \$err, IPC::Run::timeout(180));
-# Attached once the capture header is written.
-my $deadline = time + 60;
-sleep 0.1 while !(glob("$capture/*.qprof") && -s (glob("$capture/*.qprof"))[0])
-  && time < $deadline;
+wait_for_capture_header($capture);    # attached by then
 sleep_as('first_server');
 # Read before the restart empties the ring.
-$deadline = time + 60;
+my $deadline = time + 60;
 sleep 0.1 while !captured($capture)->{first_server} && time < $deadline;
 
 my $first_postmaster = $node->postmaster_pid;

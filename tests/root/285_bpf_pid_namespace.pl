@@ -9,7 +9,6 @@ use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use File::Temp ();
 use IPC::Run ();
-use JSON::PP ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 use BpfTest;
@@ -70,9 +69,7 @@ my $collector = IPC::Run::start(
     [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on',
         '--frame-seconds', '0.1' ],
     '<', '/dev/null', '>', \$out, '2>', \$err, IPC::Run::timeout(120));
-my $deadline = time + 60;
-sleep 0.1 while !(glob("$capture/*.qprof") && -s (glob("$capture/*.qprof"))[0])
-  && time < $deadline;
+wait_for_capture_header($capture);    # attached by then
 
 $node->psql('SELECT count(*) FROM pidns_cold', app => 'pidns_scan');
 $node->psql('SELECT pg_sleep(0.2)',            app => 'pidns_sleep');
@@ -82,15 +79,8 @@ ok($collector->finish, 'collector --bpf on ran and stopped cleanly')
   or diag $err;
 unlike($err, qr/unavailable/, 'and found the postmaster of the namespace');
 
-my ($dump, $dump_err) = ('', '');
-IPC::Run::run([ $qprof, 'dump', $capture ], '>', \$dump, '2>', \$dump_err)
-  or die "qprof dump: $dump_err";
-my %by_app;
-for my $line (split /\n/, $dump) {
-    my $record = JSON::PP::decode_json($line);
-    next unless $record->{kind} eq 'sample' && $record->{cmd} eq 'CMD_SELECT';
-    $by_app{ $record->{application_name} } = $record;
-}
+my %by_app = map { ($_->{application_name} => $_) }
+  grep { $_->{cmd} eq 'CMD_SELECT' } capture_samples($qprof, $capture);
 my ($scan, $sleep) = @by_app{qw(pidns_scan pidns_sleep)};
 ok($scan && $sleep, 'the samples are captured')
   or diag explain [ sort keys %by_app ];
