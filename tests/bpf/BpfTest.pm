@@ -7,6 +7,7 @@ package BpfTest;
 use strict;
 use warnings;
 use Carp;
+use File::Basename ();
 use IPC::Run ();
 use JSON::PP ();
 use POSIX ();
@@ -18,7 +19,7 @@ use BpfDump;
 
 use Exporter 'import';
 our @EXPORT = qw(bpf_cluster attach_bpf create_table last_sample io_of
-  page_size wait_for_capture_header capture_samples);
+  page_size qprof_collector wait_for_capture_header capture_samples);
 
 sub page_size { POSIX::sysconf(POSIX::_SC_PAGESIZE) }
 
@@ -114,6 +115,19 @@ sub io_of {
           block_requests block_bytes block_device_ns offcpu_io_ns
           offcpu_other_ns oncpu_ns)
     };
+}
+
+# The qprof binary the tests run: $QPROF, else the one on PATH, else the
+# one built in collector/build. Skips the whole test when there is none.
+sub qprof_collector {
+    my $built = File::Basename::dirname(__FILE__) . '/../../collector/build/qprof';
+    my $qprof = $ENV{QPROF}
+      // (grep { -x } map({ "$_/qprof" } split(/:/, $ENV{PATH})), $built)[0];
+    unless ($qprof && -x $qprof) {
+        plan skip_all => 'no qprof collector built';
+        exit 0;
+    }
+    return $qprof;
 }
 
 # Waits (at most a minute) until a collector writing into `dir` has

@@ -10,11 +10,7 @@ use IPC::Run ();
 use Test::More;
 use BpfTest;
 
-my $repo  = dirname(__FILE__) . '/../..';
-my $qprof = $ENV{QPROF}
-  // (grep { -x } map({ "$_/qprof" } split(/:/, $ENV{PATH})),
-    "$repo/collector/build/qprof")[0];
-plan skip_all => 'no qprof collector built' unless $qprof && -x $qprof;
+my $qprof = qprof_collector();
 
 my $node = bpf_cluster('bpf_collector');
 # Skips the test, with the reason, where BPF cannot be loaded at all.

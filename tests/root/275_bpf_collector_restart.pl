@@ -18,11 +18,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use BpfTest;
 
-my $repo  = dirname(__FILE__) . '/../..';
-my $qprof = $ENV{QPROF}
-  // (grep { -x } map({ "$_/qprof" } split(/:/, $ENV{PATH})),
-    "$repo/collector/build/qprof")[0];
-plan skip_all => 'no qprof collector built' unless $qprof && -x $qprof;
+my $qprof = qprof_collector();
 
 my $node = bpf_cluster('bpf_restart');
 # Skips the test, with the reason, where BPF cannot be loaded at all.
