@@ -479,6 +479,11 @@ uint64_t BpfAttribution::watched_word_address() const {
                            __ATOMIC_RELAXED);
 }
 
+void BpfAttribution::read_slices() {
+    impl_->drain_now_ns = monotonic_ns();
+    impl_->read_cpu_slices();
+}
+
 const std::vector<std::string> &BpfAttribution::attachments() const {
     return impl_->attachments;
 }

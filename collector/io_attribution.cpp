@@ -192,6 +192,11 @@ std::string IoAttribution::follow_server(PgConnection &conn) {
            "); its executions that began before now carry no I/O stats";
 }
 
+void IoAttribution::read_slices() {
+    if (active_)
+        state_->bpf->read_slices();
+}
+
 void IoAttribution::take(const std::vector<SampleRow> &rows) {
     if (!active_)
         return;
@@ -270,6 +275,7 @@ void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
 std::string IoAttribution::follow_server(PgConnection &) {
     return "";
 }
+void IoAttribution::read_slices() {}
 void IoAttribution::take(const std::vector<SampleRow> &) {}
 const ExecIo *IoAttribution::facts_of(size_t) const {
     return nullptr;
