@@ -430,6 +430,12 @@ int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
     io_.start(options_.bpf, options_.bpf_syscalls, *conn_);
+    if (options_.once && io_.active())
+        fprintf(stderr,
+                "qprof collect: --once with BPF: the samples already in the "
+                "ring are of executions that began before the programs were "
+                "attached, and carry no I/O stats; to have them, run the "
+                "collector while the workload runs\n");
 
     ResumePoint resume;
     if (!options_.to_stdout) {

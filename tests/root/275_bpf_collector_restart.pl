@@ -110,4 +110,18 @@ ok(!$racing || ($racing->{offcpu_other_ns} // 0) >= 0.19e9,
       . 'not wrong ones')
   or diag explain $racing;
 
+# --once drains only what is already in the ring: nothing it reads began
+# under the programs' watch, and it says so.
+my $once = File::Temp::tempdir(CLEANUP => 1);
+($out, $err) = ('', '');
+IPC::Run::run([ $qprof, 'collect', '--dsn', $dsn, '--out', $once, '--once',
+        '--bpf', 'on' ], '<', '/dev/null', '>', \$out, '2>', \$err)
+  or diag $err;
+like($err, qr/--once with BPF: .*carry no I\/O stats/,
+    '--once with BPF says its samples carry no I/O stats');
+my @drained = capture_samples($qprof, $once);
+cmp_ok(scalar @drained, '>', 0, '--once drained the ring');
+is(scalar(grep { exists $_->{io} } @drained), 0,
+    'and none of its samples has kernel facts');
+
 done_testing();
