@@ -272,6 +272,12 @@ main() {
     section "Where LAVA's database time went (pg_qprof)"
     kit_psql -d "$LAVA_DB_NAME" <"$LAVA_KIT_SOURCE_DIR/report.sql"
 
+    if [ -n "$capture_dir" ] && [ -d "$capture_dir" ]; then
+        section "On the CPU, waiting for I/O, or waiting otherwise (eBPF, from the capture)"
+        "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/kernel_time.py" "$capture_dir" ||
+            echo "kernel_time.py failed"
+    fi
+
     section "Done"
     echo "demo finished in $((SECONDS - demo_started)) s; logs in $LAVA_LOG_DIR"
 }
