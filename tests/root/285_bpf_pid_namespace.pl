@@ -2,7 +2,8 @@
 # container: the postmaster is pid 1 there and its backends' pids, which
 # the samples carry, are not the kernel's pids of this machine. The
 # collector finds the postmaster among this machine's processes, and each
-# execution still gets its own kernel facts.
+# execution still gets its own kernel facts; after the container restarts
+# (a new namespace, a new postmaster) it finds the new one.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -36,19 +37,30 @@ my $node = RootCluster->new('bpf_pidns',
 # entry point. Never through pg_ctl stop: from here, postmaster.pid's "1"
 # is this machine's init.
 my $log = $node->dir . '/server.log';
-my $server = IPC::Run::start(
-    [ 'unshare', '--pid', '--fork', '--kill-child=SIGQUIT',
-        'setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups',
-        "$pgbin/postgres", '-D', $node->data_dir ],
-    '<', '/dev/null', '>', $log, '2>&1');
+my $server;
+sub start_in_namespace {
+    $server = IPC::Run::start(
+        [ 'unshare', '--pid', '--fork', '--kill-child=SIGQUIT',
+            'setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups',
+            "$pgbin/postgres", '-D', $node->data_dir ],
+        '<', '/dev/null', '>>', $log, '2>&1');
+    for (1 .. 300) {
+        return 1 if eval { $node->psql('SELECT 1') eq '1' };
+        sleep 0.1;
+    }
+    return 0;
+}
+# Fast shutdown, through the postmaster's pid on this machine.
+sub stop_in_namespace {
+    my @children = split ' ', `pgrep -P $server->{KIDS}[0]{PID}`;
+    kill 'INT', @children;
+    $server->finish;
+    undef $server;
+}
 # However the test ends: unshare's end sends the postmaster SIGQUIT.
 END { $server->kill_kill if $server }
-my $ready = 0;
-for (1 .. 300) {
-    last if $ready = eval { $node->psql('SELECT 1') eq '1' };
-    sleep 0.1;
-}
-ok($ready, 'the server started in its own pid namespace')
+
+ok(start_in_namespace(), 'the server started in its own pid namespace')
   or BAIL_OUT('server did not start: ' . `cat $log`);
 $node->psql('CREATE EXTENSION pg_qprof');
 my ($postmaster_pid) = split /\|/, $node->psql('SELECT * FROM pg_qprof.exec_word()');
@@ -57,8 +69,8 @@ is($postmaster_pid, 1, 'PostgreSQL sees its postmaster as pid 1');
 my $size  = create_table($node, 'pidns_cold', 16);
 my $pages = $size / page_size();
 
-my $dsn = sprintf 'host=%s port=%d user=postgres dbname=postgres',
-  $node->dir, $node->port;
+my $dsn = sprintf 'host=%s port=%d user=postgres dbname=postgres '
+  . 'application_name=collector285', $node->dir, $node->port;
 my $capture = File::Temp::tempdir(CLEANUP => 1);
 my ($out, $err) = ('', '');
 my $collector = IPC::Run::start(
@@ -70,6 +82,23 @@ wait_for_capture_header($capture);    # attached by then
 $node->psql('SELECT count(*) FROM pidns_cold', app => 'pidns_scan');
 $node->psql('SELECT pg_sleep(0.2)',            app => 'pidns_sleep');
 sleep 1.5;    # a few polls of the collector
+
+# The container restarts: another postmaster, pid 1 again in a new
+# namespace. The collector finds it when it reconnects.
+stop_in_namespace();
+ok(start_in_namespace(), 'the server restarted in a new pid namespace');
+my $reconnected = 0;
+for (1 .. 300) {
+    last if $reconnected = eval {
+        $node->psql(q{SELECT count(*) FROM pg_stat_activity
+                       WHERE application_name = 'collector285'}) > 0;
+    };
+    sleep 0.1;
+}
+ok($reconnected, 'the collector reconnected') or diag $err;
+sleep 0.5;    # it follows the new postmaster right after connecting
+$node->psql('SELECT pg_sleep(0.2)', app => 'pidns_restarted_sleep');
+sleep 1.5;
 $collector->signal('INT');
 ok($collector->finish, 'collector --bpf on ran and stopped cleanly')
   or diag $err;
@@ -87,11 +116,11 @@ cmp_ok($scan->{io}{block_bytes} // 0, '>=', 0.9 * $size,
 cmp_ok($sleep->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
     'the pg_sleep(0.2) has its off-CPU time');
 is($sleep->{io}{block_requests} // -1, 0, 'zero where nothing happened');
+like($err, qr/BPF now watches the restarted server/,
+    'the collector follows the restarted server');
+cmp_ok($by_app{pidns_restarted_sleep}{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
+    'the sleep on the restarted server has its off-CPU time');
 
-# Fast shutdown of the namespace's postmaster, through its pid here.
-my @children = split ' ', `pgrep -P $server->{KIDS}[0]{PID}`;
-kill 'INT', @children;
-$server->finish;
-undef $server;
+stop_in_namespace();
 
 done_testing();
