@@ -14,7 +14,7 @@
 #   pgss           pgbench on the pg_stat_statements cluster
 #   plain-busy     pgbench on the plain cluster while a dummy process burns
 #                  BUSY (ms of CPU every ms, default 3.6/60: 3% of 2 CPUs,
-#                  about what the collector and its backend use): what any
+#                  about what the collector and its backends use): what any
 #                  process beside the server costs in this benchmark
 #   qprof-off      pgbench on the qprof cluster with pg_qprof.enabled = off:
 #                  what loading the library costs (the query id computation,
@@ -33,7 +33,7 @@
 # and reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
 # run, which drifts of the machine's speed affect less), and the
-# CPU time the collector and its backend used, as a share of the machine. The BPF
+# CPU time the collector and its two backends used, as a share of the machine. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
@@ -173,10 +173,13 @@ process_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 
 
 stop_collector() {
     local config=$1 backend ticks
-    # The collector and its backend ran since start_collector: their CPU
-    # time as a share of the machine's over that time.
-    backend=$(psql_to qprof -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'qprof collect'" | head -1)
-    ticks=$(($(process_ticks "$collector_pid") + $(process_ticks "${backend:-0}")))
+    # The collector and its backends (one reads the ring, one the
+    # definitions) ran since start_collector: their CPU time as a share of
+    # the machine's over that time.
+    ticks=$(process_ticks "$collector_pid")
+    for backend in $(psql_to qprof -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'qprof collect'"); do
+        ticks=$((ticks + $(process_ticks "$backend")))
+    done
     awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v s="$(($(date +%s%N) - collector_started_ns))" -v n="$(nproc)" \
         -v c="$config" 'BEGIN { printf "%s %.2f\n", c, t / hz / (s / 1e9) / n * 100 }' >>"$work/collector_cpu"
     kill -INT "$collector_pid"
@@ -412,7 +415,7 @@ compare_configs() {
     done
     for config in "${configs[@]}"; do
         grep -q "^$config " "$work/collector_cpu" || continue
-        printf '  %-15s collector and its backend: median %.2f%% of the machine CPU\n' "$config" \
+        printf '  %-15s collector and its backends: median %.2f%% of the machine CPU\n' "$config" \
             "$(awk -v c="$config" '$1 == c { print $2 }' "$work/collector_cpu" | median)"
     done
 }
