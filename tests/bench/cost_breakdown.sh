@@ -14,6 +14,7 @@
 #   pgss       pg_stat_statements
 #   qprof      pg_qprof recording every execution, nothing reading
 #   collect    + `qprof collect --bpf off`
+#   bpf-nosys  + `qprof collect --bpf on --bpf-syscalls off`
 #   bpf        + `qprof collect --bpf on`
 # Each run is pgbench at saturation under `perf record -a` (CPU clock: this
 # machine kind has no hardware counters; idle CPUs are sampled too). Every
@@ -23,7 +24,11 @@
 #   pg kernel    the server's processes in the kernel (system calls,
 #                scheduling), BPF aside
 #   bpf          BPF programs and the kernel code that runs them and their
-#                helpers (bpf_*, htab_*, ...), whichever process ran them
+#                helpers (bpf_*, htab_*, ...), whichever process ran them;
+#                but not sched_switch's program: it runs with interrupts
+#                off, where the CPU clock cannot sample, and its time goes
+#                to where they are turned on again, the kernel time of the
+#                process switched in
 #   collector    the `qprof` process (user and kernel)
 #   its backends the collector's two backends (reading the ring, and the
 #                definitions)
@@ -47,7 +52,7 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-2}
 WORKLOAD=${WORKLOAD:-select-only}
 FREQ=${FREQ:-2000}
-CONFIGS=${CONFIGS:-plain queryid pgss qprof collect bpf}
+CONFIGS=${CONFIGS:-plain queryid pgss qprof collect bpf-nosys bpf}
 QPROF=${QPROF:-$(command -v qprof || true)}
 source "$(dirname "$0")/bench_cluster.sh"
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
@@ -78,10 +83,10 @@ configure() {
     server restart
 }
 
-start_collector() { # --bpf value
+start_collector() { # collect options
     mkdir -p "$work/capture"
     "$QPROF" collect --dsn "host=$work port=$port dbname=postgres user=postgres" \
-        --out "$work/capture" --bpf "$1" 2>>"$work/collector.log" &
+        --out "$work/capture" "$@" 2>>"$work/collector.log" &
     collector_pid=$!
     sleep 2 # connected and, with --bpf on, attached
     kill -0 "$collector_pid" || { cat "$work/collector.log" >&2; exit 1; }
@@ -99,8 +104,9 @@ measure() {
     local config=$1 backends=
     configure "$config"
     case $config in
-    collect) start_collector off ;;
-    bpf) start_collector on ;;
+    collect) start_collector --bpf off ;;
+    bpf-nosys) start_collector --bpf on --bpf-syscalls off ;;
+    bpf) start_collector --bpf on ;;
     esac
     [ "$collector_pid" -eq 0 ] ||
         backends=$(psql_do -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'qprof collect'")
@@ -162,10 +168,10 @@ perl -e '
         for my $k ("tps", "total", "idle", @parts) { $med{$c}{$k} = median(map { $_->{$k} } @{ $runs{$c} }) }
     }
     my @head = ("TPS", "pg user", "pg_qprof", "pg kernel", "bpf", "collector", "backends", "pgbench", "other", "idle", "total");
-    printf "  %-8s" . (" %9s" x @head) . " %8s\n", "", @head, "change";
+    printf "  %-9s" . (" %9s" x @head) . " %8s\n", "", @head, "change";
     for my $c (@configs) {
         my $m = $med{$c};
-        printf "  %-8s %9.0f" . (" %9.2f" x (@head - 1)) . " %+7.1f%%\n", $c, $m->{tps},
+        printf "  %-9s %9.0f" . (" %9.2f" x (@head - 1)) . " %+7.1f%%\n", $c, $m->{tps},
             (map { $m->{$_} } @parts), $m->{idle}, $m->{total},
             100 * ($m->{total} / $med{$configs[0]}{total} - 1);
     }
