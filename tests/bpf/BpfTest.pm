@@ -19,7 +19,8 @@ use BpfDump;
 
 use Exporter 'import';
 our @EXPORT = qw(bpf_cluster attach_bpf create_table last_sample io_of
-  page_size qprof_collector wait_for_capture_header capture_samples);
+  page_size qprof_collector wait_for_capture_header start_collector
+  capture_samples check_cold_scan_and_sleep);
 
 sub page_size { POSIX::sysconf(POSIX::_SC_PAGESIZE) }
 
@@ -141,6 +142,35 @@ sub wait_for_capture_header {
         Time::HiRes::sleep(0.1);
     }
     return 1;
+}
+
+# Starts `qprof collect --dsn DSN --out DIR OPTIONS...` and waits until
+# it has written its first file's header (with --bpf on, its programs are
+# then attached). Returns the IPC::Run handle and a reference to the
+# collector's stderr, complete once it has finished.
+sub start_collector {
+    my ($qprof, $dsn, $dir, @options) = @_;
+    my ($out, $err) = ('', '');
+    my $run = IPC::Run::start(
+        [ $qprof, 'collect', '--dsn', $dsn, '--out', $dir, @options ],
+        '<', '/dev/null', '>', \$out, '2>', \$err, IPC::Run::timeout(180));
+    wait_for_capture_header($dir)
+      or croak "qprof collect wrote no capture into $dir within a minute";
+    return ($run, \$err);
+}
+
+# The kernel facts of two captured samples: a sequential scan of a cold
+# table of `size` bytes and a pg_sleep(0.2).
+sub check_cold_scan_and_sleep {
+    my ($scan, $sleep, $size) = @_;
+    cmp_ok($scan->{io}{page_cache_misses} // 0, '>=', 0.9 * $size / page_size(),
+        'the cold scan\'s page-cache misses cover the table');
+    cmp_ok($scan->{io}{block_bytes} // 0, '>=', 0.9 * $size,
+        'its storage reads cover the table');
+    cmp_ok($sleep->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
+        'the pg_sleep(0.2) has its off-CPU time');
+    is($sleep->{io}{block_requests} // -1, 0,
+        'and zero where nothing happened');
 }
 
 # The samples in the capture directory `dir`, as `qprof dump` gives them

@@ -19,7 +19,6 @@ attach_bpf($node)->detach;
 my $dsn = sprintf 'host=%s port=%d user=postgres dbname=postgres',
   $node->dir, $node->port;
 my $size  = create_table($node, 'collected_cold', 16);
-my $pages = $size / page_size();
 # Nested statements: one that only computes, and one that runs a sleep.
 $node->psql(q{
     CREATE FUNCTION nested_burn() RETURNS bigint LANGUAGE plpgsql AS $$
@@ -48,11 +47,8 @@ sub samples_in {
 }
 
 my $capture = File::Temp::tempdir(CLEANUP => 1);
-my ($out, $err) = ('', '');
-my $collector = IPC::Run::start(
-    [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on' ],
-    '<', '/dev/null', '>', \$out, '2>', \$err);
-wait_for_capture_header($capture);    # attached by then
+my ($collector, $collector_err) =
+  start_collector($qprof, $dsn, $capture, '--bpf', 'on');
 $node->psql('SELECT count(*) FROM collected_cold', app => 'collected_scan');
 $node->psql('SELECT pg_sleep(0.2)',                 app => 'collected_sleep');
 $node->psql("SET pg_qprof.track = 'all'; SELECT nested_burn()",
@@ -76,22 +72,16 @@ for my $name (sort keys %dropped) {
 
 $collector->signal('INT');
 ok($collector->finish, 'collector --bpf on ran and stopped cleanly')
-  or diag $err;
-unlike($err, qr/unavailable/, 'and did not fall back to running without BPF');
+  or diag $$collector_err;
+unlike($$collector_err, qr/unavailable/,
+    'and did not fall back to running without BPF');
 
 my $samples = samples_in($capture);
 my ($scan)  = @{ $samples->{collected_scan}  // [] };
 my ($sleep) = @{ $samples->{collected_sleep} // [] };
 ok($scan && $scan->{io}, 'the scan sample carries I/O facts')
   or diag explain $samples;
-cmp_ok($scan->{io}{page_cache_misses} // 0, '>=', 0.9 * $pages,
-    'its page-cache misses cover the cold table');
-cmp_ok($scan->{io}{block_bytes} // 0, '>=', 0.9 * $size,
-    'its storage reads cover the cold table');
-cmp_ok($sleep->{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
-    'the pg_sleep(0.2) sample has its off-CPU time');
-is($sleep->{io}{block_requests} // -1, 0,
-    'and zero where nothing happened');
+check_cold_scan_and_sleep($scan, $sleep, $size);
 
 # The nested statements (track = all), by nesting level.
 sub by_level {
@@ -135,6 +125,7 @@ cmp_ok($other_wait_ms // 0, '>=', 190,
 
 # --bpf off: no I/O facts at all.
 my $off = File::Temp::tempdir(CLEANUP => 1);
+my ($out, $err) = ('', '');
 $node->psql('SELECT pg_sleep(0.05)', app => 'uncollected');
 IPC::Run::run([ $qprof, 'collect', '--dsn', $dsn, '--out', $off, '--bpf',
         'off', '--once' ], '<', '/dev/null', '>', \$out, '2>', \$err)

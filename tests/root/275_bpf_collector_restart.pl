@@ -57,12 +57,8 @@ sub captured {
 sleep_as('before_collector');
 
 my $capture = File::Temp::tempdir(CLEANUP => 1);
-my ($out, $err) = ('', '');
-my $collector = IPC::Run::start(
-    [ $qprof, 'collect', '--dsn', $dsn, '--out', $capture, '--bpf', 'on',
-        '--frame-seconds', '0.1' ],
-    '<', '/dev/null', '>', \$out, '2>', \$err, IPC::Run::timeout(180));
-wait_for_capture_header($capture);    # attached by then
+my ($collector, $err) = start_collector($qprof, $dsn, $capture, '--bpf', 'on',
+    '--frame-seconds', '0.1');
 sleep_as('first_server');
 # Read before the restart empties the ring.
 my $deadline = time + 60;
@@ -75,15 +71,15 @@ isnt($node->postmaster_pid, $first_postmaster,
 # Most likely before the collector is back: BPF does not watch it yet.
 sleep_as('right_after_restart');
 ok(wait_for_collector_sessions(1), 'the collector reconnected')
-  or diag $err;
+  or diag $$err;
 sleep 0.5;    # it follows the new postmaster right after connecting
 sleep_as('restarted_server');
 sleep 1.5;    # a few polls of the collector
 
 $collector->signal('INT');
 ok($collector->finish, 'the collector ran through the restart and stopped')
-  or diag $err;
-like($err, qr/BPF now watches the restarted server/,
+  or diag $$err;
+like($$err, qr/BPF now watches the restarted server/,
     'it says it follows the new postmaster');
 
 my %by_app = %{ captured($capture) };
@@ -113,11 +109,11 @@ ok(!$racing || ($racing->{offcpu_other_ns} // 0) >= 0.19e9,
 # --once drains only what is already in the ring: nothing it reads began
 # under the programs' watch, and it says so.
 my $once = File::Temp::tempdir(CLEANUP => 1);
-($out, $err) = ('', '');
+my ($once_out, $once_err) = ('', '');
 IPC::Run::run([ $qprof, 'collect', '--dsn', $dsn, '--out', $once, '--once',
-        '--bpf', 'on' ], '<', '/dev/null', '>', \$out, '2>', \$err)
-  or diag $err;
-like($err, qr/--once with BPF: .*carry no I\/O stats/,
+        '--bpf', 'on' ], '<', '/dev/null', '>', \$once_out, '2>', \$once_err)
+  or diag $once_err;
+like($once_err, qr/--once with BPF: .*carry no I\/O stats/,
     '--once with BPF says its samples carry no I/O stats');
 my @drained = capture_samples($qprof, $once);
 cmp_ok(scalar @drained, '>', 0, '--once drained the ring');
