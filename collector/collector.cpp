@@ -65,6 +65,7 @@ class Collector {
   private:
     void capture_loop();
     void connect();
+    std::unique_ptr<SampleSource> open_sample_source();
     void follow_epoch(const RingStatus &status);
     void start_file();
     void finish_file(bool more_follow);
@@ -93,6 +94,7 @@ class Collector {
     std::unique_ptr<PgConnection> reader_conn_;
     std::unique_ptr<SampleSource> source_;
     std::unique_ptr<ServerDefinitions> server_definitions_;
+    std::string ring_read_said_; /* how samples are read, as last told */
     pb::ServerIdentity identity_;
     pb::CatalogSnapshot catalog_;
     Clock::time_point catalog_taken_;
@@ -137,14 +139,43 @@ void Collector::connect() {
     conn_.reset();
     conn_ = std::make_unique<PgConnection>(options_.dsn);
     verify_sample_access(*conn_);
-    reader_conn_ = std::make_unique<PgConnection>(options_.dsn);
-    source_ = std::make_unique<SampleSource>(*reader_conn_);
+    source_ = open_sample_source();
     /* The collector's own statements are not worth profiling; a reader
      * (pg_read_all_stats, as verified above) may exclude its sessions. */
     for (PgConnection *conn : {conn_.get(), reader_conn_.get()})
-        conn->exec("SELECT pg_qprof.exclude_session()");
+        if (conn)
+            conn->exec("SELECT pg_qprof.exclude_session()");
     server_definitions_ = std::make_unique<ServerDefinitions>(*conn_);
     identity_ = read_server_identity(*conn_);
+}
+
+/* From the postmaster's memory when this process may read it: no backend
+ * then copies the samples out and no socket carries them, which costs the
+ * server's clients far less. Else through SQL, on a connection of its own.
+ * Which one, and why not memory, is told once and when it changes. */
+std::unique_ptr<SampleSource> Collector::open_sample_source() {
+    std::string said;
+    if (options_.ring_read != "sql") {
+        try {
+            auto source =
+                std::make_unique<SampleSource>(RingMemoryReader::open(*conn_));
+            ring_read_said_ = "memory";
+            return source;
+        } catch (const RingMemoryUnavailable &why) {
+            if (options_.ring_read == "memory")
+                throw ServerError(std::string("--ring-read memory: ") +
+                                  why.what());
+            said = std::string("samples are read through SQL, not from the "
+                               "server's memory: ") +
+                   why.what();
+        }
+    }
+    reader_conn_ = std::make_unique<PgConnection>(options_.dsn);
+    if (!said.empty() && said != ring_read_said_) {
+        fprintf(stderr, "qprof collect: %s\n", said.c_str());
+        ring_read_said_ = said;
+    }
+    return std::make_unique<SampleSource>(*reader_conn_);
 }
 
 /* Called after each (re)connection: a different epoch means the server's

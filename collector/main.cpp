@@ -24,7 +24,7 @@ const char *kUsage =
     "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
     "                [--duration SECONDS | --once] [--rotate-mb N]\n"
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
-    "                [--bpf-syscalls on|off]\n"
+    "                [--bpf-syscalls on|off] [--ring-read auto|memory|sql]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                [--poll-seconds S]\n"
     "                [--catalog-seconds N]\n"
@@ -92,6 +92,11 @@ int collect_main(int argc, char **argv) {
             if (value != "on" && value != "off")
                 throw UsageError("--bpf-syscalls takes on or off");
             options.bpf_syscalls = value == "on";
+        } else if (arg == "--ring-read") {
+            options.ring_read = option_value(argc, argv, i);
+            if (options.ring_read != "auto" && options.ring_read != "memory" &&
+                options.ring_read != "sql")
+                throw UsageError("--ring-read takes auto, memory or sql");
         } else
             throw UsageError("unknown option " + arg);
     }

@@ -40,7 +40,9 @@ std::string client_text(const Sample &s) {
     return text;
 }
 
-void to_row(const Sample &s, SampleRow &r) {
+} // namespace
+
+void sample_to_row(const Sample &s, SampleRow &r) {
     r.seq = s.seq;
     r.pid = s.pid;
     r.exec_id = s.exec_id;
@@ -98,8 +100,6 @@ void to_row(const Sample &s, SampleRow &r) {
     r.sqlstate = sqlstate_text(s.sqlstate);
 }
 
-} // namespace
-
 void decode_packed_samples(const char *data, size_t length,
                            std::vector<SampleRow> &rows) {
     PackedSamplesHeader header;
@@ -124,7 +124,7 @@ void decode_packed_samples(const char *data, size_t length,
         if (static_cast<size_t>(end - p) < bytes)
             break;
         memcpy(sample.tags, p + kSampleFixedBytes, bytes - kSampleFixedBytes);
-        to_row(sample, rows[decoded]);
+        sample_to_row(sample, rows[decoded]);
         p += bytes;
     }
     if (decoded != header.count || p != end)

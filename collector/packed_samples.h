@@ -12,6 +12,11 @@
 
 namespace qprof {
 
+struct Sample;
+
+/* One sample, as the ring holds it, as a row. */
+void sample_to_row(const Sample &s, SampleRow &r);
+
 /* Replaces `rows` with the samples of one packed answer. Throws
  * ServerError when the answer is not in the layout this collector was
  * built with (another version of the extension). */

@@ -230,37 +230,47 @@ RingStatus read_ring_status(PgConnection &conn) {
 }
 
 void SampleSource::request(uint64_t after_seq, int max_rows) {
+    requested_ = true;
+    if (memory_) {
+        /* read when received, so that the freshest samples come */
+        after_seq_ = after_seq;
+        max_rows_ = max_rows;
+        return;
+    }
     if (!prepared_) {
         /* raw sample structs when the extension offers them: far less work
          * for the server than one datum per column */
         packed_ = conn_
-                      .exec("SELECT to_regprocedure("
-                            "'pg_qprof.read_samples_packed(bigint,integer)') "
-                            "IS NOT NULL")
+                      ->exec("SELECT to_regprocedure("
+                             "'pg_qprof.read_samples_packed(bigint,integer)') "
+                             "IS NOT NULL")
                       .text(0, 0) == "t";
-        conn_.prepare("qprof_read_samples",
-                      packed_
-                          ? "SELECT pg_qprof.read_samples_packed($1::bigint,"
-                            " $2::integer)"
-                          : "SELECT * FROM pg_qprof.read_samples($1::bigint,"
-                            " $2::integer)",
-                      2);
+        conn_->prepare("qprof_read_samples",
+                       packed_
+                           ? "SELECT pg_qprof.read_samples_packed($1::bigint,"
+                             " $2::integer)"
+                           : "SELECT * FROM pg_qprof.read_samples($1::bigint,"
+                             " $2::integer)",
+                       2);
         prepared_ = true;
     }
-    conn_.send_prepared("qprof_read_samples",
-                        {std::to_string(after_seq), std::to_string(max_rows)},
-                        true);
-    requested_ = true;
+    conn_->send_prepared("qprof_read_samples",
+                         {std::to_string(after_seq), std::to_string(max_rows)},
+                         true);
 }
 
 void SampleSource::pump() {
-    if (requested_)
-        PQconsumeInput(conn_.raw());
+    if (requested_ && conn_)
+        PQconsumeInput(conn_->raw());
 }
 
 void SampleSource::receive(std::vector<SampleRow> &rows) {
     requested_ = false;
-    PgResult r = conn_.receive("qprof_read_samples");
+    if (memory_) {
+        memory_->read(after_seq_, max_rows_, rows);
+        return;
+    }
+    PgResult r = conn_->receive("qprof_read_samples");
     if (packed_) {
         decode_packed_samples(r.value(0, 0),
                               static_cast<size_t>(r.length(0, 0)), rows);

@@ -1,14 +1,17 @@
 /*
- * sample_source.h — reads the ring through the extension's SQL API
- * (pg_qprof.read_samples and pg_qprof.status) and checks first that the
- * extension is there and that the role may read it.
+ * sample_source.h — reads the ring, from the postmaster's memory where the
+ * collector may (ring_memory.h) or else through the extension's SQL API
+ * (pg_qprof.read_samples_packed, pg_qprof.status), and checks first that
+ * the extension is there and that the role may read it.
  */
 #pragma once
 
 #include "pg_connection.h"
+#include "ring_memory.h"
 #include "sample_row.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace qprof {
@@ -29,10 +32,14 @@ void verify_sample_access(PgConnection &conn);
 
 RingStatus read_ring_status(PgConnection &conn);
 
-/* Reads samples on a connection of its own, one request ahead. */
+/* Reads samples on a connection of its own, one request ahead, or from the
+ * ring's memory. */
 class SampleSource {
   public:
-    explicit SampleSource(PgConnection &conn) : conn_(conn) {}
+    explicit SampleSource(PgConnection &conn) : conn_(&conn) {}
+    explicit SampleSource(std::unique_ptr<RingMemoryReader> memory)
+        : memory_(std::move(memory)) {}
+    bool reads_memory() const { return memory_ != nullptr; }
 
     /* Asks for the samples after `after_seq`, oldest first, at most
      * `max_rows`; receive() waits for them. At most one request is
@@ -49,7 +56,10 @@ class SampleSource {
     void receive(std::vector<SampleRow> &rows);
 
   private:
-    PgConnection &conn_;
+    PgConnection *conn_ = nullptr;
+    std::unique_ptr<RingMemoryReader> memory_;
+    uint64_t after_seq_ = 0; /* the outstanding request, read from memory */
+    int max_rows_ = 0;
     bool prepared_ = false;
     bool packed_ = false; /* pg_qprof.read_samples_packed is used */
     bool requested_ = false;

@@ -290,6 +290,20 @@ RingStatus ring_status() {
     return st;
 }
 
+RingMemory ring_memory() {
+    RingMemory m{};
+    m.epoch = ring->epoch;
+    m.capacity = ring->capacity;
+    m.header_address = reinterpret_cast<uintptr_t>(&ring->epoch);
+    m.head_address = reinterpret_cast<uintptr_t>(&ring->head);
+    m.slots_address = reinterpret_cast<uintptr_t>(slots);
+    m.slot_bytes = sizeof(Slot);
+    m.sample_offset = offsetof(Slot, sample);
+    static_assert(offsetof(Slot, version) == 0, "the version leads the slot");
+    static_assert(offsetof(RingHeader, epoch) == 0, "the epoch leads");
+    return m;
+}
+
 void ring_reset() {
     RingStatus st = ring_status();
     pg_atomic_write_u64(&ring->reset_skipped_by_sampling,

@@ -61,6 +61,22 @@ struct RingStatus {
 };
 RingStatus ring_status();
 
+/* Where the ring lies in the server's shared memory, at the same address in
+ * the postmaster and every backend: for a collector that reads it from the
+ * postmaster's memory with the reader's protocol above (the version word at
+ * the start of each slot, then the sample) instead of through SQL. */
+struct RingMemory {
+    uint64_t epoch;
+    uint64_t capacity;
+    uintptr_t header_address; /* the epoch, a uint64 */
+    uintptr_t head_address;   /* head_seq, a uint64 */
+    uintptr_t
+        slots_address; /* slot 0; sample seq is in slot (seq-1) % capacity */
+    uint32_t slot_bytes;
+    uint32_t sample_offset; /* of the Sample in its slot; the version is at 0 */
+};
+RingMemory ring_memory();
+
 /* Hides the samples now in the ring from the views and zeroes the counters
  * the views show; sequence numbers stay monotonic for the collector. */
 void ring_reset();

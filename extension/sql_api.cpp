@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_ring_samples);
 PG_FUNCTION_INFO_V1(pg_qprof_status);
 PG_FUNCTION_INFO_V1(pg_qprof_reset);
 PG_FUNCTION_INFO_V1(pg_qprof_exec_word);
+PG_FUNCTION_INFO_V1(pg_qprof_ring_memory);
 PG_FUNCTION_INFO_V1(pg_qprof_exclude_session);
 PG_FUNCTION_INFO_V1(pg_qprof_read_samples_packed);
 }
@@ -339,6 +340,33 @@ extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
     v[0] = Int32GetDatum(PostmasterPid);
     v[1] = Int64GetDatum(
         static_cast<int64>(reinterpret_cast<uintptr_t>(&pg_qprof_running)));
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+}
+
+/* Where the ring lies in the postmaster's memory, for a collector that may
+ * read that memory (root, or the server's OS user): superuser only, as the
+ * samples read there are not filtered by the caller's rights. */
+extern "C" Datum pg_qprof_ring_memory(PG_FUNCTION_ARGS) {
+    require_ring();
+    if (!superuser())
+        ereport(ERROR,
+                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                 errmsg("only superusers may read pg_qprof.ring_memory")));
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "return type must be a row type");
+    RingMemory m = ring_memory();
+    Datum v[9];
+    bool n[9] = {};
+    v[0] = Int32GetDatum(PostmasterPid);
+    v[1] = Int64GetDatum(static_cast<int64>(m.epoch));
+    v[2] = Int64GetDatum(static_cast<int64>(m.capacity));
+    v[3] = Int64GetDatum(static_cast<int64>(m.header_address));
+    v[4] = Int64GetDatum(static_cast<int64>(m.head_address));
+    v[5] = Int64GetDatum(static_cast<int64>(m.slots_address));
+    v[6] = Int32GetDatum(static_cast<int32>(m.slot_bytes));
+    v[7] = Int32GetDatum(static_cast<int32>(m.sample_offset));
+    v[8] = Int32GetDatum(static_cast<int32>(kSampleFixedBytes));
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
 

@@ -210,6 +210,27 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 REVOKE ALL ON FUNCTION pg_qprof.exec_word() FROM PUBLIC;
 
+-- Where the sample ring lies in the postmaster's memory, for a collector
+-- that reads it there (as root or as the server's OS user) rather than
+-- through read_samples_packed: addresses, slot layout, and the sample layout
+-- it must have been built with (sample_fixed_bytes).
+CREATE FUNCTION pg_qprof.ring_memory(
+    OUT postmaster_pid integer,
+    OUT epoch bigint,
+    OUT capacity bigint,
+    OUT header_address bigint,
+    OUT head_address bigint,
+    OUT slots_address bigint,
+    OUT slot_bytes integer,
+    OUT sample_offset integer,
+    OUT sample_fixed_bytes integer
+)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_qprof_ring_memory'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+REVOKE ALL ON FUNCTION pg_qprof.ring_memory() FROM PUBLIC;
+
 -- For readers such as the collector: the statements of the calling session
 -- are no longer recorded, until it disconnects.
 CREATE FUNCTION pg_qprof.exclude_session()

