@@ -460,7 +460,8 @@ void Collector::report_progress(bool final_line) {
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
-    io_.start(options_.bpf, options_.bpf_syscalls, *conn_);
+    io_.start(options_.bpf, options_.bpf_syscalls, source_->reads_memory(),
+              *conn_);
     if (options_.once && io_.active())
         fprintf(stderr,
                 "qprof collect: --once with BPF: the samples already in the "

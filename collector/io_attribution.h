@@ -22,8 +22,10 @@ class IoAttribution {
     ~IoAttribution();
 
     /* mode: auto | on | off. Throws ServerError when mode is on and BPF
-     * cannot be used. */
-    void start(const std::string &mode, bool trace_syscalls,
+     * cannot be used. Once attached, the capabilities loading needed are
+     * dropped; `keep_ptrace` keeps the one reading the ring from the
+     * postmaster's memory needs. */
+    void start(const std::string &mode, bool trace_syscalls, bool keep_ptrace,
                PgConnection &conn);
 
     bool active() const { return active_; }

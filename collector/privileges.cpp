@@ -10,9 +10,9 @@
 
 namespace qprof {
 
-std::string drop_capabilities_after_attach() {
+std::string drop_capabilities_after_attach(bool keep_ptrace) {
     static const int kept[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                               CAP_FOWNER};
+                               CAP_FOWNER, CAP_SYS_PTRACE};
     __user_cap_header_struct header{};
     header.version = _LINUX_CAPABILITY_VERSION_3;
     header.pid = 0;
@@ -21,6 +21,8 @@ std::string drop_capabilities_after_attach() {
         return std::string("capget: ") + strerror(errno);
     __user_cap_data_struct reduced[_LINUX_CAPABILITY_U32S_3] = {};
     for (int cap : kept) {
+        if (cap == CAP_SYS_PTRACE && !keep_ptrace)
+            continue;
         unsigned word = static_cast<unsigned>(cap) / 32;
         uint32_t bit = 1u << (cap % 32);
         // keep a capability only if the process had it

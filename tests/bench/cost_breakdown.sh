@@ -16,6 +16,9 @@
 #   collect    + `qprof collect --bpf off`
 #   bpf-nosys  + `qprof collect --bpf on --bpf-syscalls off`
 #   bpf        + `qprof collect --bpf on`
+#   collect-sql, bpf-sql  the same as collect and bpf, the collector reading
+#              the ring through SQL (`--ring-read sql`) instead of from the
+#              postmaster's memory
 # Each run is pgbench at saturation under `perf record -a` (CPU clock: this
 # machine kind has no hardware counters; idle CPUs are sampled too). Every
 # sample goes to one part:
@@ -30,8 +33,8 @@
 #                to where they are turned on again, the kernel time of the
 #                process switched in
 #   collector    the `qprof` process (user and kernel)
-#   its backends the collector's two backends (reading the ring, and the
-#                definitions)
+#   its backends the collector's backends (the definitions; with
+#                `--ring-read sql`, also the one reading the ring)
 #   pgbench      the client (user and kernel)
 #   other        every other process
 #   idle         no process
@@ -107,6 +110,8 @@ measure() {
     collect) start_collector --bpf off ;;
     bpf-nosys) start_collector --bpf on --bpf-syscalls off ;;
     bpf) start_collector --bpf on ;;
+    collect-sql) start_collector --bpf off --ring-read sql ;;
+    bpf-sql) start_collector --bpf on --ring-read sql ;;
     esac
     [ "$collector_pid" -eq 0 ] ||
         backends=$(psql_do -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'qprof collect'")

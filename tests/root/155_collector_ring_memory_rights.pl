@@ -52,7 +52,14 @@ for my $user ('root', 'postgres')
     is($samples, 50, "$user: the 50 samples read from memory");
 }
 
-my ($status, $err, $samples) = collect_as('nobody');
+# With BPF attached, the collector drops the capabilities loading needed,
+# but keeps the one reading the postmaster's memory needs at every read.
+my ($status, $err, $samples) = collect_as('root', '--ring-read', 'memory', '--bpf', 'auto');
+is($status, 0, 'root, BPF attached: --ring-read memory works') or diag $err;
+unlike($err, qr/cannot read the ring|reconnecting/, 'root, BPF attached: no read failed');
+is($samples, 50, 'root, BPF attached: the 50 samples read from memory');
+
+($status, $err, $samples) = collect_as('nobody');
 is($status, 0, 'another OS user, auto: collected') or diag $err;
 like($err, qr/samples are read through SQL, not from the server's memory: this process may not read the memory of the postmaster \(pid \d+; run as root or as the server's OS user\): /,
     'another OS user, auto: says it reads through SQL, and why');
