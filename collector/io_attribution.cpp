@@ -118,7 +118,7 @@ IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
 void IoAttribution::start(const std::string &mode, bool trace_syscalls,
-                          bool keep_ptrace, PgConnection &conn) {
+                          bool keep_memory_access, PgConnection &conn) {
     if (mode == "off")
         return;
     std::string reason;
@@ -132,7 +132,7 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
             word.host_postmaster_pid != word.postmaster_pid;
         active_ = true;
         trace_syscalls_ = trace_syscalls;
-        std::string failed = drop_capabilities_after_attach(keep_ptrace);
+        std::string failed = drop_capabilities_after_attach(keep_memory_access);
         if (!failed.empty())
             fprintf(stderr,
                     "qprof collect: could not drop capabilities after "

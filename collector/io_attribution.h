@@ -23,10 +23,10 @@ class IoAttribution {
 
     /* mode: auto | on | off. Throws ServerError when mode is on and BPF
      * cannot be used. Once attached, the capabilities loading needed are
-     * dropped; `keep_ptrace` keeps the one reading the ring from the
+     * dropped; `keep_memory_access` keeps those mapping the ring from the
      * postmaster's memory needs. */
-    void start(const std::string &mode, bool trace_syscalls, bool keep_ptrace,
-               PgConnection &conn);
+    void start(const std::string &mode, bool trace_syscalls,
+               bool keep_memory_access, PgConnection &conn);
 
     bool active() const { return active_; }
     /* the system call fields are filled (--bpf-syscalls on) */

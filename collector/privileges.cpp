@@ -10,9 +10,10 @@
 
 namespace qprof {
 
-std::string drop_capabilities_after_attach(bool keep_ptrace) {
-    static const int kept[] = {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                               CAP_FOWNER, CAP_SYS_PTRACE};
+std::string drop_capabilities_after_attach(bool keep_memory_access) {
+    static const int kept[] = {CAP_CHOWN,           CAP_DAC_OVERRIDE,
+                               CAP_DAC_READ_SEARCH, CAP_FOWNER,
+                               CAP_SYS_PTRACE,      CAP_CHECKPOINT_RESTORE};
     __user_cap_header_struct header{};
     header.version = _LINUX_CAPABILITY_VERSION_3;
     header.pid = 0;
@@ -21,7 +22,8 @@ std::string drop_capabilities_after_attach(bool keep_ptrace) {
         return std::string("capget: ") + strerror(errno);
     __user_cap_data_struct reduced[_LINUX_CAPABILITY_U32S_3] = {};
     for (int cap : kept) {
-        if (cap == CAP_SYS_PTRACE && !keep_ptrace)
+        if ((cap == CAP_SYS_PTRACE || cap == CAP_CHECKPOINT_RESTORE) &&
+            !keep_memory_access)
             continue;
         unsigned word = static_cast<unsigned>(cap) / 32;
         uint32_t bit = 1u << (cap % 32);

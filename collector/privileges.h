@@ -9,9 +9,10 @@ namespace qprof {
 // descriptors needs no capability: keeps only what writing capture files as
 // root may need (DAC override, ownership) and drops every other capability
 // (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, ...) from the effective, permitted
-// and inheritable sets. With `keep_ptrace`, keeps CAP_SYS_PTRACE as well:
-// reading the ring from the postmaster's memory needs it at every read.
+// and inheritable sets. With `keep_memory_access`, keeps CAP_SYS_PTRACE and
+// CAP_CHECKPOINT_RESTORE as well: mapping the ring from the postmaster's
+// memory again, after a server restart, needs them.
 // Returns an empty string, or why it failed.
-std::string drop_capabilities_after_attach(bool keep_ptrace);
+std::string drop_capabilities_after_attach(bool keep_memory_access);
 
 } // namespace qprof

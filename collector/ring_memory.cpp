@@ -4,11 +4,15 @@
 #include "packed_samples.h"
 #include "sample.h"
 
-#include <sys/uio.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <climits>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 namespace qprof {
@@ -26,25 +30,51 @@ uint64_t number(const PgResult &r, int column) {
     return static_cast<uint64_t>(std::strtoll(r.value(0, column), nullptr, 10));
 }
 
+/* A word the server's backends write, read with acquire ordering: what is
+ * read after it is not older than it. */
+uint64_t load_acquire(const void *address) {
+    return __atomic_load_n(static_cast<const uint64_t *>(address),
+                           __ATOMIC_ACQUIRE);
+}
+
+/* Why this process may not open the postmaster's memory. */
+RingMemoryUnavailable refused(int pid, int errnum) {
+    return RingMemoryUnavailable(describe_errno(
+        "this process may not open the postmaster's memory (pid " +
+            std::to_string(pid) +
+            "; root may: CAP_SYS_PTRACE with CAP_SYS_ADMIN or "
+            "CAP_CHECKPOINT_RESTORE)",
+        errnum));
+}
+
+/* The postmaster's shared mapping that holds `address`: its bounds and
+ * file offset, from /proc/PID/maps. False when there is none. */
+bool find_mapping(int pid, uintptr_t address, uintptr_t *start, uintptr_t *end,
+                  uint64_t *offset) {
+    std::string path = "/proc/" + std::to_string(pid) + "/maps";
+    FILE *maps = fopen(path.c_str(), "re");
+    if (!maps)
+        throw refused(pid, errno);
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, maps)) {
+        uintptr_t from, to;
+        uint64_t file_offset;
+        char perms[8];
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %" SCNx64, &from, &to,
+                   perms, &file_offset) == 4 &&
+            from <= address && address < to && perms[3] == 's') {
+            *start = from;
+            *end = to;
+            *offset = file_offset;
+            found = true;
+        }
+    }
+    fclose(maps);
+    return found;
+}
+
 } // namespace
-
-bool RingMemoryReader::copy(uintptr_t address, void *to, size_t length) const {
-    struct iovec local = {to, length};
-    struct iovec remote = {reinterpret_cast<void *>(address), length};
-    ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
-    if (got == static_cast<ssize_t>(length))
-        return true;
-    if (got >= 0)
-        errno = EFAULT; /* a partial copy: the mapping is not what it was */
-    return false;
-}
-
-void RingMemoryReader::lost(const std::string &what, int errnum) const {
-    if (errnum == ESRCH)
-        throw ConnectionLost("the postmaster (pid " + std::to_string(pid_) +
-                             ") is gone");
-    throw ConnectionLost(describe_errno(what, errnum));
-}
 
 std::unique_ptr<RingMemoryReader> RingMemoryReader::open(PgConnection &conn) {
     PgResult has = conn.exec(
@@ -61,108 +91,98 @@ std::unique_ptr<RingMemoryReader> RingMemoryReader::open(PgConnection &conn) {
         "sample_fixed_bytes, "
         "(extract(epoch FROM pg_postmaster_start_time()) * 1e6)::bigint "
         "FROM pg_qprof.ring_memory()");
+    uint64_t epoch = number(r, 1);
+    uintptr_t header_address = number(r, 3);
     std::unique_ptr<RingMemoryReader> reader(new RingMemoryReader());
-    reader->epoch_ = number(r, 1);
     reader->capacity_ = number(r, 2);
-    reader->header_address_ = number(r, 3);
-    reader->head_address_ = number(r, 4);
-    reader->slots_address_ = number(r, 5);
     reader->slot_bytes_ = number(r, 6);
     reader->sample_offset_ = number(r, 7);
+    uintptr_t head_address = number(r, 4);
+    uintptr_t slots_address = number(r, 5);
     if (number(r, 8) != kSampleFixedBytes || reader->capacity_ == 0 ||
         reader->slot_bytes_ < reader->sample_offset_ + sizeof(Sample) ||
         reader->sample_offset_ < sizeof(uint64_t))
         throw RingMemoryUnavailable(
             "the ring's layout is not the one this collector was built with "
             "(extension and collector versions differ)");
+    int pid;
     try {
-        reader->pid_ = host_pid_of(std::atoi(r.value(0, 0)),
-                                   std::strtoll(r.value(0, 9), nullptr, 10));
+        pid = host_pid_of(std::atoi(r.value(0, 0)),
+                          std::strtoll(r.value(0, 9), nullptr, 10));
     } catch (const HostPidNotFound &e) {
         throw RingMemoryUnavailable(e.what());
     }
-    uint64_t epoch = 0;
-    if (!reader->copy(reader->header_address_, &epoch, sizeof epoch)) {
-        int err = errno;
-        throw RingMemoryUnavailable(describe_errno(
-            "this process may not read the memory of the postmaster (pid " +
-                std::to_string(reader->pid_) +
-                "; run as root or as the server's OS user)",
-            err));
-    }
-    if (epoch != reader->epoch_)
+
+    /* The whole shared mapping that holds the ring, as the postmaster maps
+     * it: its offsets are then aligned whatever its page size. */
+    uintptr_t start = 0, end = 0;
+    uint64_t file_offset = 0;
+    uintptr_t ring_end =
+        slots_address + reader->capacity_ * reader->slot_bytes_;
+    if (!find_mapping(pid, header_address, &start, &end, &file_offset) ||
+        ring_end > end)
+        throw RingMemoryUnavailable(
+            "no shared mapping of the postmaster (pid " + std::to_string(pid) +
+            ") holds the ring where the server says");
+    char name[64];
+    snprintf(name, sizeof name, "/%d/map_files/%" PRIxPTR "-%" PRIxPTR, pid,
+             start, end);
+    int fd =
+        ::open((std::string("/proc") + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw refused(pid, errno);
+    void *map = mmap(nullptr, end - start, PROT_READ, MAP_SHARED, fd,
+                     static_cast<off_t>(file_offset));
+    int err = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        throw RingMemoryUnavailable(
+            describe_errno("cannot map the postmaster's memory", err));
+    reader->map_ = static_cast<char *>(map);
+    reader->map_length_ = end - start;
+    reader->remote_start_ = start;
+    reader->head_ =
+        reinterpret_cast<const uint64_t *>(reader->local(head_address));
+    reader->slots_ = reader->local(slots_address);
+    if (load_acquire(reader->local(header_address)) != epoch)
         throw RingMemoryUnavailable(
             "the postmaster's memory does not hold the ring where the server "
             "says");
     return reader;
 }
 
+RingMemoryReader::~RingMemoryReader() {
+    if (map_)
+        munmap(map_, map_length_);
+}
+
 void RingMemoryReader::read(uint64_t after_seq, int max_rows,
                             std::vector<SampleRow> &rows) {
     rows.clear();
-    /* The epoch and the head in one call. */
-    uint64_t epoch = 0, head = 0;
-    struct iovec local[2] = {{&epoch, sizeof epoch}, {&head, sizeof head}};
-    struct iovec remote[2] = {
-        {reinterpret_cast<void *>(header_address_), sizeof epoch},
-        {reinterpret_cast<void *>(head_address_), sizeof head}};
-    if (process_vm_readv(pid_, local, 2, remote, 2, 0) !=
-        static_cast<ssize_t>(sizeof epoch + sizeof head))
-        lost("cannot read the ring's head from the postmaster's memory", errno);
-    if (epoch != epoch_)
-        throw ConnectionLost("the server's ring was created anew (restart)");
-
+    uint64_t head = load_acquire(head_);
     uint64_t oldest = head > capacity_ ? head - capacity_ + 1 : 1;
     uint64_t first = std::max(after_seq + 1, oldest);
     if (head < first || max_rows <= 0)
         return;
     uint64_t count =
         std::min<uint64_t>(head - first + 1, std::min(max_rows, kMaxRows));
-
-    /* The slots, in at most two pieces (the ring wraps). */
-    slots_.resize(count * slot_bytes_);
-    uint64_t index = (first - 1) % capacity_;
-    uint64_t piece = std::min(count, capacity_ - index);
-    if (!copy(slots_address_ + index * slot_bytes_, slots_.data(),
-              piece * slot_bytes_) ||
-        (piece < count &&
-         !copy(slots_address_, slots_.data() + piece * slot_bytes_,
-               (count - piece) * slot_bytes_)))
-        lost("cannot read the ring from the postmaster's memory", errno);
-
-    /* Their versions again, after: a slot whose version changed meanwhile
-     * was being rewritten while copied (the seqlock of ring.cpp). */
-    versions_.resize(count);
-    std::vector<struct iovec> to(IOV_MAX), from(IOV_MAX);
-    for (uint64_t done = 0; done < count;) {
-        uint64_t n = std::min<uint64_t>(count - done, IOV_MAX);
-        for (uint64_t k = 0; k < n; ++k) {
-            uint64_t slot = (index + done + k) % capacity_;
-            to[k] = {&versions_[done + k], sizeof(uint64_t)};
-            from[k] = {
-                reinterpret_cast<void *>(slots_address_ + slot * slot_bytes_),
-                sizeof(uint64_t)};
-        }
-        if (process_vm_readv(pid_, to.data(), n, from.data(), n, 0) !=
-            static_cast<ssize_t>(n * sizeof(uint64_t)))
-            lost("cannot read the ring from the postmaster's memory", errno);
-        done += n;
-    }
-
     rows.resize(count);
     size_t kept = 0;
     Sample sample;
-    for (uint64_t k = 0; k < count; ++k) {
-        uint64_t seq = first + k;
-        const char *slot = slots_.data() + k * slot_bytes_;
-        uint64_t before;
-        memcpy(&before, slot, sizeof before);
+    char *to = reinterpret_cast<char *>(&sample);
+    for (uint64_t seq = first; seq < first + count; ++seq) {
+        const char *slot = slots_ + ((seq - 1) % capacity_) * slot_bytes_;
+        const char *from = slot + sample_offset_;
+        uint64_t before = load_acquire(slot);
         if (before == seq * 4 + kStateComplete) {
-            if (versions_[k] != before)
-                continue; /* overwritten while copied: lost */
-            memcpy(&sample, slot + sample_offset_, sizeof sample);
-            if (sample.tags_len > kTagBytes)
-                sample.tags_len = kTagBytes;
+            memcpy(to, from, kSampleFixedBytes);
+            /* tags_len may be torn: bounded here, rejected below */
+            size_t tags = std::min<size_t>(sample.tags_len, kTagBytes);
+            memcpy(to + kSampleFixedBytes, from + kSampleFixedBytes, tags);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (load_acquire(slot) != before)
+                continue; /* rewritten while copied: lost */
+            sample.tags_len = static_cast<uint16_t>(tags);
             sample_to_row(sample, rows[kept++]);
             continue;
         }

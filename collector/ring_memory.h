@@ -1,10 +1,12 @@
 /*
- * ring_memory.h — reads the sample ring straight from the postmaster's
- * memory (process_vm_readv), the collector's fast path where it may: no
- * backend copies the samples out of the ring and no socket carries them.
- * The ring is at the same address in the postmaster and every backend
- * (pg_qprof.ring_memory() says where); the samples read are those
- * pg_qprof.read_samples_packed would return.
+ * ring_memory.h — reads the sample ring in the server's shared memory,
+ * mapped read-only into the collector (through the postmaster's
+ * /proc/PID/map_files entry): the collector's fast path where it may. No
+ * backend then copies the samples out of the ring, no socket carries them,
+ * and reading a sample costs what it costs a backend: a copy between two
+ * reads of the slot's version (the ring's seqlock, extension/ring.cpp).
+ * pg_qprof.ring_memory() says where the ring lies; the samples read are
+ * those pg_qprof.read_samples_packed would return.
  */
 #pragma once
 
@@ -26,40 +28,39 @@ struct RingMemoryUnavailable : std::runtime_error {
 
 class RingMemoryReader {
   public:
-    /* Locates the ring of the server of `conn` and reads its header once.
-     * Throws RingMemoryUnavailable when the extension has no
+    /* Locates the ring of the server of `conn` and maps it. Throws
+     * RingMemoryUnavailable when the extension has no
      * pg_qprof.ring_memory() (an older version), the role is not a
      * superuser, the postmaster is not a process of this machine, the
      * layout is not the one this collector was built with, or this process
-     * may not read the postmaster's memory (neither root nor the server's
-     * OS user). */
+     * may not open the postmaster's memory (root, with CAP_SYS_PTRACE and
+     * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, may). */
     static std::unique_ptr<RingMemoryReader> open(PgConnection &conn);
+    ~RingMemoryReader();
+    RingMemoryReader(const RingMemoryReader &) = delete;
+    RingMemoryReader &operator=(const RingMemoryReader &) = delete;
 
     /* Replaces `rows` with the samples after `after_seq`, oldest first, at
      * most `max_rows`: stops at one still being written, skips lost ones
-     * (the gap in seq shows them). Throws ConnectionLost when the
-     * postmaster is gone or its ring was created anew (a restart). */
+     * (the gap in seq shows them). A server restart leaves this mapping on
+     * the old ring, which no longer moves: the SQL connection notices. */
     void read(uint64_t after_seq, int max_rows, std::vector<SampleRow> &rows);
-
-    int host_postmaster_pid() const { return pid_; }
 
   private:
     RingMemoryReader() = default;
-    /* Copies `length` bytes at the postmaster's `address`; false with errno
-     * set when the kernel refuses. */
-    bool copy(uintptr_t address, void *to, size_t length) const;
-    [[noreturn]] void lost(const std::string &what, int errnum) const;
+    /* The mapped address of the postmaster's `address`. */
+    const char *local(uintptr_t address) const {
+        return map_ + (address - remote_start_);
+    }
 
-    int pid_ = 0;
-    uint64_t epoch_ = 0;
+    char *map_ = nullptr;
+    size_t map_length_ = 0;
+    uintptr_t remote_start_ = 0; /* the postmaster's address of map_ */
     uint64_t capacity_ = 0;
-    uintptr_t header_address_ = 0;
-    uintptr_t head_address_ = 0;
-    uintptr_t slots_address_ = 0;
+    const uint64_t *head_ = nullptr;
+    const char *slots_ = nullptr;
     size_t slot_bytes_ = 0;
     size_t sample_offset_ = 0;
-    std::vector<char> slots_;        /* the slots of one read, as copied */
-    std::vector<uint64_t> versions_; /* their versions, read again after */
 };
 
 } // namespace qprof
