@@ -30,10 +30,13 @@
 #   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
 #                  top-level statement in ten recorded, the others counted)
 #                  with `--bpf on --bpf-syscalls off`
-# and reports the median TPS of each and the loss against `plain` (of the
+# The collector reads the ring from the server's memory (it runs as root);
+# two more configurations, not run by default (CONFIGS), read it through
+# SQL instead: qprof-nobpf-sql and qprof-bpf-sql.
+# It reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
 # run, which drifts of the machine's speed affect less), and the
-# CPU time the collector and its two backends used, as a share of the machine. The BPF
+# CPU time the collector and its backends used, as a share of the machine. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
@@ -63,7 +66,7 @@
 # the collector's work in parts on the qprof cluster: a client reading the
 # ring like the collector, with only the length sent back
 # (qprof-read-server) or the samples sent and dropped (qprof-read-client),
-# next to qprof-ext and qprof-nobpf.
+# next to qprof-ext, qprof-nobpf-sql and qprof-nobpf.
 #
 # Environment: CONFIGS (which configurations, default all of the above),
 # RUNS (5), DURATION seconds per run (10), CLIENTS (2),
@@ -290,6 +293,16 @@ run_config() {
         "$measure" qprof "$@"
         stop_collector "$config"
         ;;
+    qprof-nobpf-sql)
+        start_collector off --ring-read sql
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
+    qprof-bpf-sql)
+        start_collector on --ring-read sql
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
     qprof-light)
         set_qprof sample_rate 0.1
         start_collector on --bpf-syscalls off
@@ -444,7 +457,7 @@ fi
 if wants disturb; then
     echo "What disturbs $DISTURB_WORKLOAD ($CLIENTS clients, $DURATION s per run, $RUNS rounds; busy $BUSY ms, reads of $READ_BATCH samples $READ_RATE times a second):"
     saved_configs=("${configs[@]}")
-    configs=(plain plain-busy plain-busy-idle qprof-ext qprof-read-server qprof-read-client qprof-nobpf)
+    configs=(plain plain-busy plain-busy-idle qprof-ext qprof-read-server qprof-read-client qprof-nobpf-sql qprof-nobpf)
     compare_configs TPS pgbench_tps "$DISTURB_WORKLOAD"
     configs=("${saved_configs[@]}")
 fi
