@@ -94,7 +94,6 @@ class Collector {
     std::unique_ptr<PgConnection> reader_conn_;
     std::unique_ptr<SampleSource> source_;
     std::unique_ptr<ServerDefinitions> server_definitions_;
-    std::string ring_read_said_; /* how samples are read, as last told */
     pb::ServerIdentity identity_;
     pb::CatalogSnapshot catalog_;
     Clock::time_point catalog_taken_;
@@ -149,32 +148,23 @@ void Collector::connect() {
     identity_ = read_server_identity(*conn_);
 }
 
-/* From the postmaster's memory when this process may read it: no backend
+/* From the postmaster's memory when this process may map it: no backend
  * then copies the samples out and no socket carries them, which costs the
- * server's clients far less. Else through SQL, on a connection of its own.
- * Which one, and why not memory, is told once and when it changes. */
+ * server's clients far less. Else through SQL, on a connection of its own:
+ * the same samples, so `auto` falls back without a word (`memory` says why
+ * it cannot). */
 std::unique_ptr<SampleSource> Collector::open_sample_source() {
-    std::string said;
     if (options_.ring_read != "sql") {
         try {
-            auto source =
-                std::make_unique<SampleSource>(RingMemoryReader::open(*conn_));
-            ring_read_said_ = "memory";
-            return source;
+            return std::make_unique<SampleSource>(
+                RingMemoryReader::open(*conn_));
         } catch (const RingMemoryUnavailable &why) {
             if (options_.ring_read == "memory")
                 throw ServerError(std::string("--ring-read memory: ") +
                                   why.what());
-            said = std::string("samples are read through SQL, not from the "
-                               "server's memory: ") +
-                   why.what();
         }
     }
     reader_conn_ = std::make_unique<PgConnection>(options_.dsn);
-    if (!said.empty() && said != ring_read_said_) {
-        fprintf(stderr, "qprof collect: %s\n", said.c_str());
-        ring_read_said_ = said;
-    }
     return std::make_unique<SampleSource>(*reader_conn_);
 }
 

@@ -57,17 +57,24 @@ $node->psql("SET pg_qprof.track = 'all'; SELECT nested_outer()",
     app => 'collected_nested_sleep');
 sleep 3;    # a few polls of the collector
 
-# Attached, the collector no longer holds what loading BPF needed.
+# Attached, the collector no longer holds what loading BPF needed; reading
+# the ring from the server's memory, it keeps what mapping it again after a
+# server restart needs.
 my $collector_pid = $collector->{KIDS}[0]{PID};
 open my $status, '<', "/proc/$collector_pid/status" or die "status: $!";
 my ($cap_eff) = map { /^CapEff:\s*([0-9a-f]+)/ ? $1 : () } <$status>;
 close $status;
 my $caps = hex $cap_eff;
 my %dropped = (CAP_SYS_ADMIN => 21, CAP_PERFMON => 38, CAP_BPF => 39,
-    CAP_SYS_PTRACE => 19, CAP_SYS_RESOURCE => 24);
+    CAP_SYS_RESOURCE => 24, CAP_NET_ADMIN => 12);
 for my $name (sort keys %dropped) {
     ok(!($caps & (1 << $dropped{$name})),
         "collector dropped $name after attaching (CapEff $cap_eff)");
+}
+my %kept = (CAP_SYS_PTRACE => 19, CAP_CHECKPOINT_RESTORE => 40);
+for my $name (sort keys %kept) {
+    ok($caps & (1 << $kept{$name}),
+        "collector kept $name, reading the ring from memory (CapEff $cap_eff)");
 }
 
 $collector->signal('INT');

@@ -1,6 +1,6 @@
 # Where the collector may not map the ring from the postmaster's memory it
-# reads it through SQL: `auto` says so once, with the reason, and captures
-# all the same; `--ring-read memory` fails with that reason. Here the
+# reads it through SQL: `auto` captures all the same, without a word (the
+# samples are the same), and `--ring-read memory` fails with the reason. Here the
 # collector runs as the server's OS user, without root's capabilities, and
 # also with a role that is not a superuser (the ring's location is only
 # given to superusers). The memory path itself is tested as root
@@ -35,13 +35,12 @@ sub captured
 
 my ($rc, $out, $err) = collect_once("$tmp/auto", $node->connstr('postgres'));
 is($rc, 0, 'auto, without the capabilities: collected') or diag $err;
-like($err, qr/samples are read through SQL, not from the server's memory: this process may not open the postmaster's memory \(pid \d+; root may: [^)]*\): permission denied/,
-    'auto, without the capabilities: says it reads through SQL, and why');
+is($err, '', 'auto, without the capabilities: quiet');
 is(captured("$tmp/auto"), 21, 'auto, without the capabilities: every sample captured');
 
 ($rc, $out, $err) = collect_once("$tmp/memory", $node->connstr('postgres'), '--ring-read', 'memory');
 is($rc, 2, '--ring-read memory, without the capabilities: exit 2');
-like($err, qr/--ring-read memory: this process may not open the postmaster's memory/,
+like($err, qr/--ring-read memory: this process may not open the postmaster's memory \(pid \d+; root may: [^)]*\): permission denied/,
     '--ring-read memory, without the capabilities: says why');
 
 ($rc, $out, $err) = collect_once("$tmp/sql", $node->connstr('postgres'), '--ring-read', 'sql');
@@ -51,8 +50,7 @@ is(captured("$tmp/sql"), 21, '--ring-read sql: every sample captured');
 
 ($rc, $out, $err) = collect_once("$tmp/reader", $reader_dsn);
 is($rc, 0, 'auto, no superuser: collected') or diag $err;
-like($err, qr/samples are read through SQL, not from the server's memory: the role is not a superuser/,
-    'auto, no superuser: says it reads through SQL, and why');
+is($err, '', 'auto, no superuser: quiet');
 is(captured("$tmp/reader"), 21, 'auto, no superuser: every sample captured');
 ($rc, $out, $err) = collect_once("$tmp/reader2", $reader_dsn, '--ring-read', 'memory');
 is($rc, 2, '--ring-read memory, no superuser: exit 2');
