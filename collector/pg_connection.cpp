@@ -45,7 +45,12 @@ PgResult PgConnection::check(PGresult *result, const std::string &what) {
         return PgResult(result);
     std::string message = trimmed(PQerrorMessage(conn_.get()));
     PQclear(result);
-    if (PQstatus(conn_.get()) != CONNECTION_OK)
+    /* A query sent to a backend that is gone (a crash of another backend
+     * ends them all) fails on the write, and libpq leaves the status OK
+     * until it reads: reading now tells a lost connection from an error. */
+    if (PQstatus(conn_.get()) != CONNECTION_OK ||
+        PQconsumeInput(conn_.get()) == 0 ||
+        PQstatus(conn_.get()) != CONNECTION_OK)
         throw ConnectionLost("connection to the server lost: " + message);
     throw ServerError(what + ": " + message);
 }

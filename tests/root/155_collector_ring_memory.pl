@@ -2,8 +2,9 @@
 # (`--ring-read memory`, which `auto` picks here): it gives the same samples
 # as reading through SQL, never a torn one while writers lap a small ring,
 # and it still reads after BPF is attached and the capabilities loading
-# needed are dropped. Another OS user may not: `auto` reads through SQL,
-# `memory` fails and says why.
+# needed are dropped, also after a restart and a crash of the server, which
+# give it a new ring to map. Another OS user may not: `auto` reads through
+# SQL, `memory` fails and says why.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -162,5 +163,77 @@ $lost += $_->{count} for grep { $_->{kind} eq 'loss' } @records;
 my @seqs = sort { $a <=> $b } keys %seen;
 cmp_ok($lost, '>', 0, "the writers lapped the ring between reads ($lost samples overwritten)");
 is(scalar(@seqs) + $lost, $seqs[-1] - $seqs[0] + 1, 'captured plus lost covers every seq');
+
+# A live collector through a restart and a crash: each gives the server a
+# new ring. Reading memory, the collector maps it when it reconnects, with
+# the capabilities it kept after the BPF attach (`memory` would not fall
+# back to SQL). Both ways, a query sent to a backend the crash ended is a
+# lost connection, not an error.
+my $follow_dir;
+
+# Waits until the capture holds `count` samples of application `app`.
+sub wait_for_app
+{
+    my ($app, $count) = @_;
+    my $seen = 0;
+    for (1 .. 150)
+    {
+        my $dump = '';
+        IPC::Run::run([ $copy, 'dump', $follow_dir ], '>', \$dump, '2>', \my $ignored);
+        $seen = () = $dump =~ /"application_name":"$app"/g;
+        last if $seen >= $count;
+        select(undef, undef, undef, 0.2);
+    }
+    return $seen;
+}
+
+# The server accepts connections again.
+sub wait_for_server
+{
+    for (1 .. 150)
+    {
+        return 1 if eval { $node->psql('SELECT 1'); 1 };
+        select(undef, undef, undef, 0.2);
+    }
+    return 0;
+}
+
+for my $mode ('memory', 'sql')
+{
+    $follow_dir = File::Temp::tempdir(CLEANUP => 1);
+    my ($fout, $ferr) = ('', '');
+    my $follower = IPC::Run::start(
+        [ $copy, 'collect', '--dsn', $dsn, '--out', $follow_dir, '--bpf', 'auto',
+            '--ring-read', $mode, '--poll-seconds', '0.1', '--frame-seconds', '0.2' ],
+        '>', \$fout, '2>', \$ferr, IPC::Run::timeout(300));
+    sleep 2;
+    $node->psql(join('', map { "SELECT $_;\n" } 1 .. 20), app => "before_restart_$mode");
+    is(wait_for_app("before_restart_$mode", 20), 20, "$mode, live: samples before the restart");
+    $node->restart;
+    $node->psql(join('', map { "SELECT $_;\n" } 1 .. 20), app => "after_restart_$mode");
+    is(wait_for_app("after_restart_$mode", 20), 20, "$mode: samples after the restart, from the new ring");
+
+    my $postmaster = $node->postmaster_pid;
+    my $victim = $node->background_psql('SELECT pg_sleep(60)', app => 'victim');
+    my $victim_pid;
+    for (1 .. 50)
+    {
+        $victim_pid = $node->psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'victim'");
+        last if $victim_pid;
+        select(undef, undef, undef, 0.1);
+    }
+    kill 'KILL', $victim_pid;
+    eval { $victim->{run}->finish };
+    ok(wait_for_server(), "$mode: the server recovered from the crash of a backend");
+    is($node->postmaster_pid, $postmaster, "$mode: the same postmaster re-created shared memory");
+    $node->psql(join('', map { "SELECT $_;\n" } 1 .. 20), app => "after_crash_$mode");
+    is(wait_for_app("after_crash_$mode", 20), 20, "$mode: samples after the crash, from the new ring");
+    $follower->signal('INT');
+    $follower->finish;
+    is($follower->full_result(0), 0, "$mode: the collector ran through both and stopped cleanly")
+      or diag $ferr;
+    my @epochs = grep { $_->{kind} eq 'epoch_change' } records($follow_dir);
+    is(scalar @epochs, 2, "$mode: two epoch changes recorded") or diag $ferr;
+}
 
 done_testing();
