@@ -12,7 +12,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace qprof {
@@ -25,6 +27,10 @@ constexpr uint64_t kStateDropped = 2;
 
 /* As read_samples_packed: at most this many samples a read. */
 constexpr int kMaxRows = 50000;
+
+/* Where a copy paused for the test hook splits: the identity and query id
+ * come from one half, the rows and tags from the other. */
+constexpr size_t kCopySplit = offsetof(Sample, start_ts);
 
 uint64_t number(const PgResult &r, int column) {
     return static_cast<uint64_t>(std::strtoll(r.value(0, column), nullptr, 10));
@@ -148,6 +154,9 @@ std::unique_ptr<RingMemoryReader> RingMemoryReader::open(PgConnection &conn) {
         throw RingMemoryUnavailable(
             "the postmaster's memory does not hold the ring where the server "
             "says");
+    if (const char *pause = getenv("QPROF_TEST_RING_PAUSE_MID_COPY_US"))
+        reader->pause_mid_copy_us_ =
+            static_cast<unsigned>(std::strtoul(pause, nullptr, 10));
     return reader;
 }
 
@@ -175,7 +184,11 @@ void RingMemoryReader::read(uint64_t after_seq, int max_rows,
         const char *from = slot + sample_offset_;
         uint64_t before = load_acquire(slot);
         if (before == seq * 4 + kStateComplete) {
-            memcpy(to, from, kSampleFixedBytes);
+            memcpy(to, from, kCopySplit);
+            if (pause_mid_copy_us_ != 0 && kept == 0)
+                usleep(pause_mid_copy_us_);
+            memcpy(to + kCopySplit, from + kCopySplit,
+                   kSampleFixedBytes - kCopySplit);
             /* tags_len may be torn: bounded here, rejected below */
             size_t tags = std::min<size_t>(sample.tags_len, kTagBytes);
             memcpy(to + kSampleFixedBytes, from + kSampleFixedBytes, tags);

@@ -61,6 +61,11 @@ class RingMemoryReader {
     const char *slots_ = nullptr;
     size_t slot_bytes_ = 0;
     size_t sample_offset_ = 0;
+    /* Test only (QPROF_TEST_RING_PAUSE_MID_COPY_US): the first sample a
+     * read copies is copied in two halves with this pause between them, so
+     * that writers rewrite it during the copy and the version check, not
+     * luck, must keep the torn copy out. 0 in normal use. */
+    unsigned pause_mid_copy_us_ = 0;
 };
 
 } // namespace qprof

@@ -122,47 +122,63 @@ for my $name (keys %script)
     close $fh;
     chmod 0644, $node->dir . "/$name.sql";
 }
-my $live_dir = File::Temp::tempdir(CLEANUP => 1);
-my ($cout, $cerr) = ('', '');
-my $collector = IPC::Run::start(
-    [ $copy, 'collect', '--dsn', $dsn, '--out', $live_dir, '--bpf', 'off',
-        '--ring-read', 'memory', '--poll-seconds', '0.1', '--batch', '5000' ],
-    '>', \$cout, '2>', \$cerr, IPC::Run::timeout(300));
-sleep 1;
-my ($bout, $berr) = ('', '');
-IPC::Run::run(
-    [ 'runuser', '-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/pgbench', '-n',
-        '-h', $node->dir, '-p', $node->port, '-c', '2', '-j', '2', '-t', '20000',
-        '-f', $node->dir . '/a.sql', '-f', $node->dir . '/b.sql', 'postgres' ],
-    '>', \$bout, '2>', \$berr)
-  or die "pgbench: $berr";
-sleep 1;
-$collector->signal('INT');
-$collector->finish;
-is($collector->full_result(0), 0, 'the live collector stopped cleanly') or diag $cerr;
-
-@records = records($live_dir);
-my @live = grep { ($_->{tags}{route} // '') =~ /^[ab]$/ } samples_of(@records);
-my (%query_of, $torn);
-$torn = 0;
-for my $s (@live)
+# One live capture of both scripts, run by two pgbench clients, checked
+# sample by sample. `pause_us` makes the collector pause in the middle of
+# copying the first sample of each read (its test hook), long enough for
+# the writers to rewrite that slot: without the version check after the
+# copy, about half of those copies would mix the two statements. pgbench
+# runs `@length` (-t per client or -T seconds); the collector must capture
+# `rings` rings' worth meanwhile (a paused one loses most of each batch).
+sub race_writers
 {
-    my $route = $s->{tags}{route};
-    $query_of{$route} //= $s->{queryid};
-    $torn++ if $s->{rows} != ($route eq 'a' ? 3 : 7) || $s->{queryid} ne $query_of{$route};
+    my ($label, $pause_us, $rings, @length) = @_;
+    my $live_dir = File::Temp::tempdir(CLEANUP => 1);
+    my ($cout, $cerr) = ('', '');
+    local $ENV{QPROF_TEST_RING_PAUSE_MID_COPY_US} = $pause_us if $pause_us;
+    my $collector = IPC::Run::start(
+        [ $copy, 'collect', '--dsn', $dsn, '--out', $live_dir, '--bpf', 'off',
+            '--ring-read', 'memory', '--poll-seconds', '0.1', '--batch', '5000' ],
+        '>', \$cout, '2>', \$cerr, IPC::Run::timeout(300));
+    sleep 1;
+    my ($bout, $berr) = ('', '');
+    IPC::Run::run(
+        [ 'runuser', '-u', 'postgres', '--', '/usr/lib/postgresql/15/bin/pgbench', '-n',
+            '-h', $node->dir, '-p', $node->port, '-c', '2', '-j', '2', @length,
+            '-f', $node->dir . '/a.sql', '-f', $node->dir . '/b.sql', 'postgres' ],
+        '>', \$bout, '2>', \$berr)
+      or die "pgbench: $berr";
+    sleep 1;
+    $collector->signal('INT');
+    $collector->finish;
+    is($collector->full_result(0), 0, "$label: the live collector stopped cleanly") or diag $cerr;
+
+    my @records = records($live_dir);
+    my @live = grep { ($_->{tags}{route} // '') =~ /^[ab]$/ } samples_of(@records);
+    my %query_of;
+    my $torn = 0;
+    for my $s (@live)
+    {
+        my $route = $s->{tags}{route};
+        $query_of{$route} //= $s->{queryid};
+        $torn++ if $s->{rows} != ($route eq 'a' ? 3 : 7) || $s->{queryid} ne $query_of{$route};
+    }
+    cmp_ok(scalar @live, '>', $rings * $capacity,
+        "$label: the collector read $rings rings' worth while they were written (" . scalar(@live) . ")");
+    is($torn, 0, "$label: no sample mixes two statements (query, rows and tags agree in every one)");
+    isnt($query_of{a}, $query_of{b}, "$label: the two statements have their own query ids");
+    my %seen;
+    $seen{ $_->{seq} }++ for samples_of(@records);
+    is(scalar(grep { $_ > 1 } values %seen), 0, "$label: no sample twice");
+    my $lost = 0;
+    $lost += $_->{count} for grep { $_->{kind} eq 'loss' } @records;
+    my @seqs = sort { $a <=> $b } keys %seen;
+    cmp_ok($lost, '>', 0, "$label: the writers lapped the ring between reads ($lost samples overwritten)");
+    is(scalar(@seqs) + $lost, $seqs[-1] - $seqs[0] + 1, "$label: captured plus lost covers every seq");
 }
-cmp_ok(scalar @live, '>', 2 * $capacity,
-    "the collector read two rings' worth while they were written (" . scalar(@live) . ")");
-is($torn, 0, 'no sample mixes two statements (query, rows and tags agree in every one)');
-isnt($query_of{a}, $query_of{b}, 'the two statements have their own query ids');
-my %seen;
-$seen{ $_->{seq} }++ for samples_of(@records);
-is(scalar(grep { $_ > 1 } values %seen), 0, 'no sample twice');
-my $lost = 0;
-$lost += $_->{count} for grep { $_->{kind} eq 'loss' } @records;
-my @seqs = sort { $a <=> $b } keys %seen;
-cmp_ok($lost, '>', 0, "the writers lapped the ring between reads ($lost samples overwritten)");
-is(scalar(@seqs) + $lost, $seqs[-1] - $seqs[0] + 1, 'captured plus lost covers every seq');
+race_writers('racing writers', 0, 2, '-t', '20000');
+# about 25 reads in 3 s, each pausing in its first copy; without the version
+# check 10 of them mixed the two statements
+race_writers('a copy paused 20 ms while writers rewrite its slot', 20000, 1, '-T', '3');
 
 # A live collector through a restart and a crash: each gives the server a
 # new ring. Reading memory, the collector maps it when it reconnects, with
