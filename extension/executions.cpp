@@ -37,7 +37,7 @@ struct Execution {
     uint64_t parent_exec_id;
     int64_t queryid;
     int64_t plan_time_ns;
-    int64_t start_ts; /* TimestampTz */
+    int64_t start_wall_ns; /* TimestampTz, in ns (start_wall_ns()) */
     instr_time start;
     BufferUsage buffers_at_start;
     WalUsage wal_at_start;
@@ -62,6 +62,13 @@ Execution open_executions[kMaxOpen];
 int open_count = 0;
 
 uint64_t exec_counter = 0;
+
+/* The wall clock minus the monotonic one, in ns, read at the last
+ * top-level execution. Nested executions are placed in wall time from the
+ * monotonic clock and this offset, as their durations are: so each lies
+ * within its parent, which one wall-clock read each could not promise to
+ * the microsecond. 0 until a first read. */
+int64_t wall_minus_monotonic_ns = 0;
 bool top_sampled = true;
 
 struct PendingPlanning {
@@ -237,10 +244,16 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
     }
 
     e->rows = 0;
-    e->start_ts = GetCurrentTimestamp();
     e->buffers_at_start = pgBufferUsage;
     e->wal_at_start = pgWalUsage;
-    INSTR_TIME_SET_CURRENT(e->start);
+    if (level == 0 || wall_minus_monotonic_ns == 0) {
+        e->start_wall_ns = GetCurrentTimestamp() * 1000;
+        INSTR_TIME_SET_CURRENT(e->start);
+        wall_minus_monotonic_ns = e->start_wall_ns - instr_ns(e->start);
+    } else {
+        INSTR_TIME_SET_CURRENT(e->start);
+        e->start_wall_ns = wall_minus_monotonic_ns + instr_ns(e->start);
+    }
     return e;
 }
 
@@ -328,8 +341,8 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     if (out.planning_only)
         s->flags |= kFlagPlanningOnly;
     s->planid = out.planid;
-    s->start_ts = e->start_ts;
-    s->end_ts = e->start_ts + exec_time_ns / 1000;
+    s->start_ts = e->start_wall_ns / 1000;
+    s->end_ts = (e->start_wall_ns + exec_time_ns) / 1000;
     s->plan_time_ns = e->plan_time_ns;
     s->exec_time_ns = exec_time_ns;
     s->rows = out.rows;

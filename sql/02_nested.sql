@@ -58,6 +58,31 @@ SELECT count(*) AS toplevel_samples,
        bool_and(toplevel) AS flagged_toplevel
   FROM qp_tree WHERE nesting_level = 0;
 
+-- A parent that ends a few microseconds after its child: the child's
+-- interval still lies within the parent's, to the microsecond, in each of
+-- 2000 pairs (a wall-clock read per execution could miss by one).
+CREATE FUNCTION qp_tail(n int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    r int;
+BEGIN
+    SELECT v INTO r FROM (VALUES (n)) AS t(v);
+    RETURN r;
+END
+$$;
+SET pg_qprof.track = 'all';
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+DO $$ BEGIN
+    FOR i IN 1..2000 LOOP
+        PERFORM v FROM (VALUES (qp_tail(i))) AS t(v);
+    END LOOP;
+END $$;
+SET pg_qprof.track = 'top';
+SELECT count(*) AS pairs,
+       bool_and(p.start_time <= c.start_time) AS child_starts_within,
+       bool_and(p.end_time >= c.end_time) AS child_ends_within
+  FROM qp_mine c JOIN qp_mine p ON p.exec_id = c.parent_exec_id
+ WHERE c.seq > :mark AND p.seq > :mark AND c.nesting_level = 2;
+
 -- track = top: only the top-level statements
 SELECT head_seq AS mark FROM pg_qprof.status \gset
 SELECT qp_outer(20);
