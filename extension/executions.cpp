@@ -37,7 +37,7 @@ struct Execution {
     uint64_t parent_exec_id;
     int64_t queryid;
     int64_t plan_time_ns;
-    int64_t start_wall_ns; /* TimestampTz, in ns (start_wall_ns()) */
+    int64_t start_wall_ns; /* its TimestampTz, in ns */
     instr_time start;
     BufferUsage buffers_at_start;
     WalUsage wal_at_start;
@@ -69,6 +69,7 @@ uint64_t exec_counter = 0;
  * within its parent, which one wall-clock read each could not promise to
  * the microsecond. 0 until a first read. */
 int64_t wall_minus_monotonic_ns = 0;
+
 bool top_sampled = true;
 
 struct PendingPlanning {
