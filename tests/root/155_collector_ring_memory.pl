@@ -178,7 +178,7 @@ sub race_writers
 race_writers('racing writers', 0, 2, '-t', '20000');
 # about 25 reads in 3 s, each pausing in its first copy; without the version
 # check 10 of them mixed the two statements
-race_writers('a copy paused 20 ms while writers rewrite its slot', 20000, 1, '-T', '3');
+race_writers('a copy paused 20 ms while writers rewrite its slot', 20000, 0.5, '-T', '3');
 
 # A live collector through a restart and a crash: each gives the server a
 # new ring. Reading memory, the collector maps it when it reconnects, with
