@@ -247,6 +247,21 @@ void read_after(const RingStatus &st, int64 after_seq, uint64 max_rows,
     }
 }
 
+/* The row type the calling function returns. */
+TupleDesc result_row_type(FunctionCallInfo fcinfo) {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "return type must be a row type");
+    return desc;
+}
+
+/* Functions that tell where server memory lies are for superusers only. */
+void require_superuser(const char *function) {
+    if (!superuser())
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("only superusers may read %s", function)));
+}
+
 } // namespace
 
 extern "C" Datum pg_qprof_read_samples(PG_FUNCTION_ARGS) {
@@ -299,9 +314,7 @@ extern "C" Datum pg_qprof_ring_samples(PG_FUNCTION_ARGS) {
 
 extern "C" Datum pg_qprof_status(PG_FUNCTION_ARGS) {
     require_ring();
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "return type must be a row type");
+    TupleDesc desc = result_row_type(fcinfo);
     RingStatus st = ring_status();
     Datum v[12];
     bool n[12] = {false};
@@ -329,12 +342,8 @@ extern "C" Datum pg_qprof_reset(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
-    if (!superuser())
-        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                        errmsg("only superusers may read pg_qprof.exec_word")));
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "return type must be a row type");
+    require_superuser("pg_qprof.exec_word");
+    TupleDesc desc = result_row_type(fcinfo);
     Datum v[2];
     bool n[2] = {false, false};
     v[0] = Int32GetDatum(PostmasterPid);
@@ -348,13 +357,8 @@ extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
  * samples read there are not filtered by the caller's rights. */
 extern "C" Datum pg_qprof_ring_memory(PG_FUNCTION_ARGS) {
     require_ring();
-    if (!superuser())
-        ereport(ERROR,
-                (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                 errmsg("only superusers may read pg_qprof.ring_memory")));
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "return type must be a row type");
+    require_superuser("pg_qprof.ring_memory");
+    TupleDesc desc = result_row_type(fcinfo);
     RingMemory m = ring_memory();
     Datum v[9];
     bool n[9] = {};
