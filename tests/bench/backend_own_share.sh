@@ -21,8 +21,7 @@ DURATION=${DURATION:-4}
 CLIENTS=${CLIENTS:-2}
 TOP=${TOP:-8}
 source "$(dirname "$0")/bench_cluster.sh"
-[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
-command -v perf >/dev/null || { echo "needs perf (linux-perf)" >&2; exit 1; }
+bench_requires perf
 
 bench_cluster_create ownshare
 server start

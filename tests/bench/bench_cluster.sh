@@ -6,6 +6,7 @@
 #   bench_cluster_create NAME 'pg_qprof.ring_size = 128MB' ...  # extra settings
 #   server start            # pg_ctl ... start (restart, stop)
 #   as_pg "$pgbin/pgbench" -h "$work" -p "$port" ...
+#   bench_requires perf     # root and these commands, or stop
 #
 # Sets pgbin, work (the directory, also the socket directory) and port.
 # A script that must undo more at exit defines bench_cluster_at_exit.
@@ -13,6 +14,15 @@
 pgbin=/usr/lib/postgresql/15/bin
 
 as_pg() { runuser -u postgres -- "$@"; }
+
+# Stops the benchmark unless it runs as root and has the named commands.
+bench_requires() { # [command ...]
+    local command
+    [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+    for command in "$@"; do
+        command -v "$command" >/dev/null || { echo "needs $command" >&2; exit 1; }
+    done
+}
 
 server() { as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w "$@" >/dev/null; }
 

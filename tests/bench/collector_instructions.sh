@@ -24,7 +24,7 @@ source "$repo/tests/bench/bench_cluster.sh"
 qprof=$(command -v qprof || echo "$repo/collector/build/qprof")
 out_dir="$repo/tests/bench/out"
 mkdir -p "$out_dir"
-[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+bench_requires valgrind
 [ -x "$qprof" ] || { echo "no qprof collector ($qprof): make collector" >&2; exit 1; }
 
 bench_cluster_create collector_bench "pg_qprof.ring_size = '128MB'"

@@ -58,8 +58,7 @@ FREQ=${FREQ:-2000}
 CONFIGS=${CONFIGS:-plain queryid pgss qprof collect bpf-nosys bpf}
 QPROF=${QPROF:-$(command -v qprof || true)}
 source "$(dirname "$0")/bench_cluster.sh"
-[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
-command -v perf >/dev/null || { echo "needs perf (linux-perf)" >&2; exit 1; }
+bench_requires perf
 [ -x "$QPROF" ] || { echo "needs the qprof collector (make install-collector)" >&2; exit 1; }
 
 collector_pid=0

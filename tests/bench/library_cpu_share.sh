@@ -19,8 +19,7 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-2}
 TOP=${TOP:-5}
 source "$(dirname "$0")/bench_cluster.sh"
-[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
-command -v perf >/dev/null || { echo "needs perf (linux-perf)" >&2; exit 1; }
+bench_requires perf
 lib="$(pg_config --pkglibdir)/pg_qprof.so"
 
 bench_cluster_create libshare
