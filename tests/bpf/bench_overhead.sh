@@ -32,7 +32,9 @@
 #                  with `--bpf on --bpf-syscalls off`
 # The collector reads the ring from the server's memory (it runs as root);
 # two more configurations, not run by default (CONFIGS), read it through
-# SQL instead: qprof-nobpf-sql and qprof-bpf-sql.
+# SQL instead: qprof-nobpf-sql and qprof-bpf-sql. qprof-nobpf-pollS and
+# qprof-bpf-pollS (not run by default either) are qprof-nobpf and qprof-bpf
+# with `--poll-seconds S` (the default is 0.2).
 # It reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
 # run, which drifts of the machine's speed affect less), and the
@@ -69,7 +71,8 @@
 # next to qprof-ext, qprof-nobpf-sql and qprof-nobpf.
 #
 # Environment: CONFIGS (which configurations, default all of the above),
-# RUNS (5), DURATION seconds per run (10), CLIENTS (2),
+# RUNS (5), DURATION seconds per run (10), CLIENTS (2), WORKLOADS
+# ("select-only tpcb-like"),
 # SCALE (10), BUSY (3.6/60), QPROF (qprof binary, default from PATH or collector/build),
 # PARTS (which parts to run, default "tps rates syscalls"; add cpu or
 # disturb), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
@@ -88,6 +91,7 @@ BUSY=${BUSY:-3.6/60}
 DISTURB_WORKLOAD=${DISTURB_WORKLOAD:-tpcb-like}
 READ_RATE=${READ_RATE:-15}
 READ_BATCH=${READ_BATCH:-5000}
+WORKLOADS=${WORKLOADS:-select-only tpcb-like}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
 dump_tool="$repo/bpf/build/qprof_bpf_dump"
@@ -288,6 +292,16 @@ run_config() {
         "$measure" qprof "$@"
         stop_collector "$config"
         ;;
+    qprof-nobpf-poll*)
+        start_collector off --poll-seconds "${config#qprof-nobpf-poll}"
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
+    qprof-bpf-poll*)
+        start_collector on --poll-seconds "${config#qprof-bpf-poll}"
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
     qprof-bpf-nosys)
         start_collector on --bpf-syscalls off
         "$measure" qprof "$@"
@@ -435,7 +449,7 @@ compare_configs() {
 
 if wants tps; then
     echo "pgbench: $CLIENTS clients, scale $SCALE, $DURATION s per run, $RUNS rounds, $(nproc) CPUs"
-    for workload in select-only tpcb-like; do
+    for workload in $WORKLOADS; do
         echo "$workload:"
         compare_configs TPS pgbench_tps "$workload"
     done
@@ -443,7 +457,7 @@ fi
 
 if wants cpu; then
     echo "CPU time of the machine per transaction at a fixed rate ($CLIENTS clients, $DURATION s per run, $RUNS rounds):"
-    for workload in select-only tpcb-like; do
+    for workload in $WORKLOADS; do
         rate=$RATE_SELECT
         [ "$workload" = tpcb-like ] && rate=$RATE_TPCB
         echo "$workload at $rate TPS:"
@@ -464,7 +478,7 @@ fi
 
 if wants rates; then
     echo "BPF activity (loader driver, entries claimed every 0.1 s):"
-    for workload in select-only tpcb-like; do
+    for workload in $WORKLOADS; do
         bpf_event_rates "$workload"
     done
 fi
