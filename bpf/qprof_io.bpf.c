@@ -529,6 +529,21 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
     __sync_fetch_and_add(&ring->head, 1);
 }
 
+/* The part of a CPU slice ending `now` that lies within the backend's
+ * current or last top-level execution: the slice began `slice` ns ago,
+ * when the task was last switched in (on the CPU all along since), and the
+ * CPU it spent before the execution began (reading and parsing the
+ * statement) is not the execution's. A parallel worker's word has no start
+ * of its own, nor has the word of an older library. */
+static __always_inline __u64 slice_within_execution(
+    const struct qprof_running_word *word, __u64 slice, __u64 now) {
+    if (word->layout != QPROF_WORD_LAYOUT || word->started_ns == 0 ||
+        word->leader_pid != 0 || word->started_ns > now)
+        return slice;
+    __u64 since_start = now - word->started_ns;
+    return since_start < slice ? since_start : slice;
+}
+
 /* At switch-out the leaving task is still `current`: its word is read in
  * its own address space. The scheduler has just brought the task's CPU
  * time up to date: the slice ending now (since its last switch-out) is
@@ -536,7 +551,8 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
  * is added at switch-in with the time it then spent off the CPU (one entry
  * lookup for both). A backend ends most statements within a slice and
  * switches out idle, waiting for its client: that slice goes to the
- * top-level execution that ended last, once. */
+ * top-level execution that ended last, once. Either way only from the
+ * top-level execution's start on. */
 static __always_inline void switched_out(struct task_struct *prev, bool preempt,
                                          unsigned int prev_state) {
     struct backend_state *st = backend_state_of(prev);
@@ -554,17 +570,20 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         return;
     __u32 pid = word_owner(&word, prev);
     if (word.exec_id != 0) {
-        st->offcpu_since_ns = bpf_ktime_get_ns();
+        __u64 now = bpf_ktime_get_ns();
+        st->offcpu_since_ns = now;
         st->offcpu_exec_id = word.exec_id;
         st->offcpu_pid = pid;
-        st->offcpu_oncpu_ns = slice;
+        st->offcpu_oncpu_ns = slice_within_execution(&word, slice, now);
         /* A preempted task stays runnable whatever its state says. */
         st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
         return;
     }
     if (word.ended_exec_id != 0 && st->settled_exec_id != word.ended_exec_id) {
         st->settled_exec_id = word.ended_exec_id;
-        append_ended_slice(pid, word.ended_exec_id, slice);
+        append_ended_slice(pid, word.ended_exec_id,
+                           slice_within_execution(&word, slice,
+                                                  bpf_ktime_get_ns()));
     }
 }
 

@@ -26,7 +26,15 @@ struct qprof_running_word {
                          is; 0 in any other process */
     __u32 pid; /* the backend's pid in its own pid namespace (the pid its
                   samples carry); 0 before its first execution */
+    __u32 layout; /* QPROF_WORD_LAYOUT once the fields below exist: a
+                     server still running an older library has none */
+    __u32 pad;
+    /* CLOCK_MONOTONIC ns at which the running (or last) top-level execution
+     * began, planning included; 0 before the first. The CPU a slice spent
+     * before it (reading, parsing the statement) is not the execution's. */
+    __u64 started_ns;
 };
+#define QPROF_WORD_LAYOUT 0x32575051u /* "QPW2" */
 
 /* Key of the per-execution map. */
 struct qprof_exec_key {

@@ -26,7 +26,7 @@ extern "C" {
 #include "sqlcommenter.h"
 
 extern "C" {
-QprofRunningWord pg_qprof_running = {0, 0, 0, 0};
+QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0};
 }
 
 namespace qprof {
@@ -220,7 +220,9 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
 
     /* The planner hook chose the id of the execution it planned, so that
      * what happened while planning is attributed to it too. */
-    if (pending.valid && pending.level == level && pending.queryid == queryid) {
+    bool planned =
+        pending.valid && pending.level == level && pending.queryid == queryid;
+    if (planned) {
         e->exec_id = pending.exec_id;
         e->plan_time_ns = pending.plan_time_ns;
     } else {
@@ -251,6 +253,9 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
         e->start_wall_ns = GetCurrentTimestamp() * 1000;
         INSTR_TIME_SET_CURRENT(e->start);
         wall_minus_monotonic_ns = e->start_wall_ns - instr_ns(e->start);
+        /* a statement the planner hook saw began when its planning did */
+        if (level == 0 && !planned)
+            pg_qprof_running.started_ns = instr_ns(e->start);
     } else {
         INSTR_TIME_SET_CURRENT(e->start);
         e->start_wall_ns = wall_minus_monotonic_ns + instr_ns(e->start);

@@ -31,7 +31,16 @@ struct QprofRunningWord {
      * samples carry: in a container it differs from the kernel's pid of
      * the host. 0 until the backend's first execution. */
     volatile int32_t pid;
+    /* kWordLayout: tells readers the fields below exist. */
+    uint32_t layout;
+    uint32_t pad;
+    /* Monotonic ns (instr_time) at which the running or last top-level
+     * execution began, its planning included: the CPU a backend spends on
+     * a statement before that (reading and parsing it) is not the
+     * execution's. 0 before the first. */
+    volatile int64_t started_ns;
 };
+constexpr uint32_t kWordLayout = 0x32575051u; /* "QPW2" */
 extern QprofRunningWord pg_qprof_running;
 }
 

@@ -95,6 +95,8 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     uint64_t exec_id = next_exec_id();
     instr_time start;
     INSTR_TIME_SET_CURRENT(start);
+    if (nesting_level == 0)
+        pg_qprof_running.started_ns = instr_ns(start);
     volatile uint64_t saved_word = pg_qprof_running.exec_id;
     pg_qprof_running.exec_id = exec_id;
     nesting_level++;

@@ -96,5 +96,37 @@ cmp_ok($short_oncpu, '>=', 0.8 * $short_kernel_ns,
 cmp_ok($short_oncpu, '<=', 1.02 * $short_kernel_ns,
     'short statements: not more than the kernel counted');
 
+# The CPU a backend spends on a statement before its execution begins
+# (reading it from the client, parsing it, analyzing it) is not the
+# execution's: a statement whose text takes far longer to parse than to
+# plan and run (an IN list of 30,000 constants, folded by the parser into
+# one array) is on the CPU for no more than its planning and execution time,
+# whether the backend switches out after it (idle, waiting for the next) or
+# in the middle of the next one.
+my $parse_n = 12;
+my $in_list = join ',', 1 .. 30000;
+$node->psql(join('', map { "SELECT $_ AS n WHERE $_ IN ($in_list);\n" } 1 .. $parse_n),
+    app => 'parse_heavy');
+my @parse_rows = map { [ split /\|/ ] } split /\n/, $node->psql(
+    "SELECT pid, exec_id, plan_time_ms, exec_time_ms FROM pg_qprof.samples "
+      . "WHERE application_name = 'parse_heavy' AND query LIKE '%IN (%'");
+is(scalar @parse_rows, $parse_n, 'parse-heavy statements: one sample each');
+my $parse_io = $bpf->take([ map { [ $_->[0], $_->[1] ] } @parse_rows ]);
+my ($parse_elapsed, $parse_oncpu, $parse_over) = (0, 0, 0);
+for my $row (@parse_rows) {
+    my $elapsed_ns = ($row->[2] + $row->[3]) * 1e6;
+    my $oncpu = ($parse_io->{"$row->[0]:$row->[1]"} // { oncpu_ns => 0 })->{oncpu_ns};
+    $parse_elapsed += $elapsed_ns;
+    $parse_oncpu += $oncpu;
+    # a little after the end is still its own: the result sent, the commit
+    $parse_over++ if $oncpu > $elapsed_ns * 1.1 + 0.3e6;
+}
+diag sprintf 'parse-heavy statements: %.1f ms planning and execution, '
+  . '%.1f ms on-CPU in all', $parse_elapsed / 1e6, $parse_oncpu / 1e6;
+is($parse_over, 0,
+    'parse-heavy statements: none is on the CPU for longer than it planned and ran');
+cmp_ok($parse_oncpu, '>=', 0.5 * $parse_elapsed,
+    'parse-heavy statements: their own CPU time is still counted');
+
 $bpf->detach;
 done_testing();
