@@ -30,6 +30,12 @@
 #   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
 #                  top-level statement in ten recorded, the others counted)
 #                  with `--bpf on --bpf-syscalls off`
+#   qprof-floor    pgbench on the qprof cluster, no collector, programs
+#                  that do nothing (tests/bpf/empty_programs.bpf.c) on the
+#                  tracepoints pg_qprof's programs use: what attaching any
+#                  program there costs, before it runs an instruction (not
+#                  run by default; qprof-floor-nosys leaves out the syscall
+#                  tracepoints)
 # The collector reads the ring from the server's memory (it runs as root);
 # two more configurations, not run by default (CONFIGS), read it through
 # SQL instead: qprof-nobpf-sql and qprof-bpf-sql. qprof-nobpf-pollS and
@@ -48,9 +54,12 @@
 # only): on a shared machine TPS medians move by more than the overhead, the
 # programs' own run time does not.
 #
-# Last, the cost of the raw syscall tracepoints on every system call of the
-# machine: 2 million 1-byte dd reads and writes, with and without the
-# programs attached (with and without syscall tracing), minimum of 3.
+# Last, what the programs cost every other process of the machine: per
+# system call, 1 million 1-byte dd copies (2 million read/write calls), and
+# per round trip between two processes through pipes pinned to one CPU
+# (`perf bench sched pipe`: 4 system calls and 2 context switches), best of
+# 3, with nothing attached, with the empty programs, and with pg_qprof's
+# (without and with syscall tracing).
 #
 # TPS at saturation moves by more than the overhead on a shared 2-core
 # machine. The `cpu` part measures what each configuration costs instead:
@@ -95,10 +104,12 @@ WORKLOADS=${WORKLOADS:-select-only tpcb-like}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
 dump_tool="$repo/bpf/build/qprof_bpf_dump"
+attach_tool="$repo/bpf/build/attach_programs"
+empty_programs="$repo/bpf/build/empty_programs.bpf.o"
 QPROF=${QPROF:-$(command -v qprof || echo "$repo/collector/build/qprof")}
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
-[ -x "$dump_tool" ] || { echo "build it first: make -C bpf" >&2; exit 1; }
+[ -x "$dump_tool" ] && [ -x "$attach_tool" ] || { echo "build it first: make -C bpf" >&2; exit 1; }
 [ -x "$QPROF" ] || { echo "no qprof collector ($QPROF)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/qprof_bench_XXXXXX)
@@ -107,6 +118,7 @@ collector_pid=0
 dump_pid=0
 busy_pid=0
 reader_pid=0
+empty_pid=0
 
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -115,6 +127,7 @@ cleanup() {
     [ "$dump_pid" -gt 0 ] && kill "$dump_pid" 2>/dev/null && wait "$dump_pid" 2>/dev/null
     [ "$busy_pid" -gt 0 ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null
     [ "$reader_pid" -gt 0 ] && kill "$reader_pid" 2>/dev/null && wait "$reader_pid" 2>/dev/null
+    [ "$empty_pid" -gt 0 ] && kill "$empty_pid" 2>/dev/null && wait "$empty_pid" 2>/dev/null
     for name in plain qprof pgss; do
         [ -f "$work/$name/postmaster.pid" ] &&
             as_postgres "$pgbin/pg_ctl" -D "$work/$name" -m immediate stop >/dev/null 2>&1
@@ -210,6 +223,25 @@ stop_busy() {
     kill "$busy_pid"
     wait "$busy_pid" 2>/dev/null || true
     busy_pid=0
+}
+
+# The empty programs attached, but for the tracepoints named, until
+# stop_empty_programs.
+start_empty_programs() {
+    rm -f "$work/empty.in" "$work/empty.out"
+    mkfifo "$work/empty.in"
+    "$attach_tool" "$empty_programs" "$@" <"$work/empty.in" >"$work/empty.out" &
+    empty_pid=$!
+    exec 9>"$work/empty.in"
+    until grep -q ready "$work/empty.out" 2>/dev/null; do
+        kill -0 "$empty_pid" 2>/dev/null || { echo "cannot attach the empty programs" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+stop_empty_programs() {
+    exec 9>&-
+    wait "$empty_pid" || true
+    empty_pid=0
 }
 
 # A client of the qprof cluster reading READ_RATE times a second the last
@@ -317,6 +349,16 @@ run_config() {
         "$measure" qprof "$@"
         stop_collector "$config"
         ;;
+    qprof-floor)
+        start_empty_programs
+        "$measure" qprof "$@"
+        stop_empty_programs
+        ;;
+    qprof-floor-nosys)
+        start_empty_programs sys_enter sys_exit
+        "$measure" qprof "$@"
+        stop_empty_programs
+        ;;
     qprof-light)
         set_qprof sample_rate 0.1
         start_collector on --bpf-syscalls off
@@ -339,34 +381,11 @@ paired_change() {
     done | median
 }
 
-# One run with the loader's driver attached: events/s and peak map size.
-bpf_event_rates() {
-    local workload=$1 word pm addr
-    word=$(psql_to qprof -c 'SELECT * FROM pg_qprof.exec_word()')
-    pm=${word%%|*}
-    addr=${word##*|}
-    rm -f "$work/dump.in" "$work/dump.out"
-    mkfifo "$work/dump.in"
-    bpftool -j prog show >"$work/progs_before.json"
-    "$dump_tool" "$pm" "$addr" <"$work/dump.in" >"$work/dump.out" &
-    dump_pid=$!
-    exec 7>"$work/dump.in"
-    until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done
-    echo stats >&7
-    local stats_before
-    stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
-    echo 1 >/proc/sys/kernel/bpf_stats_enabled
-    "$pgbin/pgbench" -h "$work" -p "${port[qprof]}" -U postgres -n -b "$workload" \
-        -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres >"$work/bench.out" 2>&1 &
-    local bench=$!
-    while kill -0 "$bench" 2>/dev/null; do
-        echo drain >&7
-        sleep 0.1
-    done
-    wait "$bench" || true
-    local prog_time
-    # Ours: the programs of qprof_io.bpf.c loaded since the driver started.
-    prog_time=$(bpftool -j prog show | perl -MJSON::PP -e '
+# The run time of the programs named like pg_qprof's (the empty ones have
+# the same names) loaded since `bpftool -j prog show` wrote $1, during a
+# pgbench run whose output is $2 (run-time statistics on).
+program_times() {
+    bpftool -j prog show | perl -MJSON::PP -e '
         my ($before_file, $seconds, $tx) = @ARGV;
         my %ours = map { ($_ => 1) } qw(sys_enter sys_exit page_cache_add
           ra_unbounded ra_order block_io_start block_rq_issue
@@ -386,8 +405,45 @@ bpf_event_rates() {
           . "%.0f ns per transaction\n               (%s)",
             $runs / $seconds, $runs ? $ns / $runs : 0, $ns / $seconds / 1e7,
             $tx ? $ns / $tx : 0, join ", ", @each;
-    ' "$work/progs_before.json" "$DURATION" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/bench.out")")
+    ' "$1" "$DURATION" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$2")"
+}
+
+# Starts pgbench on the qprof cluster in the background ($bench), with the
+# programs' run-time statistics on until stats_pgbench_end.
+stats_pgbench_start() {
+    stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
+    echo 1 >/proc/sys/kernel/bpf_stats_enabled
+    "$pgbin/pgbench" -h "$work" -p "${port[qprof]}" -U postgres -n -b "$1" \
+        -T "$DURATION" -c "$CLIENTS" -j "$CLIENTS" postgres >"$work/bench.out" 2>&1 &
+    bench=$!
+}
+stats_pgbench_end() {
+    wait "$bench" || true
     echo "$stats_before" >/proc/sys/kernel/bpf_stats_enabled
+}
+
+# One run with the loader's driver attached: events/s and peak map size.
+bpf_event_rates() {
+    local workload=$1 word pm addr
+    word=$(psql_to qprof -c 'SELECT * FROM pg_qprof.exec_word()')
+    pm=${word%%|*}
+    addr=${word##*|}
+    rm -f "$work/dump.in" "$work/dump.out"
+    mkfifo "$work/dump.in"
+    bpftool -j prog show >"$work/progs_before.json"
+    "$dump_tool" "$pm" "$addr" <"$work/dump.in" >"$work/dump.out" &
+    dump_pid=$!
+    exec 7>"$work/dump.in"
+    until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done
+    echo stats >&7
+    stats_pgbench_start "$workload"
+    while kill -0 "$bench" 2>/dev/null; do
+        echo drain >&7
+        sleep 0.1
+    done
+    local prog_time
+    prog_time=$(program_times "$work/progs_before.json" "$work/bench.out")
+    stats_pgbench_end
     echo stats >&7
     exec 7>&-
     wait "$dump_pid" || true
@@ -400,7 +456,23 @@ bpf_event_rates() {
         "$(sed -n 's/.*"peak_entries":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"lost_events":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"word_read_failures":\([0-9]*\).*/\1/p' <<<"$last")"
-    echo "               BPF programs: $prog_time"
+    echo "               pg_qprof's programs: $prog_time"
+}
+
+# The same run with the empty programs instead: what the statistics report
+# for a program that does nothing (their own cost included), to subtract.
+empty_program_rates() {
+    local workload=$1
+    bpftool -j prog show >"$work/progs_before.json"
+    start_empty_programs
+    stats_pgbench_start "$workload"
+    wait "$bench" || true
+    local prog_time
+    prog_time=$(program_times "$work/progs_before.json" "$work/bench.out")
+    stats_pgbench_end
+    stop_empty_programs
+    printf '  %-12s %s TPS\n' "$workload" "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/bench.out")"
+    echo "               empty programs: $prog_time"
 }
 
 make_cluster plain ''
@@ -480,36 +552,60 @@ if wants rates; then
     echo "BPF activity (loader driver, entries claimed every 0.1 s):"
     for workload in $WORKLOADS; do
         bpf_event_rates "$workload"
+        empty_program_rates "$workload"
     done
 fi
 
-# Per system call: dd with 1-byte blocks is nothing but read/write calls.
-dd_ms() {
+# What the attached programs cost processes that are not the server's, in
+# ns: per read/write system call (dd copying 1-byte blocks: two calls a
+# block) and per round trip through two pipes between two processes pinned
+# to one CPU (perf bench sched pipe: 4 system calls and 2 context switches),
+# best of 3 each.
+per_syscall_ns() {
     local best=0 start elapsed
     for _ in 1 2 3; do
         start=$(date +%s%N)
         dd if=/dev/zero of=/dev/null bs=1 count=1000000 status=none
-        elapsed=$((($(date +%s%N) - start) / 1000000))
+        elapsed=$(($(date +%s%N) - start))
         if [ "$best" -eq 0 ] || [ "$elapsed" -lt "$best" ]; then best=$elapsed; fi
     done
-    echo "$best"
+    awk -v t="$best" 'BEGIN { printf "%.1f", t / 2e6 }'
 }
-attached_dd_ms() {
+per_round_trip_ns() {
+    for _ in 1 2 3; do
+        taskset -c 0 perf bench sched pipe -l 200000 2>/dev/null |
+            awk '/usecs\/op/ { printf "%.0f\n", $1 * 1000 }'
+    done | sort -n | head -1
+}
+process_costs() { echo "$(per_syscall_ns)/$(per_round_trip_ns)"; }
+# pg_qprof's programs attached (for postmaster pid 1: no process here is a
+# backend), with the loader's arguments after the entry map size.
+ours_attached() {
     rm -f "$work/dd.in"
     mkfifo "$work/dd.in"
     "$dump_tool" 1 0x1000 32768 "$@" <"$work/dd.in" >"$work/dd.out" &
     dump_pid=$!
     exec 8>"$work/dd.in"
     until grep -q ready "$work/dd.out" 2>/dev/null; do sleep 0.2; done
-    dd_ms
+    process_costs
     exec 8>&-
     wait "$dump_pid" || true
     dump_pid=0
 }
+empty_attached() {
+    start_empty_programs "$@"
+    process_costs
+    stop_empty_programs
+}
 if wants syscalls; then
-    echo "system call cost (2 million read/write calls, ms, best of 3):"
-    for round in 1 2 3; do
-        printf '  detached %s, attached without syscall tracing %s, attached %s\n' \
-            "$(dd_ms)" "$(attached_dd_ms no-syscalls)" "$(attached_dd_ms)"
-    done
+    if command -v perf >/dev/null; then
+        echo "what other processes pay, ns per read/write call / per pipe round trip (4 calls, 2 switches), best of 3:"
+        for round in 1 2 3; do
+            printf '  nothing %s; empty programs %s, with syscalls %s; pg_qprof %s, with syscalls %s\n' \
+                "$(process_costs)" "$(empty_attached sys_enter sys_exit)" "$(empty_attached)" \
+                "$(ours_attached no-syscalls)" "$(ours_attached)"
+        done
+    else
+        echo "no perf (Debian package linux-perf): the syscalls part is left out" >&2
+    fi
 fi
