@@ -409,7 +409,8 @@ program_times() {
 }
 
 # Starts pgbench on the qprof cluster in the background ($bench), with the
-# programs' run-time statistics on until stats_pgbench_end.
+# programs' run-time statistics on until stats_pgbench_end, which waits for
+# it (the programs keep what the statistics counted).
 stats_pgbench_start() {
     stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
     echo 1 >/proc/sys/kernel/bpf_stats_enabled
@@ -441,9 +442,9 @@ bpf_event_rates() {
         echo drain >&7
         sleep 0.1
     done
+    stats_pgbench_end
     local prog_time
     prog_time=$(program_times "$work/progs_before.json" "$work/bench.out")
-    stats_pgbench_end
     echo stats >&7
     exec 7>&-
     wait "$dump_pid" || true
@@ -466,10 +467,9 @@ empty_program_rates() {
     bpftool -j prog show >"$work/progs_before.json"
     start_empty_programs
     stats_pgbench_start "$workload"
-    wait "$bench" || true
+    stats_pgbench_end
     local prog_time
     prog_time=$(program_times "$work/progs_before.json" "$work/bench.out")
-    stats_pgbench_end
     stop_empty_programs
     printf '  %-12s %s TPS\n' "$workload" "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/bench.out")"
     echo "               empty programs: $prog_time"
