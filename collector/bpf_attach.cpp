@@ -18,11 +18,14 @@
 #include <functional>
 #include <mutex>
 
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "qprof_io.h"
 #include "qprof_io.skel.h"
+#include "trace_event_ids.h"
 
 namespace qprof {
 
@@ -181,6 +184,46 @@ struct BtfDeleter {
     void operator()(struct btf *btf) const { btf__free(btf); }
 };
 
+struct LinkDeleter {
+    void operator()(struct bpf_link *link) const { bpf_link__destroy(link); }
+};
+using Link = std::unique_ptr<struct bpf_link, LinkDeleter>;
+
+/* The calls whose enter and exit events file_syscall_enter/exit watch: the
+ * ones PostgreSQL reads and writes relation, WAL and temporary files with.
+ * Not plain read/write/readv/writev: PostgreSQL uses them on regular files
+ * only for server-side COPY files and a few small ones, while every other
+ * process of the machine uses them on pipes, sockets and terminals, and an
+ * attached event costs each call about 30 ns more than an unwatched one
+ * (tests/bpf/bench_overhead.sh, part syscalls). The raw tracepoints count
+ * them too. */
+const std::vector<std::string> kFileSyscalls = {
+    "pread64", "preadv",   "preadv2", "pwrite64",
+    "pwritev", "pwritev2", "fsync",   "fdatasync"};
+
+/* Attaches `prog` to the trace event `id`; null with errno set on failure.
+ * The link owns the perf event. */
+Link attach_to_trace_event(bpf_program *prog, uint64_t id) {
+    struct perf_event_attr attr = {};
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.size = sizeof(attr);
+    attr.config = id;
+    attr.sample_period = 1;
+    attr.wakeup_events = 1;
+    /* one event on CPU 0 for all tasks: the program runs on every CPU */
+    int fd = int(
+        syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0)
+        return nullptr;
+    Link link(bpf_program__attach_perf_event(prog, fd));
+    if (!link) {
+        int err = errno;
+        close(fd);
+        errno = err;
+    }
+    return link;
+}
+
 /* What was drained from the kernel for one execution, until its sample
  * claims it. */
 struct HeldIo {
@@ -192,6 +235,9 @@ struct HeldIo {
 
 struct BpfAttribution::Impl {
     std::unique_ptr<qprof_io_bpf, SkeletonDeleter> skel;
+    /* Attached by hand, not by the skeleton: the system call programs.
+     * Declared after skel, so destroyed first. */
+    std::vector<Link> syscall_links;
     /* The cpu_slices map, mapped read-only: one ring per possible CPU,
      * `slice_ring_stride` bytes apart; slice_tail[cpu] slices read. */
     const uint8_t *slice_rings = nullptr;
@@ -373,8 +419,9 @@ struct BpfAttribution::Impl {
 namespace {
 
 /* Which optional attach points this kernel has; a program whose target is
- * missing is not loaded rather than failing the whole load. */
-void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
+ * missing is not loaded rather than failing the whole load. Returns whether
+ * the raw syscall programs are loaded (for attach_syscall_programs). */
+bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
                      std::vector<std::string> &attached) {
     std::unique_ptr<struct btf, BtfDeleter> vmlinux(btf__load_vmlinux_btf());
     if (!vmlinux)
@@ -403,9 +450,19 @@ void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
     attached = {"tp_btf/sched_switch", "tp_btf/mm_filemap_add_to_page_cache",
                 "tp_btf/block_rq_issue", "tp_btf/block_rq_complete"};
 
-    optional(trace_syscalls && has_tracepoint("sys_enter") &&
-                 has_tracepoint("sys_exit"),
-             {p.sys_enter, p.sys_exit}, "tp_btf/sys_enter,sys_exit");
+    /* Both kinds of system call programs are loaded; which one is attached
+     * is known only once the trace events have been tried. */
+    bool per_call = syscalls == SyscallTracing::per_call;
+    bpf_program__set_autoload(p.file_syscall_enter, per_call);
+    bpf_program__set_autoload(p.file_syscall_exit, per_call);
+    bool raw = syscalls != SyscallTracing::off && has_tracepoint("sys_enter") &&
+               has_tracepoint("sys_exit");
+    bpf_program__set_autoload(p.sys_enter, raw);
+    bpf_program__set_autoload(p.sys_exit, raw);
+    for (bpf_program *attached_by_hand :
+         {p.file_syscall_enter, p.file_syscall_exit, p.sys_enter, p.sys_exit})
+        bpf_program__set_autoattach(attached_by_hand, false);
+
     optional(has_tracepoint("page_cache_ra_unbounded"), {p.ra_unbounded},
              "tp_btf/page_cache_ra_unbounded");
     optional(has_tracepoint("page_cache_ra_order"), {p.ra_order},
@@ -413,6 +470,78 @@ void choose_programs(qprof_io_bpf *skel, bool trace_syscalls,
     bool io_start = has_tracepoint("block_io_start");
     optional(io_start, {p.block_io_start}, "tp_btf/block_io_start");
     skel->rodata->claim_requests_at_start = io_start;
+    return raw;
+}
+
+/* Attaches file_syscall_enter/exit to the trace events of the file calls;
+ * nothing, with the reason in *why, when tracefs or any event is missing. */
+std::vector<Link> attach_to_file_syscall_events(qprof_io_bpf *skel,
+                                                std::string *why) {
+    std::vector<std::string> enter, exit;
+    for (const std::string &call : kFileSyscalls) {
+        enter.push_back("sys_enter_" + call);
+        exit.push_back("sys_exit_" + call);
+    }
+    std::vector<uint64_t> enter_ids, exit_ids;
+    if (!trace_event_ids("syscalls", enter, enter_ids, why) ||
+        !trace_event_ids("syscalls", exit, exit_ids, why))
+        return {};
+    std::vector<Link> links;
+    for (size_t i = 0; i < kFileSyscalls.size(); ++i)
+        for (auto [prog, id] :
+             {std::pair(skel->progs.file_syscall_enter, enter_ids[i]),
+              std::pair(skel->progs.file_syscall_exit, exit_ids[i])}) {
+            Link link = attach_to_trace_event(prog, id);
+            if (!link) {
+                *why = failure("cannot attach to syscalls:" + kFileSyscalls[i],
+                               errno);
+                return {};
+            }
+            links.push_back(std::move(link));
+        }
+    return links;
+}
+
+/* Attaches the system call programs: to the trace events of the file calls
+ * where the options ask for them and tracefs has them, else to the raw
+ * tracepoints when they are loaded. Names what it attached, or why nothing,
+ * in *attached. */
+std::vector<Link> attach_syscall_programs(qprof_io_bpf *skel,
+                                          SyscallTracing syscalls,
+                                          bool raw_loaded,
+                                          std::vector<std::string> &attached) {
+    if (syscalls == SyscallTracing::off)
+        return {};
+    std::string why;
+    if (syscalls == SyscallTracing::per_call) {
+        std::vector<Link> links = attach_to_file_syscall_events(skel, &why);
+        if (!links.empty()) {
+            std::string calls;
+            for (const std::string &call : kFileSyscalls)
+                calls += (calls.empty() ? "" : ",") + call;
+            attached.push_back("tracepoint/syscalls/sys_enter,sys_exit of " +
+                               calls);
+            return links;
+        }
+    }
+    if (!raw_loaded) {
+        attached.push_back("no system call tracing: " +
+                           (why.empty() ? std::string("no raw syscall "
+                                                      "tracepoints in the BTF")
+                                        : why));
+        return {};
+    }
+    std::vector<Link> links;
+    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
+        Link link(bpf_program__attach(prog));
+        if (!link)
+            throw BpfUnavailable(
+                failure("cannot attach the raw syscall programs", errno));
+        links.push_back(std::move(link));
+    }
+    attached.push_back(why.empty() ? "tp_btf/sys_enter,sys_exit"
+                                   : "tp_btf/sys_enter,sys_exit, as " + why);
+    return links;
 }
 
 } // namespace
@@ -434,7 +563,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     int err = bpf_map__set_max_entries(skel->maps.exec_io, options.max_entries);
     if (err)
         throw BpfUnavailable(failure("cannot size the entry map", err));
-    choose_programs(skel, options.trace_syscalls, impl_->attachments);
+    bool raw_syscalls_loaded =
+        choose_programs(skel, options.syscalls, impl_->attachments);
 
     err = bpf_map__set_max_entries(
         skel->maps.cpu_slices,
@@ -447,6 +577,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     err = qprof_io_bpf__attach(skel);
     if (err)
         throw BpfUnavailable(failure("cannot attach the BPF programs", err));
+    impl_->syscall_links = attach_syscall_programs(
+        skel, options.syscalls, raw_syscalls_loaded, impl_->attachments);
 
     impl_->exec_io_fd = bpf_map__fd(skel->maps.exec_io);
     impl_->held_limit = size_t(options.max_entries) * 4;
@@ -486,6 +618,10 @@ void BpfAttribution::read_slices() {
 
 const std::vector<std::string> &BpfAttribution::attachments() const {
     return impl_->attachments;
+}
+
+bool BpfAttribution::syscalls_traced() const {
+    return !impl_->syscall_links.empty();
 }
 
 std::unordered_map<ExecKey, ExecIo, ExecKeyHash> BpfAttribution::peek_all() {

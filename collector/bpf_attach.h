@@ -73,12 +73,19 @@ struct BpfStats {
                                      oldest when too many are held */
 };
 
+/* Where the read/write/fsync system call fields come from. */
+enum class SyscallTracing {
+    off,      /* nowhere: they stay at zero */
+    per_call, /* the trace events of the positional read/write calls and
+                 fsync (tracefs ids): any other system call pays a bit
+                 test; where tracefs or the events are missing, raw */
+    raw,      /* the raw sys_enter/sys_exit tracepoints: every system call
+                 of the machine pays a program run */
+};
+
 struct BpfOptions {
     uint32_t max_entries = 32768; /* executions with events, at once */
-    /* read/write/fsync system calls come from the raw syscall tracepoints,
-     * which put every system call of the machine on a slower path; false
-     * leaves the syscall fields at zero */
-    bool trace_syscalls = true;
+    SyscallTracing syscalls = SyscallTracing::per_call;
 };
 
 class BpfAttribution {
@@ -124,6 +131,9 @@ class BpfAttribution {
 
     /* Names of the kernel attachments in use, e.g. for a capture header. */
     const std::vector<std::string> &attachments() const;
+    /* Some system call programs are attached: the syscall fields are
+     * measured (see SyscallTracing; attachments() says which, or why not). */
+    bool syscalls_traced() const;
 
   private:
     struct Impl;

@@ -19,15 +19,15 @@ struct CollectOptions {
     double duration_seconds = 0; /* 0 = until SIGTERM/SIGINT */
     uint64_t rotate_bytes = 64ull << 20;
     double rotate_seconds = 3600;
-    uint64_t retain_bytes = 0;      /* 0 = keep all files */
-    uint32_t frame_records = 8192;  /* samples per frame at most */
-    double frame_seconds = 1.0;     /* a frame is closed at least this often */
-    int batch_rows = 5000;          /* rows per read_samples call */
-    double poll_seconds = 0.2;      /* pause when the ring had nothing new */
-    double catalog_seconds = 300;   /* catalog snapshot period */
-    std::string bpf = "auto";       /* auto | on | off */
-    bool bpf_syscalls = true;       /* trace read/write/fsync system calls */
-    std::string ring_read = "auto"; /* auto | memory | sql */
+    uint64_t retain_bytes = 0;       /* 0 = keep all files */
+    uint32_t frame_records = 8192;   /* samples per frame at most */
+    double frame_seconds = 1.0;      /* a frame is closed at least this often */
+    int batch_rows = 5000;           /* rows per read_samples call */
+    double poll_seconds = 0.2;       /* pause when the ring had nothing new */
+    double catalog_seconds = 300;    /* catalog snapshot period */
+    std::string bpf = "auto";        /* auto | on | off */
+    std::string bpf_syscalls = "on"; /* on | raw | off: bpf_attach.h */
+    std::string ring_read = "auto";  /* auto | memory | sql */
     int zstd_level = 1;
 };
 

@@ -117,7 +117,7 @@ ExecWord read_exec_word(PgConnection &conn) {
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, bool trace_syscalls,
+void IoAttribution::start(const std::string &mode, const std::string &syscalls,
                           bool keep_memory_access, PgConnection &conn) {
     if (mode == "off")
         return;
@@ -126,12 +126,19 @@ void IoAttribution::start(const std::string &mode, bool trace_syscalls,
         ExecWord word = read_exec_word(conn);
         state_->bpf = std::make_unique<BpfAttribution>(
             word.host_postmaster_pid, word.address,
-            BpfOptions{BpfOptions().max_entries, trace_syscalls});
+            BpfOptions{BpfOptions().max_entries,
+                       syscalls == "off"   ? SyscallTracing::off
+                       : syscalls == "raw" ? SyscallTracing::raw
+                                           : SyscallTracing::per_call});
         state_->watching_since_us = unix_now_us();
         state_->in_other_pid_namespace =
             word.host_postmaster_pid != word.postmaster_pid;
         active_ = true;
-        trace_syscalls_ = trace_syscalls;
+        trace_syscalls_ = state_->bpf->syscalls_traced();
+        if (syscalls != "off" && !trace_syscalls_)
+            fprintf(stderr,
+                    "qprof collect: the system call fields are off: %s\n",
+                    state_->bpf->attachments().back().c_str());
         std::string failed = drop_capabilities_after_attach(keep_memory_access);
         if (!failed.empty())
             fprintf(stderr,
@@ -259,7 +266,8 @@ struct IoAttribution::State {};
 IoAttribution::IoAttribution() = default;
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, bool, PgConnection &) {
+void IoAttribution::start(const std::string &mode, const std::string &, bool,
+                          PgConnection &) {
     if (mode == "off")
         return;
     const char *reason = "qprof was built without BPF support";

@@ -25,11 +25,13 @@ class IoAttribution {
      * cannot be used. Once attached, the capabilities loading needed are
      * dropped; `keep_memory_access` keeps those mapping the ring from the
      * postmaster's memory needs. */
-    void start(const std::string &mode, bool trace_syscalls,
+    /* syscalls: on | raw | off, as SyscallTracing per_call | raw | off */
+    void start(const std::string &mode, const std::string &syscalls,
                bool keep_memory_access, PgConnection &conn);
 
     bool active() const { return active_; }
-    /* the system call fields are filled (--bpf-syscalls on) */
+    /* the system call fields are filled (--bpf-syscalls on or raw, and
+     * programs could be attached for them) */
     bool syscalls_traced() const { return active_ && trace_syscalls_; }
 
     /* Why BPF is not in use, when it was asked for (auto); else empty. */

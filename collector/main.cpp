@@ -24,7 +24,8 @@ const char *kUsage =
     "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
     "                [--duration SECONDS | --once] [--rotate-mb N]\n"
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
-    "                [--bpf-syscalls on|off] [--ring-read auto|memory|sql]\n"
+    "                [--bpf-syscalls on|raw|off] [--ring-read "
+    "auto|memory|sql]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                [--poll-seconds S]\n"
     "                [--catalog-seconds N]\n"
@@ -88,10 +89,10 @@ int collect_main(int argc, char **argv) {
         else if (arg == "--bpf")
             options.bpf = option_value(argc, argv, i);
         else if (arg == "--bpf-syscalls") {
-            std::string value = option_value(argc, argv, i);
-            if (value != "on" && value != "off")
-                throw UsageError("--bpf-syscalls takes on or off");
-            options.bpf_syscalls = value == "on";
+            options.bpf_syscalls = option_value(argc, argv, i);
+            if (options.bpf_syscalls != "on" && options.bpf_syscalls != "raw" &&
+                options.bpf_syscalls != "off")
+                throw UsageError("--bpf-syscalls takes on, raw or off");
         } else if (arg == "--ring-read") {
             options.ring_read = option_value(argc, argv, i);
             if (options.ring_read != "auto" && options.ring_read != "memory" &&

@@ -27,7 +27,9 @@ sub attach {
     my $tool = $opts{tool} // $TOOL;
     croak "$tool is not built (make -C bpf)" unless -x $tool;
     my @cmd = ($tool, $postmaster_pid, $word_address);
-    push @cmd, $opts{max_entries} if $opts{max_entries};
+    push @cmd, $opts{max_entries} // 32768;
+    # syscalls: no-syscalls or raw-syscalls (default: per-call trace events)
+    push @cmd, $opts{syscalls} if $opts{syscalls};
     unshift @cmd, 'runuser', '-u', $opts{user}, '--' if $opts{user};
     my $self = bless { in => '', out => '', err => '' }, $class;
     $self->{run} = IPC::Run::start(\@cmd, '<', \$self->{in}, '>',

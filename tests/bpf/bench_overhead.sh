@@ -24,18 +24,22 @@
 #                  extension's own cost)
 #   qprof-nobpf    pgbench on the qprof cluster, `qprof collect --bpf off`
 #   qprof-bpf      pgbench on the qprof cluster, `qprof collect --bpf on`
-#   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no raw syscall
-#                  tracepoints: every system call of the machine stays on
-#                  its fast path)
+#                  (system calls from the trace events of the file calls)
+#   qprof-bpf-raw  the same with `--bpf-syscalls raw` (the raw syscall
+#                  tracepoints: every system call of the machine runs a
+#                  program; not run by default)
+#   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no syscall
+#                  tracing: every system call of the machine stays on its
+#                  fast path)
 #   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
 #                  top-level statement in ten recorded, the others counted)
-#                  with `--bpf on --bpf-syscalls off`
+#                  with `--bpf on`
 #   qprof-floor    pgbench on the qprof cluster, no collector, programs
 #                  that do nothing (tests/bpf/empty_programs.bpf.c) on the
-#                  tracepoints pg_qprof's programs use: what attaching any
-#                  program there costs, before it runs an instruction (not
-#                  run by default; qprof-floor-nosys leaves out the syscall
-#                  tracepoints)
+#                  tracepoints pg_qprof's programs use with
+#                  `--bpf-syscalls raw`: what attaching any program there
+#                  costs, before it runs an instruction (not run by default;
+#                  qprof-floor-nosys leaves out the syscall tracepoints)
 # The collector reads the ring from the server's memory (it runs as root);
 # two more configurations, not run by default (CONFIGS), read it through
 # SQL instead: qprof-nobpf-sql and qprof-bpf-sql. qprof-nobpf-pollS and
@@ -334,6 +338,11 @@ run_config() {
         "$measure" qprof "$@"
         stop_collector "$config"
         ;;
+    qprof-bpf-raw)
+        start_collector on --bpf-syscalls raw
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
     qprof-bpf-nosys)
         start_collector on --bpf-syscalls off
         "$measure" qprof "$@"
@@ -361,7 +370,7 @@ run_config() {
         ;;
     qprof-light)
         set_qprof sample_rate 0.1
-        start_collector on --bpf-syscalls off
+        start_collector on
         "$measure" qprof "$@"
         stop_collector "$config"
         set_qprof sample_rate 1
@@ -558,9 +567,10 @@ fi
 
 # What the attached programs cost processes that are not the server's, in
 # ns: per read/write system call (dd copying 1-byte blocks: two calls a
-# block) and per round trip through two pipes between two processes pinned
-# to one CPU (perf bench sched pipe: 4 system calls and 2 context switches),
-# best of 3 each.
+# block; calls the trace events of the file calls do not watch), per pread
+# of a regular file (a python3 loop: a call they watch), and per round trip
+# through two pipes between two processes pinned to one CPU (perf bench
+# sched pipe: 4 system calls and 2 context switches), best of 3 each.
 per_syscall_ns() {
     local best=0 start elapsed
     for _ in 1 2 3; do
@@ -571,13 +581,27 @@ per_syscall_ns() {
     done
     awk -v t="$best" 'BEGIN { printf "%.1f", t / 2e6 }'
 }
+per_pread_ns() {
+    python3 - <<'EOF'
+import os, time
+fd = os.open("/etc/passwd", os.O_RDONLY)
+best = None
+for _ in range(3):
+    start = time.perf_counter_ns()
+    for _ in range(1000000):
+        os.pread(fd, 1, 0)
+    elapsed = time.perf_counter_ns() - start
+    best = elapsed if best is None else min(best, elapsed)
+print("%.1f" % (best / 1e6), end="")
+EOF
+}
 per_round_trip_ns() {
     for _ in 1 2 3; do
         taskset -c 0 perf bench sched pipe -l 200000 2>/dev/null |
             awk '/usecs\/op/ { printf "%.0f\n", $1 * 1000 }'
     done | sort -n | head -1
 }
-process_costs() { echo "$(per_syscall_ns)/$(per_round_trip_ns)"; }
+process_costs() { echo "$(per_syscall_ns)/$(per_pread_ns)/$(per_round_trip_ns)"; }
 # pg_qprof's programs attached (for postmaster pid 1: no process here is a
 # backend), with the loader's arguments after the entry map size.
 ours_attached() {
@@ -599,11 +623,11 @@ empty_attached() {
 }
 if wants syscalls; then
     if command -v perf >/dev/null; then
-        echo "what other processes pay, ns per read/write call / per pipe round trip (4 calls, 2 switches), best of 3:"
+        echo "what other processes pay, ns per read/write call (dd) / per pread (python3 loop) / per pipe round trip (4 calls, 2 switches), best of 3:"
         for round in 1 2 3; do
-            printf '  nothing %s; empty programs %s, with syscalls %s; pg_qprof %s, with syscalls %s\n' \
+            printf '  nothing %s; empty programs %s, with raw syscalls %s; pg_qprof %s, with syscall events %s, with raw syscalls %s\n' \
                 "$(process_costs)" "$(empty_attached sys_enter sys_exit)" "$(empty_attached)" \
-                "$(ours_attached no-syscalls)" "$(ours_attached)"
+                "$(ours_attached no-syscalls)" "$(ours_attached)" "$(ours_attached raw-syscalls)"
         done
     else
         echo "no perf (Debian package linux-perf): the syscalls part is left out" >&2

@@ -2,7 +2,10 @@
  * qprof_bpf_dump — drives qprof::BpfAttribution from a test, one JSON line
  * per answer on stdout.
  *
- *   qprof_bpf_dump POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES [no-syscalls]]
+ *   qprof_bpf_dump POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES [SYSCALLS]]
+ *
+ * SYSCALLS: no-syscalls, or raw-syscalls for the raw syscall tracepoints
+ * (default: the trace events of the file calls, see SyscallTracing).
  *
  * Prints {"ready":true,"attachments":[...]} once attached, or
  * {"unavailable":"why"} and exits with status 2. Then reads commands, one a
@@ -92,7 +95,7 @@ int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr,
                 "usage: %s POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES "
-                "[no-syscalls]]\n",
+                "[no-syscalls|raw-syscalls]]\n",
                 argv[0]);
         return 1;
     }
@@ -102,7 +105,9 @@ int main(int argc, char **argv) {
     if (argc > 3)
         options.max_entries = uint32_t(strtoul(argv[3], nullptr, 0));
     if (argc > 4 && std::string(argv[4]) == "no-syscalls")
-        options.trace_syscalls = false;
+        options.syscalls = qprof::SyscallTracing::off;
+    if (argc > 4 && std::string(argv[4]) == "raw-syscalls")
+        options.syscalls = qprof::SyscallTracing::raw;
 
     std::unique_ptr<qprof::BpfAttribution> bpf;
     try {
