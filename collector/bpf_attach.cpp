@@ -477,20 +477,19 @@ bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
  * nothing, with the reason in *why, when tracefs or any event is missing. */
 std::vector<Link> attach_to_file_syscall_events(qprof_io_bpf *skel,
                                                 std::string *why) {
-    std::vector<std::string> enter, exit;
+    std::vector<std::string> events; /* enter and exit of each call */
     for (const std::string &call : kFileSyscalls) {
-        enter.push_back("sys_enter_" + call);
-        exit.push_back("sys_exit_" + call);
+        events.push_back("sys_enter_" + call);
+        events.push_back("sys_exit_" + call);
     }
-    std::vector<uint64_t> enter_ids, exit_ids;
-    if (!trace_event_ids("syscalls", enter, enter_ids, why) ||
-        !trace_event_ids("syscalls", exit, exit_ids, why))
+    std::vector<uint64_t> ids;
+    if (!trace_event_ids("syscalls", events, ids, why))
         return {};
     std::vector<Link> links;
     for (size_t i = 0; i < kFileSyscalls.size(); ++i)
         for (auto [prog, id] :
-             {std::pair(skel->progs.file_syscall_enter, enter_ids[i]),
-              std::pair(skel->progs.file_syscall_exit, exit_ids[i])}) {
+             {std::pair(skel->progs.file_syscall_enter, ids[2 * i]),
+              std::pair(skel->progs.file_syscall_exit, ids[2 * i + 1])}) {
             Link link = attach_to_trace_event(prog, id);
             if (!link) {
                 *why = failure("cannot attach to syscalls:" + kFileSyscalls[i],

@@ -396,7 +396,7 @@ paired_change() {
 program_times() {
     bpftool -j prog show | perl -MJSON::PP -e '
         my ($before_file, $seconds, $tx) = @ARGV;
-        my %ours = map { ($_ => 1) } qw(sys_enter sys_exit page_cache_add
+        my %ours = map { ($_ => 1) } qw(sys_enter sys_exit file_syscall_enter file_syscall_exit page_cache_add
           ra_unbounded ra_order block_io_start block_rq_issue
           block_rq_complete sched_switch);
         open my $fh, "<", $before_file or die;
