@@ -21,7 +21,8 @@ my $TOOL = $ENV{QPROF_BPF_DUMP}
 sub tool { $TOOL }
 
 # Starts the tool (as the current user, or as `user` through runuser; from
-# `tool` when given) and waits until it has attached or said why it cannot.
+# `tool` when given; under the command `wrap` when given) and waits until it
+# has attached or said why it cannot.
 sub attach {
     my ($class, $postmaster_pid, $word_address, %opts) = @_;
     my $tool = $opts{tool} // $TOOL;
@@ -31,6 +32,8 @@ sub attach {
     # syscalls: no-syscalls or raw-syscalls (default: per-call trace events)
     push @cmd, $opts{syscalls} if $opts{syscalls};
     unshift @cmd, 'runuser', '-u', $opts{user}, '--' if $opts{user};
+    # wrap: a command the tool runs under, e.g. [ 'unshare', '-m', ... ]
+    unshift @cmd, @{ $opts{wrap} } if $opts{wrap};
     my $self = bless { in => '', out => '', err => '' }, $class;
     $self->{run} = IPC::Run::start(\@cmd, '<', \$self->{in}, '>',
         \$self->{out}, '2>', \$self->{err},

@@ -3,7 +3,8 @@
 # machine then pay only a bit test), reading their ids from tracefs, which
 # is mounted for that moment when it is not mounted already; with the raw
 # syscall tracepoints (`raw-syscalls`, `--bpf-syscalls raw`) the same
-# executions get the same counts.
+# executions get the same counts; and where no tracefs can be found or
+# mounted, the loader falls back to the raw tracepoints and says why.
 use strict;
 use warnings;
 use File::Basename qw(dirname);
@@ -19,11 +20,30 @@ sub tracefs_mounts {
 my $node = bpf_cluster('bpf_sources', fsync => 'on');
 my $mounts_before = join '', tracefs_mounts();
 
-for my $source ('per-call', 'raw-syscalls') {
-    my $bpf = attach_bpf($node,
-        $source eq 'per-call' ? () : (syscalls => $source));
+# The loader in a mount namespace of its own where no tracefs is mounted
+# (empty file systems over the usual places) and /tmp is read-only, so that
+# it cannot mount one either.
+my @no_tracefs = (
+    'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+    'mount -t tmpfs none /sys/kernel/tracing && '
+      . '{ ! [ -d /sys/kernel/debug ] || mount -t tmpfs none /sys/kernel/debug; } && '
+      . 'mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp && exec "$@"',
+    'sh');
+my %attach_options = (
+    'per-call'     => [],
+    'raw-syscalls' => [ syscalls => 'raw-syscalls' ],
+    'fallback'     => [ wrap => \@no_tracefs ]);
+
+for my $source ('per-call', 'raw-syscalls', 'fallback') {
+    my $bpf = attach_bpf($node, @{ $attach_options{$source} });
     my $attached = join ', ', @{ $bpf->{attachments} };
-    if ($source eq 'per-call') {
+    if ($source eq 'fallback') {
+        like($attached,
+            qr{tp_btf/sys_enter,sys_exit, as no tracefs mounted, and no directory to mount one},
+            'fallback: without tracefs, the raw tracepoints, saying why');
+        unlike($attached, qr{tracepoint/syscalls},
+            'fallback: not the trace events');
+    } elsif ($source eq 'per-call') {
         like($attached, qr{tracepoint/syscalls/sys_enter,sys_exit of pread64,},
             'per-call: the trace events of the file calls are attached');
         unlike($attached, qr{tp_btf/sys_enter},
@@ -64,5 +84,7 @@ for my $source ('per-call', 'raw-syscalls') {
     cmp_ok($io->{fsync_calls}, '>=', 1, "$source: the index was fsynced");
     $bpf->detach;
 }
+is(join('', tracefs_mounts()), $mounts_before,
+    'no tracefs mount left behind in the end');
 
 done_testing();
