@@ -72,6 +72,23 @@ int64_t wall_minus_monotonic_ns = 0;
 
 bool top_sampled = true;
 
+/* The decision planning_is_sampled drew for the top-level statement being
+ * planned, until that statement's statement_is_sampled. */
+struct PlanningDecision {
+    bool valid;
+    int64_t queryid;
+    bool sampled;
+};
+PlanningDecision planning_decision = {false, 0, true};
+
+bool draw_top_sampling() {
+    if (settings.sample_rate >= 1.0)
+        return true;
+    if (settings.sample_rate <= 0.0)
+        return false;
+    return pg_prng_double(&pg_global_prng_state) < settings.sample_rate;
+}
+
 struct PendingPlanning {
     bool valid;
     int level;
@@ -174,19 +191,24 @@ bool level_is_tracked(int level) {
     }
 }
 
-bool statement_is_sampled(int level) {
+bool statement_is_sampled(int level, int64_t queryid) {
     if (level == 0) {
-        if (settings.sample_rate >= 1.0)
-            top_sampled = true;
-        else if (settings.sample_rate <= 0.0)
-            top_sampled = false;
+        if (planning_decision.valid && planning_decision.queryid == queryid)
+            top_sampled = planning_decision.sampled;
         else
-            top_sampled =
-                pg_prng_double(&pg_global_prng_state) < settings.sample_rate;
+            top_sampled = draw_top_sampling();
+        planning_decision.valid = false;
     }
     if (!top_sampled)
         ring_count_skipped_by_sampling();
     return top_sampled;
+}
+
+bool planning_is_sampled(int level, int64_t queryid) {
+    if (level > 0)
+        return top_sampled;
+    planning_decision = {true, queryid, draw_top_sampling()};
+    return planning_decision.sampled;
 }
 
 uint64_t next_exec_id() {

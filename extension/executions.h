@@ -71,9 +71,16 @@ extern bool reader_session;
  * (and this is neither a parallel worker nor a reader session). */
 bool level_is_tracked(int level);
 
-/* Decides sampling for a new top-level statement; nested statements follow
- * the last decision. Counts a skipped execution when not sampled. */
-bool statement_is_sampled(int level);
+/* Decides sampling for a new top-level statement (`queryid`), or uses the
+ * decision planning_is_sampled drew for it; nested statements follow the
+ * last decision. Counts a skipped execution when not sampled. */
+bool statement_is_sampled(int level, int64_t queryid);
+
+/* For the planner hook, when sample_rate < 1: whether the statement being
+ * planned at `level` will be recorded. At level 0 the decision is drawn now
+ * and kept for that statement's statement_is_sampled, so that the planning
+ * of an unsampled statement is not timed at all; nothing is counted yet. */
+bool planning_is_sampled(int level, int64_t queryid);
 
 /* Planning time measured by the planner hook for the statement about to
  * start at `level`; consumed by the next execution opened at that level with

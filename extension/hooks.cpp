@@ -83,7 +83,9 @@ void qprof_post_parse_analyze(ParseState *pstate, Query *query,
 PlannedStmt *qprof_planner(Query *parse, const char *query_string,
                            int cursor_options, ParamListInfo bound_params) {
     if (!level_is_tracked(nesting_level) || parse->queryId == 0 ||
-        query_string == nullptr) {
+        query_string == nullptr ||
+        (settings.sample_rate < 1.0 &&
+         !planning_is_sampled(nesting_level, parse->queryId))) {
         if (prev_planner)
             return prev_planner(parse, query_string, cursor_options,
                                 bound_params);
@@ -119,7 +121,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
         INSTR_TIME_SUBTRACT(elapsed, start);
         /* planning-time failures (1/0 folded as a constant, bad casts) are
          * failed executions of this statement */
-        if (statement_is_sampled(nesting_level)) {
+        if (statement_is_sampled(nesting_level, parse->queryId)) {
             const char *text = nullptr;
             size_t text_len = statement_text(query_string, parse->stmt_location,
                                              parse->stmt_len, &text);
@@ -172,7 +174,7 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
     int64_t queryid = query_desc->plannedstmt->queryId;
     if (!level_is_tracked(nesting_level) || queryid == 0 ||
         (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
-        !statement_is_sampled(nesting_level)) {
+        !statement_is_sampled(nesting_level, queryid)) {
         run_ExecutorStart(query_desc, eflags);
         return;
     }
@@ -390,7 +392,7 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     Execution *e = nullptr;
     if (settings.track_utility && level_is_tracked(nesting_level) &&
         pstmt->queryId != 0 && is_tracked_utility(stmt) &&
-        statement_is_sampled(nesting_level)) {
+        statement_is_sampled(nesting_level, pstmt->queryId)) {
         const char *text = nullptr;
         size_t text_len = 0;
         if (nesting_level == 0)

@@ -46,6 +46,12 @@ SELECT s.samples_written - :written0 + s.skipped_by_sampling - :skipped0
        (SELECT count(*) FROM pg_qprof.samples WHERE seq > :mark)
            = s.samples_written - :written0 AS all_recorded_visible
   FROM pg_qprof.status s;
+-- the decision is drawn when planning begins and kept for the execution:
+-- every recorded statement has its planning timed
+SELECT count(*) > 100 AS recorded,
+       count(*) FILTER (WHERE plan_time_ms > 0) = count(*) AS all_planning_timed
+  FROM pg_qprof.samples
+ WHERE seq > :mark AND cmd_type = 'SELECT';
 
 -- sample_rate = 0.5 with track = all: a nested statement is recorded exactly
 -- when its top-level statement is

@@ -11,6 +11,8 @@
 #   pg_stat_statements  shared_preload_libraries = pg_stat_statements, track = top
 #   pg_qprof            shared_preload_libraries = pg_qprof, track = top,
 #                       every execution recorded (sample_rate 1, min_duration 0)
+#   qprof_sampled_10pct the same with sample_rate 0.1: one execution in ten
+#                       recorded, the others counted
 #   qprof_analyze_1pct  the same, per-node actuals for 1% of executions
 #   qprof_analyze_all   the same, per-node actuals for every execution
 # Needs root (runs the server as postgres) or the postgres user, the
@@ -82,14 +84,16 @@ awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 : >"$work/empty.sql"
 chmod 644 "$work"/*.sql
 
-configs=(none queryid pg_stat_statements pg_qprof qprof_analyze_1pct
-    qprof_analyze_all)
+configs=(none queryid pg_stat_statements pg_qprof qprof_sampled_10pct
+    qprof_analyze_1pct qprof_analyze_all)
 opts_none=()
 opts_queryid=(-c compute_query_id=on)
 opts_pg_stat_statements=(-c shared_preload_libraries=pg_stat_statements
     -c pg_stat_statements.track=top)
 opts_pg_qprof=(-c shared_preload_libraries=pg_qprof -c pg_qprof.track=top
     -c pg_qprof.sample_rate=1 -c pg_qprof.min_duration=0)
+opts_qprof_sampled_10pct=(-c shared_preload_libraries=pg_qprof
+    -c pg_qprof.track=top -c pg_qprof.sample_rate=0.1 -c pg_qprof.min_duration=0)
 # the same with per-node actuals kept for 1% and for every execution
 opts_qprof_analyze_1pct=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=0.01)
 opts_qprof_analyze_all=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=1)
@@ -171,8 +175,8 @@ self_ir() { # callgrind output -> "instructions<TAB>function" for pg_qprof.so
             if (fn ~ /</) sub(/<.*$/, "<>", fn); else sub(/\(.*$/, "", fn)
             print ir "\t" fn }'
 }
-{
-    printf '\npg_qprof.so, self instructions per statement (top functions):\n'
+top_functions() { # config
+    printf '\npg_qprof.so, self instructions per statement (top functions), %s:\n' "$1"
     awk -F'\t' -v n="$n" '
         FNR == NR { empty[$2] += $1; next }
         { full[$2] += $1 }
@@ -183,8 +187,12 @@ self_ir() { # callgrind output -> "instructions<TAB>function" for pg_qprof.so
                 if (d >= 1) printf "%10.0f  %s\n", d, f
             }
             printf "%10.0f  (all of pg_qprof.so)\n", total
-        }' <(self_ir "$work/callgrind.pg_qprof.empty") \
-        <(self_ir "$work/callgrind.pg_qprof.stmts") | sort -rn | head -n 16
+        }' <(self_ir "$work/callgrind.$1.empty") \
+        <(self_ir "$work/callgrind.$1.stmts") | sort -rn | head -n 16
+}
+{
+    top_functions pg_qprof
+    top_functions qprof_sampled_10pct
 } | tee -a "$out_dir/instructions.txt"
 
 echo "per analyzed execution (qprof_analyze_all - pg_qprof): $((per_stmt[qprof_analyze_all] - per_stmt[pg_qprof])) instructions" |
