@@ -72,8 +72,9 @@ int64_t wall_minus_monotonic_ns = 0;
 
 bool top_sampled = true;
 
-/* The decision planning_is_sampled drew for the top-level statement being
- * planned, until that statement's statement_is_sampled. */
+/* The decision drawn for the top-level statement being analyzed or
+ * planned (analysis_is_sampled, planning_is_sampled), until that
+ * statement's statement_is_sampled. */
 struct PlanningDecision {
     bool valid;
     int64_t queryid;
@@ -207,8 +208,23 @@ bool statement_is_sampled(int level, int64_t queryid) {
 bool planning_is_sampled(int level, int64_t queryid) {
     if (level > 0)
         return top_sampled;
+    /* drawn already when the statement was analyzed */
+    if (planning_decision.valid && planning_decision.queryid == queryid)
+        return planning_decision.sampled;
     planning_decision = {true, queryid, draw_top_sampling()};
     return planning_decision.sampled;
+}
+
+bool analysis_is_sampled() {
+    planning_decision.valid = false;
+    top_sampled = draw_top_sampling();
+    if (!top_sampled)
+        ring_count_skipped_by_sampling();
+    return top_sampled;
+}
+
+void analysis_keep_decision(int64_t queryid) {
+    planning_decision = {true, queryid, top_sampled};
 }
 
 uint64_t next_exec_id() {

@@ -82,6 +82,15 @@ bool statement_is_sampled(int level, int64_t queryid);
  * of an unsampled statement is not timed at all; nothing is counted yet. */
 bool planning_is_sampled(int level, int64_t queryid);
 
+/* For a top-level statement that will run once (a simple query's), when
+ * it is analyzed without a query id: draws its sampling decision then, so
+ * that an unsampled statement is not even jumbled. Counts it skipped when
+ * not sampled (its nested statements follow); a sampled statement, once
+ * jumbled, keeps the decision for its planning and execution through
+ * analysis_keep_decision. */
+bool analysis_is_sampled();
+void analysis_keep_decision(int64_t queryid);
+
 /* Planning time measured by the planner hook for the statement about to
  * start at `level`; consumed by the next execution opened at that level with
  * the same queryid. */

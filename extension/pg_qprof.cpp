@@ -69,9 +69,6 @@ void _PG_init(void) {
     qprof::define_settings();
     qprof::parallel_attribution_define_settings();
 
-    /* queryids for every statement, as pg_stat_statements needs them too */
-    EnableQueryId();
-
     prev_shmem_request = shmem_request_hook;
     shmem_request_hook = qprof_shmem_request;
     prev_shmem_startup = shmem_startup_hook;

@@ -27,6 +27,20 @@ SELECT count(*) AS recorded FROM pg_qprof.samples
  WHERE seq > :mark AND pid <> :mark_pid;
 SELECT skipped_by_sampling - :skipped0 AS skipped FROM pg_qprof.status;
 
+-- With compute_query_id = auto (the default), pg_qprof jumbles statements
+-- itself, and a simple query that will not be recorded is not jumbled at
+-- all: it has no query id. compute_query_id = on has the core compute every
+-- one, as before.
+\c 'dbname=regression options=-cpg_qprof.sample_rate=0'
+SELECT query_id IS NULL AS unsampled_not_jumbled
+  FROM pg_stat_activity WHERE pid = pg_backend_pid();
+SET compute_query_id = on;
+SELECT query_id IS NOT NULL AS jumbled_by_the_core
+  FROM pg_stat_activity WHERE pid = pg_backend_pid();
+\c 'dbname=regression'
+SELECT query_id IS NOT NULL AS recorded_statement_jumbled
+  FROM pg_stat_activity WHERE pid = pg_backend_pid();
+
 -- sample_rate = 0.5 with track = top: each statement either recorded or
 -- counted, about half of each
 SELECT skipped_by_sampling AS skipped0, samples_written AS written0,

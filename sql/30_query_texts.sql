@@ -36,6 +36,7 @@ SELECT count(*) AS texts_for_query
  WHERE queryid = qp_queryid('SELECT * FROM qp_texts WHERE id = 1 AND name = ''x''');
 
 -- Parameters of a prepared statement keep their numbers; constants follow.
+-- PREPARE itself is not recorded, so no text is kept for it.
 PREPARE qp_texts_prep(int) AS SELECT name FROM qp_texts WHERE id = $1 AND name <> 'zz';
 EXECUTE qp_texts_prep(1);
 SELECT DISTINCT query FROM pg_qprof.queries
