@@ -142,7 +142,7 @@ void qprof_post_parse_analyze(ParseState *pstate, Query *query,
 
 PlannedStmt *qprof_planner(Query *parse, const char *query_string,
                            int cursor_options, ParamListInfo bound_params) {
-    if (!level_is_tracked(nesting_level) || parse->queryId == 0 ||
+    if (parse->queryId == 0 || !level_is_tracked(nesting_level) ||
         query_string == nullptr ||
         (settings.sample_rate < 1.0 &&
          !planning_is_sampled(nesting_level, parse->queryId))) {
@@ -232,7 +232,7 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
         return;
     }
     int64_t queryid = query_desc->plannedstmt->queryId;
-    if (!level_is_tracked(nesting_level) || queryid == 0 ||
+    if (queryid == 0 || !level_is_tracked(nesting_level) ||
         (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
         !statement_is_sampled(nesting_level, queryid)) {
         run_ExecutorStart(query_desc, eflags);
@@ -445,8 +445,8 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     Execution *e = nullptr;
     if (IsA(stmt, PrepareStmt))
         backend_reuses_statements = true;
-    if (settings.track_utility && level_is_tracked(nesting_level) &&
-        pstmt->queryId != 0 && is_tracked_utility(stmt) &&
+    if (pstmt->queryId != 0 && settings.track_utility &&
+        level_is_tracked(nesting_level) && is_tracked_utility(stmt) &&
         statement_is_sampled(nesting_level, pstmt->queryId)) {
         const char *text = nullptr;
         size_t text_len = 0;

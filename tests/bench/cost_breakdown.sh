@@ -16,6 +16,8 @@
 #   collect    + `qprof collect --bpf off`
 #   bpf-nosys  + `qprof collect --bpf on --bpf-syscalls off`
 #   bpf        + `qprof collect --bpf on`
+#   light      the same with pg_qprof.sample_rate = 0.1 (one top-level
+#              statement in ten recorded; the others are not jumbled)
 #   collect-sql, bpf-sql  the same as collect and bpf, the collector reading
 #              the ring through SQL (`--ring-read sql`) instead of from the
 #              postmaster's memory
@@ -55,7 +57,7 @@ DURATION=${DURATION:-10}
 CLIENTS=${CLIENTS:-2}
 WORKLOAD=${WORKLOAD:-select-only}
 FREQ=${FREQ:-2000}
-CONFIGS=${CONFIGS:-plain queryid pgss qprof collect bpf-nosys bpf}
+CONFIGS=${CONFIGS:-plain queryid pgss qprof collect bpf-nosys bpf light}
 QPROF=${QPROF:-$(command -v qprof || true)}
 source "$(dirname "$0")/bench_cluster.sh"
 bench_requires perf
@@ -74,14 +76,16 @@ psql_do -c 'CREATE EXTENSION pg_qprof' -c 'VACUUM ANALYZE' -c CHECKPOINT
 
 # Restarts the server with the settings of a configuration.
 configure() {
-    local preload=pg_qprof query_id=auto
+    local preload=pg_qprof query_id=auto rate=1
     case $1 in
     plain) preload='' ;;
     queryid) preload='' query_id=on ;;
     pgss) preload=pg_stat_statements ;;
+    light) rate=0.1 ;;
     esac
     printf "shared_preload_libraries = '%s'\ncompute_query_id = %s\n" "$preload" "$query_id" \
         >"$work/data/configuration.conf"
+    [ "$preload" != pg_qprof ] || echo "pg_qprof.sample_rate = $rate" >>"$work/data/configuration.conf"
     server restart
 }
 
@@ -108,7 +112,7 @@ measure() {
     case $config in
     collect) start_collector --bpf off ;;
     bpf-nosys) start_collector --bpf on --bpf-syscalls off ;;
-    bpf) start_collector --bpf on ;;
+    bpf | light) start_collector --bpf on ;;
     collect-sql) start_collector --bpf off --ring-read sql ;;
     bpf-sql) start_collector --bpf on --ring-read sql ;;
     esac
