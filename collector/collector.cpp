@@ -84,6 +84,7 @@ class Collector {
 
     CollectOptions options_;
     CaptureWriter writer_;
+    ResumeStateFile state_file_;
     DefinitionTables definitions_;
     SampleBlockEncoder encoder_;
     IoAttribution io_;
@@ -123,7 +124,7 @@ Collector::Collector(const CollectOptions &options)
       writer_(CaptureWriterOptions{options.out_dir, options.to_stdout,
                                    options.rotate_bytes, options.rotate_seconds,
                                    options.retain_bytes, options.zstd_level}),
-      definitions_(writer_) {
+      state_file_(options.out_dir), definitions_(writer_) {
     progress_ = isatty(STDERR_FILENO) && !options.to_stdout;
 }
 
@@ -250,8 +251,7 @@ void Collector::finish_file(bool more_follow) {
     trailer.set_next_file_index(more_follow ? next_file_index_ : 0);
     writer_.close_file(trailer);
     if (!options_.to_stdout)
-        save_resume_state(options_.out_dir,
-                          {true, epoch_, durable_seq_, next_file_index_});
+        state_file_.save({true, epoch_, durable_seq_, next_file_index_});
 }
 
 /* Catalog facts are re-read every catalog_seconds and written into every
@@ -306,8 +306,7 @@ void Collector::close_frame() {
         return;
     durable_seq_ = last_seq_;
     if (!options_.to_stdout)
-        save_resume_state(options_.out_dir,
-                          {true, epoch_, durable_seq_, next_file_index_});
+        state_file_.save({true, epoch_, durable_seq_, next_file_index_});
 }
 
 /* Query texts and plans of the rows just read, fetched once each. */

@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <unistd.h>
 
 namespace qprof {
@@ -18,9 +21,28 @@ namespace pb = capture::v1;
 
 namespace {
 
+/* The checksum of a state file's lines before its `check` line. */
+uint64_t state_check(const char *text, size_t length) {
+    uint64_t hash = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < length; ++i)
+        hash = (hash ^ static_cast<unsigned char>(text[i])) * 1099511628211ull;
+    return hash;
+}
+
 ResumePoint read_state_file(const std::string &dir) {
     ResumePoint point;
-    std::ifstream in(dir + "/" + kStateFileName);
+    std::ifstream file(dir + "/" + kStateFileName);
+    std::string text((std::istreambuf_iterator<char>(file)),
+                     std::istreambuf_iterator<char>());
+    /* A torn update fails its check: the capture files decide alone. (A
+     * file without a check line is an older collector's, written whole
+     * and renamed.) */
+    size_t check_at = text.find("check ");
+    if (check_at != std::string::npos &&
+        state_check(text.data(), check_at) !=
+            strtoull(text.c_str() + check_at + 6, nullptr, 10))
+        return point;
+    std::istringstream in(text.substr(0, check_at));
     std::string key;
     uint64_t value = 0;
     while (in >> key >> value) {
@@ -85,26 +107,35 @@ ResumePoint find_resume_point(const std::string &dir) {
     return state;
 }
 
-void save_resume_state(const std::string &dir, const ResumePoint &point) {
-    std::string path = dir + "/" + kStateFileName;
-    std::string tmp = path + ".tmp";
+ResumeStateFile::~ResumeStateFile() {
+    if (fd_ >= 0)
+        close(fd_);
+}
+
+void ResumeStateFile::save(const ResumePoint &point) {
+    std::string path = dir_ + "/" + kStateFileName;
+    if (fd_ < 0) {
+        fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0)
+            throw CaptureIoError(describe_errno("cannot write " + path, errno));
+    }
+    /* fixed widths: every update has the same length */
     char text[160];
-    int length = snprintf(
-        text, sizeof text, "epoch %llu\nlast_seq %llu\nnext_file_index %llu\n",
-        static_cast<unsigned long long>(point.epoch),
-        static_cast<unsigned long long>(point.last_seq),
-        static_cast<unsigned long long>(point.next_file_index));
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        throw CaptureIoError(describe_errno("cannot write " + tmp, errno));
-    bool ok = write(fd, text, static_cast<size_t>(length)) == length &&
-              fdatasync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-        if (ok)
-            saved = errno;
-        unlink(tmp.c_str());
+    int length =
+        snprintf(text, sizeof text,
+                 "epoch %020llu\nlast_seq %020llu\nnext_file_index %020llu\n",
+                 static_cast<unsigned long long>(point.epoch),
+                 static_cast<unsigned long long>(point.last_seq),
+                 static_cast<unsigned long long>(point.next_file_index));
+    length += snprintf(
+        text + length, sizeof text - size_t(length), "check %020llu\n",
+        static_cast<unsigned long long>(state_check(text, size_t(length))));
+    /* the file's size is set once (it may hold an older, other text) */
+    bool ok = pwrite(fd_, text, size_t(length), 0) == length &&
+              (sized_ || ftruncate(fd_, length) == 0) && fdatasync(fd_) == 0;
+    sized_ = ok;
+    if (!ok) {
+        int saved = errno;
         throw CaptureIoError(describe_errno("cannot write " + path,
                                             saved == 0 ? ENOSPC : saved));
     }

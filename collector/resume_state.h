@@ -3,15 +3,20 @@
  * continues: after the last sample it made durable, so that no sample is
  * written twice and none is skipped.
  *
- * A small state file is rewritten (write, fdatasync, rename) after every
- * durable frame. A crash between a frame's fdatasync and the state update
- * would make it stale, so the capture files themselves have the last word:
- * the newest file holding samples (or an epoch change) is read back.
+ * A small state file is overwritten in place (pwrite, fdatasync) after
+ * every durable frame: same length each time, so that no inode is created
+ * and no metadata changes (a new file and a rename per frame cost the
+ * collector a tenth of its time under load, in ext4's inode allocation). A
+ * crash between a frame's fdatasync and the state update would make it
+ * stale, and a crash during the update could tear it (its checksum then
+ * fails and it is ignored), so the capture files themselves have the last
+ * word: the newest file holding samples (or an epoch change) is read back.
  */
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace qprof {
 
@@ -27,6 +32,20 @@ constexpr const char *kStateFileName = "qprof.state";
 
 ResumePoint find_resume_point(const std::string &dir);
 
-void save_resume_state(const std::string &dir, const ResumePoint &point);
+/* The state file of an output directory, kept open while collecting. */
+class ResumeStateFile {
+  public:
+    explicit ResumeStateFile(std::string dir) : dir_(std::move(dir)) {}
+    ~ResumeStateFile();
+    ResumeStateFile(const ResumeStateFile &) = delete;
+    ResumeStateFile &operator=(const ResumeStateFile &) = delete;
+
+    void save(const ResumePoint &point);
+
+  private:
+    std::string dir_;
+    int fd_ = -1;
+    bool sized_ = false;
+};
 
 } // namespace qprof

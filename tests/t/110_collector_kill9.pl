@@ -91,22 +91,34 @@ is(scalar(grep { $_ > 1 } values %count), 0, 'still no sequence number twice');
 is($seqs[-1] - $seqs[0] + 1, scalar @seqs, 'and none missing');
 
 # A crash between a frame's fdatasync and the state update leaves a stale
-# state file; a lost state file is possible too. Either way the files say
-# where the capture stands.
-for my $case ('stale', 'missing')
+# state file; a crash during the update (it is overwritten in place) a torn
+# one, which fails its check; a lost state file is possible too. Either way
+# the files say where the capture stands.
+my $older_state = slurp_file("$dir/qprof.state");
+like($older_state, qr/^check \d+$/m, 'the state file carries a check');
+$node->safe_psql('postgres', "SET application_name = 'state_advance'; SELECT 1;");
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', $dir, '--once', '--bpf', 'off');
+is($rc, 0, 'collect past the older state') or diag $err;
+isnt(slurp_file("$dir/qprof.state"), $older_state, 'the state moved on');
+for my $case ('stale', 'torn', 'missing')
 {
     $node->safe_psql('postgres', "SET application_name = 'state_$case'; SELECT 1; SELECT 2;");
-    if ($case eq 'stale')
+    if ($case eq 'missing')
     {
-        my $state = slurp_file("$dir/qprof.state");
-        $state =~ s/last_seq \d+/last_seq 1/ or die "no last_seq in the state file";
-        open my $sf, '>', "$dir/qprof.state" or die;
-        print $sf $state;
-        close $sf;
+        unlink "$dir/qprof.state" or die;
     }
     else
     {
-        unlink "$dir/qprof.state" or die;
+        my $state = $older_state;
+        # torn: digits of a new update over the old one's, the check left
+        # as it was (a next file index that would show in the file names)
+        $state =~ s/next_file_index \d+/next_file_index 9999999999999999999/
+          or die "no next_file_index in the state file"
+          if $case eq 'torn';
+        open my $sf, '>', "$dir/qprof.state" or die;
+        print $sf $state;
+        close $sf;
     }
     ($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
         '--out', $dir, '--once', '--bpf', 'off');
@@ -115,6 +127,8 @@ for my $case ('stale', 'missing')
     my @s = dump_samples($dir);
     $count{ $_->{seq} }++ for @s;
     is(scalar(grep { $_ > 1 } values %count), 0, "$case state file: no sequence number twice");
+    is(scalar(grep { /qprof-9{6}/ } glob("$dir/*.qprof")), 0,
+        "$case state file: file numbers follow the files");
     is(scalar(grep { $_->{application_name} eq "state_$case" && $_->{cmd} eq 'CMD_SELECT' } @s),
         2, "$case state file: the new statements captured");
 }
