@@ -167,15 +167,19 @@ RingMemoryReader::~RingMemoryReader() {
 
 void RingMemoryReader::read(uint64_t after_seq, int max_rows,
                             std::vector<SampleRow> &rows) {
-    rows.clear();
     uint64_t head = load_acquire(head_);
     uint64_t oldest = head > capacity_ ? head - capacity_ + 1 : 1;
     uint64_t first = std::max(after_seq + 1, oldest);
-    if (head < first || max_rows <= 0)
+    if (head < first || max_rows <= 0) {
+        rows.clear();
         return;
+    }
     uint64_t count =
         std::min<uint64_t>(head - first + 1, std::min(max_rows, kMaxRows));
-    rows.resize(count);
+    /* The rows of the last read are overwritten (sample_to_row sets every
+     * field), not rebuilt: under load every read is a full batch. */
+    if (rows.size() < count)
+        rows.resize(count);
     size_t kept = 0;
     Sample sample;
     char *to = reinterpret_cast<char *>(&sample);
