@@ -34,6 +34,8 @@
 #   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
 #                  top-level statement in ten recorded, the others counted)
 #                  with `--bpf on`
+#   qprof-light-nosys  the same with `--bpf-syscalls off` (not run by
+#                  default)
 #   qprof-floor    pgbench on the qprof cluster, no collector, programs
 #                  that do nothing (tests/bpf/empty_programs.bpf.c) on the
 #                  tracepoints pg_qprof's programs use with
@@ -90,7 +92,9 @@
 # PARTS (which parts to run, default "tps rates syscalls"; add cpu or
 # disturb), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
 # (5000) for `disturb`,
-# RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`.
+# RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`,
+# RATES_SAMPLE_RATE (pg_qprof.sample_rate during `rates`, default 1; 0.1
+# gives the programs' cost in the light configuration).
 set -euo pipefail
 
 RUNS=${RUNS:-5}
@@ -375,6 +379,13 @@ run_config() {
         stop_collector "$config"
         set_qprof sample_rate 1
         ;;
+    qprof-light-nosys)
+        set_qprof sample_rate 0.1
+        start_collector on --bpf-syscalls off
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        set_qprof sample_rate 1
+        ;;
     esac
 }
 
@@ -558,11 +569,13 @@ if wants disturb; then
 fi
 
 if wants rates; then
-    echo "BPF activity (loader driver, entries claimed every 0.1 s):"
+    echo "BPF activity (loader driver, entries claimed every 0.1 s, sample_rate ${RATES_SAMPLE_RATE:-1}):"
+    set_qprof sample_rate "${RATES_SAMPLE_RATE:-1}"
     for workload in $WORKLOADS; do
         bpf_event_rates "$workload"
         empty_program_rates "$workload"
     done
+    set_qprof sample_rate 1
 fi
 
 # What the attached programs cost processes that are not the server's, in
