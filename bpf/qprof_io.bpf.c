@@ -588,11 +588,27 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
  * of its own, nor has the word of an older library. */
 static __always_inline __u64 slice_within_execution(
     const struct qprof_running_word *word, __u64 slice, __u64 now) {
-    if (word->layout != QPROF_WORD_LAYOUT || word->started_ns == 0 ||
-        word->leader_pid != 0 || word->started_ns > now)
+    if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_STARTED) ||
+        word->started_ns == 0 || word->leader_pid != 0 ||
+        word->started_ns > now)
         return slice;
     __u64 since_start = now - word->started_ns;
     return since_start < slice ? since_start : slice;
+}
+
+/* The part of a CPU slice ending `now` that lies within the top-level
+ * execution that ended last: from its start to its end. When the client
+ * has sent the next statement already, the backend reads and parses it in
+ * the same slice, before that statement's execution begins. */
+static __always_inline __u64 slice_within_ended(
+    const struct qprof_running_word *word, __u64 slice, __u64 now) {
+    __u64 within = slice_within_execution(word, slice, now);
+    if (word->layout != QPROF_WORD_LAYOUT || word->ended_ns == 0 ||
+        word->leader_pid != 0 || word->ended_ns >= now)
+        return within;
+    __u64 after_end = now - word->ended_ns;
+    return within > after_end ? within - after_end : 0;
 }
 
 /* At switch-out the leaving task is still `current`: its word is read in
@@ -602,8 +618,8 @@ static __always_inline __u64 slice_within_execution(
  * is added at switch-in with the time it then spent off the CPU (one entry
  * lookup for both). A backend ends most statements within a slice and
  * switches out idle, waiting for its client: that slice goes to the
- * top-level execution that ended last, once. Either way only from the
- * top-level execution's start on. */
+ * top-level execution that ended last, once, up to its end. Either way only
+ * from the top-level execution's start on. */
 static __always_inline void switched_out(struct task_struct *prev, bool preempt,
                                          unsigned int prev_state) {
     struct backend_state *st = backend_state_of(prev);
@@ -632,9 +648,9 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     }
     if (word.ended_exec_id != 0 && st->settled_exec_id != word.ended_exec_id) {
         st->settled_exec_id = word.ended_exec_id;
-        append_ended_slice(pid, word.ended_exec_id,
-                           slice_within_execution(&word, slice,
-                                                  bpf_ktime_get_ns()));
+        append_ended_slice(
+            pid, word.ended_exec_id,
+            slice_within_ended(&word, slice, bpf_ktime_get_ns()));
     }
 }
 

@@ -33,8 +33,13 @@ struct qprof_running_word {
      * began, planning included; 0 before the first. The CPU a slice spent
      * before it (reading, parsing the statement) is not the execution's. */
     __u64 started_ns;
+    /* CLOCK_MONOTONIC ns at which ended_exec_id ended (layout QPW3 on):
+     * the CPU spent after it is not its own. */
+    __u64 ended_ns;
 };
-#define QPROF_WORD_LAYOUT 0x32575051u /* "QPW2" */
+#define QPROF_WORD_LAYOUT 0x33575051u /* "QPW3" */
+/* The layout before ended_ns: started_ns is there, ended_ns is not. */
+#define QPROF_WORD_LAYOUT_STARTED 0x32575051u /* "QPW2" */
 
 /* Key of the per-execution map. */
 struct qprof_exec_key {

@@ -26,7 +26,7 @@ extern "C" {
 #include "sqlcommenter.h"
 
 extern "C" {
-QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0};
+QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0, 0};
 }
 
 namespace qprof {
@@ -376,8 +376,10 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     }
     /* only an execution with a sample: the kernel's report of its last CPU
      * slice must find a sample to join */
-    if (e->level == 0)
+    if (e->level == 0) {
+        pg_qprof_running.ended_ns = instr_ns(e->start) + exec_time_ns;
         pg_qprof_running.ended_exec_id = e->exec_id;
+    }
     fill_identity(s, e->exec_id, e->parent_exec_id, e->level, e->cmd,
                   e->queryid, e->userid, e->tags, e->tags_len);
     if (out.node_actuals)

@@ -21,8 +21,7 @@ extern "C" {
 struct QprofRunningWord {
     volatile uint64_t exec_id; /* the execution running, 0 when idle */
     /* The top-level execution that ended last: the CPU time of the slice in
-     * which it ended (sending its result, until the backend waits for its
-     * client) is reported after its end, and is still its own. */
+     * which it ended is reported after its end, up to ended_ns. */
     volatile uint64_t ended_exec_id;
     /* In a parallel worker, its leader's pid: exec_id is then the leader's
      * execution, which the worker's events belong to. 0 elsewhere. */
@@ -39,8 +38,12 @@ struct QprofRunningWord {
      * a statement before that (reading and parsing it) is not the
      * execution's. 0 before the first. */
     volatile int64_t started_ns;
+    /* Monotonic ns at which ended_exec_id ended: the CPU the backend spends
+     * after it (the commit, the next statement's parsing when the client
+     * sent it already) is not the execution's. */
+    volatile int64_t ended_ns;
 };
-constexpr uint32_t kWordLayout = 0x32575051u; /* "QPW2" */
+constexpr uint32_t kWordLayout = 0x33575051u; /* "QPW3" */
 extern QprofRunningWord pg_qprof_running;
 }
 
