@@ -648,9 +648,10 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     }
     if (word.ended_exec_id != 0 && st->settled_exec_id != word.ended_exec_id) {
         st->settled_exec_id = word.ended_exec_id;
-        append_ended_slice(
-            pid, word.ended_exec_id,
-            slice_within_ended(&word, slice, bpf_ktime_get_ns()));
+        __u64 oncpu = slice_within_ended(&word, slice, bpf_ktime_get_ns());
+        /* a slice that began after the end has nothing for it */
+        if (oncpu)
+            append_ended_slice(pid, word.ended_exec_id, oncpu);
     }
 }
 
