@@ -33,8 +33,9 @@ struct qprof_running_word {
      * began, planning included; 0 before the first. The CPU a slice spent
      * before it (reading, parsing the statement) is not the execution's. */
     __u64 started_ns;
-    /* CLOCK_MONOTONIC ns at which ended_exec_id ended (layout QPW3 on):
-     * the CPU spent after it is not its own. */
+    /* CLOCK_MONOTONIC ns at which ended_exec_id ended, the commit that
+     * followed it included (layout QPW3 on): the CPU spent after it is not
+     * its own. */
     __u64 ended_ns;
 };
 #define QPROF_WORD_LAYOUT 0x33575051u /* "QPW3" */

@@ -173,6 +173,12 @@ void commit_attribution_begin() {
 
 void commit_attribution_end() {
     if (word_lent_for_commit) {
+        /* the commit's CPU is the statement's, like its waits */
+        if (pg_qprof_running.ended_exec_id == pg_qprof_running.exec_id) {
+            instr_time now;
+            INSTR_TIME_SET_CURRENT(now);
+            pg_qprof_running.ended_ns = instr_ns(now);
+        }
         pg_qprof_running.exec_id = 0;
         word_lent_for_commit = false;
     }

@@ -38,9 +38,10 @@ struct QprofRunningWord {
      * a statement before that (reading and parsing it) is not the
      * execution's. 0 before the first. */
     volatile int64_t started_ns;
-    /* Monotonic ns at which ended_exec_id ended: the CPU the backend spends
-     * after it (the commit, the next statement's parsing when the client
-     * sent it already) is not the execution's. */
+    /* Monotonic ns at which ended_exec_id ended, its commit included when
+     * the commit was lent to it: the CPU the backend spends after that (the
+     * next statement's reading and parsing, when the client sent it
+     * already) is not the execution's. */
     volatile int64_t ended_ns;
 };
 constexpr uint32_t kWordLayout = 0x33575051u; /* "QPW3" */

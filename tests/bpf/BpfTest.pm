@@ -75,6 +75,7 @@ my @SAMPLE_COLUMNS = (
     [ exec_id        => 'exec_id' ],
     [ parent_exec_id => 'parent_exec_id' ],
     [ nesting_level  => 'nesting_level' ],
+    [ plan_time_ms   => 'plan_time_ms' ],
     [ exec_time_ms   => 'exec_time_ms' ],
     [ start_epoch    => 'extract(epoch FROM start_time)' ],
     [ end_epoch      => 'extract(epoch FROM end_time)' ],

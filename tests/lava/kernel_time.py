@@ -100,16 +100,19 @@ def main():
     by_statement = collections.defaultdict(Group)
     everything = Group()
     for s in samples:
+        everything.add(s)
+        if s.get("io") is None:
+            continue
         route = s.get("tags", {}).get("route") or f"({s.get('application_name') or 'no route'})"
         by_route[route].add(s)
         by_statement[digest(texts.get(str(s.get("queryid"))), 90)].add(s)
-        everything.add(s)
     with_facts = everything.calls - everything.without_facts
     print(f"{everything.calls} top-level executions, {with_facts} with kernel "
-          f"facts. On-CPU time is the backend's for the whole statement "
-          f"(receiving, parsing and sending its result too), so a short "
-          f"statement can have more of it than its planning and execution "
-          f"time; with parallel workers, their CPU and waits add up.")
+          f"facts (the others ran before the collector attached its BPF "
+          f"programs: the ring's backlog, read first); the tables count "
+          f"those {with_facts} only. On-CPU time runs from the start of "
+          f"planning to the end of the execution, or of the commit that "
+          f"followed it; with parallel workers, their CPU and waits add up.")
     print_table("Where the time went, by route", "route", by_route, args.top)
     print_table("Where the time went, by statement", "statement",
                 by_statement, args.top)

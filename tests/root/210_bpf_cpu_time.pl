@@ -5,6 +5,7 @@ use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use Test::More;
+use Time::HiRes ();
 use BpfTest;
 
 my $node = bpf_cluster('bpf_cpu');
@@ -61,9 +62,10 @@ cmp_ok($cpu->{offcpu_io_ns}, '<', $cpu->{oncpu_ns},
     'CPU-bound: less I/O wait than time on the CPU');
 
 # Short statements, one after another: a backend that ends a statement goes
-# on to send its result and to wait for its client, and the CPU time of that
-# last slice is reported when it switches out, after the statement's end:
-# it is still the statement's. Each statement is about a millisecond, well
+# on to commit, to send its result and to wait for its client, and the CPU
+# time of that last slice is reported when it switches out, after the
+# statement's end: the part up to the end of its commit is still the
+# statement's. Each statement is about a millisecond, well
 # under the scheduler tick (4 ms here).
 my $short_n = 300;
 my $short_sql = join '',
@@ -128,6 +130,47 @@ is($parse_over, 0,
     'parse-heavy statements: none is on the CPU for longer than it planned and ran');
 cmp_ok($parse_oncpu, '>=', 0.5 * $parse_elapsed,
     'parse-heavy statements: their own CPU time is still counted');
+
+# An execution ends before the next statement of the same message begins:
+# the backend analyzes that one (a WITH query of 100,000 constants, a few
+# ms of CPU) and then waits for a lock. The slice that ends at that wait
+# began before the first statement, which gets its own part of it only.
+$node->psql('CREATE TABLE locked_after (x int)');
+my $holder = $node->background_psql(
+    'BEGIN; LOCK TABLE locked_after IN ACCESS EXCLUSIVE MODE; '
+      . 'SELECT pg_sleep(0.5); COMMIT', app => 'lock_holder');
+select(undef, undef, undef, 0.05) until $node->psql(
+    "SELECT count(*) FROM pg_locks WHERE relation = 'locked_after'::regclass "
+      . "AND mode = 'AccessExclusiveLock' AND granted") > 0;
+my $constants = join ',', 1 .. 100_000;
+# psql sends statements joined by \; in one message
+my $two_started = Time::HiRes::time();
+$node->psql("SELECT 1 AS first_of_two \\; WITH heavy AS (SELECT 1 AS n "
+      . "WHERE 1 IN ($constants)) SELECT * FROM heavy, locked_after;",
+    app => 'two_in_one');
+my $two_seconds = Time::HiRes::time() - $two_started;
+$node->finish_psql($holder);
+my ($first) = map {
+    my %row;
+    @row{qw(pid exec_id plan_time_ms exec_time_ms)} = split /\|/;
+    \%row;
+} split /\n/, $node->psql(
+    'SELECT pid, exec_id, plan_time_ms, exec_time_ms FROM pg_qprof.samples '
+      . "WHERE application_name = 'two_in_one' AND nesting_level = 0 ORDER BY seq");
+my $first_io = io_of($bpf, $first);
+my $first_ns = ($first->{plan_time_ms} + $first->{exec_time_ms}) * 1e6;
+diag sprintf 'first of two statements: %.3f ms planning and execution, '
+  . '%.3f ms on-CPU, %.1f ms off-CPU; both took %.0f ms', $first_ns / 1e6,
+  $first_io->{oncpu_ns} / 1e6,
+  ($first_io->{offcpu_other_ns} + $first_io->{offcpu_io_ns}) / 1e6,
+  $two_seconds * 1e3;
+cmp_ok($two_seconds, '>=', 0.2,
+    'two statements in one message: the second waited for the lock');
+cmp_ok($first_io->{offcpu_other_ns} + $first_io->{offcpu_io_ns}, '<', 0.05e9,
+    'two statements in one message: the wait, after the first ended, is not its');
+cmp_ok($first_io->{oncpu_ns}, '<=', $first_ns * 1.02 + 0.1e6,
+    'two statements in one message: the first is not given the CPU the '
+      . 'second spent before its planning');
 
 $bpf->detach;
 done_testing();
