@@ -108,8 +108,9 @@ def main():
         by_statement[digest(texts.get(str(s.get("queryid"))), 90)].add(s)
     with_facts = everything.calls - everything.without_facts
     print(f"{everything.calls} top-level executions, {with_facts} with kernel "
-          f"facts (the others ran before the collector attached its BPF "
-          f"programs: the ring's backlog, read first); the tables count "
+          f"facts (the others began before the collector attached its BPF "
+          f"programs, such as the ring's backlog it reads first); the "
+          f"tables count "
           f"those {with_facts} only. On-CPU time runs from the start of "
           f"planning to the end of the execution, or of the commit that "
           f"followed it; with parallel workers, their CPU and waits add up.")
