@@ -26,13 +26,17 @@ cmp_ok($sleep->{oncpu_ns}, '<', 0.05e9, 'pg_sleep(0.2): hardly on the CPU');
 
 # The kernel's own count of the backend's CPU time (/proc/self/schedstat,
 # first field, ns) read just before and after the statement, in its session;
-# a first small run loads the catalog entries the statement needs.
+# a first small run loads the catalog entries the statement needs. In one
+# transaction: the commit, and a wait for a CPU during it, go to COMMIT, not
+# to the statement before it, whose time is compared with its own.
 my (undef, $before, undef, $after) =
   split /\n/, $node->psql(<<'SQL', app => 'cpu_bound');
+BEGIN;
 SELECT sum(x::bigint * x) FROM (SELECT generate_series(1, 10) AS x) s;
 SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1);
 SELECT sum(x::bigint * x) FROM (SELECT generate_series(1, 6000000) AS x) s;
 SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1);
+COMMIT;
 SQL
 $sample = last_sample($node, 'cpu_bound', 0, 'generate_series');
 my $cpu     = io_of($bpf, $sample);
