@@ -44,6 +44,9 @@ char LICENSE[] SEC("license") = "GPL";
  * is read only for backends of the old postmaster, which are gone. */
 __u32 postmaster_tgid = 0;
 __u64 exec_word_address = 0;
+/* With system call windows (--bpf-syscalls sampled), the loader adds one
+ * before attaching the system call programs for a window. */
+__u32 syscall_window = 0;
 /* True when block_io_start exists (6.5+): requests are then claimed when
  * they are created, always in the submitting task; otherwise at issue. */
 const volatile bool claim_requests_at_start = true;
@@ -96,7 +99,7 @@ struct backend_state {
     __u32 syscall_kind;     /* enum syscall_kind, while in a syscall */
     __u32 offcpu_in_io;     /* switched out in uninterruptible sleep */
     __u32 offcpu_pid;       /* whose execution offcpu_exec_id is */
-    __u32 pad;
+    __u32 syscall_window;   /* syscall_window when the call began */
 };
 
 struct {
@@ -327,6 +330,7 @@ static __always_inline int syscall_entered(long id, long fd) {
     if (!st)
         return 0;
     st->syscall_kind = kind;
+    st->syscall_window = syscall_window;
     st->syscall_start_ns = bpf_ktime_get_ns();
     return 0;
 }
@@ -340,7 +344,10 @@ static __always_inline int syscall_left(long id, long ret) {
     if (!task)
         return 0;
     struct backend_state *st = known_backend(task);
-    if (!st || st->syscall_start_ns == 0)
+    /* A call that began in an earlier window, whose end went unseen when
+     * the programs were detached, is not this one. */
+    if (!st || st->syscall_start_ns == 0 ||
+        st->syscall_window != syscall_window)
         return 0;
     __u64 now = bpf_ktime_get_ns();
     __u64 elapsed = now - st->syscall_start_ns;

@@ -239,6 +239,9 @@ struct BpfAttribution::Impl {
     /* Attached by hand, not by the skeleton: the system call programs.
      * Declared after skel, so destroyed first. */
     std::vector<Link> syscall_links;
+    /* SyscallTracing::windows with the raw programs loaded: syscall_links
+     * are attached while a window is open */
+    bool syscall_windows = false;
     /* The cpu_slices map, mapped read-only: one ring per possible CPU,
      * `slice_ring_stride` bytes apart; slice_tail[cpu] slices read. */
     const uint8_t *slice_rings = nullptr;
@@ -513,6 +516,15 @@ std::vector<Link> attach_syscall_programs(qprof_io_bpf *skel,
     if (syscalls == SyscallTracing::off)
         return {};
     std::string why;
+    if (syscalls == SyscallTracing::windows) {
+        if (!raw_loaded) {
+            attached.push_back("no system call tracing: no raw syscall "
+                               "tracepoints in the BTF");
+            return {};
+        }
+        attached.push_back("tp_btf/sys_enter,sys_exit in windows");
+        return {};
+    }
     if (syscalls == SyscallTracing::per_call) {
         std::vector<Link> links = attach_to_file_syscall_events(skel, &why);
         if (!links.empty()) {
@@ -580,6 +592,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
         throw BpfUnavailable(failure("cannot attach the BPF programs", err));
     impl_->syscall_links = attach_syscall_programs(
         skel, options.syscalls, raw_syscalls_loaded, impl_->attachments);
+    impl_->syscall_windows =
+        options.syscalls == SyscallTracing::windows && raw_syscalls_loaded;
 
     impl_->exec_io_fd = bpf_map__fd(skel->maps.exec_io);
     impl_->held_limit = size_t(options.max_entries) * 4;
@@ -622,7 +636,32 @@ const std::vector<std::string> &BpfAttribution::attachments() const {
 }
 
 bool BpfAttribution::syscalls_traced() const {
-    return !impl_->syscall_links.empty();
+    return !impl_->syscall_links.empty() || impl_->syscall_windows;
+}
+
+bool BpfAttribution::set_syscall_window(bool open, std::string *why) {
+    if (!impl_->syscall_windows)
+        return false;
+    if (!open) {
+        impl_->syscall_links.clear();
+        return true;
+    }
+    if (!impl_->syscall_links.empty())
+        return true;
+    qprof_io_bpf *skel = impl_->skel.get();
+    /* Before attaching: calls the programs saw begin in the last window
+     * must not be taken for calls of this one. */
+    __atomic_add_fetch(&skel->bss->syscall_window, 1, __ATOMIC_RELEASE);
+    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
+        Link link(bpf_program__attach(prog));
+        if (!link) {
+            *why = failure("cannot attach the raw syscall programs", errno);
+            impl_->syscall_links.clear();
+            return false;
+        }
+        impl_->syscall_links.push_back(std::move(link));
+    }
+    return true;
 }
 
 std::unordered_map<ExecKey, ExecIo, ExecKeyHash> BpfAttribution::peek_all() {

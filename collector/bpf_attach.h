@@ -81,6 +81,9 @@ enum class SyscallTracing {
                  test; where tracefs or the events are missing, raw */
     raw,      /* the raw sys_enter/sys_exit tracepoints: every system call
                  of the machine pays a program run */
+    windows,  /* the raw tracepoints, attached only while the caller opens a
+                 window (open_syscall_window): the machine pays for system
+                 call tracing only then. Reattaching needs no capability. */
 };
 
 struct BpfOptions {
@@ -131,9 +134,16 @@ class BpfAttribution {
 
     /* Names of the kernel attachments in use, e.g. for a capture header. */
     const std::vector<std::string> &attachments() const;
-    /* Some system call programs are attached: the syscall fields are
-     * measured (see SyscallTracing; attachments() says which, or why not). */
+    /* Some system call programs are attached, or can be in windows: the
+     * syscall fields are measured (see SyscallTracing; attachments() says
+     * which, or why not). */
     bool syscalls_traced() const;
+
+    /* SyscallTracing::windows: attaches the system call programs (true),
+     * or detaches them. A call that begins in one window and ends after it
+     * is not counted in the next. Returns false, with the reason in *why,
+     * when they cannot be attached; nothing to do in the other modes. */
+    bool set_syscall_window(bool open, std::string *why);
 
   private:
     struct Impl;

@@ -46,6 +46,21 @@ void pause_for(double seconds) {
         nanosleep(&ts, nullptr);
 }
 
+/* CollectorSettings.syscall_tracing: where the system call fields come
+ * from, "off" when no sample has them. */
+std::string syscall_tracing_setting(const CollectOptions &options,
+                                    const IoAttribution &io) {
+    if (!io.syscalls_traced())
+        return "off";
+    if (options.bpf_syscalls != "sampled")
+        return options.bpf_syscalls;
+    char text[64];
+    snprintf(text, sizeof(text), "sampled %g/%g",
+             options.bpf_syscall_window_seconds,
+             options.bpf_syscall_period_seconds);
+    return text;
+}
+
 std::string human_bytes(uint64_t bytes) {
     char text[32];
     if (bytes >= (1ull << 30))
@@ -230,6 +245,7 @@ void Collector::start_file() {
     settings->set_bpf(options_.bpf + (io_.active() ? " (loaded)" : ""));
     settings->set_io_stats(io_.active());
     settings->set_syscall_stats(io_.syscalls_traced());
+    settings->set_syscall_tracing(syscall_tracing_setting(options_, io_));
     settings->set_batch_rows(static_cast<uint32_t>(options_.batch_rows));
     header->set_file_index(file_index);
     header->set_epoch(server_epoch_);
@@ -352,7 +368,8 @@ void Collector::encode_rows() {
         refs.plan_ref = definitions_.plan_ref(row.queryid, row.planid);
         if (!encoder_.active())
             encoder_.begin(epoch_, row.seq, row.start_unix_us);
-        encoder_.add(row, refs, io_.facts_of(row_index), io_.syscalls_traced());
+        encoder_.add(row, refs, io_.facts_of(row_index),
+                     io_.syscalls_of(row_index));
         if (row.has_node_actuals)
             actuals_seqs_.push_back(row.seq);
         if (file_first_seq_ == 0)
@@ -449,8 +466,10 @@ void Collector::report_progress(bool final_line) {
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
-    io_.start(options_.bpf, options_.bpf_syscalls, source_->reads_memory(),
-              *conn_);
+    io_.start(options_.bpf, options_.bpf_syscalls,
+              SyscallWindows{options_.bpf_syscall_window_seconds,
+                             options_.bpf_syscall_period_seconds},
+              source_->reads_memory(), *conn_);
     if (options_.once && io_.active())
         fprintf(stderr,
                 "qprof collect: --once with BPF: the samples already in the "

@@ -26,8 +26,11 @@ struct CollectOptions {
     double poll_seconds = 0.2;       /* pause when the ring had nothing new */
     double catalog_seconds = 300;    /* catalog snapshot period */
     std::string bpf = "auto";        /* auto | on | off */
-    std::string bpf_syscalls = "on"; /* on | raw | off: bpf_attach.h */
-    std::string ring_read = "auto";  /* auto | memory | sql */
+    std::string bpf_syscalls = "on"; /* on | raw | sampled | off */
+    /* sampled: system call windows (syscall_windows.h) */
+    double bpf_syscall_window_seconds = 2;
+    double bpf_syscall_period_seconds = 20;
+    std::string ring_read = "auto"; /* auto | memory | sql */
     int zstd_level = 1;
 };
 

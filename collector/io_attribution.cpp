@@ -10,6 +10,7 @@
 #include "bpf_attach.h"
 #include "host_pid.h"
 #include "privileges.h"
+#include "syscall_windows.h"
 
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,11 @@ struct IoAttribution::State {
     /* element i: the i-th row of the batch began while the programs
      * watched its server, so its facts are whole */
     std::vector<uint8_t> watched;
+    /* element i: the i-th row's facts include the system call fields */
+    std::vector<uint8_t> syscalls_measured;
+    /* --bpf-syscalls sampled, once the programs are loaded */
+    std::unique_ptr<SyscallWindowSchedule> syscall_windows;
+    bool syscall_window_failure_told = false;
     /* Unix time (µs) from which the programs watch the server's backends:
      * an execution that began earlier has part of its events unseen. */
     int64_t watching_since_us = std::numeric_limits<int64_t>::max();
@@ -118,6 +124,7 @@ IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
 void IoAttribution::start(const std::string &mode, const std::string &syscalls,
+                          const SyscallWindows &windows,
                           bool keep_memory_access, PgConnection &conn) {
     if (mode == "off")
         return;
@@ -127,9 +134,10 @@ void IoAttribution::start(const std::string &mode, const std::string &syscalls,
         state_->bpf = std::make_unique<BpfAttribution>(
             word.host_postmaster_pid, word.address,
             BpfOptions{BpfOptions().max_entries,
-                       syscalls == "off"   ? SyscallTracing::off
-                       : syscalls == "raw" ? SyscallTracing::raw
-                                           : SyscallTracing::per_call});
+                       syscalls == "off"       ? SyscallTracing::off
+                       : syscalls == "raw"     ? SyscallTracing::raw
+                       : syscalls == "sampled" ? SyscallTracing::windows
+                                               : SyscallTracing::per_call});
         state_->watching_since_us = unix_now_us();
         state_->in_other_pid_namespace =
             word.host_postmaster_pid != word.postmaster_pid;
@@ -139,6 +147,12 @@ void IoAttribution::start(const std::string &mode, const std::string &syscalls,
             fprintf(stderr,
                     "qprof collect: the system call fields are off: %s\n",
                     state_->bpf->attachments().back().c_str());
+        if (syscalls == "sampled" && trace_syscalls_) {
+            state_->syscall_windows = std::make_unique<SyscallWindowSchedule>(
+                int64_t(windows.window_seconds * 1e6),
+                int64_t(windows.period_seconds * 1e6));
+            follow_syscall_windows();
+        }
         std::string failed = drop_capabilities_after_attach(keep_memory_access);
         if (!failed.empty())
             fprintf(stderr,
@@ -200,8 +214,35 @@ std::string IoAttribution::follow_server(PgConnection &conn) {
 }
 
 void IoAttribution::read_slices() {
-    if (active_)
-        state_->bpf->read_slices();
+    if (!active_)
+        return;
+    state_->bpf->read_slices();
+    follow_syscall_windows();
+}
+
+void IoAttribution::follow_syscall_windows() {
+    SyscallWindowSchedule *schedule = state_->syscall_windows.get();
+    if (!schedule)
+        return;
+    int64_t now_us = unix_now_us();
+    if (schedule->due_to_close(now_us)) {
+        schedule->closed(now_us);
+        state_->bpf->set_syscall_window(false, nullptr);
+    } else if (schedule->due_to_open(now_us)) {
+        std::string why;
+        if (state_->bpf->set_syscall_window(true, &why)) {
+            schedule->opened(unix_now_us());
+        } else {
+            schedule->open_failed(now_us);
+            if (!state_->syscall_window_failure_told)
+                fprintf(stderr,
+                        "qprof collect: a system call window could not "
+                        "open, its executions carry no system call "
+                        "fields: %s\n",
+                        why.c_str());
+            state_->syscall_window_failure_told = true;
+        }
+    }
 }
 
 void IoAttribution::take(const std::vector<SampleRow> &rows) {
@@ -209,12 +250,17 @@ void IoAttribution::take(const std::vector<SampleRow> &rows) {
         return;
     state_->keys.clear();
     state_->watched.clear();
+    state_->syscalls_measured.clear();
+    SyscallWindowSchedule *windows = state_->syscall_windows.get();
     for (const SampleRow &row : rows) {
         state_->keys.push_back(ExecKey{row.pid, row.exec_id});
         /* its planning came first */
         int64_t began_us =
             row.start_unix_us - static_cast<int64_t>(row.plan_time_ns / 1000);
         state_->watched.push_back(began_us >= state_->watching_since_us);
+        state_->syscalls_measured.push_back(
+            trace_syscalls_ &&
+            (!windows || windows->covers(began_us, row.end_unix_us)));
     }
     /* taken even when incomplete: the entries must leave the map */
     state_->batch = state_->bpf->take(state_->keys);
@@ -226,6 +272,11 @@ const ExecIo *IoAttribution::facts_of(size_t row_index) const {
         !state_->watched[row_index])
         return nullptr;
     return &state_->batch[row_index];
+}
+
+bool IoAttribution::syscalls_of(size_t row_index) const {
+    return facts_of(row_index) != nullptr &&
+           state_->syscalls_measured[row_index];
 }
 
 std::string IoAttribution::housekeeping(PgConnection &conn) {
@@ -266,8 +317,8 @@ struct IoAttribution::State {};
 IoAttribution::IoAttribution() = default;
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, const std::string &, bool,
-                          PgConnection &) {
+void IoAttribution::start(const std::string &mode, const std::string &,
+                          const SyscallWindows &, bool, PgConnection &) {
     if (mode == "off")
         return;
     const char *reason = "qprof was built without BPF support";
@@ -284,6 +335,10 @@ std::string IoAttribution::follow_server(PgConnection &) {
     return "";
 }
 void IoAttribution::read_slices() {}
+void IoAttribution::follow_syscall_windows() {}
+bool IoAttribution::syscalls_of(size_t) const {
+    return false;
+}
 void IoAttribution::take(const std::vector<SampleRow> &) {}
 const ExecIo *IoAttribution::facts_of(size_t) const {
     return nullptr;

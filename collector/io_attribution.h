@@ -16,6 +16,14 @@
 
 namespace qprof {
 
+/* --bpf-syscalls sampled: the system call programs are attached for
+ * `window_seconds` every `period_seconds`; only executions that ran within a
+ * window carry the system call fields. */
+struct SyscallWindows {
+    double window_seconds = 2;
+    double period_seconds = 20;
+};
+
 class IoAttribution {
   public:
     IoAttribution();
@@ -25,13 +33,16 @@ class IoAttribution {
      * cannot be used. Once attached, the capabilities loading needed are
      * dropped; `keep_memory_access` keeps those mapping the ring from the
      * postmaster's memory needs. */
-    /* syscalls: on | raw | off, as SyscallTracing per_call | raw | off */
+    /* syscalls: on | raw | sampled | off, as SyscallTracing per_call | raw
+     * | windows | off; `windows` is for sampled. */
     void start(const std::string &mode, const std::string &syscalls,
-               bool keep_memory_access, PgConnection &conn);
+               const SyscallWindows &windows, bool keep_memory_access,
+               PgConnection &conn);
 
     bool active() const { return active_; }
-    /* the system call fields are filled (--bpf-syscalls on or raw, and
-     * programs could be attached for them) */
+    /* the system call fields are filled (--bpf-syscalls on, raw or sampled,
+     * and programs could be attached for them): on every sample, or with
+     * sampled on those syscalls_of() says */
     bool syscalls_traced() const { return active_ && trace_syscalls_; }
 
     /* Why BPF is not in use, when it was asked for (auto); else empty. */
@@ -44,7 +55,8 @@ class IoAttribution {
 
     /* Between two reads of the ring: copies out the CPU slices of the BPF
      * programs' per-CPU rings, which hold about 0.2 s of a busy CPU. Cheap
-     * (no system call); call it at least every 0.05 s. */
+     * (no system call); call it at least every 0.05 s. With sampled system
+     * calls, also opens and closes their windows when due. */
     void read_slices();
 
     /* Takes the kernel facts of a batch of samples out of the BPF map. */
@@ -56,6 +68,11 @@ class IoAttribution {
      * (before the collector started, or before it followed a restart):
      * part of its events went unseen. */
     const ExecIo *facts_of(size_t row_index) const;
+    /* Whether the facts of that row include the system call fields: always
+     * when they are traced, except with sampled: only when the execution
+     * began after a window opened and ended (with its commit) before it
+     * closed. */
+    bool syscalls_of(size_t row_index) const;
 
     /* Forgets map entries no sample will claim; call now and then.
      * Returns a notice when kernel events were lost since the last call
@@ -64,6 +81,7 @@ class IoAttribution {
 
   private:
     struct State;
+    void follow_syscall_windows();
     std::unique_ptr<State> state_;
     bool active_ = false;
     bool trace_syscalls_ = false;

@@ -24,7 +24,8 @@ const char *kUsage =
     "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
     "                [--duration SECONDS | --once] [--rotate-mb N]\n"
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
-    "                [--bpf-syscalls on|raw|off]\n"
+    "                [--bpf-syscalls on|raw|sampled|off]\n"
+    "                [--bpf-syscall-windows SECONDS/EVERY_SECONDS]\n"
     "                [--ring-read auto|memory|sql]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                [--poll-seconds S]\n"
@@ -48,6 +49,26 @@ double number_value(int argc, char **argv, int &i, double min_value) {
     if (end == text.c_str() || *end != '\0' || value < min_value)
         throw UsageError("option " + name + ": not a valid number: " + text);
     return value;
+}
+
+/* --bpf-syscall-windows W/P: windows of W seconds every P seconds. */
+void parse_syscall_windows(const std::string &text, CollectOptions &options) {
+    char *end = nullptr;
+    double window = std::strtod(text.c_str(), &end);
+    double period = 0;
+    bool valid = end != text.c_str() && *end == '/';
+    if (valid) {
+        const char *rest = end + 1;
+        period = std::strtod(rest, &end);
+        valid = end != rest && *end == '\0';
+    }
+    if (!valid || !(window >= 0.1) || !(period >= window) || period > 86400)
+        throw UsageError("--bpf-syscall-windows takes SECONDS/EVERY_SECONDS, "
+                         "with 0.1 <= SECONDS <= EVERY_SECONDS <= 86400 (for "
+                         "example 2/20): not " +
+                         text);
+    options.bpf_syscall_window_seconds = window;
+    options.bpf_syscall_period_seconds = period;
 }
 
 int collect_main(int argc, char **argv) {
@@ -91,8 +112,12 @@ int collect_main(int argc, char **argv) {
         else if (arg == "--bpf-syscalls") {
             options.bpf_syscalls = option_value(argc, argv, i);
             if (options.bpf_syscalls != "on" && options.bpf_syscalls != "raw" &&
+                options.bpf_syscalls != "sampled" &&
                 options.bpf_syscalls != "off")
-                throw UsageError("--bpf-syscalls takes on, raw or off");
+                throw UsageError(
+                    "--bpf-syscalls takes on, raw, sampled or off");
+        } else if (arg == "--bpf-syscall-windows") {
+            parse_syscall_windows(option_value(argc, argv, i), options);
         } else if (arg == "--ring-read") {
             options.ring_read = option_value(argc, argv, i);
             if (options.ring_read != "auto" && options.ring_read != "memory" &&

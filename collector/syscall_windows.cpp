@@ -1,0 +1,58 @@
+#include "syscall_windows.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace qprof {
+
+SyscallWindowSchedule::SyscallWindowSchedule(int64_t window_us,
+                                             int64_t period_us)
+    : window_us_(window_us), period_us_(std::max(period_us, window_us)) {}
+
+bool SyscallWindowSchedule::due_to_open(int64_t now_us) const {
+    return !open_ && now_us >= next_open_us_;
+}
+
+void SyscallWindowSchedule::opened(int64_t now_us) {
+    open_ = true;
+    next_open_us_ = now_us + period_us_;
+    promised_until_us_ = now_us + window_us_;
+    windows_.push_back(Window{now_us, std::numeric_limits<int64_t>::max()});
+    if (windows_.size() > kKeptWindows)
+        windows_.pop_front();
+}
+
+void SyscallWindowSchedule::open_failed(int64_t now_us) {
+    next_open_us_ = now_us + period_us_;
+}
+
+bool SyscallWindowSchedule::due_to_close(int64_t now_us) const {
+    return open_ && now_us >= promised_until_us_;
+}
+
+void SyscallWindowSchedule::closed(int64_t now_us) {
+    open_ = false;
+    if (!windows_.empty())
+        windows_.back().closed_us = now_us;
+}
+
+bool SyscallWindowSchedule::covers(int64_t began_us, int64_t ended_us) {
+    /* the latest window that opened before the execution began */
+    for (auto w = windows_.rbegin(); w != windows_.rend(); ++w) {
+        if (w->opened_us > began_us)
+            continue;
+        int64_t needed_until = ended_us + kCommitMarginUs;
+        if (w->closed_us == std::numeric_limits<int64_t>::max()) {
+            /* the window stays open for the executions that ended within
+             * its time, not for those that keep coming */
+            if (needed_until > w->opened_us + window_us_ + kCommitMarginUs)
+                return false;
+            promised_until_us_ = std::max(promised_until_us_, needed_until);
+            return true;
+        }
+        return needed_until <= w->closed_us;
+    }
+    return false;
+}
+
+} // namespace qprof
