@@ -36,6 +36,12 @@
 #                  with `--bpf on`
 #   qprof-light-nosys  the same with `--bpf-syscalls off` (not run by
 #                  default)
+#   qprof-light-sampled  the same with `--bpf-syscalls sampled` and
+#                  `--bpf-syscall-windows $SYSCALL_WINDOWS` (default 1/10:
+#                  the first window opens as the collector starts, so with
+#                  DURATION=10 a run gets about a tenth of the time traced,
+#                  as the default 2/20 does over a longer run; not run by
+#                  default)
 #   qprof-floor    pgbench on the qprof cluster, no collector, programs
 #                  that do nothing (tests/bpf/empty_programs.bpf.c) on the
 #                  tracepoints pg_qprof's programs use with
@@ -93,6 +99,7 @@
 # disturb), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
 # (5000) for `disturb`,
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`,
+# SYSCALL_WINDOWS (1/10) for qprof-light-sampled,
 # RATES_SAMPLE_RATE (pg_qprof.sample_rate during `rates`, default 1; 0.1
 # gives the programs' cost in the light configuration).
 set -euo pipefail
@@ -105,6 +112,7 @@ PARTS=${PARTS:-tps rates syscalls}
 RATE_SELECT=${RATE_SELECT:-20000}
 RATE_TPCB=${RATE_TPCB:-2000}
 BUSY=${BUSY:-3.6/60}
+SYSCALL_WINDOWS=${SYSCALL_WINDOWS:-1/10}
 DISTURB_WORKLOAD=${DISTURB_WORKLOAD:-tpcb-like}
 READ_RATE=${READ_RATE:-15}
 READ_BATCH=${READ_BATCH:-5000}
@@ -382,6 +390,13 @@ run_config() {
     qprof-light-nosys)
         set_qprof sample_rate 0.1
         start_collector on --bpf-syscalls off
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        set_qprof sample_rate 1
+        ;;
+    qprof-light-sampled)
+        set_qprof sample_rate 0.1
+        start_collector on --bpf-syscalls sampled --bpf-syscall-windows "$SYSCALL_WINDOWS"
         "$measure" qprof "$@"
         stop_collector "$config"
         set_qprof sample_rate 1
