@@ -248,6 +248,8 @@ void IoAttribution::follow_syscall_windows() {
 void IoAttribution::take(const std::vector<SampleRow> &rows) {
     if (!active_)
         return;
+    /* a collector kept busy by full batches pauses seldom */
+    follow_syscall_windows();
     state_->keys.clear();
     state_->watched.clear();
     state_->syscalls_measured.clear();
