@@ -83,6 +83,11 @@
 # clusters), and here it moved as much as TPS did (TPC-B: 183 to 304 us/tx
 # for the same configuration).
 #
+# The `windows` part (not run by default) gives what `--bpf-syscalls
+# sampled` saves every process of the machine: the mean cost of a dd
+# read/write call over about 20 s with the collector attached in each
+# system call mode.
+#
 # The `disturb` part (not run by default) looks at why the collector costs
 # TPC-B more than its CPU share: on DISTURB_WORKLOAD, the dummy process at
 # normal priority and under SCHED_IDLE (plain-busy, plain-busy-idle), and
@@ -95,8 +100,8 @@
 # RUNS (5), DURATION seconds per run (10), CLIENTS (2), WORKLOADS
 # ("select-only tpcb-like"),
 # SCALE (10), BUSY (3.6/60), QPROF (qprof binary, default from PATH or collector/build),
-# PARTS (which parts to run, default "tps rates syscalls"; add cpu or
-# disturb), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
+# PARTS (which parts to run, default "tps rates syscalls"; add cpu,
+# disturb or windows), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
 # (5000) for `disturb`,
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`,
 # SYSCALL_WINDOWS (1/10) for qprof-light-sampled,
@@ -649,6 +654,32 @@ empty_attached() {
     process_costs
     stop_empty_programs
 }
+# What the system call windows save every other process: the mean cost of
+# a dd read/write call over 60 runs of 1 million copies (about 20 s, so
+# that the share of time windows are open shows; a best of 3 would hide
+# them), with the collector attached in each system call mode.
+mean_syscall_ns() {
+    local run start total=0
+    for run in $(seq 60); do
+        start=$(date +%s%N)
+        dd if=/dev/zero of=/dev/null bs=1 count=1000000 status=none
+        total=$((total + $(date +%s%N) - start))
+    done
+    awk -v t="$total" 'BEGIN { printf "%.1f", t / 60 / 2e6 }'
+}
+collector_syscall_ns() {
+    start_collector on "$@"
+    mean_syscall_ns
+    stop_collector windows
+}
+if wants windows; then
+    echo "what other processes pay with the collector attached, mean ns per dd read/write call over 60 runs (about 20 s):"
+    printf '  nothing %s; --bpf-syscalls on %s, sampled (2/20) %s, off %s\n' \
+        "$(mean_syscall_ns)" "$(collector_syscall_ns)" \
+        "$(collector_syscall_ns --bpf-syscalls sampled)" \
+        "$(collector_syscall_ns --bpf-syscalls off)"
+fi
+
 if wants syscalls; then
     if command -v perf >/dev/null; then
         echo "what other processes pay, ns per read/write call (dd) / per pread (python3 loop) / per pipe round trip (4 calls, 2 switches), best of 3:"
