@@ -55,19 +55,33 @@ local $ENV{PGAPPNAME} = 'windowed_reads';
 my $psql = IPC::Run::start([ $node->psql_command, '-f', "$script_file" ],
     '<', '/dev/null', '>', \$out, '2>', \$err);
 my %link_seen = (0 => 0, 1 => 0);
+my ($previous, $reopened) = (-1, 0);
 while ($psql->pumpable) {
-    $link_seen{ syscall_link_attached() }++;
+    my $attached = syscall_link_attached();
+    $link_seen{$attached}++;
+    $reopened++ if $attached && $previous == 0;
+    $previous = $attached;
     Time::HiRes::sleep(0.05);
     $psql->pump_nb;
 }
 $psql->finish or die "psql: $err";
 sleep 2;    # the collector's last polls
+# The first window opens before the collector drops its capabilities; the
+# next ones open without them.
+open my $status, '<', "/proc/$collector_pid/status" or die "status: $!";
+my ($cap_eff) = map { /^CapEff:\s*([0-9a-f]+)/ ? $1 : () } <$status>;
+close $status;
 $collector->signal('INT');
 $collector->finish;
 
 ok($link_seen{1}, "the system call programs were attached in windows "
       . "($link_seen{1} of the polls)");
 ok($link_seen{0}, "and detached between them ($link_seen{0} of the polls)");
+
+ok(!(hex($cap_eff) & ((1 << 38) | (1 << 39))),
+    "the collector runs without CAP_PERFMON and CAP_BPF (CapEff $cap_eff)");
+cmp_ok($reopened, '>=', 1,
+    "and windows opened again after that ($reopened seen opening)");
 
 my ($dump_out, $dump_err) = ('', '');
 IPC::Run::run([ $qprof, 'dump', $capture ], '>', \$dump_out, '2>', \$dump_err)
