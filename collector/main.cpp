@@ -73,6 +73,7 @@ void parse_syscall_windows(const std::string &text, CollectOptions &options) {
 
 int collect_main(int argc, char **argv) {
     CollectOptions options;
+    bool windows_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--dsn")
@@ -118,6 +119,7 @@ int collect_main(int argc, char **argv) {
                     "--bpf-syscalls takes on, raw, sampled or off");
         } else if (arg == "--bpf-syscall-windows") {
             parse_syscall_windows(option_value(argc, argv, i), options);
+            windows_given = true;
         } else if (arg == "--ring-read") {
             options.ring_read = option_value(argc, argv, i);
             if (options.ring_read != "auto" && options.ring_read != "memory" &&
@@ -134,6 +136,9 @@ int collect_main(int argc, char **argv) {
         throw UsageError("--once and --duration exclude each other");
     if (options.bpf != "auto" && options.bpf != "on" && options.bpf != "off")
         throw UsageError("--bpf takes auto, on or off");
+    if (windows_given && options.bpf_syscalls != "sampled")
+        throw UsageError("--bpf-syscall-windows goes with --bpf-syscalls "
+                         "sampled");
     return run_collect(options);
 }
 

@@ -50,6 +50,23 @@ like($err, qr/give either --out DIR or --stdout/, 'usage error explained');
 ($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
     '--out', $out, '--bpf', 'maybe');
 is($rc, 1, 'bad --bpf value: usage error');
+for my $windows ('2', '2/1', '0.01/1', 'x/20', '2/20s') {
+    ($rc, $stdout, $err) = run_qprof('collect', '--dsn',
+        $node->connstr('postgres'), '--out', $out,
+        '--bpf-syscalls', 'sampled', '--bpf-syscall-windows', $windows);
+    is($rc, 1, "--bpf-syscall-windows $windows: usage error");
+    like($err, qr{--bpf-syscall-windows takes SECONDS/EVERY_SECONDS},
+        "--bpf-syscall-windows $windows: says what it takes");
+}
+($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', $out, '--bpf-syscall-windows', '2/20');
+is($rc, 1, '--bpf-syscall-windows without --bpf-syscalls sampled: usage error');
+like($err, qr/--bpf-syscall-windows goes with --bpf-syscalls sampled/,
+    'and says so');
+($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', $out, '--bpf-syscalls', 'sometimes');
+is($rc, 1, 'bad --bpf-syscalls value: usage error');
+like($err, qr/--bpf-syscalls takes on, raw, sampled or off/, 'and says so');
 ($rc, $stdout, $err) = run_qprof('frobnicate');
 is($rc, 1, 'unknown command: usage error');
 ($rc, $stdout, $err) = run_qprof('dump', '/nonexistent/file.qprof');
