@@ -17,6 +17,8 @@
 #include <ctime>
 #include <functional>
 #include <mutex>
+#include <system_error>
+#include <thread>
 
 #include <linux/perf_event.h>
 #include <sys/mman.h>
@@ -193,11 +195,8 @@ using Link = std::unique_ptr<struct bpf_link, LinkDeleter>;
  * ones PostgreSQL reads and writes relation, WAL and temporary files with.
  * Not plain read/write/readv/writev: PostgreSQL uses them on regular files
  * only for server-side COPY files and a few small ones, while every other
- * process of the machine uses them on pipes, sockets and terminals: a
- * watched call costs about 100 ns, an unwatched one about 12 ns, against
- * about 50 ns for any call through the raw tracepoints
- * (tests/bpf/bench_overhead.sh, part syscalls). The raw tracepoints count
- * them too. */
+ * process of the machine uses them on pipes, sockets and terminals, and a
+ * watched call runs the program. The raw tracepoints count them too. */
 const std::vector<std::string> kFileSyscalls = {
     "pread64", "preadv",   "preadv2", "pwrite64",
     "pwritev", "pwritev2", "fsync",   "fdatasync"};
@@ -239,9 +238,20 @@ struct BpfAttribution::Impl {
     /* Attached by hand, not by the skeleton: the system call programs.
      * Declared after skel, so destroyed first. */
     std::vector<Link> syscall_links;
-    /* SyscallTracing::windows with the raw programs loaded: syscall_links
-     * are attached while a window is open */
+    /* BpfOptions::syscall_windows with system call programs to attach:
+     * syscall_links are attached while a window is open, to the trace
+     * events `file_event_ids` (enter and exit of each of kFileSyscalls)
+     * when there are any, else to the raw tracepoints */
     bool syscall_windows = false;
+    std::vector<uint64_t> file_event_ids;
+    /* Closing a trace event waits for the kernel's RCU grace periods, about
+     * 70 ms each here: a window's links are closed by these threads, one
+     * per link, while the collector goes on. Joined before the next window
+     * opens, and before the skeleton goes. */
+    std::vector<std::thread> closing;
+
+    void close_syscall_links();
+    void wait_closed();
     /* The cpu_slices map, mapped read-only: one ring per possible CPU,
      * `slice_ring_stride` bytes apart; slice_tail[cpu] slices read. */
     const uint8_t *slice_rings = nullptr;
@@ -289,6 +299,7 @@ struct BpfAttribution::Impl {
     }
 
     ~Impl() {
+        wait_closed();
         if (slice_rings)
             munmap(const_cast<uint8_t *>(slice_rings), slice_rings_bytes);
     }
@@ -455,7 +466,8 @@ bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
                 "tp_btf/block_rq_issue", "tp_btf/block_rq_complete"};
 
     /* Both kinds of system call programs are loaded; which one is attached
-     * is known only once the trace events have been tried. */
+     * is known only once the trace events have been tried (see
+     * attach_syscall_programs). */
     bool per_call = syscalls == SyscallTracing::per_call;
     bpf_program__set_autoload(p.file_syscall_enter, per_call);
     bpf_program__set_autoload(p.file_syscall_exit, per_call);
@@ -477,11 +489,10 @@ bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
     return raw;
 }
 
-/* Attaches file_syscall_enter/exit to the trace events of the file calls;
- * nothing, with the reason in *why, when tracefs or any event is missing. */
-std::vector<Link> attach_to_file_syscall_events(qprof_io_bpf *skel,
-                                                std::string *why) {
-    std::vector<std::string> events; /* enter and exit of each call */
+/* The ids of the enter and exit events of each of kFileSyscalls, in that
+ * order; empty, with the reason in *why, when tracefs or any is missing. */
+std::vector<uint64_t> file_syscall_event_ids(std::string *why) {
+    std::vector<std::string> events;
     for (const std::string &call : kFileSyscalls) {
         events.push_back("sys_enter_" + call);
         events.push_back("sys_exit_" + call);
@@ -489,6 +500,14 @@ std::vector<Link> attach_to_file_syscall_events(qprof_io_bpf *skel,
     std::vector<uint64_t> ids;
     if (!trace_event_ids("syscalls", events, ids, why))
         return {};
+    return ids;
+}
+
+/* Attaches file_syscall_enter/exit to the trace events `ids` (from
+ * file_syscall_event_ids); nothing, with the reason in *why, when any
+ * cannot be attached. Needs CAP_PERFMON. */
+std::vector<Link> attach_to_file_syscall_events(
+    qprof_io_bpf *skel, const std::vector<uint64_t> &ids, std::string *why) {
     std::vector<Link> links;
     for (size_t i = 0; i < kFileSyscalls.size(); ++i)
         for (auto [prog, id] :
@@ -505,56 +524,81 @@ std::vector<Link> attach_to_file_syscall_events(qprof_io_bpf *skel,
     return links;
 }
 
-/* Attaches the system call programs: to the trace events of the file calls
- * where the options ask for them and tracefs has them, else to the raw
- * tracepoints when they are loaded. Names what it attached, or why nothing,
- * in *attached. */
-std::vector<Link> attach_syscall_programs(qprof_io_bpf *skel,
-                                          SyscallTracing syscalls,
-                                          bool raw_loaded,
-                                          std::vector<std::string> &attached) {
-    if (syscalls == SyscallTracing::off)
-        return {};
-    std::string why;
-    if (syscalls == SyscallTracing::windows) {
-        if (!raw_loaded) {
-            attached.push_back("no system call tracing: no raw syscall "
-                               "tracepoints in the BTF");
+/* Attaches the raw system call programs; nothing, with the reason in *why,
+ * when either cannot be attached. Needs no capability once loaded. */
+std::vector<Link> attach_raw_syscall_programs(qprof_io_bpf *skel,
+                                              std::string *why) {
+    std::vector<Link> links;
+    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
+        Link link(bpf_program__attach(prog));
+        if (!link) {
+            *why = failure("cannot attach the raw syscall programs", errno);
             return {};
         }
-        attached.push_back("tp_btf/sys_enter,sys_exit in windows");
-        return {};
+        links.push_back(std::move(link));
     }
-    if (syscalls == SyscallTracing::per_call) {
-        std::vector<Link> links = attach_to_file_syscall_events(skel, &why);
-        if (!links.empty()) {
+    return links;
+}
+
+/* Which system call programs are attached, and how. */
+struct SyscallAttachment {
+    std::vector<Link> links; /* attached now */
+    /* with windows: the trace events they attach, if not the raw
+     * tracepoints */
+    std::vector<uint64_t> window_event_ids;
+    bool windows = false; /* windows will attach some */
+};
+
+/* Attaches the system call programs: to the trace events of the file calls
+ * where the options ask for them and tracefs has them, else to the raw
+ * tracepoints when they are loaded. With windows, attaches them once to
+ * know that it can, and leaves them detached. Names what it attached, or
+ * why nothing, in *attached. */
+SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
+                                          const BpfOptions &options,
+                                          bool raw_loaded,
+                                          std::vector<std::string> &attached) {
+    SyscallAttachment result;
+    if (options.syscalls == SyscallTracing::off)
+        return result;
+    const char *in_windows = options.syscall_windows ? " in windows" : "";
+    std::string why;
+    if (options.syscalls == SyscallTracing::per_call) {
+        std::vector<uint64_t> ids = file_syscall_event_ids(&why);
+        if (!ids.empty())
+            result.links = attach_to_file_syscall_events(skel, ids, &why);
+        if (!result.links.empty()) {
             std::string calls;
             for (const std::string &call : kFileSyscalls)
                 calls += (calls.empty() ? "" : ",") + call;
             attached.push_back("tracepoint/syscalls/sys_enter,sys_exit of " +
-                               calls);
-            return links;
+                               calls + in_windows);
+            if (options.syscall_windows) {
+                result.links.clear();
+                result.window_event_ids = std::move(ids);
+                result.windows = true;
+            }
+            return result;
         }
     }
     /* Without system call tracing the other kernel facts are still kept. */
-    auto none = [&](const std::string &reason) {
-        attached.push_back("no system call tracing: " +
-                           (why.empty() ? reason : why + "; " + reason));
-        return std::vector<Link>();
-    };
-    if (!raw_loaded)
-        return none("no raw syscall tracepoints in the BTF");
-    std::vector<Link> links;
-    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
-        Link link(bpf_program__attach(prog));
-        if (!link)
-            return none(
-                failure("cannot attach the raw syscall programs", errno));
-        links.push_back(std::move(link));
+    if (raw_loaded)
+        result.links = attach_raw_syscall_programs(skel, &why);
+    else
+        why = (why.empty() ? "" : why + "; ") +
+              "no raw syscall tracepoints in the BTF";
+    if (result.links.empty()) {
+        attached.push_back("no system call tracing: " + why);
+        return result;
     }
-    attached.push_back(why.empty() ? "tp_btf/sys_enter,sys_exit"
-                                   : "tp_btf/sys_enter,sys_exit, as " + why);
-    return links;
+    attached.push_back((why.empty() ? std::string("tp_btf/sys_enter,sys_exit")
+                                    : "tp_btf/sys_enter,sys_exit, as " + why) +
+                       in_windows);
+    if (options.syscall_windows) {
+        result.links.clear();
+        result.windows = true;
+    }
+    return result;
 }
 
 } // namespace
@@ -590,10 +634,11 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     err = qprof_io_bpf__attach(skel);
     if (err)
         throw BpfUnavailable(failure("cannot attach the BPF programs", err));
-    impl_->syscall_links = attach_syscall_programs(
-        skel, options.syscalls, raw_syscalls_loaded, impl_->attachments);
-    impl_->syscall_windows =
-        options.syscalls == SyscallTracing::windows && raw_syscalls_loaded;
+    SyscallAttachment syscalls = attach_syscall_programs(
+        skel, options, raw_syscalls_loaded, impl_->attachments);
+    impl_->syscall_links = std::move(syscalls.links);
+    impl_->syscall_windows = syscalls.windows;
+    impl_->file_event_ids = std::move(syscalls.window_event_ids);
 
     impl_->exec_io_fd = bpf_map__fd(skel->maps.exec_io);
     impl_->held_limit = size_t(options.max_entries) * 4;
@@ -603,6 +648,24 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
 }
 
 BpfAttribution::~BpfAttribution() = default;
+
+void BpfAttribution::Impl::close_syscall_links() {
+    for (Link &link : syscall_links) {
+        struct bpf_link *closed = link.release();
+        try {
+            closing.emplace_back([closed] { bpf_link__destroy(closed); });
+        } catch (const std::system_error &) {
+            bpf_link__destroy(closed); /* no thread: close it here */
+        }
+    }
+    syscall_links.clear();
+}
+
+void BpfAttribution::Impl::wait_closed() {
+    for (std::thread &thread : closing)
+        thread.join();
+    closing.clear();
+}
 
 void BpfAttribution::watch(int postmaster_pid, uint64_t word_address) {
     if (postmaster_pid <= 0 || word_address == 0)
@@ -643,25 +706,25 @@ bool BpfAttribution::set_syscall_window(bool open, std::string *why) {
     if (!impl_->syscall_windows)
         return false;
     if (!open) {
-        impl_->syscall_links.clear();
+        impl_->close_syscall_links();
         return true;
     }
     if (!impl_->syscall_links.empty())
         return true;
+    impl_->wait_closed();
     qprof_io_bpf *skel = impl_->skel.get();
     /* Before attaching: calls the programs saw begin in the last window
      * must not be taken for calls of this one. */
     __atomic_add_fetch(&skel->bss->syscall_window, 1, __ATOMIC_RELEASE);
-    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
-        Link link(bpf_program__attach(prog));
-        if (!link) {
-            *why = failure("cannot attach the raw syscall programs", errno);
-            impl_->syscall_links.clear();
-            return false;
-        }
-        impl_->syscall_links.push_back(std::move(link));
-    }
-    return true;
+    impl_->syscall_links =
+        impl_->file_event_ids.empty()
+            ? attach_raw_syscall_programs(skel, why)
+            : attach_to_file_syscall_events(skel, impl_->file_event_ids, why);
+    return !impl_->syscall_links.empty();
+}
+
+bool BpfAttribution::windows_need_perfmon() const {
+    return impl_->syscall_windows && !impl_->file_event_ids.empty();
 }
 
 std::unordered_map<ExecKey, ExecIo, ExecKeyHash> BpfAttribution::peek_all() {

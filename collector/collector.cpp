@@ -52,10 +52,11 @@ std::string syscall_tracing_setting(const CollectOptions &options,
                                     const IoAttribution &io) {
     if (!io.syscalls_traced())
         return "off";
-    if (options.bpf_syscalls != "sampled")
+    if (!options.bpf_syscall_windows)
         return options.bpf_syscalls;
     char text[64];
-    snprintf(text, sizeof(text), "sampled %g/%g",
+    snprintf(text, sizeof(text), "%ssampled %g/%g",
+             options.bpf_syscalls == "raw" ? "raw " : "",
              options.bpf_syscall_window_seconds,
              options.bpf_syscall_period_seconds);
     return text;
@@ -467,7 +468,8 @@ int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
     io_.start(options_.bpf, options_.bpf_syscalls,
-              SyscallWindows{options_.bpf_syscall_window_seconds,
+              SyscallWindows{options_.bpf_syscall_windows,
+                             options_.bpf_syscall_window_seconds,
                              options_.bpf_syscall_period_seconds},
               source_->reads_memory(), *conn_);
     if (options_.once && io_.active())

@@ -27,7 +27,9 @@ struct CollectOptions {
     double catalog_seconds = 300;    /* catalog snapshot period */
     std::string bpf = "auto";        /* auto | on | off */
     std::string bpf_syscalls = "on"; /* on | raw | sampled | off */
-    /* sampled: system call windows (syscall_windows.h) */
+    /* system call windows (syscall_windows.h): with sampled, or raw when
+     * asked for */
+    bool bpf_syscall_windows = false;
     double bpf_syscall_window_seconds = 2;
     double bpf_syscall_period_seconds = 20;
     std::string ring_read = "auto"; /* auto | memory | sql */

@@ -134,10 +134,10 @@ void IoAttribution::start(const std::string &mode, const std::string &syscalls,
         state_->bpf = std::make_unique<BpfAttribution>(
             word.host_postmaster_pid, word.address,
             BpfOptions{BpfOptions().max_entries,
-                       syscalls == "off"       ? SyscallTracing::off
-                       : syscalls == "raw"     ? SyscallTracing::raw
-                       : syscalls == "sampled" ? SyscallTracing::windows
-                                               : SyscallTracing::per_call});
+                       syscalls == "off"   ? SyscallTracing::off
+                       : syscalls == "raw" ? SyscallTracing::raw
+                                           : SyscallTracing::per_call,
+                       windows.enabled});
         state_->watching_since_us = unix_now_us();
         state_->in_other_pid_namespace =
             word.host_postmaster_pid != word.postmaster_pid;
@@ -147,13 +147,14 @@ void IoAttribution::start(const std::string &mode, const std::string &syscalls,
             fprintf(stderr,
                     "qprof collect: the system call fields are off: %s\n",
                     state_->bpf->attachments().back().c_str());
-        if (syscalls == "sampled" && trace_syscalls_) {
+        if (windows.enabled && trace_syscalls_) {
             state_->syscall_windows = std::make_unique<SyscallWindowSchedule>(
                 int64_t(windows.window_seconds * 1e6),
                 int64_t(windows.period_seconds * 1e6));
             follow_syscall_windows();
         }
-        std::string failed = drop_capabilities_after_attach(keep_memory_access);
+        std::string failed = drop_capabilities_after_attach(
+            keep_memory_access, state_->bpf->windows_need_perfmon());
         if (!failed.empty())
             fprintf(stderr,
                     "qprof collect: could not drop capabilities after "

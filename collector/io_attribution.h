@@ -16,10 +16,11 @@
 
 namespace qprof {
 
-/* --bpf-syscalls sampled: the system call programs are attached for
- * `window_seconds` every `period_seconds`; only executions that ran within a
- * window carry the system call fields. */
+/* --bpf-syscalls sampled (or raw with --bpf-syscall-windows): the system
+ * call programs are attached for `window_seconds` every `period_seconds`;
+ * only executions that ran within a window carry the system call fields. */
 struct SyscallWindows {
+    bool enabled = false;
     double window_seconds = 2;
     double period_seconds = 20;
 };
@@ -34,7 +35,8 @@ class IoAttribution {
      * dropped; `keep_memory_access` keeps those mapping the ring from the
      * postmaster's memory needs. */
     /* syscalls: on | raw | sampled | off, as SyscallTracing per_call | raw
-     * | windows | off; `windows` is for sampled. */
+     * | per_call | off; `windows` are used when enabled (sampled). With
+     * windows on trace events, CAP_PERFMON is kept. */
     void start(const std::string &mode, const std::string &syscalls,
                const SyscallWindows &windows, bool keep_memory_access,
                PgConnection &conn);

@@ -136,9 +136,13 @@ int collect_main(int argc, char **argv) {
         throw UsageError("--once and --duration exclude each other");
     if (options.bpf != "auto" && options.bpf != "on" && options.bpf != "off")
         throw UsageError("--bpf takes auto, on or off");
-    if (windows_given && options.bpf_syscalls != "sampled")
+    if (windows_given && options.bpf_syscalls != "sampled" &&
+        options.bpf_syscalls != "raw")
         throw UsageError("--bpf-syscall-windows goes with --bpf-syscalls "
-                         "sampled");
+                         "sampled (trace events in windows) or raw (raw "
+                         "tracepoints in windows)");
+    options.bpf_syscall_windows =
+        options.bpf_syscalls == "sampled" || windows_given;
     return run_collect(options);
 }
 

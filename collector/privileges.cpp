@@ -10,10 +10,11 @@
 
 namespace qprof {
 
-std::string drop_capabilities_after_attach(bool keep_memory_access) {
-    static const int kept[] = {CAP_CHOWN,           CAP_DAC_OVERRIDE,
-                               CAP_DAC_READ_SEARCH, CAP_FOWNER,
-                               CAP_SYS_PTRACE,      CAP_CHECKPOINT_RESTORE};
+std::string drop_capabilities_after_attach(bool keep_memory_access,
+                                           bool keep_perfmon) {
+    static const int kept[] = {
+        CAP_CHOWN,      CAP_DAC_OVERRIDE,       CAP_DAC_READ_SEARCH, CAP_FOWNER,
+        CAP_SYS_PTRACE, CAP_CHECKPOINT_RESTORE, CAP_PERFMON};
     __user_cap_header_struct header{};
     header.version = _LINUX_CAPABILITY_VERSION_3;
     header.pid = 0;
@@ -24,6 +25,8 @@ std::string drop_capabilities_after_attach(bool keep_memory_access) {
     for (int cap : kept) {
         if ((cap == CAP_SYS_PTRACE || cap == CAP_CHECKPOINT_RESTORE) &&
             !keep_memory_access)
+            continue;
+        if (cap == CAP_PERFMON && !keep_perfmon)
             continue;
         unsigned word = static_cast<unsigned>(cap) / 32;
         uint32_t bit = 1u << (cap % 32);

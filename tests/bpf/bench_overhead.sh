@@ -86,7 +86,8 @@
 # The `windows` part (not run by default) gives what `--bpf-syscalls
 # sampled` saves every process of the machine: the mean cost of a dd
 # read/write call over about 20 s with the collector attached in each
-# system call mode.
+# system call mode, and with windows on the raw tracepoints (the fallback
+# where tracefs is missing).
 #
 # The `disturb` part (not run by default) looks at why the collector costs
 # TPC-B more than its CPU share: on DISTURB_WORKLOAD, the dummy process at
@@ -674,9 +675,10 @@ collector_syscall_ns() {
 }
 if wants windows; then
     echo "what other processes pay with the collector attached, mean ns per dd read/write call over 60 runs (about 20 s):"
-    printf '  nothing %s; --bpf-syscalls on %s, sampled (2/20) %s, off %s\n' \
+    printf '  nothing %s; --bpf-syscalls on %s, sampled (2/20) %s, raw in windows (2/20) %s, off %s\n' \
         "$(mean_syscall_ns)" "$(collector_syscall_ns)" \
         "$(collector_syscall_ns --bpf-syscalls sampled)" \
+        "$(collector_syscall_ns --bpf-syscalls raw --bpf-syscall-windows 2/20)" \
         "$(collector_syscall_ns --bpf-syscalls off)"
 fi
 

@@ -58,11 +58,16 @@ for my $windows ('2', '2/1', '0.01/1', 'x/20', '2/20s') {
     like($err, qr{--bpf-syscall-windows takes SECONDS/EVERY_SECONDS},
         "--bpf-syscall-windows $windows: says what it takes");
 }
-($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
-    '--out', $out, '--bpf-syscall-windows', '2/20');
-is($rc, 1, '--bpf-syscall-windows without --bpf-syscalls sampled: usage error');
-like($err, qr/--bpf-syscall-windows goes with --bpf-syscalls sampled/,
-    'and says so');
+for my $syscalls ('on', 'off') {
+    ($rc, $stdout, $err) = run_qprof('collect', '--dsn',
+        $node->connstr('postgres'), '--out', $out,
+        '--bpf-syscalls', $syscalls, '--bpf-syscall-windows', '2/20');
+    is($rc, 1, "--bpf-syscall-windows with --bpf-syscalls $syscalls: "
+          . 'usage error');
+    like($err,
+        qr/--bpf-syscall-windows goes with --bpf-syscalls sampled .* or raw/,
+        'and says with which');
+}
 ($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
     '--out', $out, '--bpf-syscalls', 'sometimes');
 is($rc, 1, 'bad --bpf-syscalls value: usage error');
