@@ -675,8 +675,9 @@ collector_syscall_ns() {
 }
 if wants windows; then
     echo "what other processes pay with the collector attached, mean ns per dd read/write call over 60 runs (about 20 s):"
-    printf '  nothing %s; --bpf-syscalls on %s, sampled (2/20) %s, raw in windows (2/20) %s, off %s\n' \
+    printf '  nothing %s; --bpf-syscalls on %s, raw %s, sampled (2/20) %s, raw in windows (2/20) %s, off %s\n' \
         "$(mean_syscall_ns)" "$(collector_syscall_ns)" \
+        "$(collector_syscall_ns --bpf-syscalls raw)" \
         "$(collector_syscall_ns --bpf-syscalls sampled)" \
         "$(collector_syscall_ns --bpf-syscalls raw --bpf-syscall-windows 2/20)" \
         "$(collector_syscall_ns --bpf-syscalls off)"
