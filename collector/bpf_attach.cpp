@@ -542,7 +542,7 @@ std::vector<Link> attach_raw_syscall_programs(qprof_io_bpf *skel,
 
 /* Which system call programs are attached, and how. */
 struct SyscallAttachment {
-    std::vector<Link> links; /* attached now */
+    std::vector<Link> links; /* attached now (the first window's) */
     /* with windows: the trace events they attach, if not the raw
      * tracepoints */
     std::vector<uint64_t> window_event_ids;
@@ -551,9 +551,10 @@ struct SyscallAttachment {
 
 /* Attaches the system call programs: to the trace events of the file calls
  * where the options ask for them and tracefs has them, else to the raw
- * tracepoints when they are loaded. With windows, attaches them once to
- * know that it can, and leaves them detached. Names what it attached, or
- * why nothing, in *attached. */
+ * tracepoints when they are loaded. With windows, they stay attached for
+ * the first window (closing them here would hold the start back by a second
+ * with the trace events). Names what it attached, or why nothing, in
+ * *attached. */
 SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
                                           const BpfOptions &options,
                                           bool raw_loaded,
@@ -574,7 +575,6 @@ SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
             attached.push_back("tracepoint/syscalls/sys_enter,sys_exit of " +
                                calls + in_windows);
             if (options.syscall_windows) {
-                result.links.clear();
                 result.window_event_ids = std::move(ids);
                 result.windows = true;
             }
@@ -594,10 +594,7 @@ SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
     attached.push_back((why.empty() ? std::string("tp_btf/sys_enter,sys_exit")
                                     : "tp_btf/sys_enter,sys_exit, as " + why) +
                        in_windows);
-    if (options.syscall_windows) {
-        result.links.clear();
-        result.windows = true;
-    }
+    result.windows = options.syscall_windows;
     return result;
 }
 
