@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <limits>
 
 #ifdef QPROF_WITH_BPF
@@ -225,7 +226,13 @@ void IoAttribution::follow_syscall_windows() {
     SyscallWindowSchedule *schedule = state_->syscall_windows.get();
     if (!schedule)
         return;
-    int64_t now_us = unix_now_us();
+    struct timespec wall = {}, monotonic = {};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_MONOTONIC, &monotonic);
+    int64_t now_us = int64_t(wall.tv_sec) * 1000000 + wall.tv_nsec / 1000;
+    schedule->clock_offset(now_us,
+                           now_us - (int64_t(monotonic.tv_sec) * 1000000 +
+                                     monotonic.tv_nsec / 1000));
     if (schedule->due_to_close(now_us)) {
         schedule->closed(now_us);
         state_->bpf->set_syscall_window(false, nullptr);

@@ -11,12 +11,18 @@
  * ended, with the commit that may follow it, before the window closed.
  * Its other kernel facts do not depend on windows.
  *
- * Times are Unix µs, the clock of the samples' start and end. Pure
- * bookkeeping: the caller attaches and detaches.
+ * Times are Unix µs, the clock of the samples' start and end. When that
+ * clock steps (the caller passes clock_offset() the wall clock's offset to
+ * the monotonic clock, and it changed), times on both sides of the step
+ * cannot be compared: the window open then, and those opening soon after
+ * (an execution that began before the step could seem to begin after
+ * them), cover nothing. Pure bookkeeping: the caller attaches and
+ * detaches.
  *
  *   SyscallWindowSchedule schedule(window_us, period_us);
  *   if (schedule.due_to_open(now)) { attach...; schedule.opened(now); }
  *   if (schedule.due_to_close(now)) { ...; schedule.closed(now); detach }
+ *   schedule.clock_offset(now, realtime_minus_monotonic); // each time
  *   bool whole = schedule.covers(began_us, ended_us);
  */
 #pragma once
@@ -24,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 
 namespace qprof {
 
@@ -34,6 +41,9 @@ class SyscallWindowSchedule {
     static constexpr int64_t kCommitMarginUs = 250000;
     /* Closed windows remembered, for samples read late. */
     static constexpr size_t kKeptWindows = 4096;
+    /* A change of the wall clock's offset to the monotonic clock beyond
+     * this is a step; NTP slews the clock by 0.5 ms a second at most. */
+    static constexpr int64_t kClockStepUs = 20000;
 
     SyscallWindowSchedule(int64_t window_us, int64_t period_us);
 
@@ -49,6 +59,9 @@ class SyscallWindowSchedule {
     /* The programs are about to be detached (read before detaching). */
     void closed(int64_t now_us);
     bool is_open() const { return open_; }
+    /* The wall clock at `now_us` is `offset_us` ahead of the monotonic
+     * clock: call it before the other calls, each time. */
+    void clock_offset(int64_t now_us, int64_t offset_us);
 
     /* All of an execution from `began_us` to `ended_us` ran inside one
      * window. An open window covers the executions that end within its
@@ -59,7 +72,8 @@ class SyscallWindowSchedule {
   private:
     struct Window {
         int64_t opened_us;
-        int64_t closed_us; /* INT64_MAX while open */
+        int64_t closed_us;  /* INT64_MAX while open */
+        bool clock_stepped; /* the wall clock stepped around it */
     };
     int64_t window_us_;
     int64_t period_us_;
@@ -67,6 +81,11 @@ class SyscallWindowSchedule {
     int64_t promised_until_us_ = 0; /* the open window stays open until */
     bool open_ = false;
     std::deque<Window> windows_; /* oldest first */
+    bool offset_known_ = false;
+    int64_t offset_us_ = 0;
+    int64_t offset_seen_us_ = 0; /* when offset_us_ was last passed */
+    /* windows opening before this, after a step, cover nothing */
+    int64_t stepped_until_us_ = std::numeric_limits<int64_t>::min();
 };
 
 } // namespace qprof
