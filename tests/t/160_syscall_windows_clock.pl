@@ -9,12 +9,13 @@ use File::Basename qw(dirname);
 use File::Temp ();
 use Test::More;
 
-my $root      = dirname(__FILE__) . '/../..';
+# the repository (tests/run_tests.sh runs a copy of tests/ elsewhere)
+my $root      = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
 my $collector = "$root/collector";
 my $dir       = File::Temp::tempdir(CLEANUP => 1);
 my $program   = "$dir/syscall_windows_check";
 my $built     = system('g++', '-std=c++17', '-O1', '-Wall', '-Werror',
-    "-I$collector", "$root/tests/collector/syscall_windows_check.cpp",
+    "-I$collector", dirname(__FILE__) . '/../collector/syscall_windows_check.cpp',
     "$collector/syscall_windows.cpp", '-o', $program);
 is($built, 0, 'the check program builds') or BAIL_OUT('cannot build');
 
