@@ -38,8 +38,8 @@ void SyscallWindowSchedule::closed(int64_t now_us) {
 }
 
 void SyscallWindowSchedule::clock_offset(int64_t now_us, int64_t offset_us) {
-    int64_t jump = offset_us > offset_us_ ? offset_us - offset_us_
-                                          : offset_us_ - offset_us;
+    int64_t change = offset_us - offset_us_;
+    int64_t jump = change > 0 ? change : -change;
     bool stepped = offset_known_ && jump > kClockStepUs;
     int64_t previous_us = offset_seen_us_;
     offset_known_ = true;
@@ -47,6 +47,10 @@ void SyscallWindowSchedule::clock_offset(int64_t now_us, int64_t offset_us) {
     offset_seen_us_ = now_us;
     if (!stepped)
         return;
+    /* the schedule goes on in real time: a step back by an hour must not
+     * hold the next window back by an hour */
+    next_open_us_ += change;
+    promised_until_us_ += change;
     /* The step came since the previous call: the windows open or closed
      * since then, on either side of the step, compare times of both. */
     for (auto w = windows_.rbegin();

@@ -94,6 +94,20 @@ int main() {
               "windows long enough after the step cover again");
     }
     {
+        /* The clock steps an hour back after a window: the next window
+         * still opens a period after the last one, in real time. */
+        Clock c;
+        c.poll(t0);               /* opens */
+        c.poll(t0 + 2 * kSecond); /* closes */
+        c.offset -= 3600 * kSecond;
+        c.poll(t0 + 3 * kSecond - 3600 * kSecond);
+        c.poll(t0 + 20 * kSecond - 3600 * kSecond);
+        check(c.schedule.is_open(),
+              "after a step back, the next window opens on time");
+        c.poll(t0 + 20 * kSecond + 2 * kSecond - 3600 * kSecond);
+        check(!c.schedule.is_open(), "and closes on time");
+    }
+    {
         /* NTP slewing: the offset drifts by 0.5 ms a second. */
         Clock c;
         c.poll(t0);
