@@ -55,8 +55,8 @@
 # with `--poll-seconds S` (the default is 0.2).
 # It reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
-# run, which drifts of the machine's speed affect less), and the
-# CPU time the collector and its backends used, as a share of the machine. The BPF
+# run, which drifts of the machine's speed affect less, with a 90% bootstrap
+# interval for the latter), and the CPU time the collector and its backends used, as a share of the machine. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
@@ -422,6 +422,25 @@ paired_change() {
     done | median
 }
 
+# A 90% interval for paired_change: the 5th and 95th percentiles of the
+# median of the rounds' changes, over 2000 resamplings of the rounds with
+# replacement (a bootstrap; fixed seed, so a run prints the same interval
+# for the same figures). A loss is shown to be within a budget only when
+# the whole interval is.
+paired_interval() {
+    perl -e '
+        my @b = split " ", $ARGV[0];
+        my @v = split " ", $ARGV[1];
+        my @c = map { ($v[$_] - $b[$_]) / $b[$_] * 100 } 0 .. $#b;
+        sub median { my @s = sort { $a <=> $b } @_; my $n = @s;
+            $n % 2 ? $s[($n - 1) / 2] : ($s[$n / 2 - 1] + $s[$n / 2]) / 2 }
+        srand(1);
+        my @m = sort { $a <=> $b }
+          map { median(map { $c[int rand @c] } @c) } 1 .. 2000;
+        printf "%+.1f%% to %+.1f%%", $m[100], $m[1899];
+    ' "$1" "$2"
+}
+
 # The run time of the programs named like pg_qprof's (the empty ones have
 # the same names) loaded since `bpftool -j prog show` wrote $1, during a
 # pgbench run whose output is $2 (run-time statistics on).
@@ -547,10 +566,11 @@ compare_configs() {
     base=$(tr ' ' '\n' <<<"${results[plain]}" | grep . | median)
     for config in "${configs[@]}"; do
         med=$(tr ' ' '\n' <<<"${results[$config]}" | grep . | median)
-        printf '  %-15s median %10.2f %s  (%+.2f, %+.1f%% vs plain; paired %+.1f%%)  runs: %s\n' \
+        printf '  %-15s median %10.2f %s  (%+.2f, %+.1f%% vs plain; paired %+.1f%%, 90%% interval %s)  runs: %s\n' \
             "$config" "$med" "$unit" "$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" \
             "$(awk -v m="$med" -v b="$base" 'BEGIN { print (m - b) / b * 100 }')" \
             "$(paired_change "${results[plain]}" "${results[$config]}")" \
+            "$(paired_interval "${results[plain]}" "${results[$config]}")" \
             "${results[$config]}"
     done
     for config in "${configs[@]}"; do
