@@ -13,6 +13,9 @@
 #                       every execution recorded (sample_rate 1, min_duration 0)
 #   qprof_sampled_10pct the same with sample_rate 0.1: one execution in ten
 #                       recorded, the others counted
+#   qprof_sampled_none  the same with sample_rate 0: what a statement pg_qprof
+#                       does not record costs (the hooks it passes through,
+#                       the decision, the count)
 #   qprof_analyze_1pct  the same, per-node actuals for 1% of executions
 #   qprof_analyze_all   the same, per-node actuals for every execution
 # Needs root (runs the server as postgres) or the postgres user, the
@@ -85,7 +88,7 @@ awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++)
 chmod 644 "$work"/*.sql
 
 configs=(none queryid pg_stat_statements pg_qprof qprof_sampled_10pct
-    qprof_analyze_1pct qprof_analyze_all)
+    qprof_sampled_none qprof_analyze_1pct qprof_analyze_all)
 opts_none=()
 opts_queryid=(-c compute_query_id=on)
 opts_pg_stat_statements=(-c shared_preload_libraries=pg_stat_statements
@@ -94,6 +97,8 @@ opts_pg_qprof=(-c shared_preload_libraries=pg_qprof -c pg_qprof.track=top
     -c pg_qprof.sample_rate=1 -c pg_qprof.min_duration=0)
 opts_qprof_sampled_10pct=(-c shared_preload_libraries=pg_qprof
     -c pg_qprof.track=top -c pg_qprof.sample_rate=0.1 -c pg_qprof.min_duration=0)
+opts_qprof_sampled_none=(-c shared_preload_libraries=pg_qprof
+    -c pg_qprof.track=top -c pg_qprof.sample_rate=0 -c pg_qprof.min_duration=0)
 # the same with per-node actuals kept for 1% and for every execution
 opts_qprof_analyze_1pct=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=0.01)
 opts_qprof_analyze_all=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=1)
@@ -193,6 +198,7 @@ top_functions() { # config
 {
     top_functions pg_qprof
     top_functions qprof_sampled_10pct
+    top_functions qprof_sampled_none
 } | tee -a "$out_dir/instructions.txt"
 
 echo "per analyzed execution (qprof_analyze_all - pg_qprof): $((per_stmt[qprof_analyze_all] - per_stmt[pg_qprof])) instructions" |
