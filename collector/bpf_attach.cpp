@@ -813,13 +813,14 @@ BpfStats BpfAttribution::stats() {
             0) {
             for (const auto &c : per_cpu) {
                 st.events += c.events;
-                st.lost_events += c.lost_events;
+                st.map_full_events += c.lost_events;
                 st.word_read_failures += c.word_read_failures;
             }
         }
     }
     st.events += impl_->slices_read;
-    st.lost_events += impl_->slices_lost;
+    st.slices_overwritten = impl_->slices_lost;
+    st.lost_events = st.map_full_events + st.slices_overwritten;
     uint64_t now = monotonic_ns();
     if (now > impl_->last_stats_ns)
         st.events_per_sec = double(st.events - impl_->last_stats_events) * 1e9 /

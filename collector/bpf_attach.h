@@ -62,7 +62,9 @@ struct ExecKeyHash {
 /* Health of the attachment. */
 struct BpfStats {
     uint64_t events = 0;             /* events attributed since attach */
-    uint64_t lost_events = 0;        /* dropped because the map was full */
+    uint64_t lost_events = 0;        /* the two below, together */
+    uint64_t map_full_events = 0;    /* dropped because the map was full */
+    uint64_t slices_overwritten = 0; /* CPU slices not read in time */
     uint64_t word_read_failures = 0; /* execution word unreadable */
     double events_per_sec = 0;       /* since the previous stats() call */
     uint64_t entries = 0;            /* entries in the kernel's map now */

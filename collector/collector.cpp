@@ -467,11 +467,14 @@ void Collector::report_progress(bool final_line) {
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
     connect();
-    io_.start(options_.bpf, options_.bpf_syscalls,
-              SyscallWindows{options_.bpf_syscall_windows,
-                             options_.bpf_syscall_window_seconds,
-                             options_.bpf_syscall_period_seconds},
-              source_->reads_memory(), *conn_);
+    IoAttributionOptions bpf;
+    bpf.mode = options_.bpf;
+    bpf.syscalls = options_.bpf_syscalls;
+    bpf.windows = SyscallWindows{options_.bpf_syscall_windows,
+                                 options_.bpf_syscall_window_seconds,
+                                 options_.bpf_syscall_period_seconds};
+    bpf.map_entries = options_.bpf_map_entries;
+    io_.start(bpf, source_->reads_memory(), *conn_);
     if (options_.once && io_.active())
         fprintf(stderr,
                 "qprof collect: --once with BPF: the samples already in the "

@@ -32,6 +32,8 @@ struct CollectOptions {
     bool bpf_syscall_windows = false;
     double bpf_syscall_window_seconds = 2;
     double bpf_syscall_period_seconds = 20;
+    /* executions with kernel events the BPF map holds between two reads */
+    uint32_t bpf_map_entries = 32768;
     std::string ring_read = "auto"; /* auto | memory | sql */
     int zstd_level = 1;
 };

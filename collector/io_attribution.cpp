@@ -21,6 +21,50 @@ namespace qprof {
 
 #ifdef QPROF_WITH_BPF
 
+namespace {
+
+/* Kernel events lost since the last report, with the remedy. Recorded in
+ * the capture every time; told on stderr the first time, then at most
+ * once a minute. */
+struct LossReporter {
+    uint64_t map_full_reported = 0;
+    uint64_t slices_overwritten_reported = 0;
+    std::chrono::steady_clock::time_point told{};
+    bool ever_told = false;
+
+    std::string notice(const BpfStats &stats) {
+        uint64_t map_full = stats.map_full_events - map_full_reported;
+        uint64_t overwritten =
+            stats.slices_overwritten - slices_overwritten_reported;
+        map_full_reported = stats.map_full_events;
+        slices_overwritten_reported = stats.slices_overwritten;
+        std::string text;
+        if (map_full > 0)
+            text = "BPF: " + std::to_string(map_full) +
+                   " kernel events lost: the entry map was full (" +
+                   std::to_string(stats.max_entries) +
+                   " executions with events between two reads; "
+                   "--bpf-map-entries sets it)";
+        if (overwritten > 0)
+            text += std::string(text.empty() ? "BPF: " : "; ") +
+                    std::to_string(overwritten) +
+                    " CPU slices of ended executions overwritten before "
+                    "they were read (the collector fell behind)";
+        if (text.empty())
+            return "";
+        text += "; some samples undercount their I/O or CPU time";
+        auto now = std::chrono::steady_clock::now();
+        if (!ever_told || now - told >= std::chrono::minutes(1)) {
+            fprintf(stderr, "qprof collect: %s\n", text.c_str());
+            told = now;
+            ever_told = true;
+        }
+        return text;
+    }
+};
+
+} // namespace
+
 struct IoAttribution::State {
     std::unique_ptr<BpfAttribution> bpf;
     std::vector<ExecIo> batch; /* element i: the i-th row of the batch */
@@ -39,7 +83,7 @@ struct IoAttribution::State {
     /* PostgreSQL runs in another pid namespace (a container): the pids of
      * its samples, which key the entries, are not this machine's */
     bool in_other_pid_namespace = false;
-    uint64_t lost_events_reported = 0;
+    LossReporter losses;
     /* Off-CPU time of the recorded children (and their own children) of
      * executions not read yet: children end, and come, before their parent. */
     std::unordered_map<ExecKey, uint64_t, ExecKeyHash> children_offcpu_ns;
@@ -124,9 +168,11 @@ ExecWord read_exec_word(PgConnection &conn) {
 IoAttribution::IoAttribution() : state_(std::make_unique<State>()) {}
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, const std::string &syscalls,
-                          const SyscallWindows &windows,
+void IoAttribution::start(const IoAttributionOptions &options,
                           bool keep_memory_access, PgConnection &conn) {
+    const std::string &mode = options.mode;
+    const std::string &syscalls = options.syscalls;
+    const SyscallWindows &windows = options.windows;
     if (mode == "off")
         return;
     std::string reason;
@@ -134,7 +180,7 @@ void IoAttribution::start(const std::string &mode, const std::string &syscalls,
         ExecWord word = read_exec_word(conn);
         state_->bpf = std::make_unique<BpfAttribution>(
             word.host_postmaster_pid, word.address,
-            BpfOptions{BpfOptions().max_entries,
+            BpfOptions{options.map_entries,
                        syscalls == "off"   ? SyscallTracing::off
                        : syscalls == "raw" ? SyscallTracing::raw
                                            : SyscallTracing::per_call,
@@ -308,16 +354,7 @@ std::string IoAttribution::housekeeping(PgConnection &conn) {
     } else {
         state_->bpf->drop_unclaimed(std::chrono::seconds(30));
     }
-    BpfStats stats = state_->bpf->stats();
-    uint64_t lost = stats.lost_events - state_->lost_events_reported;
-    state_->lost_events_reported = stats.lost_events;
-    if (lost == 0)
-        return "";
-    return "BPF: " + std::to_string(lost) +
-           " kernel events lost (entry map full at " +
-           std::to_string(stats.max_entries) +
-           " executions, or CPU slices overwritten before they were read); "
-           "some samples undercount their I/O or CPU time";
+    return state_->losses.notice(state_->bpf->stats());
 }
 
 #else /* built without BPF support */
@@ -327,8 +364,9 @@ struct IoAttribution::State {};
 IoAttribution::IoAttribution() = default;
 IoAttribution::~IoAttribution() = default;
 
-void IoAttribution::start(const std::string &mode, const std::string &,
-                          const SyscallWindows &, bool, PgConnection &) {
+void IoAttribution::start(const IoAttributionOptions &options, bool,
+                          PgConnection &) {
+    const std::string &mode = options.mode;
     if (mode == "off")
         return;
     const char *reason = "qprof was built without BPF support";

@@ -11,6 +11,7 @@
 #include "sample_row.h"
 
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,14 @@ struct SyscallWindows {
     double period_seconds = 20;
 };
 
+/* What `qprof collect` asks of the BPF programs. */
+struct IoAttributionOptions {
+    std::string mode = "auto";    /* --bpf: auto | on | off */
+    std::string syscalls = "on";  /* --bpf-syscalls: on | raw | sampled | off */
+    SyscallWindows windows;       /* --bpf-syscall-windows */
+    uint32_t map_entries = 32768; /* --bpf-map-entries */
+};
+
 class IoAttribution {
   public:
     IoAttribution();
@@ -36,9 +45,9 @@ class IoAttribution {
      * postmaster's memory needs. */
     /* syscalls: on | raw | sampled | off, as SyscallTracing per_call | raw
      * | per_call | off; `windows` are used when enabled (sampled). With
-     * windows on trace events, CAP_PERFMON is kept. */
-    void start(const std::string &mode, const std::string &syscalls,
-               const SyscallWindows &windows, bool keep_memory_access,
+     * windows on trace events, CAP_PERFMON is kept. `map_entries`: the
+     * executions with kernel events the map holds between two reads. */
+    void start(const IoAttributionOptions &options, bool keep_memory_access,
                PgConnection &conn);
 
     bool active() const { return active_; }

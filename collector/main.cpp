@@ -9,6 +9,7 @@
 
 #include <google/protobuf/stubs/common.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +27,7 @@ const char *kUsage =
     "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
     "                [--bpf-syscalls on|raw|sampled|off]\n"
     "                [--bpf-syscall-windows SECONDS/EVERY_SECONDS]\n"
+    "                [--bpf-map-entries N]\n"
     "                [--ring-read auto|memory|sql]\n"
     "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                [--poll-seconds S]\n"
@@ -51,6 +53,22 @@ double number_value(int argc, char **argv, int &i, double min_value) {
     return value;
 }
 
+/* --bpf-map-entries N: a whole number of entries, each about 220 bytes of
+ * locked kernel memory. */
+uint32_t map_entries_value(int argc, char **argv, int &i) {
+    constexpr unsigned long kMin = 64, kMax = 1ul << 21;
+    std::string text = option_value(argc, argv, i);
+    char *end = nullptr;
+    errno = 0;
+    unsigned long value = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || text[0] == '-' || end == text.c_str() || *end != '\0' ||
+        errno != 0 || value < kMin || value > kMax)
+        throw UsageError("--bpf-map-entries takes a whole number from " +
+                         std::to_string(kMin) + " to " + std::to_string(kMax) +
+                         ": " + text);
+    return static_cast<uint32_t>(value);
+}
+
 /* --bpf-syscall-windows W/P: windows of W seconds every P seconds. */
 void parse_syscall_windows(const std::string &text, CollectOptions &options) {
     char *end = nullptr;
@@ -74,6 +92,7 @@ void parse_syscall_windows(const std::string &text, CollectOptions &options) {
 int collect_main(int argc, char **argv) {
     CollectOptions options;
     bool windows_given = false;
+    bool map_entries_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--dsn")
@@ -117,6 +136,9 @@ int collect_main(int argc, char **argv) {
                 options.bpf_syscalls != "off")
                 throw UsageError(
                     "--bpf-syscalls takes on, raw, sampled or off");
+        } else if (arg == "--bpf-map-entries") {
+            options.bpf_map_entries = map_entries_value(argc, argv, i);
+            map_entries_given = true;
         } else if (arg == "--bpf-syscall-windows") {
             parse_syscall_windows(option_value(argc, argv, i), options);
             windows_given = true;
@@ -136,6 +158,8 @@ int collect_main(int argc, char **argv) {
         throw UsageError("--once and --duration exclude each other");
     if (options.bpf != "auto" && options.bpf != "on" && options.bpf != "off")
         throw UsageError("--bpf takes auto, on or off");
+    if (map_entries_given && options.bpf == "off")
+        throw UsageError("--bpf-map-entries goes with --bpf auto or on");
     if (windows_given && options.bpf_syscalls != "sampled" &&
         options.bpf_syscalls != "raw")
         throw UsageError("--bpf-syscall-windows goes with --bpf-syscalls "

@@ -68,6 +68,18 @@ for my $syscalls ('on', 'off') {
         qr/--bpf-syscall-windows goes with --bpf-syscalls sampled .* or raw/,
         'and says with which');
 }
+for my $entries ('63', '2097153', '-1', '1e4', '100x', '') {
+    ($rc, $stdout, $err) = run_qprof('collect', '--dsn',
+        $node->connstr('postgres'), '--out', $out,
+        '--bpf-map-entries', $entries);
+    is($rc, 1, "--bpf-map-entries '$entries': usage error");
+    like($err, qr/--bpf-map-entries takes a whole number from 64 to 2097152/,
+        "--bpf-map-entries '$entries': says what it takes");
+}
+($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', $out, '--bpf', 'off', '--bpf-map-entries', '100000');
+is($rc, 1, '--bpf-map-entries with --bpf off: usage error');
+like($err, qr/--bpf-map-entries goes with --bpf auto or on/, 'and says so');
 ($rc, $stdout, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
     '--out', $out, '--bpf-syscalls', 'sometimes');
 is($rc, 1, 'bad --bpf-syscalls value: usage error');
