@@ -10,8 +10,8 @@
 #include "pg_connection.h"
 #include "sample_row.h"
 
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
