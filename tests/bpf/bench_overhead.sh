@@ -36,6 +36,8 @@
 #                  with `--bpf on`
 #   qprof-light-nosys  the same with `--bpf-syscalls off` (not run by
 #                  default)
+#   qprof-light-nobpf  the same with `--bpf off`: the light configuration
+#                  without any BPF program (not run by default)
 #   qprof-light-sampled  the same with `--bpf-syscalls sampled` and
 #                  `--bpf-syscall-windows $SYSCALL_WINDOWS` (default 1/10:
 #                  the first window opens as the collector starts, so with
@@ -389,6 +391,13 @@ run_config() {
     qprof-light)
         set_qprof sample_rate 0.1
         start_collector on
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        set_qprof sample_rate 1
+        ;;
+    qprof-light-nobpf)
+        set_qprof sample_rate 0.1
+        start_collector off
         "$measure" qprof "$@"
         stop_collector "$config"
         set_qprof sample_rate 1
