@@ -128,6 +128,16 @@ struct {
     __type(value, struct request_owner);
 } requests SEC(".maps");
 
+/* Backends switched out while an execution ran, by thread id: at
+ * switch-in, only those need their task storage (a helper call that the
+ * common switch-in, a backend woken by its client between statements,
+ * skips). Thread ids stay below PID_MAX_LIMIT (4M on 64-bit kernels), so
+ * each has a byte of its own. Plain stores do: a task's switch-in comes
+ * after its switch-out has finished, and a stale byte (a thread that
+ * exited in between) only costs one lookup. 4 MB. */
+#define QPROF_TID_SLOTS (1u << 22)
+__u8 offcpu_pending[QPROF_TID_SLOTS];
+
 #define TASK_UNINTERRUPTIBLE_BIT 0x2
 #define S_IFMT_BITS 00170000
 #define S_IFREG_BITS 0100000
@@ -655,6 +665,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         st->offcpu_oncpu_ns = slice_within_execution(&word, slice, now);
         /* A preempted task stays runnable whatever its state says. */
         st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
+        offcpu_pending[prev->pid & (QPROF_TID_SLOTS - 1)] = 1;
         return;
     }
     if (word.ended_exec_id != 0 && st->settled_exec_id != word.ended_exec_id) {
@@ -693,7 +704,12 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
      * backend are idle ones, between statements */
     if (is_backend(prev))
         switched_out(prev, preempt, prev_state);
-    if (is_backend(next))
-        switched_in(next);
+    if (is_backend(next)) {
+        __u8 *pending = &offcpu_pending[next->pid & (QPROF_TID_SLOTS - 1)];
+        if (*pending) {
+            *pending = 0;
+            switched_in(next);
+        }
+    }
     return 0;
 }
