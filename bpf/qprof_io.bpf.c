@@ -632,6 +632,25 @@ static __always_inline __u64 slice_within_ended(
     return within > after_end ? within - after_end : 0;
 }
 
+/* Adds the backend's off-CPU period that began at its last switch-out,
+ * `waited` ns long, and the CPU slice before it, to the execution it ran
+ * then; the period is closed. */
+static __always_inline void credit_offcpu(struct backend_state *st,
+                                          __u64 waited, __u64 now) {
+    struct qprof_exec_io *io =
+        exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
+    if (io) {
+        if (st->offcpu_in_io)
+            __sync_fetch_and_add(&io->offcpu_io_ns, waited);
+        else
+            __sync_fetch_and_add(&io->offcpu_other_ns, waited);
+        __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
+    }
+    st->offcpu_since_ns = 0;
+    st->offcpu_exec_id = 0;
+    st->offcpu_oncpu_ns = 0;
+}
+
 /* At switch-out the leaving task is still `current`: its word is read in
  * its own address space. The scheduler has just brought the task's CPU
  * time up to date: the slice ending now (since its last switch-out) is
@@ -652,6 +671,15 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
                                       : prev->se.prev_sum_exec_runtime;
     __u64 slice = runtime > since ? runtime - since : 0;
     st->runtime_seen_ns = runtime;
+    if (st->offcpu_exec_id) {
+        /* The period its last switch-out began is still open: no
+         * sched_switch switched it back in (a few in thousands under load
+         * here; bpf/README.md). It has run `slice` ns since, so it was off
+         * the CPU the rest of the time. */
+        __u64 now = bpf_ktime_get_ns();
+        __u64 away = now - st->offcpu_since_ns;
+        credit_offcpu(st, away > slice ? away - slice : 0, now);
+    }
 
     struct qprof_running_word word = {};
     if (!read_word(prev, &word))
@@ -682,19 +710,7 @@ static __always_inline void switched_in(struct task_struct *next) {
     if (!st || !st->offcpu_exec_id)
         return;
     __u64 now = bpf_ktime_get_ns();
-    struct qprof_exec_io *io =
-        exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
-    if (io) {
-        __u64 waited = now - st->offcpu_since_ns;
-        if (st->offcpu_in_io)
-            __sync_fetch_and_add(&io->offcpu_io_ns, waited);
-        else
-            __sync_fetch_and_add(&io->offcpu_other_ns, waited);
-        __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
-    }
-    st->offcpu_since_ns = 0;
-    st->offcpu_exec_id = 0;
-    st->offcpu_oncpu_ns = 0;
+    credit_offcpu(st, now - st->offcpu_since_ns, now);
 }
 
 SEC("tp_btf/sched_switch")
