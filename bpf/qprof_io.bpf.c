@@ -677,7 +677,8 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
          * here; bpf/README.md). It has run `slice` ns since, so it was off
          * the CPU the rest of the time. */
         __u64 now = bpf_ktime_get_ns();
-        __u64 away = now - st->offcpu_since_ns;
+        __u64 away =
+            now > st->offcpu_since_ns ? now - st->offcpu_since_ns : 0;
         credit_offcpu(st, away > slice ? away - slice : 0, now);
     }
 
