@@ -55,6 +55,11 @@ __u32 syscall_window = 0;
  * they are created, always in the submitting task; otherwise at issue. */
 const volatile bool claim_requests_at_start = true;
 
+/* The token of the word slot map (qprof_io.h), written by the loader
+ * before it attaches; 0 when it has none and every word is read from the
+ * backend's memory. */
+__u64 word_slots_token = 0;
+
 /* Entries in exec_io now (user space subtracts what it deletes) and the
  * most there ever were. */
 __u64 live_entries = 0;
@@ -88,6 +93,14 @@ struct {
     __type(value, struct qprof_cpu_slice_ring);
 } cpu_slices SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, QPROF_SLOT_MAP_SLOTS);
+    __type(key, __u32);
+    __type(value, struct qprof_running_word);
+} word_slots SEC(".maps");
+
 /* What we remember about a backend thread between two events: task storage,
  * found from the task in a few loads (a hash lookup cost sched_switch about
  * a third of its time), and freed with the task. */
@@ -104,6 +117,8 @@ struct backend_state {
     __u32 offcpu_in_io;     /* switched out in uninterruptible sleep */
     __u32 offcpu_pid;       /* whose execution offcpu_exec_id is */
     __u32 syscall_window;   /* syscall_window when the call began */
+    __u32 word_slot;        /* its slot of word_slots, 0 until known */
+    __u32 pad;
 };
 
 struct {
@@ -154,23 +169,73 @@ static __always_inline bool is_backend(struct task_struct *task) {
     return task->real_parent->tgid == postmaster_tgid;
 }
 
-/* The word of the current task `task`, read in the current address space
- * (so only valid when the current task is a backend). False when it cannot
- * be read. */
+/* The state of a backend thread, created (zeroed) on first use; NULL when
+ * it cannot be allocated. */
+static __always_inline struct backend_state *
+backend_state_of(struct task_struct *task) {
+    return bpf_task_storage_get(&backends, task, NULL,
+                                BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+/* The state of a backend thread, without creating it. */
+static __always_inline struct backend_state *
+known_backend(struct task_struct *task) {
+    return bpf_task_storage_get(&backends, task, NULL, 0);
+}
+
+/* Copies slot `slot` of word_slots into *word; false when out of range. */
+static __always_inline bool read_slot(__u32 slot, struct qprof_running_word *word) {
+    struct qprof_running_word *mapped = bpf_map_lookup_elem(&word_slots, &slot);
+    if (!mapped || slot == 0)
+        return false;
+    *word = *mapped;
+    return true;
+}
+
+/* The word of the current task `task` (so only valid when the current task
+ * is a backend), `st` its state if the caller has it. From its slot of
+ * word_slots once the backend has mapped one: a few loads. Until then from
+ * the backend's memory, in the current address space; that read also
+ * finds the slot. False when it cannot be read. */
 static __always_inline bool read_word(struct task_struct *task,
+                                      struct backend_state *st,
                                       struct qprof_running_word *word) {
     /* An exiting backend has released its memory: it runs nothing. */
     if (!task->mm)
         return false;
+    __u64 token = word_slots_token;
+    struct qprof_bpf_counters *c = my_counters();
+    if (token) {
+        if (!st)
+            st = known_backend(task);
+        if (st && st->word_slot && read_slot(st->word_slot, word)) {
+            if (c)
+                c->word_reads_mapped++;
+            return true;
+        }
+    }
+    if (c)
+        c->word_reads_probed++;
     /* The read fails when the word's page is not resident, which happens
      * only before the backend ever wrote it: the word is then 0. */
     if (bpf_probe_read_user(word, sizeof(*word),
                             (const void *)exec_word_address) != 0) {
-        struct qprof_bpf_counters *c = my_counters();
         if (c)
             c->word_read_failures++;
         return false;
     }
+    if (word->layout != QPROF_WORD_LAYOUT || word->slot_token == 0)
+        return true;
+    /* The backend writes its slot now; this copy is stale. */
+    __u32 slot = word->slot;
+    if (word->slot_token != token || !read_slot(slot, word)) {
+        /* a slot of a map this loader does not have */
+        if (c)
+            c->word_stale++;
+        return false;
+    }
+    if (st)
+        st->word_slot = slot;
     return true;
 }
 
@@ -189,10 +254,11 @@ static __always_inline __u32 word_owner(const struct qprof_running_word *word,
  * (pid, word), or for a parallel worker its leader's. False when it runs
  * none. */
 static __always_inline bool current_exec(struct task_struct *task,
+                                         struct backend_state *st,
                                          struct qprof_exec_key *key) {
     struct qprof_running_word word = {};
 
-    if (!read_word(task, &word) || word.exec_id == 0)
+    if (!read_word(task, st, &word) || word.exec_id == 0)
         return false;
     key->pid = word_owner(&word, task);
     key->pad = 0;
@@ -231,20 +297,6 @@ exec_entry(__u32 pid, __u64 exec_id, __u64 now) {
         c->events++;
     io->last_event_ns = now;
     return io;
-}
-
-/* The state of a backend thread, created (zeroed) on first use; NULL when
- * it cannot be allocated. */
-static __always_inline struct backend_state *
-backend_state_of(struct task_struct *task) {
-    return bpf_task_storage_get(&backends, task, NULL,
-                                BPF_LOCAL_STORAGE_GET_F_CREATE);
-}
-
-/* The state of a backend thread, without creating it. */
-static __always_inline struct backend_state *
-known_backend(struct task_struct *task) {
-    return bpf_task_storage_get(&backends, task, NULL, 0);
 }
 
 static __always_inline struct task_struct *current_backend(void) {
@@ -370,7 +422,7 @@ static __always_inline int syscall_left(long id, long ret) {
     st->syscall_kind = SYSCALL_OTHER;
 
     struct qprof_exec_key exec;
-    if (!current_exec(task, &exec))
+    if (!current_exec(task, st, &exec))
         return 0;
     struct qprof_exec_io *io = exec_entry(exec.pid, exec.exec_id, now);
     if (!io)
@@ -464,7 +516,7 @@ int BPF_PROG(page_cache_add, struct folio *folio) {
     if (st && st->syscall_kind == SYSCALL_WRITE)
         return 0;
     struct qprof_exec_key exec;
-    if (!current_exec(task, &exec))
+    if (!current_exec(task, st, &exec))
         return 0;
     struct qprof_exec_io *io =
         exec_entry(exec.pid, exec.exec_id, bpf_ktime_get_ns());
@@ -521,7 +573,7 @@ static __always_inline void claim_request(struct request *rq) {
     if (!task)
         return;
     struct qprof_exec_key exec;
-    if (!current_exec(task, &exec))
+    if (!current_exec(task, NULL, &exec))
         return;
     __u64 key = (__u64)rq;
     struct request_owner owner = {.exec_id = exec.exec_id, .pid = exec.pid};
@@ -610,6 +662,7 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
 static __always_inline __u64 slice_within_execution(
     const struct qprof_running_word *word, __u64 slice, __u64 now) {
     if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_ENDED &&
          word->layout != QPROF_WORD_LAYOUT_STARTED) ||
         word->started_ns == 0 || word->leader_pid != 0 ||
         word->started_ns > now)
@@ -625,7 +678,9 @@ static __always_inline __u64 slice_within_execution(
 static __always_inline __u64 slice_within_ended(
     const struct qprof_running_word *word, __u64 slice, __u64 now) {
     __u64 within = slice_within_execution(word, slice, now);
-    if (word->layout != QPROF_WORD_LAYOUT || word->ended_ns == 0 ||
+    if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_ENDED) ||
+        word->ended_ns == 0 ||
         word->leader_pid != 0 || word->ended_ns >= now)
         return within;
     __u64 after_end = now - word->ended_ns;
@@ -683,7 +738,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
     }
 
     struct qprof_running_word word = {};
-    if (!read_word(prev, &word))
+    if (!read_word(prev, st, &word))
         return;
     __u32 pid = word_owner(&word, prev);
     if (word.exec_id != 0) {

@@ -37,10 +37,34 @@ struct qprof_running_word {
      * followed it included (layout QPW3 on): the CPU spent after it is not
      * its own. */
     __u64 ended_ns;
+    /* Once the backend has mapped its slot of the word slot map (below):
+     * the map's token and the slot's index. From then on the backend writes
+     * the word there, not here: a word with a token is stale. */
+    __u64 slot_token;
+    __u32 slot;
+    __u32 pad2;
 };
-#define QPROF_WORD_LAYOUT 0x33575051u /* "QPW3" */
+#define QPROF_WORD_LAYOUT 0x34575051u /* "QPW4" */
+/* The layout before slot_token: ended_ns is there, slot_token is not. */
+#define QPROF_WORD_LAYOUT_ENDED 0x33575051u /* "QPW3" */
 /* The layout before ended_ns: started_ns is there, ended_ns is not. */
 #define QPROF_WORD_LAYOUT_STARTED 0x32575051u /* "QPW2" */
+
+/* The word slot map: an array of words that the loader pins in a BPF file
+ * system and that backends map into their memory (BPF_F_MMAPABLE), one
+ * slot each at index PGPROC number + 1. The programs read a backend's
+ * slot with plain loads, where its own word takes a bpf_probe_read_user
+ * (about 50 ns of sched_switch's 70 ns of work a run). Slot 0 is this
+ * header, written by the loader when it creates the map. */
+#define QPROF_SLOT_MAP_MAGIC 0x31534c5357505100ull /* "\0QPWSLS1" */
+#define QPROF_SLOT_MAP_SLOTS 4096
+struct qprof_slot_map_header {
+    __u64 magic;
+    __u64 token; /* random, never 0: which map a word's slot_token names */
+    __u32 slots; /* the map's entries, the header's included */
+    __u32 pad;
+    __u64 unused[5];
+};
 
 /* Key of the per-execution map. */
 struct qprof_exec_key {
@@ -94,6 +118,9 @@ struct qprof_bpf_counters {
     __u64 events;             /* events added to an entry */
     __u64 lost_events;        /* events dropped: the entry map was full */
     __u64 word_read_failures; /* the execution word could not be read */
+    __u64 word_reads_probed;  /* words read from a backend's memory */
+    __u64 word_reads_mapped;  /* words read from the word slot map */
+    __u64 word_stale;         /* words in a slot of another map */
 };
 
 #endif /* QPROF_IO_H */

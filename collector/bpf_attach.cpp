@@ -22,12 +22,14 @@
 
 #include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "qprof_io.h"
 #include "qprof_io.skel.h"
 #include "trace_event_ids.h"
+#include "word_slot_map.h"
 
 namespace qprof {
 
@@ -252,6 +254,9 @@ struct BpfAttribution::Impl {
 
     void close_syscall_links();
     void wait_closed();
+    /* After load, when no pinned map could be reused: pins the programs'
+     * own word slot map; its token, 0 when it could not. */
+    uint64_t pin_word_slots(int postmaster_pid, const std::string &path);
     /* The cpu_slices map, mapped read-only: one ring per possible CPU,
      * `slice_ring_stride` bytes apart; slice_tail[cpu] slices read. */
     const uint8_t *slice_rings = nullptr;
@@ -264,6 +269,7 @@ struct BpfAttribution::Impl {
     int counters_fd = -1;
     uint32_t max_entries = 0;
     std::vector<std::string> attachments;
+    std::string word_slots;
     /* Every drain empties the kernel's map into `held` (a running execution
      * gets a new entry for its next events, added here at the next drain);
      * samples claim from it. At most held_limit executions. */
@@ -600,6 +606,22 @@ SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
 
 } // namespace
 
+namespace {
+
+/* Before load: has the programs use the word slot map pinned at `path`
+ * when it is compatible. Its token, or 0. */
+uint64_t reuse_word_slots(qprof_io_bpf *skel, const std::string &path) {
+    uint64_t token = 0;
+    int fd = open_pinned_word_slots(path, &token);
+    if (fd < 0)
+        return 0;
+    int err = bpf_map__reuse_fd(skel->maps.word_slots, fd);
+    close(fd); /* reuse_fd keeps a duplicate */
+    return err == 0 ? token : 0;
+}
+
+} // namespace
+
 BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
                                const BpfOptions &options)
     : impl_(new Impl) {
@@ -625,9 +647,18 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
         uint32_t(std::max(libbpf_num_possible_cpus(), 1)));
     if (err)
         throw BpfUnavailable(failure("cannot size the CPU slice rings", err));
+    uint64_t slot_token = 0;
+    if (!options.word_slots_path.empty())
+        slot_token = reuse_word_slots(skel, options.word_slots_path);
     err = qprof_io_bpf__load(skel);
     if (err)
         throw BpfUnavailable(failure("cannot load the BPF programs", err));
+    if (!options.word_slots_path.empty() && slot_token == 0)
+        slot_token =
+            impl_->pin_word_slots(postmaster_pid, options.word_slots_path);
+    else if (slot_token != 0)
+        impl_->word_slots = "reused at " + options.word_slots_path;
+    skel->bss->word_slots_token = slot_token;
     err = qprof_io_bpf__attach(skel);
     if (err)
         throw BpfUnavailable(failure("cannot attach the BPF programs", err));
@@ -645,6 +676,30 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
 }
 
 BpfAttribution::~BpfAttribution() = default;
+
+uint64_t BpfAttribution::Impl::pin_word_slots(int postmaster_pid,
+                                              const std::string &path) {
+    /* the map belongs to the server's OS user, the postmaster's */
+    struct stat owner;
+    std::string why;
+    uint64_t token = 0;
+    std::string proc = "/proc/" + std::to_string(postmaster_pid);
+    if (stat(proc.c_str(), &owner) != 0)
+        why =
+            "cannot find the server's OS user: " + std::string(strerror(errno));
+    else
+        token = pin_new_word_slots(bpf_map__fd(skel->maps.word_slots), path,
+                                   owner.st_uid, owner.st_gid, &why);
+    word_slots = token != 0 ? "pinned at " + path
+                            : "none, words are read in each backend's memory "
+                              "(" +
+                                  why + ")";
+    return token;
+}
+
+const std::string &BpfAttribution::word_slots() const {
+    return impl_->word_slots;
+}
 
 void BpfAttribution::Impl::close_syscall_links() {
     for (Link &link : syscall_links) {
@@ -815,6 +870,9 @@ BpfStats BpfAttribution::stats() {
                 st.events += c.events;
                 st.map_full_events += c.lost_events;
                 st.word_read_failures += c.word_read_failures;
+                st.word_reads_probed += c.word_reads_probed;
+                st.word_reads_mapped += c.word_reads_mapped;
+                st.word_stale += c.word_stale;
             }
         }
     }

@@ -66,6 +66,9 @@ struct BpfStats {
     uint64_t map_full_events = 0;    /* dropped because the map was full */
     uint64_t slices_overwritten = 0; /* CPU slices not read in time */
     uint64_t word_read_failures = 0; /* execution word unreadable */
+    uint64_t word_reads_probed = 0;  /* words read in a backend's memory */
+    uint64_t word_reads_mapped = 0;  /* words read in the word slot map */
+    uint64_t word_stale = 0;         /* words in a slot of another map */
     double events_per_sec = 0;       /* since the previous stats() call */
     uint64_t entries = 0;            /* entries in the kernel's map now */
     uint64_t held_entries = 0;    /* drained from the kernel, not claimed yet */
@@ -96,6 +99,10 @@ struct BpfOptions {
      * (windows_need_perfmon()); attaching the loaded raw programs again
      * needs no capability. */
     bool syscall_windows = false;
+    /* Where the word slot map is pinned (pg_qprof.exec_word()'s
+     * slot_map_path; word_slot_map.h), or empty: every word is then read
+     * from the backend's memory. */
+    std::string word_slots_path;
 };
 
 class BpfAttribution {
@@ -141,6 +148,9 @@ class BpfAttribution {
 
     /* Names of the kernel attachments in use, e.g. for a capture header. */
     const std::vector<std::string> &attachments() const;
+    /* The word slot map in use ("pinned at PATH", "reused at PATH"), or
+     * why there is none; empty when none was asked for. */
+    const std::string &word_slots() const;
     /* Some system call programs are attached, or can be in windows: the
      * syscall fields are measured (see SyscallTracing; attachments() says
      * which, or why not). */

@@ -144,6 +144,7 @@ struct ExecWord {
     int postmaster_pid = 0;      /* in the server's pid namespace */
     int host_postmaster_pid = 0; /* the kernel's, which the programs see */
     uint64_t address = 0;
+    std::string slot_map_path; /* empty from a library without it */
 };
 
 /* Where the server's backends publish their execution: superuser only.
@@ -152,14 +153,16 @@ struct ExecWord {
 ExecWord read_exec_word(PgConnection &conn) {
     PgResult word = conn.exec(
         "SELECT postmaster_pid, word_address, "
-        "(extract(epoch FROM pg_postmaster_start_time()) * 1e6)::bigint "
-        "FROM pg_qprof.exec_word()");
+        "(extract(epoch FROM pg_postmaster_start_time()) * 1e6)::bigint, "
+        "coalesce(to_jsonb(w) ->> 'slot_map_path', '') "
+        "FROM pg_qprof.exec_word() w");
     ExecWord w;
     w.postmaster_pid = std::atoi(word.value(0, 0));
     w.address =
         static_cast<uint64_t>(std::strtoll(word.value(0, 1), nullptr, 10));
     w.host_postmaster_pid = host_pid_of(
         w.postmaster_pid, std::strtoll(word.value(0, 2), nullptr, 10));
+    w.slot_map_path = word.value(0, 3);
     return w;
 }
 
@@ -178,13 +181,18 @@ void IoAttribution::start(const IoAttributionOptions &options,
     std::string reason;
     try {
         ExecWord word = read_exec_word(conn);
+        BpfOptions bpf_options;
+        bpf_options.max_entries = options.map_entries;
+        bpf_options.syscalls = syscalls == "off"   ? SyscallTracing::off
+                               : syscalls == "raw" ? SyscallTracing::raw
+                                                   : SyscallTracing::per_call;
+        bpf_options.syscall_windows = windows.enabled;
+        bpf_options.word_slots_path = word.slot_map_path;
         state_->bpf = std::make_unique<BpfAttribution>(
-            word.host_postmaster_pid, word.address,
-            BpfOptions{options.map_entries,
-                       syscalls == "off"   ? SyscallTracing::off
-                       : syscalls == "raw" ? SyscallTracing::raw
-                                           : SyscallTracing::per_call,
-                       windows.enabled});
+            word.host_postmaster_pid, word.address, bpf_options);
+        if (state_->bpf->word_slots().rfind("none", 0) == 0)
+            fprintf(stderr, "qprof collect: word slot map: %s\n",
+                    state_->bpf->word_slots().c_str());
         state_->watching_since_us = unix_now_us();
         state_->in_other_pid_namespace =
             word.host_postmaster_pid != word.postmaster_pid;

@@ -4,6 +4,7 @@
  * touched is the ring.
  */
 #include "executions.h"
+#include "word_slots.h"
 
 #include <cstring>
 
@@ -26,7 +27,7 @@ extern "C" {
 #include "sqlcommenter.h"
 
 extern "C" {
-QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0, 0};
+QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0, 0, 0, 0, 0};
 }
 
 namespace qprof {
@@ -165,8 +166,8 @@ bool word_lent_for_commit = false;
 } // namespace
 
 void commit_attribution_begin() {
-    if (pg_qprof_running.exec_id == 0 && last_top_level_exec_id != 0) {
-        pg_qprof_running.exec_id = last_top_level_exec_id;
+    if (qprof_word->exec_id == 0 && last_top_level_exec_id != 0) {
+        qprof_word->exec_id = last_top_level_exec_id;
         word_lent_for_commit = true;
     }
 }
@@ -174,12 +175,12 @@ void commit_attribution_begin() {
 void commit_attribution_end() {
     if (word_lent_for_commit) {
         /* the commit's CPU is the statement's, like its waits */
-        if (pg_qprof_running.ended_exec_id == pg_qprof_running.exec_id) {
+        if (qprof_word->ended_exec_id == qprof_word->exec_id) {
             instr_time now;
             INSTR_TIME_SET_CURRENT(now);
-            pg_qprof_running.ended_ns = instr_ns(now);
+            qprof_word->ended_ns = instr_ns(now);
         }
-        pg_qprof_running.exec_id = 0;
+        qprof_word->exec_id = 0;
         word_lent_for_commit = false;
     }
     last_top_level_exec_id = 0;
@@ -237,7 +238,9 @@ uint64_t next_exec_id() {
     /* this backend's first execution: the word was inherited from the
      * postmaster, it still says nothing about who we are */
     if (unlikely(exec_counter == 0))
-        pg_qprof_running.pid = MyProcPid;
+        qprof_word->pid = MyProcPid;
+    if (qprof_word->exec_id == 0)
+        word_slots_follow();
     return ++exec_counter;
 }
 
@@ -299,7 +302,7 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
         wall_minus_monotonic_ns = e->start_wall_ns - instr_ns(e->start);
         /* a statement the planner hook saw began when its planning did */
         if (level == 0 && !planned)
-            pg_qprof_running.started_ns = instr_ns(e->start);
+            qprof_word->started_ns = instr_ns(e->start);
     } else {
         INSTR_TIME_SET_CURRENT(e->start);
         e->start_wall_ns = wall_minus_monotonic_ns + instr_ns(e->start);
@@ -319,13 +322,13 @@ RunningContext execution_enter(Execution *e) {
     running.exec_id = e->exec_id;
     running.tags = e->tags;
     running.tags_len = e->tags_len;
-    pg_qprof_running.exec_id = e->exec_id;
+    qprof_word->exec_id = e->exec_id;
     return saved;
 }
 
 void execution_leave(RunningContext saved) {
     running = saved;
-    pg_qprof_running.exec_id = saved.exec_id;
+    qprof_word->exec_id = saved.exec_id;
 }
 
 void execution_add_rows(const void *key, uint64_t rows) {
@@ -383,8 +386,8 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     /* only an execution with a sample: the kernel's report of its last CPU
      * slice must find a sample to join */
     if (e->level == 0) {
-        pg_qprof_running.ended_ns = instr_ns(e->start) + exec_time_ns;
-        pg_qprof_running.ended_exec_id = e->exec_id;
+        qprof_word->ended_ns = instr_ns(e->start) + exec_time_ns;
+        qprof_word->ended_exec_id = e->exec_id;
     }
     fill_identity(s, e->exec_id, e->parent_exec_id, e->level, e->cmd,
                   e->queryid, e->userid, e->tags, e->tags_len);
@@ -471,7 +474,7 @@ void close_all_executions(int sqlstate) {
         execution_close(&open_executions[open_count - 1], failed);
     pending.valid = false;
     running = {0, nullptr, 0};
-    pg_qprof_running.exec_id = 0;
+    qprof_word->exec_id = 0;
 }
 
 } // namespace qprof

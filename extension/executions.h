@@ -43,8 +43,14 @@ struct QprofRunningWord {
      * next statement's reading and parsing, when the client sent it
      * already) is not the execution's. */
     volatile int64_t ended_ns;
+    /* Once the backend has moved its word to its slot of the collector's
+     * word slot map (word_slots.h): that map's token and the slot's index.
+     * This word is then stale; 0 before. */
+    volatile uint64_t slot_token;
+    volatile uint32_t slot;
+    uint32_t pad2;
 };
-constexpr uint32_t kWordLayout = 0x33575051u; /* "QPW3" */
+constexpr uint32_t kWordLayout = 0x34575051u; /* "QPW4" */
 extern QprofRunningWord pg_qprof_running;
 }
 

@@ -29,6 +29,7 @@ extern "C" {
 }
 
 #include "executions.h"
+#include "word_slots.h"
 #include "hooks.h"
 #include "instr_ns.h"
 #include "parallel_attribution.h"
@@ -158,9 +159,9 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     instr_time start;
     INSTR_TIME_SET_CURRENT(start);
     if (nesting_level == 0)
-        pg_qprof_running.started_ns = instr_ns(start);
-    volatile uint64_t saved_word = pg_qprof_running.exec_id;
-    pg_qprof_running.exec_id = exec_id;
+        qprof_word->started_ns = instr_ns(start);
+    volatile uint64_t saved_word = qprof_word->exec_id;
+    qprof_word->exec_id = exec_id;
     nesting_level++;
     PG_TRY();
     {
@@ -174,7 +175,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     PG_CATCH();
     {
         nesting_level--;
-        pg_qprof_running.exec_id = saved_word;
+        qprof_word->exec_id = saved_word;
         int sqlstate = geterrcode();
         instr_time elapsed;
         INSTR_TIME_SET_CURRENT(elapsed);
@@ -195,7 +196,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     }
     PG_END_TRY();
     nesting_level--;
-    pg_qprof_running.exec_id = saved_word;
+    qprof_word->exec_id = saved_word;
 
     instr_time elapsed;
     INSTR_TIME_SET_CURRENT(elapsed);
@@ -255,7 +256,7 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
     RunningContext saved = execution_enter(e);
     /* before standard_ExecutorStart enters parallel mode */
     if (stmt->parallelModeNeeded)
-        parallel_leader_publish(pg_qprof_running.exec_id);
+        parallel_leader_publish(qprof_word->exec_id);
     PG_TRY();
     { run_ExecutorStart(query_desc, eflags); }
     PG_CATCH();
@@ -296,7 +297,7 @@ void qprof_ExecutorRun(QueryDesc *query_desc, ScanDirection direction,
     run_phase(query_desc, [&]() {
         /* the workers this run may launch work for the running execution */
         if (query_desc->plannedstmt->parallelModeNeeded)
-            parallel_leader_publish(pg_qprof_running.exec_id);
+            parallel_leader_publish(qprof_word->exec_id);
         if (prev_ExecutorRun)
             prev_ExecutorRun(query_desc, direction, count, execute_once);
         else
@@ -459,7 +460,7 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     if (e == nullptr) {
         /* not recorded: its workers must not adopt an older execution */
         if (may_launch_workers(stmt))
-            parallel_leader_publish(pg_qprof_running.exec_id);
+            parallel_leader_publish(qprof_word->exec_id);
         /* The statement EXECUTE runs is the top-level one; the statements
          * run inside any other utility statement are nested in it. */
         if (IsA(stmt, ExecuteStmt)) {
@@ -481,7 +482,7 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
 
     RunningContext saved = execution_enter(e);
     if (may_launch_workers(stmt))
-        parallel_leader_publish(pg_qprof_running.exec_id);
+        parallel_leader_publish(qprof_word->exec_id);
     nesting_level++;
     PG_TRY();
     {

@@ -21,6 +21,7 @@ extern "C" {
 }
 
 #include "executions.h"
+#include "word_slots.h"
 #include "procs.h"
 
 namespace qprof {
@@ -99,19 +100,19 @@ void parallel_worker_adopt() {
         return;
     /* the pid first: a BPF program that sees the leader's execution id
      * must also see whose it is */
-    pg_qprof_running.leader_pid = leader->pid;
+    qprof_word->leader_pid = leader->pid;
     pg_memory_barrier();
-    pg_qprof_running.exec_id = pg_atomic_read_u64(slot);
+    qprof_word->exec_id = pg_atomic_read_u64(slot);
     /* what the executor phases restore the word to when they end */
-    running.exec_id = pg_qprof_running.exec_id;
+    running.exec_id = qprof_word->exec_id;
 }
 
 void parallel_worker_release() {
     running.exec_id = 0;
     /* the CPU time of its last slice, reported when it next switches out,
      * is still the leader's execution's (leader_pid stays) */
-    pg_qprof_running.ended_exec_id = pg_qprof_running.exec_id;
-    pg_qprof_running.exec_id = 0;
+    qprof_word->ended_exec_id = qprof_word->exec_id;
+    qprof_word->exec_id = 0;
 }
 
 } // namespace qprof

@@ -44,6 +44,7 @@ PG_FUNCTION_INFO_V1(pg_qprof_read_samples_packed);
 #include "query_texts.h"
 #include "ring.h"
 #include "sqlcommenter.h"
+#include "word_slots.h"
 
 using namespace qprof;
 
@@ -344,11 +345,12 @@ extern "C" Datum pg_qprof_reset(PG_FUNCTION_ARGS) {
 extern "C" Datum pg_qprof_exec_word(PG_FUNCTION_ARGS) {
     require_superuser("pg_qprof.exec_word");
     TupleDesc desc = result_row_type(fcinfo);
-    Datum v[2];
-    bool n[2] = {false, false};
+    Datum v[3];
+    bool n[3] = {false, false, false};
     v[0] = Int32GetDatum(PostmasterPid);
     v[1] = Int64GetDatum(
         static_cast<int64>(reinterpret_cast<uintptr_t>(&pg_qprof_running)));
+    v[2] = CStringGetTextDatum(word_slot_map_path());
     PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 }
 

@@ -199,10 +199,13 @@ GRANT USAGE ON SCHEMA pg_qprof TO PUBLIC;
 GRANT SELECT ON pg_qprof.samples, pg_qprof.status, pg_qprof.stats TO PUBLIC;
 
 -- Where BPF programs find the id of the execution a backend is running:
--- the postmaster's pid and the address of that word in every backend.
+-- the postmaster's pid and the address of that word in every backend, and
+-- the path where backends look for the collector's word slot map (a BPF
+-- map they move the word to, which the programs read for less).
 CREATE FUNCTION pg_qprof.exec_word(
     OUT postmaster_pid integer,
-    OUT word_address bigint
+    OUT word_address bigint,
+    OUT slot_map_path text
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'pg_qprof_exec_word'

@@ -31,6 +31,8 @@ sub attach {
     push @cmd, $opts{max_entries} // 32768;
     # syscalls: no-syscalls or raw-syscalls (default: per-call trace events)
     push @cmd, $opts{syscalls} if $opts{syscalls};
+    # word_slots: where to pin (or reuse) the word slot map
+    push @cmd, "--word-slots=$opts{word_slots}" if $opts{word_slots};
     unshift @cmd, 'runuser', '-u', $opts{user}, '--' if $opts{user};
     # wrap: a command the tool runs under, e.g. [ 'unshare', '-m', ... ]
     unshift @cmd, @{ $opts{wrap} } if $opts{wrap};
@@ -46,6 +48,7 @@ sub attach {
         delete $self->{run};
     }
     $self->{attachments} = $hello->{attachments} // [];
+    $self->{word_slots}  = $hello->{word_slots} // '';
     return $self;
 }
 

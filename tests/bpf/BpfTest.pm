@@ -40,13 +40,15 @@ sub bpf_cluster {
     return $node;
 }
 
-# Attaches the BPF programs to `node`'s backends; skips the whole test when
+# Attaches the BPF programs to `node`'s backends, with the word slot map the
+# collector would use (word_slots => '' for none); skips the whole test when
 # BPF cannot be loaded on this machine, saying why.
 sub attach_bpf {
     my ($node, %opts) = @_;
-    my ($postmaster_pid, $word_address) =
+    my ($postmaster_pid, $word_address, $slot_map_path) =
       split /\|/, $node->psql('SELECT * FROM pg_qprof.exec_word()');
-    my $bpf = BpfDump->attach($postmaster_pid, $word_address, %opts);
+    my $bpf = BpfDump->attach($postmaster_pid, $word_address,
+        word_slots => $slot_map_path, %opts);
     if ($bpf->{unavailable}) {
         plan skip_all => "BPF cannot be loaded here: $bpf->{unavailable}";
         exit 0;

@@ -496,12 +496,11 @@ stats_pgbench_end() {
 bpf_event_rates() {
     local workload=$1 word pm addr
     word=$(psql_to qprof -c 'SELECT * FROM pg_qprof.exec_word()')
-    pm=${word%%|*}
-    addr=${word##*|}
+    IFS='|' read -r pm addr slots <<<"$word"
     rm -f "$work/dump.in" "$work/dump.out"
     mkfifo "$work/dump.in"
     bpftool -j prog show >"$work/progs_before.json"
-    "$dump_tool" "$pm" "$addr" <"$work/dump.in" >"$work/dump.out" &
+    "$dump_tool" "$pm" "$addr" "--word-slots=$slots" <"$work/dump.in" >"$work/dump.out" &
     dump_pid=$!
     exec 7>"$work/dump.in"
     until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done

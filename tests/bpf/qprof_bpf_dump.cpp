@@ -3,11 +3,13 @@
  * per answer on stdout.
  *
  *   qprof_bpf_dump POSTMASTER_PID WORD_ADDRESS [MAX_ENTRIES [SYSCALLS]]
+ *                  [--word-slots=PATH]
  *
  * SYSCALLS: no-syscalls, or raw-syscalls for the raw syscall tracepoints
  * (default: the trace events of the file calls, see SyscallTracing).
  *
- * Prints {"ready":true,"attachments":[...]} once attached, or
+ * Prints {"ready":true,"word_slots":"...","attachments":[...]} once
+ * attached (word_slots: BpfAttribution::word_slots()), or
  * {"unavailable":"why"} and exits with status 2. Then reads commands, one a
  * line, from stdin until end of file (which detaches everything):
  *   peek                      every entry, left in the map
@@ -20,6 +22,7 @@
  */
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -80,6 +83,9 @@ std::string json_stats(const qprof::BpfStats &st) {
     std::ostringstream out;
     out << "{\"events\":" << st.events << ",\"lost_events\":" << st.lost_events
         << ",\"word_read_failures\":" << st.word_read_failures
+        << ",\"word_reads_probed\":" << st.word_reads_probed
+        << ",\"word_reads_mapped\":" << st.word_reads_mapped
+        << ",\"word_stale\":" << st.word_stale
         << ",\"events_per_sec\":" << st.events_per_sec
         << ",\"map_entries\":" << st.entries
         << ",\"held_entries\":" << st.held_entries
@@ -99,9 +105,18 @@ int main(int argc, char **argv) {
                 argv[0]);
         return 1;
     }
+    qprof::BpfOptions options;
+    /* --word-slots=PATH, anywhere: the word slot map's pin */
+    for (int i = 1; i < argc; ++i)
+        if (strncmp(argv[i], "--word-slots=", 13) == 0) {
+            options.word_slots_path = argv[i] + 13;
+            for (int j = i; j + 1 < argc; ++j)
+                argv[j] = argv[j + 1];
+            --argc;
+            break;
+        }
     int postmaster_pid = atoi(argv[1]);
     uint64_t word_address = strtoull(argv[2], nullptr, 0);
-    qprof::BpfOptions options;
     if (argc > 3)
         options.max_entries = uint32_t(strtoul(argv[3], nullptr, 0));
     if (argc > 4 && std::string(argv[4]) == "no-syscalls")
@@ -118,7 +133,8 @@ int main(int argc, char **argv) {
                   << std::endl;
         return 2;
     }
-    std::cout << "{\"ready\":true,\"attachments\":[";
+    std::cout << "{\"ready\":true,\"word_slots\":"
+              << json_string(bpf->word_slots()) << ",\"attachments\":[";
     for (size_t i = 0; i < bpf->attachments().size(); ++i)
         std::cout << (i ? "," : "") << json_string(bpf->attachments()[i]);
     std::cout << "]}" << std::endl;

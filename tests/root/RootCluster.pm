@@ -187,6 +187,8 @@ sub DESTROY {
     my ($self) = @_;
     return unless $self->{owner_pid} == $$;
     eval { $self->stop('immediate') };
+    # the word slot map a collector pinned for it (pg_qprof.exec_word())
+    unlink glob("/run/pg_qprof/words-*-$self->{port}") if $self->{port};
     File::Path::rmtree($self->{dir}) if $self->{dir} && -d $self->{dir};
     $self->{dir} = undef;
 }
