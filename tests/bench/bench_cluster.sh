@@ -29,6 +29,8 @@ server() { as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/server.log" -w "$@" >
 bench_cluster_cleanup() {
     if declare -F bench_cluster_at_exit >/dev/null; then bench_cluster_at_exit; fi
     as_pg "$pgbin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
+    # the word slot map a collector pinned for it (bpf/README.md)
+    rm -f /run/pg_qprof/words-*-"$port"
     rm -rf "$work"
 }
 

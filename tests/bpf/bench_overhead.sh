@@ -156,6 +156,8 @@ cleanup() {
         [ -f "$work/$name/postmaster.pid" ] &&
             as_postgres "$pgbin/pg_ctl" -D "$work/$name" -m immediate stop >/dev/null 2>&1
     done
+    # the word slot map pinned for the qprof cluster (bpf/README.md)
+    rm -f /run/pg_qprof/words-*-"${port[qprof]:-none}"
     rm -rf "$work"
 }
 stats_enabled_at_start=$(cat /proc/sys/kernel/bpf_stats_enabled)

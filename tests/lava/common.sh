@@ -80,6 +80,9 @@ stop_postgres() {
     if pg_is_running; then
         as_postgres "$PG_BIN_DIR/pg_ctl" -D "$LAVA_PGDATA" -m fast -w stop >/dev/null || true
     fi
+    # the word slot map the demo's collector pinned (bpf/README.md): the
+    # kit's server is a throw-away one
+    rm -f /run/pg_qprof/words-*-"$LAVA_PG_PORT"
 }
 
 # psql as the superuser over the kit's socket; extra arguments are passed on.
