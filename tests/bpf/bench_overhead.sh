@@ -31,6 +31,9 @@
 #   qprof-bpf-nosys  the same with `--bpf-syscalls off` (no syscall
 #                  tracing: every system call of the machine stays on its
 #                  fast path)
+#   qprof-bpf-sampled  the same with `--bpf-syscalls sampled` and
+#                  `--bpf-syscall-windows $SYSCALL_WINDOWS`, every statement
+#                  still recorded (not run by default)
 #   qprof-light    a cheaper way to run: pg_qprof.sample_rate = 0.1 (one
 #                  top-level statement in ten recorded, the others counted)
 #                  with `--bpf on`
@@ -107,7 +110,7 @@
 # disturb or windows), DISTURB_WORKLOAD (tpcb-like), READ_RATE (15) and READ_BATCH
 # (5000) for `disturb`,
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`,
-# SYSCALL_WINDOWS (1/10) for qprof-light-sampled,
+# SYSCALL_WINDOWS (1/10) for qprof-light-sampled and qprof-bpf-sampled,
 # RATES_SAMPLE_RATE (pg_qprof.sample_rate during `rates`, default 1; 0.1
 # gives the programs' cost in the light configuration).
 set -euo pipefail
@@ -367,6 +370,11 @@ run_config() {
         ;;
     qprof-bpf-nosys)
         start_collector on --bpf-syscalls off
+        "$measure" qprof "$@"
+        stop_collector "$config"
+        ;;
+    qprof-bpf-sampled)
+        start_collector on --bpf-syscalls sampled --bpf-syscall-windows "$SYSCALL_WINDOWS"
         "$measure" qprof "$@"
         stop_collector "$config"
         ;;
