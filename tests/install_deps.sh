@@ -29,5 +29,5 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q </dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+apt-get -o DPkg::Lock::Timeout=900 update -q </dev/null
+apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}" </dev/null

@@ -1,5 +1,5 @@
 # BpfDump — drives bpf/build/qprof_bpf_dump (the BPF loader of the collector,
-# collector/bpf_attach.cpp) from a Perl test, one JSON answer per command.
+# collector/kernel/bpf_attach.cpp) from a Perl test, one JSON answer per command.
 #
 #   my $bpf = BpfDump->attach($postmaster_pid, $word_address);
 #   # $bpf->{unavailable} holds the reason when BPF cannot be loaded

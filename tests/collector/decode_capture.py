@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Decodes pg_qprof capture files with nothing but Debian's python3-protobuf,
-python3-zstandard and collector/qprof.proto, to show that the format is
+python3-zstandard and collector/capture/qprof.proto, to show that the format is
 readable by others. Prints one line per file and a total, in the same terms
 as `qprof dump --check`:
 

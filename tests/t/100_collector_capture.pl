@@ -143,7 +143,7 @@ is(scalar @losses, 0, 'no loss recorded');
 # The format is readable by others: Python + python3-protobuf + the .proto.
 my ($py_out, $py_err) = ('', '');
 IPC::Run::run([ '/usr/bin/python3', repo_dir() . '/tests/collector/decode_capture.py',
-        repo_dir() . '/collector', $dir ], '>', \$py_out, '2>', \$py_err);
+        repo_dir() . '/collector/capture', $dir ], '>', \$py_out, '2>', \$py_err);
 is($?, 0, 'the Python decoder runs') or diag $py_err;
 my ($py_total) = $py_out =~ /^total: \d+ files, (\d+) samples/m;
 is($py_total, scalar @all, 'Python counts the same samples as qprof dump');

@@ -1,7 +1,7 @@
 # System call windows and wall clock steps: SyscallWindowSchedule is judged
 # on the samples' wall clock, so a window around a step, and the windows
 # opening soon after one, must cover no execution (collector/
-# syscall_windows.h). Steps cannot be made on a shared machine: the check
+# kernel/syscall_windows.h). Steps cannot be made on a shared machine: the check
 # program drives the schedule with made-up times.
 use strict;
 use warnings;
@@ -11,7 +11,7 @@ use Test::More;
 
 # the repository (tests/run_tests.sh runs a copy of tests/ elsewhere)
 my $root      = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
-my $collector = "$root/collector";
+my $collector = "$root/collector/kernel";
 my $dir       = File::Temp::tempdir(CLEANUP => 1);
 my $program   = "$dir/syscall_windows_check";
 my $built     = system('g++', '-std=c++17', '-O1', '-Wall', '-Werror',

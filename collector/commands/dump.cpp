@@ -1,4 +1,5 @@
 #include "dump.h"
+#include "commands.h"
 #include "capture_format.h"
 #include "capture_reader.h"
 #include "errors.h"
@@ -360,6 +361,38 @@ int check_files(const std::vector<std::string> &files) {
            static_cast<unsigned long long>(damaged_files));
     fflush(stdout);
     return status;
+}
+
+namespace {
+
+const char *kDumpUsage =
+    "usage: qprof dump [--check] FILE|DIR...\n"
+    "Prints capture files as JSON lines (samples with their definitions\n"
+    "resolved); --check validates them and prints a summary line per file.\n"
+    "exit status: 0 ok, 1 usage, 4 damaged file\n";
+
+} // namespace
+
+int dump_command(int argc, char **argv) {
+    bool check = false;
+    std::vector<std::string> paths;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            fputs(kDumpUsage, stdout);
+            return kExitOk;
+        }
+        if (arg == "--check")
+            check = true;
+        else if (arg.size() > 1 && arg[0] == '-')
+            throw UsageError("unknown option " + arg);
+        else
+            paths.push_back(arg);
+    }
+    if (paths.empty())
+        throw UsageError("dump needs a capture file or directory");
+    std::vector<std::string> files = expand_capture_paths(paths);
+    return check ? check_files(files) : dump_files(files);
 }
 
 } // namespace qprof

@@ -1,40 +1,35 @@
 /*
- * qprof — the pg_qprof collector and capture tools.
- *   qprof collect   drain the sample ring into capture files
- *   qprof dump      print capture files as JSON lines, or check them
+ * collect.cpp — `qprof collect`: its command line; the collection itself is
+ * collector.cpp.
  */
 #include "collector.h"
-#include "dump.h"
+#include "commands.h"
 #include "errors.h"
-
-#include <google/protobuf/stubs/common.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
-#include <vector>
+
+namespace qprof {
 
 namespace {
 
-using namespace qprof;
-
-const char *kUsage =
-    "usage:\n"
-    "  qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label NAME]\n"
-    "                [--duration SECONDS | --once] [--rotate-mb N]\n"
-    "                [--rotate-seconds N] [--retain-mb N] [--bpf auto|on|off]\n"
-    "                [--bpf-syscalls on|raw|sampled|off]\n"
-    "                [--bpf-syscall-windows SECONDS/EVERY_SECONDS]\n"
-    "                [--bpf-map-entries N]\n"
-    "                [--ring-read auto|memory|sql]\n"
-    "                [--frame-records N] [--frame-seconds S] [--batch N]\n"
-    "                [--poll-seconds S]\n"
-    "                [--catalog-seconds N]\n"
-    "  qprof dump [--check] FILE|DIR...\n"
+const char *kCollectUsage =
+    "usage: qprof collect --dsn CONNINFO (--out DIR | --stdout) [--label "
+    "NAME]\n"
+    "                     [--duration SECONDS | --once] [--rotate-mb N]\n"
+    "                     [--rotate-seconds N] [--retain-mb N]\n"
+    "                     [--bpf auto|on|off] [--bpf-syscalls "
+    "on|raw|sampled|off]\n"
+    "                     [--bpf-syscall-windows SECONDS/EVERY_SECONDS]\n"
+    "                     [--bpf-map-entries N] [--ring-read auto|memory|sql]\n"
+    "                     [--frame-records N] [--frame-seconds S] [--batch N]\n"
+    "                     [--poll-seconds S] [--catalog-seconds N]\n"
+    "Drains the server's sample ring into capture files (see "
+    "collector/README.md).\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
-    "             3 capture files (disk full, permissions), 4 damaged file\n";
+    "             3 capture files (disk full, permissions)\n";
 
 /* Reads the value of option `name` at argv[i + 1]. */
 std::string option_value(int argc, char **argv, int &i) {
@@ -89,12 +84,18 @@ void parse_syscall_windows(const std::string &text, CollectOptions &options) {
     options.bpf_syscall_period_seconds = period;
 }
 
-int collect_main(int argc, char **argv) {
+} // namespace
+
+int collect_command(int argc, char **argv) {
     CollectOptions options;
     bool windows_given = false;
     bool map_entries_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            fputs(kCollectUsage, stdout);
+            return kExitOk;
+        }
         if (arg == "--dsn")
             options.dsn = option_value(argc, argv, i);
         else if (arg == "--out")
@@ -170,54 +171,4 @@ int collect_main(int argc, char **argv) {
     return run_collect(options);
 }
 
-int dump_main(int argc, char **argv) {
-    bool check = false;
-    std::vector<std::string> paths;
-    for (int i = 2; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg == "--check")
-            check = true;
-        else if (arg.size() > 1 && arg[0] == '-')
-            throw UsageError("unknown option " + arg);
-        else
-            paths.push_back(arg);
-    }
-    if (paths.empty())
-        throw UsageError("dump needs a capture file or directory");
-    std::vector<std::string> files = expand_capture_paths(paths);
-    return check ? check_files(files) : dump_files(files);
-}
-
-} // namespace
-
-int main(int argc, char **argv) {
-    GOOGLE_PROTOBUF_VERIFY_VERSION;
-    std::string command = argc > 1 ? argv[1] : "";
-    try {
-        if (command == "collect")
-            return collect_main(argc, argv);
-        if (command == "dump")
-            return dump_main(argc, argv);
-        if (command == "help" || command == "--help" || command == "-h") {
-            fputs(kUsage, stdout);
-            return kExitOk;
-        }
-        throw UsageError(command.empty() ? "no command given"
-                                         : "unknown command " + command);
-    } catch (const UsageError &e) {
-        fprintf(stderr, "qprof: %s\n%s", e.what(), kUsage);
-        return kExitUsage;
-    } catch (const ServerError &e) {
-        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
-        return kExitServer;
-    } catch (const ConnectionLost &e) {
-        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
-        return kExitServer;
-    } catch (const CaptureIoError &e) {
-        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
-        return kExitIo;
-    } catch (const std::exception &e) {
-        fprintf(stderr, "qprof %s: error: %s\n", command.c_str(), e.what());
-        return kExitIo;
-    }
-}
+} // namespace qprof
