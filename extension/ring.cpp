@@ -1,22 +1,30 @@
 /*
  * ring.cpp — the shared-memory sample ring.
  *
- * Protocol. Every slot has a 64-bit version word: seq * 4 + state, where
- * state is 0 (sample `seq` complete), 1 (being written for `seq`) or
- * 2 (`seq` was dropped). A writer reserves seq with one atomic fetch-add on
- * the head, then claims slot (seq - 1) % capacity with a compare-and-swap
- * from any complete older version to "writing", copies the sample in and
- * publishes it with a second compare-and-swap to "complete".
+ * Protocol (docs/ring.md). Every slot starts with a 64-bit version word,
+ * seq * 4 + state (ring_slot.h): complete, being written, dropped, or
+ * dropped while an older writer is still inside. A writer reserves seq with
+ * one atomic fetch-add on the head, then takes slot (seq - 1) % capacity
+ * with a compare-and-swap from any version of an older seq that has no
+ * writer inside to "seq being written", stores the sample and publishes it
+ * with a second compare-and-swap to "seq complete".
  *
- * No writer ever waits. If the slot is still being written for an older
- * sequence number (that writer was preempted while the ring went round),
- * the newer writer marks the slot dropped for its own seq and gives up; the
- * older writer's final compare-and-swap then fails and its sample, already
- * out of the window, is counted as overwritten. Every seq is therefore
- * either readable, overwritten (seq <= head - capacity) or dropped.
+ * No writer ever waits. A writer that finds a writer inside its slot (one
+ * the ring lapped while it was preempted) gives its sample up: it swaps the
+ * version to "seq dropped, writer inside" and counts the drop. The busy bit
+ * stays set through any number of such drops, so nobody takes the slot, and
+ * nobody can mark it complete, while the stale writer may still store into
+ * it. When that writer finishes, its compare-and-swap to "complete" fails;
+ * it clears the busy bit instead (the slot then reads "dropped") and its own
+ * sample, out of the window since its slot was reached again, is counted
+ * overwritten. Every seq is therefore, once its writer is done, readable,
+ * overwritten or dropped, and counted once: a dropped seq that leaves the
+ * window is counted when the next writer of its slot replaces its version,
+ * and not as overwritten.
  *
  * A reader checks the version before and after copying the slot (seqlock):
- * a sample that changed under it is reported lost, never returned torn.
+ * a sample that changed under it is reported lost, never returned torn, and
+ * a sample is "complete" only when no writer is inside its slot.
  */
 #include "ring.h"
 
@@ -33,15 +41,12 @@ extern "C" {
 }
 
 #include "procs.h"
+#include "ring_slot.h"
 #include "settings.h"
 
 namespace qprof {
 
 namespace {
-
-constexpr uint64_t kStateComplete = 0;
-constexpr uint64_t kStateWriting = 1;
-constexpr uint64_t kStateDropped = 2;
 
 struct alignas(64) Slot {
     pg_atomic_uint64 version;
@@ -62,6 +67,9 @@ struct RingHeader {
     uint32_t num_counters;
     alignas(64) pg_atomic_uint64 head; /* last reserved seq */
     alignas(64) pg_atomic_uint64 dropped;
+    /* dropped seqs whose version a later writer of their slot replaced:
+     * they left the window and are not counted overwritten */
+    pg_atomic_uint64 dropped_left_window;
     pg_atomic_uint64 reset_seq;
     pg_atomic_uint64 reset_time;
     pg_atomic_uint64 reset_skipped_by_sampling;
@@ -131,6 +139,7 @@ void ring_shmem_startup() {
     ring->num_counters = counter_count();
     pg_atomic_init_u64(&ring->head, 0);
     pg_atomic_init_u64(&ring->dropped, 0);
+    pg_atomic_init_u64(&ring->dropped_left_window, 0);
     pg_atomic_init_u64(&ring->reset_seq, 0);
     pg_atomic_init_u64(&ring->reset_time, 0);
     pg_atomic_init_u64(&ring->reset_skipped_by_sampling, 0);
@@ -154,23 +163,26 @@ Sample *ring_begin_write(uint64_t *ticket) {
     uint64_t seq = pg_atomic_add_fetch_u64(&ring->head, 1);
     Slot *slot = &slots[(seq - 1) % ring->capacity];
     uint64_t version = pg_atomic_read_u64(&slot->version);
-    for (;;) {
-        uint64_t owner = version >> 2;
-        if (owner >= seq)
-            return nullptr; /* lapped before we started: overwritten */
-        if ((version & 3) == kStateWriting) {
-            /* a lapped writer still copies into this slot: give up ours */
-            if (pg_atomic_compare_exchange_u64(&slot->version, &version,
-                                               seq * 4 + kStateDropped)) {
-                pg_atomic_fetch_add_u64(&ring->dropped, 1);
-                return nullptr;
-            }
-            continue;
-        }
-        if (pg_atomic_compare_exchange_u64(&slot->version, &version,
-                                           seq * 4 + kStateWriting))
-            break;
+    uint64_t state;
+    do {
+        if (slot_version_seq(version) >= seq)
+            return nullptr; /* lapped before it looked: counted overwritten */
+        /* A writer inside is one the ring lapped: the slot is not ours. Give
+         * our sample up and keep the busy bit, so that no one takes the slot
+         * before that writer has left. */
+        state =
+            (version & kSlotBusy) != 0 ? kSlotBusy | kSlotDropped : kSlotBusy;
+    } while (!pg_atomic_compare_exchange_u64(&slot->version, &version,
+                                             slot_version(seq, state)));
+    if ((version & kSlotDropped) != 0) /* rare: count it once, as dropped */
+        pg_atomic_fetch_add_u64(&ring->dropped_left_window, 1);
+    if ((state & kSlotDropped) != 0) {
+        pg_atomic_fetch_add_u64(&ring->dropped, 1);
+        return nullptr;
     }
+    /* the claim is visible before any store into the sample (on x86 this
+     * only keeps the compiler from moving the stores) */
+    pg_write_barrier();
     *ticket = seq;
     slot->sample.seq = seq;
     return &slot->sample;
@@ -200,15 +212,28 @@ void prefetch_predicted_slot(uint64_t seq, uint64_t index) {
         __builtin_prefetch(next + offset, 1, 3);
 }
 
+/* This writer was lapped while inside its slot: the writers that came to it
+ * since dropped their samples and left the busy bit set for it. Clear it so
+ * that the next writer may take the slot; the version keeps the newest
+ * dropped seq. Only those writers change the version meanwhile, each
+ * keeping the bit set: this ends as soon as none comes between two looks. */
+pg_noinline void leave_lapped_slot(Slot *slot, uint64_t version) {
+    while ((version & kSlotBusy) != 0 &&
+           !pg_atomic_compare_exchange_u64(&slot->version, &version,
+                                           version & ~kSlotBusy)) {
+    }
+}
+
 } // namespace
 
 void ring_end_write(uint64_t seq) {
     uint64_t index = (seq - 1) % ring->capacity;
     Slot *slot = &slots[index];
-    uint64_t expected = seq * 4 + kStateWriting;
+    uint64_t expected = slot_version(seq, kSlotBusy);
     /* the compare-and-swap is a full barrier: the sample is visible first */
-    (void)pg_atomic_compare_exchange_u64(&slot->version, &expected,
-                                         seq * 4 + kStateComplete);
+    if (!pg_atomic_compare_exchange_u64(&slot->version, &expected,
+                                        slot_version(seq, 0)))
+        leave_lapped_slot(slot, expected);
     prefetch_predicted_slot(seq, index);
 }
 
@@ -237,7 +262,8 @@ ReadResult ring_read_used_bytes(uint64_t seq, uint64_t head, char *out,
     Slot *slot = &slots[(seq - 1) % ring->capacity];
     uint64_t before = pg_atomic_read_u64(&slot->version);
     pg_read_barrier();
-    if (before == seq * 4 + kStateComplete) {
+    SlotVerdict verdict = slot_verdict(before, seq);
+    if (verdict == SlotVerdict::Complete) {
         const char *from = reinterpret_cast<const char *>(&slot->sample);
         memcpy(out, from, kSampleFixedBytes);
         /* tags_len may be torn here: it is bounded, and the version check
@@ -251,7 +277,7 @@ ReadResult ring_read_used_bytes(uint64_t seq, uint64_t head, char *out,
         *bytes = kSampleFixedBytes + tag_bytes;
         return after == before ? ReadResult::Ok : ReadResult::Lost;
     }
-    if ((before >> 2) > seq || before == seq * 4 + kStateDropped)
+    if (verdict == SlotVerdict::Lost)
         return ReadResult::Lost;
     return ReadResult::NotReady; /* reserved, still being written */
 }
@@ -263,30 +289,70 @@ ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out) {
                                 &bytes);
 }
 
+namespace {
+
+/* A count since the last reset. A reset base is a total read earlier, and
+ * totals only grow, so this is never negative; the guard keeps a view from
+ * ever showing 2^64 - 1 should that not hold. */
+uint64_t since_reset(uint64_t total, uint64_t base) {
+    return total > base ? total - base : 0;
+}
+
+/* Moves a reset base forward to `total`, never back: of two resets racing,
+ * the one that read the larger total wins, whichever stores last. */
+void advance_base(pg_atomic_uint64 *base, uint64_t total) {
+    uint64_t seen = pg_atomic_read_u64(base);
+    while (seen < total &&
+           !pg_atomic_compare_exchange_u64(base, &seen, total)) {
+    }
+}
+
+struct SkipTotals {
+    uint64_t sampling = 0, min_duration = 0, too_deep = 0;
+};
+
+SkipTotals skip_totals() {
+    SkipTotals t;
+    for (uint32_t i = 0; i < ring->num_counters; i++) {
+        t.sampling += pg_atomic_read_u64(&counters[i].skipped_by_sampling);
+        t.min_duration +=
+            pg_atomic_read_u64(&counters[i].skipped_by_min_duration);
+        t.too_deep += pg_atomic_read_u64(&counters[i].skipped_too_deep);
+    }
+    return t;
+}
+
+} // namespace
+
 RingStatus ring_status() {
     RingStatus st{};
     st.epoch = ring->epoch;
     st.capacity = ring->capacity;
+    /* The reset bases and the drops that left the window are read before
+     * what they are taken from: every total read after is at least as large
+     * (the head was bumped before a writer replaced a dropped version). */
+    uint64_t base_sampling =
+        pg_atomic_read_u64(&ring->reset_skipped_by_sampling);
+    uint64_t base_min_duration =
+        pg_atomic_read_u64(&ring->reset_skipped_by_min_duration);
+    uint64_t base_too_deep = pg_atomic_read_u64(&ring->reset_skipped_too_deep);
+    uint64_t base_dropped = pg_atomic_read_u64(&ring->reset_dropped);
+    uint64_t dropped_left = pg_atomic_read_u64(&ring->dropped_left_window);
+    pg_read_barrier();
     st.head_seq = pg_atomic_read_u64(&ring->head);
-    st.overwritten = st.head_seq > st.capacity ? st.head_seq - st.capacity : 0;
-    st.oldest_seq = st.overwritten + 1;
+    uint64_t out_of_window =
+        st.head_seq > st.capacity ? st.head_seq - st.capacity : 0;
+    st.oldest_seq = out_of_window + 1;
+    /* a dropped seq is counted once, as dropped, also out of the window */
+    st.overwritten = since_reset(out_of_window, dropped_left);
+    st.dropped = since_reset(pg_atomic_read_u64(&ring->dropped), base_dropped);
     st.reset_seq = pg_atomic_read_u64(&ring->reset_seq);
     st.reset_time = static_cast<int64_t>(pg_atomic_read_u64(&ring->reset_time));
-    uint64_t sampling = 0, min_duration = 0, too_deep = 0;
-    for (uint32_t i = 0; i < ring->num_counters; i++) {
-        sampling += pg_atomic_read_u64(&counters[i].skipped_by_sampling);
-        min_duration +=
-            pg_atomic_read_u64(&counters[i].skipped_by_min_duration);
-        too_deep += pg_atomic_read_u64(&counters[i].skipped_too_deep);
-    }
-    st.dropped = pg_atomic_read_u64(&ring->dropped) -
-                 pg_atomic_read_u64(&ring->reset_dropped);
-    st.skipped_by_sampling =
-        sampling - pg_atomic_read_u64(&ring->reset_skipped_by_sampling);
+    SkipTotals skipped = skip_totals();
+    st.skipped_by_sampling = since_reset(skipped.sampling, base_sampling);
     st.skipped_by_min_duration =
-        min_duration - pg_atomic_read_u64(&ring->reset_skipped_by_min_duration);
-    st.skipped_too_deep =
-        too_deep - pg_atomic_read_u64(&ring->reset_skipped_too_deep);
+        since_reset(skipped.min_duration, base_min_duration);
+    st.skipped_too_deep = since_reset(skipped.too_deep, base_too_deep);
     return st;
 }
 
@@ -305,20 +371,15 @@ RingMemory ring_memory() {
 }
 
 void ring_reset() {
-    RingStatus st = ring_status();
-    pg_atomic_write_u64(&ring->reset_skipped_by_sampling,
-                        pg_atomic_read_u64(&ring->reset_skipped_by_sampling) +
-                            st.skipped_by_sampling);
-    pg_atomic_write_u64(
-        &ring->reset_skipped_by_min_duration,
-        pg_atomic_read_u64(&ring->reset_skipped_by_min_duration) +
-            st.skipped_by_min_duration);
-    pg_atomic_write_u64(&ring->reset_skipped_too_deep,
-                        pg_atomic_read_u64(&ring->reset_skipped_too_deep) +
-                            st.skipped_too_deep);
-    pg_atomic_write_u64(&ring->reset_dropped,
-                        pg_atomic_read_u64(&ring->dropped));
-    pg_atomic_write_u64(&ring->reset_seq, st.head_seq);
+    /* Bases are set to totals, not moved by what a status read showed, and
+     * only forward: resets racing each other (or a status read) can neither
+     * count a skip twice nor push a base past its total. */
+    SkipTotals skipped = skip_totals();
+    advance_base(&ring->reset_skipped_by_sampling, skipped.sampling);
+    advance_base(&ring->reset_skipped_by_min_duration, skipped.min_duration);
+    advance_base(&ring->reset_skipped_too_deep, skipped.too_deep);
+    advance_base(&ring->reset_dropped, pg_atomic_read_u64(&ring->dropped));
+    advance_base(&ring->reset_seq, pg_atomic_read_u64(&ring->head));
     pg_atomic_write_u64(&ring->reset_time,
                         static_cast<uint64_t>(GetCurrentTimestamp()));
 }

@@ -2,9 +2,12 @@
  * ring.h — the shared-memory sample ring (DESIGN.md contract 2).
  *
  * Fixed size, multi-producer, lock-free. Writers never wait; a reader never
- * returns a torn sample; when the ring is full the oldest samples are
- * overwritten, and every sequence number that can no longer be read is
- * accounted for as overwritten or dropped.
+ * returns a torn or mixed sample (a slot is never handed to a new writer
+ * while a lapped one may still store into it); when the ring is full the
+ * oldest samples are overwritten, and every sequence number that can no
+ * longer be read is counted once, as overwritten or as dropped. The
+ * protocol is in ring.cpp and docs/ring.md, the slot versions in
+ * ring_slot.h.
  */
 #pragma once
 
@@ -21,9 +24,10 @@ void ring_shmem_startup();
 bool ring_ready();
 
 /* Writer side. ring_begin_write reserves the next sequence number and
- * returns the slot's sample to fill (its seq is set), or nullptr when the
- * slot is owned by a writer that was lapped (the sample is then dropped and
- * counted). ring_end_write publishes it. Nothing in between may fail. */
+ * returns the slot's sample to fill (its seq is set), or nullptr when a
+ * writer the ring lapped is still inside the slot (the sample is then
+ * dropped and counted) or this one was lapped before it reached the slot.
+ * ring_end_write publishes it. Nothing in between may fail. */
 Sample *ring_begin_write(uint64_t *ticket);
 void ring_end_write(uint64_t ticket);
 
@@ -78,7 +82,8 @@ struct RingMemory {
 RingMemory ring_memory();
 
 /* Hides the samples now in the ring from the views and zeroes the counters
- * the views show; sequence numbers stay monotonic for the collector. */
+ * the views show; sequence numbers stay monotonic for the collector. Safe
+ * to call from several backends at once. */
 void ring_reset();
 
 } // namespace qprof
