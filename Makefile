@@ -21,6 +21,33 @@ include $(PGXS)
 
 .DELETE_ON_ERROR:
 
+# The error contract (docs/error-contract.md): the code PostgreSQL calls, and
+# that calls PostgreSQL, is built without exceptions and RTTI, so no exception
+# can be thrown or caught there. Only the files of EXCEPTIONS_OBJS use the
+# standard library's allocating types: they catch every exception themselves
+# and are compiled without PostgreSQL's include paths (and refused if they
+# include a PostgreSQL header anyway), so no PostgreSQL error is raised or
+# caught in them. tests/contract/check_error_contract.sh checks the objects.
+EXCEPTIONS_OBJS = extension/sqlcommenter.o
+NO_EXCEPTIONS_OBJS = $(filter-out $(EXCEPTIONS_OBJS),$(OBJS))
+
+$(NO_EXCEPTIONS_OBJS): override CXXFLAGS += -fno-exceptions -fno-rtti
+
+# Whatever they include, directly or not, must lie outside PostgreSQL's
+# headers: listed with PostgreSQL's include paths (so that such a header is
+# found and named), compiled without them.
+EXCEPTIONS_CPPFLAGS = -Iextension $(filter-out -I%,$(CPPFLAGS))
+
+$(EXCEPTIONS_OBJS): %.o: %.cpp
+	@$(CXX) $(CXXFLAGS) $(CPPFLAGS) -M $< | tr ' \\' '\n\n' | \
+	    grep -F -e '$(includedir)/' -e '$(includedir_server)/' | \
+	    sed 's|^|$<: includes a PostgreSQL header (docs/error-contract.md): |' | \
+	    { ! grep . >&2; }
+	$(CXX) $(CXXFLAGS) $(EXCEPTIONS_CPPFLAGS) -c -o $@ $<
+
+# A change of flags rebuilds every object.
+$(OBJS): Makefile
+
 # One install script, made from the pieces in extension/sql (in name order).
 pg_qprof--1.0.sql: $(sort $(wildcard extension/sql/*.sql))
 	cat $^ > $@

@@ -73,21 +73,19 @@ void require_read_all_stats(const char *what) {
 }
 
 /* Parses the sample's tags into `out` (NUL-terminated JSON). Pure C++ in its
- * own frame: the std::string is gone before any PostgreSQL call. */
+ * own frame: the std::string is gone before any PostgreSQL call. Only the
+ * parser, which catches its own exceptions, grows it: this file is compiled
+ * without exceptions (docs/error-contract.md). */
 bool tags_json(const Sample &s, char *out, size_t cap) {
     if (s.tags_len == 0)
         return false;
-    try {
-        std::string json;
-        if (!sqlcommenter_to_json(s.tags, s.tags_len,
-                                  (s.flags & kFlagTagsTruncated) != 0, &json) ||
-            json.size() + 1 > cap)
-            return false;
-        memcpy(out, json.c_str(), json.size() + 1);
-        return true;
-    } catch (...) {
+    std::string json;
+    if (!sqlcommenter_to_json(s.tags, s.tags_len,
+                              (s.flags & kFlagTagsTruncated) != 0, &json) ||
+        json.size() + 1 > cap)
         return false;
-    }
+    memcpy(out, json.c_str(), json.size() + 1);
+    return true;
 }
 
 Datum inet_datum(const Sample &s) {
