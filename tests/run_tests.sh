@@ -3,17 +3,24 @@
 # with CI=true and no stdin):
 #   1. installs the Debian packages it needs (tests/install_deps.sh);
 #   2. builds and installs the extension, the collector and the BPF programs;
-#   3. as the postgres user, in a throw-away directory: pg_regress on a
+#   3. the error contract between C++ and PostgreSQL on the objects built
+#      (tests/contract/check_error_contract.sh, docs/error-contract.md);
+#   4. as the postgres user, in a throw-away directory: pg_regress on a
 #      temporary instance (tests/regress_schedule, tests/regress.conf), then
 #      the TAP tests tests/t/*.pl;
-#   4. as root: the TAP tests tests/root/*.pl, if any.
+#   5. as root: the TAP tests tests/root/*.pl, if any.
 # Every server started here is stopped on exit, whatever happened. The last
-# line is "N passed, N failed" (pg_regress tests and TAP files); the exit
-# status is non-zero when anything failed.
+# line is "N passed, N failed, N skipped": pg_regress tests, the contract
+# check and TAP files pass or fail; a TAP file that skips all its tests is
+# counted skipped, not passed, and so is each test a passing file skips. A
+# BPF test (tests/root/*bpf*.pl) that skips anything fails when BPF works on
+# this machine (a probe loads and attaches trivial programs). The exit status
+# is non-zero when anything failed.
 #
 # Environment: QPROF_KEEP=1 keeps the throw-away directory;
-# QPROF_TESTS="regress t/01_x.pl ..." runs only those suites ("regress" is
-# pg_regress; the others are TAP files under tests/);
+# QPROF_TESTS="contract regress t/01_x.pl ..." runs only those suites
+# ("contract" is the error contract check, "regress" is pg_regress; the
+# others are TAP files under tests/);
 # QPROF_SKIP_BUILD=1 skips steps 1-2 (for a quick re-run).
 set -uo pipefail
 
@@ -26,7 +33,9 @@ test_user=postgres
 
 passed=0
 failed=0
+skipped=0
 failures=()
+skips=()
 
 say() { printf '== %s\n' "$*"; }
 
@@ -126,10 +135,14 @@ record() { # name ok|fail
 }
 
 finish() {
+    if [ "${#skips[@]}" -gt 0 ]; then
+        say "skipped:"
+        printf '   %s\n' "${skips[@]}"
+    fi
     if [ "${#failures[@]}" -gt 0 ]; then
         say "failed: ${failures[*]}"
     fi
-    echo "$passed passed, $failed failed"
+    echo "$passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]
     exit $?
 }
@@ -175,7 +188,17 @@ cp expected/*.out "$work/src/expected/" 2>/dev/null || true
 [ "$(id -u)" -eq 0 ] && chown -R "$test_user:" "$work"
 chmod 755 "$work"
 
-# --- 3a. pg_regress ------------------------------------------------------------
+# --- 3. the error contract --------------------------------------------------------
+run_contract() {
+    say "error contract (tests/contract/check_error_contract.sh)"
+    if run_child "$repo" bash tests/contract/check_error_contract.sh "$repo"; then
+        record contract ok
+    else
+        record contract fail
+    fi
+}
+
+# --- 4a. pg_regress ------------------------------------------------------------
 run_regress() {
     say "pg_regress"
     schedule="$work/src/tests/regress_schedule"
@@ -229,7 +252,38 @@ run_regress() {
     stop_servers
 }
 
-# --- 3b. TAP tests as the test user, 3c. as root -------------------------------
+# --- 4b. TAP tests as the test user, 5. as root --------------------------------
+# Whether BPF programs load and attach here ("yes" or "no: why"), probed once
+# with the trivial programs of tests/bpf/empty_programs.bpf.c.
+bpf_probe_result=
+bpf_works() {
+    if [ -z "$bpf_probe_result" ]; then
+        local tool="$repo/bpf/build/attach_programs"
+        local object="$repo/bpf/build/empty_programs.bpf.o" out
+        if [ "$(id -u)" -ne 0 ]; then
+            bpf_probe_result="no: not root"
+        elif [ ! -e /sys/kernel/btf/vmlinux ]; then
+            bpf_probe_result="no: no /sys/kernel/btf/vmlinux"
+        elif [ ! -x "$tool" ] && ! make -s -C "$repo/bpf" build/attach_programs \
+            build/empty_programs.bpf.o </dev/null >/dev/null 2>&1; then
+            bpf_probe_result="no: the probe (bpf/build/attach_programs) does not build"
+        elif out="$(timeout 60 "$tool" "$object" sys_enter sys_exit </dev/null 2>&1)" &&
+            [[ "$out" == ready* ]]; then
+            bpf_probe_result=yes
+        else
+            bpf_probe_result="no: ${out:-the probe failed}"
+        fi
+        say "BPF works here: $bpf_probe_result"
+    fi
+    [ "$bpf_probe_result" = yes ]
+}
+
+# A TAP file that exercises the BPF programs.
+is_bpf_test() {
+    [[ "$(basename "$1")" == *bpf* ]] ||
+        grep -Eq '^use (BpfTest|BpfDump)\b' "$repo/tests/$1" 2>/dev/null
+}
+
 tap_env=(
     "PATH=$pg_bindir:$PATH"
     "PERL5LIB=$perl_lib${PERL5LIB:+:$PERL5LIB}"
@@ -248,16 +302,36 @@ run_tap() {
     mkdir -p "$dir"
     [ "$who" = user ] && [ "$(id -u)" -eq 0 ] && chown "$test_user:" "$dir"
     say "prove $file"
+    # output shown as it comes and kept in $dir/prove.log for the skips
+    local tee_to=(bash -c 'log="$1"; shift; "$@" 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"'
+        _ "$dir/prove.log")
     if [ "$who" = user ]; then
-        run_child "$dir" "${user_prefix[@]}" env "${tap_env[@]}" TESTDIR="$dir" \
-            timeout 900 prove -v "$work/src/tests/$file"
+        run_child "$dir" "${tee_to[@]}" "${user_prefix[@]}" env "${tap_env[@]}" \
+            TESTDIR="$dir" timeout 900 prove -v "$work/src/tests/$file"
     else
-        run_child "$repo" env "${tap_env[@]}" TESTDIR="$dir" \
+        run_child "$repo" "${tee_to[@]}" env "${tap_env[@]}" TESTDIR="$dir" \
             timeout 900 prove -v "$repo/tests/$file"
     fi
     rc=$?
-    if [ "$rc" -eq 0 ]; then
+    # prove -v: "file .. skipped: why" when the file skips all its tests,
+    # "ok N # skip why" for each test skipped
+    local skip_all skip_count
+    skip_all="$(grep -m1 -E '\.\. skipped: ' "$dir/prove.log" | sed 's/.*\.\. skipped: //')"
+    skip_count="$(grep -Eci '^ok [0-9]+[^#]*# skip' "$dir/prove.log")"
+    if [ "$rc" -eq 0 ] && { [ -n "$skip_all" ] || [ "$skip_count" -gt 0 ]; } &&
+        is_bpf_test "$file" && bpf_works; then
+        echo "$file skipped tests although BPF works here: ${skip_all:-$skip_count skipped}" >&2
+        rc=1
+    fi
+    if [ "$rc" -eq 0 ] && [ -n "$skip_all" ]; then
+        skipped=$((skipped + 1))
+        skips+=("$file (all: $skip_all)")
+    elif [ "$rc" -eq 0 ]; then
         record "$file" ok
+        if [ "$skip_count" -gt 0 ]; then
+            skipped=$((skipped + skip_count))
+            skips+=("$file ($skip_count tests)")
+        fi
     else
         record "$file" fail
         for log in "$dir"/tmp_check/log/*; do
@@ -272,12 +346,14 @@ run_tap() {
 if [ -n "${QPROF_TESTS:-}" ]; then
     for f in $QPROF_TESTS; do
         case "$f" in
+        contract) run_contract ;;
         regress) run_regress ;;
         root/*) run_tap root "$f" ;;
         *) run_tap user "$f" ;;
         esac
     done
 else
+    run_contract
     run_regress
     for f in tests/t/*.pl; do
         [ -e "$f" ] && run_tap user "t/$(basename "$f")"
