@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,17 @@ namespace qprof {
 
 /* Header.format_version written by this collector. */
 constexpr uint32_t kFormatVersion = 1;
+
+/* Limits of what the writer produces, which a reader enforces: anything
+ * beyond them is damage (or a hostile file), never a reason to allocate.
+ * A frame's content (its records with their length prefixes) stays under
+ * kMaxFrameContentBytes; one record under kMaxRecordBytes; a sample block
+ * holds at most kMaxFrameRecords samples (about 750 bytes each at most). */
+constexpr size_t kMaxFrameContentBytes = size_t(64) << 20;
+constexpr size_t kMaxRecordBytes = kMaxFrameContentBytes - 16;
+constexpr uint32_t kMaxFrameRecords = 65536;
+/* zstd window of a frame at most (2^26 = kMaxFrameContentBytes). */
+constexpr int kMaxWindowLog = 26;
 
 /* Collector version recorded in every header. */
 constexpr const char *kCollectorVersion = "1.0";

@@ -3,10 +3,12 @@
 #include "errors.h"
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -23,11 +25,14 @@ bool ReadSummary::damaged() const {
 
 namespace {
 
-/* A file's bytes, mapped read-only. */
+/* A regular file's bytes, mapped read-only. Anything else (a FIFO, a
+ * device, a directory) is refused before it is read: a FIFO would block
+ * and /dev/zero never ends. */
 class MappedFile {
   public:
     explicit MappedFile(const std::string &path) {
-        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
             throw CaptureIoError(describe_errno("cannot open " + path, errno));
         struct stat st;
@@ -35,6 +40,10 @@ class MappedFile {
             int saved = errno;
             close(fd);
             throw CaptureIoError(describe_errno("cannot stat " + path, saved));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            throw CaptureIoError(path + " is not a regular file");
         }
         size_ = static_cast<size_t>(st.st_size);
         if (size_ > 0) {
@@ -64,6 +73,8 @@ class MappedFile {
     size_t size_ = 0;
 };
 
+constexpr uint8_t kZstdMagic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+
 bool all_zero(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < size; ++i)
         if (data[i] != 0)
@@ -71,109 +82,340 @@ bool all_zero(const uint8_t *data, size_t size) {
     return true;
 }
 
-} // namespace
-
-namespace {
+/* Why a frame's header is not one the writer writes (a checksum, the
+ * content size, no dictionary, within the limits), or "" when it is or
+ * when `size` bytes do not hold the whole header yet. */
+std::string frame_header_problem(const uint8_t *data, size_t size) {
+    ZSTD_frameHeader header;
+    size_t rc = ZSTD_getFrameHeader(&header, data, size);
+    if (ZSTD_isError(rc))
+        return std::string("not a zstd frame header: ") + ZSTD_getErrorName(rc);
+    if (rc > 0)
+        return "";
+    if (header.frameType != ZSTD_frame)
+        return "a skippable frame, which the writer never writes";
+    if (header.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN)
+        return "a frame without its content size";
+    if (header.frameContentSize > kMaxFrameContentBytes)
+        return "a frame claiming " + std::to_string(header.frameContentSize) +
+               " bytes of content, over the format's limit of " +
+               std::to_string(kMaxFrameContentBytes);
+    if (header.windowSize > (1ull << kMaxWindowLog))
+        return "a frame with a window of " + std::to_string(header.windowSize) +
+               " bytes";
+    if (header.dictID != 0)
+        return "a frame that needs a dictionary";
+    if (!header.checksumFlag)
+        return "a frame without a checksum";
+    return "";
+}
 
 struct FrameSpan {
     size_t offset;
     size_t size;
 };
 
-/* Where the frames of a file are, found from the frame headers alone (no
- * decompression); a tail that is not a frame is recorded in `summary`. */
-std::vector<FrameSpan> locate_frames(const MappedFile &file,
-                                     ReadSummary &summary) {
-    std::vector<FrameSpan> frames;
-    const uint8_t *data = file.data();
-    size_t offset = 0;
-    while (offset < file.size()) {
-        size_t remaining = file.size() - offset;
-        size_t frame_size =
-            ZSTD_findFrameCompressedSize(data + offset, remaining);
-        if (ZSTD_isError(frame_size)) {
-            /* A crash leaves a prefix of a frame, or on some file systems
-             * zeroes: that is a truncated tail. Anything else is damage. */
-            bool prefix =
-                ZSTD_getErrorCode(frame_size) == ZSTD_error_srcSize_wrong ||
-                remaining < 4;
-            if (prefix || all_zero(data + offset, remaining))
-                summary.problems.push_back(
-                    {ReadProblem::Kind::TruncatedTail, offset,
-                     "truncated tail: " + std::to_string(remaining) +
-                         " bytes of an unfinished frame skipped"});
-            else
-                summary.problems.push_back({ReadProblem::Kind::Damage, offset,
-                                            std::string("not a zstd frame: ") +
-                                                ZSTD_getErrorName(frame_size)});
-            break;
-        }
-        frames.push_back({offset, frame_size});
-        offset += frame_size;
-    }
-    return frames;
-}
-
-/* Decompresses one frame and calls `visit` for each of its records. */
+/* Decompresses frames within the format's limits, without trusting what
+ * a frame declares: the output grows as it comes, a frame producing more
+ * than it declared is stopped there, and record boundaries are checked
+ * while it decompresses so that a frame of empty records is stopped at
+ * the first one. Records are visited only once the frame's checksum has
+ * been verified. */
 class FrameDecoder {
   public:
     FrameDecoder() : dctx_(ZSTD_createDCtx()) {
         if (dctx_ == nullptr)
             throw std::bad_alloc();
+        ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, kMaxWindowLog);
     }
     ~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
     FrameDecoder(const FrameDecoder &) = delete;
     FrameDecoder &operator=(const FrameDecoder &) = delete;
 
-    void decode(const MappedFile &file, FrameSpan frame, ReadSummary &summary,
-                const RecordVisitor &visit) {
-        const uint8_t *data = file.data() + frame.offset;
-        unsigned long long content = ZSTD_getFrameContentSize(data, frame.size);
-        if (content == ZSTD_CONTENTSIZE_ERROR ||
-            content == ZSTD_CONTENTSIZE_UNKNOWN || content > (1ull << 31)) {
-            summary.problems.push_back({ReadProblem::Kind::Damage, frame.offset,
-                                        "frame without a valid content size"});
-            return;
-        }
-        plain_.resize(content);
-        size_t got = ZSTD_decompressDCtx(dctx_, plain_.data(), plain_.size(),
-                                         data, frame.size);
-        if (ZSTD_isError(got) || got != content) {
+    /* false when a visitor asked to stop */
+    using Visit = std::function<bool(const pb::Record &record)>;
+
+    /* Decodes the frame; a problem is added to `summary` (and nothing
+     * visited) when it is damaged. */
+    bool decode(const uint8_t *data, FrameSpan frame, ReadSummary &summary,
+                const Visit &visit) {
+        std::string why = decompress(data + frame.offset, frame.size);
+        if (!why.empty()) {
             summary.problems.push_back(
-                {ReadProblem::Kind::Damage, frame.offset,
-                 std::string("frame does not decompress: ") +
-                     (ZSTD_isError(got) ? ZSTD_getErrorName(got)
-                                        : "short content")});
-            return;
+                {ReadProblem::Kind::Damage, frame.offset, why});
+            return true;
         }
         ++summary.frames;
-
         const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain_.data());
         size_t pos = 0;
         while (pos < plain_.size()) {
             size_t record_start = pos;
             uint64_t length = 0;
-            if (!read_varint(bytes, plain_.size(), pos, length) ||
-                length > plain_.size() - pos ||
-                !record_.ParseFromArray(bytes + pos,
-                                        static_cast<int>(length))) {
+            /* lengths were checked while decompressing */
+            read_varint(bytes, plain_.size(), pos, length);
+            bool parsed =
+                record_.ParseFromArray(bytes + pos, static_cast<int>(length));
+            if (!parsed || record_.kind_case() == pb::Record::KIND_NOT_SET) {
                 summary.problems.push_back(
                     {ReadProblem::Kind::Damage, frame.offset,
-                     "undecodable record at byte " +
+                     (parsed ? "record with no kind at byte "
+                             : "undecodable record at byte ") +
                          std::to_string(record_start) + " of the frame"});
-                return;
+                return true;
             }
             pos += length;
             ++summary.records;
-            visit(record_, frame.offset);
+            if (!visit(record_))
+                return false;
         }
+        return true;
+    }
+
+    /* Decompresses a frame the file ends in the middle of, as far as it
+     * goes: "" when what is there decodes (a truncated tail), else why
+     * not. */
+    std::string decode_prefix(const uint8_t *data, size_t size) {
+        ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
+        unsigned long long content = ZSTD_getFrameContentSize(data, size);
+        ZSTD_inBuffer in{data, size, 0};
+        uint64_t produced = 0;
+        std::string sink(kChunk, '\0');
+        while (in.pos < in.size) {
+            ZSTD_outBuffer out{sink.data(), sink.size(), 0};
+            size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
+            if (ZSTD_isError(rc))
+                return std::string("it does not decompress: ") +
+                       ZSTD_getErrorName(rc);
+            produced += out.pos;
+            if (content != ZSTD_CONTENTSIZE_UNKNOWN &&
+                content != ZSTD_CONTENTSIZE_ERROR && produced > content)
+                return "it holds more than its declared content size";
+            if (rc == 0)
+                return "it is complete, yet the file does not read as frames";
+            if (out.pos == 0 && in.pos == in.size)
+                break;
+        }
+        return "";
     }
 
   private:
+    static constexpr size_t kChunk = 128 << 10;
+
+    /* The frame's content into plain_; "" or why it is damaged. */
+    std::string decompress(const uint8_t *data, size_t size) {
+        std::string why = frame_header_problem(data, size);
+        if (!why.empty())
+            return why;
+        unsigned long long content = ZSTD_getFrameContentSize(data, size);
+        if (content == ZSTD_CONTENTSIZE_ERROR ||
+            content == ZSTD_CONTENTSIZE_UNKNOWN)
+            return "a frame without a valid content size";
+        ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
+        plain_.clear();
+        next_record_ = 0;
+        ZSTD_inBuffer in{data, size, 0};
+        for (;;) {
+            /* room for one byte more than declared, to see a lie */
+            size_t produced = plain_.size();
+            size_t room = std::min<size_t>(kChunk, content + 1 - produced);
+            plain_.resize(produced + room);
+            ZSTD_outBuffer out{&plain_[produced], room, 0};
+            size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
+            plain_.resize(produced + out.pos);
+            if (ZSTD_isError(rc))
+                return std::string("frame does not decompress: ") +
+                       ZSTD_getErrorName(rc);
+            if (plain_.size() > content)
+                return "frame holds more than the " + std::to_string(content) +
+                       " bytes it declares";
+            why = check_record_boundaries(content);
+            if (!why.empty())
+                return why;
+            if (rc == 0)
+                break;
+            if (out.pos == 0 && in.pos == in.size)
+                return "frame ends before its content does";
+        }
+        if (plain_.size() != content)
+            return "frame holds " + std::to_string(plain_.size()) +
+                   " bytes, not the " + std::to_string(content) +
+                   " it declares";
+        if (next_record_ != plain_.size())
+            return "the frame's last record is cut at byte " +
+                   std::to_string(next_record_);
+        return "";
+    }
+
+    /* Follows the length prefixes through what is decompressed so far:
+     * a record must have a kind (not be empty), stay within the format's
+     * limit and within the frame. */
+    std::string check_record_boundaries(uint64_t content) {
+        const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain_.data());
+        while (next_record_ < plain_.size()) {
+            size_t pos = next_record_;
+            uint64_t length = 0;
+            if (!read_varint(bytes, plain_.size(), pos, length)) {
+                if (plain_.size() - next_record_ >= 10)
+                    return "undecodable record length at byte " +
+                           std::to_string(next_record_) + " of the frame";
+                return ""; /* the rest of the varint is still to come */
+            }
+            if (length == 0)
+                return "record with no kind at byte " +
+                       std::to_string(next_record_) + " of the frame";
+            if (length > kMaxRecordBytes || length > content - pos)
+                return "record of " + std::to_string(length) +
+                       " bytes at byte " + std::to_string(next_record_) +
+                       " runs past the end of the frame";
+            next_record_ = pos + length;
+        }
+        return "";
+    }
+
     ZSTD_DCtx *dctx_;
     std::string plain_;
+    size_t next_record_ = 0;
     pb::Record record_;
 };
+
+/* Where the frames of a file are, found from the frame headers alone (no
+ * decompression). Only the last frame may be unfinished (what a crash in
+ * the middle of a write leaves), and only when nothing after it reads as
+ * a frame: anything else that is not a frame is damage. */
+class FrameScanner {
+  public:
+    FrameScanner(const MappedFile &file, ReadSummary &summary,
+                 FrameDecoder &decoder)
+        : file_(file), summary_(summary), decoder_(decoder) {}
+
+    bool next(FrameSpan &frame) {
+        if (offset_ >= file_.size())
+            return false;
+        const uint8_t *data = file_.data() + offset_;
+        size_t remaining = file_.size() - offset_;
+        size_t frame_size = ZSTD_findFrameCompressedSize(data, remaining);
+        if (ZSTD_isError(frame_size)) {
+            classify_rest(frame_size);
+            offset_ = file_.size();
+            return false;
+        }
+        frame = {offset_, frame_size};
+        offset_ += frame_size;
+        return true;
+    }
+
+  private:
+    void problem(ReadProblem::Kind kind, const std::string &what) {
+        summary_.problems.push_back({kind, offset_, what});
+    }
+
+    /* The offset of a complete frame after `from`, or 0. */
+    size_t complete_frame_after(size_t from) const {
+        const uint8_t *data = file_.data();
+        size_t size = file_.size();
+        while (from + 4 <= size) {
+            const void *hit =
+                memmem(data + from, size - from, kZstdMagic, sizeof kZstdMagic);
+            if (hit == nullptr)
+                return 0;
+            size_t at =
+                static_cast<size_t>(static_cast<const uint8_t *>(hit) - data);
+            size_t frame_size =
+                ZSTD_findFrameCompressedSize(data + at, size - at);
+            if (!ZSTD_isError(frame_size) &&
+                frame_header_problem(data + at, frame_size).empty())
+                return at;
+            from = at + 1;
+        }
+        return 0;
+    }
+
+    void classify_rest(size_t error) {
+        const uint8_t *data = file_.data() + offset_;
+        size_t remaining = file_.size() - offset_;
+        using Kind = ReadProblem::Kind;
+        /* some file systems leave zeroes where a crash cut a write */
+        if (all_zero(data, remaining)) {
+            problem(Kind::TruncatedTail,
+                    "truncated tail: " + std::to_string(remaining) +
+                        " zero bytes skipped");
+            return;
+        }
+        if (std::memcmp(data, kZstdMagic, std::min<size_t>(remaining, 4)) !=
+            0) {
+            problem(Kind::Damage, "not a zstd frame (no magic number)");
+            return;
+        }
+        if (remaining >= 4 &&
+            ZSTD_getErrorCode(error) != ZSTD_error_srcSize_wrong) {
+            problem(Kind::Damage, std::string("not a zstd frame: ") +
+                                      ZSTD_getErrorName(error));
+            return;
+        }
+        std::string why = frame_header_problem(data, remaining);
+        if (!why.empty()) {
+            problem(Kind::Damage, "unfinished frame: " + why);
+            return;
+        }
+        if (size_t next = complete_frame_after(offset_ + 1)) {
+            problem(Kind::Damage,
+                    "a frame runs past its end into the frame at offset " +
+                        std::to_string(next) +
+                        " (damage in its block headers, not a truncated "
+                        "tail)");
+            return;
+        }
+        why = decoder_.decode_prefix(data, remaining);
+        if (!why.empty()) {
+            problem(Kind::Damage, "unfinished frame at the end, but " + why);
+            return;
+        }
+        problem(Kind::TruncatedTail,
+                "truncated tail: " + std::to_string(remaining) +
+                    " bytes of an unfinished frame skipped");
+    }
+
+    const MappedFile &file_;
+    ReadSummary &summary_;
+    FrameDecoder &decoder_;
+    size_t offset_ = 0;
+};
+
+const char *record_kind_name(const pb::Record &record) {
+    const google::protobuf::FieldDescriptor *field =
+        pb::Record::GetReflection()->GetOneofFieldDescriptor(
+            record, pb::Record::descriptor()->FindOneofByName("kind"));
+    return field == nullptr ? "record with no kind" : field->name().c_str();
+}
+
+/* Why the first record of a file is not a header this reader reads, or
+ * "". */
+std::string header_problem(const pb::Record &first) {
+    if (!first.has_header())
+        return std::string("no header: the file's first record is a ") +
+               record_kind_name(first);
+    uint32_t version = first.header().format_version();
+    if (version == 0)
+        return "header without a format version (0 is not a version)";
+    if (version > kFormatVersion)
+        return "format version " + std::to_string(version) +
+               " is newer than this qprof reads (" +
+               std::to_string(kFormatVersion) + ")";
+    return "";
+}
+
+/* The frames of a file, first to last (the scan records any problem of
+ * its tail in `summary`). */
+std::vector<FrameSpan> locate_frames(const MappedFile &file,
+                                     ReadSummary &summary,
+                                     FrameDecoder &decoder) {
+    std::vector<FrameSpan> frames;
+    FrameScanner scanner(file, summary, decoder);
+    FrameSpan frame;
+    while (scanner.next(frame))
+        frames.push_back(frame);
+    return frames;
+}
 
 } // namespace
 
@@ -183,45 +425,86 @@ ReadSummary read_capture_file(const std::string &path,
     ReadSummary summary;
     summary.file_bytes = file.size();
     FrameDecoder decoder;
-    for (FrameSpan frame : locate_frames(file, summary))
-        decoder.decode(file, frame, summary, visit);
+    FrameScanner scanner(file, summary, decoder);
+    bool first = true, stop = false;
+    FrameSpan frame;
+    while (!stop && scanner.next(frame)) {
+        stop = !decoder.decode(
+            file.data(), frame, summary, [&](const pb::Record &record) {
+                if (first) {
+                    first = false;
+                    std::string why = header_problem(record);
+                    if (!why.empty()) {
+                        summary.problems.push_back({ReadProblem::Kind::Damage,
+                                                    frame.offset,
+                                                    why + "; not read"});
+                        return false;
+                    }
+                }
+                visit(record, frame.offset);
+                return true;
+            });
+    }
+    if (first)
+        summary.problems.push_back(
+            {ReadProblem::Kind::Damage, 0,
+             file.size() == 0 ? "empty file: no header"
+                              : "no header: no frame of the file decodes"});
     return summary;
+}
+
+void scan_capture_frames_backwards(const std::string &path,
+                                   const BackwardsVisitor &visit_record,
+                                   const FrameEndVisitor &frame_done) {
+    MappedFile file(path);
+    ReadSummary summary;
+    FrameDecoder decoder;
+    std::vector<FrameSpan> frames = locate_frames(file, summary, decoder);
+    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
+        size_t problems = summary.problems.size();
+        decoder.decode(file.data(), *frame, summary,
+                       [&](const pb::Record &record) {
+                           visit_record(record);
+                           return true;
+                       });
+        bool damaged = summary.problems.size() != problems;
+        if (!frame_done(damaged))
+            return;
+    }
 }
 
 void read_capture_frames_backwards(const std::string &path,
                                    const FrameVisitor &visit_frame) {
-    MappedFile file(path);
-    ReadSummary summary;
-    FrameDecoder decoder;
-    std::vector<FrameSpan> frames = locate_frames(file, summary);
     std::vector<pb::Record> records;
-    for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame) {
-        records.clear();
-        decoder.decode(file, *frame, summary,
-                       [&records](const pb::Record &record, uint64_t) {
-                           records.push_back(record);
-                       });
-        if (!visit_frame(records))
-            return;
-    }
+    scan_capture_frames_backwards(
+        path, [&](const pb::Record &record) { records.push_back(record); },
+        [&](bool damaged) {
+            if (damaged) {
+                records.clear();
+                return true;
+            }
+            bool more = visit_frame(records);
+            records.clear();
+            return more;
+        });
 }
 
 bool read_capture_header(const std::string &path, pb::Header &header) {
     MappedFile file(path);
     ReadSummary summary;
-    std::vector<FrameSpan> frames = locate_frames(file, summary);
-    if (frames.empty())
-        return false;
-    bool found = false, first = true;
     FrameDecoder decoder;
-    decoder.decode(file, frames.front(), summary,
-                   [&](const pb::Record &record, uint64_t) {
-                       if (first && record.has_header()) {
-                           header = record.header();
-                           found = true;
-                       }
-                       first = false;
-                   });
+    FrameScanner scanner(file, summary, decoder);
+    FrameSpan frame;
+    if (!scanner.next(frame))
+        return false;
+    bool found = false;
+    decoder.decode(file.data(), frame, summary, [&](const pb::Record &record) {
+        if (record.has_header()) {
+            header = record.header();
+            found = true;
+        }
+        return false; /* the first record only */
+    });
     return found;
 }
 

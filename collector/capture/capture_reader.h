@@ -2,6 +2,14 @@
  * capture_reader.h — reads a capture file frame by frame and record by
  * record, telling a truncated tail (what a crash leaves, skipped) from
  * damage (anything else: bad magic, checksum, undecodable record).
+ *
+ * Only the last frame of a file may be unfinished, and only when nothing
+ * after it reads as a frame. A frame must be one the writer writes (a
+ * checksum, its content size, within capture_format.h's limits); it is
+ * decompressed as a stream, never trusting the sizes it declares, and its
+ * records are visited only after its checksum is verified. Memory stays
+ * within about one frame's limit (64 MiB) whatever the file holds; only
+ * regular files are read.
  */
 #pragma once
 
@@ -34,7 +42,10 @@ struct ReadSummary {
 using RecordVisitor = std::function<void(const capture::v1::Record &record,
                                          uint64_t frame_offset)>;
 
-/* Reads `path`; throws CaptureIoError only when it cannot be opened. */
+/* Reads `path`; throws CaptureIoError only when it cannot be opened or is
+ * not a regular file. The file's first record must be a header of a format
+ * version this reader knows: otherwise (an empty file, no header, format
+ * version 0 or newer) a Damage problem says so and nothing is visited. */
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit);
 
@@ -44,9 +55,22 @@ using FrameVisitor =
 
 /* Visits the whole frames of `path` from the last to the first, without
  * decompressing the frames it does not reach (what a restart needs: the
- * end of a large file). Damaged frames are skipped. */
+ * end of a large file). Damaged frames are skipped. It holds a frame's
+ * records in memory: scan_capture_frames_backwards does not. */
 void read_capture_frames_backwards(const std::string &path,
                                    const FrameVisitor &visit_frame);
+
+/* Called for each record of a frame, in file order within the frame. */
+using BackwardsVisitor = std::function<void(const capture::v1::Record &)>;
+/* Called after each frame (`damaged`: it could not be read whole, and its
+ * records, if any were visited, are not to be trusted); false stops. */
+using FrameEndVisitor = std::function<bool(bool damaged)>;
+
+/* The frames of `path` from the last to the first, each frame's records
+ * visited one at a time (no frame is held as records). */
+void scan_capture_frames_backwards(const std::string &path,
+                                   const BackwardsVisitor &visit_record,
+                                   const FrameEndVisitor &frame_done);
 
 /* The header of `path`, from its first frame; false when there is none. */
 bool read_capture_header(const std::string &path, capture::v1::Header &header);

@@ -1,8 +1,10 @@
 #include "capture_writer.h"
 #include "capture_format.h"
 #include "errors.h"
+#include "utf8_text.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,16 +42,59 @@ void CaptureWriter::open_file(uint64_t file_index) {
     }
     name_ = capture_file_name(file_index, opened_unix_us_);
     path_ = options_.dir + "/" + name_;
-    fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* The file is written under a hidden name until its first frame (the
+     * header) is durable: a capture file always starts with a header, and
+     * a crash before it leaves no capture file. A partial file of an
+     * earlier crash with the same index is overwritten. */
+    partial_path_ =
+        options_.dir + "/." + name_.substr(0, name_.find('-', 6)) + ".partial";
+    fd_ = open(partial_path_.c_str(),
+               O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0)
-        throw CaptureIoError(describe_errno("cannot create " + path_, errno));
+        throw CaptureIoError(
+            describe_errno("cannot create " + partial_path_, errno));
     /* 0600 whatever the umask: captures hold statement texts. */
     fchmod(fd_, 0600);
+    named_ = false;
+}
+
+/* The first frame is durable: the file takes its capture name. */
+void CaptureWriter::publish_file() {
+    if (rename(partial_path_.c_str(), path_.c_str()) != 0)
+        throw CaptureIoError(describe_errno(
+            "cannot rename " + partial_path_ + " to " + path_, errno));
+    named_ = true;
     sync_directory(options_.dir);
 }
 
 void CaptureWriter::append(const pb::Record &record) {
+    /* Bytes a SQL_ASCII database passed through would make the record
+     * unreadable: they are replaced (definitions are few, so checking
+     * them costs little). */
+    if (!message_strings_valid(record)) {
+        pb::Record valid = record;
+        make_message_strings_valid(valid);
+        append_valid(valid);
+    } else {
+        append_valid(record);
+    }
+}
+
+void CaptureWriter::append_valid(const pb::Record &record) {
     size_t size = record.ByteSizeLong();
+    if (size > kMaxRecordBytes) {
+        /* Only a catalog snapshot of a huge database could come near: it
+         * is left out, and the capture says so. */
+        pb::Record notice;
+        notice.mutable_notice()->set_unix_us(unix_now_us());
+        notice.mutable_notice()->set_text(
+            "a record of " + std::to_string(size) +
+            " bytes was left out: records are limited to " +
+            std::to_string(kMaxRecordBytes) + " bytes");
+        append_valid(notice);
+        return;
+    }
+    make_room(size);
     append_varint(frame_, size);
     size_t offset = frame_.size();
     frame_.resize(offset + size);
@@ -59,9 +104,29 @@ void CaptureWriter::append(const pb::Record &record) {
 
 void CaptureWriter::append_encoded(std::string_view head,
                                    std::string_view body) {
-    append_varint(frame_, head.size() + body.size());
+    size_t size = head.size() + body.size();
+    if (size > kMaxRecordBytes)
+        throw CaptureIoError("a sample block of " + std::to_string(size) +
+                             " bytes is over the capture format's limit (" +
+                             std::to_string(kMaxRecordBytes) + ")");
+    make_room(size);
+    append_varint(frame_, size);
     frame_.append(head);
     frame_.append(body);
+}
+
+/* A frame stays within what readers accept: when a record would carry it
+ * past kMaxFrameContentBytes, the frame is written first. */
+void CaptureWriter::make_room(size_t record_bytes) {
+    if (!frame_.empty() &&
+        frame_.size() + record_bytes + 10 > kMaxFrameContentBytes)
+        flush_frame();
+}
+
+/* A file whose header could not be written holds nothing: it goes. */
+void CaptureWriter::discard_unnamed_file() {
+    if (!options_.to_stdout && !named_ && fd_ >= 0)
+        unlink(partial_path_.c_str());
 }
 
 void CaptureWriter::write_all(const char *data, size_t size) {
@@ -72,6 +137,7 @@ void CaptureWriter::write_all(const char *data, size_t size) {
             continue;
         if (n <= 0) {
             int saved = n < 0 ? errno : ENOSPC;
+            discard_unnamed_file();
             /* Cut the partial frame so the file stays readable. */
             if (!options_.to_stdout &&
                 ftruncate(fd_, static_cast<off_t>(file_bytes_)) == 0)
@@ -96,6 +162,7 @@ void CaptureWriter::flush_frame() {
     write_all(compressed_.data(), size);
     if (!options_.to_stdout && fdatasync(fd_) != 0) {
         int saved = errno;
+        discard_unnamed_file();
         if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) == 0)
             lseek(fd_, static_cast<off_t>(file_bytes_), SEEK_SET);
         throw CaptureIoError(describe_errno("cannot sync " + path_, saved));
@@ -103,6 +170,8 @@ void CaptureWriter::flush_frame() {
     file_bytes_ += size;
     total_bytes_ += size;
     frame_.clear();
+    if (!options_.to_stdout && !named_)
+        publish_file();
 }
 
 bool CaptureWriter::wants_rotation() const {

@@ -2,7 +2,10 @@
  * capture_writer.h — writes capture files: records are collected into a
  * frame, and a frame is compressed as one zstd frame, written and
  * fdatasync'ed in one go, so that a crash can only lose the frame being
- * built. Files are created with mode 0600 and rotated on request.
+ * built. Files are created with mode 0600 and rotated on request; a file
+ * gets its capture name once its first frame (the header) is durable.
+ * Strings are made valid UTF-8 and frames kept within the format's limits
+ * (capture_format.h), so that every file written reads back.
  */
 #pragma once
 
@@ -64,6 +67,10 @@ class CaptureWriter {
     uint64_t total_bytes_written() const { return total_bytes_; }
 
   private:
+    void append_valid(const capture::v1::Record &record);
+    void make_room(size_t record_bytes);
+    void publish_file();
+    void discard_unnamed_file();
     void write_all(const char *data, size_t size);
 
     CaptureWriterOptions options_;
@@ -71,6 +78,8 @@ class CaptureWriter {
     int fd_ = -1;
     std::string name_;
     std::string path_;
+    std::string partial_path_; /* the file's name until its header is in */
+    bool named_ = false;
     std::string frame_;
     std::string compressed_;
     uint64_t file_bytes_ = 0;

@@ -58,25 +58,34 @@ ResumePoint read_state_file(const std::string &dir) {
 }
 
 /* The last (epoch, seq) position recorded in one capture file, read from
- * its end. */
+ * its end a frame at a time and a record at a time: nothing but the last
+ * position seen is kept (a hostile frame of millions of records costs no
+ * memory). */
 bool last_position_in_file(const std::string &path, ResumePoint &point) {
     bool found = false;
-    read_capture_frames_backwards(
-        path, [&](const std::vector<pb::Record> &records) {
-            for (auto r = records.rbegin(); r != records.rend(); ++r) {
-                if (r->has_sample_block() &&
-                    r->sample_block().samples_size() > 0) {
-                    point.epoch = r->sample_block().epoch();
-                    point.last_seq = last_seq_of_block(r->sample_block());
-                    found = true;
-                } else if (r->has_epoch_change()) {
-                    point.epoch = r->epoch_change().new_epoch();
-                    point.last_seq = 0;
-                    found = true;
-                }
-                if (found)
-                    return false;
+    ResumePoint in_frame;
+    bool frame_has_position = false;
+    scan_capture_frames_backwards(
+        path,
+        [&](const pb::Record &r) {
+            if (r.has_sample_block() && r.sample_block().samples_size() > 0) {
+                in_frame.epoch = r.sample_block().epoch();
+                in_frame.last_seq = last_seq_of_block(r.sample_block());
+                frame_has_position = true;
+            } else if (r.has_epoch_change()) {
+                in_frame.epoch = r.epoch_change().new_epoch();
+                in_frame.last_seq = 0;
+                frame_has_position = true;
             }
+        },
+        [&](bool damaged) {
+            if (frame_has_position && !damaged) {
+                point.epoch = in_frame.epoch;
+                point.last_seq = in_frame.last_seq;
+                found = true;
+                return false;
+            }
+            frame_has_position = false;
             return true;
         });
     pb::Header header;

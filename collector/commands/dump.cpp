@@ -250,10 +250,19 @@ expand_capture_paths(const std::vector<std::string> &paths) {
         if (stat(path.c_str(), &st) != 0)
             throw CaptureIoError(describe_errno("cannot read " + path, errno));
         if (S_ISDIR(st.st_mode)) {
-            for (const CaptureFileEntry &file : list_capture_files(path))
+            std::vector<CaptureFileEntry> found = list_capture_files(path);
+            if (found.empty())
+                throw CaptureIoError("no capture files (qprof-NNNNNN-*" +
+                                     std::string(kCaptureSuffix) + ") in " +
+                                     path);
+            for (const CaptureFileEntry &file : found)
                 files.push_back(file.path);
-        } else {
+        } else if (S_ISREG(st.st_mode)) {
             files.push_back(path);
+        } else {
+            /* a FIFO would block, a device never end */
+            throw CaptureIoError(path + " is neither a capture file nor a "
+                                        "directory of them");
         }
     }
     return files;
@@ -295,22 +304,10 @@ int check_files(const std::vector<std::string> &files) {
         FileDefinitions defs;
         std::map<std::string, uint64_t> kinds;
         uint64_t samples = 0;
-        bool first_record = true;
         std::vector<ReadProblem> semantic;
+        /* the reader checks the header (the first record) */
         ReadSummary summary = read_capture_file(
             path, [&](const pb::Record &record, uint64_t frame_offset) {
-                if (first_record && !record.has_header())
-                    semantic.push_back({ReadProblem::Kind::Damage, frame_offset,
-                                        "the first record is not a header"});
-                first_record = false;
-                if (record.has_header() &&
-                    record.header().format_version() > kFormatVersion)
-                    semantic.push_back(
-                        {ReadProblem::Kind::Damage, frame_offset,
-                         "format version " +
-                             std::to_string(record.header().format_version()) +
-                             " is newer than this qprof reads (" +
-                             std::to_string(kFormatVersion) + ")"});
                 ++kinds[kind_name(record)];
                 defs.learn(record);
                 if (!record.has_sample_block())
@@ -369,7 +366,11 @@ const char *kDumpUsage =
     "usage: qprof dump [--check] FILE|DIR...\n"
     "Prints capture files as JSON lines (samples with their definitions\n"
     "resolved); --check validates them and prints a summary line per file.\n"
-    "exit status: 0 ok, 1 usage, 4 damaged file\n";
+    "A file must start with a header of a format version this qprof reads;\n"
+    "only its last frame may be unfinished (a truncated tail, reported).\n"
+    "exit status: 0 ok (truncated tails allowed), 1 usage, 3 a path that is\n"
+    "not a regular file or a directory holding capture files, 4 damaged or\n"
+    "unreadable file (no header, unknown format version, damage)\n";
 
 } // namespace
 
