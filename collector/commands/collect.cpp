@@ -2,6 +2,7 @@
  * collect.cpp — `qprof collect`: its command line; the collection itself is
  * collector.cpp.
  */
+#include "capture_format.h"
 #include "collector.h"
 #include "commands.h"
 #include "errors.h"
@@ -116,10 +117,14 @@ int collect_command(int argc, char **argv) {
         else if (arg == "--retain-mb")
             options.retain_bytes = static_cast<uint64_t>(
                 number_value(argc, argv, i, 0) * (1 << 20));
-        else if (arg == "--frame-records")
-            options.frame_records =
-                static_cast<uint32_t>(number_value(argc, argv, i, 1));
-        else if (arg == "--frame-seconds")
+        else if (arg == "--frame-records") {
+            double records = number_value(argc, argv, i, 1);
+            /* a sample block stays within the format's record limit */
+            if (records > kMaxFrameRecords)
+                throw UsageError("--frame-records takes at most " +
+                                 std::to_string(kMaxFrameRecords));
+            options.frame_records = static_cast<uint32_t>(records);
+        } else if (arg == "--frame-seconds")
             options.frame_seconds = number_value(argc, argv, i, 0.001);
         else if (arg == "--batch")
             options.batch_rows =

@@ -157,8 +157,11 @@ for my $i (1 .. 60)
     open my $cf, '>:raw', $cut or die;
     print $cf substr($bytes, 0, $at);
     close $cf;
-    my ($crc) = check_capture($cut);
-    $cut_damage++ if $crc != 0;
+    my ($crc, $cout) = check_capture($cut);
+    # a cut inside the first frame leaves no header: no capture, exit 4
+    # (the collector names a file only once that frame is durable)
+    $cut_damage++
+      if $crc != 0 && $cout !~ /damage at offset 0: no header: no frame/;
 
     my $flipped = $bytes;
     substr($flipped, int(rand(length $flipped)), 1) = chr(int(rand(256)));
