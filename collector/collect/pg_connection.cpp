@@ -34,8 +34,26 @@ PgConnection::PgConnection(const std::string &conninfo) {
     if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK)
         throw ServerError("cannot connect to the server: " +
                           trimmed(PQerrorMessage(conn_.get())));
-    /* A collector query that hangs ends, instead of holding its backend
-     * (and the capture) forever. */
+    start_session();
+}
+
+/* Every connection (a reconnection is a new PgConnection) first fixes
+ * what its queries depend on, before any of them runs:
+ * - search_path: the collector often runs as a superuser, and an operator
+ *   or function another role created in a schema on the path (public, in
+ *   a database upgraded from PostgreSQL 14 or earlier) would run with its
+ *   rights; only pg_catalog (and our own temporary schema, never searched
+ *   for functions or operators) is looked at, and the queries qualify
+ *   what they use besides;
+ * - client_encoding: texts arrive in UTF-8 whatever the database's
+ *   encoding, converted by the server (a SQL_ASCII database cannot
+ *   convert: the writer replaces what is not UTF-8);
+ * - statement_timeout: a query that hangs ends, instead of holding its
+ *   backend (and the capture) forever.
+ * SET alone runs no operator or function that the path could change. */
+void PgConnection::start_session() {
+    exec("SET search_path = pg_catalog, pg_temp");
+    exec("SET client_encoding = 'UTF8'");
     exec("SET statement_timeout = '60s'");
 }
 

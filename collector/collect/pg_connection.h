@@ -2,6 +2,8 @@
  * pg_connection.h — a small RAII layer over libpq that turns failures into
  * the collector's errors: a broken connection (ConnectionLost, the
  * collector reconnects) versus a server refusing something (ServerError).
+ * Every connection runs with search_path = pg_catalog, pg_temp and
+ * client_encoding UTF8 (see start_session).
  */
 #pragma once
 
@@ -47,7 +49,8 @@ class PgResult {
 
 class PgConnection {
   public:
-    /* Connects; ServerError names the cause (bad conninfo, refused). */
+    /* Connects and sets the session up; ServerError names the cause (bad
+     * conninfo, refused). */
     explicit PgConnection(const std::string &conninfo);
 
     /* Runs a statement with text parameters. `binary` asks for results in
@@ -74,6 +77,7 @@ class PgConnection {
     std::string user() const;
 
   private:
+    void start_session();
     PgResult check(PGresult *result, const std::string &what);
 
     std::unique_ptr<PGconn, void (*)(PGconn *)> conn_{nullptr, &PQfinish};

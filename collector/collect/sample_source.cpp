@@ -191,17 +191,18 @@ class BinaryRow {
 } // namespace
 
 void verify_sample_access(PgConnection &conn) {
-    PgResult ext = conn.exec(
-        "SELECT to_regprocedure('pg_qprof.read_samples(bigint,integer)') IS "
-        "NOT NULL, current_database(), current_user");
+    PgResult ext =
+        conn.exec("SELECT pg_catalog.to_regprocedure("
+                  "'pg_qprof.read_samples(bigint,integer)') IS NOT NULL,"
+                  " pg_catalog.current_database(), current_user");
     if (ext.text(0, 0) != "t")
         throw ServerError("extension pg_qprof is not installed in database \"" +
                           ext.text(0, 1) +
                           "\": run CREATE EXTENSION pg_qprof there (the "
                           "library must also be in shared_preload_libraries)");
-    PgResult rights = conn.exec(
-        "SELECT has_function_privilege('pg_qprof.read_samples(bigint,integer)'"
-        ", 'EXECUTE')");
+    PgResult rights =
+        conn.exec("SELECT pg_catalog.has_function_privilege("
+                  "'pg_qprof.read_samples(bigint,integer)', 'EXECUTE')");
     if (rights.text(0, 0) != "t")
         throw ServerError("role \"" + ext.text(0, 2) +
                           "\" may not read samples: grant it "
@@ -241,7 +242,7 @@ void SampleSource::request(uint64_t after_seq, int max_rows) {
         /* raw sample structs when the extension offers them: far less work
          * for the server than one datum per column */
         packed_ = conn_
-                      ->exec("SELECT to_regprocedure("
+                      ->exec("SELECT pg_catalog.to_regprocedure("
                              "'pg_qprof.read_samples_packed(bigint,integer)') "
                              "IS NOT NULL")
                       .text(0, 0) == "t";

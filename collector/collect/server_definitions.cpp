@@ -35,9 +35,10 @@ bool parse_int64(const std::string &text, int64_t &value) {
 
 ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn) {
     PgResult r = conn_.exec(
-        "SELECT to_regclass('pg_qprof.queries') IS NOT NULL,"
-        " to_regclass('pg_qprof.plans') IS NOT NULL,"
-        " to_regprocedure('pg_qprof.node_actuals(bigint)') IS NOT NULL");
+        "SELECT pg_catalog.to_regclass('pg_qprof.queries') IS NOT NULL,"
+        " pg_catalog.to_regclass('pg_qprof.plans') IS NOT NULL,"
+        " pg_catalog.to_regprocedure('pg_qprof.node_actuals(bigint)')"
+        " IS NOT NULL");
     has_queries_view_ = r.text(0, 0) == "t";
     has_plans_ = r.text(0, 1) == "t";
     has_node_actuals_ = r.text(0, 2) == "t";
@@ -52,9 +53,11 @@ ServerDefinitions::query_texts(const std::vector<int64_t> &queryids) {
     const char *sql =
         has_queries_view_
             ? "SELECT queryid, query FROM pg_qprof.queries"
-              " WHERE queryid = ANY ($1::bigint[]) AND query IS NOT NULL"
+              " WHERE queryid OPERATOR(pg_catalog.=) ANY ($1::bigint[])"
+              " AND query IS NOT NULL"
             : "SELECT DISTINCT ON (queryid) queryid, query FROM "
-              "pg_qprof.samples WHERE queryid = ANY ($1::bigint[])"
+              "pg_qprof.samples"
+              " WHERE queryid OPERATOR(pg_catalog.=) ANY ($1::bigint[])"
               " AND query IS NOT NULL";
     PgResult r = conn_.exec(sql, {bigint_array(queryids)});
     for (int i = 0; i < r.rows(); ++i)
@@ -67,9 +70,10 @@ ServerDefinitions::plans(const std::vector<uint64_t> &planids) {
     std::vector<pb::Plan> out;
     if (!has_plans_ || planids.empty())
         return out;
-    PgResult r = conn_.exec(
-        "SELECT * FROM pg_qprof.plans WHERE planid = ANY ($1::bigint[])",
-        {bigint_array(planids)});
+    PgResult r =
+        conn_.exec("SELECT * FROM pg_qprof.plans"
+                   " WHERE planid OPERATOR(pg_catalog.=) ANY ($1::bigint[])",
+                   {bigint_array(planids)});
     for (int i = 0; i < r.rows(); ++i) {
         pb::Plan plan;
         for (int c = 0; c < r.columns(); ++c) {
@@ -103,11 +107,12 @@ ServerDefinitions::node_actuals(const std::vector<uint64_t> &seqs) {
     std::vector<pb::NodeActuals> out;
     if (!has_node_actuals_ || seqs.empty())
         return out;
-    PgResult r = conn_.exec(
-        "SELECT s.seq AS qprof_sample_seq, n.* FROM unnest($1::bigint[])"
-        " AS s(seq), LATERAL pg_qprof.node_actuals(s.seq) AS n"
-        " ORDER BY 1",
-        {bigint_array(seqs)});
+    PgResult r =
+        conn_.exec("SELECT s.seq AS qprof_sample_seq, n.*"
+                   " FROM pg_catalog.unnest($1::bigint[])"
+                   " AS s(seq), LATERAL pg_qprof.node_actuals(s.seq) AS n"
+                   " ORDER BY 1",
+                   {bigint_array(seqs)});
     std::map<uint64_t, pb::NodeActuals> by_seq;
     for (int i = 0; i < r.rows(); ++i) {
         uint64_t seq = std::strtoull(r.value(i, 0), nullptr, 10);

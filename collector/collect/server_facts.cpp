@@ -10,6 +10,16 @@ namespace pb = capture::v1;
 
 namespace {
 
+/* Every operator and function below is qualified: the connection's
+ * search_path is pg_catalog already (pg_connection.cpp), and a query must
+ * not depend on it. No LIKE (its operator is looked up like any other). */
+
+/* " AND <schema> is not a system schema" */
+#define NOT_SYSTEM_SCHEMA(column)                                              \
+    " AND " column " OPERATOR(pg_catalog.<>) ALL"                              \
+    " ('{pg_catalog,information_schema}'::pg_catalog.name[])"                  \
+    " AND NOT pg_catalog.starts_with(" column "::pg_catalog.text, 'pg_toast')"
+
 uint64_t to_u64(const PgResult &r, int row, int column) {
     return r.is_null(row, column)
                ? 0
@@ -64,9 +74,9 @@ pb::ServerIdentity read_server_identity(PgConnection &conn) {
         " pg_catalog.current_setting('server_version_num'),"
         " pg_catalog.current_database(),"
         " pg_catalog.current_setting('cluster_name'),"
-        " coalesce(host(pg_catalog.inet_server_addr()), ''),"
-        " (extract(epoch FROM pg_catalog.pg_postmaster_start_time()) * 1e6)"
-        "::bigint");
+        " coalesce(pg_catalog.host(pg_catalog.inet_server_addr()), ''),"
+        " (extract(epoch FROM pg_catalog.pg_postmaster_start_time())"
+        " OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8");
     pb::ServerIdentity id;
     id.set_system_identifier(to_u64(r, 0, 0));
     id.set_version(r.text(0, 1));
@@ -94,7 +104,8 @@ void read_settings(PgConnection &conn,
                    google::protobuf::RepeatedPtrField<pb::Setting> *settings) {
     PgResult r = conn.exec(
         "SELECT name, setting, coalesce(unit, '') FROM pg_catalog.pg_settings"
-        " WHERE name = ANY (ARRAY['shared_buffers', 'work_mem',"
+        " WHERE name OPERATOR(pg_catalog.=) ANY (ARRAY['shared_buffers',"
+        " 'work_mem',"
         " 'maintenance_work_mem', 'effective_cache_size', 'random_page_cost',"
         " 'seq_page_cost', 'cpu_tuple_cost', 'cpu_index_tuple_cost',"
         " 'cpu_operator_cost', 'effective_io_concurrency',"
@@ -104,8 +115,8 @@ void read_settings(PgConnection &conn,
         " 'default_statistics_target', 'wal_level', 'synchronous_commit',"
         " 'checkpoint_timeout', 'max_wal_size', 'autovacuum',"
         " 'huge_pages', 'block_size', 'server_version', 'TimeZone',"
-        " 'compute_query_id', 'shared_preload_libraries'])"
-        " OR name LIKE 'pg\\_qprof.%' ORDER BY name");
+        " 'compute_query_id', 'shared_preload_libraries']::pg_catalog.text[])"
+        " OR pg_catalog.starts_with(name, 'pg_qprof.') ORDER BY name");
     for (int i = 0; i < r.rows(); ++i) {
         pb::Setting *s = settings->Add();
         s->set_name(r.text(i, 0));
@@ -117,24 +128,27 @@ void read_settings(PgConnection &conn,
 pb::CatalogSnapshot read_catalog_snapshot(PgConnection &conn) {
     pb::CatalogSnapshot snap;
     snap.set_taken_unix_us(unix_now_us());
-    PgResult db = conn.exec("SELECT current_database(), oid FROM "
-                            "pg_catalog.pg_database WHERE datname = "
-                            "current_database()");
+    PgResult db =
+        conn.exec("SELECT pg_catalog.current_database(), oid FROM "
+                  "pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) "
+                  "pg_catalog.current_database()");
     snap.set_database(db.text(0, 0));
     snap.set_dbid(static_cast<uint32_t>(to_u64(db, 0, 1)));
 
     PgResult rel = conn.exec(
-        "SELECT c.oid, n.nspname, c.relname, c.relkind::text,"
+        "SELECT c.oid, n.nspname, c.relname, c.relkind::pg_catalog.text,"
         " pg_catalog.pg_total_relation_size(c.oid),"
         " pg_catalog.pg_relation_size(c.oid), c.reltuples, c.relpages,"
         " coalesce(s.seq_scan, 0), coalesce(s.idx_scan, 0),"
         " coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0)"
         " FROM pg_catalog.pg_class c"
-        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-        " LEFT JOIN pg_catalog.pg_stat_all_tables s ON s.relid = c.oid"
-        " WHERE c.relkind IN ('r', 'p', 'm')"
-        " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-        " AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 2, 3");
+        " JOIN pg_catalog.pg_namespace n"
+        " ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+        " LEFT JOIN pg_catalog.pg_stat_all_tables s"
+        " ON s.relid OPERATOR(pg_catalog.=) c.oid"
+        " WHERE c.relkind OPERATOR(pg_catalog.=) ANY"
+        " ('{r,p,m}'::pg_catalog.\"char\"[])" NOT_SYSTEM_SCHEMA(
+            "n.nspname") " ORDER BY 2, 3");
     for (int i = 0; i < rel.rows(); ++i) {
         pb::Relation *r = snap.add_relations();
         r->set_oid(static_cast<uint32_t>(to_u64(rel, i, 0)));
@@ -157,13 +171,14 @@ pb::CatalogSnapshot read_catalog_snapshot(PgConnection &conn) {
         " pg_catalog.pg_relation_size(i.indexrelid), i.indisunique,"
         " i.indisprimary, coalesce(s.idx_scan, 0)"
         " FROM pg_catalog.pg_index i"
-        " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-        " JOIN pg_catalog.pg_class t ON t.oid = i.indrelid"
-        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_catalog.pg_class c"
+        " ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+        " JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid"
+        " JOIN pg_catalog.pg_namespace n"
+        " ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
         " LEFT JOIN pg_catalog.pg_stat_all_indexes s"
-        " ON s.indexrelid = i.indexrelid"
-        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
-        " AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 3, 4");
+        " ON s.indexrelid OPERATOR(pg_catalog.=) i.indexrelid"
+        " WHERE true" NOT_SYSTEM_SCHEMA("n.nspname") " ORDER BY 3, 4");
     for (int i = 0; i < idx.rows(); ++i) {
         pb::Index *x = snap.add_indexes();
         x->set_oid(static_cast<uint32_t>(to_u64(idx, i, 0)));
@@ -182,10 +197,12 @@ pb::CatalogSnapshot read_catalog_snapshot(PgConnection &conn) {
     PgResult col = conn.exec(
         "SELECT schemaname, tablename, attname, null_frac, n_distinct,"
         " correlation, avg_width,"
-        " (most_common_vals::text::text[])[1:5]::text,"
-        " most_common_freqs[1:5]::text"
+        " (most_common_vals::pg_catalog.text::pg_catalog.text[])[1:5]"
+        "::pg_catalog.text,"
+        " most_common_freqs[1:5]::pg_catalog.text"
         " FROM pg_catalog.pg_stats"
-        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        " WHERE schemaname OPERATOR(pg_catalog.<>) ALL"
+        " ('{pg_catalog,information_schema}'::pg_catalog.name[])"
         " ORDER BY 1, 2, 3");
     for (int i = 0; i < col.rows(); ++i) {
         pb::ColumnStats *c = snap.add_columns();
