@@ -18,6 +18,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
@@ -32,7 +33,15 @@ QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0, 0, 0, 0, 0};
 
 namespace qprof {
 
+/* A slot of open_executions. An execution tied to its query's memory keeps
+ * its slot after it closes, until that memory is freed: PostgreSQL keeps a
+ * pointer to the slot's callback until then. */
+enum class SlotState : uint8_t { Free, Open, Closed };
+
 struct Execution {
+    SlotState state;
+    bool tied; /* on_memory_freed is registered on the query's memory */
+    MemoryContextCallback on_memory_freed;
     const void *key;
     uint64_t exec_id;
     uint64_t parent_exec_id;
@@ -46,9 +55,9 @@ struct Execution {
     int16_t level;
     SampleCmd cmd;
     bool instrumented;
-    const char *tags;
-    uint32_t tags_len; /* the whole comment; cut to kTagBytes in the sample */
     int64_t rows;      /* summed over the runs of a portal fetched in parts */
+    uint32_t tags_len; /* the whole comment; cut to kTagBytes in the sample */
+    char tags[kTagBytes];
 };
 
 RunningContext running = {0, nullptr, 0};
@@ -60,7 +69,22 @@ namespace {
  * execution is not recorded and is counted (status.skipped_too_deep). */
 constexpr int kMaxOpen = 64;
 Execution open_executions[kMaxOpen];
+/* The open ones, oldest first (indexes into open_executions): the newest
+ * is looked up first. */
+uint8_t open_order[kMaxOpen];
 int open_count = 0;
+
+/* The sqlcommenter comment of the top-level statement being planned. */
+uint32_t planning_tags_len = 0;
+char planning_tags[kTagBytes];
+
+/* See note_error. */
+int last_error_sqlstate = 0;
+
+/* The sample of a top-level statement whose transaction commits right after
+ * it, until the commit (ExecutionOutcome::commits_after). */
+Sample held_sample;
+bool sample_held = false;
 
 uint64_t exec_counter = 0;
 
@@ -122,11 +146,33 @@ void learn_client_address() {
 }
 
 void forget(Execution *e) {
-    int index = static_cast<int>(e - open_executions);
-    open_count--;
-    if (index != open_count)
-        open_executions[index] = open_executions[open_count];
+    uint8_t index = static_cast<uint8_t>(e - open_executions);
+    for (int i = open_count - 1; i >= 0; i--) {
+        if (open_order[i] == index) {
+            memmove(&open_order[i], &open_order[i + 1], open_count - 1 - i);
+            open_count--;
+            break;
+        }
+    }
+    e->state = e->tied ? SlotState::Closed : SlotState::Free;
 }
+
+Execution *free_slot() {
+    for (int i = 0; i < kMaxOpen; i++)
+        if (open_executions[i].state == SlotState::Free)
+            return &open_executions[i];
+    return nullptr;
+}
+
+/* Copies at most kTagBytes of a comment; its whole length is kept. */
+uint32_t copy_tags(char *to, const char *from, size_t len) {
+    size_t kept = len < kTagBytes ? len : kTagBytes;
+    if (kept > 0)
+        memcpy(to, from, kept);
+    return static_cast<uint32_t>(len);
+}
+
+void on_query_memory_freed(void *arg);
 
 void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
                    int level, SampleCmd cmd, int64_t queryid, uint32_t userid,
@@ -152,6 +198,23 @@ void fill_identity(Sample *s, uint64_t exec_id, uint64_t parent_exec_id,
     strlcpy(s->app_name, application_name ? application_name : "",
             kAppNameBytes);
     s->queryid = queryid;
+}
+
+/* Writes the held sample, if any, failed with `sqlstate` unless 0. */
+void write_held_sample(int sqlstate) {
+    if (!sample_held)
+        return;
+    sample_held = false;
+    uint64_t ticket = 0;
+    Sample *s = ring_begin_write(&ticket);
+    if (s == nullptr)
+        return;
+    uint64_t seq = s->seq;
+    memcpy(s, &held_sample, sample_used_bytes(held_sample));
+    s->seq = seq;
+    if (sqlstate != 0)
+        s->sqlstate = sqlstate;
+    ring_end_write(ticket);
 }
 
 } // namespace
@@ -249,14 +312,40 @@ void remember_planning(int level, int64_t queryid, uint64_t exec_id,
     pending = {true, level, queryid, exec_id, plan_time_ns};
 }
 
+void forget_planning(int level, int64_t queryid) {
+    if (pending.valid && pending.level == level && pending.queryid == queryid)
+        pending.valid = false;
+}
+
+RunningContext planning_enter(uint64_t exec_id, int level,
+                              const char *stmt_text, size_t stmt_text_len) {
+    RunningContext saved = running;
+    running.exec_id = exec_id;
+    if (level == 0) {
+        const char *body = nullptr;
+        size_t len = 0;
+        planning_tags_len =
+            find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)
+                ? copy_tags(planning_tags, body, len)
+                : 0;
+        running.tags = planning_tags;
+        running.tags_len = planning_tags_len;
+    }
+    qprof_word->exec_id = exec_id;
+    return saved;
+}
+
 Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
                           const char *stmt_text, size_t stmt_text_len,
                           int level) {
-    if (open_count >= kMaxOpen) {
+    Execution *e = open_count < kMaxOpen ? free_slot() : nullptr;
+    if (e == nullptr) {
         ring_count_skipped_too_deep();
         return nullptr;
     }
-    Execution *e = &open_executions[open_count++];
+    e->state = SlotState::Open;
+    e->tied = false;
+    open_order[open_count++] = static_cast<uint8_t>(e - open_executions);
     e->key = key;
     e->queryid = queryid;
     e->cmd = cmd;
@@ -281,16 +370,13 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
     if (level == 0) {
         const char *body = nullptr;
         size_t len = 0;
-        if (find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)) {
-            e->tags = body;
-            e->tags_len = static_cast<uint32_t>(len);
-        } else {
-            e->tags = nullptr;
-            e->tags_len = 0;
-        }
+        e->tags_len = find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)
+                          ? copy_tags(e->tags, body, len)
+                          : 0;
     } else {
-        e->tags = running.tags;
-        e->tags_len = running.tags_len;
+        e->tags_len = running.tags != nullptr
+                          ? copy_tags(e->tags, running.tags, running.tags_len)
+                          : 0;
     }
 
     e->rows = 0;
@@ -312,9 +398,20 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
 
 Execution *execution_find(const void *key) {
     for (int i = open_count - 1; i >= 0; i--)
-        if (open_executions[i].key == key)
-            return &open_executions[i];
+        if (open_executions[open_order[i]].key == key)
+            return &open_executions[open_order[i]];
     return nullptr;
+}
+
+void execution_tie_to_memory(Execution *e, MemoryContextData *query_memory) {
+    e->on_memory_freed.func = on_query_memory_freed;
+    e->on_memory_freed.arg = e;
+    MemoryContextRegisterResetCallback(query_memory, &e->on_memory_freed);
+    e->tied = true;
+}
+
+void note_error(int sqlstate) {
+    last_error_sqlstate = sqlstate;
 }
 
 RunningContext execution_enter(Execution *e) {
@@ -377,8 +474,15 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     const BufferUsage &now = pgBufferUsage;
     const BufferUsage &then = e->buffers_at_start;
 
+    /* A statement whose commit comes next is held until then. One sample
+     * at most is held: statements that run after it in the same
+     * transaction (pipelined ones, or the queries of deferred foreign keys
+     * run by the commit) are written at once, and a failed commit fails
+     * the first. */
+    bool hold =
+        out.commits_after && e->level == 0 && out.sqlstate == 0 && !sample_held;
     uint64_t ticket = 0;
-    Sample *s = ring_begin_write(&ticket);
+    Sample *s = hold ? &held_sample : ring_begin_write(&ticket);
     if (s == nullptr) {
         forget(e);
         return;
@@ -431,7 +535,10 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     s->parallel_workers_planned = out.parallel_workers_planned;
     s->parallel_workers_launched = out.parallel_workers_launched;
     s->sqlstate = out.sqlstate;
-    ring_end_write(ticket);
+    if (hold)
+        sample_held = true;
+    else
+        ring_end_write(ticket);
     forget(e);
 }
 
@@ -467,14 +574,40 @@ void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
     ring_end_write(ticket);
 }
 
-void close_all_executions(int sqlstate) {
-    ExecutionOutcome failed;
-    failed.sqlstate = sqlstate;
-    while (open_count > 0)
-        execution_close(&open_executions[open_count - 1], failed);
+void transaction_ended(bool committed) {
+    /* an implicit transaction aborts after its statement succeeded only on
+     * an error at commit; its code is known when the log saw it */
+    if (!committed)
+        write_held_sample(last_error_sqlstate != 0
+                              ? last_error_sqlstate
+                              : ERRCODE_TRANSACTION_ROLLBACK);
+    else
+        write_held_sample(0);
+    last_error_sqlstate = 0;
     pending.valid = false;
-    running = {0, nullptr, 0};
-    qprof_word->exec_id = 0;
 }
+
+void subtransaction_ended() {
+    last_error_sqlstate = 0;
+}
+
+namespace {
+
+/* The query's memory is being freed: an execution still open there was
+ * abandoned (its portal dropped without ExecutorEnd). Runs inside
+ * MemoryContextDelete, possibly during an abort: nothing here can fail. */
+void on_query_memory_freed(void *arg) {
+    Execution *e = static_cast<Execution *>(arg);
+    e->tied = false;
+    if (e->state == SlotState::Open) {
+        ExecutionOutcome abandoned;
+        abandoned.sqlstate = last_error_sqlstate;
+        abandoned.rows = e->rows;
+        execution_close(e, abandoned);
+    }
+    e->state = SlotState::Free;
+}
+
+} // namespace
 
 } // namespace qprof

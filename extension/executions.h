@@ -56,17 +56,21 @@ extern QprofRunningWord pg_qprof_running;
 
 struct BufferUsage;
 struct WalUsage;
+struct MemoryContextData;
 
 namespace qprof {
 
 struct Execution;
 
 /* What the code running now belongs to: saved and restored around every
- * phase of an execution so nested statements find their parent. */
+ * phase of an execution (and around planning) so nested statements find
+ * their parent. `tags` points to a copy owned by this file (an open
+ * execution's, or the statement being planned), never into a statement's
+ * text, which may be freed before the execution ends. */
 struct RunningContext {
     uint64_t exec_id;
-    const char *tags; /* sqlcommenter body of the top-level statement */
-    uint32_t tags_len;
+    const char *tags;  /* sqlcommenter body of the top-level statement */
+    uint32_t tags_len; /* the whole comment's length: may exceed kTagBytes */
 };
 
 extern RunningContext running;
@@ -103,19 +107,40 @@ void analysis_keep_decision(int64_t queryid);
 
 /* Planning time measured by the planner hook for the statement about to
  * start at `level`; consumed by the next execution opened at that level with
- * the same queryid. */
+ * the same queryid, and forgotten when the plan is only explained (a
+ * cached plan is a copy of the planner's: its address tells nothing). */
 void remember_planning(int level, int64_t queryid, uint64_t exec_id,
                        int64_t plan_time_ns);
+void forget_planning(int level, int64_t queryid);
 uint64_t next_exec_id();
+
+/* Around planning: statements the planner runs (constant folding of
+ * functions) are nested in the execution being planned, with its tags.
+ * stmt_text is the statement's own text at level 0. */
+RunningContext planning_enter(uint64_t exec_id, int level,
+                              const char *stmt_text, size_t stmt_text_len);
 
 /* Opens an execution keyed by `key` (the QueryDesc or the PlannedStmt of a
  * utility statement); stmt_text is the statement's own text, where a
- * top-level statement's tags are looked for. Returns nullptr when too many
- * are open at once. */
+ * top-level statement's tags are looked for (they are copied: the text may
+ * be freed before the execution ends). Returns nullptr when too
+ * many are open at once. */
 Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
                           const char *stmt_text, size_t stmt_text_len,
                           int level);
 Execution *execution_find(const void *key);
+
+/* Ties an open execution to the memory of its query (the executor's query
+ * context): when that memory is freed, whatever path frees it (ExecutorEnd,
+ * a portal dropped at a (sub)transaction abort or ROLLBACK, a PL/pgSQL
+ * exception block), an execution still open is closed, as abandoned. Takes
+ * no memory from the context and cannot fail. */
+void execution_tie_to_memory(Execution *e, MemoryContextData *query_memory);
+
+/* The SQLSTATE of the last error this backend's hooks or its server log saw
+ * in the current transaction, given to executions closed because their
+ * query's memory was freed, and to a statement whose commit failed. */
+void note_error(int sqlstate);
 
 /* Makes `e` the running execution; returns what was running before. */
 RunningContext execution_enter(Execution *e);
@@ -142,6 +167,10 @@ struct ExecutionOutcome {
     int sqlstate = 0;
     bool node_actuals = false;
     bool planning_only = false;
+    /* a top-level statement whose transaction commits right after it (a
+     * statement sent alone, or COMMIT): its sample is held until the
+     * commit, which may still fail it (deferred constraints, 40001) */
+    bool commits_after = false;
     int16_t parallel_workers_planned = 0;
     int16_t parallel_workers_launched = 0;
     int64_t jit_functions = 0;
@@ -171,8 +200,12 @@ void record_planning_failure(int64_t queryid, SampleCmd cmd, uint64_t exec_id,
 void commit_attribution_begin();
 void commit_attribution_end();
 
-/* Closes every open execution as failed with `sqlstate` (transaction abort
- * after an error raised outside the hooks' own error handlers). */
-void close_all_executions(int sqlstate);
+/* The end of the transaction: the sample held for its commit is written,
+ * failed when the transaction aborted. Errors seen until now are
+ * forgotten. */
+void transaction_ended(bool committed);
+/* The end of a subtransaction: errors seen inside it are forgotten once its
+ * portals are gone. */
+void subtransaction_ended();
 
 } // namespace qprof

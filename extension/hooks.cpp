@@ -51,10 +51,6 @@ ExecutorEnd_hook_type prev_ExecutorEnd = nullptr;
 ProcessUtility_hook_type prev_ProcessUtility = nullptr;
 emit_log_hook_type prev_emit_log = nullptr;
 
-/* SQLSTATE of the last error reported by this backend, for executions
- * still open when a transaction aborts on an error raised elsewhere. */
-int last_error_sqlstate = 0;
-
 SampleCmd cmd_of(CmdType type) {
     switch (type) {
     case CMD_SELECT:
@@ -112,12 +108,17 @@ bool query_id_needed(const ParseState *pstate, const Query *query,
     return analysis_is_sampled();
 }
 
-/* JumbleQuery, which expects query ids to be on. */
+/* JumbleQuery, which expects query ids to be on; they are off again after,
+ * even when it fails (stack depth): the core would jumble every statement. */
 JumbleState *jumble(Query *query, const char *text) {
-    bool enabled = query_id_enabled;
+    volatile bool enabled = query_id_enabled;
+    JumbleState *volatile jstate = nullptr;
     query_id_enabled = true;
-    JumbleState *jstate = JumbleQuery(query, text);
-    query_id_enabled = enabled;
+    PG_TRY();
+    { jstate = JumbleQuery(query, text); }
+    PG_FINALLY();
+    { query_id_enabled = enabled; }
+    PG_END_TRY();
     return jstate;
 }
 
@@ -160,8 +161,15 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     INSTR_TIME_SET_CURRENT(start);
     if (nesting_level == 0)
         qprof_word->started_ns = instr_ns(start);
-    volatile uint64_t saved_word = qprof_word->exec_id;
-    qprof_word->exec_id = exec_id;
+    const char *text = nullptr;
+    size_t text_len = 0;
+    if (nesting_level == 0)
+        text_len = statement_text(query_string, parse->stmt_location,
+                                  parse->stmt_len, &text);
+    /* what planning runs (functions folded as constants) is nested in the
+     * statement planned */
+    RunningContext saved =
+        planning_enter(exec_id, nesting_level, text, text_len);
     nesting_level++;
     PG_TRY();
     {
@@ -175,17 +183,15 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     PG_CATCH();
     {
         nesting_level--;
-        qprof_word->exec_id = saved_word;
+        execution_leave(saved);
         int sqlstate = geterrcode();
+        note_error(sqlstate);
         instr_time elapsed;
         INSTR_TIME_SET_CURRENT(elapsed);
         INSTR_TIME_SUBTRACT(elapsed, start);
         /* planning-time failures (1/0 folded as a constant, bad casts) are
          * failed executions of this statement */
         if (statement_is_sampled(nesting_level, parse->queryId)) {
-            const char *text = nullptr;
-            size_t text_len = statement_text(query_string, parse->stmt_location,
-                                             parse->stmt_len, &text);
             record_planning_failure(parse->queryId, cmd_of(parse->commandType),
                                     exec_id, text, text_len, nesting_level,
                                     GetCurrentTimestamp() -
@@ -196,7 +202,7 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
     }
     PG_END_TRY();
     nesting_level--;
-    qprof_word->exec_id = saved_word;
+    execution_leave(saved);
 
     instr_time elapsed;
     INSTR_TIME_SET_CURRENT(elapsed);
@@ -209,10 +215,12 @@ PlannedStmt *qprof_planner(Query *parse, const char *query_string,
 /* In a PG_CATCH block: records the execution keyed by `key`, if it is still
  * open, as failed with the SQLSTATE of the error being handled. */
 void close_failed_execution(const void *key) {
+    int sqlstate = geterrcode();
+    note_error(sqlstate);
     Execution *e = execution_find(key);
     if (e != nullptr) {
         ExecutionOutcome failed;
-        failed.sqlstate = geterrcode();
+        failed.sqlstate = sqlstate;
         execution_close(e, failed);
     }
 }
@@ -233,8 +241,13 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
         return;
     }
     int64_t queryid = query_desc->plannedstmt->queryId;
+    if (eflags & EXEC_FLAG_EXPLAIN_ONLY) {
+        /* planned to be explained only: no execution will claim it */
+        forget_planning(nesting_level, queryid);
+        run_ExecutorStart(query_desc, eflags);
+        return;
+    }
     if (queryid == 0 || !level_is_tracked(nesting_level) ||
-        (eflags & EXEC_FLAG_EXPLAIN_ONLY) ||
         !statement_is_sampled(nesting_level, queryid)) {
         run_ExecutorStart(query_desc, eflags);
         return;
@@ -252,13 +265,17 @@ void qprof_ExecutorStart(QueryDesc *query_desc, int eflags) {
         run_ExecutorStart(query_desc, eflags);
         return;
     }
-    execution_set_instrumented(e, node_actuals_begin(query_desc));
     RunningContext saved = execution_enter(e);
-    /* before standard_ExecutorStart enters parallel mode */
-    if (stmt->parallelModeNeeded)
-        parallel_leader_publish(qprof_word->exec_id);
     PG_TRY();
-    { run_ExecutorStart(query_desc, eflags); }
+    {
+        execution_set_instrumented(e, node_actuals_begin(query_desc));
+        /* before standard_ExecutorStart enters parallel mode */
+        if (stmt->parallelModeNeeded)
+            parallel_leader_publish(qprof_word->exec_id);
+        run_ExecutorStart(query_desc, eflags);
+        /* closed whatever ends the query, ExecutorEnd or not */
+        execution_tie_to_memory(e, query_desc->estate->es_query_cxt);
+    }
     PG_CATCH();
     {
         execution_leave(saved);
@@ -375,6 +392,7 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     RunningContext saved = execution_enter(e);
     ExecutionOutcome out;
     out.exec_time_ns = elapsed_ns;
+    out.commits_after = nesting_level == 0 && !IsTransactionBlock();
     EState *estate = query_desc->estate;
     out.rows = execution_rows(e);
     if (query_desc->plannedstmt->parallelModeNeeded &&
@@ -409,6 +427,13 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
 bool may_launch_workers(Node *stmt) {
     return IsA(stmt, IndexStmt) || IsA(stmt, ReindexStmt) ||
            IsA(stmt, VacuumStmt);
+}
+
+/* COMMIT (or END): the transaction commits once the statement has ended. */
+bool is_commit(const Node *stmt) {
+    return IsA(stmt, TransactionStmt) &&
+           reinterpret_cast<const TransactionStmt *>(stmt)->kind ==
+               TRANS_STMT_COMMIT;
 }
 
 /* Rows reported by the utility statements that process rows. */
@@ -511,29 +536,47 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     }
     ExecutionOutcome out;
     out.rows = utility_rows(qc);
+    out.commits_after =
+        nesting_level == 0 && (!IsTransactionBlock() || is_commit(stmt));
     execution_close(e, out);
 }
 
+/* Errors raised outside the hooks' own handlers (at commit, or in a
+ * PL/pgSQL body between two fetches of a loop's cursor) are known here
+ * only when they are logged; nothing depends on it but the SQLSTATE given
+ * to the executions they end. */
 void qprof_emit_log(ErrorData *edata) {
     if (edata->elevel >= ERROR)
-        last_error_sqlstate = edata->sqlerrcode;
+        note_error(edata->sqlerrcode);
     if (prev_emit_log)
         prev_emit_log(edata);
 }
 
+/* Executions are closed with their query's memory (execution_tie_to_memory),
+ * not here; here ends the sample held for the commit. */
 void qprof_xact_callback(XactEvent event, void *arg) {
-    /* A ROLLBACK (even one inside a procedure) aborts without an error and
-     * leaves the executions running; an error raised outside our handlers
-     * ends them all. */
-    if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) &&
-        last_error_sqlstate != 0)
-        close_all_executions(last_error_sqlstate);
-    if (event == XACT_EVENT_PRE_COMMIT)
+    switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
         commit_attribution_begin();
-    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT) {
+        break;
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PREPARE:
         commit_attribution_end();
-        last_error_sqlstate = 0;
+        transaction_ended(true);
+        break;
+    case XACT_EVENT_ABORT:
+        commit_attribution_end();
+        transaction_ended(false);
+        break;
+    default:
+        break;
     }
+}
+
+void qprof_subxact_callback(SubXactEvent event, SubTransactionId,
+                            SubTransactionId, void *) {
+    if (event == SUBXACT_EVENT_ABORT_SUB)
+        subtransaction_ended();
 }
 
 } // namespace
@@ -556,6 +599,7 @@ void install_hooks() {
     prev_emit_log = emit_log_hook;
     emit_log_hook = qprof_emit_log;
     RegisterXactCallback(qprof_xact_callback, nullptr);
+    RegisterSubXactCallback(qprof_subxact_callback, nullptr);
 }
 
 } // namespace qprof
