@@ -2,6 +2,7 @@
 #include "errors.h"
 #include "host_pid.h"
 #include "packed_samples.h"
+#include "ring_slot.h"
 #include "sample.h"
 
 #include <fcntl.h>
@@ -20,10 +21,6 @@
 namespace qprof {
 
 namespace {
-
-/* The ring's slot versions: seq * 4 + state (extension/ring.cpp). */
-constexpr uint64_t kStateComplete = 0;
-constexpr uint64_t kStateDropped = 2;
 
 /* As read_samples_packed: at most this many samples a read. */
 constexpr int kMaxRows = 50000;
@@ -187,7 +184,10 @@ void RingMemoryReader::read(uint64_t after_seq, int max_rows,
         const char *slot = slots_ + ((seq - 1) % capacity_) * slot_bytes_;
         const char *from = slot + sample_offset_;
         uint64_t before = load_acquire(slot);
-        if (before == seq * 4 + kStateComplete) {
+        /* the slot versions are the extension's (ring_slot.h): "complete"
+         * only when no writer, not even a lapped one, is inside */
+        SlotVerdict verdict = slot_verdict(before, seq);
+        if (verdict == SlotVerdict::Complete) {
             memcpy(to, from, kCopySplit);
             if (pause_mid_copy_us_ != 0 && kept == 0)
                 usleep(pause_mid_copy_us_);
@@ -203,8 +203,8 @@ void RingMemoryReader::read(uint64_t after_seq, int max_rows,
             sample_to_row(sample, rows[kept++]);
             continue;
         }
-        if ((before >> 2) > seq || before == seq * 4 + kStateDropped)
-            continue; /* overwritten or dropped: lost */
+        if (verdict == SlotVerdict::Lost)
+            continue; /* overwritten or dropped */
         break;        /* reserved, still being written: the next read has it */
     }
     rows.resize(kept);

@@ -4,7 +4,8 @@
  * /proc/PID/map_files entry): the collector's fast path where it may. No
  * backend then copies the samples out of the ring, no socket carries them,
  * and reading a sample costs what it costs a backend: a copy between two
- * reads of the slot's version (the ring's seqlock, extension/ring.cpp).
+ * reads of the slot's version (the ring's seqlock, extension/ring.cpp; the
+ * versions are extension/ring_slot.h's).
  * pg_qprof.ring_memory() says where the ring lies; the samples read are
  * those pg_qprof.read_samples_packed would return.
  */
