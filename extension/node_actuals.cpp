@@ -7,12 +7,19 @@
  * per-node Instrumentation is copied out; workers of a parallel plan have
  * been added into the leader's nodes by then (ExecParallelCleanup), which
  * is how EXPLAIN ANALYZE sums them. Eviction: oldest kept execution first.
+ *
+ * Keeping them never fails the user's statement, and costs no
+ * subtransaction: the copy allocates without raising (out of memory drops
+ * the actuals), skips a node still running rather than let InstrEndLoop()
+ * raise, and stops descending where planstate_tree_walker()'s stack check
+ * would raise.
  */
 #include "node_actuals.h"
 #include "plan_capture.h"
 #include "plan_shape.h"
 #include "preload.h"
 #include "shared_store.h"
+#include "store_read.h"
 
 extern "C" {
 #include "postgres.h"
@@ -31,6 +38,7 @@ extern "C" {
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 }
 
@@ -97,11 +105,41 @@ size_t shared_size() {
 /* State of one walk over the plan state tree. */
 struct Collector {
     const PlannedStmt *stmt;
-    NodeActual *nodes;
+    NodeActual *nodes; /* nullptr once an allocation failed */
     int count;
     int capacity;
     int parent_node_id;
 };
+
+/* Room for one more node; false when memory ran out (nothing raised). */
+bool reserve_node(Collector *c) {
+    if (c->nodes == nullptr)
+        return false;
+    if (c->count < c->capacity)
+        return true;
+    auto *bigger = static_cast<NodeActual *>(palloc_extended(
+        sizeof(NodeActual) * c->capacity * 2, MCXT_ALLOC_NO_OOM));
+    if (bigger == nullptr) {
+        pfree(c->nodes);
+        c->nodes = nullptr;
+        return false;
+    }
+    memcpy(bigger, c->nodes, sizeof(NodeActual) * c->count);
+    pfree(c->nodes);
+    c->nodes = bigger;
+    c->capacity *= 2;
+    return true;
+}
+
+/* Whether planstate_tree_walker()'s check_stack_depth() could raise: the
+ * stack is measured from a frame 16 kB below this one, further down than
+ * the walker's own frames reach before their check. */
+__attribute__((noinline)) bool stack_nearly_full() {
+    volatile char margin[16384];
+    margin[0] = 0;
+    margin[sizeof(margin) - 1] = 0;
+    return stack_is_too_deep();
+}
 
 uint32_t relid_of_scan(const PlannedStmt *stmt, const Plan *plan) {
     NodeTag tag = nodeTag(plan);
@@ -153,11 +191,8 @@ void fill_filtered(NodeActual *n, NodeTag tag, const Instrumentation *instr) {
 
 bool collect_node(PlanState *ps, void *arg) {
     auto *c = static_cast<Collector *>(arg);
-    if (c->count == c->capacity) {
-        c->capacity *= 2;
-        c->nodes = static_cast<NodeActual *>(
-            repalloc(c->nodes, sizeof(NodeActual) * c->capacity));
-    }
+    if (!reserve_node(c))
+        return true; /* stops the walk */
     const Plan *plan = ps->plan;
     NodeActual *n = &c->nodes[c->count++];
     memset(n, 0, sizeof(*n));
@@ -170,7 +205,10 @@ bool collect_node(PlanState *ps, void *arg) {
     n->startup_ms = NAN;
     n->total_ms = NAN;
     if (Instrumentation *instr = ps->instrument) {
-        InstrEndLoop(instr); /* folds a last unfinished loop in */
+        /* folds a last unfinished loop in; raises for a node stopped inside
+         * a loop (not seen at ExecutorEnd), whose counts are taken as is */
+        if (!instr->running || INSTR_TIME_IS_ZERO(instr->starttime))
+            InstrEndLoop(instr);
         n->actual_rows = instr->ntuples;
         n->loops = instr->nloops;
         fill_filtered(n, nodeTag(plan), instr);
@@ -183,15 +221,18 @@ bool collect_node(PlanState *ps, void *arg) {
             n->total_ms = instr->total * 1000.0;
         }
     }
+    if (stack_nearly_full())
+        return false; /* its children are left out */
     int saved_parent = c->parent_node_id;
     c->parent_node_id = plan->plan_node_id;
     /* planstate_tree_walker takes an old-style untyped function pointer */
-    planstate_tree_walker(ps,
-                          reinterpret_cast<bool (*)()>(
-                              reinterpret_cast<void (*)()>(collect_node)),
-                          c);
+    bool stopped =
+        planstate_tree_walker(ps,
+                              reinterpret_cast<bool (*)()>(
+                                  reinterpret_cast<void (*)()>(collect_node)),
+                              c);
     c->parent_node_id = saved_parent;
-    return false;
+    return stopped;
 }
 
 } // namespace
@@ -264,9 +305,11 @@ bool node_actuals_keep(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
     c.capacity = 16;
     c.count = 0;
     c.parent_node_id = -1;
-    c.nodes =
-        static_cast<NodeActual *>(palloc(sizeof(NodeActual) * c.capacity));
+    c.nodes = static_cast<NodeActual *>(
+        palloc_extended(sizeof(NodeActual) * c.capacity, MCXT_ALLOC_NO_OOM));
     collect_node(queryDesc->planstate, &c);
+    if (c.nodes == nullptr)
+        return false; /* out of memory: these actuals are not kept */
 
     uint32_t payload =
         offsetof(ActualsRecord, nodes) + sizeof(NodeActual) * c.count;
@@ -303,21 +346,23 @@ namespace {
 
 /* Which executions to return; a null argument matches any. */
 struct ActualsFilter {
-    ReturnSetInfo *rsinfo;
     bool any_pid;
     int32_t pid;
     bool any_exec;
     uint64_t exec_id;
 };
 
+bool actuals_wanted(const void *payload, uint32_t, const void *arg) {
+    auto *f = static_cast<const ActualsFilter *>(arg);
+    auto *rec = static_cast<const qprof::ActualsRecord *>(payload);
+    return (f->any_pid || rec->pid == f->pid) &&
+           (f->any_exec || rec->exec_id == f->exec_id);
+}
+
 constexpr int kActualsColumns = 21;
 
-void put_actuals_rows(uint64_t, const void *payload, uint32_t, void *arg) {
-    auto *f = static_cast<ActualsFilter *>(arg);
-    auto *rec = static_cast<const qprof::ActualsRecord *>(payload);
-    if ((!f->any_pid && rec->pid != f->pid) ||
-        (!f->any_exec && rec->exec_id != f->exec_id))
-        return;
+/* The rows of one kept execution, built from its copy. */
+void put_actuals_rows(ReturnSetInfo *rsinfo, const qprof::ActualsRecord *rec) {
     for (uint32_t i = 0; i < rec->node_count; i++) {
         const qprof::NodeActual *n = &rec->nodes[i];
         Datum v[kActualsColumns];
@@ -350,8 +395,7 @@ void put_actuals_rows(uint64_t, const void *payload, uint32_t, void *arg) {
         nulls[19] = std::isnan(n->startup_ms);
         v[20] = Float8GetDatum(n->total_ms);
         nulls[20] = std::isnan(n->total_ms);
-        tuplestore_putvalues(f->rsinfo->setResult, f->rsinfo->setDesc, v,
-                             nulls);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
     }
 }
 
@@ -362,18 +406,23 @@ PG_FUNCTION_INFO_V1(pg_qprof_read_node_actuals);
 }
 
 /* Per-node actuals of the kept executions, oldest first, optionally of one
- * pid and/or one execution id. */
+ * pid and/or one execution id. The wanted executions are copied out under
+ * the lock, their rows built after. */
 extern "C" Datum pg_qprof_read_node_actuals(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
     qprof::require_preloaded(qprof::shared != nullptr);
     ActualsFilter f;
-    f.rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     f.any_pid = PG_ARGISNULL(0);
     f.pid = f.any_pid ? 0 : PG_GETARG_INT32(0);
     f.any_exec = PG_ARGISNULL(1);
     f.exec_id = f.any_exec ? 0 : uint64_t(PG_GETARG_INT64(1));
-    LWLockAcquire(qprof::shared->lock, LW_SHARED);
-    qprof::store_for_each(&qprof::shared->store, put_actuals_rows, &f);
-    LWLockRelease(qprof::shared->lock);
+    qprof::StoreCopy *copies;
+    int count =
+        qprof::store_copy_matching(&qprof::shared->store, qprof::shared->lock,
+                                   actuals_wanted, &f, &copies);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (int i = 0; i < count; i++)
+        put_actuals_rows(rsinfo, static_cast<const qprof::ActualsRecord *>(
+                                     copies[i].payload));
     return (Datum)0;
 }

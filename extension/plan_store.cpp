@@ -3,23 +3,31 @@
  * VERBOSE text and JSON, its portable shape id, first and last seen.
  *
  * Per recorded execution (plans_capture_end): one lock-free probe of the
- * shared index and, at most once per millisecond per plan, a relaxed store of
- * last_seen into the index slot (rare writes keep the cache line shared
- * between backends). first_seen and last_seen are the start times of the
- * client statements that first and last ran the plan (no clock read). EXPLAIN,
- * the shape id and the LWLock are only for a pair not seen before. Eviction:
- * oldest stored plan first (shared_store.h).
+ * shared index (which marks the plan used) and, at most once per millisecond
+ * per plan, a relaxed store of last_seen into the index slot (rare writes keep
+ * the cache line shared between backends). first_seen and last_seen are the
+ * start times of the client statements that first and last ran the plan (no
+ * clock read). EXPLAIN, the shape id, a subtransaction and the LWLock are
+ * only for a pair not seen before. Eviction: by use (shared_store.h).
+ *
+ * Capturing never fails the user's statement: EXPLAIN and the shape id look
+ * names up in the catalogs, which can fail (an object dropped meanwhile, out
+ * of memory), so they run in an internal subtransaction, as a PL/pgSQL
+ * exception block does; a failure is rolled back, counted
+ * (plans_capture_failed) and the plan is stored the next time it runs.
  */
 #include "plan_capture.h"
 #include "node_actuals.h"
 #include "plan_shape.h"
 #include "preload.h"
 #include "shared_store.h"
+#include "store_read.h"
 
 extern "C" {
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
 #include "commands/explain.h"
 #include "executor/execdesc.h"
 #include "fmgr.h"
@@ -29,11 +37,13 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "mb/pg_wchar.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 }
 
@@ -65,8 +75,9 @@ struct PlanRecord {
 
 struct PlanShared {
     LWLock *lock;
-    std::atomic<uint64_t> truncated; /* plans stored cut (see fit_plan) */
-    SharedStore store;               /* last: its index and log follow */
+    std::atomic<uint64_t> truncated;      /* plans stored cut (see fit_plan) */
+    std::atomic<uint64_t> capture_failed; /* EXPLAIN or shape id raised */
+    SharedStore store;                    /* last: its index and log follow */
 };
 
 PlanShared *shared = nullptr;
@@ -133,24 +144,67 @@ bool plan_is_stored(uint64_t key) {
     return stored;
 }
 
-/* The slow path: a (queryid, planid) not in the store. Memory goes to the
- * execution's context, freed by ExecutorEnd. */
+/* What a new plan is stored with. */
+struct ExplainedPlan {
+    StringInfo text;
+    StringInfo json;
+    uint64_t shape_id;
+};
+
+/* EXPLAIN (text and JSON, fitted to the store) and the shape id of the
+ * executing plan, made in an internal subtransaction so that an error in
+ * their catalog lookups is rolled back and discarded instead of failing the
+ * user's statement. The caller's memory context and resource owner are
+ * restored as PL/pgSQL's exception blocks restore them. Returns false when
+ * it failed. The outputs live in the execution's memory, freed by
+ * ExecutorEnd. */
+bool explain_in_subtransaction(QueryDesc *queryDesc, ExplainedPlan *out) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    ResourceOwner caller_owner = CurrentResourceOwner;
+    volatile bool explained = false;
+    BeginInternalSubTransaction(nullptr);
+    PG_TRY();
+    {
+        MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+        out->text = explain_plan(queryDesc, EXPLAIN_FORMAT_TEXT);
+        out->json = explain_plan(queryDesc, EXPLAIN_FORMAT_JSON);
+        out->shape_id = plan_shape_id_of(queryDesc);
+        if (fit_plan(out->text, out->json))
+            shared->truncated.fetch_add(1, std::memory_order_relaxed);
+        MemoryContextSwitchTo(caller_context);
+        ReleaseCurrentSubTransaction();
+        explained = true;
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        FlushErrorState();
+        RollbackAndReleaseCurrentSubTransaction();
+    }
+    PG_END_TRY();
+    MemoryContextSwitchTo(caller_context);
+    CurrentResourceOwner = caller_owner;
+    return explained;
+}
+
+/* The slow path: a (queryid, planid) not in the store. */
 void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
                     uint64_t key, TimestampTz now) {
-    /* A cursor may end while its transaction aborts: no catalog access
-     * then; the plan is stored the next time it runs. */
-    if (!IsTransactionState())
+    /* A subtransaction needs a transaction in progress, not aborted (a
+     * cursor may end while its transaction aborts) and not in parallel
+     * mode: else the plan is stored the next time it runs. */
+    if (!IsTransactionState() || IsInParallelMode())
         return;
     /* the lock-free probe may miss a key that is moving in the index */
     if (plan_is_stored(key))
         return;
-    MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-    StringInfo text = explain_plan(queryDesc, EXPLAIN_FORMAT_TEXT);
-    StringInfo json = explain_plan(queryDesc, EXPLAIN_FORMAT_JSON);
-    uint64_t shape_id = plan_shape_id_of(queryDesc);
-    MemoryContextSwitchTo(old);
-    if (fit_plan(text, json))
-        shared->truncated.fetch_add(1, std::memory_order_relaxed);
+    ExplainedPlan plan;
+    if (!explain_in_subtransaction(queryDesc, &plan)) {
+        shared->capture_failed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    StringInfo text = plan.text;
+    StringInfo json = plan.json;
 
     uint32_t payload =
         offsetof(PlanRecord, data) + text->len + 1 + json->len + 1;
@@ -161,14 +215,14 @@ void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
         if (rec != nullptr) {
             rec->queryid = queryid;
             rec->planid = planid;
-            rec->shape_id = shape_id;
+            rec->shape_id = plan.shape_id;
             rec->first_seen = now;
             rec->dbid = MyDatabaseId;
             rec->text_len = text->len;
             rec->json_len = json->len;
             memcpy(rec->data, text->data, text->len + 1);
             memcpy(rec->data + text->len + 1, json->data, json->len + 1);
-            StoreIndexSlot *slot = store_probe(&shared->store, key);
+            StoreIndexSlot *slot = store_peek(&shared->store, key);
             if (slot != nullptr)
                 slot->last_seen.store(now, std::memory_order_relaxed);
         }
@@ -181,12 +235,12 @@ void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
 void plans_define_settings() {
     DefineCustomIntVariable(
         "pg_qprof.max_plans", "Maximum number of plans kept in shared memory.",
-        "When full, the oldest stored plan is evicted.", &max_plans, 2000, 10,
+        "When full, a plan not used lately is evicted.", &max_plans, 2000, 10,
         1000000, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "pg_qprof.plans_size",
         "Shared memory for stored plans (EXPLAIN text and JSON).",
-        "When full, the oldest stored plans are evicted.", &plans_size_kb, 8192,
+        "When full, plans not used lately are evicted.", &plans_size_kb, 8192,
         64, 1024 * 1024, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
         nullptr);
     node_actuals_define_settings();
@@ -205,6 +259,7 @@ void plans_shmem_startup() {
     if (!found) {
         shared->lock = &GetNamedLWLockTranche(kTrancheName)[0].lock;
         shared->truncated.store(0);
+        shared->capture_failed.store(0);
         store_init(&shared->store, max_plans, log_bytes(), true);
     }
     node_actuals_shmem_startup();
@@ -237,55 +292,126 @@ PlanStoreCounters plan_store_counters() {
         return c;
     c.store = store_figures(&shared->store);
     c.truncated = shared->truncated.load();
+    c.capture_failed = shared->capture_failed.load();
     return c;
 }
 
 } // namespace qprof
 
-/* ---- SQL: pg_qprof.stored_plans() --------------------------------------- */
+/* ---- SQL: pg_qprof.stored_plans(), stored_plans(queryids, planids) ----- */
 
 namespace {
 
-void put_plan_row(uint64_t key, const void *payload, uint32_t, void *arg) {
-    auto *rsinfo = static_cast<ReturnSetInfo *>(arg);
-    auto *rec = static_cast<const qprof::PlanRecord *>(payload);
-    qprof::StoreIndexSlot *slot =
-        qprof::store_probe(&qprof::shared->store, key);
-    Datum values[8];
-    bool nulls[8] = {false, false, false, false, false, false, false, false};
-    values[0] = Int64GetDatum(int64(rec->planid));
-    values[1] = Int64GetDatum(rec->queryid);
-    values[2] = ObjectIdGetDatum(rec->dbid);
-    values[3] = Int64GetDatum(int64(rec->shape_id));
-    values[4] = TimestampTzGetDatum(rec->first_seen);
-    if (slot != nullptr)
-        values[5] = TimestampTzGetDatum(
-            slot->last_seen.load(std::memory_order_relaxed));
-    else
-        nulls[5] = true;
-    values[6] =
-        PointerGetDatum(cstring_to_text_with_len(rec->data, rec->text_len));
-    if (rec->json_len > 0)
-        values[7] = PointerGetDatum(cstring_to_text_with_len(
-            rec->data + rec->text_len + 1, rec->json_len));
-    else
-        nulls[7] = true;
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+constexpr int kPlanColumns = 8;
+
+/* A (queryid, planid) pair asked for. */
+struct PlanPair {
+    int64 queryid;
+    uint64_t planid;
+};
+
+int compare_pairs(const void *a, const void *b) {
+    auto *x = static_cast<const PlanPair *>(a);
+    auto *y = static_cast<const PlanPair *>(b);
+    if (x->queryid != y->queryid)
+        return x->queryid < y->queryid ? -1 : 1;
+    return x->planid < y->planid ? -1 : x->planid > y->planid ? 1 : 0;
+}
+
+/* Builds the rows of the copied plans, after the store's lock is released;
+ * with `pairs` (sorted), only the plans of those pairs, since two pairs may
+ * share a key. */
+void put_plan_rows(ReturnSetInfo *rsinfo, const qprof::StoreCopy *copies,
+                   int count, const PlanPair *pairs, int npairs) {
+    for (int i = 0; i < count; i++) {
+        auto *rec = static_cast<const qprof::PlanRecord *>(copies[i].payload);
+        PlanPair own = {rec->queryid, rec->planid};
+        if (pairs != nullptr && bsearch(&own, pairs, npairs, sizeof(PlanPair),
+                                        compare_pairs) == nullptr)
+            continue;
+        Datum values[kPlanColumns];
+        bool nulls[kPlanColumns] = {false, false, false, false,
+                                    false, false, false, false};
+        values[0] = Int64GetDatum(int64(rec->planid));
+        values[1] = Int64GetDatum(rec->queryid);
+        values[2] = ObjectIdGetDatum(rec->dbid);
+        values[3] = Int64GetDatum(int64(rec->shape_id));
+        values[4] = TimestampTzGetDatum(rec->first_seen);
+        values[5] = TimestampTzGetDatum(copies[i].last_seen);
+        values[6] =
+            PointerGetDatum(cstring_to_text_with_len(rec->data, rec->text_len));
+        if (rec->json_len > 0)
+            values[7] = PointerGetDatum(cstring_to_text_with_len(
+                rec->data + rec->text_len + 1, rec->json_len));
+        else
+            nulls[7] = true;
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+}
+
+/* The elements of a one-dimensional bigint[] argument, a null as 0 (no
+ * stored plan has id 0). */
+int64 *bigint_elements(ArrayType *array, int *count) {
+    if (ARR_NDIM(array) > 1)
+        ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                        errmsg("pg_qprof.stored_plans() takes "
+                               "one-dimensional arrays")));
+    Datum *elements;
+    bool *nulls;
+    deconstruct_array(array, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                      &elements, &nulls, count);
+    int64 *values = static_cast<int64 *>(palloc(sizeof(int64) * (*count + 1)));
+    for (int i = 0; i < *count; i++)
+        values[i] = nulls[i] ? 0 : DatumGetInt64(elements[i]);
+    return values;
 }
 
 } // namespace
 
 extern "C" {
 PG_FUNCTION_INFO_V1(pg_qprof_stored_plans);
+PG_FUNCTION_INFO_V1(pg_qprof_stored_plans_by_id);
 }
 
-/* Every stored plan, oldest first. */
+/* Every stored plan, from the oldest end of the store. */
 extern "C" Datum pg_qprof_stored_plans(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
     qprof::require_preloaded(qprof::shared != nullptr);
-    LWLockAcquire(qprof::shared->lock, LW_SHARED);
-    qprof::store_for_each(&qprof::shared->store, put_plan_row,
-                          fcinfo->resultinfo);
-    LWLockRelease(qprof::shared->lock);
+    qprof::StoreCopy *copies;
+    int count = qprof::store_copy_matching(
+        &qprof::shared->store, qprof::shared->lock, nullptr, nullptr, &copies);
+    put_plan_rows(reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo), copies,
+                  count, nullptr, 0);
+    return (Datum)0;
+}
+
+/* The stored plans of the pairs (queryids[i], planids[i]): one lookup in
+ * the store's index per pair, for the collector (which knows both ids of
+ * every sample), instead of a copy of the whole store. The arrays must have
+ * the same length; a pair with a null matches nothing. */
+extern "C" Datum pg_qprof_stored_plans_by_id(PG_FUNCTION_ARGS) {
+    InitMaterializedSRF(fcinfo, 0);
+    qprof::require_preloaded(qprof::shared != nullptr);
+    int pairs, planid_count;
+    int64 *queryids = bigint_elements(PG_GETARG_ARRAYTYPE_P(0), &pairs);
+    int64 *planids = bigint_elements(PG_GETARG_ARRAYTYPE_P(1), &planid_count);
+    if (pairs != planid_count)
+        ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                        errmsg("pg_qprof.stored_plans() needs as many "
+                               "planids as queryids")));
+    uint64_t *keys =
+        static_cast<uint64_t *>(palloc(sizeof(uint64_t) * (pairs + 1)));
+    auto *wanted =
+        static_cast<PlanPair *>(palloc(sizeof(PlanPair) * (pairs + 1)));
+    for (int i = 0; i < pairs; i++) {
+        keys[i] = qprof::plan_key(queryids[i], uint64_t(planids[i]));
+        wanted[i] = {queryids[i], uint64_t(planids[i])};
+    }
+    qsort(wanted, pairs, sizeof(PlanPair), compare_pairs);
+    qprof::StoreCopy *copies;
+    int count = qprof::store_copy_keys(
+        &qprof::shared->store, qprof::shared->lock, keys, pairs, &copies);
+    put_plan_rows(reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo), copies,
+                  count, wanted, pairs);
     return (Datum)0;
 }

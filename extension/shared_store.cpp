@@ -1,6 +1,7 @@
 /*
- * shared_store.cpp — bounded FIFO store of keyed records in shared memory.
- * See shared_store.h for the layout, the eviction rule and the locking.
+ * shared_store.cpp — bounded store of keyed records in shared memory, evicted
+ * by use (second chance). See shared_store.h for the layout, the eviction
+ * rule and the locking.
  */
 #include "shared_store.h"
 
@@ -91,6 +92,8 @@ void index_remove(SharedStore *store, uint64_t key, uint64_t pos) {
         index[hole].last_seen.store(
             index[j].last_seen.load(std::memory_order_relaxed),
             std::memory_order_relaxed);
+        index[hole].used.store(index[j].used.load(std::memory_order_relaxed),
+                               std::memory_order_relaxed);
         index[hole].key.store(k, std::memory_order_release);
         hole = j;
     }
@@ -104,7 +107,64 @@ void index_insert(SharedStore *store, uint64_t key, uint64_t pos) {
         i = (i + 1) & store->index_mask;
     index[i].pos.store(pos, std::memory_order_relaxed);
     index[i].last_seen.store(0, std::memory_order_relaxed);
+    index[i].used.store(0, std::memory_order_relaxed);
     index[i].key.store(key, std::memory_order_release);
+}
+
+/* Lock held exclusively: the index slot of the record of key at pos. */
+StoreIndexSlot *slot_at(SharedStore *store, uint64_t key, uint64_t pos) {
+    StoreIndexSlot *index = index_of(store);
+    uint32_t i = home_slot(store, key);
+    for (uint32_t probes = 0; probes <= store->index_mask; probes++) {
+        uint64_t k = index[i].key.load(std::memory_order_relaxed);
+        if (k == 0)
+            return nullptr;
+        if (k == key && index[i].pos.load(std::memory_order_relaxed) == pos)
+            return &index[i];
+        i = (i + 1) & store->index_mask;
+    }
+    return nullptr;
+}
+
+void note_bytes_used(SharedStore *store) {
+    store->counters.bytes_used.store(store->head - store->tail,
+                                     std::memory_order_relaxed);
+}
+
+/* Fills the log from the head to its end with padding, so that the next
+ * record starts at the beginning (records never wrap). The caller has
+ * checked that those bytes are free. */
+void pad_to_end(SharedStore *store) {
+    uint64_t pad = store->log_bytes - store->head % store->log_bytes;
+    RecordHeader *hdr = record_at(store, store->head);
+    hdr->size = uint32_t(pad);
+    hdr->kind = kKindPadding;
+    hdr->key = 0;
+    store->head += pad;
+    note_bytes_used(store);
+}
+
+/* Moves the oldest record (whose index slot is `slot`) to the head: its
+ * second chance. The bytes it leaves at the tail pay for the bytes it takes
+ * at the head, so the log holds as much as before (plus padding). Where the
+ * two places overlap, memmove copies correctly: whatever the destination
+ * covers is free or the record itself.
+ * Padding is needed only when the log's free bytes run from the head to its
+ * end and on from its beginning; then the padding fits in them. */
+void move_tail_to_head(SharedStore *store, StoreIndexSlot *slot) {
+    uint64_t from = store->tail;
+    uint32_t size = record_at(store, from)->size;
+    if (store->head % store->log_bytes + size > store->log_bytes)
+        pad_to_end(store);
+    uint64_t to = store->head;
+    memmove(log_of(store) + to % store->log_bytes,
+            log_of(store) + from % store->log_bytes, size);
+    store->tail += size;
+    store->head += size;
+    slot->pos.store(to, std::memory_order_relaxed);
+    slot->used.store(0, std::memory_order_relaxed);
+    store->counters.moved.fetch_add(1, std::memory_order_relaxed);
+    note_bytes_used(store);
 }
 
 /* Drops the oldest record (or padding) of the log. */
@@ -117,19 +177,50 @@ void evict_oldest(SharedStore *store) {
         store->counters.evicted.fetch_add(1, std::memory_order_relaxed);
     }
     store->tail += hdr->size;
-    store->counters.bytes_used.store(store->head - store->tail,
-                                     std::memory_order_relaxed);
+    note_bytes_used(store);
 }
 
-/* Evicts until `bytes` more fit in the log and, when adding an entry, until
- * the entry limit allows one more. */
-void make_room(SharedStore *store, uint64_t bytes, bool adds_entry) {
-    while (store->head + bytes - store->tail > store->log_bytes)
-        evict_oldest(store);
-    if (adds_entry && store->max_entries != 0)
-        while (store->counters.entries.load(std::memory_order_relaxed) >=
-               store->max_entries)
-            evict_oldest(store);
+/* The clock hand at the oldest record: a used record gets its second chance
+ * while *chances lasts, anything else is dropped. */
+void release_oldest(SharedStore *store, uint64_t *chances) {
+    RecordHeader *hdr = record_at(store, store->tail);
+    if (hdr->kind == kKindRecord && store->index_mask != 0 && *chances > 0) {
+        StoreIndexSlot *slot = slot_at(store, hdr->key, store->tail);
+        if (slot != nullptr &&
+            slot->used.load(std::memory_order_relaxed) != 0) {
+            --*chances;
+            move_tail_to_head(store, slot);
+            return;
+        }
+    }
+    evict_oldest(store);
+}
+
+/* Frees the oldest end of the log until `size` bytes fit contiguously at
+ * the head (padding the end of the log first when they would wrap) and,
+ * when adding an entry, the entry limit allows one more. Second chances are
+ * bounded by one pass over the records held at the start, so that backends
+ * setting bits meanwhile cannot keep the hand turning. */
+void make_room(SharedStore *store, uint64_t size, bool adds_entry) {
+    uint64_t chances = store->counters.entries.load(std::memory_order_relaxed);
+    for (;;) {
+        uint64_t offset = store->head % store->log_bytes;
+        bool wraps = offset + size > store->log_bytes;
+        uint64_t need = wraps ? store->log_bytes - offset : size;
+        if (store->head + need - store->tail <= store->log_bytes) {
+            if (wraps) {
+                pad_to_end(store);
+                continue;
+            }
+            if (!adds_entry || store->max_entries == 0 ||
+                store->counters.entries.load(std::memory_order_relaxed) <
+                    store->max_entries)
+                return;
+        }
+        if (store->tail == store->head)
+            return; /* empty: cannot happen for size <= log_bytes */
+        release_oldest(store, &chances);
+    }
 }
 
 } // namespace
@@ -152,6 +243,14 @@ void store_init(SharedStore *store, uint32_t max_entries, uint64_t log_bytes,
 }
 
 StoreIndexSlot *store_probe(SharedStore *store, uint64_t key) {
+    StoreIndexSlot *slot = store_peek(store, key);
+    /* written only when clear: one shared cache line for the hot records */
+    if (slot != nullptr && slot->used.load(std::memory_order_relaxed) == 0)
+        slot->used.store(1, std::memory_order_relaxed);
+    return slot;
+}
+
+StoreIndexSlot *store_peek(SharedStore *store, uint64_t key) {
     if (key == 0 || store->index_mask == 0)
         return nullptr;
     StoreIndexSlot *index = index_of(store);
@@ -170,7 +269,7 @@ StoreIndexSlot *store_probe(SharedStore *store, uint64_t key) {
 }
 
 void *store_find(SharedStore *store, uint64_t key, uint32_t *payload_bytes) {
-    StoreIndexSlot *slot = store_probe(store, key);
+    StoreIndexSlot *slot = store_peek(store, key);
     if (slot == nullptr)
         return nullptr;
     RecordHeader *hdr =
@@ -189,17 +288,6 @@ void *store_append(SharedStore *store, uint64_t key, uint32_t payload_bytes) {
         store->counters.too_large.fetch_add(1, std::memory_order_relaxed);
         return nullptr;
     }
-    /* A record never wraps: pad the end of the log when it does not fit. */
-    uint64_t offset = store->head % store->log_bytes;
-    if (offset + size > store->log_bytes) {
-        uint64_t pad = store->log_bytes - offset;
-        make_room(store, pad, false);
-        RecordHeader *hdr = record_at(store, store->head);
-        hdr->size = uint32_t(pad);
-        hdr->kind = kKindPadding;
-        hdr->key = 0;
-        store->head += pad;
-    }
     make_room(store, size, true);
     uint64_t pos = store->head;
     RecordHeader *hdr = record_at(store, pos);
@@ -211,8 +299,7 @@ void *store_append(SharedStore *store, uint64_t key, uint32_t payload_bytes) {
         index_insert(store, key, pos);
     store->counters.entries.fetch_add(1, std::memory_order_relaxed);
     store->counters.stored.fetch_add(1, std::memory_order_relaxed);
-    store->counters.bytes_used.store(store->head - store->tail,
-                                     std::memory_order_relaxed);
+    note_bytes_used(store);
     return hdr + 1;
 }
 
@@ -240,6 +327,7 @@ StoreFigures store_figures(const SharedStore *store) {
     f.stored = sc.stored.load();
     f.evicted = sc.evicted.load();
     f.too_large = sc.too_large.load();
+    f.moved = sc.moved.load();
     return f;
 }
 

@@ -3,19 +3,29 @@
  * block of shared memory, used for query texts, plans and node actuals.
  *
  * Layout: a header, an optional open-addressing index (key -> record), then
- * a circular byte log holding the records in insertion order.
+ * a circular byte log holding the records.
  *
- * Eviction rule: first in, first out. A new record evicts the oldest records
- * until it fits both the byte budget and the entry limit. An evicted key is
- * stored again the next time it is seen.
+ * Eviction rule, indexed stores: by use (second chance, the clock algorithm
+ * over the log). store_probe() sets a record's "used" bit in its index slot.
+ * A new record frees room from the oldest end of the log: a record whose bit
+ * is set is not evicted but moved to the newest end with its bit cleared; one
+ * whose bit is clear is evicted. So a record used again before the hand comes
+ * round stays, however many one-off records pass through; at most one pass
+ * over the records is given second chances per append, then the oldest go.
+ * Stores without an index (node actuals) are first in, first out. An evicted
+ * key is stored again the next time it is seen.
  *
  * Locking protocol (the lock is the caller's LWLock):
- *  - append and eviction run under the lock held exclusively;
- *  - reading a record's bytes needs the lock, shared or exclusive;
- *  - store_probe() needs no lock: it only answers "is this key stored?"
- *    from atomically written index slots. Under a concurrent eviction it may
- *    answer wrongly for a moment; callers treat "absent" by re-checking under
- *    the lock, and a wrong "present" only delays a store to the next sighting.
+ *  - append, eviction and moves run under the lock held exclusively;
+ *  - reading a record's bytes needs the lock, shared or exclusive (records
+ *    move: a payload pointer is valid only while the lock is held);
+ *  - store_probe() and store_peek() need no lock: they only answer "is this
+ *    key stored?" from atomically written index slots, and store_probe()
+ *    writes the used bit only when it is clear (the cache line stays shared
+ *    between backends). Under a concurrent eviction they may answer wrongly
+ *    for a moment, or set the bit of a slot that just changed hands (one
+ *    extra second chance); callers treat "absent" by re-checking under the
+ *    lock, and a wrong "present" only delays a store to the next sighting.
  *
  * Plain data only (no pointers inside), so every backend can map it at any
  * address. No PostgreSQL headers here.
@@ -33,12 +43,15 @@ struct StoreIndexSlot {
     std::atomic<uint64_t> key;
     std::atomic<uint64_t> pos;      /* log position of the record */
     std::atomic<int64_t> last_seen; /* owner-defined, updated without lock */
+    std::atomic<uint32_t> used;     /* second-chance bit, see above */
+    uint32_t unused_padding;
 };
 
 /* Counters, readable without the lock (monotonic, relaxed). */
 struct StoreCounters {
     std::atomic<uint64_t> stored;     /* records appended */
     std::atomic<uint64_t> evicted;    /* records evicted to make room */
+    std::atomic<uint64_t> moved;      /* second chances: used records moved */
     std::atomic<uint64_t> too_large;  /* records refused: bigger than log */
     std::atomic<uint64_t> entries;    /* records currently held */
     std::atomic<uint64_t> bytes_used; /* log bytes currently held */
@@ -58,7 +71,7 @@ struct SharedStore {
  * without the lock. */
 struct StoreFigures {
     uint64_t entries, bytes_used, capacity_bytes, max_entries;
-    uint64_t stored, evicted, too_large;
+    uint64_t stored, evicted, too_large, moved;
 };
 
 /* The figures of `store`; all zero when it is not there (not preloaded). */
@@ -71,10 +84,15 @@ size_t store_shmem_size(uint32_t max_entries, uint64_t log_bytes, bool indexed);
 void store_init(SharedStore *store, uint32_t max_entries, uint64_t log_bytes,
                 bool indexed);
 
-/* Lock-free: the index slot holding key, or nullptr. */
+/* Lock-free, for the hot path that uses a record: the index slot holding
+ * key, or nullptr; marks the record used (it gets a second chance). */
 StoreIndexSlot *store_probe(SharedStore *store, uint64_t key);
 
-/* Lock held (any mode): the payload of key's record, or nullptr. */
+/* Lock-free, for readers: store_probe() without marking the record used. */
+StoreIndexSlot *store_peek(SharedStore *store, uint64_t key);
+
+/* Lock held (any mode): the payload of key's record, or nullptr. Does not
+ * mark it used. */
 void *store_find(SharedStore *store, uint64_t key,
                  uint32_t *payload_bytes = nullptr);
 
@@ -84,7 +102,9 @@ void *store_find(SharedStore *store, uint64_t key,
 void *store_append(SharedStore *store, uint64_t key, uint32_t payload_bytes);
 
 /* Lock held (any mode): calls visit(key, payload, payload_bytes, arg) for
- * every record, oldest first. */
+ * every record, from the oldest end of the log (moved records count as new).
+ * Build no tuples in visit: copy out (store_read.h) and build them after
+ * releasing the lock. */
 void store_for_each(SharedStore *store,
                     void (*visit)(uint64_t key, const void *payload,
                                   uint32_t payload_bytes, void *arg),

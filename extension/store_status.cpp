@@ -51,6 +51,10 @@ extern "C" Datum pg_qprof_store_status(PG_FUNCTION_ARGS) {
         a.store.evicted,
         a.store.too_large,
         a.skipped_short,
+        /* second chances, failed captures */
+        t.store.moved,
+        p.store.moved,
+        p.capture_failed,
     };
     constexpr int n = sizeof(counters) / sizeof(counters[0]);
     if (tupdesc->natts != n)

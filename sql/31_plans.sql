@@ -130,6 +130,85 @@ SELECT d.datname = current_database() AS in_home_db, p.plan_json -> 0 -> 'Plan' 
  ORDER BY 1, 2;
 DROP DATABASE qp_shape_other;
 
+-- Plans looked up by (queryid, planid), as the collector reads them: the
+-- pairs asked for and nothing else, each once, whatever the order, the
+-- duplicates, the nulls and the unknown pairs among them.
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT pad FROM qp_plans_a WHERE id = 21;
+SELECT pad FROM qp_plans_b WHERE k = 2 ORDER BY id LIMIT 1;
+CREATE TEMP TABLE qp_wanted AS
+  SELECT DISTINCT queryid, planid FROM qp_mine
+   WHERE seq > :mark AND query LIKE 'SELECT pad FROM qp_plans_%';
+SELECT count(*) AS pairs FROM qp_wanted;
+SELECT array_agg(queryid ORDER BY queryid) AS qids,
+       array_agg(planid ORDER BY queryid) AS pids FROM qp_wanted \gset
+-- the pairs, then (null, 1), (42, null), (42, first planid), the first again
+SELECT count(*) AS found,
+       count(DISTINCT (p.queryid, p.planid)) AS distinct_found,
+       bool_and((p.queryid, p.planid) IN (SELECT queryid, planid FROM qp_wanted))
+           AS only_those,
+       bool_and(p.plan_text = v.plan_text AND p.shape_id = v.shape_id
+                AND p.first_seen = v.first_seen AND p.dbid = v.dbid
+                AND p.plan_json::text = v.plan_json::text) AS same_as_view
+  FROM pg_qprof.stored_plans(
+         :'qids'::bigint[] || ARRAY[NULL, 42, 42]::bigint[]
+             || (:'qids'::bigint[])[1:1],
+         :'pids'::bigint[] || ARRAY[1, NULL, (:'pids'::bigint[])[1]]
+             || (:'pids'::bigint[])[1:1]) p
+  JOIN pg_qprof.plans v USING (queryid, planid);
+-- a plan id under another queryid is not that pair
+SELECT count(*) AS crossed
+  FROM pg_qprof.stored_plans(:'qids'::bigint[],
+         ARRAY[(:'pids'::bigint[])[2], (:'pids'::bigint[])[1]]);
+SELECT count(*) FROM pg_qprof.stored_plans(ARRAY[1, 2], ARRAY[1]);
+SELECT count(*) AS none FROM pg_qprof.stored_plans('{}', '{}');
+
+-- A capture that fails does not fail the statement (issue 26, defect 7).
+-- EXPLAIN VERBOSE of a new plan names the functions it calls: a function
+-- dropped while its plan runs makes that name lookup fail when the plan
+-- ends. The statement, and a COMMIT that closes a cursor, still succeed;
+-- the failure is counted and the plan stored the next time it runs.
+SELECT plans_capture_failed AS failed FROM pg_qprof.status \gset before_
+SELECT plans_capture_failed AS failed FROM pg_qprof.status \gset before_
+CREATE FUNCTION qp_drops_itself() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    DROP FUNCTION qp_drops_itself();
+    RETURN 1;
+END $$;
+SELECT head_seq AS mark FROM pg_qprof.status \gset
+SELECT qp_drops_itself() AS dropped_itself;
+SELECT plans_capture_failed - :before_failed AS capture_failed
+  FROM pg_qprof.status;
+-- and its sample says it succeeded
+SELECT sqlstate FROM qp_mine
+ WHERE seq > :mark AND query LIKE 'SELECT qp_drops_itself()%';
+-- a cursor opened by a function (its query has a queryid at track = all)
+-- and left open ends at COMMIT
+SET pg_qprof.track = 'all';
+CREATE FUNCTION qp_plus_one(int) RETURNS int LANGUAGE plpgsql
+  AS 'BEGIN RETURN $1 + 1; END';
+CREATE FUNCTION qp_open_cursor(refcursor) RETURNS refcursor LANGUAGE plpgsql AS $$
+BEGIN
+    OPEN $1 FOR SELECT qp_plus_one(id) FROM qp_plans_b WHERE k = 6 ORDER BY id;
+    RETURN $1;
+END $$;
+CREATE TABLE qp_capture_log (note text);
+BEGIN;
+SELECT qp_open_cursor('qp_capture_cur');
+FETCH 2 FROM qp_capture_cur;
+DROP FUNCTION qp_plus_one(int);
+INSERT INTO qp_capture_log VALUES ('committed');
+COMMIT;
+RESET pg_qprof.track;
+SELECT note FROM qp_capture_log;
+SELECT plans_capture_failed - :before_failed AS capture_failed
+  FROM pg_qprof.status;
+SELECT count(*) AS stored_failed_plans
+  FROM pg_qprof.plans
+ WHERE plan_text LIKE '%qp_drops_itself%' OR plan_text LIKE '%qp_plus_one%';
+DROP FUNCTION qp_open_cursor(refcursor);
+DROP TABLE qp_capture_log, qp_wanted;
+
 -- Counters: nothing evicted from a store this size.
 SELECT plans > 0 AS has_plans,
        plans = plans_stored - plans_evicted AS consistent,

@@ -1,6 +1,7 @@
 -- pg_qprof: normalized query texts, stored plans and per-node actuals
--- (DESIGN.md contract 3). Each store is bounded; when full, the oldest
--- entry is evicted first and stored again the next time it is seen.
+-- (DESIGN.md contract 3). Each store is bounded; when full, texts and plans
+-- not used since the eviction hand last passed go first (second chance),
+-- node actuals oldest first; an evicted entry is stored again when next seen.
 
 -- Normalized text per queryid: constants appear as $n.
 CREATE FUNCTION pg_qprof.query_texts(
@@ -38,6 +39,26 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 CREATE VIEW pg_qprof.plans AS
     SELECT * FROM pg_qprof.stored_plans();
+
+-- The stored plans of the pairs (queryids[i], planids[i]), looked up by id
+-- (the collector's read: no copy of the whole store). Arrays of equal
+-- length; a pair with a null matches nothing.
+CREATE FUNCTION pg_qprof.stored_plans(
+    queryids bigint[],
+    planids bigint[],
+    OUT planid bigint,
+    OUT queryid bigint,
+    OUT dbid oid,
+    OUT shape_id bigint,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT plan_text text,
+    OUT plan_json json
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_qprof_stored_plans_by_id'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog;
 
 -- Per-node actuals of the executions chosen by pg_qprof.analyze_sample_rate,
 -- one row per plan node, optionally of one pid and/or execution id (null
@@ -157,7 +178,10 @@ CREATE FUNCTION pg_qprof.store_status(
     OUT node_actuals_kept bigint,
     OUT node_actuals_evicted bigint,
     OUT node_actuals_too_large bigint,
-    OUT node_actuals_skipped_short bigint
+    OUT node_actuals_skipped_short bigint,
+    OUT query_texts_moved bigint,
+    OUT plans_moved bigint,
+    OUT plans_capture_failed bigint
 )
 RETURNS record
 AS 'MODULE_PATHNAME', 'pg_qprof_store_status'
@@ -171,10 +195,13 @@ CREATE OR REPLACE VIEW pg_qprof.status AS
 
 REVOKE ALL ON FUNCTION pg_qprof.query_texts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.stored_plans() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_qprof.stored_plans(bigint[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.read_node_actuals(integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.node_actuals(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pg_qprof.query_texts() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.stored_plans() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION pg_qprof.stored_plans(bigint[], bigint[])
+    TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.read_node_actuals(integer, bigint)
     TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.node_actuals(bigint) TO pg_read_all_stats;
