@@ -1,20 +1,28 @@
 /*
- * query_texts.cpp — the normalized text of each queryid, stored once in a
- * bounded shared-memory store (shared_store.h: FIFO eviction).
+ * query_texts.cpp — the normalized text of each (userid, dbid, queryid),
+ * stored once in a bounded shared-memory store (shared_store.h), keyed by a
+ * hash of the three; the record keeps them, and a lookup whose record holds
+ * another triple (a hash collision) finds nothing.
  *
- * Hot path: query_texts_remember() for a queryid already stored is one
+ * Hot path: query_texts_remember() for a text already stored is one
  * lock-free probe of the shared index (a hash, one or two atomic loads).
- * Only an unseen queryid is normalized (lexer, palloc) and inserted under
- * the store's LWLock, held exclusively for the copy only.
+ * Only an unseen text is normalized (lexer, palloc), its secrets masked
+ * (utility statements), and inserted under the store's LWLock, held
+ * exclusively for the copy only. Readers copy records out under the lock
+ * held shared and convert them to their database's encoding after
+ * releasing it.
  */
 #include "query_texts.h"
 #include "normalize.h"
 #include "preload.h"
+#include "secret_mask.h"
 #include "shared_store.h"
+#include "text_encoding.h"
 
 extern "C" {
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -24,6 +32,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
@@ -45,10 +54,12 @@ int query_texts_size_kb = 2048;
 /* Payload of one record of the store. */
 struct QueryTextRecord {
     int64_t first_seen; /* TimestampTz */
-    uint32_t dbid;      /* database where it was first seen */
-    uint32_t userid;    /* user who first ran it */
-    uint32_t text_len;  /* bytes of text, without the NUL that follows */
-    char text[1];       /* NUL-terminated */
+    int64_t queryid;
+    uint32_t dbid;     /* database where the statement ran */
+    uint32_t userid;   /* user who ran it */
+    int32_t encoding;  /* the database encoding the text is in */
+    uint32_t text_len; /* bytes of text, without the NUL that follows */
+    char text[1];      /* NUL-terminated */
 };
 
 struct QueryTextShared {
@@ -74,16 +85,50 @@ int longest_text_bytes() {
     return int(log_bytes() / 4);
 }
 
-/* The slow path: normalize and insert the text of an unseen queryid. */
-void remember_new_text(uint64_t key, ParseState *pstate, Query *query,
-                       JumbleState *jstate) {
-    int len;
-    char *text = normalize_statement(pstate->p_sourcetext, query->stmt_location,
-                                     query->stmt_len, jstate, &len);
-    if (len > longest_text_bytes()) {
-        len = pg_mbcliplen(text, len, longest_text_bytes());
-        shared->truncated.fetch_add(1, std::memory_order_relaxed);
+/* The store's key of a text: a hash of its user, database and queryid,
+ * never 0 (the store's empty key). */
+uint64_t text_key(uint32_t userid, uint32_t dbid, int64_t queryid) {
+    uint64_t h = uint64_t(queryid) ^
+                 ((uint64_t(userid) << 32 | dbid) * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h == 0 ? 1 : h;
+}
+
+bool record_is(const QueryTextRecord *rec, uint32_t userid, uint32_t dbid,
+               int64_t queryid) {
+    return rec->queryid == queryid && rec->userid == userid &&
+           rec->dbid == dbid;
+}
+
+/* The text to store for a statement: normalized, cut to the longest text
+ * the store keeps, its secrets masked. *clipped tells whether it was cut. */
+char *text_to_store(ParseState *pstate, Query *query, JumbleState *jstate,
+                    int *len, bool *clipped) {
+    int longest = longest_text_bytes();
+    char *text =
+        normalize_statement(pstate->p_sourcetext, query->stmt_location,
+                            query->stmt_len, jstate, longest, len, clipped);
+    if (query->commandType == CMD_UTILITY) {
+        text = mask_utility_secrets(query->utilityStmt, text, len, *clipped);
+        if (*len > longest) {
+            *len = pg_mbcliplen(text, *len, longest);
+            text[*len] = '\0';
+            *clipped = true;
+        }
     }
+    return text;
+}
+
+/* The slow path: normalize and insert a text not stored yet. */
+void remember_new_text(uint64_t key, uint32_t userid, ParseState *pstate,
+                       Query *query, JumbleState *jstate) {
+    int len;
+    bool clipped;
+    char *text = text_to_store(pstate, query, jstate, &len, &clipped);
+    if (clipped)
+        shared->truncated.fetch_add(1, std::memory_order_relaxed);
     TimestampTz now = GetCurrentTimestamp();
 
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -92,8 +137,10 @@ void remember_new_text(uint64_t key, ParseState *pstate, Query *query,
             &shared->store, key, offsetof(QueryTextRecord, text) + len + 1));
         if (rec != nullptr) {
             rec->first_seen = now;
+            rec->queryid = query->queryId;
             rec->dbid = MyDatabaseId;
-            rec->userid = GetUserId();
+            rec->userid = userid;
+            rec->encoding = GetDatabaseEncoding();
             rec->text_len = len;
             memcpy(rec->text, text, len);
             rec->text[len] = '\0';
@@ -137,25 +184,37 @@ void query_texts_shmem_startup() {
 
 void query_texts_remember(ParseState *pstate, Query *query,
                           JumbleState *jstate) {
-    uint64_t key = uint64_t(query->queryId);
-    if (shared == nullptr || key == 0 || pstate->p_sourcetext == nullptr)
+    if (shared == nullptr || query->queryId == 0 ||
+        pstate->p_sourcetext == nullptr)
         return;
+    uint32_t userid = GetUserId();
+    uint64_t key = text_key(userid, MyDatabaseId, query->queryId);
     if (store_probe(&shared->store, key) != nullptr)
         return;
-    remember_new_text(key, pstate, query, jstate);
+    remember_new_text(key, userid, pstate, query, jstate);
 }
 
-char *query_texts_lookup(int64_t queryid) {
+char *query_texts_lookup(uint32_t userid, uint32_t dbid, int64_t queryid) {
     if (shared == nullptr || queryid == 0)
         return nullptr;
     char *copy = nullptr;
+    int len = 0;
+    int encoding = 0;
     LWLockAcquire(shared->lock, LW_SHARED);
     auto *rec = static_cast<QueryTextRecord *>(
-        store_find(&shared->store, uint64_t(queryid)));
-    if (rec != nullptr)
-        copy = pnstrdup(rec->text, rec->text_len);
+        store_find(&shared->store, text_key(userid, dbid, queryid)));
+    if (rec != nullptr && record_is(rec, userid, dbid, queryid)) {
+        len = int(rec->text_len);
+        encoding = rec->encoding;
+        copy = pnstrdup(rec->text, len);
+    }
     LWLockRelease(shared->lock);
-    return copy;
+    if (copy == nullptr)
+        return nullptr;
+    char *text = text_to_database_encoding(copy, len, encoding, &len);
+    if (text != copy)
+        pfree(copy);
+    return text;
 }
 
 QueryTextCounters query_texts_counters() {
@@ -173,18 +232,65 @@ QueryTextCounters query_texts_counters() {
 
 namespace {
 
-void put_query_text_row(uint64_t key, const void *payload, uint32_t,
-                        void *arg) {
-    auto *rsinfo = static_cast<ReturnSetInfo *>(arg);
+/* A record copied out of the store; text is nullptr when the reader may not
+ * see it. */
+struct TextRow {
+    int64_t queryid;
+    int64_t first_seen;
+    uint32_t dbid;
+    uint32_t userid;
+    int32_t encoding;
+    int text_len;
+    char *text;
+};
+
+struct TextRows {
+    TextRow *rows;
+    int count;
+    int allocated;
+    bool read_all; /* the reader may see every user's texts */
+    Oid reader;
+};
+
+/* Under the store's lock: copies one record, its text only if visible. */
+void copy_text_row(uint64_t, const void *payload, uint32_t, void *arg) {
+    auto *out = static_cast<TextRows *>(arg);
     auto *rec = static_cast<const qprof::QueryTextRecord *>(payload);
+    if (out->count == out->allocated) {
+        out->allocated *= 2;
+        out->rows = static_cast<TextRow *>(
+            repalloc(out->rows, sizeof(TextRow) * out->allocated));
+    }
+    TextRow *row = &out->rows[out->count++];
+    row->queryid = rec->queryid;
+    row->first_seen = rec->first_seen;
+    row->dbid = rec->dbid;
+    row->userid = rec->userid;
+    row->encoding = rec->encoding;
+    row->text_len = int(rec->text_len);
+    row->text = out->read_all || rec->userid == out->reader
+                    ? pnstrdup(rec->text, rec->text_len)
+                    : nullptr;
+}
+
+/* One row of the view; another user's queryid and text are hidden, as
+ * pg_stat_statements hides them. */
+void put_text_row(ReturnSetInfo *rsinfo, const TextRow &row) {
     Datum values[5];
     bool nulls[5] = {false, false, false, false, false};
-    values[0] = Int64GetDatum(int64(key));
-    values[1] = ObjectIdGetDatum(rec->dbid);
-    values[2] = ObjectIdGetDatum(rec->userid);
-    values[3] = TimestampTzGetDatum(rec->first_seen);
-    values[4] =
-        PointerGetDatum(cstring_to_text_with_len(rec->text, rec->text_len));
+    values[0] = Int64GetDatum(row.queryid);
+    nulls[0] = row.text == nullptr;
+    values[1] = ObjectIdGetDatum(row.dbid);
+    values[2] = ObjectIdGetDatum(row.userid);
+    values[3] = TimestampTzGetDatum(row.first_seen);
+    if (row.text != nullptr) {
+        int len;
+        char *text = qprof::text_to_database_encoding(row.text, row.text_len,
+                                                      row.encoding, &len);
+        values[4] = PointerGetDatum(cstring_to_text_with_len(text, len));
+    } else {
+        values[4] = CStringGetTextDatum("<insufficient privilege>");
+    }
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -194,13 +300,24 @@ extern "C" {
 PG_FUNCTION_INFO_V1(pg_qprof_query_texts);
 }
 
-/* Every stored text, oldest first. */
+/* Every stored text, oldest first: the caller's own texts, and everyone's
+ * for superusers and roles with the privileges of pg_read_all_stats. */
 extern "C" Datum pg_qprof_query_texts(PG_FUNCTION_ARGS) {
     InitMaterializedSRF(fcinfo, 0);
     qprof::require_preloaded(qprof::shared != nullptr);
+    TextRows rows;
+    rows.count = 0;
+    rows.allocated = 64;
+    rows.rows =
+        static_cast<TextRow *>(palloc(sizeof(TextRow) * rows.allocated));
+    rows.reader = GetUserId();
+    rows.read_all =
+        superuser() || has_privs_of_role(rows.reader, ROLE_PG_READ_ALL_STATS);
     LWLockAcquire(qprof::shared->lock, LW_SHARED);
-    qprof::store_for_each(&qprof::shared->store, put_query_text_row,
-                          fcinfo->resultinfo);
+    qprof::store_for_each(&qprof::shared->store, copy_text_row, &rows);
     LWLockRelease(qprof::shared->lock);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (int i = 0; i < rows.count; i++)
+        put_text_row(rsinfo, rows.rows[i]);
     return (Datum)0;
 }

@@ -1,6 +1,9 @@
 /*
- * query_texts.h — normalized query text, stored once per queryid in bounded
- * shared memory (DESIGN.md contract 3).
+ * query_texts.h — normalized query text, stored once per (userid, dbid,
+ * queryid) in bounded shared memory (DESIGN.md contract 3), as
+ * pg_stat_statements keys it: the same statement of two users may differ in
+ * its comments, and each user sees only its own. A text keeps the encoding
+ * of its database and is converted to the reader's.
  *
  * Settings: pg_qprof.max_query_texts (entries), pg_qprof.query_texts_size
  * (kB of text). Eviction: oldest stored text first; an evicted text is
@@ -33,9 +36,11 @@ void query_texts_shmem_startup();
 void query_texts_remember(ParseState *pstate, Query *query,
                           JumbleState *jstate);
 
-/* A palloc'd copy of the stored text of queryid, or nullptr when unknown or
- * evicted. Never returns the text of another queryid. May ereport. */
-char *query_texts_lookup(int64_t queryid);
+/* A palloc'd copy of the text stored for (userid, dbid, queryid), in the
+ * current database's encoding, or nullptr when unknown or evicted. Never
+ * returns the text of another user, database or queryid. The caller decides
+ * whether its reader may see it. May ereport. */
+char *query_texts_lookup(uint32_t userid, uint32_t dbid, int64_t queryid);
 
 /* Counters of the text store, for pg_qprof.store_status(). */
 struct QueryTextCounters {

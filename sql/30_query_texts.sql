@@ -1,5 +1,6 @@
 -- Normalized query texts (pg_qprof.queries): constants become $n the way
--- pg_stat_statements shows them; one text per queryid.
+-- pg_stat_statements shows them; one text per queryid (of a user and a
+-- database).
 CREATE TABLE qp_texts (id int PRIMARY KEY, name text, born date);
 
 -- The stored text of a statement, found by its queryid.
@@ -63,10 +64,14 @@ SELECT query_texts > 0 AS has_texts,
            AS max_is_setting
   FROM pg_qprof.status;
 
--- Only roles that may read all statistics see the texts.
+-- Any role may read the view, but sees only its own texts: other users'
+-- rows come without queryid and text (34_query_text_privacy has more).
 CREATE ROLE qp_texts_nobody;
 SET ROLE qp_texts_nobody;
-SELECT count(*) FROM pg_qprof.queries;
+SELECT count(*) > 0 AS sees_rows,
+       bool_and(queryid IS NULL) AS queryids_hidden,
+       bool_and(query = '<insufficient privilege>') AS texts_hidden
+  FROM pg_qprof.queries WHERE userid <> 'qp_texts_nobody'::regrole;
 RESET ROLE;
 DROP ROLE qp_texts_nobody;
 DROP TABLE qp_texts;

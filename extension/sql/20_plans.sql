@@ -3,7 +3,10 @@
 -- not used since the eviction hand last passed go first (second chance),
 -- node actuals oldest first; an evicted entry is stored again when next seen.
 
--- Normalized text per queryid: constants appear as $n.
+-- Normalized text per (userid, dbid, queryid): constants appear as $n,
+-- secrets of utility statements as ***. Any role may read it: it sees its
+-- own texts; another user's queryid and text are hidden unless it may read
+-- all statistics (as in pg_stat_statements).
 CREATE FUNCTION pg_qprof.query_texts(
     OUT queryid bigint,
     OUT dbid oid,
@@ -193,16 +196,15 @@ CREATE OR REPLACE VIEW pg_qprof.status AS
       FROM pg_qprof.status() AS s
      CROSS JOIN pg_qprof.store_status() AS t;
 
-REVOKE ALL ON FUNCTION pg_qprof.query_texts() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.stored_plans() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.stored_plans(bigint[], bigint[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.read_node_actuals(integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_qprof.node_actuals(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pg_qprof.query_texts() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.stored_plans() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.stored_plans(bigint[], bigint[])
     TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.read_node_actuals(integer, bigint)
     TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_qprof.node_actuals(bigint) TO pg_read_all_stats;
-GRANT SELECT ON pg_qprof.queries, pg_qprof.plans TO pg_read_all_stats;
+GRANT SELECT ON pg_qprof.plans TO pg_read_all_stats;
+GRANT SELECT ON pg_qprof.queries TO PUBLIC;
