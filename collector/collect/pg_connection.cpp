@@ -46,14 +46,22 @@ PgConnection::PgConnection(const std::string &conninfo) {
  *   for functions or operators) is looked at, and the queries qualify
  *   what they use besides;
  * - client_encoding: texts arrive in UTF-8 whatever the database's
- *   encoding, converted by the server (a SQL_ASCII database cannot
- *   convert: the writer replaces what is not UTF-8);
+ *   encoding, converted by the server. A SQL_ASCII database stores bytes
+ *   unchecked and cannot convert them (one byte that is not UTF-8 would
+ *   fail the whole query): there, texts come as stored and the capture
+ *   writer replaces what is not UTF-8;
  * - statement_timeout: a query that hangs ends, instead of holding its
  *   backend (and the capture) forever.
  * SET alone runs no operator or function that the path could change. */
 void PgConnection::start_session() {
     exec("SET search_path = pg_catalog, pg_temp");
-    exec("SET client_encoding = 'UTF8'");
+    const char *server_encoding =
+        PQparameterStatus(conn_.get(), "server_encoding");
+    if (server_encoding != nullptr &&
+        std::string(server_encoding) == "SQL_ASCII")
+        exec("SET client_encoding = 'SQL_ASCII'");
+    else
+        exec("SET client_encoding = 'UTF8'");
     exec("SET statement_timeout = '60s'");
 }
 

@@ -3,7 +3,8 @@
  * the collector's errors: a broken connection (ConnectionLost, the
  * collector reconnects) versus a server refusing something (ServerError).
  * Every connection runs with search_path = pg_catalog, pg_temp and
- * client_encoding UTF8 (see start_session).
+ * client_encoding UTF8 (SQL_ASCII in a SQL_ASCII database; see
+ * start_session).
  */
 #pragma once
 
