@@ -15,9 +15,12 @@
 extern "C" {
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
+#include "common/string.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -36,8 +39,6 @@ PG_FUNCTION_INFO_V1(pg_qprof_ring_memory);
 PG_FUNCTION_INFO_V1(pg_qprof_exclude_session);
 PG_FUNCTION_INFO_V1(pg_qprof_read_samples_packed);
 }
-
-#include <string>
 
 #include "executions.h"
 #include "preload.h"
@@ -72,19 +73,54 @@ void require_read_all_stats(const char *what) {
                            "pg_read_all_stats may call it.")));
 }
 
-/* Parses the sample's tags into `out` (NUL-terminated JSON). Pure C++ in its
- * own frame: the std::string is gone before any PostgreSQL call. Only the
- * parser, which catches its own exceptions, grows it: this file is compiled
+/* Parses the sample's tags into `out` (NUL-terminated JSON). The parser
+ * keeps its std::string and exceptions to itself: this file is compiled
  * without exceptions (docs/error-contract.md). */
 bool tags_json(const Sample &s, char *out, size_t cap) {
     if (s.tags_len == 0)
         return false;
-    std::string json;
-    if (!sqlcommenter_to_json(s.tags, s.tags_len,
-                              (s.flags & kFlagTagsTruncated) != 0, &json) ||
-        json.size() + 1 > cap)
+    return sqlcommenter_to_json_buffer(
+        s.tags, s.tags_len, (s.flags & kFlagTagsTruncated) != 0, out, cap);
+}
+
+/* The UTF-8 text `utf8` converted to the database encoding, or null when a
+ * character has no equivalent there. The conversion is asked not to raise. */
+const char *utf8_to_database(const char *utf8, int database_encoding) {
+    Oid proc = FindDefaultConversionProc(PG_UTF8, database_encoding);
+    if (!OidIsValid(proc))
+        return nullptr;
+    size_t len = strlen(utf8);
+    size_t cap = len * MAX_CONVERSION_GROWTH + 1;
+    char *converted = static_cast<char *>(palloc(cap));
+    int consumed = pg_do_encoding_conversion_buf(
+        proc, PG_UTF8, database_encoding,
+        reinterpret_cast<unsigned char *>(const_cast<char *>(utf8)),
+        static_cast<int>(len), reinterpret_cast<unsigned char *>(converted),
+        static_cast<int>(cap), true);
+    if (consumed != static_cast<int>(len)) {
+        pfree(converted);
+        return nullptr;
+    }
+    return converted;
+}
+
+/* The tags JSON text (UTF-8 without NUL, as the parser makes it) as jsonb in
+ * this database. Checked before jsonb_in sees it, so that one sample's tags
+ * can never make a read fail: a text this database cannot hold gives that
+ * row no tags (false). */
+bool tags_jsonb(const char *json, Datum *out) {
+    int database_encoding = GetDatabaseEncoding();
+    const char *text = json;
+    if (database_encoding != PG_UTF8 && database_encoding != PG_SQL_ASCII &&
+        !pg_is_ascii(json)) {
+        text = utf8_to_database(json, database_encoding);
+        if (text == nullptr)
+            return false;
+    }
+    if (!pg_verify_mbstr(database_encoding, text,
+                         static_cast<int>(strlen(text)), true))
         return false;
-    memcpy(out, json.c_str(), json.size() + 1);
+    *out = DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
     return true;
 }
 
@@ -145,14 +181,10 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     i++;
     /* tags */
     char json[kTagJsonBytes];
-    if (private_visible && tags_json(s, json, sizeof(json)))
-        v[i] = DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-    else
-        n[i] = true;
+    n[i] = !(private_visible && tags_json(s, json, sizeof(json)) &&
+             tags_jsonb(json, &v[i]));
     i++;
-    /* another user's queryid is hidden, as pg_stat_statements hides it */
     v[i++] = Int64GetDatum(s.queryid);
-    n[i - 1] = !private_visible;
     v[i++] = Int64GetDatum(static_cast<int64_t>(s.planid));
     n[i - 1] = s.planid == 0;
     v[i++] = CStringGetTextDatum(cmd_name(s.cmd));
@@ -190,41 +222,28 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     Assert(i == kSampleColumns);
 }
 
-/* Query texts looked up once per (userid, dbid, queryid) within one call:
- * texts are kept per user and database. */
-struct TextCacheKey {
-    int64 queryid;
-    Oid userid;
-    Oid dbid;
-};
-
+/* Query texts looked up once per queryid within one call. */
 struct TextCacheEntry {
-    TextCacheKey key;
+    int64 queryid;
     char *text;
 };
 
 HTAB *make_text_cache() {
     HASHCTL ctl;
     memset(&ctl, 0, sizeof(ctl));
-    ctl.keysize = sizeof(TextCacheKey);
+    ctl.keysize = sizeof(int64);
     ctl.entrysize = sizeof(TextCacheEntry);
     ctl.hcxt = CurrentMemoryContext;
     return hash_create("pg_qprof query texts", 256, &ctl,
                        HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-char *cached_text(HTAB *cache, const Sample &sample) {
-    TextCacheKey key;
-    memset(&key, 0, sizeof(key));
-    key.queryid = sample.queryid;
-    key.userid = sample.userid;
-    key.dbid = sample.dbid;
+char *cached_text(HTAB *cache, int64 queryid) {
     bool found = false;
     auto *entry = static_cast<TextCacheEntry *>(
-        hash_search(cache, &key, HASH_ENTER, &found));
+        hash_search(cache, &queryid, HASH_ENTER, &found));
     if (!found)
-        entry->text =
-            query_texts_lookup(sample.userid, sample.dbid, sample.queryid);
+        entry->text = query_texts_lookup(queryid);
     return entry->text;
 }
 
@@ -318,7 +337,7 @@ extern "C" Datum pg_qprof_ring_samples(PG_FUNCTION_ARGS) {
             continue;
         bool visible = read_all || sample.userid == me;
         fill_sample_columns(sample, visible, values, nulls);
-        char *text = visible ? cached_text(texts, sample) : nullptr;
+        char *text = visible ? cached_text(texts, sample.queryid) : nullptr;
         values[kSampleColumns] = text ? CStringGetTextDatum(text) : (Datum)0;
         nulls[kSampleColumns] = text == nullptr;
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -82,6 +82,67 @@ static bool url_decode(const char *s, size_t n, std::string *out) {
     return true;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[i] (as PostgreSQL's
+ * pg_utf8_islegal: no overlong forms, no surrogates, at most U+10FFFF), or 0
+ * when the bytes there are not one. */
+static size_t utf8_sequence_length(const std::string &s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    unsigned char c = byte(i);
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF)
+            return 0;
+    return n;
+}
+
+/* Makes a decoded key or value fit for JSON and for any reader: false when
+ * it holds a NUL (no text type can carry one: the pair is dropped); bytes
+ * that are not well-formed UTF-8 become U+FFFD, one per byte. */
+static bool clean_text(std::string *s, std::string *scratch) {
+    if (s->find('\0') != std::string::npos)
+        return false;
+    size_t i = 0;
+    while (i < s->size() && static_cast<unsigned char>((*s)[i]) < 0x80)
+        i++;
+    if (i == s->size())
+        return true; /* ASCII, the usual case */
+    scratch->assign(*s, 0, i);
+    while (i < s->size()) {
+        size_t n = utf8_sequence_length(*s, i);
+        if (n == 0) {
+            scratch->append("\xEF\xBF\xBD");
+            i++;
+        } else {
+            scratch->append(*s, i, n);
+            i += n;
+        }
+    }
+    s->swap(*scratch);
+    return true;
+}
+
 static void append_json_string(std::string *json, const std::string &s) {
     static const char hex[] = "0123456789abcdef";
     json->push_back('"');
@@ -129,7 +190,7 @@ static bool parse_pairs(const char *body, size_t len, bool truncated,
         while (i < len && is_space(body[i]))
             i++;
     };
-    std::string key, value, raw_value;
+    std::string key, value, raw_value, scratch;
     int pairs = 0;
     /* pairs are appended only once whole, so json holds complete ones */
     auto stop = [&]() {
@@ -178,11 +239,13 @@ static bool parse_pairs(const char *body, size_t len, bool truncated,
             return stop();
         if (!url_decode(raw_value.data(), raw_value.size(), &value))
             return stop();
-        if (pairs++ > 0)
-            json->push_back(',');
-        append_json_string(json, key);
-        json->push_back(':');
-        append_json_string(json, value);
+        if (clean_text(&key, &scratch) && clean_text(&value, &scratch)) {
+            if (pairs++ > 0)
+                json->push_back(',');
+            append_json_string(json, key);
+            json->push_back(':');
+            append_json_string(json, value);
+        }
         skip_spaces();
         if (i < len) {
             if (body[i] != ',')
@@ -202,6 +265,19 @@ bool sqlcommenter_to_json(const char *body, size_t len, bool truncated,
     try {
         return parse_pairs(body, len, truncated, json);
     } catch (const std::bad_alloc &) {
+        return false;
+    }
+}
+
+bool sqlcommenter_to_json_buffer(const char *body, size_t len, bool truncated,
+                                 char *out, size_t cap) {
+    try {
+        std::string json;
+        if (!parse_pairs(body, len, truncated, &json) || json.size() >= cap)
+            return false;
+        memcpy(out, json.c_str(), json.size() + 1);
+        return true;
+    } catch (...) {
         return false;
     }
 }

@@ -36,10 +36,20 @@ inline size_t statement_text(const char *source, int location, int len,
 }
 
 /* Parses a comment body of key='value' pairs separated by commas, URL-decodes
- * keys and values and returns them as a JSON object text. Returns false for
- * anything malformed; the caller then shows no tags. A body `truncated` to
- * the sample's tag buffer keeps its complete pairs. Never throws. */
+ * keys and values and returns them as a JSON object text, valid UTF-8 with
+ * no NUL: a pair whose key or value decodes to a NUL is dropped, bytes that
+ * are not well-formed UTF-8 become U+FFFD. Returns false for anything
+ * malformed or when no pair is left; the caller then shows no tags. A body
+ * `truncated` to the sample's tag buffer keeps its complete pairs. Never
+ * throws. */
 bool sqlcommenter_to_json(const char *body, size_t len, bool truncated,
                           std::string *json);
+
+/* The same JSON text written NUL-terminated into out[0, cap), for callers
+ * built without exceptions that keep no std::string (the backend's SQL
+ * functions). False when there are no tags or the text does not fit. Never
+ * throws. */
+bool sqlcommenter_to_json_buffer(const char *body, size_t len, bool truncated,
+                                 char *out, size_t cap);
 
 } // namespace qprof
