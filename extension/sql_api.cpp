@@ -184,7 +184,9 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     n[i] = !(private_visible && tags_json(s, json, sizeof(json)) &&
              tags_jsonb(json, &v[i]));
     i++;
+    /* another user's queryid is hidden, as pg_stat_statements hides it */
     v[i++] = Int64GetDatum(s.queryid);
+    n[i - 1] = !private_visible;
     v[i++] = Int64GetDatum(static_cast<int64_t>(s.planid));
     n[i - 1] = s.planid == 0;
     v[i++] = CStringGetTextDatum(cmd_name(s.cmd));
@@ -222,28 +224,41 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     Assert(i == kSampleColumns);
 }
 
-/* Query texts looked up once per queryid within one call. */
-struct TextCacheEntry {
+/* Query texts looked up once per (userid, dbid, queryid) within one call:
+ * texts are kept per user and database. */
+struct TextCacheKey {
     int64 queryid;
+    Oid userid;
+    Oid dbid;
+};
+
+struct TextCacheEntry {
+    TextCacheKey key;
     char *text;
 };
 
 HTAB *make_text_cache() {
     HASHCTL ctl;
     memset(&ctl, 0, sizeof(ctl));
-    ctl.keysize = sizeof(int64);
+    ctl.keysize = sizeof(TextCacheKey);
     ctl.entrysize = sizeof(TextCacheEntry);
     ctl.hcxt = CurrentMemoryContext;
     return hash_create("pg_qprof query texts", 256, &ctl,
                        HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-char *cached_text(HTAB *cache, int64 queryid) {
+char *cached_text(HTAB *cache, const Sample &sample) {
+    TextCacheKey key;
+    memset(&key, 0, sizeof(key));
+    key.queryid = sample.queryid;
+    key.userid = sample.userid;
+    key.dbid = sample.dbid;
     bool found = false;
     auto *entry = static_cast<TextCacheEntry *>(
-        hash_search(cache, &queryid, HASH_ENTER, &found));
+        hash_search(cache, &key, HASH_ENTER, &found));
     if (!found)
-        entry->text = query_texts_lookup(queryid);
+        entry->text =
+            query_texts_lookup(sample.userid, sample.dbid, sample.queryid);
     return entry->text;
 }
 
@@ -337,7 +352,7 @@ extern "C" Datum pg_qprof_ring_samples(PG_FUNCTION_ARGS) {
             continue;
         bool visible = read_all || sample.userid == me;
         fill_sample_columns(sample, visible, values, nulls);
-        char *text = visible ? cached_text(texts, sample.queryid) : nullptr;
+        char *text = visible ? cached_text(texts, sample) : nullptr;
         values[kSampleColumns] = text ? CStringGetTextDatum(text) : (Datum)0;
         nulls[kSampleColumns] = text == nullptr;
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
