@@ -158,35 +158,36 @@ AS 'MODULE_PATHNAME', 'pg_qprof_reset'
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
 -- Per statement over what the ring holds: the view a DBA reads during an
--- incident. Percentiles come from the individual executions.
+-- incident. Percentiles come from the individual executions. Functions and
+-- operators are qualified, as everywhere in these scripts.
 CREATE VIEW pg_qprof.stats AS
     SELECT s.userid,
            s.dbid,
            s.queryid,
            s.toplevel,
-           min(s.query) AS query,
-           count(*) AS calls,
-           count(*) FILTER (WHERE s.sqlstate <> '00000') AS errors,
-           sum(s.exec_time_ms) AS total_exec_time_ms,
-           avg(s.exec_time_ms) AS mean_exec_time_ms,
-           min(s.exec_time_ms) AS min_exec_time_ms,
-           max(s.exec_time_ms) AS max_exec_time_ms,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p50_exec_time_ms,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p95_exec_time_ms,
-           percentile_cont(0.99) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p99_exec_time_ms,
-           sum(s.plan_time_ms) AS total_plan_time_ms,
-           sum(s.rows)::bigint AS rows,
-           sum(s.shared_blks_hit)::bigint AS shared_blks_hit,
-           sum(s.shared_blks_read)::bigint AS shared_blks_read,
-           sum(s.shared_blks_dirtied)::bigint AS shared_blks_dirtied,
-           sum(s.shared_blks_written)::bigint AS shared_blks_written,
-           sum(s.temp_blks_read)::bigint AS temp_blks_read,
-           sum(s.temp_blks_written)::bigint AS temp_blks_written,
-           sum(s.blk_read_time) AS blk_read_time,
-           sum(s.blk_write_time) AS blk_write_time,
-           sum(s.wal_bytes)::bigint AS wal_bytes,
-           min(s.start_time) AS first_seen,
-           max(s.end_time) AS last_seen
+           pg_catalog.min(s.query) AS query,
+           pg_catalog.count(*) AS calls,
+           pg_catalog.count(*) FILTER (WHERE s.sqlstate OPERATOR(pg_catalog.<>) '00000') AS errors,
+           pg_catalog.sum(s.exec_time_ms) AS total_exec_time_ms,
+           pg_catalog.avg(s.exec_time_ms) AS mean_exec_time_ms,
+           pg_catalog.min(s.exec_time_ms) AS min_exec_time_ms,
+           pg_catalog.max(s.exec_time_ms) AS max_exec_time_ms,
+           pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p50_exec_time_ms,
+           pg_catalog.percentile_cont(0.95) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p95_exec_time_ms,
+           pg_catalog.percentile_cont(0.99) WITHIN GROUP (ORDER BY s.exec_time_ms) AS p99_exec_time_ms,
+           pg_catalog.sum(s.plan_time_ms) AS total_plan_time_ms,
+           pg_catalog.sum(s.rows)::bigint AS rows,
+           pg_catalog.sum(s.shared_blks_hit)::bigint AS shared_blks_hit,
+           pg_catalog.sum(s.shared_blks_read)::bigint AS shared_blks_read,
+           pg_catalog.sum(s.shared_blks_dirtied)::bigint AS shared_blks_dirtied,
+           pg_catalog.sum(s.shared_blks_written)::bigint AS shared_blks_written,
+           pg_catalog.sum(s.temp_blks_read)::bigint AS temp_blks_read,
+           pg_catalog.sum(s.temp_blks_written)::bigint AS temp_blks_written,
+           pg_catalog.sum(s.blk_read_time) AS blk_read_time,
+           pg_catalog.sum(s.blk_write_time) AS blk_write_time,
+           pg_catalog.sum(s.wal_bytes)::bigint AS wal_bytes,
+           pg_catalog.min(s.start_time) AS first_seen,
+           pg_catalog.max(s.end_time) AS last_seen
       FROM pg_qprof.samples s
      GROUP BY s.userid, s.dbid, s.queryid, s.toplevel;
 

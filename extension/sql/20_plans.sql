@@ -125,6 +125,9 @@ CREATE FUNCTION pg_qprof.node_actuals(
 )
 RETURNS SETOF record
 AS $$
+    -- every operator and function qualified: a caller's search_path cannot
+    -- put its own in their place (as the issue showed with an evil.- run by
+    -- a superuser)
     SELECT a.node_id, a.parent_node_id, a.node_type, a.relid, a.indexid,
            a.plan_rows, a.actual_rows, a.actual_loops,
            a.rows_removed_by_filter, a.rows_removed_by_join_filter,
@@ -132,30 +135,41 @@ AS $$
            a.shared_blks_read, a.temp_blks_read, a.temp_blks_written,
            a.startup_time_ms, a.total_time_ms,
            rel.name, idx.name
-      FROM pg_qprof.read_samples($1 - 1, 1) AS s
+      FROM pg_qprof.read_samples($1 OPERATOR(pg_catalog.-) 1, 1) AS s
      CROSS JOIN LATERAL pg_qprof.read_node_actuals(s.pid, s.exec_id) AS a
       -- names only for a sample of this database: OIDs are per database
       LEFT JOIN LATERAL (
-           SELECT pg_catalog.quote_ident(n.nspname) || '.' ||
+           SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||)
+                  '.' OPERATOR(pg_catalog.||)
                   pg_catalog.quote_ident(c.relname) AS name
              FROM pg_catalog.pg_class c
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.oid = a.relid
-              AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
-                             WHERE d.datname = pg_catalog.current_database())
+             JOIN pg_catalog.pg_namespace n
+               ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+            WHERE c.oid OPERATOR(pg_catalog.=) a.relid
+              AND s.dbid OPERATOR(pg_catalog.=)
+                  (SELECT d.oid FROM pg_catalog.pg_database d
+                    WHERE d.datname OPERATOR(pg_catalog.=)
+                          pg_catalog.current_database())
            ) AS rel ON true
       LEFT JOIN LATERAL (
-           SELECT pg_catalog.quote_ident(n.nspname) || '.' ||
+           SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||)
+                  '.' OPERATOR(pg_catalog.||)
                   pg_catalog.quote_ident(c.relname) AS name
              FROM pg_catalog.pg_class c
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.oid = a.indexid
-              AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d
-                             WHERE d.datname = pg_catalog.current_database())
+             JOIN pg_catalog.pg_namespace n
+               ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+            WHERE c.oid OPERATOR(pg_catalog.=) a.indexid
+              AND s.dbid OPERATOR(pg_catalog.=)
+                  (SELECT d.oid FROM pg_catalog.pg_database d
+                    WHERE d.datname OPERATOR(pg_catalog.=)
+                          pg_catalog.current_database())
            ) AS idx ON true
-     WHERE s.seq = $1
+     WHERE s.seq OPERATOR(pg_catalog.=) $1
      ORDER BY a.node_id
-$$ LANGUAGE sql STRICT VOLATILE PARALLEL SAFE;
+$$ LANGUAGE sql STRICT VOLATILE PARALLEL SAFE
+-- and a safe path besides: not inlined anyway (strict, volatile), and the
+-- setting costs microseconds next to the milliseconds of a call
+SET search_path = pg_catalog, pg_temp;
 
 -- Counters of the three stores.
 CREATE FUNCTION pg_qprof.store_status(
