@@ -1,8 +1,10 @@
 # The query text store, the plan store and the node actuals under tiny
-# settings: the oldest entries are evicted first, the counters add up, a
-# lookup never serves the text or plan of another id (also while several
-# clients insert concurrently), an evicted entry is stored again when seen
-# again, and a text longer than a quarter of its store is truncated.
+# settings: texts and plans are evicted by use (statements run once go in
+# the order they came, a working set in use stays while one-off statements
+# pass through), node actuals oldest first, the counters add up, a lookup
+# never serves the text or plan of another id (also while several clients
+# insert concurrently), an evicted entry is stored again when seen again,
+# and a text longer than a quarter of its store is truncated.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -134,7 +136,8 @@ is($s->{plans}, $s->{plans_stored} - $s->{plans_evicted},
     'plans held = stored - evicted');
 ok($s->{plans_evicted} >= $tables - 10, "plans were evicted ($s->{plans_evicted})");
 
-# first in, first out: the newest statements are held, the oldest are not
+# statements run once each are not used again: the newest are held, the
+# oldest are not
 my $held = $node->safe_psql('postgres',
     "SELECT count(*) FROM pg_qprof.queries WHERE queryid IN ($qid{$tables}, "
       . $qid{ $tables - 1 } . ')');
@@ -154,6 +157,60 @@ is( $node->safe_psql('postgres',
         "SELECT query FROM pg_qprof.queries WHERE queryid = $qid{1}"),
     'SELECT count(*) FROM qp_ev_1 WHERE a = $1',
     'and it is the right text');
+
+# --- a working set in use stays while one-off statements pass through ------
+# (issue 26, defect 14) Five statements run every round; between rounds come
+# three statements never seen before (IN lists of new lengths: PostgreSQL 15
+# gives each length its own queryid, so each is a new text and a new plan).
+# The stores hold 10 entries: first in, first out evicts the working set at
+# every other burst and EXPLAINs its plans again; by use it is stored once.
+my @working_set = map { "SELECT count(*) FROM qp_ev_$_ WHERE a = $_" } 11 .. 15;
+my $in_list = 1;
+sub one_off
+{
+    $in_list++;
+    return 'SELECT count(*) FROM qp_burst WHERE a IN ('
+      . join(', ', 1 .. $in_list) . ')';
+}
+my $ws_qids = join(', ', map { $qid{$_} } 11 .. 15);
+sub working_set_first_seen
+{
+    return $node->safe_psql(
+        'postgres', qq{
+        SELECT (SELECT string_agg(queryid || ':' || first_seen, ',' ORDER BY queryid)
+                  FROM pg_qprof.plans WHERE queryid IN ($ws_qids)),
+               (SELECT string_agg(queryid || ':' || first_seen, ',' ORDER BY queryid)
+                  FROM pg_qprof.queries WHERE queryid IN ($ws_qids))});
+}
+$node->safe_psql('postgres', 'CREATE TABLE qp_burst (a int)');
+my $rounds = 12;
+my $burst = 3;
+$node->safe_psql('postgres', join(";\n", @working_set));
+my $first_seen = working_set_first_seen();
+$before = status();
+for my $round (1 .. $rounds)
+{
+    $node->safe_psql('postgres',
+        join(";\n", @working_set, map { one_off() } 1 .. $burst));
+}
+$s = status();
+my $after_first_seen = working_set_first_seen();
+my ($plans_seen, $texts_seen) = split /\|/, $after_first_seen;
+is(scalar(split /,/, $plans_seen), 5, 'the working set\'s 5 plans are held');
+is(scalar(split /,/, $texts_seen), 5, 'the working set\'s 5 texts are held');
+is($after_first_seen, $first_seen,
+    'stored once: same first_seen after the rounds, plans and texts');
+# a few more for the statements of this test itself (status, first_seen)
+my $one_offs = $rounds * $burst;
+my $plans_stored = $s->{plans_stored} - $before->{plans_stored};
+my $texts_stored = $s->{texts_stored} - $before->{texts_stored};
+ok($plans_stored <= $one_offs + 2,
+    "plans stored: the $one_offs one-offs, not the working set again ($plans_stored)");
+ok($texts_stored <= $one_offs + 2,
+    "texts stored: the $one_offs one-offs, not the working set again ($texts_stored)");
+ok($s->{plans_evicted} - $before->{plans_evicted} <= $one_offs + 2,
+    'plans evicted: no more than the one-offs');
+check_no_stale('working set');
 
 # --- a text longer than a quarter of the store is truncated -----------------
 my $long = 'SELECT 1 AS x' . join('', map { ", $_ AS c$_" } 1 .. 1500);
