@@ -159,6 +159,22 @@ bool ring_ready() {
     return ring != nullptr;
 }
 
+namespace {
+
+/* The rare ends of a claim: the version replaced was a dropped seq (which
+ * leaves the window now, counted once, as dropped), or this writer dropped
+ * its own sample. True in the second case. */
+bool count_drops(uint64_t replaced, uint64_t state) {
+    if ((replaced & kSlotDropped) != 0)
+        pg_atomic_fetch_add_u64(&ring->dropped_left_window, 1);
+    if ((state & kSlotDropped) == 0)
+        return false;
+    pg_atomic_fetch_add_u64(&ring->dropped, 1);
+    return true;
+}
+
+} // namespace
+
 Sample *ring_begin_write(uint64_t *ticket) {
     uint64_t seq = pg_atomic_add_fetch_u64(&ring->head, 1);
     Slot *slot = &slots[(seq - 1) % ring->capacity];
@@ -168,18 +184,14 @@ Sample *ring_begin_write(uint64_t *ticket) {
         if (slot_version_seq(version) >= seq)
             return nullptr; /* lapped before it looked: counted overwritten */
         /* A writer inside is one the ring lapped: the slot is not ours. Give
-         * our sample up and keep the busy bit, so that no one takes the slot
-         * before that writer has left. */
-        state =
-            (version & kSlotBusy) != 0 ? kSlotBusy | kSlotDropped : kSlotBusy;
+         * our sample up (dropped) and keep the busy bit, so that no one
+         * takes the slot before that writer has left. */
+        state = kSlotBusy | (version & kSlotBusy) << 1;
     } while (!pg_atomic_compare_exchange_u64(&slot->version, &version,
                                              slot_version(seq, state)));
-    if ((version & kSlotDropped) != 0) /* rare: count it once, as dropped */
-        pg_atomic_fetch_add_u64(&ring->dropped_left_window, 1);
-    if ((state & kSlotDropped) != 0) {
-        pg_atomic_fetch_add_u64(&ring->dropped, 1);
+    if (unlikely(((version | state) & kSlotDropped) != 0) &&
+        count_drops(version, state))
         return nullptr;
-    }
     /* the claim is visible before any store into the sample (on x86 this
      * only keeps the compiler from moving the stores) */
     pg_write_barrier();
@@ -217,7 +229,7 @@ void prefetch_predicted_slot(uint64_t seq, uint64_t index) {
  * that the next writer may take the slot; the version keeps the newest
  * dropped seq. Only those writers change the version meanwhile, each
  * keeping the bit set: this ends as soon as none comes between two looks. */
-pg_noinline void leave_lapped_slot(Slot *slot, uint64_t version) {
+void leave_lapped_slot(Slot *slot, uint64_t version) {
     while ((version & kSlotBusy) != 0 &&
            !pg_atomic_compare_exchange_u64(&slot->version, &version,
                                            version & ~kSlotBusy)) {
@@ -231,8 +243,8 @@ void ring_end_write(uint64_t seq) {
     Slot *slot = &slots[index];
     uint64_t expected = slot_version(seq, kSlotBusy);
     /* the compare-and-swap is a full barrier: the sample is visible first */
-    if (!pg_atomic_compare_exchange_u64(&slot->version, &expected,
-                                        slot_version(seq, 0)))
+    if (unlikely(!pg_atomic_compare_exchange_u64(&slot->version, &expected,
+                                                 slot_version(seq, 0))))
         leave_lapped_slot(slot, expected);
     prefetch_predicted_slot(seq, index);
 }

@@ -25,6 +25,8 @@ namespace qprof {
 
 constexpr uint64_t kSlotBusy = 1;    /* a writer is inside the slot */
 constexpr uint64_t kSlotDropped = 2; /* the version's seq was dropped */
+/* a writer finding kSlotBusy sets kSlotDropped by shifting it */
+static_assert(kSlotDropped == kSlotBusy << 1, "the dropped bit follows busy");
 
 constexpr uint64_t slot_version(uint64_t seq, uint64_t state) {
     return seq * 4 + state;

@@ -5,7 +5,9 @@
  * memory. Threads stand for backends.
  *
  * Prints one line per check, "ok NAME" or "not ok NAME: why", and exits 1
- * when a check failed (tests/t/07_ring_protocol.pl runs it).
+ * when a check failed (tests/t/07_ring_protocol.pl runs it). With
+ * "--write N" it only writes N samples, one thread, for
+ * tests/bench/ring_instructions.sh to count the writer's instructions.
  *
  * The lapped writer is reproduced deterministically: a writer holds its
  * slot (between ring_begin_write and ring_end_write, as a backend preempted
@@ -110,8 +112,7 @@ bool whole(const Sample &s) {
     return s.exec_id == expected.exec_id && s.pid == expected.pid &&
            s.queryid == expected.queryid &&
            strcmp(s.app_name, expected.app_name) == 0 &&
-           s.rows == expected.rows &&
-           s.exec_time_ns == expected.exec_time_ns &&
+           s.rows == expected.rows && s.exec_time_ns == expected.exec_time_ns &&
            s.wal_bytes == expected.wal_bytes;
 }
 
@@ -342,7 +343,14 @@ void concurrent_resets() {
 
 } // namespace
 
-int main() {
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--write") == 0) {
+        settings.ring_size_mb = 16; /* the default: slots miss the cache */
+        ring_shmem_startup();
+        for (long i = atol(argv[2]); i > 0; i--)
+            write_sample();
+        return 0;
+    }
     settings.ring_size_mb = 0; /* the smallest ring: 16 slots */
     ring_shmem_startup();
     check(ring_status().capacity == 16, "a 16-slot ring",
