@@ -17,12 +17,14 @@
 #include "preload.h"
 #include "secret_mask.h"
 #include "shared_store.h"
+#include "store_read.h"
 #include "text_encoding.h"
 
 extern "C" {
 #include "postgres.h"
 
 #include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -33,6 +35,7 @@ extern "C" {
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
@@ -252,6 +255,11 @@ struct TextRows {
     Oid reader;
 };
 
+/* Whether the calling role may see every user's texts. */
+bool reader_sees_all(Oid reader) {
+    return superuser() || has_privs_of_role(reader, ROLE_PG_READ_ALL_STATS);
+}
+
 /* Under the store's lock: copies one record, its text only if visible. */
 void copy_text_row(uint64_t, const void *payload, uint32_t, void *arg) {
     auto *out = static_cast<TextRows *>(arg);
@@ -319,5 +327,81 @@ extern "C" Datum pg_qprof_query_texts(PG_FUNCTION_ARGS) {
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (int i = 0; i < rows.count; i++)
         put_text_row(rsinfo, rows.rows[i]);
+    return (Datum)0;
+}
+
+/* ---- SQL: pg_qprof.query_texts(userids, dbids, queryids) ---------------- */
+
+namespace {
+
+/* The elements of a by-value array (any dimensions, read in order). */
+void array_values(ArrayType *array, Oid type, int16 len, char align,
+                  Datum **values, bool **nulls, int *count) {
+    if (ARR_ELEMTYPE(array) != type)
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("pg_qprof.query_texts() got an array of the "
+                               "wrong type")));
+    deconstruct_array(array, type, len, true, align, values, nulls, count);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(pg_qprof_query_texts_by_id);
+}
+
+/* The texts of the triples (userids[i], dbids[i], queryids[i]) that the
+ * caller may see: one lookup in the store's index per triple, for the
+ * collector (which knows the three of every sample), instead of a copy of
+ * the whole store. The arrays must have the same length; a triple with a
+ * null matches nothing. */
+extern "C" Datum pg_qprof_query_texts_by_id(PG_FUNCTION_ARGS) {
+    InitMaterializedSRF(fcinfo, 0);
+    qprof::require_preloaded(qprof::shared != nullptr);
+    Datum *users, *dbs, *queryids;
+    bool *user_nulls, *db_nulls, *queryid_nulls;
+    int n_users, n_dbs, n_queryids;
+    array_values(PG_GETARG_ARRAYTYPE_P(0), OIDOID, sizeof(Oid), TYPALIGN_INT,
+                 &users, &user_nulls, &n_users);
+    array_values(PG_GETARG_ARRAYTYPE_P(1), OIDOID, sizeof(Oid), TYPALIGN_INT,
+                 &dbs, &db_nulls, &n_dbs);
+    array_values(PG_GETARG_ARRAYTYPE_P(2), INT8OID, sizeof(int64),
+                 TYPALIGN_DOUBLE, &queryids, &queryid_nulls, &n_queryids);
+    if (n_users != n_dbs || n_users != n_queryids)
+        ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                        errmsg("pg_qprof.query_texts() needs as many userids, "
+                               "dbids and queryids")));
+
+    uint64_t *keys =
+        static_cast<uint64_t *>(palloc(sizeof(uint64_t) * (n_users + 1)));
+    int nkeys = 0;
+    for (int i = 0; i < n_users; i++)
+        if (!user_nulls[i] && !db_nulls[i] && !queryid_nulls[i])
+            keys[nkeys++] = qprof::text_key(DatumGetObjectId(users[i]),
+                                            DatumGetObjectId(dbs[i]),
+                                            DatumGetInt64(queryids[i]));
+    qprof::StoreCopy *copies;
+    int count = qprof::store_copy_keys(
+        &qprof::shared->store, qprof::shared->lock, keys, nkeys, &copies);
+
+    /* A hash collision could give the record of another triple: it is still
+     * a real text with its own ids, shown under the same rule. */
+    Oid reader = GetUserId();
+    bool read_all = reader_sees_all(reader);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (int i = 0; i < count; i++) {
+        auto *rec =
+            static_cast<const qprof::QueryTextRecord *>(copies[i].payload);
+        if (!read_all && rec->userid != reader)
+            continue;
+        TextRow row = {rec->queryid,
+                       rec->first_seen,
+                       rec->dbid,
+                       rec->userid,
+                       rec->encoding,
+                       int(rec->text_len),
+                       const_cast<char *>(rec->text)};
+        put_text_row(rsinfo, row);
+    }
     return (Datum)0;
 }

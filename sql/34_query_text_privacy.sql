@@ -35,6 +35,13 @@ SELECT count(*) > 0 AS sees_alice_rows,
   FROM pg_qprof.queries WHERE userid = 'qp_alice'::regrole;
 SELECT count(*) AS alice_secret_visible
   FROM pg_qprof.queries WHERE query LIKE '%s3cr3t%';
+-- looked up by (userid, dbid, queryid), as the collector does: bob's only
+SELECT qp_queryid('SELECT count(*) FROM qp_privacy WHERE id = 3') AS qid,
+       (SELECT oid FROM pg_database WHERE datname = current_database()) AS db
+\gset
+SELECT queryid = :qid AS right_queryid, query
+  FROM pg_qprof.query_texts(ARRAY['qp_alice'::regrole, 'qp_bob'::regrole]::oid[],
+                            ARRAY[:db, :db]::oid[], ARRAY[:qid, :qid]);
 RESET ROLE;
 
 -- a reader of all statistics: both texts, one queryid, each sample with its
@@ -45,6 +52,12 @@ SELECT r.rolname, q.query
  WHERE q.query LIKE 'SELECT count(*) FROM qp_privacy%' ORDER BY 1;
 SELECT count(DISTINCT queryid) AS queryids
   FROM pg_qprof.queries WHERE query LIKE 'SELECT count(*) FROM qp_privacy%';
+SELECT r.rolname, q.query
+  FROM pg_qprof.query_texts(ARRAY['qp_alice'::regrole, 'qp_bob'::regrole,
+                                  'qp_reader'::regrole, NULL]::oid[],
+                            ARRAY[:db, :db, :db, :db]::oid[],
+                            ARRAY[:qid, :qid, :qid, :qid]) q
+  JOIN pg_roles r ON r.oid = q.userid ORDER BY 1;
 SELECT r.rolname, s.query
   FROM pg_qprof.samples s JOIN pg_roles r ON r.oid = s.userid
  WHERE s.query LIKE 'SELECT count(*) FROM qp_privacy%' ORDER BY 1;

@@ -21,6 +21,24 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 CREATE VIEW pg_qprof.queries AS
     SELECT * FROM pg_qprof.query_texts();
 
+-- The texts of the triples (userids[i], dbids[i], queryids[i]) the caller
+-- may see, looked up by id (the collector's read: no copy of the whole
+-- store). Arrays of equal length; a triple with a null matches nothing.
+CREATE FUNCTION pg_qprof.query_texts(
+    userids oid[],
+    dbids oid[],
+    queryids bigint[],
+    OUT queryid bigint,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT first_seen timestamptz,
+    OUT query text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_qprof_query_texts_by_id'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE
+SET search_path = pg_catalog;
+
 -- One plan per (queryid, planid): EXPLAIN VERBOSE as text and JSON, made
 -- the first time the pair was seen. A plan bigger than a quarter of
 -- pg_qprof.plans_size is kept without its JSON (null) and with its text cut. planid hashes the plan's shape with
