@@ -105,6 +105,11 @@ SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS read
   FROM pg_qprof.stored_plans(
            (SELECT pg_catalog.array_agg(p.queryid) FROM pg_qprof.plans p),
            (SELECT pg_catalog.array_agg(p.planid) FROM pg_qprof.plans p));
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS read
+  FROM pg_qprof.query_texts(
+           (SELECT pg_catalog.array_agg(q.userid) FROM pg_qprof.queries q),
+           (SELECT pg_catalog.array_agg(q.dbid) FROM pg_qprof.queries q),
+           (SELECT pg_catalog.array_agg(q.queryid) FROM pg_qprof.queries q));
 SELECT pg_catalog.count(*) AS read FROM pg_qprof.exec_word();
 SELECT pg_catalog.count(*) AS read FROM pg_qprof.ring_memory();
 SELECT pg_qprof.reset();
