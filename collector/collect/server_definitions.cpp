@@ -38,10 +38,13 @@ ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn) {
         "SELECT pg_catalog.to_regclass('pg_qprof.queries') IS NOT NULL,"
         " pg_catalog.to_regclass('pg_qprof.plans') IS NOT NULL,"
         " pg_catalog.to_regprocedure('pg_qprof.node_actuals(bigint)')"
-        " IS NOT NULL");
+        " IS NOT NULL,"
+        " pg_catalog.to_regprocedure("
+        "'pg_qprof.stored_plans(bigint[], bigint[])') IS NOT NULL");
     has_queries_view_ = r.text(0, 0) == "t";
     has_plans_ = r.text(0, 1) == "t";
     has_node_actuals_ = r.text(0, 2) == "t";
+    has_plans_by_id_ = r.text(0, 3) == "t";
 }
 
 std::unordered_map<int64_t, std::string>
@@ -65,15 +68,26 @@ ServerDefinitions::query_texts(const std::vector<int64_t> &queryids) {
     return texts;
 }
 
-std::vector<pb::Plan>
-ServerDefinitions::plans(const std::vector<uint64_t> &planids) {
+std::vector<pb::Plan> ServerDefinitions::plans(
+    const std::vector<std::pair<int64_t, uint64_t>> &pairs) {
     std::vector<pb::Plan> out;
-    if (!has_plans_ || planids.empty())
+    if (!has_plans_ || pairs.empty())
         return out;
+    std::vector<int64_t> queryids;
+    std::vector<uint64_t> planids;
+    for (const auto &pair : pairs) {
+        queryids.push_back(pair.first);
+        planids.push_back(pair.second);
+    }
     PgResult r =
-        conn_.exec("SELECT * FROM pg_qprof.plans"
-                   " WHERE planid OPERATOR(pg_catalog.=) ANY ($1::bigint[])",
-                   {bigint_array(planids)});
+        has_plans_by_id_
+            ? conn_.exec("SELECT * FROM pg_qprof.stored_plans("
+                         "$1::bigint[], $2::bigint[])",
+                         {bigint_array(queryids), bigint_array(planids)})
+            : conn_.exec(
+                  "SELECT * FROM pg_qprof.plans"
+                  " WHERE planid OPERATOR(pg_catalog.=) ANY ($1::bigint[])",
+                  {bigint_array(planids)});
     for (int i = 0; i < r.rows(); ++i) {
         pb::Plan plan;
         for (int c = 0; c < r.columns(); ++c) {

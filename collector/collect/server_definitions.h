@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace qprof {
@@ -26,8 +27,11 @@ class ServerDefinitions {
     std::unordered_map<int64_t, std::string>
     query_texts(const std::vector<int64_t> &queryids);
 
-    /* Stored plans among `planids` (ref not set). */
-    std::vector<capture::v1::Plan> plans(const std::vector<uint64_t> &planids);
+    /* Stored plans of the (queryid, planid) pairs (ref not set), looked up
+     * by id when the server can (pg_qprof.stored_plans(bigint[], bigint[]),
+     * no copy of its whole store), else through the plans view. */
+    std::vector<capture::v1::Plan>
+    plans(const std::vector<std::pair<int64_t, uint64_t>> &pairs);
 
     /* Per-node actuals of the samples `seqs` (epoch not set). */
     std::vector<capture::v1::NodeActuals>
@@ -40,6 +44,7 @@ class ServerDefinitions {
     PgConnection &conn_;
     bool has_queries_view_ = false;
     bool has_plans_ = false;
+    bool has_plans_by_id_ = false;
     bool has_node_actuals_ = false;
 };
 

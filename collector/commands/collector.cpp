@@ -329,18 +329,20 @@ void Collector::close_frame() {
 /* Query texts and plans of the rows just read, fetched once each. */
 void Collector::learn_definitions() {
     std::vector<int64_t> new_queries;
-    std::vector<uint64_t> new_plans;
+    std::vector<std::pair<int64_t, uint64_t>> new_plans;
     std::unordered_set<int64_t> queries_seen;
-    std::unordered_set<uint64_t> plans_seen;
     for (const SampleRow &row : rows_) {
         if (row.queryid != 0 && !definitions_.has_query(row.queryid) &&
             queries_seen.insert(row.queryid).second)
             new_queries.push_back(row.queryid);
         if (row.planid != 0 &&
-            !definitions_.has_plan(row.queryid, row.planid) &&
-            plans_seen.insert(row.planid).second)
-            new_plans.push_back(row.planid);
+            !definitions_.has_plan(row.queryid, row.planid))
+            new_plans.emplace_back(row.queryid, row.planid);
     }
+    /* each (queryid, planid) once */
+    std::sort(new_plans.begin(), new_plans.end());
+    new_plans.erase(std::unique(new_plans.begin(), new_plans.end()),
+                    new_plans.end());
     if (!new_queries.empty()) {
         auto texts = server_definitions_->query_texts(new_queries);
         for (int64_t queryid : new_queries) {
