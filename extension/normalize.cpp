@@ -11,12 +11,15 @@
  * (quotes, escapes and comments are the lexer's business, not ours).
  *
  * A huge statement is cut before anything is copied (normalize.h says
- * where), so its size never decides how much is allocated.
+ * where), so its size never decides how much is allocated. The lexer runs
+ * under lex_guard.h: a statement it cannot lex is not failed, it just has
+ * no text.
  *
  * Plain C style: this runs code that may ereport, so no frame here has a
  * destructor to run.
  */
 #include "normalize.h"
+#include "lex_guard.h"
 
 extern "C" {
 #include "postgres.h"
@@ -120,21 +123,32 @@ int constant_starts(const JumbleState *jstate, int stmt_start, int limit,
     return distinct;
 }
 
-/* Finds where each constant token ends by lexing the statement. Constants
- * whose location is not the start of a token are dropped (left as written).
- * Returns the number of spans filled. */
-int constant_spans(const char *stmt, const int *starts, int nstarts,
-                   ConstantSpan *spans) {
+/* A lexing pass that finds where each constant token ends. */
+struct SpanPass {
+    const char *stmt;
+    const int *starts;
+    int nstarts;
+    ConstantSpan *spans;
+    int nspans;
+};
+
+/* Fills pass->spans by lexing the statement. Constants whose location is
+ * not the start of a token are dropped (left as written). */
+void find_constant_spans(void *arg, bool standard_strings) {
+    auto *pass = static_cast<SpanPass *>(arg);
+    const int *starts = pass->starts;
+    int nstarts = pass->nstarts;
     core_yy_extra_type yyextra;
     core_YYSTYPE yylval;
     YYLTYPE yylloc;
     core_yyscan_t scanner =
-        scanner_init(stmt, &yyextra, &ScanKeywords, ScanKeywordTokens);
+        scanner_init(pass->stmt, &yyextra, &ScanKeywords, ScanKeywordTokens);
     /* the statement was parsed already; warnings would be noise here */
     yyextra.escape_string_warning = false;
+    yyextra.standard_conforming_strings = standard_strings;
 
     int next = 0;
-    int nspans = 0;
+    pass->nspans = 0;
     while (next < nstarts) {
         int tok = core_yylex(&yylval, &yylloc, scanner);
         if (tok == 0)
@@ -153,13 +167,12 @@ int constant_spans(const char *stmt, const int *starts, int nstarts,
         if (tok == 0)
             break;
         int end = yylloc + int(strlen(yyextra.scanbuf + yylloc));
-        spans[nspans].start = start;
-        spans[nspans].end = end;
-        nspans++;
+        pass->spans[pass->nspans].start = start;
+        pass->spans[pass->nspans].end = end;
+        pass->nspans++;
         next++;
     }
     scanner_finish(scanner);
-    return nspans;
 }
 
 /* Where the numeric constant that starts at stmt[start] (minus signs
@@ -240,7 +253,16 @@ char *normalize_statement(const char *source, int stmt_location, int stmt_len,
     if (lexed_starts > 0) {
         spans = static_cast<ConstantSpan *>(
             palloc(sizeof(ConstantSpan) * lexed_starts));
-        nspans = constant_spans(stmt, starts, lexed_starts, spans);
+        SpanPass pass = {stmt, starts, lexed_starts, spans, 0};
+        if (!lex_statement(find_constant_spans, &pass)) {
+            pfree(stmt);
+            pfree(starts);
+            pfree(spans);
+            *text_len = 0;
+            *clipped = cut;
+            return nullptr;
+        }
+        nspans = pass.nspans;
     }
 
     /* one byte more than allowed tells that the text had to be cut */

@@ -23,7 +23,9 @@ namespace qprof {
  * text up to the cut only when that constant is a plain number: the lexer
  * cannot tell where a cut string constant would have ended.
  *
- * *text_len receives the length. May ereport (scanner, memory). */
+ * *text_len receives the length. nullptr when the lexer cannot read the
+ * statement with either value of standard_conforming_strings (lex_guard.h):
+ * no text then, rather than one with its constants. May ereport (memory). */
 char *normalize_statement(const char *source, int stmt_location, int stmt_len,
                           const JumbleState *jstate, int max_bytes,
                           int *text_len, bool *clipped);

@@ -106,13 +106,16 @@ bool record_is(const QueryTextRecord *rec, uint32_t userid, uint32_t dbid,
 }
 
 /* The text to store for a statement: normalized, cut to the longest text
- * the store keeps, its secrets masked. *clipped tells whether it was cut. */
+ * the store keeps, its secrets masked. *clipped tells whether it was cut;
+ * nullptr when the statement cannot be lexed (normalize.h). */
 char *text_to_store(ParseState *pstate, Query *query, JumbleState *jstate,
                     int *len, bool *clipped) {
     int longest = longest_text_bytes();
     char *text =
         normalize_statement(pstate->p_sourcetext, query->stmt_location,
                             query->stmt_len, jstate, longest, len, clipped);
+    if (text == nullptr)
+        return nullptr;
     if (query->commandType == CMD_UTILITY) {
         text = mask_utility_secrets(query->utilityStmt, text, len, *clipped);
         if (*len > longest) {
@@ -130,6 +133,8 @@ void remember_new_text(uint64_t key, uint32_t userid, ParseState *pstate,
     int len;
     bool clipped;
     char *text = text_to_store(pstate, query, jstate, &len, &clipped);
+    if (text == nullptr)
+        return;
     if (clipped)
         shared->truncated.fetch_add(1, std::memory_order_relaxed);
     TimestampTz now = GetCurrentTimestamp();

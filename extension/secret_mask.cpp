@@ -4,13 +4,14 @@
  *
  * Only statements that may hold a secret are lexed: user mappings,
  * subscriptions, and any statement whose text contains the word
- * "password". The text was parsed already, so lexing it whole cannot fail;
- * a cut text is never lexed.
+ * "password". A cut text is never lexed, and one the lexer cannot read
+ * (lex_guard.h) keeps its command tag only.
  *
  * Plain C style: this runs code that may ereport, so no frame here has a
  * destructor to run.
  */
 #include "secret_mask.h"
+#include "lex_guard.h"
 
 extern "C" {
 #include "postgres.h"
@@ -83,15 +84,26 @@ bool may_hold_secret(const Node *utility, const char *text, int len) {
            contains_word(text, len, "password");
 }
 
+/* A lexing pass that lists the parts to mask. */
+struct SecretPass {
+    const char *stmt;
+    bool mask_options; /* a user mapping: its whole OPTIONS list */
+    MaskSpans *found;
+};
+
 /* Lexes the whole statement and lists the parts to mask. */
-void find_secrets(const char *stmt, bool mask_options, MaskSpans *found) {
+void find_secrets(void *arg, bool standard_strings) {
+    auto *pass = static_cast<SecretPass *>(arg);
+    MaskSpans *found = pass->found;
     core_yy_extra_type yyextra;
     core_YYSTYPE yylval;
     YYLTYPE yylloc;
     core_yyscan_t scanner =
-        scanner_init(stmt, &yyextra, &ScanKeywords, ScanKeywordTokens);
+        scanner_init(pass->stmt, &yyextra, &ScanKeywords, ScanKeywordTokens);
     yyextra.escape_string_warning = false;
+    yyextra.standard_conforming_strings = standard_strings;
 
+    found->count = 0;
     int prev_tok = 0;
     int options_start = -1; /* inside a user mapping's OPTIONS ( ... ) */
     int depth = 0;
@@ -106,7 +118,7 @@ void find_secrets(const char *stmt, bool mask_options, MaskSpans *found) {
                 add_span(found, options_start, yylloc);
                 options_start = -1;
             }
-        } else if (mask_options && prev_tok == OPTIONS && tok == '(') {
+        } else if (pass->mask_options && prev_tok == OPTIONS && tok == '(') {
             options_start = yylloc + 1;
             depth = 1;
         } else if (tok == SCONST || tok == USCONST) {
@@ -120,8 +132,17 @@ void find_secrets(const char *stmt, bool mask_options, MaskSpans *found) {
         prev_tok = tok;
     }
     if (options_start >= 0) /* not closed: mask to the end */
-        add_span(found, options_start, int(strlen(stmt)));
+        add_span(found, options_start, int(strlen(pass->stmt)));
     scanner_finish(scanner);
+}
+
+/* What is kept of a statement whose secrets cannot be found: its command
+ * tag. */
+char *command_tag_only(Node *utility, int *text_len) {
+    char *tag =
+        psprintf("%s %s", GetCommandTagName(CreateCommandTag(utility)), kMask);
+    *text_len = int(strlen(tag));
+    return tag;
 }
 
 } // namespace
@@ -131,19 +152,19 @@ char *mask_utility_secrets(Node *utility, char *text, int *text_len,
     int len = *text_len;
     if (utility == nullptr || !may_hold_secret(utility, text, len))
         return text;
-    if (clipped) {
-        char *tag = psprintf(
-            "%s %s", GetCommandTagName(CreateCommandTag(utility)), kMask);
-        *text_len = int(strlen(tag));
-        return tag;
-    }
+    if (clipped)
+        return command_tag_only(utility, text_len);
 
     MaskSpans found;
     found.count = 0;
     found.allocated = 4;
     found.spans =
         static_cast<MaskSpan *>(palloc(sizeof(MaskSpan) * found.allocated));
-    find_secrets(text, is_user_mapping(utility), &found);
+    SecretPass pass = {text, is_user_mapping(utility), &found};
+    if (!lex_statement(find_secrets, &pass)) {
+        pfree(found.spans);
+        return command_tag_only(utility, text_len);
+    }
     if (found.count == 0) {
         pfree(found.spans);
         return text;

@@ -21,7 +21,8 @@ namespace qprof {
  * itself when nothing needs masking, else a palloc'd masked text, its
  * length in *text_len. A cut text that may hold a secret is not lexed (the
  * lexer would fail on a cut literal): only its command tag is kept, as in
- * "ALTER ROLE ***". May ereport (scanner, memory). */
+ * "ALTER ROLE ***", and so is one the lexer cannot read (lex_guard.h).
+ * May ereport (memory). */
 char *mask_utility_secrets(Node *utility, char *text, int *text_len,
                            bool clipped);
 

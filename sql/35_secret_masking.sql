@@ -26,14 +26,25 @@ DO $$ BEGIN
 END $$;
 -- a statement longer than the longest text kept is cut: one that may hold a
 -- secret keeps its command tag only
-SELECT format('CREATE USER MAPPING FOR PUBLIC SERVER qp_secret_server '
-              'OPTIONS (password %L)', 'pw_long_x10' || repeat('y', 600000))
-\gexec
+DO $$ BEGIN
+    EXECUTE format('CREATE USER MAPPING FOR PUBLIC SERVER qp_secret_server '
+                   'OPTIONS (password %L)',
+                   'pw_long_x10' || repeat('y', 600000));
+END $$;
+-- An earlier statement of the same query string changes
+-- standard_conforming_strings after the parser read the next one: the lexer
+-- cannot read 'pw\' as the parser did. The statement still succeeds, its
+-- secret is still masked, and a SELECT still keeps its constants out.
+SET standard_conforming_strings = off \; ALTER ROLE qp_secret_role PASSWORD 'pw_scc_x11\';
+RESET standard_conforming_strings;
+SET standard_conforming_strings = off \; SELECT amname AS qp_scc_probe FROM pg_catalog.pg_am WHERE amname = 'scc_x12\';
+RESET standard_conforming_strings;
+SELECT query FROM pg_qprof.queries WHERE query LIKE '%qp_scc_probe%';
 
 SELECT count(*) AS texts_with_secrets
-  FROM pg_qprof.queries WHERE query ~ 'pw_|key_x6';
+  FROM pg_qprof.queries WHERE query ~ 'pw_|key_x6|scc_x12';
 SELECT count(*) AS samples_with_secrets
-  FROM pg_qprof.samples WHERE query ~ 'pw_|key_x6';
+  FROM pg_qprof.samples WHERE query ~ 'pw_|key_x6|scc_x12';
 SELECT query FROM pg_qprof.queries
  WHERE query ~ 'qp_secret_(role|server|sub)|^DO \*\*\*$|^CREATE USER MAPPING \*\*\*$'
    AND query !~ '^DROP'
