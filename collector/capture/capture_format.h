@@ -23,8 +23,11 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kMaxFrameContentBytes = size_t(64) << 20;
 constexpr size_t kMaxRecordBytes = kMaxFrameContentBytes - 16;
 constexpr uint32_t kMaxFrameRecords = 65536;
-/* zstd window of a frame at most (2^26 = kMaxFrameContentBytes). */
-constexpr int kMaxWindowLog = 26;
+/* zstd window: the writer compresses with a window of 2^19 bytes (zstd's
+ * own for level 1; smaller frames get a window of their size), so a
+ * reader needs 1 MiB at most for it, whatever the frame's size. */
+constexpr int kWriterWindowLog = 19;
+constexpr int kMaxWindowLog = 20;
 
 /* Collector version recorded in every header. */
 constexpr const char *kCollectorVersion = "1.0";

@@ -179,9 +179,8 @@ class FrameDecoder {
         unsigned long long content = ZSTD_getFrameContentSize(data, size);
         ZSTD_inBuffer in{data, size, 0};
         uint64_t produced = 0;
-        std::string sink(kChunk, '\0');
         while (in.pos < in.size) {
-            ZSTD_outBuffer out{sink.data(), sink.size(), 0};
+            ZSTD_outBuffer out{sink_, sizeof sink_, 0};
             size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
             if (ZSTD_isError(rc))
                 return std::string("it does not decompress: ") +
@@ -274,6 +273,7 @@ class FrameDecoder {
 
     ZSTD_DCtx *dctx_;
     std::string plain_;
+    char sink_[16 << 10]; /* what decode_prefix decompresses, discarded */
     size_t next_record_ = 0;
     pb::Record record_;
 };

@@ -23,6 +23,8 @@ CaptureWriter::CaptureWriter(CaptureWriterOptions options)
     /* A checksum per frame lets a reader tell damage from data. */
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1);
+    /* the window readers accept (capture_format.h) */
+    ZSTD_CCtx_setParameter(cctx_, ZSTD_c_windowLog, kWriterWindowLog);
 }
 
 CaptureWriter::~CaptureWriter() {
