@@ -20,6 +20,7 @@ const char *kUsage =
     "usage: qprof COMMAND [OPTIONS]   (qprof COMMAND --help for its options)\n"
     "  collect   drain a server's sample ring into capture files\n"
     "  dump      print capture files as JSON lines, or check them\n"
+    "  report    where the database time went and what to do first\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
@@ -31,6 +32,7 @@ struct Command {
 const Command kCommands[] = {
     {"collect", collect_command},
     {"dump", dump_command},
+    {"report", report_command},
 };
 
 } // namespace

@@ -1,0 +1,78 @@
+/*
+ * aggregate.h — the measures summed over a set of executions (a statement,
+ * a plan, a route...), so that any two sets can be compared: counts and
+ * sums weighted by the sampling rate, the latency histogram, kernel facts
+ * and database time per interval.
+ *
+ * A measure of the sample is added in one place, the lists below: its sum
+ * then appears in every aggregate, in the JSON document and to diff.
+ */
+#pragma once
+
+#include "latency_histogram.h"
+#include "qprof.pb.h"
+#include "time_series.h"
+
+#include <cstdint>
+
+namespace qprof {
+
+/* X(name, expression over `s` (a capture::v1::Sample), JSON name, divisor
+ * from the capture's unit to the JSON's) */
+#define QPROF_SAMPLE_SUMS(X)                                                   \
+    X(plan_ns, s.plan_time_ns(), "plan_ms", 1e6)                               \
+    X(rows, s.rows(), "rows", 1)                                               \
+    X(shared_blks_hit, s.shared_blks_hit(), "shared_blks_hit", 1)              \
+    X(shared_blks_read, s.shared_blks_read(), "shared_blks_read", 1)           \
+    X(shared_blks_dirtied, s.shared_blks_dirtied(), "shared_blks_dirtied", 1)  \
+    X(shared_blks_written, s.shared_blks_written(), "shared_blks_written", 1)  \
+    X(local_blks_read, s.local_blks_read(), "local_blks_read", 1)              \
+    X(temp_blks_read, s.temp_blks_read(), "temp_blks_read", 1)                 \
+    X(temp_blks_written, s.temp_blks_written(), "temp_blks_written", 1)        \
+    X(blk_read_time_ns, s.blk_read_time_ns(), "blk_read_time_ms", 1e6)         \
+    X(blk_write_time_ns, s.blk_write_time_ns(), "blk_write_time_ms", 1e6)      \
+    X(wal_records, s.wal_records(), "wal_records", 1)                          \
+    X(wal_bytes, s.wal_bytes(), "wal_bytes", 1)
+
+/* The same for the kernel facts (over `io`, a capture::v1::IoStats), summed
+ * over the executions that have them. */
+#define QPROF_KERNEL_SUMS(X)                                                   \
+    X(oncpu_ns, io.oncpu_ns(), "oncpu_ms", 1e6)                                \
+    X(io_wait_ns, io.offcpu_io_wait_ns(), "io_wait_ms", 1e6)                   \
+    X(other_wait_ns, io.offcpu_other_ns(), "other_wait_ms", 1e6)               \
+    X(page_cache_misses, io.page_cache_misses(), "page_cache_misses", 1)       \
+    X(block_requests, io.block_requests(), "block_requests", 1)                \
+    X(block_bytes, io.block_bytes(), "block_bytes", 1)                         \
+    X(read_bytes, io.read_bytes(), "read_bytes", 1)                            \
+    X(write_bytes, io.write_bytes(), "write_bytes", 1)
+
+/* One execution as every aggregate it counts in sees it (computed once). */
+struct ExecutionView {
+    const capture::v1::Sample *sample;
+    double weight;       /* executions it stands for (1 / sample_rate) */
+    uint64_t db_time_ns; /* planning + execution */
+    int32_t bucket;      /* LatencyHistogram::bucket_of(db_time_ns) */
+    int64_t interval;    /* TimeGrid::interval_of(start) */
+    bool error;
+};
+
+struct Aggregate {
+    uint64_t executions = 0; /* recorded */
+    double calls = 0;        /* estimated: weighted */
+    double errors = 0;
+    double total_ns = 0;
+#define QPROF_FIELD(name, expr, json, divisor) double name = 0;
+    QPROF_SAMPLE_SUMS(QPROF_FIELD)
+    uint64_t kernel_executions = 0;
+    QPROF_KERNEL_SUMS(QPROF_FIELD)
+#undef QPROF_FIELD
+    LatencyHistogram latency;
+    TimeSeries db_time_ns_series;
+
+    void add(const ExecutionView &e, const TimeGrid &grid);
+    double mean_ns() const {
+        return calls > 0 ? total_ns / calls : 0;
+    }
+};
+
+} // namespace qprof

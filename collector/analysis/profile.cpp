@@ -1,0 +1,563 @@
+#include "profile.h"
+#include "errors.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace qprof {
+
+namespace pb = capture::v1;
+
+const DimensionStats *Profile::dimension(Dimension d) const {
+    for (const DimensionStats &dim : dimensions)
+        if (dim.dimension == d)
+            return &dim;
+    return nullptr;
+}
+
+namespace {
+
+struct StatementKey {
+    uint32_t server, dbid, text;
+    int cmd;
+    bool operator==(const StatementKey &o) const {
+        return server == o.server && dbid == o.dbid && text == o.text &&
+               cmd == o.cmd;
+    }
+};
+
+struct StatementKeyHash {
+    size_t operator()(const StatementKey &k) const {
+        uint64_t h = (static_cast<uint64_t>(k.server) << 48) ^
+                     (static_cast<uint64_t>(k.dbid) << 20) ^ k.text ^
+                     (static_cast<uint64_t>(k.cmd) << 40);
+        return std::hash<uint64_t>()(h * 0x9E3779B97F4A7C15ull);
+    }
+};
+
+struct ActualsKey {
+    uint32_t server;
+    uint64_t epoch, seq;
+    bool operator==(const ActualsKey &o) const {
+        return server == o.server && epoch == o.epoch && seq == o.seq;
+    }
+};
+
+struct ActualsKeyHash {
+    size_t operator()(const ActualsKey &k) const {
+        return std::hash<uint64_t>()((k.seq * 0x9E3779B97F4A7C15ull) ^ k.epoch ^
+                                     k.server);
+    }
+};
+
+struct PendingActuals {
+    uint32_t plan; /* index in Profile::plans */
+};
+
+/* The request a backend is serving, while its statements arrive. */
+struct OpenRequest {
+    std::string request;
+    uint32_t route = 0;
+    uint64_t statements = 0;
+    struct Count {
+        uint32_t statement;
+        uint32_t executions;
+        double ns;
+    };
+    std::vector<Count> counts;
+};
+
+class ProfileBuilder : public CaptureVisitor {
+  public:
+    ProfileBuilder(CaptureSet &set, Profile &p) : set_(set), p_(p) {
+        add_dimension(Dimension::Route, "route", "route");
+        add_dimension(Dimension::Controller, "controller", "controller");
+        add_dimension(Dimension::App, "app", "");
+        add_dimension(Dimension::User, "user", "");
+        add_dimension(Dimension::Db, "db", "");
+        const std::string &g = p_.filters.group_by;
+        if (g == "route" || g.empty())
+            p_.group_by = 0;
+        else if (g == "controller")
+            p_.group_by = 1;
+        else if (g == "app")
+            p_.group_by = 2;
+        else if (g == "user")
+            p_.group_by = 3;
+        else if (g == "db")
+            p_.group_by = 4;
+        else if (g.compare(0, 4, "tag:") == 0 && g.size() > 4) {
+            add_dimension(Dimension::Tag, g, g.substr(4));
+            p_.group_by = 5;
+        } else {
+            throw UsageError("--group-by takes route, controller, app, user, "
+                             "db or tag:NAME, not " +
+                             g);
+        }
+        route_key_ = set_.intern("route");
+        filter_route_ = set_.intern(p_.filters.route);
+        filter_app_ = set_.intern(p_.filters.app);
+        if (!p_.filters.user.empty()) {
+            std::string user = p_.filters.user;
+            if (user.compare(0, 7, "userid ") == 0)
+                user = user.substr(7);
+            char *end = nullptr;
+            unsigned long oid = std::strtoul(user.c_str(), &end, 10);
+            if (end == user.c_str() || *end != '\0')
+                throw UsageError(
+                    "--user takes a role OID (the capture holds no role "
+                    "names), not " +
+                    p_.filters.user);
+            filter_user_ = static_cast<uint32_t>(oid);
+        }
+        p_.heatmap.resize(LatencyHistogram::coarse_bounds_ms().size() + 1);
+    }
+
+    void sample(const ResolvedSample &r) override {
+        const DecodedSample &d = *r.decoded;
+        const pb::Sample &s = *d.sample;
+        ++p_.samples_read;
+        if (!passes_filters(r, d, s)) {
+            ++p_.samples_filtered_out;
+            return;
+        }
+        ++p_.samples_used;
+        if (p_.samples_used == 1 || d.start_unix_us < p_.first_unix_us)
+            p_.first_unix_us = d.start_unix_us;
+        if (d.end_unix_us > p_.last_unix_us)
+            p_.last_unix_us = d.end_unix_us;
+
+        ExecutionView e;
+        e.sample = &s;
+        e.weight = r.weight;
+        e.db_time_ns = s.plan_time_ns() + s.exec_time_ns();
+        e.bucket = LatencyHistogram::bucket_of(e.db_time_ns);
+        e.interval = p_.grid.interval_of(d.start_unix_us);
+        e.error = !s.sqlstate().empty() && s.sqlstate() != "00000";
+
+        uint32_t stmt = statement_of(r, s);
+        StatementStats &st = p_.statements[stmt];
+        st.all.add(e, p_.grid);
+        st.max_temp_blks_written =
+            std::max(st.max_temp_blks_written, s.temp_blks_written());
+        if (e.error)
+            count_error(st, s.sqlstate(), e.weight);
+
+        if (r.plan != 0) {
+            uint32_t plan = plan_of(r.plan, stmt);
+            PlanStats &ps = p_.plans[plan];
+            ps.all.add(e, p_.grid);
+            if (ps.all.executions == 1 || d.start_unix_us < ps.first_unix_us)
+                ps.first_unix_us = d.start_unix_us;
+            ps.last_unix_us = std::max(ps.last_unix_us, d.start_unix_us);
+            if (s.has_node_actuals()) {
+                /* the collector writes the actuals before or after the
+                 * sample: whichever comes second joins them */
+                ActualsKey key{r.server, d.epoch, d.seq};
+                auto early = early_actuals_.find(key);
+                if (early != early_actuals_.end()) {
+                    add_actuals(plan, early->second);
+                    early_actuals_.erase(early);
+                } else {
+                    if (pending_.size() > kMaxPendingActuals)
+                        pending_.clear();
+                    pending_[key] = {plan};
+                }
+            }
+        }
+        if (!s.toplevel())
+            return;
+
+        st.toplevel_ns += e.weight * static_cast<double>(e.db_time_ns);
+        p_.total.add(e, p_.grid);
+        p_.executions_series.add(p_.grid, e.interval, 1);
+        if (e.error)
+            p_.errors_series.add(p_.grid, e.interval, e.weight);
+        p_.heatmap[LatencyHistogram::coarse_bucket_of(e.db_time_ns)].add(
+            p_.grid, e.interval, 1);
+
+        uint32_t route = r.tags ? r.tags->value_of(route_key_) : 0;
+        for (size_t i = 0; i < p_.dimensions.size(); ++i)
+            add_to_group(i, r, s, e, stmt);
+        if (e.error)
+            count_error_class(s.sqlstate(), e.weight, stmt, route);
+        if (r.tags != nullptr && !r.tags->request.empty())
+            add_to_request(r, d, e, stmt, route);
+    }
+
+    void node_actuals(uint32_t server, const pb::NodeActuals &a) override {
+        ActualsKey key{server, a.epoch(), a.seq()};
+        auto found = pending_.find(key);
+        if (found == pending_.end()) {
+            if (early_actuals_.size() > kMaxPendingActuals)
+                early_actuals_.clear();
+            early_actuals_[key] = a;
+            return;
+        }
+        uint32_t plan = found->second.plan;
+        pending_.erase(found);
+        add_actuals(plan, a);
+    }
+
+    void add_actuals(uint32_t plan, const pb::NodeActuals &a) {
+        PlanStats &ps = p_.plans[plan];
+        ++ps.actuals_executions;
+        ++p_.actuals_executions;
+        for (const pb::PlanNode &node : a.nodes()) {
+            if (node.node_id() > kMaxNodeId)
+                continue;
+            if (ps.nodes.size() <= node.node_id())
+                ps.nodes.resize(node.node_id() + 1);
+            ps.nodes[node.node_id()].add(node);
+        }
+    }
+
+    void loss(uint32_t, const pb::Loss &loss) override {
+        switch (loss.reason()) {
+        case pb::Loss::OVERWRITTEN:
+            p_.lost_overwritten += loss.count();
+            break;
+        case pb::Loss::RESET:
+            p_.lost_reset += loss.count();
+            break;
+        case pb::Loss::EPOCH_CHANGED:
+            p_.lost_epoch_changed += loss.count();
+            break;
+        default:
+            p_.lost_unknown += loss.count();
+            break;
+        }
+    }
+
+    void epoch_change(uint32_t, const pb::EpochChange &) override {
+        ++p_.epoch_changes;
+    }
+
+    void notice(uint32_t server, const pb::Notice &notice) override {
+        std::string text = set_.servers()[server].key + ": " + notice.text();
+        if (p_.notices.size() < kMaxNotices &&
+            std::find(p_.notices.begin(), p_.notices.end(), text) ==
+                p_.notices.end())
+            p_.notices.push_back(text);
+    }
+
+    void finish() {
+        for (auto &open : open_requests_)
+            close_request(open.second);
+        open_requests_.clear();
+        for (DimensionStats &dim : p_.dimensions) {
+            dim.by_statement.assign(p_.statements.size(), {});
+            dim.by_group.assign(dim.groups.size(), {});
+            for (const auto &pair : dim.pairs) {
+                uint32_t group = static_cast<uint32_t>(pair.first >> 32);
+                uint32_t stmt = static_cast<uint32_t>(pair.first);
+                dim.by_statement[stmt].emplace_back(group, pair.second);
+                dim.by_group[group].emplace_back(stmt, pair.second);
+            }
+            auto larger = [](const std::pair<uint32_t, PairStats> &a,
+                             const std::pair<uint32_t, PairStats> &b) {
+                return a.second.total_ns > b.second.total_ns;
+            };
+            for (auto &list : dim.by_statement)
+                std::sort(list.begin(), list.end(), larger);
+            for (auto &list : dim.by_group)
+                std::sort(list.begin(), list.end(), larger);
+            for (GroupStats &g : dim.groups)
+                g.name = group_name(dim, g);
+        }
+    }
+
+  private:
+    static constexpr size_t kMaxPendingActuals = 200000;
+    static constexpr uint32_t kMaxNodeId = 10000;
+    static constexpr size_t kMaxNotices = 50;
+
+    void add_dimension(Dimension d, const std::string &name,
+                       const std::string &tag) {
+        DimensionStats dim;
+        dim.dimension = d;
+        dim.name = name;
+        if (!tag.empty())
+            dim.tag_key = set_.intern(tag);
+        p_.dimensions.push_back(std::move(dim));
+        cache_.push_back({});
+    }
+
+    bool passes_filters(const ResolvedSample &r, const DecodedSample &d,
+                        const pb::Sample &s) {
+        const ProfileFilters &f = p_.filters;
+        if (f.has_since && d.start_unix_us < f.since_unix_us)
+            return false;
+        if (f.has_until && d.start_unix_us >= f.until_unix_us)
+            return false;
+        if (filter_route_ != 0 &&
+            (r.tags == nullptr ||
+             r.tags->value_of(route_key_) != filter_route_))
+            return false;
+        if (filter_app_ != 0 && r.application_name != filter_app_)
+            return false;
+        if (!p_.filters.user.empty() && s.userid() != filter_user_)
+            return false;
+        if (!f.db.empty() && !database_matches(r.server, s.dbid()))
+            return false;
+        return true;
+    }
+
+    /* --db NAME or OID; names come from the catalog snapshots. */
+    bool database_matches(uint32_t server, uint32_t dbid) {
+        if (std::to_string(dbid) == p_.filters.db)
+            return true;
+        const pb::CatalogSnapshot *snap = set_.servers()[server].catalog(dbid);
+        return snap != nullptr && snap->database() == p_.filters.db;
+    }
+
+    uint32_t statement_of(const ResolvedSample &r, const pb::Sample &s) {
+        StatementKey key{r.server, s.dbid(), r.statement_text,
+                         r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};
+        if (have_last_statement_ && key == last_statement_key_)
+            return last_statement_;
+        auto found = statement_index_.find(key);
+        uint32_t index;
+        if (found != statement_index_.end()) {
+            index = found->second;
+        } else {
+            index = static_cast<uint32_t>(p_.statements.size());
+            StatementStats st;
+            st.server = r.server;
+            st.dbid = s.dbid();
+            st.text = r.statement_text;
+            st.queryid = r.statement_text
+                             ? set_.texts()[r.statement_text - 1].queryid
+                             : 0;
+            st.cmd = static_cast<int>(s.cmd());
+            p_.statements.push_back(std::move(st));
+            statement_index_.emplace(key, index);
+        }
+        have_last_statement_ = true;
+        last_statement_key_ = key;
+        last_statement_ = index;
+        return index;
+    }
+
+    uint32_t plan_of(uint32_t definition, uint32_t stmt) {
+        if (plan_index_.size() <= definition)
+            plan_index_.resize(definition + 1, UINT32_MAX);
+        uint32_t &index = plan_index_[definition];
+        if (index == UINT32_MAX) {
+            index = static_cast<uint32_t>(p_.plans.size());
+            PlanStats ps;
+            ps.definition = definition;
+            ps.statement = stmt;
+            p_.plans.push_back(std::move(ps));
+            p_.statements[stmt].plans.push_back(index);
+        }
+        return index;
+    }
+
+    void count_error(StatementStats &st, const std::string &sqlstate,
+                     double weight) {
+        for (auto &e : st.errors)
+            if (e.first == sqlstate) {
+                e.second += weight;
+                return;
+            }
+        st.errors.emplace_back(sqlstate, weight);
+    }
+
+    void count_error_class(const std::string &sqlstate, double weight,
+                           uint32_t stmt, uint32_t route) {
+        ErrorStats *es = nullptr;
+        for (ErrorStats &e : p_.errors)
+            if (e.sqlstate == sqlstate)
+                es = &e;
+        if (es == nullptr) {
+            p_.errors.emplace_back();
+            es = &p_.errors.back();
+            es->sqlstate = sqlstate;
+        }
+        es->count += weight;
+        ++es->executions;
+        es->statements[stmt] += weight;
+        es->routes[route] += weight;
+    }
+
+    /* The dimension's value of an execution (0 when it has none). */
+    uint64_t value_of(const DimensionStats &dim, const ResolvedSample &r,
+                      const pb::Sample &s) const {
+        switch (dim.dimension) {
+        case Dimension::Route:
+        case Dimension::Controller:
+        case Dimension::Tag:
+            return r.tags ? r.tags->value_of(dim.tag_key) : 0;
+        case Dimension::App:
+            return r.application_name;
+        case Dimension::User:
+            return static_cast<uint64_t>(r.server) << 32 | s.userid();
+        case Dimension::Db:
+            return static_cast<uint64_t>(r.server) << 32 | s.dbid();
+        }
+        return 0;
+    }
+
+    struct GroupCache {
+        bool valid = false;
+        uint64_t value = 0;
+        uint32_t group = 0;
+        uint64_t pair_key = 0;
+        PairStats *pair = nullptr;
+    };
+
+    void add_to_group(size_t i, const ResolvedSample &r, const pb::Sample &s,
+                      const ExecutionView &e, uint32_t stmt) {
+        DimensionStats &dim = p_.dimensions[i];
+        GroupCache &c = cache_[i];
+        uint64_t value = value_of(dim, r, s);
+        if (!c.valid || c.value != value) {
+            auto found = dim.group_of_value.find(value);
+            if (found == dim.group_of_value.end()) {
+                GroupStats g;
+                g.value = value;
+                g.tagged = value != 0 || dim.dimension == Dimension::User ||
+                           dim.dimension == Dimension::Db;
+                dim.groups.push_back(std::move(g));
+                found =
+                    dim.group_of_value
+                        .emplace(value,
+                                 static_cast<uint32_t>(dim.groups.size() - 1))
+                        .first;
+            }
+            c.valid = true;
+            c.value = value;
+            c.group = found->second;
+            c.pair = nullptr;
+        }
+        dim.groups[c.group].all.add(e, p_.grid);
+        uint64_t pair_key = static_cast<uint64_t>(c.group) << 32 | stmt;
+        if (c.pair == nullptr || c.pair_key != pair_key) {
+            c.pair = &dim.pairs[pair_key];
+            c.pair_key = pair_key;
+        }
+        c.pair->calls += e.weight;
+        c.pair->total_ns += e.weight * static_cast<double>(e.db_time_ns);
+    }
+
+    void add_to_request(const ResolvedSample &r, const DecodedSample &d,
+                        const ExecutionView &e, uint32_t stmt, uint32_t route) {
+        if (p_.request_tag.empty())
+            p_.request_tag = set_.string(r.tags->request_key);
+        uint64_t key = static_cast<uint64_t>(r.server) << 32 |
+                       static_cast<uint32_t>(d.pid);
+        OpenRequest &open = open_requests_[key];
+        if (open.request != r.tags->request) {
+            if (!open.request.empty())
+                close_request(open);
+            open.request = r.tags->request;
+            open.route = route;
+            open.statements = 0;
+            open.counts.clear();
+        }
+        ++open.statements;
+        for (OpenRequest::Count &c : open.counts)
+            if (c.statement == stmt) {
+                ++c.executions;
+                c.ns += e.weight * static_cast<double>(e.db_time_ns);
+                return;
+            }
+        if (open.counts.size() < kMaxStatementsPerRequest)
+            open.counts.push_back(
+                {stmt, 1, e.weight * static_cast<double>(e.db_time_ns)});
+    }
+
+    void close_request(const OpenRequest &open) {
+        if (open.request.empty())
+            return;
+        ++p_.requests;
+        p_.request_statements += open.statements;
+        p_.max_request_statements =
+            std::max(p_.max_request_statements, open.statements);
+        for (const OpenRequest::Count &c : open.counts) {
+            if (c.executions < kNPlusOneMinExecutions)
+                continue;
+            uint64_t key =
+                static_cast<uint64_t>(open.route) << 32 | c.statement;
+            auto found = n_plus_one_index_.find(key);
+            if (found == n_plus_one_index_.end()) {
+                found =
+                    n_plus_one_index_
+                        .emplace(key,
+                                 static_cast<uint32_t>(p_.n_plus_one.size()))
+                        .first;
+                NPlusOne n;
+                n.statement = c.statement;
+                n.route = open.route;
+                p_.n_plus_one.push_back(std::move(n));
+            }
+            NPlusOne &n = p_.n_plus_one[found->second];
+            ++n.requests;
+            n.executions += c.executions;
+            n.total_ns += c.ns;
+            if (c.executions > n.max_per_request) {
+                n.max_per_request = c.executions;
+                n.example_request = open.request;
+                n.example_executions = c.executions;
+            }
+        }
+    }
+
+    std::string group_name(const DimensionStats &dim,
+                           const GroupStats &g) const {
+        uint32_t server = static_cast<uint32_t>(g.value >> 32);
+        uint32_t oid = static_cast<uint32_t>(g.value);
+        switch (dim.dimension) {
+        case Dimension::User:
+            return "userid " + std::to_string(oid) + server_suffix(server);
+        case Dimension::Db: {
+            const pb::CatalogSnapshot *snap =
+                set_.servers()[server].catalog(oid);
+            return (snap ? snap->database() : "dbid " + std::to_string(oid)) +
+                   server_suffix(server);
+        }
+        default:
+            return g.value == 0 ? "(none)"
+                                : set_.string(static_cast<uint32_t>(g.value));
+        }
+    }
+
+    std::string server_suffix(uint32_t server) const {
+        return set_.servers().size() > 1 ? " @" + set_.servers()[server].key
+                                         : std::string();
+    }
+
+    static constexpr size_t kMaxStatementsPerRequest = 1000;
+
+    CaptureSet &set_;
+    Profile &p_;
+    uint32_t route_key_ = 0;
+    uint32_t filter_route_ = 0, filter_app_ = 0, filter_user_ = 0;
+    std::unordered_map<StatementKey, uint32_t, StatementKeyHash>
+        statement_index_;
+    bool have_last_statement_ = false;
+    StatementKey last_statement_key_{};
+    uint32_t last_statement_ = 0;
+    std::vector<uint32_t> plan_index_;
+    std::vector<GroupCache> cache_;
+    std::unordered_map<ActualsKey, PendingActuals, ActualsKeyHash> pending_;
+    /* actuals whose sample has not been read yet (or was filtered out) */
+    std::unordered_map<ActualsKey, pb::NodeActuals, ActualsKeyHash>
+        early_actuals_;
+    std::unordered_map<uint64_t, OpenRequest> open_requests_;
+    std::unordered_map<uint64_t, uint32_t> n_plus_one_index_;
+};
+
+} // namespace
+
+Profile build_profile(CaptureSet &set, const ProfileFilters &filters) {
+    Profile p;
+    p.filters = filters;
+    ProfileBuilder builder(set, p);
+    set.read(builder);
+    builder.finish();
+    return p;
+}
+
+} // namespace qprof

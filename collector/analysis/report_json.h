@@ -1,0 +1,20 @@
+/*
+ * report_json.h — the report as the JSON document docs/report-json.md
+ * describes (schema_version 1). The HTML page is rendered from it.
+ */
+#pragma once
+
+#include "analysis.h"
+#include "report_selection.h"
+
+#include <string>
+
+namespace qprof {
+
+constexpr int kReportSchemaVersion = 1;
+
+std::string render_report_json(const Analysis &analysis,
+                               const ReportSelection &selection,
+                               const ReportOptions &options);
+
+} // namespace qprof

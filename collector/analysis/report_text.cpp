@@ -1,0 +1,501 @@
+#include "report_text.h"
+#include "sqlstate.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+namespace qprof {
+
+namespace pb = capture::v1;
+
+namespace {
+
+std::string percent(double share) {
+    char buf[16];
+    snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
+             share * 100);
+    return buf;
+}
+
+std::string utc(int64_t unix_us) {
+    time_t t = static_cast<time_t>(unix_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+/* Text on one line, cut to `width` columns (UTF-8 aware enough: never
+ * splits a multi-byte character). */
+std::string one_line(const std::string &text, size_t width) {
+    std::string out;
+    size_t columns = 0;
+    bool space = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        size_t len = c < 0x80    ? 1
+                     : c >= 0xF0 ? 4
+                     : c >= 0xE0 ? 3
+                     : c >= 0xC0 ? 2
+                                 : 1;
+        size_t need = (space ? 1 : 0) + 1;
+        if (columns + need > width) {
+            while (columns + 3 > width && !out.empty()) {
+                /* drop whole characters */
+                size_t cut = out.size() - 1;
+                while (cut > 0 &&
+                       (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
+                    --cut;
+                out.resize(cut);
+                --columns;
+            }
+            return out + "...";
+        }
+        if (space) {
+            out += ' ';
+            ++columns;
+        }
+        space = false;
+        out.append(text, i, len);
+        i += len - 1;
+        ++columns;
+    }
+    return out;
+}
+
+/* Wraps `text`: the first line at most `first_width` columns, the others
+ * indented by `indent` and at most kReportWidth in all. */
+std::string wrap(const std::string &text, size_t first_width, size_t indent) {
+    std::string out, line, word;
+    size_t width = first_width;
+    auto flush_word = [&]() {
+        if (word.empty())
+            return;
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            out += line + "\n" + std::string(indent, ' ');
+            line.clear();
+            width = kReportWidth - indent;
+        }
+        while (word.size() > width) {
+            out += word.substr(0, width) + "\n" + std::string(indent, ' ');
+            word = word.substr(width);
+            width = kReportWidth - indent;
+        }
+        line += (line.empty() ? "" : " ") + word;
+        word.clear();
+    };
+    for (char c : text) {
+        if (c == ' ' || c == '\n' || c == '\t')
+            flush_word();
+        else
+            word += c;
+    }
+    flush_word();
+    return out + line;
+}
+
+class TextReport {
+  public:
+    TextReport(const Analysis &a, const ReportSelection &sel,
+               const ReportOptions &o)
+        : a_(a), p_(a.profile), sel_(sel), o_(o) {}
+
+    std::string render() {
+        summary();
+        insights();
+        top_statements();
+        attribution();
+        plan_changes();
+        n_plus_one();
+        errors();
+        kernel();
+        inputs();
+        return out_;
+    }
+
+  private:
+    void line(const std::string &text) {
+        out_ +=
+            text.size() > kReportWidth ? one_line(text, kReportWidth) : text;
+        out_ += '\n';
+    }
+    void heading(const std::string &text) {
+        out_ += '\n';
+        line(text);
+        line(std::string(std::min(text.size(), kReportWidth), '-'));
+    }
+    std::string printf_line(const char *fmt, ...)
+        __attribute__((format(printf, 2, 3))) {
+        char buf[512];
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(buf, sizeof buf, fmt, args);
+        va_end(args);
+        return buf;
+    }
+
+    void summary() {
+        size_t files = a_.set.files().size();
+        size_t skipped = 0;
+        for (const CaptureFileStatus &f : a_.set.files())
+            if (f.status != CaptureFileStatus::Status::Ok)
+                ++skipped;
+        line("qprof report: " + std::to_string(files) + " capture file" +
+             (files == 1 ? "" : "s") + ", " +
+             std::to_string(a_.set.servers().size()) + " server" +
+             (a_.set.servers().size() == 1 ? "" : "s"));
+        for (const CaptureServer &s : a_.set.servers()) {
+            std::string version = s.identity.version();
+            size_t on = version.find(" on ");
+            if (on != std::string::npos)
+                version.resize(on);
+            line("  " + s.key + ": " + version + ", system " +
+                 std::to_string(s.identity.system_identifier()) +
+                 (s.identity.cluster_name().empty()
+                      ? ""
+                      : " (" + s.identity.cluster_name() + ")") +
+                 (s.label.empty() ? "" : ", label " + s.label) + ", " +
+                 std::to_string(s.epochs.size()) + " epoch" +
+                 (s.epochs.size() == 1 ? "" : "s"));
+        }
+        if (p_.samples_used == 0) {
+            line("no executions match (" +
+                 human_count(static_cast<double>(p_.samples_read)) + " read)");
+        } else {
+            double span =
+                static_cast<double>(p_.last_unix_us - p_.first_unix_us);
+            line("  from " + utc(p_.first_unix_us) + " to " +
+                 utc(p_.last_unix_us) + " UTC (" + human_ms(span / 1e3) + ")");
+        }
+        const Aggregate &t = p_.total;
+        line("  " + human_count(t.calls) + " statements run, database time " +
+             human_ms(t.total_ns / 1e6) + ", " + human_count(t.errors) +
+             " failed (" + percent(t.calls > 0 ? t.errors / t.calls : 0) +
+             "), " + human_count(static_cast<double>(p_.statements.size())) +
+             " distinct statements");
+        double scale = a_.sample_rate_scale();
+        if (scale > 1)
+            line("  SAMPLED: about 1 in " + human_count(scale) +
+                 " statements recorded (pg_qprof.sample_rate); sums are "
+                 "scaled up, estimates");
+        uint64_t lost = p_.lost_overwritten + p_.lost_reset +
+                        p_.lost_epoch_changed + p_.lost_unknown;
+        if (lost > 0 || p_.epoch_changes > 0)
+            line("  losses: " +
+                 human_count(static_cast<double>(p_.lost_overwritten)) +
+                 " overwritten in the ring, " +
+                 human_count(static_cast<double>(p_.lost_reset)) + " reset, " +
+                 human_count(static_cast<double>(p_.lost_epoch_changed)) +
+                 " at restarts; " + std::to_string(p_.epoch_changes) +
+                 " server restart" + (p_.epoch_changes == 1 ? "" : "s"));
+        line(std::string("  kernel facts: ") +
+             (t.kernel_executions == 0
+                  ? "none (BPF was off or unavailable)"
+                  : "on " +
+                        percent(static_cast<double>(t.kernel_executions) /
+                                static_cast<double>(t.executions)) +
+                        " of executions") +
+             "; per-node actuals: " +
+             human_count(static_cast<double>(p_.actuals_executions)) +
+             " executions");
+        if (skipped > 0)
+            line("  CAPTURE PROBLEMS: " + std::to_string(skipped) +
+                 " file(s) damaged, truncated or unreadable: what was skipped "
+                 "is listed at the end");
+    }
+
+    void insights() {
+        heading(
+            "What to do first (insights, by the database time each explains)");
+        if (a_.insights.empty()) {
+            line("  nothing stands out");
+            return;
+        }
+        size_t shown =
+            std::min<size_t>(a_.insights.size(), std::min<size_t>(o_.top, 10));
+        for (size_t i = 0; i < shown; ++i) {
+            const Insight &in = a_.insights[i];
+            std::string head =
+                printf_line("%zu. [%s, %s] ", i + 1, in.kind.c_str(),
+                            percent(a_.share(in.db_time_ns)).c_str());
+            std::string pad = i + 1 < 10 ? " " : "";
+            out_ += pad + wrap(head + in.title, kReportWidth - pad.size(), 6) +
+                    "\n";
+            std::string where;
+            if (in.statement >= 0) {
+                uint32_t stmt = static_cast<uint32_t>(in.statement);
+                const Aggregate &g = p_.statements[stmt].all;
+                where = sel_.skey(stmt) + " " + one_line(a_.text_of(stmt), 50) +
+                        ": " + human_count(g.calls) + " calls, " +
+                        human_ms(g.mean_ns() / 1e6) + " each";
+            }
+            if (!in.route.empty())
+                where += (where.empty() ? "" : "; ") + std::string("route ") +
+                         in.route;
+            if (!where.empty())
+                out_ += "      " + wrap(where, kReportWidth - 6, 8) + "\n";
+            /* evidence[0] is the statement, told on the line above */
+            for (size_t e = 1; e < in.evidence.size() && e < 4; ++e)
+                out_ +=
+                    "      " + wrap(in.evidence[e], kReportWidth - 6, 8) + "\n";
+            out_ += "      -> " + wrap(in.action, kReportWidth - 9, 9) + "\n";
+            if (!in.sql.empty())
+                out_ += "         " + wrap(in.sql, kReportWidth - 9, 9) + "\n";
+        }
+        if (a_.insights.size() > shown)
+            line("  ... " + std::to_string(a_.insights.size() - shown) +
+                 " more in --json");
+    }
+
+    void top_statements() {
+        heading("Top statements by total time");
+        line("key      total  share   cum    calls     mean      p95      p99  "
+             "text");
+        double running = 0;
+        size_t shown = std::min(sel_.by_total.size(), o_.top);
+        for (size_t i = 0; i < shown; ++i) {
+            uint32_t stmt = sel_.by_total[i];
+            const StatementStats &st = p_.statements[stmt];
+            const Aggregate &g = st.all;
+            running += st.toplevel_ns;
+            std::string row = printf_line(
+                "%-5s %8s %6s %5s %8s %8s %8s %8s  ", sel_.skey(stmt).c_str(),
+                human_ms(g.total_ns / 1e6).c_str(),
+                percent(a_.share(st.toplevel_ns)).c_str(),
+                percent(a_.share(running)).c_str(),
+                human_count(g.calls).c_str(),
+                human_ms(g.mean_ns() / 1e6).c_str(),
+                human_ms(g.latency.quantile_ns(0.95) / 1e6).c_str(),
+                human_ms(g.latency.quantile_ns(0.99) / 1e6).c_str());
+            std::string text = a_.text_of(stmt);
+            if (text.empty())
+                text = "(no text; queryid " + std::to_string(st.queryid) + ")";
+            line(row + one_line(text, kReportWidth - row.size()));
+        }
+        if (p_.statements.size() > shown)
+            line(
+                "... " +
+                human_count(static_cast<double>(p_.statements.size() - shown)) +
+                " more statements (--top N, --json)");
+        /* the other rankings: the first few of each, by key */
+        for (const Ranking &r : sel_.rankings) {
+            std::string name = r.name;
+            if (name == "total_time" || r.statements.empty())
+                continue;
+            std::string keys;
+            for (size_t i = 0; i < r.statements.size() && i < 8; ++i)
+                keys += " " + sel_.skey(r.statements[i]);
+            line(printf_line("  by %-24s", r.title) + keys);
+        }
+    }
+
+    void attribution() {
+        const DimensionStats &dim = p_.primary();
+        heading("Database time by " + dim.name);
+        line(printf_line("%-32s %9s %6s %8s %8s %8s %6s  %s", dim.name.c_str(),
+                         "total", "share", "calls", "mean", "p95", "errors",
+                         "top statements"));
+        double sum = 0;
+        for (uint32_t g : sel_.groups[p_.group_by]) {
+            const GroupStats &group = dim.groups[g];
+            sum += group.all.total_ns;
+            std::string tops;
+            for (size_t i = 0; i < dim.by_group[g].size() && i < 3; ++i)
+                tops += (tops.empty() ? "" : " ") +
+                        sel_.skey(dim.by_group[g][i].first);
+            line(printf_line(
+                "%-32s %9s %6s %8s %8s %8s %6s  %s",
+                one_line(group.name, 32).c_str(),
+                human_ms(group.all.total_ns / 1e6).c_str(),
+                percent(a_.share(group.all.total_ns)).c_str(),
+                human_count(group.all.calls).c_str(),
+                human_ms(group.all.mean_ns() / 1e6).c_str(),
+                human_ms(group.all.latency.quantile_ns(0.95) / 1e6).c_str(),
+                human_count(group.all.errors).c_str(), tops.c_str()));
+        }
+        if (dim.groups.size() > sel_.groups[p_.group_by].size())
+            line("... " +
+                 std::to_string(dim.groups.size() -
+                                sel_.groups[p_.group_by].size()) +
+                 " more groups, " + human_ms((p_.total.total_ns - sum) / 1e6));
+    }
+
+    void plan_changes() {
+        if (a_.plan_changes.empty())
+            return;
+        heading("Plan changes");
+        size_t shown = 0;
+        for (const PlanChange &pc : a_.plan_changes) {
+            if (shown++ >= o_.top)
+                break;
+            const PlanStats &slow = p_.plans[pc.slower];
+            const PlanStats &fast = p_.plans[pc.faster];
+            line(sel_.skey(pc.statement) + ": " +
+                 std::to_string(pc.plans.size()) + " plans; " +
+                 sel_.pkey(pc.faster) + " mean " +
+                 human_ms(fast.all.mean_ns() / 1e6) + " (" +
+                 human_count(fast.all.calls) + " calls), " +
+                 sel_.pkey(pc.slower) + " mean " +
+                 human_ms(slow.all.mean_ns() / 1e6) + " (" +
+                 human_count(slow.all.calls) + " calls), slower plan cost " +
+                 human_ms(pc.extra_ns / 1e6) + " more");
+            line("    " + one_line(a_.text_of(pc.statement), kReportWidth - 4));
+            for (uint32_t plan : {pc.faster, pc.slower}) {
+                const std::string &text =
+                    a_.set.plans()[p_.plans[plan].definition - 1]
+                        .plan.plan_text();
+                line("    " + sel_.pkey(plan) +
+                     (plan == pc.slower ? " (slower):" : " (faster):"));
+                size_t start = 0, lines = 0;
+                while (start < text.size() && lines < 8) {
+                    size_t end = text.find('\n', start);
+                    if (end == std::string::npos)
+                        end = text.size();
+                    std::string l = text.substr(start, end - start);
+                    if (l.find("Output:") == std::string::npos) {
+                        line("      " + one_line(l, kReportWidth - 6));
+                        ++lines;
+                    }
+                    start = end + 1;
+                }
+            }
+        }
+    }
+
+    void n_plus_one() {
+        if (p_.n_plus_one.empty())
+            return;
+        heading("Executions per request (" + p_.request_tag + "): N+1");
+        line("  " + human_count(static_cast<double>(p_.requests)) +
+             " requests, " +
+             (p_.requests
+                  ? human_count(static_cast<double>(p_.request_statements) /
+                                static_cast<double>(p_.requests))
+                  : std::string("0")) +
+             " statements each on average, " +
+             human_count(static_cast<double>(p_.max_request_statements)) +
+             " at most");
+        std::vector<const NPlusOne *> list;
+        for (const NPlusOne &n : p_.n_plus_one)
+            list.push_back(&n);
+        std::sort(list.begin(), list.end(),
+                  [](const NPlusOne *x, const NPlusOne *y) {
+                      return x->total_ns > y->total_ns;
+                  });
+        for (size_t i = 0; i < list.size() && i < o_.top; ++i) {
+            const NPlusOne &n = *list[i];
+            line(printf_line(
+                "  %-5s %9s  up to %s per request in %s requests, route %s",
+                sel_.skey(n.statement).c_str(),
+                human_ms(n.total_ns / 1e6).c_str(),
+                human_count(static_cast<double>(n.max_per_request)).c_str(),
+                human_count(static_cast<double>(n.requests)).c_str(),
+                n.route ? a_.set.string(n.route).c_str() : "(none)"));
+            line("        e.g. request " + n.example_request);
+        }
+    }
+
+    void errors() {
+        if (p_.errors.empty())
+            return;
+        heading("Errors by SQLSTATE");
+        std::vector<const ErrorStats *> list;
+        for (const ErrorStats &e : p_.errors)
+            list.push_back(&e);
+        std::sort(list.begin(), list.end(),
+                  [](const ErrorStats *x, const ErrorStats *y) {
+                      return x->count > y->count;
+                  });
+        for (const ErrorStats *e : list) {
+            uint32_t top = 0;
+            double most = -1;
+            for (const auto &s : e->statements)
+                if (s.second > most) {
+                    most = s.second;
+                    top = s.first;
+                }
+            std::string flag =
+                sqlstate_is_timeout(e->sqlstate) ? " (timeout or cancel)" : "";
+            line(printf_line("  %s %-32s %8s", e->sqlstate.c_str(),
+                             (sqlstate_name(e->sqlstate) + flag).c_str(),
+                             human_count(e->count).c_str()) +
+                 "  mostly " +
+                 (sel_.statement_key[top] >= 0 ? sel_.skey(top) : "") + " " +
+                 one_line(a_.text_of(top), 40));
+        }
+    }
+
+    void kernel() {
+        if (p_.total.kernel_executions == 0)
+            return;
+        heading("Kernel facts by statement (executions with BPF facts)");
+        line("key      on CPU   I/O wait  other wait  storage reads  block "
+             "bytes  text");
+        size_t shown = 0;
+        for (uint32_t stmt : sel_.by_total) {
+            const Aggregate &g = p_.statements[stmt].all;
+            if (g.kernel_executions == 0)
+                continue;
+            if (shown++ >= std::min<size_t>(o_.top, 10))
+                break;
+            std::string row = printf_line(
+                "%-5s %9s %10s %11s %14s %12s  ", sel_.skey(stmt).c_str(),
+                human_ms(g.oncpu_ns / 1e6).c_str(),
+                human_ms(g.io_wait_ns / 1e6).c_str(),
+                human_ms(g.other_wait_ns / 1e6).c_str(),
+                human_count(g.page_cache_misses).c_str(),
+                human_bytes(g.block_bytes).c_str());
+            line(row + one_line(a_.text_of(stmt), kReportWidth - row.size()));
+        }
+    }
+
+    void inputs() {
+        bool any = false;
+        for (const CaptureFileStatus &f : a_.set.files()) {
+            if (f.problems.empty() && f.status == CaptureFileStatus::Status::Ok)
+                continue;
+            if (!any)
+                heading("Capture files: what was skipped");
+            any = true;
+            line(std::string(status_name(f.status)) + ": " + f.path + " (" +
+                 human_count(static_cast<double>(f.samples)) +
+                 " samples read)");
+            if (f.status == CaptureFileStatus::Status::Duplicate)
+                line("    named twice: read once");
+            for (const auto &p : f.problems)
+                out_ += "    " +
+                        wrap(std::string(problem_kind_name(p.kind)) +
+                                 " at offset " + std::to_string(p.offset) +
+                                 ": " + p.what,
+                             kReportWidth - 6, 6) +
+                        "\n";
+            if (f.samples_unresolved)
+                line("    " +
+                     human_count(static_cast<double>(f.samples_unresolved)) +
+                     " samples skipped: undefined references");
+        }
+    }
+
+    const Analysis &a_;
+    const Profile &p_;
+    const ReportSelection &sel_;
+    const ReportOptions &o_;
+    std::string out_;
+};
+
+} // namespace
+
+std::string render_report_text(const Analysis &analysis,
+                               const ReportSelection &selection,
+                               const ReportOptions &options) {
+    return TextReport(analysis, selection, options).render();
+}
+
+} // namespace qprof
