@@ -134,6 +134,13 @@
     return line.length > max ? line.slice(0, max - 1) + '\u2026' : line;
   }
 
+  /* A statement's text as a label: one line, without the sqlcommenter
+   * comment at its end (the tags of the execution that stored the text). */
+  function statementText(text, max) {
+    return oneLine(String(text || '').replace(/\s*\/\*[^*]*(?:\*(?!\/)[^*]*)*\*\/\s*;?\s*$/, ''), max);
+  }
+
+
   function kernelOf(row) { return row && row.kernel ? row.kernel : null; }
 
   /* ------------------------------------------------------------ the data */
@@ -150,7 +157,7 @@
 
   function statementLabel(key, max) {
     var s = statementByKey.get(key);
-    return s ? oneLine(s.text, max || 90) : key;
+    return s ? statementText(s.text, max || 90) : key;
   }
 
   /* A link that opens a statement's detail view. */
