@@ -5,7 +5,7 @@
  * memory. Threads stand for backends.
  *
  * Prints one line per check, "ok NAME" or "not ok NAME: why", and exits 1
- * when a check failed (tests/t/07_ring_protocol.pl runs it). With
+ * when a check failed (tests/t/08_ring_protocol.pl runs it). With
  * "--write N" it only writes N samples, one thread, for
  * tests/bench/ring_instructions.sh to count the writer's instructions.
  *

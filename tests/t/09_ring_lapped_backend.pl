@@ -1,11 +1,11 @@
 # A backend held inside its ring slot while other sessions lap the ring
-# twice (issue 26, defect 3, as it was reproduced): gdb stops the backend in
-# fill_identity, after it took its slot and before it stored anything, and
-# pgbench writes two and a half rings' worth of samples. When the held
-# backend resumes, its stores must not land in a sample that a later writer
-# published: no sample of the held backend may be read back under a
-# sequence number reserved after it was stopped. Both writers that reached
-# its slot meanwhile drop their samples, and every seq is counted once.
+# twice (issue 26, defect 3, as it was reproduced): gdb stops the backend
+# right after ring_begin_write gave it its slot, before it stored anything
+# there, and pgbench writes two and a half rings' worth of samples. When
+# the held backend resumes, its stores must not land in a sample that a
+# later writer published: its own seq has left the window, so no sample of
+# it may be read back at all. Both writers that reached its slot meanwhile
+# drop their samples, and every seq is counted once.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -45,7 +45,7 @@ my $held_pid = $node->safe_psql('postgres', q{
     SELECT pid FROM pg_stat_activity WHERE query LIKE '%held_statement'
        AND wait_event_type = 'Lock'});
 
-# gdb stops the backend when it enters fill_identity, then waits for `go`
+# gdb stops the backend when ring_begin_write returns, then waits for `go`
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my ($ready, $hit, $go) = ("$dir/ready", "$dir/hit", "$dir/go");
 open my $script, '>', "$dir/hold.gdb" or die $!;
@@ -53,16 +53,15 @@ print $script <<"EOF";
 set pagination off
 set confirm off
 handle all nostop noprint pass
-break fill_identity
-commands
-  shell touch $hit
-  shell while [ ! -e $go ]; do sleep 0.1; done
-  delete
-  detach
-  quit
-end
+break qprof::ring_begin_write
 shell touch $ready
 continue
+delete
+finish
+shell touch $hit
+shell while [ ! -e $go ]; do sleep 0.1; done
+detach
+quit
 EOF
 close $script;
 my ($gdb_out, $gdb_err) = ('', '');
@@ -84,7 +83,7 @@ sub wait_for_file
 ok(wait_for_file($ready), 'gdb attached with its breakpoint set')
   or diag "gdb: $gdb_out $gdb_err";
 $locker->query_safe('SELECT pg_advisory_unlock(26)');
-ok(wait_for_file($hit), 'the held backend stopped in fill_identity')
+ok(wait_for_file($hit), 'the held backend stopped inside its slot')
   or diag "gdb: $gdb_out $gdb_err";
 
 # The held backend reserved its seq before this status read. Two and a
@@ -106,23 +105,29 @@ $debugger->finish;
 ok($held->finish, 'the held statement succeeded') or diag $held_err;
 $locker->quit;
 
-my ($written, $over, $dropped, $visible, $held_visible, $held_late) =
-  split /\|/, $node->safe_psql('postgres', qq{
+my ($written, $over, $dropped, $visible, $held_visible, $outside,
+    $unordered) = split /\|/, $node->safe_psql('postgres', qq{
     SELECT s.samples_written, s.samples_overwritten, s.samples_dropped,
-           r.visible, r.held, r.held_late
+           r.visible, r.held, r.outside, r.unordered
       FROM pg_qprof.status s,
            (SELECT count(*) AS visible,
                    count(*) FILTER (WHERE pid = $held_pid) AS held,
-                   count(*) FILTER (WHERE pid = $held_pid
-                                      AND seq > $head_held) AS held_late
-              FROM pg_qprof.read_samples(0, 100000)) r});
+                   count(*) FILTER (WHERE seq < st.oldest_seq
+                                       OR seq > st.head_seq) AS outside,
+                   count(*) FILTER (WHERE seq <= prev) AS unordered
+              FROM (SELECT pid, seq, lag(seq) OVER () AS prev
+                      FROM pg_qprof.read_samples(0, 100000)) x,
+                   pg_qprof.status st) r});
 note "held pid $held_pid, head $head_held when held; written $written, "
   . "overwritten $over, dropped $dropped, visible $visible, "
   . "held backend's samples visible $held_visible";
 ok($written - $head_held >= 2 * $capacity + 1,
     'the ring went round twice while the backend was held');
-is($held_late, 0,
-    'no sample reserved after the held backend stopped carries its stores');
+is($held_visible, 0,
+    "the held backend's stores are in no sample read back (its seq left "
+      . 'the window)');
+is($outside + $unordered, 0,
+    'every sample read back has a seq of the window, in order');
 cmp_ok($dropped, '>=', 2,
     'both writers that reached the held slot dropped their samples');
 is($visible, $written - $over - $dropped,
