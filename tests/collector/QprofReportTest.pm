@@ -1,0 +1,232 @@
+# Helpers of the `qprof report` tests (tests/t/17x_report_*.pl): a capture
+# of a known workload with planted problems, the report as JSON, and a
+# validator for the JSON Schema that docs/report-json.md carries.
+package QprofReportTest;
+
+use strict;
+use warnings;
+use B;
+use Exporter 'import';
+use JSON::PP;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use QprofCollectorTest;
+
+our @EXPORT = qw(plant_workload capture_once report_json report_schema
+  schema_errors tagged);
+
+# A sqlcommenter comment: route and controller, and the request's
+# traceparent when a request number is given.
+sub tagged
+{
+    my ($sql, $route, $controller, $request) = @_;
+    (my $r = $route) =~ s{([^A-Za-z0-9_.~-])}{sprintf('%%%02X', ord $1)}ge;
+    my $tags = "controller='$controller',route='$r'";
+    $tags .= sprintf(",traceparent='00-%032x-%016x-01'", 0xabc000 + $request,
+        $request)
+      if defined $request;
+    return "$sql /*$tags*/";
+}
+
+# Runs the workload with its planted problems on $node:
+#  - /reports/slow: a slow statement (pg_sleep), first by total time;
+#  - /customers/<id>/orders: filters orders on customer_id, first with its
+#    index, then after the index is dropped (a plan change, and a
+#    sequential scan on a large table with no index: the missing index);
+#  - /orders/<id>/items: 12 lookups of items one by one in each request
+#    (N+1, each request with its own traceparent);
+#  - /reports/export: a sort that spills (work_mem 64kB).
+sub plant_workload
+{
+    my ($node) = @_;
+    # the setup is not part of the workload: not recorded
+    $node->safe_psql('postgres', q{
+        SET pg_qprof.enabled = off;
+        CREATE TABLE orders (id serial PRIMARY KEY, customer_id int,
+            status text, note text);
+        INSERT INTO orders (customer_id, status, note)
+            SELECT g % 1000, 'open', md5(g::text) FROM generate_series(1, 300000) g;
+        CREATE INDEX orders_customer_idx ON orders (customer_id);
+        CREATE TABLE items (id int PRIMARY KEY, order_id int, sku text);
+        INSERT INTO items SELECT g, g % 5000, 'sku-' || g FROM generate_series(1, 50000) g;
+        VACUUM ANALYZE orders;
+        VACUUM ANALYZE items;
+    });
+    my $orders = sub {
+        my ($from, $to) = @_;
+        my $sql = '';
+        $sql .= tagged("SELECT id, status FROM orders WHERE customer_id = $_",
+            '/customers/<id>/orders', 'CustomerOrders', 1000 + $_) . ";\n"
+          for $from .. $to;
+        return $sql;
+    };
+    # with the index, then without it
+    $node->safe_psql('postgres', $orders->(1, 20));
+    $node->safe_psql('postgres',
+        'SET pg_qprof.enabled = off; DROP INDEX orders_customer_idx');
+    $node->safe_psql('postgres', $orders->(21, 50));
+
+    my $script = '';
+    for my $request (1 .. 10)
+    {
+        $script .= tagged("SELECT sku FROM items WHERE id = " . ($request * 100 + $_),
+            '/orders/<id>/items', 'OrderItems', $request) . ";\n"
+          for 1 .. 12;
+    }
+    $script .= tagged("SELECT pg_sleep(0.1), 'slow report'",
+        '/reports/slow', 'SlowReport', 2000 + $_) . ";\n"
+      for 1 .. 15;
+    $script .= "SET work_mem = '64kB';\n";
+    $script .= tagged(
+        "SELECT count(*) FROM (SELECT note FROM orders WHERE id <= 100000 ORDER BY note OFFSET 0) s",
+        '/reports/export', 'Export', 3000 + $_) . ";\n"
+      for 1 .. 2;
+    $node->safe_psql('postgres', $script);
+    return;
+}
+
+# `qprof collect --once` into $dir.
+sub capture_once
+{
+    my ($node, $dir, @extra) = @_;
+    my ($rc, $out, $err) = run_qprof('collect', '--dsn',
+        $node->connstr('postgres'), '--out', $dir, '--once', '--bpf', 'off',
+        @extra);
+    die "qprof collect failed ($rc): $err" if $rc != 0;
+    return;
+}
+
+# `qprof report --json ARGS...`: (exit status, decoded document, stderr).
+sub report_json
+{
+    my (@args) = @_;
+    my ($rc, $out, $err) = run_qprof('report', '--json', @args);
+    my $doc = eval { JSON::PP->new->decode($out) };
+    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
+}
+
+# The JSON Schema block of docs/report-json.md.
+sub report_schema
+{
+    my $path = repo_dir() . '/docs/report-json.md';
+    open my $fh, '<', $path or die "$path: $!";
+    local $/;
+    my $text = <$fh>;
+    close $fh;
+    $text =~ /<!-- report-json-schema -->\s*```json\n(.*?)\n```/s
+      or die "no schema block in $path";
+    return JSON::PP->new->decode($1);
+}
+
+# Errors of $value against $schema (the subset of JSON Schema the document
+# uses: type, enum, required, properties, additionalProperties, items,
+# minimum, allOf, oneOf, $ref into $defs), as "path: what" strings.
+sub schema_errors
+{
+    my ($schema, $value) = @_;
+    my @errors;
+    _check($schema, $schema, $value, '$', \@errors);
+    return @errors;
+}
+
+sub _json_type
+{
+    my ($v) = @_;
+    return 'null' unless defined $v;
+    my $ref = ref $v;
+    return 'boolean' if $ref && JSON::PP::is_bool($v);
+    return 'object' if $ref eq 'HASH';
+    return 'array' if $ref eq 'ARRAY';
+    my $flags = B::svref_2object(\$v)->FLAGS;
+    if ($flags & (B::SVp_IOK | B::SVp_NOK) && !($flags & B::SVp_POK))
+    {
+        return $v == int($v) ? 'integer' : 'number';
+    }
+    return 'string';
+}
+
+sub _check
+{
+    my ($root, $s, $v, $path, $errors) = @_;
+    if (my $ref = $s->{'$ref'})
+    {
+        my ($name) = $ref =~ m{^#/\$defs/(.+)$} or die "unsupported \$ref $ref";
+        my $target = $root->{'$defs'}{$name} or die "no \$defs/$name";
+        _check($root, $target, $v, $path, $errors);
+    }
+    for my $sub (@{ $s->{allOf} // [] })
+    {
+        _check($root, $sub, $v, $path, $errors);
+    }
+    if (my $one = $s->{oneOf})
+    {
+        my $matching = 0;
+        for my $sub (@$one)
+        {
+            my @e;
+            _check($root, $sub, $v, $path, \@e);
+            $matching++ unless @e;
+        }
+        push @$errors, "$path: matches $matching of oneOf, not 1"
+          if $matching != 1;
+    }
+    my $type = _json_type($v);
+    if (exists $s->{type})
+    {
+        my @allowed = ref $s->{type} ? @{ $s->{type} } : ($s->{type});
+        my $ok = grep {
+            $_ eq $type || ($_ eq 'number' && $type eq 'integer')
+        } @allowed;
+        if (!$ok)
+        {
+            push @$errors, "$path: is $type, not " . join('|', @allowed);
+            return;
+        }
+    }
+    if (exists $s->{enum})
+    {
+        my $json = JSON::PP->new->canonical->allow_nonref;
+        my $have = $json->encode($v);
+        push @$errors, "$path: $have is not one of " . $json->encode($s->{enum})
+          unless grep { $json->encode($_) eq $have } @{ $s->{enum} };
+    }
+    if (exists $s->{minimum} && ($type eq 'integer' || $type eq 'number'))
+    {
+        push @$errors, "$path: $v is below $s->{minimum}" if $v < $s->{minimum};
+    }
+    if ($type eq 'object')
+    {
+        for my $key (@{ $s->{required} // [] })
+        {
+            push @$errors, "$path: lacks $key" unless exists $v->{$key};
+        }
+        my $props = $s->{properties} // {};
+        for my $key (sort keys %$v)
+        {
+            if (exists $props->{$key})
+            {
+                _check($root, $props->{$key}, $v->{$key}, "$path.$key", $errors);
+            }
+            elsif (ref $s->{additionalProperties} eq 'HASH')
+            {
+                _check($root, $s->{additionalProperties}, $v->{$key},
+                    "$path.$key", $errors);
+            }
+            elsif (exists $s->{additionalProperties}
+                && !$s->{additionalProperties})
+            {
+                push @$errors, "$path: unexpected $key";
+            }
+        }
+    }
+    if ($type eq 'array' && $s->{items})
+    {
+        for my $i (0 .. $#$v)
+        {
+            _check($root, $s->{items}, $v->[$i], "$path\[$i\]", $errors);
+        }
+    }
+    return;
+}
+
+1;
