@@ -5,11 +5,13 @@
 #   - every extension object but the one allowed file was compiled with
 #     -fno-exceptions and -fno-rtti (the compiler's own record of its flags in
 #     the debug information), has no exception tables, and references nothing
-#     that throws or catches: no __cxa_* or personality routine, no
-#     _Unwind_Resume, no std::__throw_*, no throwing operator new, no typeinfo;
+#     that throws, catches or allocates the C++ way: no __cxa_* or
+#     personality routine, no _Unwind_Resume, no typeinfo, no function of
+#     the standard library (std::__throw_*, a std::string's growth), no
+#     operator new or delete;
 #   - the allowed file includes no PostgreSQL header, directly or not.
 # It first checks itself: objects and sources made to break each rule must be
-# reported, or the check fails.
+# reported, and a plain one using std::atomic must pass, or the check fails.
 #
 # Usage: check_error_contract.sh [repository root]. Builds the extension's
 # objects with make when they are missing or older than their sources. Exit 0
@@ -49,10 +51,11 @@ object_problems() {
         grep -v -e '-fno-rtti' <<<"$producers" | grep -q . &&
             echo "was compiled without -fno-rtti"
     fi
-    # throwing, catching and unwinding code of the C++ runtime, the throwing
-    # operators new (the nothrow ones are allowed), typeinfo
+    # throwing, catching and unwinding code of the C++ runtime, typeinfo;
+    # any function of the standard library (std::), which may throw or
+    # allocate; operators new and delete (memory here is palloc'd)
     nm -u "$object" | awk '{print $2}' |
-        grep -E '^(__cxa_|__gxx_personality|_Unwind_Resume$|_ZSt[0-9]+__throw_|_Zn[wa]m(St11align_val_t)?$|_ZTI)' |
+        grep -E '^(__cxa_|__gxx_personality|_Unwind_Resume$|_ZTI|_ZN?K?St|_Z[nd][wa])' |
         while read -r symbol; do
             echo "references $symbol ($(c++filt "$symbol"))"
         done
@@ -82,8 +85,13 @@ cat >"$scratch/grows_string.cpp" <<'EOF'
 #include <string>
 std::string twice(const char *s) { std::string t(s); t += s; return t; }
 EOF
+cat >"$scratch/uses_new.cpp" <<'EOF'
+int *boxed(int x) { return new int(x); }
+EOF
 cat >"$scratch/plain.cpp" <<'EOF'
-extern "C" int plain_add(int x) { return x + 1; }
+#include <atomic>
+static std::atomic<long> counter;
+extern "C" long plain_bump(void) { return counter.fetch_add(1, std::memory_order_relaxed); }
 EOF
 cat >"$scratch/includes_postgres.cpp" <<'EOF'
 extern "C" {
@@ -94,6 +102,7 @@ strict=(-std=c++17 -g -O2 -fPIC -fno-exceptions -fno-rtti)
 self_test_ok=1
 if ! "$cxx" -std=c++17 -g -O2 -fPIC -c -o "$scratch/throws.o" "$scratch/throws.cpp" ||
     ! "$cxx" "${strict[@]}" -c -o "$scratch/grows_string.o" "$scratch/grows_string.cpp" ||
+    ! "$cxx" "${strict[@]}" -c -o "$scratch/uses_new.o" "$scratch/uses_new.cpp" ||
     ! "$cxx" "${strict[@]}" -c -o "$scratch/plain.o" "$scratch/plain.cpp"; then
     complain "the self-test objects do not compile"
     self_test_ok=0
@@ -102,12 +111,14 @@ else
         { complain "self-test: an object that throws passes"; self_test_ok=0; }
     [ -n "$(object_problems "$scratch/grows_string.o")" ] ||
         { complain "self-test: an object that grows a std::string passes"; self_test_ok=0; }
+    [ -n "$(object_problems "$scratch/uses_new.o")" ] ||
+        { complain "self-test: an object that uses operator new passes"; self_test_ok=0; }
     [ -z "$(object_problems "$scratch/plain.o")" ] ||
-        { complain "self-test: a plain object fails: $(object_problems "$scratch/plain.o")"; self_test_ok=0; }
+        { complain "self-test: a plain object (std::atomic) fails: $(object_problems "$scratch/plain.o")"; self_test_ok=0; }
 fi
 [ -n "$(postgres_includes "$scratch/includes_postgres.cpp")" ] ||
     { complain "self-test: a source that includes postgres.h passes"; self_test_ok=0; }
-[ "$self_test_ok" = 1 ] && echo "ok: the check reports a throw, a growing std::string and an include of postgres.h"
+[ "$self_test_ok" = 1 ] && echo "ok: the check reports a throw, a growing std::string, operator new and an include of postgres.h, and passes std::atomic"
 
 # --- the extension --------------------------------------------------------------
 cd "$repo" || exit 1
@@ -139,7 +150,7 @@ for source in "${sources[@]}"; do
             complain "$object $reason"
         done <<<"$reasons"
     else
-        echo "ok: $object: no exceptions, no RTTI, nothing that throws"
+        echo "ok: $object: no exceptions, no RTTI, nothing that throws or allocates the C++ way"
     fi
 done
 [ "$allowed_seen" = 1 ] || echo "note: $allowed_source no longer exists"
