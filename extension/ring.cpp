@@ -303,11 +303,11 @@ ReadResult ring_read(uint64_t seq, uint64_t head, Sample *out) {
 
 namespace {
 
-/* A count since the last reset. A reset base is a total read earlier, and
- * totals only grow, so this is never negative; the guard keeps a view from
- * ever showing 2^64 - 1 should that not hold. */
-uint64_t since_reset(uint64_t total, uint64_t base) {
-    return total > base ? total - base : 0;
+/* total - part, for a part read before its total (a reset base, the drops
+ * that left the window): never negative then, and the guard keeps a view
+ * from ever showing 2^64 - 1 should that not hold. */
+uint64_t saturating_sub(uint64_t total, uint64_t part) {
+    return total > part ? total - part : 0;
 }
 
 /* Moves a reset base forward to `total`, never back: of two resets racing,
@@ -356,15 +356,16 @@ RingStatus ring_status() {
         st.head_seq > st.capacity ? st.head_seq - st.capacity : 0;
     st.oldest_seq = out_of_window + 1;
     /* a dropped seq is counted once, as dropped, also out of the window */
-    st.overwritten = since_reset(out_of_window, dropped_left);
-    st.dropped = since_reset(pg_atomic_read_u64(&ring->dropped), base_dropped);
+    st.overwritten = saturating_sub(out_of_window, dropped_left);
+    st.dropped =
+        saturating_sub(pg_atomic_read_u64(&ring->dropped), base_dropped);
     st.reset_seq = pg_atomic_read_u64(&ring->reset_seq);
     st.reset_time = static_cast<int64_t>(pg_atomic_read_u64(&ring->reset_time));
     SkipTotals skipped = skip_totals();
-    st.skipped_by_sampling = since_reset(skipped.sampling, base_sampling);
+    st.skipped_by_sampling = saturating_sub(skipped.sampling, base_sampling);
     st.skipped_by_min_duration =
-        since_reset(skipped.min_duration, base_min_duration);
-    st.skipped_too_deep = since_reset(skipped.too_deep, base_too_deep);
+        saturating_sub(skipped.min_duration, base_min_duration);
+    st.skipped_too_deep = saturating_sub(skipped.too_deep, base_too_deep);
     return st;
 }
 

@@ -68,7 +68,8 @@ RingStatus ring_status();
 /* Where the ring lies in the server's shared memory, at the same address in
  * the postmaster and every backend: for a collector that reads it from the
  * postmaster's memory with the reader's protocol above (the version word at
- * the start of each slot, then the sample) instead of through SQL. */
+ * the start of each slot, judged with ring_slot.h, then the sample) instead
+ * of through SQL. */
 struct RingMemory {
     uint64_t epoch;
     uint64_t capacity;
