@@ -27,7 +27,9 @@ bool ring_ready();
  * returns the slot's sample to fill (its seq is set), or nullptr when a
  * writer the ring lapped is still inside the slot (the sample is then
  * dropped and counted) or this one was lapped before it reached the slot.
- * ring_end_write publishes it. Nothing in between may fail. */
+ * ring_end_write publishes it. Nothing in between may fail: a writer that
+ * never ends keeps its slot (every later writer of it drops its sample,
+ * counted) until shared memory is created again. */
 Sample *ring_begin_write(uint64_t *ticket);
 void ring_end_write(uint64_t ticket);
 
