@@ -347,6 +347,18 @@ void SampleBlockEncoder::end() {
     samples_.clear();
 }
 
+namespace {
+
+/* a + b with two's complement wrap-around, not undefined behaviour */
+int64_t wrapping_add(int64_t a, uint64_t b) {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + b);
+}
+int64_t wrapping_add(int64_t a, int64_t b) {
+    return wrapping_add(a, static_cast<uint64_t>(b));
+}
+
+} // namespace
+
 void decode_sample_block(
     const pb::SampleBlock &block,
     const std::function<void(const DecodedSample &)> &visit) {
@@ -362,7 +374,8 @@ void decode_sample_block(
             pid = s.pid();
         uint64_t &last_exec_id = last_exec_id_of_pid[pid];
         last_exec_id += static_cast<uint64_t>(s.exec_id_delta());
-        start_us += s.start_delta_us();
+        /* modulo 2^64: a damaged or hostile block must not overflow */
+        start_us = wrapping_add(start_us, s.start_delta_us());
         d.seq = seq;
         d.pid = pid;
         d.exec_id = last_exec_id;
@@ -371,7 +384,7 @@ void decode_sample_block(
                                : last_exec_id - static_cast<uint64_t>(
                                                     s.parent_exec_distance());
         d.start_unix_us = start_us;
-        d.end_unix_us = start_us + static_cast<int64_t>(s.duration_us());
+        d.end_unix_us = wrapping_add(start_us, s.duration_us());
         d.sample = &s;
         visit(d);
     }

@@ -1,0 +1,94 @@
+/*
+ * capture_reader_fuzz.cpp — libFuzzer target: any bytes, read as a capture
+ * file through every entry point of capture_reader.h, and every sample
+ * block decoded. The reader must never crash, never allocate beyond the
+ * format's limits, and keep its promises: no record without a kind is
+ * visited, and nothing is visited from a file without a valid header.
+ */
+#include "capture_format.h"
+#include "capture_reader.h"
+#include "sample_codec.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace {
+
+/* The input as a regular file (the reader maps files): one memory file,
+ * rewritten for each input. */
+const std::string &input_path() {
+    static std::string path = [] {
+        int fd = memfd_create("capture", 0);
+        if (fd < 0) {
+            perror("memfd_create");
+            abort();
+        }
+        return "/proc/self/fd/" + std::to_string(fd);
+    }();
+    return path;
+}
+
+void write_input(const uint8_t *data, size_t size) {
+    int fd = std::atoi(input_path().c_str() + 14);
+    if (ftruncate(fd, 0) != 0 ||
+        (size > 0 && pwrite(fd, data, size, 0) != static_cast<ssize_t>(size)))
+        abort();
+}
+
+void check(bool condition, const char *what) {
+    if (!condition) {
+        fprintf(stderr, "capture_reader_fuzz: %s\n", what);
+        abort();
+    }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    namespace pb = qprof::capture::v1;
+    write_input(data, size);
+
+    bool first = true;
+    uint64_t samples = 0;
+    qprof::ReadSummary summary = qprof::read_capture_file(
+        input_path(), [&](const pb::Record &record, uint64_t frame_offset) {
+            check(record.kind_case() != pb::Record::KIND_NOT_SET,
+                  "a record with no kind was visited");
+            check(frame_offset < size, "a frame offset past the end");
+            if (first) {
+                check(record.has_header() &&
+                          record.header().format_version() >= 1 &&
+                          record.header().format_version() <=
+                              qprof::kFormatVersion,
+                      "a record visited from a file without a valid header");
+                first = false;
+            }
+            if (record.has_sample_block()) {
+                qprof::decode_sample_block(
+                    record.sample_block(),
+                    [&](const qprof::DecodedSample &) { ++samples; });
+                qprof::last_seq_of_block(record.sample_block());
+            }
+        });
+    check(summary.file_bytes == size, "file_bytes is not the input's size");
+    for (const qprof::ReadProblem &problem : summary.problems)
+        check(problem.offset <= size, "a problem offset past the end");
+    if (size == 0)
+        check(summary.damaged(), "an empty file is not damage");
+
+    pb::Header header;
+    qprof::read_capture_header(input_path(), header);
+    uint64_t frames = 0;
+    qprof::scan_capture_frames_backwards(
+        input_path(),
+        [](const pb::Record &record) {
+            check(record.kind_case() != pb::Record::KIND_NOT_SET,
+                  "a record with no kind was visited backwards");
+        },
+        [&](bool) { return ++frames < 64; });
+    return 0;
+}

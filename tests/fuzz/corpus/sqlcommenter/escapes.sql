@@ -1,0 +1,1 @@
+select 1 /*traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',k%3D='v%27%5Cx'*/
