@@ -3,8 +3,10 @@
 # with CI=true and no stdin):
 #   1. installs the Debian packages it needs (tests/install_deps.sh);
 #   2. builds and installs the extension, the collector and the BPF programs;
-#   3. the error contract between C++ and PostgreSQL on the objects built
-#      (tests/contract/check_error_contract.sh, docs/error-contract.md);
+#   3. the contracts: the error contract between C++ and PostgreSQL on the
+#      objects built (tests/contract/check_error_contract.sh,
+#      docs/error-contract.md), and this script's counting of skipped tests
+#      (tests/contract/check_skip_counting.sh);
 #   4. as the postgres user, in a throw-away directory: pg_regress on a
 #      temporary instance (tests/regress_schedule, tests/regress.conf), then
 #      the TAP tests tests/t/*.pl;
@@ -19,7 +21,7 @@
 #
 # Environment: QPROF_KEEP=1 keeps the throw-away directory;
 # QPROF_TESTS="contract regress t/01_x.pl ..." runs only those suites
-# ("contract" is the error contract check, "regress" is pg_regress; the
+# ("contract" is the checks of tests/contract, "regress" is pg_regress; the
 # others are TAP files under tests/);
 # QPROF_SKIP_BUILD=1 skips steps 1-2 (for a quick re-run).
 set -uo pipefail
@@ -188,14 +190,18 @@ cp expected/*.out "$work/src/expected/" 2>/dev/null || true
 [ "$(id -u)" -eq 0 ] && chown -R "$test_user:" "$work"
 chmod 755 "$work"
 
-# --- 3. the error contract --------------------------------------------------------
+# --- 3. the contracts the build and this script keep ---------------------------
+# The error contract between C++ and PostgreSQL, and the counting of skips.
 run_contract() {
-    say "error contract (tests/contract/check_error_contract.sh)"
-    if run_child "$repo" bash tests/contract/check_error_contract.sh "$repo"; then
-        record contract ok
-    else
-        record contract fail
-    fi
+    local check
+    for check in error_contract skip_counting; do
+        say "tests/contract/check_$check.sh"
+        if run_child "$repo" bash "tests/contract/check_$check.sh" "$repo"; then
+            record "contract/$check" ok
+        else
+            record "contract/$check" fail
+        fi
+    done
 }
 
 # --- 4a. pg_regress ------------------------------------------------------------
