@@ -7,12 +7,19 @@
 #      preloaded (setup.sh), fills it with a lab's data (generate_lab.py);
 #   3. serves LAVA with gunicorn, runs LAVA's scheduler, and drives a lab's
 #      traffic at it (drive_traffic.py) while `qprof collect` captures;
-#   4. prints where the database time went, from pg_qprof's SQL views, and
-#      checks the capture with `qprof dump --check`.
+#   4. checks the capture with `qprof dump --check`, prints `qprof report`
+#      (where the database time went, and what to do first) and writes the
+#      report's HTML page next to the capture.
 # A second run reuses the cluster and the data in $LAVA_KIT_DIR. Everything
 # started here is stopped on exit.
 #
 # Settings (environment):
+#   LAVA_DEMO_DUMP          a pg_dump of a real LAVA database to restore
+#                           instead of generating a lab (custom, tar,
+#                           directory or plain format; a plain or custom one
+#                           may be compressed with gzip, zstd or xz); LAVA's
+#                           migrations bring an older schema up to date. It is
+#                           restored again when the file changes.
 #   LAVA_DEMO_JOBS          test jobs in the generated lab (20000); the lab is
 #                           generated again when this changes
 #   LAVA_DEMO_DURATION      seconds of traffic (150)
@@ -40,8 +47,11 @@ demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
 demo_retention="${LAVA_DEMO_RETENTION:-1}"
 demo_statement_timeout_ms="${LAVA_DEMO_STATEMENT_TIMEOUT_MS:-250}"
 manifest="$LAVA_KIT_DIR/manifest.json"
+demo_dump="${LAVA_DEMO_DUMP:-}"
 # The size of the lab in the database, written once it is generated.
 lab_size_file="$LAVA_KIT_DIR/lab-jobs"
+# Which dump the database holds, written once it is restored.
+lab_dump_file="$LAVA_KIT_DIR/lab-dump"
 
 started_pids=()
 
@@ -216,6 +226,49 @@ finish_collector() {
     fi
 }
 
+# `qprof report` of the capture, in the terminal and as an HTML page next to
+# the capture folder.
+report_capture() {
+    report_page=""
+    [ -n "$capture_dir" ] && [ -d "$capture_dir" ] || return 0
+    section "Where LAVA's database time went (qprof report $capture_dir)"
+    qprof report "$capture_dir" || echo "qprof report failed (exit $?)"
+    report_page="$capture_dir.html"
+    if ! qprof report "$capture_dir" --html "$report_page" >"$LAVA_LOG_DIR/report-html.log" 2>&1; then
+        cat "$LAVA_LOG_DIR/report-html.log" >&2
+        echo "qprof report --html failed"
+        report_page=""
+    fi
+}
+
+# A description of the dump, to restore it again only when it changed.
+dump_identity() {
+    local path
+    path="$(realpath -- "$1")"
+    echo "$path $(du -sb -- "$path" | cut -f1) $(stat -c %Y -- "$path")"
+}
+
+# The kit's sign-in users (generate_lab.py's, password = user name) in a
+# restored lab, for the traffic's signed-in pages; a user of the dump with
+# the same name is left as it is.
+add_sign_in_users() {
+    (
+        export_lava_env lava-generator
+        cd "$LAVA_KIT_DIR"
+        "$DEBIAN_PYTHON" -c '
+import django
+django.setup()
+from django.contrib.auth.models import User
+for index in range(5):
+    name = f"user{index:02d}"
+    user, created = User.objects.get_or_create(username=name)
+    if created:
+        user.set_password(name)
+        user.save()
+'
+    )
+}
+
 main() {
     [ "$(id -u)" -eq 0 ] || kit_die "run as root (make demo installs packages and runs PostgreSQL as postgres)"
     local demo_started=$SECONDS
@@ -225,8 +278,19 @@ main() {
     build_and_install
 
     section "LAVA"
-    local recreate_database=0
-    if [ -f "$lab_size_file" ] && [ "$(cat "$lab_size_file")" != "$demo_jobs" ]; then
+    local recreate_database=0 restore_dump=0 dump_id=""
+    if [ -n "$demo_dump" ]; then
+        [ -e "$demo_dump" ] || kit_die "LAVA_DEMO_DUMP: no file $demo_dump"
+        dump_id="$(dump_identity "$demo_dump")"
+        if [ "$(cat "$lab_dump_file" 2>/dev/null)" != "$dump_id" ]; then
+            restore_dump=1
+            rm -f "$lab_dump_file" "$lab_size_file"
+        fi
+    elif [ -f "$lab_dump_file" ]; then
+        # a restored lab is there; a generated one is wanted
+        recreate_database=1
+        rm -f "$lab_dump_file" "$lab_size_file"
+    elif [ -f "$lab_size_file" ] && [ "$(cat "$lab_size_file")" != "$demo_jobs" ]; then
         recreate_database=1
         rm -f "$lab_size_file"
     fi
@@ -235,13 +299,26 @@ main() {
     load_kit_env
     start_postgres
 
-    section "Lab data"
+    if [ -n "$demo_dump" ]; then
+        section "Lab data (restored from $demo_dump)"
+        if [ "$restore_dump" = 1 ]; then
+            restore_lava_dump "$demo_dump"
+            add_sign_in_users
+            echo "$dump_id" >"$lab_dump_file"
+        else
+            echo "the database holds this dump already"
+        fi
+    else
+        section "Lab data"
+    fi
+    # generate_lab.py keeps a lab that has devices (a restored one): it only
+    # writes the device dictionaries and the traffic's manifest then.
     (
         export_lava_env lava-generator
         cd "$LAVA_KIT_DIR"
         "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/generate_lab.py" --jobs "$demo_jobs" --manifest "$manifest"
     )
-    [ -f "$lab_size_file" ] || echo "$demo_jobs" >"$lab_size_file"
+    [ -n "$demo_dump" ] || [ -f "$lab_size_file" ] || echo "$demo_jobs" >"$lab_size_file"
     kit_psql -d "$LAVA_DB_NAME" -Atc "SELECT 'jobs ' || (SELECT count(*) FROM lava_scheduler_app_testjob) || ', test cases ' || (SELECT count(*) FROM lava_results_app_testcase) || ', database ' || pg_size_pretty(pg_database_size(current_database()))"
 
     section "Traffic"
@@ -268,18 +345,17 @@ main() {
     finish_lava_retention
 
     finish_collector
-
-    section "Where LAVA's database time went (pg_qprof)"
-    kit_psql -d "$LAVA_DB_NAME" <"$LAVA_KIT_SOURCE_DIR/report.sql"
-
-    if [ -n "$capture_dir" ] && [ -d "$capture_dir" ]; then
-        section "On the CPU, waiting for I/O, or waiting otherwise (eBPF, from the capture)"
-        "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/kernel_time.py" "$capture_dir" ||
-            echo "kernel_time.py failed"
-    fi
+    stop_everything
+    report_capture
 
     section "Done"
     echo "demo finished in $((SECONDS - demo_started)) s; logs in $LAVA_LOG_DIR"
+    if [ -n "$report_page" ]; then
+        echo "capture:     $capture_dir"
+        echo "report page: $report_page"
+    else
+        echo "no report page (no capture, or qprof report failed)"
+    fi
 }
 
 main "$@"

@@ -7,20 +7,30 @@ Each statement a request runs gets a sqlcommenter comment appended, e.g.
 which pg_qprof parses into the `tags` of the sample. Keys are sorted and
 values URL-encoded, as the sqlcommenter specification says.
 
+Every statement of one request carries the same W3C `traceparent`
+(00-<trace id>-<span id>-01): the request's own, or one made up for it when
+the client sent none. `qprof report` groups executions by it to find a
+request that runs the same statement many times (N+1). The comment must fit
+the 256 bytes a sample keeps of it (a longer one loses its last pairs, and
+traceparent sorts last), so the framework's name, constant for the whole
+kit, is not sent.
+
 The route is the request path with the values captured by the URL pattern
 replaced by their names (/scheduler/job/1234 -> /scheduler/job/<pk>), so
 that one route groups every request of one page kind. XML-RPC requests all
 go to /RPC2; their controller is the remote method called.
 """
 
+import re
+import secrets
 import xmlrpc.client
 from urllib.parse import quote
 
-import django
 from django.db import connection
 from django.urls import Resolver404, resolve
 
-FRAMEWORK = "django:" + django.get_version()
+# version 00: trace id (32 hex digits, not all zero), parent span id (16)
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 
 # Captured values that are not identifiers: keep them in the route.
 _KEPT_CAPTURES = {"version"}
@@ -60,6 +70,14 @@ def _xmlrpc_method(request):
         return None
 
 
+def _traceparent(request):
+    """The request's W3C traceparent: the client's trace id, if it sent a
+    valid one, under a new span for this request; else a new trace."""
+    match = _TRACEPARENT.match(request.META.get("HTTP_TRACEPARENT", "").strip().lower())
+    trace_id = match.group(1) if match and match.group(1) != "0" * 32 else secrets.token_hex(16)
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
 def _comment(tags):
     pairs = (
         f"{quote(key, safe='')}='{quote(str(value), safe='')}'"
@@ -91,7 +109,7 @@ class SqlCommenterMiddleware:
                 "controller": controller,
                 "action": action,
                 "method": request.method,
-                "framework": FRAMEWORK,
+                "traceparent": _traceparent(request),
             }
         )
         # psycopg2 interpolates parameters with %: a statement that has

@@ -8,6 +8,7 @@ use FindBin;
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use File::Temp ();
 use IPC::Run ();
+use JSON::PP ();
 use Test::More;
 use BpfTest;
 
@@ -117,17 +118,19 @@ cmp_ok($sleeping->{2}{io}{offcpu_other_ns} // 0, '>=', 0.19e9,
 cmp_ok($sleeping->{1}{io}{oncpu_ns} // 0, '<', 0.1e9,
     'the statement around it is not credited with the sleep as CPU time');
 
-# The demo's summary of the capture's kernel facts: the sleep's group
-# (no route tag: its application name) shows its wait.
-my ($summary, $summary_err) = ('', '');
-IPC::Run::run([ 'python3', "$FindBin::Bin/../lava/kernel_time.py", $capture,
-        '--qprof', $qprof, '--top', '50' ], '>', \$summary, '2>', \$summary_err)
-  or diag $summary_err;
-my ($sleep_row) = grep { /\(collected_sleep\)$/ } split /\n/, $summary;
-ok($sleep_row, 'kernel_time.py lists the sleep by its application')
-  or diag $summary;
-my (undef, undef, undef, $other_wait_ms) = split ' ', $sleep_row // '';
-cmp_ok($other_wait_ms // 0, '>=', 190,
+# The report's kernel facts (what the demo prints): the sleep's
+# application shows its wait.
+my ($report_json, $report_err) = ('', '');
+IPC::Run::run([ $qprof, 'report', $capture, '--json', '--top', '50' ],
+    '>', \$report_json, '2>', \$report_err)
+  or diag $report_err;
+my ($apps) = grep { $_->{dimension} eq 'app' }
+  @{ JSON::PP->new->utf8->decode($report_json)->{attribution}{dimensions} };
+my ($sleep_group) = grep { $_->{name} eq 'collected_sleep' } @{ $apps->{groups} };
+ok($sleep_group && $sleep_group->{kernel},
+    'qprof report has the kernel facts of the sleep\'s application')
+  or diag $report_json;
+cmp_ok($sleep_group->{kernel}{other_wait_ms} // 0, '>=', 190,
     'with its 0.2 s off the CPU as other wait');
 
 # --bpf off: no I/O facts at all.
