@@ -464,9 +464,12 @@ class TextReport {
             if (!any)
                 heading("Capture files: what was skipped");
             any = true;
-            line(std::string(status_name(f.status)) + ": " + f.path + " (" +
-                 human_count(static_cast<double>(f.samples)) +
-                 " samples read)");
+            out_ +=
+                wrap(std::string(status_name(f.status)) + ": " + f.path + " (" +
+                         human_count(static_cast<double>(f.samples)) +
+                         " samples read)",
+                     kReportWidth, 6) +
+                "\n";
             if (f.status == CaptureFileStatus::Status::Duplicate)
                 line("    named twice: read once");
             for (const auto &p : f.problems)
