@@ -81,12 +81,15 @@ test:
 	bash tests/run_tests.sh
 
 # Instruction counts (valgrind): the extension's hot path, then the
-# collector's cost per sample. Installs what it measures first.
+# collector's cost per sample; qprof report at scale and against pgBadger
+# (docs/report-scale.md). Installs what it measures first.
 bench:
 	bash tests/install_deps.sh
 	$(MAKE) install
 	bash tests/bench/run_bench.sh
 	bash tests/bench/collector_instructions.sh
+	bash tests/bench/report_scale.sh
+	bash tests/bench/pgbadger_compare.sh
 
 demo:
 	bash tests/lava/demo.sh
