@@ -1,7 +1,8 @@
-# The soak (`make soak`, the end of `make bench`; 4 minutes, 3 of load): pgbench with
-# 16 clients, extended-protocol clients that abort transactions with portals
-# still open (abort_client.pl), the collector killed with SIGKILL and
-# restarted every 20 s, and one `pg_ctl restart -m immediate` in the middle.
+# The soak (`make soak`, the end of `make bench`; 4 minutes, 3 of load):
+# pgbench with 16 clients, extended-protocol clients that abort transactions
+# with portals still open (abort_client.pl), the collector killed with SIGKILL
+# and restarted every 20 s, and one `pg_ctl restart -m immediate` in the
+# middle.
 # Then:
 #   - every sequence number of every ring epoch is in the capture exactly
 #     once or counted lost (a Loss record covering it); for the epoch the
