@@ -180,7 +180,7 @@ class ProfileBuilder : public CaptureVisitor {
         for (size_t i = 0; i < p_.dimensions.size(); ++i)
             add_to_group(i, r, s, e, stmt);
         if (e.error)
-            count_error_class(s.sqlstate(), e.weight, stmt, route);
+            count_error_class(s.sqlstate(), e, stmt, route);
         if (r.tags != nullptr && !r.tags->request.empty())
             add_to_request(r, d, e, stmt, route);
     }
@@ -364,8 +364,9 @@ class ProfileBuilder : public CaptureVisitor {
         st.errors.emplace_back(sqlstate, weight);
     }
 
-    void count_error_class(const std::string &sqlstate, double weight,
+    void count_error_class(const std::string &sqlstate, const ExecutionView &e,
                            uint32_t stmt, uint32_t route) {
+        double weight = e.weight;
         ErrorStats *es = nullptr;
         for (ErrorStats &e : p_.errors)
             if (e.sqlstate == sqlstate)
@@ -378,7 +379,9 @@ class ProfileBuilder : public CaptureVisitor {
         es->count += weight;
         ++es->executions;
         es->statements[stmt] += weight;
-        es->routes[route] += weight;
+        PairStats &r = es->routes[route];
+        r.calls += weight;
+        r.total_ns += weight * static_cast<double>(e.db_time_ns);
     }
 
     /* The dimension's value of an execution (0 when it has none). */

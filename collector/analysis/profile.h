@@ -97,7 +97,8 @@ struct ErrorStats {
     double count = 0;
     uint64_t executions = 0;
     std::unordered_map<uint32_t, double> statements;
-    std::unordered_map<uint32_t, double> routes; /* route string id */
+    /* route string id -> failed executions and their time */
+    std::unordered_map<uint32_t, PairStats> routes;
 };
 
 struct Profile {

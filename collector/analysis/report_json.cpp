@@ -695,11 +695,11 @@ class JsonReport {
                 w_.end_object();
             }
             w_.end_array();
-            std::vector<std::pair<uint32_t, double>> routes(e->routes.begin(),
-                                                            e->routes.end());
+            std::vector<std::pair<uint32_t, PairStats>> routes(
+                e->routes.begin(), e->routes.end());
             std::sort(routes.begin(), routes.end(),
                       [](const auto &x, const auto &y) {
-                          return x.second > y.second;
+                          return x.second.calls > y.second.calls;
                       });
             w_.key("routes").begin_array();
             for (size_t i = 0; i < routes.size() && i < kTopPerGroup; ++i) {
@@ -707,8 +707,8 @@ class JsonReport {
                 w_.field("name", routes[i].first
                                      ? a_.set.string(routes[i].first)
                                      : std::string("(none)"));
-                w_.field("calls", routes[i].second);
-                w_.field("total_ms", 0.0);
+                w_.field("calls", routes[i].second.calls);
+                w_.field("total_ms", routes[i].second.total_ns / 1e6);
                 w_.end_object();
             }
             w_.end_array();
