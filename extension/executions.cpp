@@ -20,6 +20,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 }
 
 #include "instr_ns.h"
@@ -300,8 +301,14 @@ void analysis_keep_decision(int64_t queryid) {
 uint64_t next_exec_id() {
     /* this backend's first execution: the word was inherited from the
      * postmaster, it still says nothing about who we are */
-    if (unlikely(exec_counter == 0))
+    if (unlikely(exec_counter == 0)) {
         qprof_word->pid = MyProcPid;
+        /* MyProc's by now: the BPF programs read the wait event there */
+        uintptr_t wait_event = reinterpret_cast<uintptr_t>(my_wait_event_info);
+        qprof_word->wait_event_address_lo = uint32_t(wait_event);
+        qprof_word->wait_event_address_hi =
+            uint32_t(uint64_t(wait_event) >> 32);
+    }
     if (qprof_word->exec_id == 0)
         word_slots_follow();
     return ++exec_counter;
@@ -351,7 +358,7 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
     e->cmd = cmd;
     e->level = static_cast<int16_t>(level);
     e->instrumented = false;
-    e->parent_exec_id = running.exec_id;
+    e->parent_exec_id = level == 0 ? 0 : running.exec_id;
     e->userid = GetUserId();
 
     /* The planner hook chose the id of the execution it planned, so that
@@ -585,6 +592,11 @@ void transaction_ended(bool committed) {
         write_held_sample(0);
     last_error_sqlstate = 0;
     pending.valid = false;
+    /* an error no handler of ours saw may have left an execution entered */
+    if (!committed && open_count == 0) {
+        running = {0, nullptr, 0};
+        qprof_word->exec_id = 0;
+    }
 }
 
 void subtransaction_ended() {

@@ -403,20 +403,12 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     if (estate->es_jit_worker_instr != nullptr)
         add_jit(&out, estate->es_jit_worker_instr);
 
-    PG_TRY();
-    {
-        out.planid = plan_id_of(query_desc);
-        out.node_actuals = plans_capture_end(
-            query_desc, execution_queryid(e), out.planid, execution_id(e),
-            execution_instrumented(e), static_cast<double>(elapsed_ns) / 1e6);
-    }
-    PG_CATCH();
-    {
-        execution_leave(saved);
-        close_failed_execution(query_desc);
-        PG_RE_THROW();
-    }
-    PG_END_TRY();
+    /* Neither raises: a plan that cannot be stored is counted, never an
+     * error of the statement's (plan_capture.h). */
+    out.planid = plan_id_of(query_desc);
+    out.node_actuals = plans_capture_end(
+        query_desc, execution_queryid(e), out.planid, execution_id(e),
+        execution_instrumented(e), static_cast<double>(elapsed_ns) / 1e6);
     execution_close(e, out);
     execution_leave(saved);
     run_ExecutorEnd(query_desc);

@@ -264,7 +264,7 @@ bool sqlcommenter_to_json(const char *body, size_t len, bool truncated,
                           std::string *json) {
     try {
         return parse_pairs(body, len, truncated, json);
-    } catch (const std::bad_alloc &) {
+    } catch (...) { /* bad_alloc, length_error: no tags rather than a throw */
         return false;
     }
 }

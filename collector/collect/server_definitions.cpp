@@ -40,31 +40,49 @@ ServerDefinitions::ServerDefinitions(PgConnection &conn) : conn_(conn) {
         " pg_catalog.to_regprocedure('pg_qprof.node_actuals(bigint)')"
         " IS NOT NULL,"
         " pg_catalog.to_regprocedure("
-        "'pg_qprof.stored_plans(bigint[], bigint[])') IS NOT NULL");
+        "'pg_qprof.stored_plans(bigint[], bigint[])') IS NOT NULL,"
+        " pg_catalog.to_regprocedure("
+        "'pg_qprof.query_texts(oid[], oid[], bigint[])') IS NOT NULL");
     has_queries_view_ = r.text(0, 0) == "t";
     has_plans_ = r.text(0, 1) == "t";
     has_node_actuals_ = r.text(0, 2) == "t";
     has_plans_by_id_ = r.text(0, 3) == "t";
+    has_texts_by_id_ = r.text(0, 4) == "t";
 }
 
 std::unordered_map<int64_t, std::string>
-ServerDefinitions::query_texts(const std::vector<int64_t> &queryids) {
+ServerDefinitions::query_texts(const std::vector<QueryKey> &queries) {
     std::unordered_map<int64_t, std::string> texts;
-    if (queryids.empty())
+    if (queries.empty())
         return texts;
-    /* The samples view scans the whole ring: it is the fallback only. */
-    const char *sql =
-        has_queries_view_
-            ? "SELECT queryid, query FROM pg_qprof.queries"
-              " WHERE queryid OPERATOR(pg_catalog.=) ANY ($1::bigint[])"
-              " AND query IS NOT NULL"
-            : "SELECT DISTINCT ON (queryid) queryid, query FROM "
-              "pg_qprof.samples"
-              " WHERE queryid OPERATOR(pg_catalog.=) ANY ($1::bigint[])"
-              " AND query IS NOT NULL";
-    PgResult r = conn_.exec(sql, {bigint_array(queryids)});
+    std::vector<int64_t> userids, dbids, queryids;
+    for (const QueryKey &q : queries) {
+        userids.push_back(q.userid);
+        dbids.push_back(q.dbid);
+        queryids.push_back(q.queryid);
+    }
+    PgResult r =
+        has_texts_by_id_
+            /* one index probe per (user, database, queryid) */
+            ? conn_.exec("SELECT queryid, query FROM pg_qprof.query_texts("
+                         "$1::pg_catalog.oid[], $2::pg_catalog.oid[],"
+                         " $3::bigint[]) WHERE query IS NOT NULL",
+                         {bigint_array(userids), bigint_array(dbids),
+                          bigint_array(queryids)})
+            : has_queries_view_
+                  ? conn_.exec("SELECT queryid, query FROM pg_qprof.queries"
+                               " WHERE queryid OPERATOR(pg_catalog.=) ANY "
+                               "($1::bigint[]) AND query IS NOT NULL",
+                               {bigint_array(queryids)})
+                  /* the samples view scans the whole ring: the last resort */
+                  : conn_.exec(
+                        "SELECT DISTINCT ON (queryid) queryid, query FROM "
+                        "pg_qprof.samples"
+                        " WHERE queryid OPERATOR(pg_catalog.=) ANY "
+                        "($1::bigint[]) AND query IS NOT NULL",
+                        {bigint_array(queryids)});
     for (int i = 0; i < r.rows(); ++i)
-        texts[std::strtoll(r.value(i, 0), nullptr, 10)] = r.text(i, 1);
+        texts.emplace(std::strtoll(r.value(i, 0), nullptr, 10), r.text(i, 1));
     return texts;
 }
 

@@ -18,6 +18,13 @@
 
 namespace qprof {
 
+/* A statement as the server keeps its text: per user and database. */
+struct QueryKey {
+    uint32_t userid;
+    uint32_t dbid;
+    int64_t queryid;
+};
+
 class ServerDefinitions {
   public:
     /* Looks up which of the SQL objects exist. */
@@ -25,7 +32,7 @@ class ServerDefinitions {
 
     /* Texts of `queryids` the server still knows. */
     std::unordered_map<int64_t, std::string>
-    query_texts(const std::vector<int64_t> &queryids);
+    query_texts(const std::vector<QueryKey> &queries);
 
     /* Stored plans of the (queryid, planid) pairs (ref not set), looked up
      * by id when the server can (pg_qprof.stored_plans(bigint[], bigint[]),
@@ -43,6 +50,7 @@ class ServerDefinitions {
   private:
     PgConnection &conn_;
     bool has_queries_view_ = false;
+    bool has_texts_by_id_ = false;
     bool has_plans_ = false;
     bool has_plans_by_id_ = false;
     bool has_node_actuals_ = false;

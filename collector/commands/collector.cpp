@@ -328,15 +328,16 @@ void Collector::close_frame() {
 
 /* Query texts and plans of the rows just read, fetched once each. */
 void Collector::learn_definitions() {
-    std::vector<int64_t> new_queries;
+    /* A capture keeps one text a queryid: that of the first sample's user
+     * and database. */
+    std::vector<QueryKey> new_queries;
     std::vector<std::pair<int64_t, uint64_t>> new_plans;
     std::unordered_set<int64_t> queries_seen;
     for (const SampleRow &row : rows_) {
         if (row.queryid != 0 && !definitions_.has_query(row.queryid) &&
             queries_seen.insert(row.queryid).second)
-            new_queries.push_back(row.queryid);
-        if (row.planid != 0 &&
-            !definitions_.has_plan(row.queryid, row.planid))
+            new_queries.push_back({row.userid, row.dbid, row.queryid});
+        if (row.planid != 0 && !definitions_.has_plan(row.queryid, row.planid))
             new_plans.emplace_back(row.queryid, row.planid);
     }
     /* each (queryid, planid) once */
@@ -345,10 +346,11 @@ void Collector::learn_definitions() {
                     new_plans.end());
     if (!new_queries.empty()) {
         auto texts = server_definitions_->query_texts(new_queries);
-        for (int64_t queryid : new_queries) {
-            auto found = texts.find(queryid);
-            definitions_.add_query(
-                queryid, found == texts.end() ? std::string() : found->second);
+        for (const QueryKey &q : new_queries) {
+            auto found = texts.find(q.queryid);
+            definitions_.add_query(q.queryid, found == texts.end()
+                                                  ? std::string()
+                                                  : found->second);
         }
     }
     for (pb::Plan &plan : server_definitions_->plans(new_plans))
