@@ -2,10 +2,12 @@
 # Checks the restore of a DBA's pg_dump that `LAVA_DEMO_DUMP=FILE make demo`
 # does (restore_lava_dump in common.sh): generates a small lab in a kit of
 # its own, dumps it in custom format, in plain format compressed with zstd,
-# and in plain format compressed with gzip, restores each dump in turn and
-# checks that the restored lab has the same rows, that its tables are LAVA's
-# role's, that LAVA's migrations found nothing left to do, and that LAVA's
-# role can read it. Run as root; about 3 minutes (more on a first run, which
+# and in plain format compressed with gzip, then as an older LAVA's (its
+# last scheduler migration undone) in custom format; restores each dump in
+# turn and checks that the restored lab has the same rows, that its tables
+# are LAVA's role's, that LAVA's migrations found nothing left to do (or, for
+# the older one, applied the missing migration), and that LAVA's role can
+# read it. Run as root; about 3 minutes (more on a first run, which
 # unpacks LAVA). Prints "N passed, N failed".
 #
 #   LAVA_KIT_DIR   the kit's folder (/tmp/qprof-lava-dumpcheck: not the
@@ -74,6 +76,14 @@ main() {
     $dump -Fc >"$dumps/lava.custom"
     $dump -Fp | zstd -q >"$dumps/lava.sql.zst"
     $dump -Fp | gzip >"$dumps/lava.sql.gz"
+    # an older LAVA's database: without the scheduler's last migration
+    # (0056 adds testjob.queue_timeout)
+    (
+        export_lava_env lava-migrate
+        "$DEBIAN_PYTHON" "$LAVA_PACKAGE_ROOT/usr/bin/lava-server" manage migrate \
+            lava_scheduler_app 0055_notificationcallback_header --noinput >/dev/null
+    )
+    $dump -Fc >"$dumps/lava-0055.custom"
     # root's files, unreadable by the postgres user, as a DBA's copy may be
     chmod 0600 "$dumps"/*
 
@@ -82,12 +92,19 @@ main() {
     check "gzip plain dump recognised" test "$(dump_format "$dumps/lava.sql.gz")" = "gzip plain"
 
     local file
-    for file in "$dumps/lava.custom" "$dumps/lava.sql.zst" "$dumps/lava.sql.gz"; do
+    for file in "$dumps/lava.custom" "$dumps/lava.sql.zst" "$dumps/lava.sql.gz" "$dumps/lava-0055.custom"; do
         restore_lava_dump "$file"
         check "$(basename "$file"): same rows after the restore" test "$(lab_counts)" = "$expected"
         check "$(basename "$file"): every table is $LAVA_DB_USER's" test "$(foreign_owned)" = 0
-        check "$(basename "$file"): the migrations had nothing to do" \
-            grep -q "No migrations to apply" "$LAVA_LOG_DIR/migrate.log"
+        if [ "$(basename "$file")" = lava-0055.custom ]; then
+            check "$(basename "$file"): the migrations brought it up to date" \
+                grep -q "Applying lava_scheduler_app.0056_testjob_queue_timeout... OK" "$LAVA_LOG_DIR/migrate.log"
+            check "$(basename "$file"): with the new column" test "$(kit_psql -d "$LAVA_DB_NAME" -Atc \
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 'lava_scheduler_app_testjob' AND column_name = 'queue_timeout'")" = 1
+        else
+            check "$(basename "$file"): the migrations had nothing to do" \
+                grep -q "No migrations to apply" "$LAVA_LOG_DIR/migrate.log"
+        fi
         check "$(basename "$file"): LAVA's role reads the lab" test "$(PGPASSWORD="$LAVA_DB_PASSWORD" \
             "$PG_BIN_DIR/psql" -X -h 127.0.0.1 -p "$LAVA_PG_PORT" -U "$LAVA_DB_USER" -d "$LAVA_DB_NAME" \
             -Atc "SELECT count(*) > 0 FROM lava_scheduler_app_testjob")" = t
