@@ -10,5 +10,6 @@ namespace qprof {
 int collect_command(int argc, char **argv);
 int dump_command(int argc, char **argv);
 int report_command(int argc, char **argv);
+int record_command(int argc, char **argv);
 
 } // namespace qprof

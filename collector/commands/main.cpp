@@ -21,6 +21,7 @@ const char *kUsage =
     "  collect   drain a server's sample ring into capture files\n"
     "  dump      print capture files as JSON lines, or check them\n"
     "  report    where the database time went and what to do first\n"
+    "  record    capture what one command (a test suite) makes the server do\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
@@ -33,6 +34,7 @@ const Command kCommands[] = {
     {"collect", collect_command},
     {"dump", dump_command},
     {"report", report_command},
+    {"record", record_command},
 };
 
 } // namespace
