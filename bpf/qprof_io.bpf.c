@@ -29,7 +29,10 @@
  *   block_io_start/rq_issue/rq_complete  block requests and device time
  *   sched_switch                  off-CPU time, I/O wait or other, and
  *                                 on-CPU time of each slice (the task's
- *                                 sum_exec_runtime, just updated)
+ *                                 sum_exec_runtime, just updated); the
+ *                                 off-CPU time split into run queue time
+ *                                 (the task's sched_info) and the wait
+ *                                 event the backend reported
  */
 #include "vmlinux.h"
 
@@ -118,7 +121,8 @@ struct backend_state {
     __u32 offcpu_pid;       /* whose execution offcpu_exec_id is */
     __u32 syscall_window;   /* syscall_window when the call began */
     __u32 word_slot;        /* its slot of word_slots, 0 until known */
-    __u32 pad;
+    __u32 offcpu_wait_event; /* wait_event_info at switch-out, if asleep */
+    __u64 offcpu_run_delay;  /* sched_info.run_delay at switch-out */
 };
 
 struct {
@@ -224,7 +228,9 @@ static __always_inline bool read_word(struct task_struct *task,
             c->word_read_failures++;
         return false;
     }
-    if (word->layout != QPROF_WORD_LAYOUT || word->slot_token == 0)
+    if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_SLOTS) ||
+        word->slot_token == 0)
         return true;
     /* The backend writes its slot now; this copy is stale. */
     __u32 slot = word->slot;
@@ -662,6 +668,7 @@ static __always_inline void append_ended_slice(__u32 pid, __u64 exec_id,
 static __always_inline __u64 slice_within_execution(
     const struct qprof_running_word *word, __u64 slice, __u64 now) {
     if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_SLOTS &&
          word->layout != QPROF_WORD_LAYOUT_ENDED &&
          word->layout != QPROF_WORD_LAYOUT_STARTED) ||
         word->started_ns == 0 || word->leader_pid != 0 ||
@@ -679,6 +686,7 @@ static __always_inline __u64 slice_within_ended(
     const struct qprof_running_word *word, __u64 slice, __u64 now) {
     __u64 within = slice_within_execution(word, slice, now);
     if ((word->layout != QPROF_WORD_LAYOUT &&
+         word->layout != QPROF_WORD_LAYOUT_SLOTS &&
          word->layout != QPROF_WORD_LAYOUT_ENDED) ||
         word->ended_ns == 0 ||
         word->leader_pid != 0 || word->ended_ns >= now)
@@ -687,11 +695,42 @@ static __always_inline __u64 slice_within_ended(
     return within > after_end ? within - after_end : 0;
 }
 
+/* Adds `slept` ns of an off-CPU period to the wait event `event` the
+ * backend reported when it was switched out: its class, and its own slot
+ * among the first QPROF_WAIT_EVENT_SLOTS events of the entry. */
+static __always_inline void credit_wait_event(struct qprof_exec_io *io,
+                                              __u32 event, __u64 slept) {
+    __u32 class = event >> 24;
+    if (class >= QPROF_WAIT_CLASSES)
+        class = QPROF_WAIT_CLASSES - 1;
+    __sync_fetch_and_add(&io->wait_class_ns[class], slept);
+    __sync_fetch_and_add(&io->wait_class_count[class], 1);
+    if (event == 0)
+        return;
+    for (int i = 0; i < QPROF_WAIT_EVENT_SLOTS; i++) {
+        struct qprof_wait_event_slot *slot = &io->wait_events[i];
+        __u32 seen = slot->event;
+        /* parallel workers share their leader's entry: claim atomically */
+        if (seen == 0) {
+            seen = __sync_val_compare_and_swap(&slot->event, 0, event);
+            if (seen == 0)
+                seen = event;
+        }
+        if (seen == event) {
+            __sync_fetch_and_add(&slot->count, 1);
+            __sync_fetch_and_add(&slot->ns, slept);
+            return;
+        }
+    }
+}
+
 /* Adds the backend's off-CPU period that began at its last switch-out,
- * `waited` ns long, and the CPU slice before it, to the execution it ran
- * then; the period is closed. */
+ * `waited` ns long of which `queued` runnable, waiting for a CPU, and the
+ * CPU slice before it, to the execution it ran then; the period is
+ * closed. */
 static __always_inline void credit_offcpu(struct backend_state *st,
-                                          __u64 waited, __u64 now) {
+                                          __u64 waited, __u64 queued,
+                                          __u64 now) {
     struct qprof_exec_io *io =
         exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
     if (io) {
@@ -700,10 +739,69 @@ static __always_inline void credit_offcpu(struct backend_state *st,
         else
             __sync_fetch_and_add(&io->offcpu_other_ns, waited);
         __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
+        /* two clocks: the run queue's may run a little ahead */
+        if (queued > waited)
+            queued = waited;
+        if (queued) {
+            __sync_fetch_and_add(&io->runqueue_ns, queued);
+            __sync_fetch_and_add(&io->runqueue_waits, 1);
+        }
+        if (waited > queued)
+            credit_wait_event(io, st->offcpu_wait_event, waited - queued);
     }
     st->offcpu_since_ns = 0;
     st->offcpu_exec_id = 0;
     st->offcpu_oncpu_ns = 0;
+}
+
+/* The time the task has waited runnable for a CPU, all its life (the
+ * kernel's sched_info.run_delay, /proc/PID/schedstat's second field): up to
+ * date at its switch-out, where the wait that ends at a switch-in is added
+ * only after the sched_switch tracepoint. */
+static __always_inline __u64 run_delay_of(struct task_struct *task) {
+    if (!bpf_core_field_exists(task->sched_info))
+        return 0;
+    return task->sched_info.run_delay;
+}
+
+/* How long `next`, being switched in, waited runnable since its last
+ * switch-out: what the run delay gained meanwhile (a wait cut by a
+ * migration to another CPU), and the wait ending now, which the kernel adds
+ * just after this tracepoint: from its last enqueue (last_queued) to the
+ * run queue's clock, which the scheduler updated before this switch. */
+static __always_inline __u64 queued_since_switch_out(struct task_struct *next,
+                                                     struct backend_state *st) {
+    if (!bpf_core_field_exists(next->sched_info))
+        return 0;
+    __u64 delay = next->sched_info.run_delay;
+    __u64 queued =
+        delay > st->offcpu_run_delay ? delay - st->offcpu_run_delay : 0;
+    __u64 last_queued = next->sched_info.last_queued;
+    /* the run queue the task is switched in on: this CPU's (through its
+     * group's CFS queue; the per-CPU variable is not in kallsyms here) */
+    struct cfs_rq *cfs = next->se.cfs_rq;
+    if (last_queued && cfs && bpf_core_field_exists(cfs->rq)) {
+        __u64 clock = cfs->rq->clock;
+        if (clock > last_queued)
+            queued += clock - last_queued;
+    }
+    return queued;
+}
+
+/* The wait event the backend reports now (its PGPROC wait_event_info,
+ * whose address a QPW5 word holds), 0 when none or unknown. Read in its
+ * own address space: the task must be current. */
+static __always_inline __u32
+reported_wait_event(const struct qprof_running_word *word) {
+    if (word->layout != QPROF_WORD_LAYOUT)
+        return 0;
+    __u64 address = (__u64)word->wait_event_address_lo |
+                    ((__u64)word->wait_event_address_hi << 32);
+    __u32 event = 0;
+    if (address == 0 ||
+        bpf_probe_read_user(&event, sizeof(event), (const void *)address) != 0)
+        return 0;
+    return event;
 }
 
 /* At switch-out the leaving task is still `current`: its word is read in
@@ -734,7 +832,13 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         __u64 now = bpf_ktime_get_ns();
         __u64 away =
             now > st->offcpu_since_ns ? now - st->offcpu_since_ns : 0;
-        credit_offcpu(st, away > slice ? away - slice : 0, now);
+        /* the unseen switch-in added its wait to the run delay */
+        __u64 delay = run_delay_of(prev);
+        credit_offcpu(st, away > slice ? away - slice : 0,
+                      delay > st->offcpu_run_delay
+                          ? delay - st->offcpu_run_delay
+                          : 0,
+                      now);
     }
 
     struct qprof_running_word word = {};
@@ -749,6 +853,10 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         st->offcpu_oncpu_ns = slice_within_execution(&word, slice, now);
         /* A preempted task stays runnable whatever its state says. */
         st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
+        st->offcpu_run_delay = run_delay_of(prev);
+        /* A runnable task waits for a CPU, not for its wait event. */
+        st->offcpu_wait_event =
+            !preempt && prev_state != 0 ? reported_wait_event(&word) : 0;
         offcpu_pending[prev->pid & (QPROF_TID_SLOTS - 1)] = 1;
         return;
     }
@@ -766,7 +874,8 @@ static __always_inline void switched_in(struct task_struct *next) {
     if (!st || !st->offcpu_exec_id)
         return;
     __u64 now = bpf_ktime_get_ns();
-    credit_offcpu(st, now - st->offcpu_since_ns, now);
+    credit_offcpu(st, now - st->offcpu_since_ns, queued_since_switch_out(next, st),
+                  now);
 }
 
 SEC("tp_btf/sched_switch")

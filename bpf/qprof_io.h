@@ -28,7 +28,11 @@ struct qprof_running_word {
                   samples carry); 0 before its first execution */
     __u32 layout; /* QPROF_WORD_LAYOUT once the fields below exist: a
                      server still running an older library has none */
-    __u32 pad;
+    /* Layout QPW5 on: the address of the backend's wait_event_info
+     * (PGPROC's, where PostgreSQL writes the wait event it reports), low
+     * and high halves, the high one in the word's last 4 bytes: the word
+     * stays one cache line. 0 until the backend's first execution. */
+    __u32 wait_event_address_lo;
     /* CLOCK_MONOTONIC ns at which the running (or last) top-level execution
      * began, planning included; 0 before the first. The CPU a slice spent
      * before it (reading, parsing the statement) is not the execution's. */
@@ -42,9 +46,11 @@ struct qprof_running_word {
      * the word there, not here: a word with a token is stale. */
     __u64 slot_token;
     __u32 slot;
-    __u32 pad2;
+    __u32 wait_event_address_hi;
 };
-#define QPROF_WORD_LAYOUT 0x34575051u /* "QPW4" */
+#define QPROF_WORD_LAYOUT 0x35575051u /* "QPW5" */
+/* The layout before the wait event's address: slot_token is there. */
+#define QPROF_WORD_LAYOUT_SLOTS 0x34575051u /* "QPW4" */
 /* The layout before slot_token: ended_ns is there, slot_token is not. */
 #define QPROF_WORD_LAYOUT_ENDED 0x33575051u /* "QPW3" */
 /* The layout before ended_ns: started_ns is there, ended_ns is not. */
@@ -73,6 +79,17 @@ struct qprof_exec_key {
     __u64 exec_id;
 };
 
+/* PostgreSQL's wait event classes are the top byte of wait_event_info
+ * (PG_WAIT_LWLOCK 0x01 ... PG_WAIT_IO 0x0A); 0 is "no wait event", and
+ * any class above 0x0A counts in the last slot. */
+#define QPROF_WAIT_CLASSES 12
+#define QPROF_WAIT_EVENT_SLOTS 8
+struct qprof_wait_event_slot {
+    __u32 event; /* wait_event_info; 0 while the slot is free */
+    __u32 count; /* off-CPU periods credited to it */
+    __u64 ns;
+};
+
 /* What the kernel did for one execution. Zero where nothing happened. */
 struct qprof_exec_io {
     /* read/write system calls on regular files (read, pread64, readv,
@@ -93,6 +110,18 @@ struct qprof_exec_io {
     __u64 offcpu_io_ns, offcpu_other_ns, oncpu_ns;
     /* bpf_ktime_get_ns() of the last event added (CLOCK_MONOTONIC) */
     __u64 last_event_ns;
+    /* The off-CPU time above, split another way (both sums are the same
+     * periods): waiting for a CPU (the task runnable: preempted, or woken
+     * and not yet run; the kernel's sched_info run delay), and the rest of
+     * each period by the wait event the backend reported at its switch-out
+     * (PGPROC wait_event_info): per class (index: the class byte, 0 for no
+     * wait event reported), and per event in the first
+     * QPROF_WAIT_EVENT_SLOTS events met; later ones count in their class
+     * only. */
+    __u64 runqueue_ns, runqueue_waits;
+    __u64 wait_class_ns[QPROF_WAIT_CLASSES];
+    __u32 wait_class_count[QPROF_WAIT_CLASSES];
+    struct qprof_wait_event_slot wait_events[QPROF_WAIT_EVENT_SLOTS];
 };
 
 /* The CPU time of the last slice of an ended top-level execution: reported

@@ -32,7 +32,11 @@ struct QprofRunningWord {
     volatile int32_t pid;
     /* kWordLayout: tells readers the fields below exist. */
     uint32_t layout;
-    uint32_t pad;
+    /* The address of this backend's wait_event_info (PGPROC's: where
+     * PostgreSQL reports its waits), low 32 bits; the high ones are the
+     * word's last field, which keeps the word one cache line. Set at the
+     * backend's first execution, 0 before. */
+    volatile uint32_t wait_event_address_lo;
     /* Monotonic ns (instr_time) at which the running or last top-level
      * execution began, its planning included: the CPU a backend spends on
      * a statement before that (reading and parsing it) is not the
@@ -48,9 +52,9 @@ struct QprofRunningWord {
      * This word is then stale; 0 before. */
     volatile uint64_t slot_token;
     volatile uint32_t slot;
-    uint32_t pad2;
+    volatile uint32_t wait_event_address_hi;
 };
-constexpr uint32_t kWordLayout = 0x34575051u; /* "QPW4" */
+constexpr uint32_t kWordLayout = 0x35575051u; /* "QPW5" */
 extern QprofRunningWord pg_qprof_running;
 }
 

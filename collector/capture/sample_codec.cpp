@@ -1,5 +1,6 @@
 #include "sample_codec.h"
 #include "capture_format.h"
+#include "wait_events.h"
 #include "wire_writer.h"
 
 #include <algorithm>
@@ -83,6 +84,21 @@ enum IoStatsField : uint32_t {
     kOffcpuIoWaitNs,
     kOffcpuOtherNs,
     kOncpuNs,
+    kRunqueueNs,
+    kRunqueueWaits,
+    kWaitClassTimes,
+    kWaitEventTimes,
+    kOtherWaitEventsNs,
+    kOtherWaitEventsCount,
+    kOffcpuNoWaitEventNs,
+    kOffcpuNoWaitEventCount,
+};
+enum WaitClassTimeField : uint32_t { kClassId = 1, kClassNs, kClassCount };
+enum WaitEventTimeField : uint32_t {
+    kEventInfo = 1,
+    kEventName,
+    kEventNs,
+    kEventCount,
 };
 
 /* The numbers above are qprof.proto's: checked against the generated code. */
@@ -195,6 +211,18 @@ static_assert(static_cast<int>(kOffcpuIoWaitNs) ==
 static_assert(static_cast<int>(kOffcpuOtherNs) ==
               pb::IoStats::kOffcpuOtherNsFieldNumber);
 static_assert(static_cast<int>(kOncpuNs) == pb::IoStats::kOncpuNsFieldNumber);
+static_assert(static_cast<int>(kRunqueueNs) ==
+              pb::IoStats::kRunqueueNsFieldNumber);
+static_assert(static_cast<int>(kWaitClassTimes) ==
+              pb::IoStats::kWaitClassesFieldNumber);
+static_assert(static_cast<int>(kWaitEventTimes) ==
+              pb::IoStats::kWaitEventsFieldNumber);
+static_assert(static_cast<int>(kOffcpuNoWaitEventCount) ==
+              pb::IoStats::kOffcpuNoWaitEventCountFieldNumber);
+static_assert(static_cast<int>(kClassCount) ==
+              pb::WaitClassTime::kCountFieldNumber);
+static_assert(static_cast<int>(kEventCount) ==
+              pb::WaitEventTime::kCountFieldNumber);
 static_assert(static_cast<int>(kBlockSamples) ==
               pb::SampleBlock::kSamplesFieldNumber);
 static_assert(static_cast<int>(kBlockEpoch) ==
@@ -206,12 +234,77 @@ static_assert(static_cast<int>(kBlockBaseStart) ==
 static_assert(static_cast<int>(kRecordSampleBlock) ==
               pb::Record::kSampleBlockFieldNumber);
 
-/* Upper bounds of an encoded IoStats (16 fields of at most 2 + 10 bytes)
- * and Sample (45 scalar fields, a short SQLSTATE, the IoStats). */
-constexpr size_t kMaxIoStatsBytes = 16 * 12;
+/* The events a sample lists apart, the largest; the others are summed. */
+constexpr size_t kListedWaitEvents = 5;
+constexpr size_t kMaxWaitEventNameBytes = 64;
+/* Upper bounds of an encoded WaitClassTime and WaitEventTime (tag and
+ * length, then fields of at most 2 + 10 bytes), and IoStats (24 scalar
+ * fields, the classes but "none", the listed events) and Sample (45 scalar
+ * fields, a short SQLSTATE, the IoStats). */
+constexpr size_t kMaxWaitClassBytes = 3 + 3 * 12;
+constexpr size_t kMaxWaitEventBytes = 3 + 3 * 12 + 3 + kMaxWaitEventNameBytes;
+constexpr size_t kMaxIoStatsBytes = 24 * 12 +
+                                    (kWaitClasses - 1) * kMaxWaitClassBytes +
+                                    kListedWaitEvents * kMaxWaitEventBytes;
 constexpr size_t kMaxSqlstateBytes = 16;
 constexpr size_t kMaxSampleBytes =
     45 * 12 + (3 + kMaxSqlstateBytes) + (3 + kMaxIoStatsBytes);
+
+/* The off-CPU time by cause: run queue, each wait event class, the
+ * largest events, the rest summed, and no wait event. */
+void encode_waits(const ExecIo &e, WireWriter &w) {
+    w.uint_field(kRunqueueNs, e.runqueue_ns);
+    w.uint_field(kRunqueueWaits, e.runqueue_waits);
+    uint64_t classes_ns = 0, classes_count = 0;
+    for (size_t c = 1; c < kWaitClasses; ++c) {
+        if (e.wait_class_ns[c] == 0 && e.wait_class_count[c] == 0)
+            continue;
+        char buffer[kMaxWaitClassBytes];
+        WireWriter wc(buffer);
+        wc.uint_field(kClassId, c);
+        wc.uint_field(kClassNs, e.wait_class_ns[c]);
+        wc.uint_field(kClassCount, e.wait_class_count[c]);
+        w.message_field(kWaitClassTimes, wc);
+        classes_ns += e.wait_class_ns[c];
+        classes_count += e.wait_class_count[c];
+    }
+    /* the largest events, by time, then by number for the same bytes */
+    WaitEventTime listed[kListedWaitEvents];
+    size_t n = 0;
+    for (const WaitEventTime &ev : e.wait_events) {
+        auto larger = [](const WaitEventTime &a, const WaitEventTime &b) {
+            return a.ns != b.ns ? a.ns > b.ns : a.event < b.event;
+        };
+        if (n < kListedWaitEvents)
+            listed[n++] = ev;
+        else if (larger(ev, listed[n - 1]))
+            listed[n - 1] = ev;
+        else
+            continue;
+        std::sort(listed, listed + n, larger);
+    }
+    uint64_t listed_ns = 0, listed_count = 0;
+    for (size_t i = 0; i < n; ++i) {
+        char buffer[kMaxWaitEventBytes];
+        WireWriter we(buffer);
+        std::string name = wait_event_name(listed[i].event);
+        we.uint_field(kEventInfo, listed[i].event);
+        we.string_field(kEventName, name.data(),
+                        std::min(name.size(), kMaxWaitEventNameBytes));
+        we.uint_field(kEventNs, listed[i].ns);
+        we.uint_field(kEventCount, listed[i].count);
+        w.message_field(kWaitEventTimes, we);
+        listed_ns += listed[i].ns;
+        listed_count += listed[i].count;
+    }
+    w.uint_field(kOtherWaitEventsNs,
+                 classes_ns > listed_ns ? classes_ns - listed_ns : 0);
+    w.uint_field(kOtherWaitEventsCount, classes_count > listed_count
+                                            ? classes_count - listed_count
+                                            : 0);
+    w.uint_field(kOffcpuNoWaitEventNs, e.wait_class_ns[0]);
+    w.uint_field(kOffcpuNoWaitEventCount, e.wait_class_count[0]);
+}
 
 void encode_io(const ExecIo &e, bool with_syscalls, WireWriter &w) {
     if (with_syscalls) {
@@ -232,6 +325,7 @@ void encode_io(const ExecIo &e, bool with_syscalls, WireWriter &w) {
     w.uint_field(kOffcpuIoWaitNs, e.offcpu_io_ns);
     w.uint_field(kOffcpuOtherNs, e.offcpu_other_ns);
     w.uint_field(kOncpuNs, e.oncpu_ns);
+    encode_waits(e, w);
 }
 
 } // namespace

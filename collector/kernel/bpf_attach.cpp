@@ -140,6 +140,16 @@ void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
     into.offcpu_io_ns += v.offcpu_io_ns;
     into.offcpu_other_ns += v.offcpu_other_ns;
     into.oncpu_ns += v.oncpu_ns;
+    into.runqueue_ns += v.runqueue_ns;
+    into.runqueue_waits += v.runqueue_waits;
+    static_assert(QPROF_WAIT_CLASSES == kWaitClasses);
+    for (size_t c = 0; c < kWaitClasses; ++c) {
+        into.wait_class_ns[c] += v.wait_class_ns[c];
+        into.wait_class_count[c] += v.wait_class_count[c];
+    }
+    for (const qprof_wait_event_slot &slot : v.wait_events)
+        if (slot.event != 0)
+            into.add_wait_event(slot.event, slot.count, slot.ns);
 }
 
 /* Removes every entry of the map, calling `visit` for each, in batches of a

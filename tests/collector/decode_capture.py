@@ -8,9 +8,15 @@ as `qprof dump --check`:
   total: N files, N samples
   distinct (epoch, seq): N, seq sum: N
 
-Usage: decode_capture.py PROTO_DIR FILE|DIR...
+With --waits, also prints, for each sample that has kernel facts, one JSON
+line with why its execution was off the CPU (IoStats, issue 29): run queue
+time, time per wait event class and per listed event (by name), the other
+events and the time with no wait event reported.
+
+Usage: decode_capture.py [--waits] PROTO_DIR FILE|DIR...
 """
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -69,7 +75,28 @@ def check_embedded_schema(schema):
     assert "sample_block" in record.fields_by_name, "schema lacks records"
 
 
-def decode_file(pb, path, seqs):
+def waits_of(pb, epoch, seq, io):
+    """The off-CPU time of one sample by cause, as plain JSON values."""
+    classes = {}
+    for c in io.wait_classes:
+        name = pb.WaitClass.Name(c.wait_class)
+        classes[name] = {"ns": c.ns, "count": c.count}
+    events = {e.name: {"ns": e.ns, "count": e.count,
+                       "wait_event_info": e.wait_event_info}
+              for e in io.wait_events}
+    return {"epoch": epoch, "seq": seq,
+            "offcpu_ns": io.offcpu_io_wait_ns + io.offcpu_other_ns,
+            "oncpu_ns": io.oncpu_ns,
+            "runqueue_ns": io.runqueue_ns,
+            "runqueue_waits": io.runqueue_waits,
+            "wait_classes": classes, "wait_events": events,
+            "other_wait_events_ns": io.other_wait_events_ns,
+            "other_wait_events_count": io.other_wait_events_count,
+            "offcpu_no_wait_event_ns": io.offcpu_no_wait_event_ns,
+            "offcpu_no_wait_event_count": io.offcpu_no_wait_event_count}
+
+
+def decode_file(pb, path, seqs, waits=None):
     kinds, samples = {}, 0
     with open(path, "rb") as f:
         data = f.read()
@@ -92,6 +119,9 @@ def decode_file(pb, path, seqs):
                 for sample in block.samples:
                     seq += 1 + sample.seq_skip
                     seqs.append((block.epoch, seq))
+                    if waits is not None and sample.HasField("io"):
+                        waits.append(waits_of(pb, block.epoch, seq,
+                                              sample.io))
     return kinds, samples
 
 
@@ -106,18 +136,24 @@ def capture_files(paths):
 
 
 def main():
+    args = sys.argv[1:]
+    waits = [] if args[:1] == ["--waits"] else None
+    if waits is not None:
+        args = args[1:]
     with tempfile.TemporaryDirectory(prefix="qprof_pb_") as out:
-        pb = load_schema(sys.argv[1], out)
-    files = list(capture_files(sys.argv[2:]))
+        pb = load_schema(args[0], out)
+    files = list(capture_files(args[1:]))
     total, seqs = 0, []
     for path in files:
-        kinds, samples = decode_file(pb, path, seqs)
+        kinds, samples = decode_file(pb, path, seqs, waits)
         total += samples
         counts = " ".join("%s=%d" % kv for kv in sorted(kinds.items()))
         print("%s: samples=%d %s" % (path, samples, counts))
     print("total: %d files, %d samples" % (len(files), total))
     print("distinct (epoch, seq): %d, seq sum: %d"
           % (len(set(seqs)), sum(seq for _, seq in seqs)))
+    for w in waits or []:
+        print(json.dumps(w, sort_keys=True))
 
 
 if __name__ == "__main__":
