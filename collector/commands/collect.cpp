@@ -27,6 +27,9 @@ const char *kCollectUsage =
     "                     [--bpf-map-entries N] [--ring-read auto|memory|sql]\n"
     "                     [--frame-records N] [--frame-seconds S] [--batch N]\n"
     "                     [--poll-seconds S] [--catalog-seconds N]\n"
+    "                     [--metrics-listen HOST:PORT [--metrics-statements "
+    "N]\n"
+    "                      [--metrics-groups N]]\n"
     "Drains the server's sample ring into capture files (see "
     "collector/README.md).\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
@@ -85,12 +88,29 @@ void parse_syscall_windows(const std::string &text, CollectOptions &options) {
     options.bpf_syscall_period_seconds = period;
 }
 
+/* --metrics-statements N, --metrics-groups N: how many keys have series
+ * of their own. */
+size_t series_limit_value(int argc, char **argv, int &i) {
+    constexpr unsigned long kMax = 100000;
+    std::string name = argv[i];
+    std::string text = option_value(argc, argv, i);
+    char *end = nullptr;
+    errno = 0;
+    unsigned long value = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || text[0] == '-' || end == text.c_str() || *end != '\0' ||
+        errno != 0 || value < 1 || value > kMax)
+        throw UsageError(name + " takes a whole number from 1 to " +
+                         std::to_string(kMax) + ": " + text);
+    return value;
+}
+
 } // namespace
 
 int collect_command(int argc, char **argv) {
     CollectOptions options;
     bool windows_given = false;
     bool map_entries_given = false;
+    bool series_limit_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -153,6 +173,14 @@ int collect_command(int argc, char **argv) {
             if (options.ring_read != "auto" && options.ring_read != "memory" &&
                 options.ring_read != "sql")
                 throw UsageError("--ring-read takes auto, memory or sql");
+        } else if (arg == "--metrics-listen")
+            options.metrics_listen = option_value(argc, argv, i);
+        else if (arg == "--metrics-statements") {
+            options.metrics_statements = series_limit_value(argc, argv, i);
+            series_limit_given = true;
+        } else if (arg == "--metrics-groups") {
+            options.metrics_groups = series_limit_value(argc, argv, i);
+            series_limit_given = true;
         } else
             throw UsageError("unknown option " + arg);
     }
@@ -171,6 +199,9 @@ int collect_command(int argc, char **argv) {
         throw UsageError("--bpf-syscall-windows goes with --bpf-syscalls "
                          "sampled (trace events in windows) or raw (raw "
                          "tracepoints in windows)");
+    if (series_limit_given && options.metrics_listen.empty())
+        throw UsageError("--metrics-statements and --metrics-groups go with "
+                         "--metrics-listen");
     options.bpf_syscall_windows =
         options.bpf_syscalls == "sampled" || windows_given;
     return run_collect(options);

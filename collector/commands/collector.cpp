@@ -4,6 +4,8 @@
 #include "definition_tables.h"
 #include "errors.h"
 #include "io_attribution.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "pg_connection.h"
 #include "resume_state.h"
 #include "sample_codec.h"
@@ -117,6 +119,11 @@ class Collector {
 
     std::vector<SampleRow> rows_;
     std::vector<uint64_t> actuals_seqs_;
+
+    /* --metrics-listen: the numbers, then the endpoint that serves them
+     * (stopped first) */
+    std::unique_ptr<Metrics> metrics_;
+    std::unique_ptr<MetricsHttpServer> metrics_server_;
 
     /* Where the capture stands: last seq encoded and last made durable. */
     bool position_known_ = false;
@@ -351,6 +358,8 @@ void Collector::learn_definitions() {
             definitions_.add_query(q.queryid, found == texts.end()
                                                   ? std::string()
                                                   : found->second);
+            if (metrics_ && found != texts.end())
+                metrics_->add_text(q.queryid, found->second);
         }
     }
     for (pb::Plan &plan : server_definitions_->plans(new_plans))
@@ -381,6 +390,8 @@ void Collector::encode_rows() {
             file_first_seq_ = row.seq;
         last_seq_ = row.seq;
         ++samples_total_;
+        if (metrics_)
+            metrics_->add_sample(row, io_.facts_of(row_index));
         if ((samples_total_ & 1023) == 0)
             source_->pump();
         if (encoder_.size() >= options_.frame_records)
@@ -443,6 +454,8 @@ void Collector::poll_status() {
     }
     last_head_seq_ = status.head_seq;
     last_status_ = Clock::now();
+    if (metrics_)
+        metrics_->set_status(status, last_seq_, losses_total_);
     add_notice(io_.housekeeping(*conn_));
 }
 
@@ -470,6 +483,14 @@ void Collector::report_progress(bool final_line) {
 
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
+    if (!options_.metrics_listen.empty()) {
+        metrics_ = std::make_unique<Metrics>(MetricsOptions{
+            options_.metrics_statements, options_.metrics_groups, 60});
+        Metrics *metrics = metrics_.get();
+        metrics_server_ = std::make_unique<MetricsHttpServer>(
+            options_.metrics_listen,
+            [metrics] { return metrics->exposition(); });
+    }
     connect();
     IoAttributionOptions bpf;
     bpf.mode = options_.bpf;

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +37,10 @@ struct CollectOptions {
     uint32_t bpf_map_entries = 32768;
     std::string ring_read = "auto"; /* auto | memory | sql */
     int zstd_level = 1;
+    /* --metrics-listen HOST:PORT: Prometheus metrics there (metrics.h) */
+    std::string metrics_listen;
+    size_t metrics_statements = 100; /* statements with their own series */
+    size_t metrics_groups = 50;      /* routes, applications: the same */
 };
 
 /* Runs the collector; returns the exit status. Throws the errors of
