@@ -2,7 +2,8 @@
 
 namespace qprof {
 
-void Aggregate::add(const ExecutionView &e, const TimeGrid &grid) {
+void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
+                    bool with_series) {
     const capture::v1::Sample &s = *e.sample;
     double w = e.weight;
     ++executions;
@@ -20,8 +21,9 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid) {
     }
 #undef QPROF_ADD
     latency.add(e.bucket, e.db_time_ns);
-    db_time_ns_series.add(grid, e.interval,
-                          w * static_cast<double>(e.db_time_ns));
+    if (with_series)
+        db_time_ns_series.add(grid, e.interval,
+                              w * static_cast<double>(e.db_time_ns));
 }
 
 } // namespace qprof

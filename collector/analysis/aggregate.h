@@ -69,7 +69,10 @@ struct Aggregate {
     LatencyHistogram latency;
     TimeSeries db_time_ns_series;
 
-    void add(const ExecutionView &e, const TimeGrid &grid);
+    /* `with_series`: also the database time per interval (only the
+     * aggregates whose series are shown keep one: it costs a cache miss) */
+    void add(const ExecutionView &e, const TimeGrid &grid,
+             bool with_series = true);
     double mean_ns() const {
         return calls > 0 ? total_ns / calls : 0;
     }

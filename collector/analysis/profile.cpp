@@ -26,15 +26,6 @@ struct StatementKey {
     }
 };
 
-struct StatementKeyHash {
-    size_t operator()(const StatementKey &k) const {
-        uint64_t h = (static_cast<uint64_t>(k.server) << 48) ^
-                     (static_cast<uint64_t>(k.dbid) << 20) ^ k.text ^
-                     (static_cast<uint64_t>(k.cmd) << 40);
-        return std::hash<uint64_t>()(h * 0x9E3779B97F4A7C15ull);
-    }
-};
-
 struct ActualsKey {
     uint32_t server;
     uint64_t epoch, seq;
@@ -316,11 +307,20 @@ class ProfileBuilder : public CaptureVisitor {
                          r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};
         if (have_last_statement_ && key == last_statement_key_)
             return last_statement_;
-        auto found = statement_index_.find(key);
-        uint32_t index;
-        if (found != statement_index_.end()) {
-            index = found->second;
-        } else {
+        /* statements by text id (dense), each text rarely in more than one
+         * database or server */
+        if (statements_of_text_.size() <= key.text)
+            statements_of_text_.resize(key.text + 1);
+        uint32_t index = UINT32_MAX;
+        for (uint32_t candidate : statements_of_text_[key.text]) {
+            const StatementStats &c = p_.statements[candidate];
+            if (c.server == key.server && c.dbid == key.dbid &&
+                (key.text != 0 || c.cmd == key.cmd)) {
+                index = candidate;
+                break;
+            }
+        }
+        if (index == UINT32_MAX) {
             index = static_cast<uint32_t>(p_.statements.size());
             StatementStats st;
             st.server = r.server;
@@ -331,7 +331,7 @@ class ProfileBuilder : public CaptureVisitor {
                              : 0;
             st.cmd = static_cast<int>(s.cmd());
             p_.statements.push_back(std::move(st));
-            statement_index_.emplace(key, index);
+            statements_of_text_[key.text].push_back(index);
         }
         have_last_statement_ = true;
         last_statement_key_ = key;
@@ -407,7 +407,7 @@ class ProfileBuilder : public CaptureVisitor {
         uint64_t value = 0;
         uint32_t group = 0;
         uint64_t pair_key = 0;
-        PairStats *pair = nullptr;
+        uint32_t pair = FlatIndex::kAbsent;
     };
 
     void add_to_group(size_t i, const ResolvedSample &r, const pb::Sample &s,
@@ -416,32 +416,35 @@ class ProfileBuilder : public CaptureVisitor {
         GroupCache &c = cache_[i];
         uint64_t value = value_of(dim, r, s);
         if (!c.valid || c.value != value) {
-            auto found = dim.group_of_value.find(value);
-            if (found == dim.group_of_value.end()) {
+            uint32_t group = dim.group_of_value.find(value);
+            if (group == FlatIndex::kAbsent) {
                 GroupStats g;
                 g.value = value;
                 g.tagged = value != 0 || dim.dimension == Dimension::User ||
                            dim.dimension == Dimension::Db;
                 dim.groups.push_back(std::move(g));
-                found =
-                    dim.group_of_value
-                        .emplace(value,
-                                 static_cast<uint32_t>(dim.groups.size() - 1))
-                        .first;
+                group = static_cast<uint32_t>(dim.groups.size() - 1);
+                dim.group_of_value.insert(value, group);
             }
             c.valid = true;
             c.value = value;
-            c.group = found->second;
-            c.pair = nullptr;
+            c.group = group;
+            c.pair = FlatIndex::kAbsent;
         }
-        dim.groups[c.group].all.add(e, p_.grid);
+        dim.groups[c.group].all.add(e, p_.grid, i == p_.group_by);
         uint64_t pair_key = static_cast<uint64_t>(c.group) << 32 | stmt;
-        if (c.pair == nullptr || c.pair_key != pair_key) {
-            c.pair = &dim.pairs[pair_key];
+        if (c.pair == FlatIndex::kAbsent || c.pair_key != pair_key) {
+            c.pair = dim.pair_index.find(pair_key);
+            if (c.pair == FlatIndex::kAbsent) {
+                c.pair = static_cast<uint32_t>(dim.pairs.size());
+                dim.pairs.emplace_back(pair_key, PairStats());
+                dim.pair_index.insert(pair_key, c.pair);
+            }
             c.pair_key = pair_key;
         }
-        c.pair->calls += e.weight;
-        c.pair->total_ns += e.weight * static_cast<double>(e.db_time_ns);
+        PairStats &pair = dim.pairs[c.pair].second;
+        pair.calls += e.weight;
+        pair.total_ns += e.weight * static_cast<double>(e.db_time_ns);
     }
 
     void add_to_request(const ResolvedSample &r, const DecodedSample &d,
@@ -537,8 +540,7 @@ class ProfileBuilder : public CaptureVisitor {
     Profile &p_;
     uint32_t route_key_ = 0;
     uint32_t filter_route_ = 0, filter_app_ = 0, filter_user_ = 0;
-    std::unordered_map<StatementKey, uint32_t, StatementKeyHash>
-        statement_index_;
+    std::vector<std::vector<uint32_t>> statements_of_text_;
     bool have_last_statement_ = false;
     StatementKey last_statement_key_{};
     uint32_t last_statement_ = 0;

@@ -12,6 +12,7 @@
 
 #include "aggregate.h"
 #include "capture_set.h"
+#include "flat_index.h"
 #include "plan_tree.h"
 #include "time_series.h"
 
@@ -75,8 +76,10 @@ struct DimensionStats {
     std::string name;     /* route, controller, app, user, db, tag:NAME */
     uint32_t tag_key = 0; /* string id of the tag's key, for tags */
     std::vector<GroupStats> groups;
-    std::unordered_map<uint64_t, uint32_t> group_of_value;
-    std::unordered_map<uint64_t, PairStats> pairs; /* group << 32 | stmt */
+    FlatIndex group_of_value;
+    /* (group << 32 | statement, its share), and where each key is */
+    std::vector<std::pair<uint64_t, PairStats>> pairs;
+    FlatIndex pair_index;
     /* filled by finish(): pairs by statement and by group, largest first */
     std::vector<std::vector<std::pair<uint32_t, PairStats>>> by_statement;
     std::vector<std::vector<std::pair<uint32_t, PairStats>>> by_group;

@@ -45,7 +45,7 @@ sub plant_workload
         CREATE TABLE orders (id serial PRIMARY KEY, customer_id int,
             status text, note text);
         INSERT INTO orders (customer_id, status, note)
-            SELECT g % 1000, 'open', md5(g::text) FROM generate_series(1, 300000) g;
+            SELECT g % 1000, 'open', md5(g::text) FROM generate_series(1, 100000) g;
         CREATE INDEX orders_customer_idx ON orders (customer_id);
         CREATE TABLE items (id int PRIMARY KEY, order_id int, sku text);
         INSERT INTO items SELECT g, g % 5000, 'sku-' || g FROM generate_series(1, 50000) g;
@@ -64,7 +64,7 @@ sub plant_workload
     $node->safe_psql('postgres', $orders->(1, 20));
     $node->safe_psql('postgres',
         'SET pg_qprof.enabled = off; DROP INDEX orders_customer_idx');
-    $node->safe_psql('postgres', $orders->(21, 50));
+    $node->safe_psql('postgres', $orders->(21, 60));
 
     my $script = '';
     for my $request (1 .. 10)
@@ -73,12 +73,12 @@ sub plant_workload
             '/orders/<id>/items', 'OrderItems', $request) . ";\n"
           for 1 .. 12;
     }
-    $script .= tagged("SELECT pg_sleep(0.1), 'slow report'",
+    $script .= tagged("SELECT pg_sleep(0.2), 'slow report'",
         '/reports/slow', 'SlowReport', 2000 + $_) . ";\n"
       for 1 .. 15;
     $script .= "SET work_mem = '64kB';\n";
     $script .= tagged(
-        "SELECT count(*) FROM (SELECT note FROM orders WHERE id <= 100000 ORDER BY note OFFSET 0) s",
+        "SELECT count(*) FROM (SELECT note FROM orders WHERE id <= 20000 ORDER BY note OFFSET 0) s",
         '/reports/export', 'Export', 3000 + $_) . ";\n"
       for 1 .. 2;
     $node->safe_psql('postgres', $script);
