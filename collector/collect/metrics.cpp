@@ -53,6 +53,23 @@ struct Measures {
     uint64_t kernel_calls = 0, storage_read_pages = 0;
     uint64_t io_wait_ns = 0, other_wait_ns = 0, cpu_ns = 0;
 
+    void merge(const Measures &o) {
+        calls += o.calls;
+        errors += o.errors;
+        rows += o.rows;
+        shared_blks_hit += o.shared_blks_hit;
+        shared_blks_read += o.shared_blks_read;
+        time_ns += o.time_ns;
+        blk_read_time_ns += o.blk_read_time_ns;
+        for (size_t b = 0; b < buckets.size(); ++b)
+            buckets[b] += o.buckets[b];
+        kernel_calls += o.kernel_calls;
+        storage_read_pages += o.storage_read_pages;
+        io_wait_ns += o.io_wait_ns;
+        other_wait_ns += o.other_wait_ns;
+        cpu_ns += o.cpu_ns;
+    }
+
     void add(const SampleRow &row, const ExecIo *io, uint64_t time_ns_of_row,
              size_t bucket) {
         ++calls;
@@ -75,12 +92,14 @@ struct Measures {
 };
 
 /* The series of one family (statements, routes or applications): at most
- * `capacity` keys have their own, the rest are summed into `other`. A key
- * keeps its series once it has one, so that its counters only grow, until
- * a busier key takes its place at a rebalance: the busiest keys outside
- * (by time within the last period) replace the idlest inside when busier.
- * A key that comes back starts from zero, which Prometheus reads as a
- * counter reset. */
+ * `capacity` keys have their own, the rest are summed into `other`. Keys
+ * are given series as they come while there is room. A key keeps its
+ * series, so that its counters only grow, until a busier key takes its
+ * place at a rebalance: the busiest keys outside (by time within the last
+ * period) replace the idlest inside when busier. What a key leaving had
+ * counted goes into `other`, so that the family's sums never go down; a
+ * key given series counts from then on (from zero, which Prometheus reads
+ * as a counter reset when it had series before). */
 template <typename Key> struct Family {
     struct Slot {
         Measures measures;
@@ -121,6 +140,7 @@ template <typename Key> struct Family {
         for (size_t i = 0; i < in.size() && i < out.size(); ++i) {
             if (out[i].first <= in[i].first)
                 break;
+            other.merge(slots[in[i].second].measures);
             slots.erase(in[i].second);
             slots.emplace(out[i].second, Slot{});
         }
@@ -334,6 +354,15 @@ struct Metrics::State {
     uint64_t started_unix_ns = 0;
     uint64_t last_rebalance_ns = 0;
 
+    void rebalance_when_due(uint64_t now_ns) {
+        if ((now_ns - last_rebalance_ns) / 1e9 < options.rebalance_seconds)
+            return;
+        statements.rebalance();
+        routes.rebalance();
+        applications.rebalance();
+        last_rebalance_ns = now_ns;
+    }
+
     /* The route tag of a sample's tags, "" when it has none. */
     const std::string &route_of(const std::string &tags_json) {
         auto found = route_of_tags.find(tags_json);
@@ -417,17 +446,15 @@ void Metrics::add_sample(const SampleRow &row, const ExecIo *io) {
         }
     }
 
-    if ((now_ns - s.last_rebalance_ns) / 1e9 >= s.options.rebalance_seconds) {
-        s.statements.rebalance();
-        s.routes.rebalance();
-        s.applications.rebalance();
-        s.last_rebalance_ns = now_ns;
-    }
+    s.rebalance_when_due(now_ns);
 }
 
 void Metrics::set_status(const RingStatus &status, uint64_t last_seq,
                          uint64_t losses_total) {
+    uint64_t now_ns = clock_ns(CLOCK_MONOTONIC_COARSE);
     std::lock_guard<std::mutex> lock(mutex_);
+    /* here too, for a server gone quiet */
+    state_->rebalance_when_due(now_ns);
     state_->ring = status;
     state_->ring_known = true;
     state_->last_seq = last_seq;

@@ -29,7 +29,8 @@ const char *kCollectUsage =
     "                     [--poll-seconds S] [--catalog-seconds N]\n"
     "                     [--metrics-listen HOST:PORT [--metrics-statements "
     "N]\n"
-    "                      [--metrics-groups N]]\n"
+    "                      [--metrics-groups N] [--metrics-rebalance-seconds "
+    "S]]\n"
     "Drains the server's sample ring into capture files (see "
     "collector/README.md).\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
@@ -181,6 +182,9 @@ int collect_command(int argc, char **argv) {
         } else if (arg == "--metrics-groups") {
             options.metrics_groups = series_limit_value(argc, argv, i);
             series_limit_given = true;
+        } else if (arg == "--metrics-rebalance-seconds") {
+            options.metrics_rebalance_seconds = number_value(argc, argv, i, 1);
+            series_limit_given = true;
         } else
             throw UsageError("unknown option " + arg);
     }
@@ -200,8 +204,9 @@ int collect_command(int argc, char **argv) {
                          "sampled (trace events in windows) or raw (raw "
                          "tracepoints in windows)");
     if (series_limit_given && options.metrics_listen.empty())
-        throw UsageError("--metrics-statements and --metrics-groups go with "
-                         "--metrics-listen");
+        throw UsageError(
+            "--metrics-statements, --metrics-groups and "
+            "--metrics-rebalance-seconds go with --metrics-listen");
     options.bpf_syscall_windows =
         options.bpf_syscalls == "sampled" || windows_given;
     return run_collect(options);

@@ -484,8 +484,9 @@ void Collector::report_progress(bool final_line) {
 int Collector::run() {
     started_ = last_progress_ = Clock::now();
     if (!options_.metrics_listen.empty()) {
-        metrics_ = std::make_unique<Metrics>(MetricsOptions{
-            options_.metrics_statements, options_.metrics_groups, 60});
+        metrics_ = std::make_unique<Metrics>(
+            MetricsOptions{options_.metrics_statements, options_.metrics_groups,
+                           options_.metrics_rebalance_seconds});
         Metrics *metrics = metrics_.get();
         metrics_server_ = std::make_unique<MetricsHttpServer>(
             options_.metrics_listen,

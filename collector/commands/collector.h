@@ -41,6 +41,7 @@ struct CollectOptions {
     std::string metrics_listen;
     size_t metrics_statements = 100; /* statements with their own series */
     size_t metrics_groups = 50;      /* routes, applications: the same */
+    double metrics_rebalance_seconds = 60;
 };
 
 /* Runs the collector; returns the exit status. Throws the errors of

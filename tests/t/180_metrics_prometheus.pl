@@ -5,7 +5,8 @@
 # capture of the same period; the histogram puts a 50 ms statement in its
 # bucket; errors are counted by SQLSTATE class; the exposition passes
 # `promtool check metrics`; a collector bounded to 2 statements and 1
-# route exposes no more than that plus `other`, and loses no call; the
+# route exposes no more than that plus `other`, and loses no call, and
+# gives the busiest statement series of its own at a rebalance; the
 # endpoint serves GET /metrics only, refuses an oversized request and
 # closes an idle connection.
 use strict;
@@ -251,7 +252,7 @@ close $idle;
 my $bounded_port = PostgreSQL::Test::Cluster::get_free_port();
 my $bounded = start_collector($node, "$tmp/cap2", '--poll-seconds', '0.1',
     '--metrics-listen', "127.0.0.1:$bounded_port", '--metrics-statements',
-    '2', '--metrics-groups', '1');
+    '2', '--metrics-groups', '1', '--metrics-rebalance-seconds', '1');
 push @running, $bounded;
 my $total = exposed($text, 'qprof_collector_samples_total');
 my $bounded_text;
@@ -285,6 +286,25 @@ for my $t ([ 'all', $text ], [ 'bounded', $bounded_text ])
 is($sum->($bounded_text, 'qprof_route_calls_total'),
     $sum->($text, 'qprof_route_calls_total'),
     'the bounded routes and (other) add up to all routes\' calls');
+
+# Within a rebalance or two, the statement with the most time (the 50 ms
+# sleeps) takes the place of one that had less, and the sums still hold.
+my $slow_id = $statement_of_route{'/m/slow'}{queryid};
+my $taken;
+for (1 .. 50)
+{
+    sleep 0.1;
+    $bounded_text = scrape($bounded_port) // next;
+    last
+      if $taken = $bounded_text =~
+      /^qprof_statement_calls_total\{queryid="\Q$slow_id\E"\}/m;
+}
+ok($taken, "the busiest statement ($slow_id) has series of its own");
+@queryids = $bounded_text =~ /^qprof_statement_calls_total\{queryid="([^"]*)"\}/mg;
+is(scalar(@queryids), 3, "still 2 statements and other (@queryids)");
+is($sum->($bounded_text, 'qprof_statement_calls_total'),
+    exposed($bounded_text, 'qprof_collector_samples_total'),
+    'after the rebalance, the calls still add up to the samples read');
 
 # GET /metrics only, and a bounded request.
 my $r = $http->get("http://127.0.0.1:$bounded_port/");
