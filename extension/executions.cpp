@@ -75,7 +75,12 @@ Execution open_executions[kMaxOpen];
 uint8_t open_order[kMaxOpen];
 int open_count = 0;
 
-/* The sqlcommenter comment of the top-level statement being planned. */
+/* The sqlcommenter comment of the top-level statement being planned,
+ * looked for only when planning runs a statement (a function folded as a
+ * constant): the text is still there then. */
+const char *planning_text = nullptr;
+size_t planning_text_len = 0;
+bool planning_tags_found = false;
 uint32_t planning_tags_len = 0;
 char planning_tags[kTagBytes];
 
@@ -171,6 +176,19 @@ uint32_t copy_tags(char *to, const char *from, size_t len) {
     if (kept > 0)
         memcpy(to, from, kept);
     return static_cast<uint32_t>(len);
+}
+
+uint32_t tags_of_planned_statement() {
+    if (!planning_tags_found) {
+        const char *body = nullptr;
+        size_t len = 0;
+        planning_tags_len =
+            find_sqlcommenter(planning_text, planning_text_len, &body, &len)
+                ? copy_tags(planning_tags, body, len)
+                : 0;
+        planning_tags_found = true;
+    }
+    return planning_tags_len;
 }
 
 void on_query_memory_freed(void *arg);
@@ -329,14 +347,11 @@ RunningContext planning_enter(uint64_t exec_id, int level,
     RunningContext saved = running;
     running.exec_id = exec_id;
     if (level == 0) {
-        const char *body = nullptr;
-        size_t len = 0;
-        planning_tags_len =
-            find_sqlcommenter(stmt_text, stmt_text_len, &body, &len)
-                ? copy_tags(planning_tags, body, len)
-                : 0;
+        planning_text = stmt_text;
+        planning_text_len = stmt_text_len;
+        planning_tags_found = false;
         running.tags = planning_tags;
-        running.tags_len = planning_tags_len;
+        running.tags_len = 0; /* tags_of_planned_statement() */
     }
     qprof_word->exec_id = exec_id;
     return saved;
@@ -381,9 +396,11 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
                           ? copy_tags(e->tags, body, len)
                           : 0;
     } else {
-        e->tags_len = running.tags != nullptr
-                          ? copy_tags(e->tags, running.tags, running.tags_len)
-                          : 0;
+        uint32_t len = running.tags == planning_tags
+                           ? tags_of_planned_statement()
+                           : running.tags_len;
+        e->tags_len =
+            running.tags != nullptr ? copy_tags(e->tags, running.tags, len) : 0;
     }
 
     e->rows = 0;

@@ -51,6 +51,15 @@ ExecutorEnd_hook_type prev_ExecutorEnd = nullptr;
 ProcessUtility_hook_type prev_ProcessUtility = nullptr;
 emit_log_hook_type prev_emit_log = nullptr;
 
+/* Whether the commit to come can still fail the transaction: deferred
+ * constraints need a transaction that wrote (it has an xid), serialization
+ * failures a serializable one. A read-only statement sent alone, the common
+ * case, is then written at once rather than held (executions.h). */
+bool commit_may_fail() {
+    return TransactionIdIsValid(GetTopTransactionIdIfAny()) ||
+           IsolationIsSerializable();
+}
+
 SampleCmd cmd_of(CmdType type) {
     switch (type) {
     case CMD_SELECT:
@@ -108,18 +117,28 @@ bool query_id_needed(const ParseState *pstate, const Query *query,
     return analysis_is_sampled();
 }
 
-/* JumbleQuery, which expects query ids to be on; they are off again after,
- * even when it fails (stack depth): the core would jumble every statement. */
+/* JumbleQuery, which expects query ids to be on. When it fails (stack
+ * depth), the (sub)transaction's abort turns them back off
+ * (jumbling_failed): the core would jumble every statement otherwise. A
+ * PG_TRY here would cost every statement a sigsetjmp. */
+bool jumbling = false;
+bool query_id_enabled_before = false;
+
 JumbleState *jumble(Query *query, const char *text) {
-    volatile bool enabled = query_id_enabled;
-    JumbleState *volatile jstate = nullptr;
+    query_id_enabled_before = query_id_enabled;
     query_id_enabled = true;
-    PG_TRY();
-    { jstate = JumbleQuery(query, text); }
-    PG_FINALLY();
-    { query_id_enabled = enabled; }
-    PG_END_TRY();
+    jumbling = true;
+    JumbleState *jstate = JumbleQuery(query, text);
+    jumbling = false;
+    query_id_enabled = query_id_enabled_before;
     return jstate;
+}
+
+void jumbling_failed() {
+    if (jumbling) {
+        jumbling = false;
+        query_id_enabled = query_id_enabled_before;
+    }
 }
 
 /* pg_qprof does not turn compute_query_id's `auto` on for every statement,
@@ -392,7 +411,8 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     RunningContext saved = execution_enter(e);
     ExecutionOutcome out;
     out.exec_time_ns = elapsed_ns;
-    out.commits_after = nesting_level == 0 && !IsTransactionBlock();
+    out.commits_after =
+        nesting_level == 0 && !IsTransactionBlock() && commit_may_fail();
     EState *estate = query_desc->estate;
     out.rows = execution_rows(e);
     if (query_desc->plannedstmt->parallelModeNeeded &&
@@ -528,8 +548,9 @@ void qprof_ProcessUtility(PlannedStmt *pstmt, const char *query_string,
     }
     ExecutionOutcome out;
     out.rows = utility_rows(qc);
-    out.commits_after =
-        nesting_level == 0 && (!IsTransactionBlock() || is_commit(stmt));
+    out.commits_after = nesting_level == 0 &&
+                        (!IsTransactionBlock() || is_commit(stmt)) &&
+                        commit_may_fail();
     execution_close(e, out);
 }
 
@@ -557,6 +578,7 @@ void qprof_xact_callback(XactEvent event, void *arg) {
         transaction_ended(true);
         break;
     case XACT_EVENT_ABORT:
+        jumbling_failed();
         commit_attribution_end();
         transaction_ended(false);
         break;
@@ -567,8 +589,10 @@ void qprof_xact_callback(XactEvent event, void *arg) {
 
 void qprof_subxact_callback(SubXactEvent event, SubTransactionId,
                             SubTransactionId, void *) {
-    if (event == SUBXACT_EVENT_ABORT_SUB)
+    if (event == SUBXACT_EVENT_ABORT_SUB) {
+        jumbling_failed();
         subtransaction_ended();
+    }
 }
 
 } // namespace

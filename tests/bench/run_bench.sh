@@ -22,7 +22,7 @@
 # extension installed (make install) and valgrind.
 #
 # Environment: BENCH_N (statements per run, default 2000); BENCH_KEEP=1 keeps
-# the work directory. Results also go to tests/bench/out/.
+# the work directory; BENCH_BASE_LIB (below). Results also go to tests/bench/out/.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -102,6 +102,15 @@ opts_qprof_sampled_none=(-c shared_preload_libraries=pg_qprof
 # the same with per-node actuals kept for 1% and for every execution
 opts_qprof_analyze_1pct=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=0.01)
 opts_qprof_analyze_all=("${opts_pg_qprof[@]}" -c pg_qprof.analyze_sample_rate=1)
+
+# BENCH_BASE_LIB=/path/to/pg_qprof.so adds pg_qprof_base: the same
+# settings as pg_qprof with another build of the library (an older commit's),
+# so that a change's cost is read side by side in one run.
+if [ -n "${BENCH_BASE_LIB:-}" ]; then
+    configs+=(pg_qprof_base)
+    opts_pg_qprof_base=(-c "shared_preload_libraries=$BENCH_BASE_LIB"
+        -c pg_qprof.track=top -c pg_qprof.sample_rate=1 -c pg_qprof.min_duration=0)
+fi
 
 # Total instructions (callgrind Ir) of one single-user run reading $2.
 count_ir() { # config input
