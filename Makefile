@@ -16,6 +16,17 @@ SHLIB_LINK  = -lstdc++
 # No JIT bitcode for a C++ extension.
 override with_llvm = no
 
+# make installcheck: the pg_regress suite (sql/, expected/), in the order of
+# tests/regress_schedule, against the installed extension on a running
+# server (PGHOST, PGPORT, PGUSER: a superuser). That server needs the
+# settings of tests/regress.conf (pg_qprof in shared_preload_libraries) and
+# no other activity: the tests read the shared ring. sql/06_sampling.sql
+# reconnects to the database by its name, regression.
+REGRESS = $(shell sed -n 's/^test://p' tests/regress_schedule)
+ENCODING = UTF8
+NO_LOCALE = 1
+override CONTRIB_TESTDB = regression
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -55,7 +66,7 @@ pg_qprof--1.0.sql: $(sort $(wildcard extension/sql/*.sql))
 $(OBJS): $(wildcard extension/*.h)
 
 .PHONY: deps collector bpf install-collector clean-parts test bench demo format \
-        soak check-memory
+        soak check-memory deb
 
 # Installs the Debian packages the build and the tests need (only missing ones).
 deps:
@@ -113,6 +124,29 @@ check-memory:
 
 demo:
 	bash tests/lava/demo.sh
+
+# make deb: the Debian package postgresql-15-qprof (debian/), built by
+# dpkg-buildpackage in a copy of the tree (the files git tracks or would add,
+# as they are in the working tree) under $(DEB_DIR), which it writes nothing
+# outside of; the .deb is copied to $(DEB_OUT), and lintian checks it (fails
+# on an error or a warning not overridden in debian/*.lintian-overrides).
+DEB_DIR ?= build-deb
+DEB_OUT ?= .
+LINTIAN ?= lintian --fail-on error,warning
+DEB_JOBS ?= 2
+deb:
+	rm -rf $(DEB_DIR)/src $(DEB_DIR)/*.deb $(DEB_DIR)/*.ddeb $(DEB_DIR)/*.changes \
+	    $(DEB_DIR)/*.buildinfo
+	mkdir -p $(DEB_DIR)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        tar --null -T - --ignore-failed-read -cf - ; \
+	else \
+	    tar --exclude=./$(DEB_DIR) --exclude-vcs -cf - . ; \
+	fi | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -j$(DEB_JOBS)
+	cp $(DEB_DIR)/postgresql-15-qprof_*.deb $(DEB_OUT)/
+	$(LINTIAN) $(DEB_DIR)/pg-qprof_*.changes
 
 format:
 	clang-format -i extension/*.cpp extension/*.h collector/*/*.cpp collector/*/*.h
