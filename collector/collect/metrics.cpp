@@ -1,6 +1,7 @@
 #include "metrics.h"
 #include "json_text.h"
 #include "utf8_text.h"
+#include "wait_events.h"
 
 #include <algorithm>
 #include <array>
@@ -52,6 +53,9 @@ struct Measures {
     /* the kernel facts of the executions that have them */
     uint64_t kernel_calls = 0, storage_read_pages = 0;
     uint64_t io_wait_ns = 0, other_wait_ns = 0, cpu_ns = 0;
+    /* the off-CPU time again: runnable, then by wait event class */
+    uint64_t runqueue_ns = 0;
+    std::array<uint64_t, kWaitClasses> wait_class_ns{};
 
     void merge(const Measures &o) {
         calls += o.calls;
@@ -68,6 +72,9 @@ struct Measures {
         io_wait_ns += o.io_wait_ns;
         other_wait_ns += o.other_wait_ns;
         cpu_ns += o.cpu_ns;
+        runqueue_ns += o.runqueue_ns;
+        for (size_t c = 0; c < kWaitClasses; ++c)
+            wait_class_ns[c] += o.wait_class_ns[c];
     }
 
     void add(const SampleRow &row, const ExecIo *io, uint64_t time_ns_of_row,
@@ -87,6 +94,9 @@ struct Measures {
             io_wait_ns += io->offcpu_io_ns;
             other_wait_ns += io->offcpu_other_ns;
             cpu_ns += io->oncpu_ns;
+            runqueue_ns += io->runqueue_ns;
+            for (size_t c = 0; c < kWaitClasses; ++c)
+                wait_class_ns[c] += io->wait_class_ns[c];
         }
     }
 };
@@ -283,11 +293,35 @@ class FamilyWriter {
                     });
             counter("cpu_seconds_total", "On-CPU time (BPF)", keys,
                     [](const Measures &m) { return seconds_text(m.cpu_ns); });
+            counter(
+                "runqueue_wait_seconds_total",
+                "Off-CPU time runnable, waiting for a CPU (BPF)", keys,
+                [](const Measures &m) { return seconds_text(m.runqueue_ns); });
+            wait_classes(keys);
         }
         histogram(keys);
     }
 
   private:
+    /* Only the classes a key has time in: 12 classes at most. */
+    void wait_classes(
+        const std::vector<std::pair<std::string, const Measures *>> &keys) {
+        header("wait_seconds_total",
+               "Off-CPU time not runnable, by the class of the wait event "
+               "reported when it left the CPU (none: no wait event) (BPF)",
+               "counter");
+        for (const auto &key : keys)
+            for (size_t c = 0; c < kWaitClasses; ++c) {
+                if (key.second->wait_class_ns[c] == 0)
+                    continue;
+                const char *name =
+                    c + 1 == kWaitClasses ? "other" : wait_event_class_name(c);
+                out_ += std::string(prefix_) + "_wait_seconds_total{" + label_ +
+                        "=\"" + key.first + "\",wait_class=\"" + name + "\"} " +
+                        seconds_text(key.second->wait_class_ns[c]) + "\n";
+            }
+    }
+
     template <typename Value>
     void
     counter(const char *name, const char *help,
