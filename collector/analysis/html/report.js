@@ -79,10 +79,17 @@
     return (ms / 3600000).toFixed(1) + ' h';
   }
 
+  /* An integer with thousands separators (not toLocaleString: its first
+   * call loads the locale data, hundreds of milliseconds). */
+  function grouped(n) {
+    var digits = String(Math.abs(Math.round(n)));
+    return (n < 0 && Math.round(n) !== 0 ? '-' : '') + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
   /* A count, rounded (estimates under sampling are fractional). */
   function fmtCount(n) {
     if (!isNum(n)) return '\u2013';
-    return Math.round(n).toLocaleString('en-US');
+    return grouped(n);
   }
 
   /* A share given as a fraction of 1. */
@@ -108,8 +115,8 @@
 
   function fmtFactor(f) {
     if (!isNum(f)) return '\u2013';
-    if (f >= 1) return '\u00d7' + (f >= 100 ? Math.round(f).toLocaleString('en-US') : f.toFixed(1));
-    return '\u00f7' + (1 / f >= 100 ? Math.round(1 / f).toLocaleString('en-US') : (1 / f).toFixed(1));
+    if (f >= 1) return '\u00d7' + (f >= 100 ? grouped(f) : f.toFixed(1));
+    return '\u00f7' + (1 / f >= 100 ? grouped(1 / f) : (1 / f).toFixed(1));
   }
 
   function pad2(n) { return (n < 10 ? '0' : '') + n; }
@@ -147,6 +154,7 @@
 
   var started = performance.now();
   var report = JSON.parse(document.getElementById('qprof-report-data').textContent);
+  var parsedAt = performance.now();
   var statementByKey = new Map();
   (report.statements || []).forEach(function (s) { statementByKey.set(s.key, s); });
   var planByKey = new Map();
@@ -1103,9 +1111,12 @@
   /* ---------------------------------------------------------------- main */
 
   var errors = [];
+  var stepMs = {};
   function step(name, draw) {
+    var t0 = performance.now();
     try {
       draw();
+      stepMs[name] = Math.round(performance.now() - t0);
     } catch (e) {
       // one broken part must not hide the others; the error is reported
       errors.push(name + ': ' + e);
@@ -1135,5 +1146,5 @@
   if (location.hash) onHash();
 
   window.qprofReport = {ready: true, readyMs: performance.now(), drawMs: performance.now() - started,
-    errors: errors, showStatement: showStatement};
+    parseMs: parsedAt - started, stepMs: stepMs, errors: errors, showStatement: showStatement};
 })();
