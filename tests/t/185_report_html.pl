@@ -5,7 +5,9 @@
 # error or a network request, and every table and chart must hold what
 # `qprof report --json` says of the same capture. A statement text with
 # "</script>" and U+2028 in it, and a route with markup, show as text. The
-# screenshot is kept in the test's output folder.
+# page and its screenshot are written in the test's output folder
+# (tmp_check/report_html; QPROF_KEEP=1 keeps it after the run), whose path
+# the test prints.
 use strict;
 use warnings;
 use FindBin;
