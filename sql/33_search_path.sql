@@ -112,6 +112,10 @@ SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS read
            (SELECT pg_catalog.array_agg(q.queryid) FROM pg_qprof.queries q));
 SELECT pg_catalog.count(*) AS read FROM pg_qprof.exec_word();
 SELECT pg_catalog.count(*) AS read FROM pg_qprof.ring_memory();
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS read
+  FROM pg_qprof.last_executions(3);
+SELECT pg_qprof.plan_shape_text('[{"Plan": {"Node Type": "Result"}}]')
+       AS shape;
 SELECT pg_qprof.reset();
 SELECT pg_qprof.exclude_session();
 RESET search_path;
