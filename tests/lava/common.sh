@@ -82,7 +82,8 @@ stop_postgres() {
     fi
     # the word slot map the demo's collector pinned (bpf/README.md): the
     # kit's server is a throw-away one
-    rm -f /run/pg_qprof/words-*-"$LAVA_PG_PORT"
+    # (no port yet when the demo stops before the kit's setup)
+    [ -z "${LAVA_PG_PORT:-}" ] || rm -f /run/pg_qprof/words-*-"$LAVA_PG_PORT"
 }
 
 # psql as the superuser over the kit's socket; extra arguments are passed on.
