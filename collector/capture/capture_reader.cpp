@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -115,6 +117,35 @@ struct FrameSpan {
     size_t size;
 };
 
+/* Why the blocks of a frame the file ends in are not what the writer
+ * writes (zstd's decoder would wait for more input without a word), or
+ * "". */
+std::string unfinished_blocks_problem(const uint8_t *data, size_t size) {
+    size_t pos = ZSTD_frameHeaderSize(data, size);
+    if (ZSTD_isError(pos))
+        return ""; /* the file ends inside the frame's header */
+    while (pos + 3 <= size) {
+        uint32_t header = data[pos] | (uint32_t(data[pos + 1]) << 8) |
+                          (uint32_t(data[pos + 2]) << 16);
+        bool last = header & 1;
+        unsigned type = (header >> 1) & 3;
+        size_t block_size = header >> 3;
+        if (type == 3)
+            return "a block of the reserved type at offset +" +
+                   std::to_string(pos);
+        if (block_size > ZSTD_BLOCKSIZE_MAX)
+            return "a block of " + std::to_string(block_size) +
+                   " bytes at offset +" + std::to_string(pos);
+        if (block_size == 0 && !last)
+            return "an empty block at offset +" + std::to_string(pos) +
+                   ", which the writer never writes";
+        if (last)
+            break;
+        pos += 3 + (type == 1 ? 1 : block_size);
+    }
+    return "";
+}
+
 /* Decompresses frames within the format's limits, without trusting what
  * a frame declares: the output grows as it comes, a frame producing more
  * than it declared is stopped there, and record boundaries are checked
@@ -128,7 +159,13 @@ class FrameDecoder {
             throw std::bad_alloc();
         ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, kMaxWindowLog);
     }
-    ~FrameDecoder() { ZSTD_freeDCtx(dctx_); }
+    ~FrameDecoder() {
+        ZSTD_freeDCtx(dctx_);
+        /* the arena goes first: it frees the blocks it added to ours */
+        arena_.reset();
+        if (arena_block_ && !spare_arena_block())
+            spare_arena_block() = std::move(arena_block_);
+    }
     FrameDecoder(const FrameDecoder &) = delete;
     FrameDecoder &operator=(const FrameDecoder &) = delete;
 
@@ -153,9 +190,15 @@ class FrameDecoder {
             uint64_t length = 0;
             /* lengths were checked while decompressing */
             read_varint(bytes, plain_.size(), pos, length);
+            /* one record at a time on an arena whose first block is ours
+             * and kept: a block's samples take no malloc each */
+            google::protobuf::Arena &arena = record_arena();
+            arena.Reset();
+            pb::Record &record =
+                *google::protobuf::Arena::CreateMessage<pb::Record>(&arena);
             bool parsed =
-                record_.ParseFromArray(bytes + pos, static_cast<int>(length));
-            if (!parsed || record_.kind_case() == pb::Record::KIND_NOT_SET) {
+                record.ParseFromArray(bytes + pos, static_cast<int>(length));
+            if (!parsed || record.kind_case() == pb::Record::KIND_NOT_SET) {
                 summary.problems.push_back(
                     {ReadProblem::Kind::Damage, frame.offset,
                      (parsed ? "record with no kind at byte "
@@ -165,7 +208,7 @@ class FrameDecoder {
             }
             pos += length;
             ++summary.records;
-            if (!visit(record_))
+            if (!visit(record))
                 return false;
         }
         return true;
@@ -175,25 +218,15 @@ class FrameDecoder {
      * goes: "" when what is there decodes (a truncated tail), else why
      * not. */
     std::string decode_prefix(const uint8_t *data, size_t size) {
-        ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
         unsigned long long content = ZSTD_getFrameContentSize(data, size);
-        ZSTD_inBuffer in{data, size, 0};
-        uint64_t produced = 0;
-        while (in.pos < in.size) {
-            ZSTD_outBuffer out{sink_, sizeof sink_, 0};
-            size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
-            if (ZSTD_isError(rc))
-                return std::string("it does not decompress: ") +
-                       ZSTD_getErrorName(rc);
-            produced += out.pos;
-            if (content != ZSTD_CONTENTSIZE_UNKNOWN &&
-                content != ZSTD_CONTENTSIZE_ERROR && produced > content)
-                return "it holds more than its declared content size";
-            if (rc == 0)
-                return "it is complete, yet the file does not read as frames";
-            if (out.pos == 0 && in.pos == in.size)
-                break;
-        }
+        if (content == ZSTD_CONTENTSIZE_ERROR ||
+            content == ZSTD_CONTENTSIZE_UNKNOWN)
+            return ""; /* the file ends inside the frame's header */
+        std::string why = inflate(data, size, content);
+        if (!why.empty())
+            return why;
+        if (finished_)
+            return "it is complete, yet the file does not read as frames";
         return "";
     }
 
@@ -209,12 +242,32 @@ class FrameDecoder {
         if (content == ZSTD_CONTENTSIZE_ERROR ||
             content == ZSTD_CONTENTSIZE_UNKNOWN)
             return "a frame without a valid content size";
+        why = inflate(data, size, content);
+        if (!why.empty())
+            return why;
+        if (!finished_)
+            return "frame ends before its content does";
+        if (plain_.size() != content)
+            return "frame holds " + std::to_string(plain_.size()) +
+                   " bytes, not the " + std::to_string(content) +
+                   " it declares";
+        if (next_record_ != plain_.size())
+            return "the frame's last record is cut at byte " +
+                   std::to_string(next_record_);
+        return "";
+    }
+
+    /* Decompresses data[0, size) into plain_ as far as it goes, the output
+     * growing as it comes (one byte more than `content` is a lie, and
+     * stops it), record boundaries checked on the way; finished_ tells
+     * whether the frame's end (and its checksum) was reached. */
+    std::string inflate(const uint8_t *data, size_t size, uint64_t content) {
         ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
         plain_.clear();
         next_record_ = 0;
+        finished_ = false;
         ZSTD_inBuffer in{data, size, 0};
         for (;;) {
-            /* room for one byte more than declared, to see a lie */
             size_t produced = plain_.size();
             size_t room = std::min<size_t>(kChunk, content + 1 - produced);
             plain_.resize(produced + room);
@@ -227,22 +280,16 @@ class FrameDecoder {
             if (plain_.size() > content)
                 return "frame holds more than the " + std::to_string(content) +
                        " bytes it declares";
-            why = check_record_boundaries(content);
+            std::string why = check_record_boundaries(content);
             if (!why.empty())
                 return why;
-            if (rc == 0)
-                break;
+            if (rc == 0) {
+                finished_ = true;
+                return "";
+            }
             if (out.pos == 0 && in.pos == in.size)
-                return "frame ends before its content does";
+                return ""; /* all the input is in */
         }
-        if (plain_.size() != content)
-            return "frame holds " + std::to_string(plain_.size()) +
-                   " bytes, not the " + std::to_string(content) +
-                   " it declares";
-        if (next_record_ != plain_.size())
-            return "the frame's last record is cut at byte " +
-                   std::to_string(next_record_);
-        return "";
     }
 
     /* Follows the length prefixes through what is decompressed so far:
@@ -273,9 +320,39 @@ class FrameDecoder {
 
     ZSTD_DCtx *dctx_;
     std::string plain_;
-    char sink_[16 << 10]; /* what decode_prefix decompresses, discarded */
+    bool finished_ = false;
     size_t next_record_ = 0;
-    pb::Record record_;
+    static constexpr size_t kArenaBlockBytes = 8 << 20;
+    static google::protobuf::ArenaOptions arena_options(char *block,
+                                                        size_t size) {
+        google::protobuf::ArenaOptions options;
+        options.initial_block = block;
+        options.initial_block_size = size;
+        options.start_block_size = 64 * 1024;
+        options.max_block_size = 8 << 20;
+        return options;
+    }
+    /* The arena, made at the first record: its block is not zero-filled
+     * (only the pages used are touched), and a decoder that reads no
+     * record (a header check, a damaged file) costs nothing. */
+    google::protobuf::Arena &record_arena() {
+        if (!arena_) {
+            arena_block_ = std::move(spare_arena_block());
+            if (!arena_block_)
+                arena_block_.reset(new char[kArenaBlockBytes]);
+            arena_.emplace(arena_options(arena_block_.get(), kArenaBlockBytes));
+        }
+        return *arena_;
+    }
+    /* The block of a decoder gone, for the next one of the thread: every
+     * file read makes a decoder (or three), and the kernel would map and
+     * clear its 8 MiB each time. */
+    static std::unique_ptr<char[]> &spare_arena_block() {
+        static thread_local std::unique_ptr<char[]> spare;
+        return spare;
+    }
+    std::unique_ptr<char[]> arena_block_; /* outlives arena_ */
+    std::optional<google::protobuf::Arena> arena_;
 };
 
 /* Where the frames of a file are, found from the frame headers alone (no
@@ -365,6 +442,11 @@ class FrameScanner {
                         "tail)");
             return;
         }
+        why = unfinished_blocks_problem(data, remaining);
+        if (!why.empty()) {
+            problem(Kind::Damage, "unfinished frame with " + why);
+            return;
+        }
         why = decoder_.decode_prefix(data, remaining);
         if (!why.empty()) {
             problem(Kind::Damage, "unfinished frame at the end, but " + why);
@@ -445,7 +527,14 @@ ReadSummary read_capture_file(const std::string &path,
                 return true;
             });
     }
-    if (first)
+    /* A file cut inside its first frame (a copy cut short, or a crash of
+     * a writer older than the partial names) is a truncated tail with
+     * nothing before it; any other file without a header is no capture. */
+    bool cut_in_first_frame =
+        summary.problems.size() == 1 && summary.problems[0].offset == 0 &&
+        summary.problems[0].kind == ReadProblem::Kind::TruncatedTail &&
+        file.size() > 0 && file.data()[0] == kZstdMagic[0];
+    if (first && !cut_in_first_frame)
         summary.problems.push_back(
             {ReadProblem::Kind::Damage, 0,
              file.size() == 0 ? "empty file: no header"
