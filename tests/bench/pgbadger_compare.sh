@@ -110,7 +110,7 @@ set_logging() { # value of log_min_duration_statement
 }
 
 # One run of `config`; its TPS is added to tps[config].
-run_config() { # config round
+run_config() { # config
     local result
     case "$1" in
     plain) result=$(pgbench_tps plain) ;;
@@ -120,7 +120,9 @@ run_config() { # config round
         set_logging -1
         ;;
     qprof)
-        local out="$work/capture/round$2"
+        # one capture over the rounds: the collector resumes where it
+        # stopped (its state file), so no execution is captured twice
+        local out="$work/capture"
         mkdir -p "$out"
         "$qprof" collect --dsn "host=$work port=${port[qprof]} user=postgres dbname=postgres" \
             --out "$out" --bpf "$COMPARE_BPF" 2>>"$work/collector.log" &
@@ -166,27 +168,30 @@ for name in plain qprof; do
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
 
+# the capture holds the qprof runs' statements only, not the set-up's
+psql_to qprof -c 'SELECT pg_qprof.reset()' >/dev/null
+
 configs=(plain logged qprof)
 declare -A tps=()
 for ((round = 0; round < RUNS; round++)); do
     for ((k = 0; k < ${#configs[@]}; k++)); do
         config=${configs[$(((k + round) % ${#configs[@]}))]}
-        run_config "$config" "$round"
+        run_config "$config"
     done
 done
 
 log="$work/log_plain/postgresql.log"
 logged_statements=$(grep -c ' duration: ' "$log" || true)
-"$qprof" dump --check "$work"/capture/round* >"$work/check.txt" ||
+"$qprof" dump --check "$work"/capture >"$work/check.txt" ||
     { tail -n 5 "$work/check.txt" >&2; echo "dump --check failed" >&2; exit 1; }
 captured=$(sed -n 's/^total: .* files, \([0-9]*\) samples.*/\1/p' "$work/check.txt")
-capture_bytes=$(du -cb "$work"/capture/round*/*.qprof | tail -1 | cut -f1)
+capture_bytes=$(du -cb "$work"/capture/*.qprof | tail -1 | cut -f1)
 log_bytes=$(stat -c %s "$log")
 
 badger=$(timed "$work/pgbadger.out" pgbadger -q -j "$PGBADGER_JOBS" \
     --prefix "$log_prefix" -o "$work/pgbadger.html" "$log")
-report=$(timed "$work/report.txt" "$qprof" report "$work"/capture/round*)
-report_html=$(timed "$work/report_html.txt" "$qprof" report "$work"/capture/round* \
+report=$(timed "$work/report.txt" "$qprof" report "$work"/capture)
+report_html=$(timed "$work/report_html.txt" "$qprof" report "$work"/capture \
     --html "$work/report.html")
 [ -s "$work/pgbadger.html" ] && [ -s "$work/report.html" ] ||
     { echo "a report is missing" >&2; exit 1; }
