@@ -156,7 +156,12 @@ for my $round (1 .. 20)
 is($alone_ok, 20, 'random bytes after a magic number: exit 4, at offset 0');
 is($tail_ok, 20, 'the same at the end of a capture: exit 4, at that offset');
 
-# A file cut inside its last frame is still a truncated tail.
+# A file cut inside its first frame, or inside its last, is a truncated
+# tail (what a crash, or a copy cut short, leaves).
+($rc, $out) = run_qprof('dump', '--check',
+    write_file("$tmp/cut_first.qprof", substr($bytes, 0, int($frames[0][1] / 2))));
+is($rc, 0, 'cut in its first frame: exit 0');
+like($out, qr/ok \(truncated tail\), \d+ bytes, 0 frames/, 'a truncated tail, nothing read');
 my $last = $frames[-1];
 ($rc, $out) = run_qprof('dump', '--check',
     write_file("$tmp/cut.qprof", substr($bytes, 0, $last->[0] + int($last->[1] / 2))));
@@ -208,6 +213,8 @@ my $header_bytes = substr($bytes, 0, $frames[0][2]);
 ($mrc, $mout, $merr, $rss, $seconds) = run_measured('dump', '--check',
     write_file("$tmp/zeroes.qprof", $header_bytes . ("\0" x 14000)));
 is($mrc, 4, '14 KB of zero bytes after a frame header: exit 4') or diag $mout;
+like($mout, qr/damage at offset 0: unfinished frame with an empty block/,
+    'empty blocks, which the writer never writes');
 ok($rss < $rss_limit_mb && $seconds < 10, sprintf('in %.0f MB and %.1f s', $rss, $seconds));
 
 # A valid frame of 20 million empty notices: the reader streams them, and a
