@@ -33,8 +33,47 @@ static_assert(kBuckets == sizeof(kMetricsBucketSeconds) / sizeof(double),
 
 constexpr size_t kTextChars = 80;          /* of a statement's text */
 constexpr size_t kMaxTexts = 16384;        /* texts kept for statements */
-constexpr size_t kMaxRouteCache = 4096;    /* tags_json -> route */
 constexpr size_t kMaxSqlstateClasses = 64; /* then "other" */
+
+/* The value of the "route" key of a flat JSON object of strings into
+ * `route` ("" when there is none), without building the object: most
+ * tags differ in every request (traceparent), so nothing is cached, and
+ * this runs for every tagged sample. A value with an escape is left to
+ * the full parser. */
+void route_tag(const std::string &json, std::string &route) {
+    route.clear();
+    static const char kKey[] = "\"route\"";
+    for (size_t at = json.find(kKey); at != std::string::npos;
+         at = json.find(kKey, at + 1)) {
+        /* a quote after a backslash is inside a string */
+        if (at > 0 && json[at - 1] == '\\')
+            continue;
+        size_t i = at + sizeof kKey - 1;
+        while (i < json.size() && json[i] == ' ')
+            ++i;
+        if (i >= json.size() || json[i] != ':')
+            continue; /* "route" was a value */
+        ++i;
+        while (i < json.size() && json[i] == ' ')
+            ++i;
+        if (i >= json.size() || json[i] != '"')
+            return;
+        size_t end = json.find_first_of("\"\\", i + 1);
+        if (end == std::string::npos)
+            return;
+        if (json[end] == '"') {
+            route.assign(json, i + 1, end - i - 1);
+            return;
+        }
+        std::map<std::string, std::string> tags;
+        if (parse_flat_json_object(json, tags)) {
+            auto tag = tags.find("route");
+            if (tag != tags.end())
+                route = tag->second;
+        }
+        return;
+    }
+}
 
 uint64_t clock_ns(clockid_t clock) {
     struct timespec ts;
@@ -379,7 +418,7 @@ struct Metrics::State {
     std::map<std::string, uint64_t> errors_by_class; /* top-level */
     bool any_kernel = false;
 
-    std::unordered_map<std::string, std::string> route_of_tags;
+    std::string route; /* of the last sample, its buffer reused */
 
     RingStatus ring;
     bool ring_known = false;
@@ -399,19 +438,8 @@ struct Metrics::State {
 
     /* The route tag of a sample's tags, "" when it has none. */
     const std::string &route_of(const std::string &tags_json) {
-        auto found = route_of_tags.find(tags_json);
-        if (found != route_of_tags.end())
-            return found->second;
-        if (route_of_tags.size() >= kMaxRouteCache)
-            route_of_tags.clear();
-        std::map<std::string, std::string> tags;
-        std::string route;
-        if (parse_flat_json_object(tags_json, tags)) {
-            auto tag = tags.find("route");
-            if (tag != tags.end())
-                route = tag->second;
-        }
-        return route_of_tags.emplace(tags_json, std::move(route)).first->second;
+        route_tag(tags_json, route);
+        return route;
     }
 };
 

@@ -131,18 +131,25 @@ for (1 .. 300)
 is($up, 1, 'prometheus scrapes the collector')
   or diag slurp_file("$tmp/prometheus.log");
 
-# The workload: known statements on tagged routes, one of them failing.
+# The workload: known statements on tagged routes, one of them failing;
+# a route with a double quote (escaped in the tags' JSON, and in the
+# exposition), and one whose other tag holds text that looks like a route.
 my %routes = (
     '/m/list' => [ 200, 'SELECT count(*) FROM m_t WHERE id > %d' ],
     '/m/add' => [ 100, 'INSERT INTO m_t VALUES (%d)' ],
     '/m/slow' => [ 5, 'SELECT pg_sleep(0.05) WHERE %d > 0' ],
-    '/m/fail' => [ 3, 'SELECT 1 / (%d * 0)' ]);
+    '/m/fail' => [ 3, 'SELECT 1 / (%d * 0)' ],
+    '/m/q"uote' => [ 2, 'SELECT %d AS quoted' ],
+    '/m/decoy' => [ 2, 'SELECT %d AS decoy', q{"route":"/fake",} ]);
 my $script = "SET application_name = 'metrics180';\n";
+my $encode = sub { $_[0] =~ s{([^A-Za-z0-9_.~-])}{sprintf('%%%02X', ord $1)}ger };
 for my $route (sort keys %routes)
 {
-    my ($count, $sql) = @{ $routes{$route} };
-    $script .= sprintf("$sql /*route='%s'*/;\n", $_, $route =~ s{/}{%2F}gr)
-      for 1 .. $count;
+    my ($count, $sql, $controller) = @{ $routes{$route} };
+    my $tags = sprintf("route='%s'", $encode->($route));
+    $tags = sprintf("controller='%s',%s", $encode->($controller), $tags)
+      if defined $controller;
+    $script .= sprintf("$sql /*%s*/;\n", $_, $tags) for 1 .. $count;
 }
 $node->psql('postgres', $script, on_error_stop => 0);
 
@@ -198,6 +205,8 @@ for my $route (sort keys %routes)
         "$route: total time in Prometheus as in the report "
           . "($seconds->{\"route=$route\"} s, $r->{total_ms} ms)");
 }
+
+ok(!grep({ m{/fake} } keys %$calls), 'no route read from another tag');
 
 my %statement_of_route;
 for my $st (@{ $doc->{statements} })
