@@ -22,7 +22,8 @@ int main(int argc, char **argv) {
     int nq = argc > 1 ? atoi(argv[1]) : 1000,
         nr = argc > 2 ? atoi(argv[2]) : 200;
     if (nq < 1 || nr < 1) {
-        fprintf(stderr, "usage: metrics_cost NQ NR [SAMPLES] (NQ and NR at least 1)\n");
+        fprintf(stderr,
+                "usage: metrics_cost NQ NR [SAMPLES] (NQ and NR at least 1)\n");
         return 1;
     }
     Metrics m(MetricsOptions{});
