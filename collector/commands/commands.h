@@ -11,5 +11,6 @@ int collect_command(int argc, char **argv);
 int dump_command(int argc, char **argv);
 int report_command(int argc, char **argv);
 int record_command(int argc, char **argv);
+int advise_command(int argc, char **argv);
 
 } // namespace qprof

@@ -22,6 +22,7 @@ const char *kUsage =
     "  dump      print capture files as JSON lines, or check them\n"
     "  report    where the database time went and what to do first\n"
     "  record    capture what one command (a test suite) makes the server do\n"
+    "  advise    try the missing-index insights as hypothetical indexes\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
@@ -35,6 +36,7 @@ const Command kCommands[] = {
     {"dump", dump_command},
     {"report", report_command},
     {"record", record_command},
+    {"advise", advise_command},
 };
 
 } // namespace
