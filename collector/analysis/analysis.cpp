@@ -23,6 +23,8 @@ constexpr double kLargeTableRows = 10000;
 constexpr double kSelectiveKeep = 0.1;
 /* Estimates off by this factor or more. */
 constexpr double kEstimateFactor = 10;
+/* ...on a node with at least this many rows, actual or estimated */
+constexpr double kEstimateMinRows = 1000;
 /* A plan slower than another by this ratio. */
 constexpr double kSlowerPlanRatio = 1.5;
 /* Error rate and count that make an insight. */
@@ -181,7 +183,7 @@ class InsightFinder {
             const PlanStats &ps = p_.plans[plan];
             if (!matters(ps.all.total_ns))
                 continue;
-            const PlanTree &tree = a_.trees[plan];
+            const PlanTree &tree = a_.tree(plan);
             for (const PlanTreeNode &node : tree.nodes) {
                 if (node.node_type != "Seq Scan" || node.relation.empty() ||
                     node.filter.empty())
@@ -322,7 +324,7 @@ class InsightFinder {
             const PlanStats &ps = p_.plans[plan];
             if (ps.actuals_executions == 0 || !matters(ps.all.total_ns))
                 continue;
-            const PlanTree &tree = a_.trees[plan];
+            const PlanTree &tree = a_.tree(plan);
             const PlanTreeNode *worst = nullptr;
             const NodeTotals *worst_act = nullptr;
             uint32_t worst_at = 0;
@@ -332,7 +334,7 @@ class InsightFinder {
                 if (act == nullptr || act->loops <= 0)
                     continue;
                 double per_loop = act->actual_rows / act->loops;
-                if (std::max(per_loop, act->plan_rows) < 100)
+                if (std::max(per_loop, act->plan_rows) < kEstimateMinRows)
                     continue; /* a few rows either way do not matter */
                 double f = act->estimate_factor();
                 double off = f >= 1 ? f : (f > 0 ? 1 / f : 0);
@@ -414,7 +416,7 @@ class InsightFinder {
             in.db_time_ns = st.all.total_ns;
             std::string node_type = "";
             for (uint32_t plan : st.plans) {
-                const PlanTree &tree = a_.trees[plan];
+                const PlanTree &tree = a_.tree(plan);
                 for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
                     const NodeTotals *act = actuals_of(plan, tree.nodes[i]);
                     const std::string &type = tree.nodes[i].node_type;
@@ -487,7 +489,7 @@ class InsightFinder {
             /* the relation that read the most, from per-node actuals */
             double most = -1;
             for (uint32_t plan : st.plans) {
-                const PlanTree &tree = a_.trees[plan];
+                const PlanTree &tree = a_.tree(plan);
                 for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
                     const NodeTotals *act = actuals_of(plan, tree.nodes[i]);
                     double reads = act ? act->shared_blks_read : 0;
@@ -578,11 +580,13 @@ class InsightFinder {
         }
     }
 
-    std::string plan_summary(uint32_t plan) {
-        const PlanTree &tree = a_.trees[plan];
+    /* The scans of a plan ("Seq Scan on public.t"); every node when
+     * `all` (to tell apart two plans that scan alike). */
+    std::string plan_summary(uint32_t plan, bool all = false) {
+        const PlanTree &tree = a_.tree(plan);
         std::string out;
         for (const PlanTreeNode &n : tree.nodes) {
-            if (n.relation.empty() && n.index.empty())
+            if (!all && n.relation.empty() && n.index.empty())
                 continue;
             if (!out.empty())
                 out += ", ";
@@ -594,7 +598,27 @@ class InsightFinder {
         }
         if (out.empty() && !tree.nodes.empty())
             out = tree.nodes[0].node_type;
+        if (out.size() > 160)
+            out = out.substr(0, 157) + "...";
         return out;
+    }
+
+    /* Summaries of two plans that differ, when their scans do not. */
+    std::pair<std::string, std::string> plan_summaries(uint32_t a, uint32_t b) {
+        std::string sa = plan_summary(a), sb = plan_summary(b);
+        if (sa == sb) {
+            sa = plan_summary(a, true);
+            sb = plan_summary(b, true);
+        }
+        if (sa == sb) {
+            const pb::Plan &pa =
+                a_.set.plans()[p_.plans[a].definition - 1].plan;
+            const pb::Plan &pb_ =
+                a_.set.plans()[p_.plans[b].definition - 1].plan;
+            sa += " (planid " + std::to_string(pa.planid()) + ")";
+            sb += " (planid " + std::to_string(pb_.planid()) + ")";
+        }
+        return {sa, sb};
     }
 
     void plan_changes() {
@@ -633,18 +657,20 @@ class InsightFinder {
             in.db_time_ns = pc.extra_ns;
             in.plans = {pc.faster, pc.slower};
             common(in, stmt);
-            in.table = relation_under(a_.trees[pc.slower], 0);
+            in.table = relation_under(a_.tree(pc.slower), 0);
+            std::pair<std::string, std::string> summaries =
+                plan_summaries(pc.slower, pc.faster);
             in.title = "Plan change made it " +
                        format("%.1f", slow.all.mean_ns() /
                                           std::max(fast.all.mean_ns(), 1.0)) +
-                       "x slower: " + plan_summary(pc.slower) + " instead of " +
-                       plan_summary(pc.faster);
-            in.evidence.push_back("before: " + plan_summary(pc.faster) + ", " +
+                       "x slower: " + summaries.first + " instead of " +
+                       summaries.second;
+            in.evidence.push_back("before: " + summaries.second + ", " +
                                   human_count(fast.all.calls) +
                                   " calls, mean " +
                                   human_ms(fast.all.mean_ns() / 1e6));
             in.evidence.push_back(
-                "after: " + plan_summary(pc.slower) + ", " +
+                "after: " + summaries.first + ", " +
                 human_count(slow.all.calls) + " calls, mean " +
                 human_ms(slow.all.mean_ns() / 1e6) + ", costing " +
                 human_ms(pc.extra_ns / 1e6) + " more");
@@ -652,7 +678,7 @@ class InsightFinder {
             const StatementStats &s = p_.statements[stmt];
             const pb::CatalogSnapshot *snap =
                 a_.set.servers()[s.server].catalog(s.dbid);
-            for (const PlanTreeNode &n : a_.trees[pc.faster].nodes) {
+            for (const PlanTreeNode &n : a_.tree(pc.faster).nodes) {
                 if (n.index.empty() || snap == nullptr)
                     continue;
                 bool present = false;
@@ -827,14 +853,22 @@ double Analysis::sample_rate_scale() const {
     return scale;
 }
 
-void analyze(Analysis &a) {
-    a.trees.clear();
-    for (const PlanStats &ps : a.profile.plans) {
-        PlanTree tree =
-            parse_plan_json(a.set.plans()[ps.definition - 1].plan.plan_json());
-        match_actuals(tree, ps.nodes);
-        a.trees.push_back(std::move(tree));
+const PlanTree &Analysis::tree(uint32_t plan) const {
+    if (trees_.size() != profile.plans.size()) {
+        trees_.assign(profile.plans.size(), PlanTree());
+        parsed_.assign(profile.plans.size(), false);
     }
+    if (!parsed_[plan]) {
+        const PlanStats &ps = profile.plans[plan];
+        trees_[plan] =
+            parse_plan_json(set.plans()[ps.definition - 1].plan.plan_json());
+        match_actuals(trees_[plan], ps.nodes);
+        parsed_[plan] = true;
+    }
+    return trees_[plan];
+}
+
+void analyze(Analysis &a) {
     InsightFinder(a).run();
 }
 

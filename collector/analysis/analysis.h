@@ -57,12 +57,20 @@ struct PlanChange {
 struct Analysis {
     const CaptureSet &set;
     const Profile &profile;
-    std::vector<PlanTree> trees; /* by plan index */
+    /* The stored plan of `plan` parsed, with its actuals matched: parsed
+     * when first asked for (parsing every plan of a large capture would
+     * cost more than reading it). */
+    const PlanTree &tree(uint32_t plan) const;
     std::vector<Insight> insights;
     std::vector<PlanChange> plan_changes;
 
     Analysis(const CaptureSet &s, const Profile &p) : set(s), profile(p) {}
 
+  private:
+    mutable std::vector<PlanTree> trees_;
+    mutable std::vector<bool> parsed_;
+
+  public:
     /* The statement's text ("" when the capture has none). */
     const std::string &text_of(uint32_t statement) const;
     /* The route (or other group of `d`) with most of its time, or "". */

@@ -469,7 +469,7 @@ class JsonReport {
             w_.field("actuals_executions", ps.actuals_executions);
             aggregate(ps.all);
             w_.key("nodes");
-            const PlanTree &tree = a_.trees[plan];
+            const PlanTree &tree = a_.tree(plan);
             if (!tree.empty())
                 node(plan, tree, 0, 0);
             else if (!ps.nodes.empty() && ps.nodes[0].seen)

@@ -432,12 +432,35 @@ class TextReport {
         }
     }
 
+    /* "I/O" or "wait" when that is half or more of the kernel's time. */
+    static const char *dominated_by(const Aggregate &g) {
+        double all = g.oncpu_ns + g.io_wait_ns + g.other_wait_ns;
+        if (all <= 0)
+            return "";
+        if (g.io_wait_ns >= 0.5 * all)
+            return "I/O";
+        if (g.other_wait_ns >= 0.5 * all)
+            return "wait";
+        return "";
+    }
+
+    std::string kernel_row(const std::string &name, const Aggregate &g) {
+        return printf_line("%-14s %9s %9s %10s %10s %9s %5s  ",
+                           one_line(name, 14).c_str(),
+                           human_ms(g.oncpu_ns / 1e6).c_str(),
+                           human_ms(g.io_wait_ns / 1e6).c_str(),
+                           human_ms(g.other_wait_ns / 1e6).c_str(),
+                           human_count(g.page_cache_misses).c_str(),
+                           human_bytes(g.block_bytes).c_str(), dominated_by(g));
+    }
+
     void kernel() {
         if (p_.total.kernel_executions == 0)
             return;
-        heading("Kernel facts by statement (executions with BPF facts)");
-        line("key      on CPU   I/O wait  other wait  storage reads  block "
-             "bytes  text");
+        const char *columns = "                  on CPU  I/O wait other wait "
+                              "storage rd  blk bytes  mostly";
+        heading("Kernel facts by statement (over its executions with them)");
+        line(std::string("key") + (columns + 3) + "  text");
         size_t shown = 0;
         for (uint32_t stmt : sel_.by_total) {
             const Aggregate &g = p_.statements[stmt].all;
@@ -445,14 +468,20 @@ class TextReport {
                 continue;
             if (shown++ >= std::min<size_t>(o_.top, 10))
                 break;
-            std::string row = printf_line(
-                "%-5s %9s %10s %11s %14s %12s  ", sel_.skey(stmt).c_str(),
-                human_ms(g.oncpu_ns / 1e6).c_str(),
-                human_ms(g.io_wait_ns / 1e6).c_str(),
-                human_ms(g.other_wait_ns / 1e6).c_str(),
-                human_count(g.page_cache_misses).c_str(),
-                human_bytes(g.block_bytes).c_str());
+            std::string row = kernel_row(sel_.skey(stmt), g);
             line(row + one_line(a_.text_of(stmt), kReportWidth - row.size()));
+        }
+        const DimensionStats &dim = p_.primary();
+        heading("Kernel facts by " + dim.name);
+        line(dim.name + (columns + std::min<size_t>(dim.name.size(), 14)));
+        for (uint32_t g : sel_.groups[p_.group_by]) {
+            const GroupStats &group = dim.groups[g];
+            if (group.all.kernel_executions == 0)
+                continue;
+            std::string row = kernel_row(group.name, group.all);
+            if (group.name.size() > 14)
+                row += one_line(group.name, kReportWidth - row.size());
+            line(row);
         }
     }
 
