@@ -874,8 +874,8 @@ static __always_inline void switched_in(struct task_struct *next) {
     if (!st || !st->offcpu_exec_id)
         return;
     __u64 now = bpf_ktime_get_ns();
-    credit_offcpu(st, now - st->offcpu_since_ns, queued_since_switch_out(next, st),
-                  now);
+    credit_offcpu(st, now - st->offcpu_since_ns,
+                  queued_since_switch_out(next, st), now);
 }
 
 SEC("tp_btf/sched_switch")
