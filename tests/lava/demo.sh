@@ -350,8 +350,10 @@ main() {
 
     section "Done"
     echo "demo finished in $((SECONDS - demo_started)) s; logs in $LAVA_LOG_DIR"
-    if [ -n "$report_page" ]; then
+    if [ -n "$capture_dir" ] && [ -d "$capture_dir" ]; then
         echo "capture:     $capture_dir"
+    fi
+    if [ -n "$report_page" ]; then
         echo "report page: $report_page"
     else
         echo "no report page (no capture, or qprof report failed)"
