@@ -237,8 +237,9 @@ RingStatus ring_head(PgConnection &conn) {
 
 bool caught_up(const std::string &dir, const RingStatus &target) {
     ResumePoint point = find_resume_point(dir);
-    return point.known &&
-           (point.epoch != target.epoch || point.last_seq >= target.head_seq);
+    /* a capture still in an older epoch (the server restarted) is not */
+    return point.known && point.epoch == target.epoch &&
+           point.last_seq >= target.head_seq;
 }
 
 int recorder_failed(const std::string &why, int command_status) {
@@ -318,7 +319,14 @@ int record_command(int argc, char **argv) {
      * has made the ring's present head durable. */
     RingStatus end;
     try {
-        end = ring_head(*conn);
+        try {
+            end = ring_head(*conn);
+        } catch (const ConnectionLost &) {
+            /* the server restarted while the command ran: ask again */
+            conn = std::make_unique<PgConnection>(options.dsn);
+            conn->exec("SELECT pg_qprof.exclude_session()");
+            end = ring_head(*conn);
+        }
     } catch (const std::exception &e) {
         kill(collector, SIGTERM);
         wait_status(collector);

@@ -117,6 +117,23 @@ like($err,
     qr/the capture failed, not the command: qprof collect exited with status 137.*\n.*the command exited with status 0/,
     'the message says the collector died and the command exited with 0');
 
+# 7. The server restarts while the command runs: the statements before and
+# after are all captured, once. (The ring does not outlive a restart: the
+# command waits for the collector to read the first run before it.)
+$node->safe_psql('postgres', 'TRUNCATE rec_t');
+my $pg_ctl = $node->config_data('--bindir') . '/pg_ctl';
+my ($pgdata, $log) = ($node->data_dir, $node->logfile);
+($rc, $out, $err) = run_qprof('record', '--dsn', $dsn, '--out',
+    "$tmp/restart", '--bpf', 'off', '--', 'sh', '-c',
+    qq{"$psql" -X -q -v ON_ERROR_STOP=1 -d "$dsn" -f "$tmp/work.sql" && }
+      . qq{sleep 2 && "$pg_ctl" -D "$pgdata" -l "$log" -m fast -w restart >/dev/null && }
+      . qq{"$psql" -X -q -v ON_ERROR_STOP=1 -d "$dsn" -c 'TRUNCATE rec_t' }
+      . qq{-f "$tmp/work.sql"});
+is($rc, 0, 'a restart during the command: status 0') or diag $err;
+my @both = command_samples("$tmp/restart", 'record175');
+is(scalar(grep { $_->{cmd} eq 'CMD_INSERT' } @both),
+    2 * $n, "both runs' $n inserts captured across the restart");
+
 # 6. A directory that already holds a capture is refused.
 ($rc, $out, $err) = run_qprof('record', '--dsn', $dsn, '--out', "$tmp/ok",
     '--', 'true');
