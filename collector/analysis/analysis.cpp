@@ -92,6 +92,8 @@ std::string short_text(const std::string &text, size_t width) {
 
 /* The first relation scanned under node `at` (itself included). */
 std::string relation_under(const PlanTree &tree, uint32_t at) {
+    if (at >= tree.nodes.size()) /* a plan whose text did not parse */
+        return "";
     if (!tree.nodes[at].relation.empty())
         return tree.nodes[at].relation;
     for (uint32_t child : tree.nodes[at].children) {
