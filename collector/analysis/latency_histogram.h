@@ -35,6 +35,11 @@ class LatencyHistogram {
     /* The coarse bucket of a value in ns. */
     static uint32_t coarse_bucket_of(uint64_t ns);
 
+    /* The stored buckets: counts[i] executions in bucket first + i (a
+     * rank test over two histograms, diff.cpp). */
+    int32_t first_bucket() const { return first_; }
+    const std::vector<uint32_t> &bucket_counts() const { return counts_; }
+
   private:
     int32_t first_ = 0;
     std::vector<uint32_t> counts_;

@@ -12,5 +12,6 @@ int dump_command(int argc, char **argv);
 int report_command(int argc, char **argv);
 int record_command(int argc, char **argv);
 int advise_command(int argc, char **argv);
+int diff_command(int argc, char **argv);
 
 } // namespace qprof

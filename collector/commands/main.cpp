@@ -23,6 +23,7 @@ const char *kUsage =
     "  report    where the database time went and what to do first\n"
     "  record    capture what one command (a test suite) makes the server do\n"
     "  advise    try the missing-index insights as hypothetical indexes\n"
+    "  diff      compare two captures: what got slower, where and why\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
@@ -37,6 +38,7 @@ const Command kCommands[] = {
     {"report", report_command},
     {"record", record_command},
     {"advise", advise_command},
+    {"diff", diff_command},
 };
 
 } // namespace

@@ -1,0 +1,426 @@
+/*
+ * diff.cpp — two profiles compared: matching, the rank test, verdicts.
+ */
+#include "diff.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <unordered_map>
+
+namespace qprof {
+
+const char *verdict_name(DiffVerdict v) {
+    switch (v) {
+    case DiffVerdict::Regressed:
+        return "regressed";
+    case DiffVerdict::Improved:
+        return "improved";
+    case DiffVerdict::Unchanged:
+        return "unchanged";
+    case DiffVerdict::New:
+        return "new";
+    case DiffVerdict::Vanished:
+        return "vanished";
+    }
+    return "unchanged";
+}
+
+RankTest mann_whitney(const LatencyHistogram &base,
+                      const LatencyHistogram &fresh) {
+    RankTest t;
+    t.n_base = base.count();
+    t.n_new = fresh.count();
+    if (t.n_base == 0 || t.n_new == 0)
+        return t;
+    const auto &bc = base.bucket_counts(), &fc = fresh.bucket_counts();
+    int32_t bf = base.first_bucket(), ff = fresh.first_bucket();
+    int32_t lo = std::min(bf, ff);
+    int32_t hi = std::max(bf + static_cast<int32_t>(bc.size()),
+                          ff + static_cast<int32_t>(fc.size()));
+    auto at = [](const std::vector<uint32_t> &c, int32_t first, int32_t b) {
+        int64_t i = static_cast<int64_t>(b) - first;
+        return i >= 0 && i < static_cast<int64_t>(c.size())
+                   ? static_cast<double>(c[static_cast<size_t>(i)])
+                   : 0.0;
+    };
+    /* the executions of a bucket share its mid-rank */
+    double below = 0, rank_sum_new = 0, ties = 0;
+    for (int32_t b = lo; b < hi; ++b) {
+        double nb = at(bc, bf, b), nf = at(fc, ff, b), n = nb + nf;
+        if (n == 0)
+            continue;
+        rank_sum_new += nf * (below + (n + 1) / 2);
+        ties += n * n * n - n;
+        below += n;
+    }
+    double n1 = static_cast<double>(t.n_base),
+           n2 = static_cast<double>(t.n_new);
+    double big_n = n1 + n2;
+    t.u = rank_sum_new - n2 * (n2 + 1) / 2;
+    double mean = n1 * n2 / 2;
+    double var = n1 * n2 / 12 * ((big_n + 1) - ties / (big_n * (big_n - 1)));
+    if (var <= 0)
+        return t; /* every execution in one bucket: no difference seen */
+    double d = t.u - mean;
+    double corrected = std::max(0.0, std::fabs(d) - 0.5); /* continuity */
+    t.z = (d < 0 ? -corrected : corrected) / std::sqrt(var);
+    t.p_value = std::erfc(std::fabs(t.z) / std::sqrt(2.0));
+    return t;
+}
+
+namespace {
+
+/* "sysid 7301..." when the server told it, else host:port and cluster. */
+std::string server_identity(const CaptureServer &s) {
+    const auto &id = s.identity;
+    if (id.system_identifier() != 0)
+        return "system " + std::to_string(id.system_identifier()) + " (" +
+               id.host() + ":" + std::to_string(id.port()) + ")";
+    return id.host() + ":" + std::to_string(id.port()) + " " +
+           id.cluster_name() + " started " +
+           std::to_string(id.postmaster_start_unix_us());
+}
+
+/* Text without comments (sqlcommenter tags differ per request) and with
+ * runs of white space as one space: the same statement on any server. */
+std::string normalized_text(const std::string &text) {
+    std::string out;
+    bool space = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+            size_t end = text.find("*/", i + 2);
+            i = end == std::string::npos ? text.size() : end + 1;
+            space = true;
+            continue;
+        }
+        if (text[i] == '-' && i + 1 < text.size() && text[i + 1] == '-') {
+            size_t end = text.find('\n', i);
+            i = end == std::string::npos ? text.size() : end;
+            space = true;
+            continue;
+        }
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty())
+            out += ' ';
+        space = false;
+        out += text[i];
+    }
+    while (!out.empty() && out.back() == ';')
+        out.pop_back();
+    return out;
+}
+
+/* The root's total cost of an EXPLAIN text ("cost=0.29..8.31"). */
+double root_cost(const std::string &plan_text) {
+    size_t at = plan_text.find("cost=");
+    if (at == std::string::npos)
+        return 0;
+    size_t dots = plan_text.find("..", at);
+    if (dots == std::string::npos)
+        return 0;
+    return std::strtod(plan_text.c_str() + dots + 2, nullptr);
+}
+
+struct Side {
+    const CaptureSet &set;
+    const Profile &profile;
+};
+
+DiffSide side_of(const Profile &p, const Aggregate &a, double share_ns) {
+    DiffSide s;
+    s.present = a.calls > 0;
+    if (!s.present)
+        return s;
+    s.calls = a.calls;
+    s.total_ms = a.total_ns / 1e6;
+    s.mean_ms = a.mean_ns() / 1e6;
+    s.p50_ms = a.latency.quantile_ns(0.5) / 1e6;
+    s.p95_ms = a.latency.quantile_ns(0.95) / 1e6;
+    s.p99_ms = a.latency.quantile_ns(0.99) / 1e6;
+    s.rows_per_call = a.rows / a.calls;
+    s.blks_read_per_call = a.shared_blks_read / a.calls;
+    s.blks_hit_per_call = a.shared_blks_hit / a.calls;
+    s.io_wait_ms_per_call =
+        a.kernel_executions ? a.io_wait_ns / 1e6 / a.kernel_executions : 0;
+    s.error_rate = a.errors / a.calls;
+    if (p.requests > 0) {
+        s.calls_per_request = a.calls / static_cast<double>(p.requests);
+        s.ms_per_request = a.total_ns / 1e6 / static_cast<double>(p.requests);
+    }
+    s.share = p.total.total_ns > 0 ? share_ns / p.total.total_ns : 0;
+    return s;
+}
+
+DiffPlan dominant_plan(const Side &side, const StatementStats &st) {
+    DiffPlan best;
+    for (uint32_t index : st.plans) {
+        const PlanStats &ps = side.profile.plans[index];
+        if (ps.all.calls <= best.calls || ps.definition == 0)
+            continue;
+        const auto &plan = side.set.plans()[ps.definition - 1].plan;
+        best.calls = ps.all.calls;
+        best.shape_id = plan.shape_id();
+        best.text = plan.plan_text();
+        best.cost = root_cost(best.text);
+    }
+    return best;
+}
+
+std::string statement_text(const Side &side, const StatementStats &st) {
+    if (st.text == 0)
+        return "(no text)";
+    return normalized_text(side.set.texts()[st.text - 1].text);
+}
+
+std::string top_route(const Profile &p, uint32_t statement) {
+    const DimensionStats *routes = p.dimension(Dimension::Route);
+    if (routes == nullptr || statement >= routes->by_statement.size())
+        return "";
+    for (const auto &pair : routes->by_statement[statement]) {
+        const GroupStats &g = routes->groups[pair.first];
+        if (g.tagged)
+            return g.name;
+    }
+    return "";
+}
+
+void judge(DiffRow &row, const DiffOptions &o) {
+    if (!row.base.present) {
+        row.verdict = DiffVerdict::New;
+        return;
+    }
+    if (!row.fresh.present) {
+        row.verdict = DiffVerdict::Vanished;
+        return;
+    }
+    row.median_ratio =
+        row.base.p50_ms > 0 ? row.fresh.p50_ms / row.base.p50_ms : 0;
+    row.added_ms = (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
+    double change_pct = (row.median_ratio - 1) * 100;
+    bool significant = row.test.p_value < o.alpha;
+    double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
+                                 : o.min_change_pct;
+    if (significant && change_pct > threshold)
+        row.verdict = DiffVerdict::Regressed;
+    else if (significant && change_pct < -threshold)
+        row.verdict = DiffVerdict::Improved;
+    double share = std::max(row.base.share, row.fresh.share) * 100;
+    row.fails = o.fail_on && significant && change_pct > o.fail_on_pct &&
+                share >= o.min_share_pct;
+}
+
+int verdict_order(DiffVerdict v) {
+    switch (v) {
+    case DiffVerdict::Regressed:
+        return 0;
+    case DiffVerdict::New:
+        return 1;
+    case DiffVerdict::Vanished:
+        return 2;
+    case DiffVerdict::Improved:
+        return 3;
+    case DiffVerdict::Unchanged:
+        return 4;
+    }
+    return 4;
+}
+
+/* Regressions by time added, the rest by database time. */
+void order_rows(std::vector<DiffRow> &rows) {
+    std::stable_sort(
+        rows.begin(), rows.end(), [](const DiffRow &a, const DiffRow &b) {
+            int va = verdict_order(a.verdict), vb = verdict_order(b.verdict);
+            if (va != vb)
+                return va < vb;
+            if (a.verdict == DiffVerdict::Regressed && a.added_ms != b.added_ms)
+                return a.added_ms > b.added_ms;
+            return std::max(a.base.total_ms, a.fresh.total_ms) >
+                   std::max(b.base.total_ms, b.fresh.total_ms);
+        });
+}
+
+DiffInput input_of(const CaptureSet &set, const Profile &p) {
+    DiffInput in;
+    for (const CaptureFileStatus &f : set.files()) {
+        in.paths.push_back(f.path);
+        if (f.status != CaptureFileStatus::Status::Ok)
+            in.notices.push_back(f.path + ": " + status_name(f.status));
+    }
+    for (const CaptureServer &s : set.servers())
+        in.servers.push_back(server_identity(s));
+    in.samples = p.samples_used;
+    in.executions = p.total.executions;
+    in.requests = p.requests;
+    in.request_tag = p.request_tag;
+    in.total_ms = p.total.total_ns / 1e6;
+    in.first_unix_us = p.first_unix_us;
+    in.last_unix_us = p.last_unix_us;
+    uint64_t lost = p.lost_overwritten + p.lost_reset + p.lost_epoch_changed +
+                    p.lost_unknown;
+    if (lost)
+        in.notices.push_back(std::to_string(lost) +
+                             " samples lost while capturing");
+    for (const std::string &n : p.notices)
+        in.notices.push_back(n);
+    return in;
+}
+
+/* Matches the statements of BASE and NEW: first by queryid and database
+ * on the same server, then the rest by normalized text (several of one
+ * text on a side: by the shape of their dominant plan, else in order). */
+std::vector<std::pair<int, int>> match_statements(const Side &b,
+                                                  const Side &n) {
+    std::vector<std::string> base_ids, new_ids;
+    for (const auto &s : b.set.servers())
+        base_ids.push_back(server_identity(s));
+    for (const auto &s : n.set.servers())
+        new_ids.push_back(server_identity(s));
+    std::vector<std::pair<int, int>> pairs;
+    const auto &bs = b.profile.statements, &ns = n.profile.statements;
+    std::vector<bool> base_used(bs.size()), new_used(ns.size());
+
+    std::map<std::tuple<std::string, uint32_t, int64_t>, int> by_queryid;
+    for (size_t i = 0; i < bs.size(); ++i)
+        if (bs[i].text != 0)
+            by_queryid[{base_ids[bs[i].server], bs[i].dbid, bs[i].queryid}] =
+                static_cast<int>(i);
+    for (size_t j = 0; j < ns.size(); ++j) {
+        if (ns[j].text == 0)
+            continue;
+        auto it =
+            by_queryid.find({new_ids[ns[j].server], ns[j].dbid, ns[j].queryid});
+        if (it == by_queryid.end() || base_used[it->second])
+            continue;
+        base_used[it->second] = new_used[j] = true;
+        pairs.emplace_back(it->second, static_cast<int>(j));
+    }
+
+    std::unordered_map<std::string, std::vector<int>> by_text;
+    for (size_t i = 0; i < bs.size(); ++i)
+        if (!base_used[i])
+            by_text[statement_text(b, bs[i]) + '\0' + std::to_string(bs[i].cmd)]
+                .push_back(static_cast<int>(i));
+    for (size_t j = 0; j < ns.size(); ++j) {
+        if (new_used[j])
+            continue;
+        auto it = by_text.find(statement_text(n, ns[j]) + '\0' +
+                               std::to_string(ns[j].cmd));
+        if (it == by_text.end() || it->second.empty())
+            continue;
+        std::vector<int> &candidates = it->second;
+        size_t pick = 0;
+        int64_t shape = dominant_plan(n, ns[j]).shape_id;
+        for (size_t k = 0; k < candidates.size() && shape != 0; ++k)
+            if (dominant_plan(b, bs[candidates[k]]).shape_id == shape) {
+                pick = k;
+                break;
+            }
+        int i = candidates[pick];
+        candidates.erase(candidates.begin() + static_cast<long>(pick));
+        base_used[i] = new_used[j] = true;
+        pairs.emplace_back(i, static_cast<int>(j));
+    }
+    for (size_t i = 0; i < bs.size(); ++i)
+        if (!base_used[i])
+            pairs.emplace_back(static_cast<int>(i), -1);
+    for (size_t j = 0; j < ns.size(); ++j)
+        if (!new_used[j])
+            pairs.emplace_back(-1, static_cast<int>(j));
+    return pairs;
+}
+
+std::string queryid_key(const StatementStats *b, const StatementStats *n) {
+    std::string key;
+    if (b)
+        key = std::to_string(b->queryid);
+    if (n && (!b || n->queryid != b->queryid))
+        key += (key.empty() ? "" : " -> ") + std::to_string(n->queryid);
+    return key;
+}
+
+} // namespace
+
+DiffResult diff_profiles(const CaptureSet &base_set, const Profile &base,
+                         const CaptureSet &new_set, const Profile &fresh,
+                         const DiffOptions &options) {
+    DiffResult r;
+    r.options = options;
+    r.base = input_of(base_set, base);
+    r.fresh = input_of(new_set, fresh);
+    r.same_server =
+        !r.base.servers.empty() && r.base.servers == r.fresh.servers;
+    Side b{base_set, base}, n{new_set, fresh};
+    static const Aggregate kEmpty;
+
+    for (auto [i, j] : match_statements(b, n)) {
+        const StatementStats *bs = i >= 0 ? &base.statements[i] : nullptr;
+        const StatementStats *ns = j >= 0 ? &fresh.statements[j] : nullptr;
+        DiffRow row;
+        row.kind = "statement";
+        row.name = ns ? statement_text(n, *ns) : statement_text(b, *bs);
+        row.key = queryid_key(bs, ns);
+        if (bs && ns)
+            row.matched_by =
+                bs->queryid == ns->queryid && r.base.servers[bs->server] ==
+                                                  r.fresh.servers[ns->server]
+                    ? "queryid"
+                    : "text";
+        const Aggregate &ba = bs ? bs->all : kEmpty;
+        const Aggregate &na = ns ? ns->all : kEmpty;
+        row.base = side_of(base, ba, bs ? bs->toplevel_ns : 0);
+        row.fresh = side_of(fresh, na, ns ? ns->toplevel_ns : 0);
+        row.test = mann_whitney(ba.latency, na.latency);
+        if (bs)
+            row.plan_base = dominant_plan(b, *bs);
+        if (ns)
+            row.plan_new = dominant_plan(n, *ns);
+        row.plan_changed = bs && ns && row.plan_base.shape_id != 0 &&
+                           row.plan_new.shape_id != 0 &&
+                           row.plan_base.shape_id != row.plan_new.shape_id;
+        row.route = ns ? top_route(fresh, static_cast<uint32_t>(j)) : "";
+        if (row.route.empty() && bs)
+            row.route = top_route(base, static_cast<uint32_t>(i));
+        judge(row, options);
+        r.failed = r.failed || row.fails;
+        r.statements.push_back(std::move(row));
+    }
+
+    const DimensionStats *br = base.dimension(Dimension::Route);
+    const DimensionStats *nr = fresh.dimension(Dimension::Route);
+    std::map<std::string, std::pair<const GroupStats *, const GroupStats *>>
+        routes;
+    if (br)
+        for (const GroupStats &g : br->groups)
+            if (g.tagged)
+                routes[g.name].first = &g;
+    if (nr)
+        for (const GroupStats &g : nr->groups)
+            if (g.tagged)
+                routes[g.name].second = &g;
+    for (const auto &[name, groups] : routes) {
+        DiffRow row;
+        row.kind = "route";
+        row.name = row.key = name;
+        row.matched_by = "name";
+        const Aggregate &ba = groups.first ? groups.first->all : kEmpty;
+        const Aggregate &na = groups.second ? groups.second->all : kEmpty;
+        row.base = side_of(base, ba, ba.total_ns);
+        row.fresh = side_of(fresh, na, na.total_ns);
+        row.test = mann_whitney(ba.latency, na.latency);
+        row.route = name;
+        judge(row, options);
+        r.failed = r.failed || row.fails;
+        r.routes.push_back(std::move(row));
+    }
+    order_rows(r.statements);
+    order_rows(r.routes);
+    return r;
+}
+
+} // namespace qprof

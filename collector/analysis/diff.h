@@ -1,0 +1,109 @@
+/*
+ * diff.h — two profiles compared (qprof diff BASE NEW): statements matched
+ * by queryid on the same server, else by normalized text and plan shape;
+ * routes by name; per execution and per request measures before and after,
+ * and whether the latency changed, by a Mann–Whitney U test over the
+ * executions binned in the latency histograms.
+ */
+#pragma once
+
+#include "capture_set.h"
+#include "profile.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qprof {
+
+struct DiffOptions {
+    double alpha = 0.01;        /* significance level of the test */
+    double min_change_pct = 10; /* median change that counts as a change */
+    double min_share_pct = 1;   /* of the database time, for --fail-on */
+    bool fail_on = false;       /* --fail-on given */
+    double fail_on_pct = 0;     /* median regression that fails */
+    size_t top = 20;            /* rows per table in the terminal */
+};
+
+/* The Mann–Whitney U test of two latency histograms (executions tied
+ * within a bucket), normal approximation with tie correction. */
+struct RankTest {
+    uint64_t n_base = 0, n_new = 0;
+    double u = 0;       /* U of NEW: > n_base*n_new/2 when NEW is slower */
+    double z = 0;       /* > 0: NEW slower */
+    double p_value = 1; /* two-sided; 1 when either side is empty */
+};
+RankTest mann_whitney(const LatencyHistogram &base,
+                      const LatencyHistogram &fresh);
+
+/* One side's measures of a statement or route, per execution. */
+struct DiffSide {
+    bool present = false;
+    double calls = 0, total_ms = 0, mean_ms = 0, p50_ms = 0, p95_ms = 0,
+           p99_ms = 0;
+    double rows_per_call = 0, blks_read_per_call = 0, blks_hit_per_call = 0,
+           io_wait_ms_per_call = 0, error_rate = 0;
+    double calls_per_request = 0, ms_per_request = 0; /* 0: no requests */
+    double share = 0; /* of the side's database time, 0..1 */
+};
+
+/* A statement's plan, for plan changes. */
+struct DiffPlan {
+    int64_t shape_id = 0;
+    double cost = 0; /* the root's total cost, 0 when unknown */
+    double calls = 0;
+    std::string text;
+};
+
+enum class DiffVerdict { Regressed, Improved, Unchanged, New, Vanished };
+const char *verdict_name(DiffVerdict v);
+
+struct DiffRow {
+    std::string kind;       /* "statement" or "route" */
+    std::string name;       /* text of a statement, name of a route */
+    std::string key;        /* queryid(s) or route name */
+    std::string matched_by; /* "queryid", "text", "name" */
+    DiffSide base, fresh;
+    RankTest test;
+    double median_ratio = 0; /* NEW p50 / BASE p50, 0 when unknown */
+    double added_ms = 0;     /* (mean NEW - mean BASE) * calls NEW */
+    DiffVerdict verdict = DiffVerdict::Unchanged;
+    bool fails = false; /* makes --fail-on exit 1 */
+    /* statements: the plan change (dominant plans differ in shape) */
+    bool plan_changed = false;
+    DiffPlan plan_base, plan_new;
+    /* statements: their largest route in NEW (else BASE) */
+    std::string route;
+};
+
+struct DiffInput {
+    std::vector<std::string> paths;
+    uint64_t samples = 0, executions = 0, requests = 0;
+    std::string request_tag;
+    double total_ms = 0;
+    int64_t first_unix_us = 0, last_unix_us = 0;
+    std::vector<std::string> servers; /* identity, one line each */
+    std::vector<std::string> notices; /* damaged files, losses */
+};
+
+struct DiffResult {
+    DiffOptions options;
+    DiffInput base, fresh;
+    bool same_server = false;
+    /* regressions first (by time added), then new, vanished, improved,
+     * unchanged */
+    std::vector<DiffRow> statements, routes;
+    bool failed = false; /* --fail-on: some row fails */
+};
+
+/* Compares two profiles read from their capture sets. */
+DiffResult diff_profiles(const CaptureSet &base_set, const Profile &base,
+                         const CaptureSet &new_set, const Profile &fresh,
+                         const DiffOptions &options);
+
+std::string render_diff_text(const DiffResult &diff);
+std::string render_diff_json(const DiffResult &diff);
+/* A self-contained page (inline CSS and JS) of the JSON document. */
+std::string render_diff_html(const std::string &json);
+
+} // namespace qprof

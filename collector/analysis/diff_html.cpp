@@ -1,0 +1,65 @@
+/*
+ * diff_html.cpp — qprof diff as one self-contained page: the JSON document
+ * embedded, rendered by inline script (no network).
+ */
+#include "diff.h"
+
+namespace qprof {
+
+namespace {
+
+const char *kHead = R"(<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>qprof diff</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}
+td.t,th.t{text-align:left;max-width:45em;word-break:break-word}
+.regressed{background:#fde2e2}.improved{background:#e2f5e2}
+.new,.vanished{background:#fff6d6}pre{font-size:12px;margin:2px 0;white-space:pre-wrap}
+</style></head><body><h1>qprof diff</h1><div id="out"></div>
+<script id="data" type="application/json">)";
+
+const char *kTail = R"(</script>
+<script>
+const d=JSON.parse(document.getElementById('data').textContent);
+const e=s=>String(s==null?'':s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
+const f=(v,n)=>v==null?'-':Number(v).toFixed(n==null?2:n);
+let h='<p>BASE: '+e(d.base.executions)+' executions, '+f(d.base.db_time_ms,0)+' ms; NEW: '+
+ e(d.new.executions)+' executions, '+f(d.new.db_time_ms,0)+' ms. '+
+ (d.same_server?'Same server: matched by queryid.':'Different servers: matched by text and plan shape.')+'</p>';
+if(d.options.fail_on_pct!=null)h+='<p><b>--fail-on '+d.options.fail_on_pct+'%: '+(d.failed?'FAILED':'passed')+'</b></p>';
+function table(title,rows){
+ h+='<h2>'+title+'</h2><table><tr><th class=t>verdict</th><th class=t>name</th><th>p50 base</th><th>p50 new</th>'+
+  '<th>median ratio</th><th>p</th><th>executions</th><th>mean base</th><th>mean new</th><th>p95 base</th><th>p95 new</th>'+
+  '<th>calls base</th><th>calls new</th><th class=t>route / plan</th></tr>';
+ for(const r of rows){const b=r.base||{},n=r.new||{};
+  let plan='';if(r.plan_changed)plan='<br>plan changed: cost '+f(r.plan_base.cost)+' &rarr; '+f(r.plan_new.cost)+
+   '<pre>'+e(r.plan_base.text)+'</pre><pre>'+e(r.plan_new.text)+'</pre>';
+  h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+f(b.p50_ms,3)+
+   '</td><td>'+f(n.p50_ms,3)+'</td><td>'+f(r.median_ratio)+'</td><td>'+Number(r.test.p_value).toPrecision(2)+'</td><td>'+
+   r.test.executions_base+'/'+r.test.executions_new+'</td><td>'+f(b.mean_ms,3)+'</td><td>'+f(n.mean_ms,3)+'</td><td>'+
+   f(b.p95_ms,3)+'</td><td>'+f(n.p95_ms,3)+'</td><td>'+f(b.calls,0)+'</td><td>'+f(n.calls,0)+'</td><td class=t>'+
+   e(r.kind=='statement'?r.route:'')+plan+'</td></tr>';}
+ h+='</table>';}
+table('Statements',d.statements);table('Routes',d.routes);
+document.getElementById('out').innerHTML=h;
+</script></body></html>
+)";
+
+} // namespace
+
+std::string render_diff_html(const std::string &json) {
+    /* "</" cannot end the script element early */
+    std::string safe;
+    safe.reserve(json.size());
+    for (size_t i = 0; i < json.size(); ++i) {
+        if (json[i] == '<' && i + 1 < json.size() && json[i + 1] == '/')
+            safe += "<\\";
+        else
+            safe += json[i];
+    }
+    return std::string(kHead) + safe + kTail;
+}
+
+} // namespace qprof

@@ -1,0 +1,140 @@
+/*
+ * diff_json.cpp — qprof diff as one JSON document (docs/diff.md).
+ */
+#include "diff.h"
+#include "json_writer.h"
+
+namespace qprof {
+
+namespace {
+
+void write_side(JsonWriter &w, const char *name, const DiffSide &s) {
+    w.key(name);
+    if (!s.present) {
+        w.null();
+        return;
+    }
+    w.begin_object()
+        .field("calls", s.calls)
+        .field("total_ms", s.total_ms)
+        .field("mean_ms", s.mean_ms)
+        .field("p50_ms", s.p50_ms)
+        .field("p95_ms", s.p95_ms)
+        .field("p99_ms", s.p99_ms)
+        .field("rows_per_call", s.rows_per_call)
+        .field("shared_blks_read_per_call", s.blks_read_per_call)
+        .field("shared_blks_hit_per_call", s.blks_hit_per_call)
+        .field("io_wait_ms_per_call", s.io_wait_ms_per_call)
+        .field("error_rate", s.error_rate)
+        .field("calls_per_request", s.calls_per_request)
+        .field("ms_per_request", s.ms_per_request)
+        .field("share", s.share)
+        .end_object();
+}
+
+void write_plan(JsonWriter &w, const char *name, const DiffPlan &p) {
+    w.key(name);
+    if (p.shape_id == 0 && p.text.empty()) {
+        w.null();
+        return;
+    }
+    w.begin_object()
+        .field("shape_id", p.shape_id)
+        .field("cost", p.cost)
+        .field("calls", p.calls)
+        .field("text", p.text)
+        .end_object();
+}
+
+void write_rows(JsonWriter &w, const char *name,
+                const std::vector<DiffRow> &rows) {
+    w.key(name).begin_array();
+    for (const DiffRow &r : rows) {
+        w.begin_object()
+            .field("kind", r.kind)
+            .field("name", r.name)
+            .field("key", r.key)
+            .key("matched_by")
+            .string_or_null(r.matched_by)
+            .field("verdict", verdict_name(r.verdict))
+            .field("fails", r.fails);
+        w.key("route").string_or_null(r.route);
+        write_side(w, "base", r.base);
+        write_side(w, "new", r.fresh);
+        w.key("median_ratio");
+        if (r.median_ratio > 0)
+            w.value(r.median_ratio);
+        else
+            w.null();
+        w.field("added_ms", r.added_ms);
+        w.key("test")
+            .begin_object()
+            .field("method", "mann-whitney-u")
+            .field("executions_base", r.test.n_base)
+            .field("executions_new", r.test.n_new)
+            .field("u", r.test.u)
+            .field("z", r.test.z)
+            .field("p_value", r.test.p_value)
+            .end_object();
+        w.field("plan_changed", r.plan_changed);
+        if (r.kind == "statement") {
+            write_plan(w, "plan_base", r.plan_base);
+            write_plan(w, "plan_new", r.plan_new);
+        }
+        w.end_object();
+    }
+    w.end_array();
+}
+
+void write_input(JsonWriter &w, const char *name, const DiffInput &in) {
+    w.key(name).begin_object();
+    w.key("paths").begin_array();
+    for (const auto &p : in.paths)
+        w.value(p);
+    w.end_array();
+    w.key("servers").begin_array();
+    for (const auto &s : in.servers)
+        w.value(s);
+    w.end_array();
+    w.field("samples", in.samples)
+        .field("executions", in.executions)
+        .field("requests", in.requests)
+        .key("request_tag")
+        .string_or_null(in.request_tag)
+        .field("db_time_ms", in.total_ms)
+        .field("first_unix_us", in.first_unix_us)
+        .field("last_unix_us", in.last_unix_us);
+    w.key("notices").begin_array();
+    for (const auto &n : in.notices)
+        w.value(n);
+    w.end_array();
+    w.end_object();
+}
+
+} // namespace
+
+std::string render_diff_json(const DiffResult &d) {
+    JsonWriter w;
+    w.begin_object().field("format", "qprof-diff/1");
+    write_input(w, "base", d.base);
+    write_input(w, "new", d.fresh);
+    w.field("same_server", d.same_server);
+    w.key("options")
+        .begin_object()
+        .field("alpha", d.options.alpha)
+        .field("min_change_pct", d.options.min_change_pct)
+        .field("min_share_pct", d.options.min_share_pct);
+    w.key("fail_on_pct");
+    if (d.options.fail_on)
+        w.value(d.options.fail_on_pct);
+    else
+        w.null();
+    w.end_object();
+    w.field("failed", d.failed);
+    write_rows(w, "statements", d.statements);
+    write_rows(w, "routes", d.routes);
+    w.end_object();
+    return w.str();
+}
+
+} // namespace qprof

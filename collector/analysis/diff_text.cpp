@@ -1,0 +1,217 @@
+/*
+ * diff_text.cpp — qprof diff for a terminal, within 100 columns: what
+ * regressed first, with its route and plan change, then the rest.
+ */
+#include "diff.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace qprof {
+
+namespace {
+
+constexpr size_t kWidth = 100;
+
+std::string fmt(const char *format, double v) {
+    char buf[64];
+    snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+std::string ms(double v) {
+    if (v >= 10000)
+        return fmt("%.1f s", v / 1000);
+    if (v >= 100)
+        return fmt("%.0f ms", v);
+    if (v >= 1)
+        return fmt("%.1f ms", v);
+    return fmt("%.3f ms", v);
+}
+
+std::string p_value(double p) {
+    if (p < 1e-6)
+        return "<1e-6";
+    return fmt(p < 0.001 ? "%.0e" : "%.3f", p);
+}
+
+std::string change(const DiffRow &r) {
+    if (r.median_ratio <= 0)
+        return "";
+    double pct = (r.median_ratio - 1) * 100;
+    if (std::fabs(pct) >= 10000)
+        return fmt("x%.0f", r.median_ratio);
+    return fmt("%+.0f%%", pct);
+}
+
+std::string one_line(const std::string &text, size_t width) {
+    std::string out;
+    for (char c : text)
+        out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
+    if (out.size() > width)
+        out = out.substr(0, width - 3) + "...";
+    return out;
+}
+
+std::string utc(int64_t unix_us) {
+    if (unix_us == 0)
+        return "-";
+    time_t t = static_cast<time_t>(unix_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+void line(std::string &out, const std::string &text) {
+    out += one_line(text, kWidth);
+    out += '\n';
+}
+
+std::string head(const DiffRow &r) {
+    char buf[160];
+    std::string before = r.base.present ? ms(r.base.p50_ms) : "-";
+    std::string after = r.fresh.present ? ms(r.fresh.p50_ms) : "-";
+    snprintf(buf, sizeof buf, "%-10s %10s %10s %8s %7s %6llu/%-6llu %5.1f%%  ",
+             verdict_name(r.verdict), before.c_str(), after.c_str(),
+             change(r).c_str(),
+             r.base.present && r.fresh.present ? p_value(r.test.p_value).c_str()
+                                               : "",
+             static_cast<unsigned long long>(r.test.n_base),
+             static_cast<unsigned long long>(r.test.n_new),
+             100 * std::max(r.base.share, r.fresh.share));
+    std::string s = buf;
+    return s + one_line(r.name, kWidth > s.size() ? kWidth - s.size() : 10);
+}
+
+void details(std::string &out, const DiffRow &r) {
+    const DiffSide &b = r.base, &n = r.fresh;
+    if (r.kind == "statement" && !r.route.empty())
+        line(out,
+             "    route " + r.route + "   key " + r.key +
+                 (r.matched_by.empty() ? "" : " (by " + r.matched_by + ")"));
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "    mean %s -> %s  p95 %s -> %s  p99 %s -> %s  total %s -> %s",
+             ms(b.mean_ms).c_str(), ms(n.mean_ms).c_str(), ms(b.p95_ms).c_str(),
+             ms(n.p95_ms).c_str(), ms(b.p99_ms).c_str(), ms(n.p99_ms).c_str(),
+             ms(b.total_ms).c_str(), ms(n.total_ms).c_str());
+    line(out, buf);
+    snprintf(buf, sizeof buf,
+             "    calls %.0f -> %.0f  rows/call %.1f -> %.1f  blks read/call "
+             "%.1f -> %.1f  hit/call %.1f -> %.1f",
+             b.calls, n.calls, b.rows_per_call, n.rows_per_call,
+             b.blks_read_per_call, n.blks_read_per_call, b.blks_hit_per_call,
+             n.blks_hit_per_call);
+    line(out, buf);
+    if (b.io_wait_ms_per_call > 0 || n.io_wait_ms_per_call > 0 ||
+        b.error_rate > 0 || n.error_rate > 0 || b.calls_per_request > 0 ||
+        n.calls_per_request > 0) {
+        snprintf(buf, sizeof buf,
+                 "    io wait/call %s -> %s  errors %.1f%% -> %.1f%%  "
+                 "per request: calls %.2f -> %.2f, %s -> %s",
+                 ms(b.io_wait_ms_per_call).c_str(),
+                 ms(n.io_wait_ms_per_call).c_str(), 100 * b.error_rate,
+                 100 * n.error_rate, b.calls_per_request, n.calls_per_request,
+                 ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str());
+        line(out, buf);
+    }
+    if (r.plan_changed) {
+        snprintf(buf, sizeof buf, "    plan changed: cost %.2f -> %.2f",
+                 r.plan_base.cost, r.plan_new.cost);
+        line(out, buf);
+        auto plan_lines = [&](const char *label, const std::string &text) {
+            size_t start = 0, shown = 0;
+            while (start < text.size() && shown < 4) {
+                size_t end = text.find('\n', start);
+                if (end == std::string::npos)
+                    end = text.size();
+                line(out, std::string(shown ? "            " : label) +
+                              text.substr(start, end - start));
+                start = end + 1;
+                ++shown;
+            }
+        };
+        plan_lines("    before: ", r.plan_base.text);
+        plan_lines("    after:  ", r.plan_new.text);
+    }
+}
+
+void table(std::string &out, const char *title,
+           const std::vector<DiffRow> &rows, size_t top) {
+    out += "\n";
+    line(out, title);
+    line(out, "verdict        p50 base    p50 new   change       p  executions "
+              " share  "
+              "name");
+    size_t shown = 0;
+    for (const DiffRow &r : rows) {
+        if (shown++ >= top)
+            break;
+        line(out, head(r));
+        if (r.verdict != DiffVerdict::Unchanged)
+            details(out, r);
+    }
+    if (rows.size() > top)
+        line(out, "    (" + std::to_string(rows.size() - top) +
+                      " more; --top N or --json)");
+}
+
+std::string input_line(const char *name, const DiffInput &in) {
+    char buf[200];
+    snprintf(buf, sizeof buf, "%s %llu executions, %s database time, %s .. %s",
+             name, static_cast<unsigned long long>(in.executions),
+             ms(in.total_ms).c_str(), utc(in.first_unix_us).c_str(),
+             utc(in.last_unix_us).c_str());
+    std::string s = buf;
+    if (in.requests)
+        s += ", " + std::to_string(in.requests) + " requests";
+    return s;
+}
+
+} // namespace
+
+std::string render_diff_text(const DiffResult &d) {
+    std::string out;
+    line(out, "qprof diff");
+    line(out, input_line("BASE", d.base));
+    line(out, input_line("NEW ", d.fresh));
+    line(out, d.same_server ? "same server: statements matched by queryid"
+                            : "different servers: statements matched by "
+                              "normalized text and plan shape");
+    for (const auto &n : d.base.notices)
+        line(out, "BASE notice: " + n);
+    for (const auto &n : d.fresh.notices)
+        line(out, "NEW notice: " + n);
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "significant: Mann-Whitney U p < %g and median changed by more "
+             "than %g%%",
+             d.options.alpha,
+             d.options.fail_on
+                 ? std::min(d.options.fail_on_pct, d.options.min_change_pct)
+                 : d.options.min_change_pct);
+    line(out, buf);
+    table(out, "Statements", d.statements, d.options.top);
+    table(out, "Routes", d.routes, d.options.top);
+    out += "\n";
+    if (d.options.fail_on) {
+        size_t failing = 0;
+        for (const auto *rows : {&d.statements, &d.routes})
+            for (const DiffRow &r : *rows)
+                failing += r.fails;
+        snprintf(buf, sizeof buf, "--fail-on %g%% (min share %g%%): %s",
+                 d.options.fail_on_pct, d.options.min_share_pct,
+                 d.failed ? "FAILED" : "passed");
+        std::string s = buf;
+        if (d.failed)
+            s += ", " + std::to_string(failing) +
+                 " statement(s)/route(s) regressed significantly";
+        line(out, s);
+    }
+    return out;
+}
+
+} // namespace qprof
