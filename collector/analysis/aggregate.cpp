@@ -2,21 +2,35 @@
 
 namespace qprof {
 
+void ExecutionView::set_sums() {
+    const capture::v1::Sample &s = *sample;
+    double *out = sums;
+#define QPROF_SET(name, expr, json, divisor)                                   \
+    *out++ = weight * static_cast<double>(expr);
+    QPROF_SAMPLE_SUMS(QPROF_SET)
+    has_kernel = s.has_io();
+    if (has_kernel) {
+        const capture::v1::IoStats &io = s.io();
+        out = kernel;
+        QPROF_KERNEL_SUMS(QPROF_SET)
+    }
+#undef QPROF_SET
+}
+
 void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
                     bool with_series) {
-    const capture::v1::Sample &s = *e.sample;
     double w = e.weight;
     ++executions;
     calls += w;
     if (e.error)
         errors += w;
     total_ns += w * static_cast<double>(e.db_time_ns);
-#define QPROF_ADD(name, expr, json, divisor)                                   \
-    name += w * static_cast<double>(expr);
+    const double *in = e.sums;
+#define QPROF_ADD(name, expr, json, divisor) name += *in++;
     QPROF_SAMPLE_SUMS(QPROF_ADD)
-    if (s.has_io()) {
-        const capture::v1::IoStats &io = s.io();
+    if (e.has_kernel) {
         ++kernel_executions;
+        in = e.kernel;
         QPROF_KERNEL_SUMS(QPROF_ADD)
     }
 #undef QPROF_ADD

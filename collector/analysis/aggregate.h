@@ -46,6 +46,11 @@ namespace qprof {
     X(read_bytes, io.read_bytes(), "read_bytes", 1)                            \
     X(write_bytes, io.write_bytes(), "write_bytes", 1)
 
+#define QPROF_COUNT(name, expr, json, divisor) +1
+constexpr size_t kSampleSums = 0 QPROF_SAMPLE_SUMS(QPROF_COUNT);
+constexpr size_t kKernelSums = 0 QPROF_KERNEL_SUMS(QPROF_COUNT);
+#undef QPROF_COUNT
+
 /* One execution as every aggregate it counts in sees it (computed once). */
 struct ExecutionView {
     const capture::v1::Sample *sample;
@@ -54,6 +59,13 @@ struct ExecutionView {
     int32_t bucket;      /* LatencyHistogram::bucket_of(db_time_ns) */
     int64_t interval;    /* TimeGrid::interval_of(start) */
     bool error;
+    /* the measures above, weighted, in list order (set_sums) */
+    double sums[kSampleSums];
+    bool has_kernel;
+    double kernel[kKernelSums];
+
+    /* Fills sums and kernel from `sample` and `weight`. */
+    void set_sums();
 };
 
 struct Aggregate {

@@ -125,6 +125,7 @@ class ProfileBuilder : public CaptureVisitor {
         e.bucket = LatencyHistogram::bucket_of(e.db_time_ns);
         e.interval = p_.grid.interval_of(d.start_unix_us);
         e.error = !s.sqlstate().empty() && s.sqlstate() != "00000";
+        e.set_sums();
 
         uint32_t stmt = statement_of(r, s);
         StatementStats &st = p_.statements[stmt];
