@@ -203,7 +203,8 @@ void judge(DiffRow &row, const DiffOptions &o) {
         row.base.p50_ms > 0 ? row.fresh.p50_ms / row.base.p50_ms : 0;
     row.added_ms = (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
     double change_pct = (row.median_ratio - 1) * 100;
-    bool significant = row.test.p_value < o.alpha;
+    double delta_ms = std::fabs(row.fresh.p50_ms - row.base.p50_ms);
+    bool significant = row.test.p_value < o.alpha && delta_ms > o.min_delta_ms;
     double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
                                  : o.min_change_pct;
     if (significant && change_pct > threshold)
@@ -211,8 +212,8 @@ void judge(DiffRow &row, const DiffOptions &o) {
     else if (significant && change_pct < -threshold)
         row.verdict = DiffVerdict::Improved;
     double share = std::max(row.base.share, row.fresh.share) * 100;
-    row.fails = o.fail_on && significant && change_pct > o.fail_on_pct &&
-                share >= o.min_share_pct;
+    row.fails = o.fail_on && row.verdict == DiffVerdict::Regressed &&
+                change_pct > o.fail_on_pct && share >= o.min_share_pct;
 }
 
 int verdict_order(DiffVerdict v) {

@@ -17,12 +17,16 @@
 namespace qprof {
 
 struct DiffOptions {
-    double alpha = 0.01;        /* significance level of the test */
-    double min_change_pct = 10; /* median change that counts as a change */
-    double min_share_pct = 1;   /* of the database time, for --fail-on */
-    bool fail_on = false;       /* --fail-on given */
-    double fail_on_pct = 0;     /* median regression that fails */
-    size_t top = 20;            /* rows per table in the terminal */
+    double alpha = 0.01; /* significance level of the test */
+    /* median change that counts as a change: relative and absolute (the
+     * drift of a loaded machine on a statement of a few microseconds is
+     * neither) */
+    double min_change_pct = 20;
+    double min_delta_ms = 0.05;
+    double min_share_pct = 1; /* of the database time, for --fail-on */
+    bool fail_on = false;     /* --fail-on given */
+    double fail_on_pct = 0;   /* median regression that fails */
+    size_t top = 20;          /* rows per table in the terminal */
 };
 
 /* The Mann–Whitney U test of two latency histograms (executions tied

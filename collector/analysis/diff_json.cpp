@@ -123,6 +123,7 @@ std::string render_diff_json(const DiffResult &d) {
         .begin_object()
         .field("alpha", d.options.alpha)
         .field("min_change_pct", d.options.min_change_pct)
+        .field("min_delta_ms", d.options.min_delta_ms)
         .field("min_share_pct", d.options.min_share_pct);
     w.key("fail_on_pct");
     if (d.options.fail_on)

@@ -88,33 +88,35 @@ std::string head(const DiffRow &r) {
 
 void details(std::string &out, const DiffRow &r) {
     const DiffSide &b = r.base, &n = r.fresh;
+    if (r.name.size() > 27)
+        line(out, "    " + r.name);
     if (r.kind == "statement" && !r.route.empty())
         line(out,
              "    route " + r.route + "   key " + r.key +
                  (r.matched_by.empty() ? "" : " (by " + r.matched_by + ")"));
     char buf[200];
-    snprintf(buf, sizeof buf,
-             "    mean %s -> %s  p95 %s -> %s  p99 %s -> %s  total %s -> %s",
+    snprintf(buf, sizeof buf, "    mean %s -> %s  p95 %s -> %s  p99 %s -> %s",
              ms(b.mean_ms).c_str(), ms(n.mean_ms).c_str(), ms(b.p95_ms).c_str(),
-             ms(n.p95_ms).c_str(), ms(b.p99_ms).c_str(), ms(n.p99_ms).c_str(),
-             ms(b.total_ms).c_str(), ms(n.total_ms).c_str());
+             ms(n.p95_ms).c_str(), ms(b.p99_ms).c_str(), ms(n.p99_ms).c_str());
     line(out, buf);
     snprintf(buf, sizeof buf,
-             "    calls %.0f -> %.0f  rows/call %.1f -> %.1f  blks read/call "
-             "%.1f -> %.1f  hit/call %.1f -> %.1f",
-             b.calls, n.calls, b.rows_per_call, n.rows_per_call,
-             b.blks_read_per_call, n.blks_read_per_call, b.blks_hit_per_call,
-             n.blks_hit_per_call);
+             "    calls %.0f -> %.0f  total %s -> %s  rows/call %.1f -> %.1f  "
+             "errors %.1f%% -> %.1f%%",
+             b.calls, n.calls, ms(b.total_ms).c_str(), ms(n.total_ms).c_str(),
+             b.rows_per_call, n.rows_per_call, 100 * b.error_rate,
+             100 * n.error_rate);
     line(out, buf);
-    if (b.io_wait_ms_per_call > 0 || n.io_wait_ms_per_call > 0 ||
-        b.error_rate > 0 || n.error_rate > 0 || b.calls_per_request > 0 ||
-        n.calls_per_request > 0) {
+    snprintf(buf, sizeof buf,
+             "    per call: blks read %.1f -> %.1f  hit %.1f -> %.1f  "
+             "io wait %s -> %s",
+             b.blks_read_per_call, n.blks_read_per_call, b.blks_hit_per_call,
+             n.blks_hit_per_call, ms(b.io_wait_ms_per_call).c_str(),
+             ms(n.io_wait_ms_per_call).c_str());
+    line(out, buf);
+    if (b.calls_per_request > 0 || n.calls_per_request > 0) {
         snprintf(buf, sizeof buf,
-                 "    io wait/call %s -> %s  errors %.1f%% -> %.1f%%  "
-                 "per request: calls %.2f -> %.2f, %s -> %s",
-                 ms(b.io_wait_ms_per_call).c_str(),
-                 ms(n.io_wait_ms_per_call).c_str(), 100 * b.error_rate,
-                 100 * n.error_rate, b.calls_per_request, n.calls_per_request,
+                 "    per request: calls %.2f -> %.2f  time %s -> %s",
+                 b.calls_per_request, n.calls_per_request,
                  ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str());
         line(out, buf);
     }
@@ -187,12 +189,13 @@ std::string render_diff_text(const DiffResult &d) {
         line(out, "NEW notice: " + n);
     char buf[200];
     snprintf(buf, sizeof buf,
-             "significant: Mann-Whitney U p < %g and median changed by more "
-             "than %g%%",
+             "significant: Mann-Whitney U p < %g, median changed by more "
+             "than %g%% and %g ms",
              d.options.alpha,
              d.options.fail_on
                  ? std::min(d.options.fail_on_pct, d.options.min_change_pct)
-                 : d.options.min_change_pct);
+                 : d.options.min_change_pct,
+             d.options.min_delta_ms);
     line(out, buf);
     table(out, "Statements", d.statements, d.options.top);
     table(out, "Routes", d.routes, d.options.top);

@@ -21,23 +21,25 @@ namespace {
 
 const char *kDiffUsage =
     "usage: qprof diff BASE NEW [--fail-on PERCENT] [--min-share PERCENT]\n"
-    "                  [--alpha P] [--min-change PERCENT] [--json]\n"
-    "                  [--html FILE] [--top N]\n"
+    "                  [--alpha P] [--min-change PERCENT] [--min-delta MS]\n"
+    "                  [--json] [--html FILE] [--top N]\n"
     "Compares two captures (each a capture file or folder; a folder of\n"
     "several files is one side): per statement and per route, calls, mean,\n"
-    "p50/p95/p99, rows, storage reads, I/O wait and errors per execution,\n"
-    "before and after; new and vanished statements; plan changes with both\n"
-    "plans and their cost. A latency change is significant when the\n"
-    "Mann-Whitney U test over the executions gives p < --alpha and the\n"
-    "median changed by more than --min-change. Statements are matched by\n"
-    "queryid on the same server, else by normalized text and plan shape.\n"
+    "p50/p95/p99, rows, storage reads, I/O wait and errors per execution\n"
+    "and per request, before and after; new and vanished statements; plan\n"
+    "changes with both plans and their cost. A latency change is\n"
+    "significant when the Mann-Whitney U test over the executions gives\n"
+    "p < --alpha and the median changed by more than --min-change and\n"
+    "--min-delta. Statements are matched by queryid on the same server,\n"
+    "else by normalized text and plan shape.\n"
     "  --fail-on PERCENT   exit 1 when a statement or route that took at\n"
     "                      least --min-share of the database time (of BASE\n"
     "                      or NEW) got significantly slower: its median by\n"
     "                      more than PERCENT\n"
     "  --min-share PERCENT default 1\n"
     "  --alpha P           significance level, default 0.01\n"
-    "  --min-change PERCENT  median change shown as a change, default 10\n"
+    "  --min-change PERCENT  median change shown as a change, default 20\n"
+    "  --min-delta MS      and by more than MS, default 0.05\n"
     "  --json              the comparison as JSON (docs/diff.md) on stdout\n"
     "  --html FILE         also write it as one self-contained HTML page\n"
     "  --top N             rows per table in the terminal (default 20)\n"
@@ -105,6 +107,8 @@ int diff_command(int argc, char **argv) {
             options.alpha = parse_number(arg, next(), 1e-12, 0.5);
         } else if (arg == "--min-change") {
             options.min_change_pct = parse_number(arg, next(), 0, 1e6);
+        } else if (arg == "--min-delta") {
+            options.min_delta_ms = parse_number(arg, next(), 0, 1e9);
         } else if (arg == "--top") {
             options.top =
                 static_cast<size_t>(parse_number(arg, next(), 1, 100000));
