@@ -22,6 +22,7 @@
 #include "preload.h"
 #include "shared_store.h"
 #include "store_read.h"
+#include "text_encoding.h"
 
 extern "C" {
 #include "postgres.h"
@@ -68,6 +69,7 @@ struct PlanRecord {
     uint64_t shape_id;
     int64_t first_seen; /* TimestampTz */
     uint32_t dbid;
+    int32_t encoding; /* of the database the plan was explained in */
     uint32_t text_len;
     uint32_t json_len; /* 0: the JSON did not fit (see fit_plan) */
     char data[1];      /* text '\0' json '\0' */
@@ -218,6 +220,7 @@ void store_new_plan(QueryDesc *queryDesc, int64_t queryid, uint64_t planid,
             rec->shape_id = plan.shape_id;
             rec->first_seen = now;
             rec->dbid = MyDatabaseId;
+            rec->encoding = GetDatabaseEncoding();
             rec->text_len = text->len;
             rec->json_len = json->len;
             memcpy(rec->data, text->data, text->len + 1);
@@ -338,13 +341,21 @@ void put_plan_rows(ReturnSetInfo *rsinfo, const qprof::StoreCopy *copies,
         values[3] = Int64GetDatum(int64(rec->shape_id));
         values[4] = TimestampTzGetDatum(rec->first_seen);
         values[5] = TimestampTzGetDatum(copies[i].last_seen);
-        values[6] =
-            PointerGetDatum(cstring_to_text_with_len(rec->data, rec->text_len));
-        if (rec->json_len > 0)
-            values[7] = PointerGetDatum(cstring_to_text_with_len(
-                rec->data + rec->text_len + 1, rec->json_len));
-        else
+        /* names in a plan are in its database's encoding: the reader's may
+         * differ (defect 6 of issue 26) */
+        int len = 0;
+        char *text = qprof::text_to_database_encoding(
+            const_cast<char *>(rec->data), int(rec->text_len), rec->encoding,
+            &len);
+        values[6] = PointerGetDatum(cstring_to_text_with_len(text, len));
+        if (rec->json_len > 0) {
+            char *json = qprof::text_to_database_encoding(
+                const_cast<char *>(rec->data + rec->text_len + 1),
+                int(rec->json_len), rec->encoding, &len);
+            values[7] = PointerGetDatum(cstring_to_text_with_len(json, len));
+        } else {
             nulls[7] = true;
+        }
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
 }

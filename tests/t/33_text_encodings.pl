@@ -6,7 +6,7 @@
 # known encoding: those not valid in the reader's encoding become '?'). Each
 # runs `SELECT n AS "<name>"` with a name in its own encoding; every
 # database then reads all four texts, through pg_qprof.queries and through
-# pg_qprof.samples.
+# pg_qprof.samples. Plans too, read through pg_qprof.plans.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -93,6 +93,22 @@ for my $reader (sort keys %expected)
                 "$reader, $view: the text of $db in the reader's encoding");
         }
     }
+}
+
+# Plans name relations in their database's encoding: a LATIN1 table read
+# from the UTF8 database, in text and in JSON.
+$node->safe_psql('latin1db', qq{CREATE TABLE "caf\xe9" (id int);
+                                SELECT * FROM "caf\xe9"});
+for my $column ('plan_text', 'plan_json::text')
+{
+    is( $node->safe_psql(
+            'postgres', qq{
+            SELECT count(*) FROM pg_qprof.plans p
+              JOIN pg_catalog.pg_database d ON d.oid = p.dbid
+             WHERE d.datname = 'latin1db'
+               AND encode(convert_to($column, 'UTF8'), 'hex') LIKE '%636166c3a9%'}),
+        '1',
+        "the LATIN1 table's name in the plan's $column, read in UTF-8");
 }
 
 $node->stop;
