@@ -29,6 +29,7 @@ class JsonReport {
         statements();
         w_.field("statements_total",
                  static_cast<uint64_t>(p_.statements.size()));
+        statement_index();
         rankings();
         plans();
         plan_changes();
@@ -348,6 +349,82 @@ class JsonReport {
             w_.end_object();
         }
         w_.end_array();
+    }
+
+    /* Every statement, by total time, in columns: what a table of all of
+     * them needs (about 120 bytes a statement), the detail staying in
+     * "statements" for the listed ones only. docs/report-json.md. */
+    void statement_index() {
+        const std::vector<uint32_t> &order = sel_.by_total;
+        auto column = [&](const char *name, auto value_of) {
+            w_.key(name).begin_array();
+            for (uint32_t stmt : order)
+                value_of(stmt, p_.statements[stmt]);
+            w_.end_array();
+        };
+        w_.key("statement_index").begin_object();
+        w_.field("count", static_cast<uint64_t>(order.size()));
+        w_.field("text_chars", static_cast<uint64_t>(kIndexTextChars));
+        column("key", [&](uint32_t stmt, const StatementStats &) {
+            sel_.statement_key[stmt] >= 0 ? w_.value(sel_.skey(stmt))
+                                          : w_.null();
+        });
+        column("queryid", [&](uint32_t, const StatementStats &st) {
+            w_.value(std::to_string(st.queryid));
+        });
+        column("calls", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.calls);
+        });
+        column("total_ms", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.total_ns / 1e6);
+        });
+        column("mean_ms", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.mean_ns() / 1e6);
+        });
+        column("p95_ms", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.latency.quantile_ns(0.95) / 1e6);
+        });
+        column("rows", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.rows);
+        });
+        column("errors", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.errors);
+        });
+        column("shared_blks_read", [&](uint32_t, const StatementStats &st) {
+            w_.value(st.all.shared_blks_read);
+        });
+        column("text", [&](uint32_t stmt, const StatementStats &) {
+            w_.value(text_prefix(a_.text_of(stmt), kIndexTextChars));
+        });
+        w_.end_object();
+    }
+
+    /* The first `chars` characters of `text` on one line (runs of white
+     * space as one blank), cut on a UTF-8 character boundary. */
+    static std::string text_prefix(const std::string &text, size_t chars) {
+        std::string out;
+        size_t shown = 0;
+        bool blank = false;
+        for (size_t i = 0; i < text.size(); ++i) {
+            unsigned char c = static_cast<unsigned char>(text[i]);
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+                blank = !out.empty();
+                continue;
+            }
+            bool starts_char = (c & 0xC0) != 0x80;
+            if (starts_char) {
+                if (shown + (blank ? 1 : 0) >= chars)
+                    break;
+                if (blank) {
+                    out += ' ';
+                    ++shown;
+                    blank = false;
+                }
+                ++shown;
+            }
+            out += static_cast<char>(c);
+        }
+        return out;
     }
 
     static const char *cmd_name(int cmd) {
@@ -804,6 +881,7 @@ class JsonReport {
     }
 
     static constexpr size_t kSeriesShown = 8;
+    static constexpr size_t kIndexTextChars = 60;
     static constexpr size_t kMaxSpots = 10000;
 
     const Analysis &a_;

@@ -93,6 +93,34 @@ unlike($html, qr{window\.pwned = 1</script>}, 'the statement text is escaped');
 unlike($html, qr{(?:src|href)\s*=\s*["']?(?:https?:)?//}i,
     'the page refers to no URL');
 
+# The statement index: every distinct statement of the capture, by total
+# time, the listed ones pointing at their detail.
+my $index = $report->{statement_index};
+is($index->{count}, $report->{summary}{statements},
+    'the statement index has a row per distinct statement of the capture');
+is($report->{statements_total}, $index->{count}, 'as statements_total says');
+is(scalar(grep { scalar @{ $index->{$_} } != $index->{count} }
+        qw(key queryid calls total_ms mean_ms p95_ms rows errors shared_blks_read text)),
+    0, 'every column of the index has a value per statement');
+is(scalar(grep { $index->{total_ms}[$_] > $index->{total_ms}[ $_ - 1 ] } 1 .. $index->{count} - 1),
+    0, 'the index is ordered by total time');
+my %by_key = map { ($_->{key} => $_) } @{ $report->{statements} };
+my @keyed = grep { defined $index->{key}[$_] } 0 .. $index->{count} - 1;
+is(scalar @keyed, scalar @{ $report->{statements} },
+    'each statement with its detail is in the index once');
+is(scalar(grep { my $s = $by_key{ $index->{key}[$_] };
+            !$s || $s->{queryid} ne $index->{queryid}[$_] || $s->{rank} != $_ + 1 } @keyed),
+    0, 'the index points at the detail of the same statement, at its rank');
+is(scalar(grep { length($_) > $index->{text_chars} } @{ $index->{text} }), 0,
+    'the index holds text prefixes');
+
+# With --top 1 the detail shrinks, the index does not.
+($rc, my $small_text, $err) = run_qprof('report', $dir, '--app', 'shop', '--top', '1', '--json');
+my $small = JSON::PP->new->utf8->decode($small_text);
+is($small->{statement_index}{count}, $index->{count}, '--top 1: the index keeps every statement');
+is(scalar(grep { defined } @{ $small->{statement_index}{key} }), scalar @{ $small->{statements} },
+    '--top 1: only the statements with detail have a key');
+
 # What the page must show, from the JSON.
 my @statements = sort { $b->{total_ms} <=> $a->{total_ms} } @{ $report->{statements} };
 my $top = $statements[0];
@@ -139,7 +167,7 @@ for my $field (qw(db_time_ms executions statements errors))
 # Tables: as many rows as the JSON's lists, first rows in the same order.
 my %tables = %{ $dom->{tables} // {} };
 my %expected_rows = (
-    statements => scalar @statements,
+    statements => $index->{count},
     plan_changes => scalar @{ $report->{plan_changes} },
     n_plus_one => scalar @{ $report->{requests}{n_plus_one} },
     errors => scalar @{ $report->{errors} },

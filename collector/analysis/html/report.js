@@ -868,8 +868,9 @@
   function statementColumns() {
     return [
       numCol('rank', '#', String, {title: 'rank by total time'}),
-      {key: 'text', label: 'statement', cls: 'text', format: function (v, row) { return statementLink(row.key, 110); },
-        value: function (row) { return row.text; }},
+      {key: 'text', label: 'statement', cls: 'text', format: function (v, row) {
+        return row.key ? statementLink(row.key, 110) : el('span', {title: row.text}, statementText(row.text, 110));
+      }, value: function (row) { return row.text; }},
       {key: 'database', label: 'database'},
       {key: 'cmd', label: 'kind'},
       msCol('total_ms', 'total time'),
@@ -888,20 +889,59 @@
       numCol('offcpu', 'off-CPU', fmtMs, {title: 'off the CPU: I/O wait and other waits (kernel)', value: function (row) {
         var k = kernelOf(row); return k ? k.io_wait_ms + k.other_wait_ms : null; }}),
       numCol('temp_blks', 'temp blocks', fmtBlocks, {title: 'temporary blocks read and written',
-        value: function (row) { return row.temp_blks_read + row.temp_blks_written; }}),
+        value: function (row) { return row.key ? row.temp_blks_read + row.temp_blks_written : null; }}),
       numCol('errors', 'errors')
     ];
   }
 
+  /* The statements table's rows: every statement of statement_index, by
+   * total time; a statement with its detail in report.statements is that
+   * object, the others carry the index's columns only. A report without
+   * the index (an older qprof) lists its statements. */
+  function statementRows() {
+    var idx = report.statement_index;
+    if (!idx || !idx.key) return report.statements || [];
+    var rows = new Array(idx.count);
+    for (var i = 0; i < idx.count; i++) {
+      var detailed = idx.key[i] !== null ? statementByKey.get(idx.key[i]) : null;
+      rows[i] = detailed || {rank: i + 1, key: null, queryid: idx.queryid[i], calls: idx.calls[i],
+        total_ms: idx.total_ms[i], mean_ms: idx.mean_ms[i], p95_ms: idx.p95_ms[i], rows: idx.rows[i],
+        errors: idx.errors[i], shared_blks_read: idx.shared_blks_read[i], text: idx.text[i]};
+    }
+    return rows;
+  }
+
+  /* The detail view of a statement the report has no detail of. */
+  function showIndexedStatement(row) {
+    detail.textContent = '';
+    detail.hidden = false;
+    detail.setAttribute('data-statement', '#' + row.rank);
+    append(detail, el('h2', null, 'Statement #' + row.rank + ' ', el('span', {class: 'muted'},
+      'by total time \u00b7 queryid ' + row.queryid)));
+    append(detail, el('pre', {class: 'sql statement-text'}, (row.text || '') +
+      (String(row.text || '').length >= ((report.statement_index || {}).text_chars || 60) ? '\u2026' : '')));
+    append(detail, el('div', {class: 'facts'},
+      fact('total', fmtMs(row.total_ms)), fact('calls', fmtCount(row.calls)), fact('mean', fmtMs(row.mean_ms)),
+      fact('p95', fmtMs(row.p95_ms)), fact('rows', fmtCount(row.rows)),
+      fact('shared read', fmtCount(row.shared_blks_read)), fact('errors', fmtCount(row.errors))));
+    append(detail, el('p', {class: 'notice', data: {detail: 'missing'}},
+      'Detail not included: rerun with --top ' + row.rank + ' (or more) for its full text, latency histogram, plans and routes.'));
+    detail.scrollIntoView({block: 'start'});
+  }
+
   function renderStatements() {
     var list = report.statements || [];
+    var rows = statementRows();
     var s = section('statements', 'Statements',
       'By total time (planning and execution). Click a row for its text, latency, plans and routes. ' +
-      (report.statements_total > list.length ? 'This report holds ' + fmtCount(list.length) + ' of the ' +
-        fmtCount(report.statements_total) + ' statements (qprof report --top N includes more).' : ''));
-    var table = new DataTable({name: 'statements', rows: list, columns: statementColumns(), sort: {key: 'total_ms', desc: true},
+      (rows.length > list.length ? 'All ' + fmtCount(rows.length) + ' statements are listed; the report holds the detail ' +
+        '(every column, plans, routes) of ' + fmtCount(list.length) + ' of them: qprof report --top N includes more.' : ''));
+    var table = new DataTable({name: 'statements', rows: rows, columns: statementColumns(), sort: {key: 'total_ms', desc: true},
       rowKey: function (r) { return r.key; }, searchPlaceholder: 'filter statements by text, database or kind\u2026',
-      onRow: function (row) { location.hash = 'statement=' + encodeURIComponent(row.key); }});
+      onRow: function (row) {
+        if (row.key) location.hash = 'statement=' + encodeURIComponent(row.key);
+        else showIndexedStatement(row);
+      }});
     append(s, table.element);
     append(s, detail);
   }
