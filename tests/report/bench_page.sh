@@ -29,20 +29,20 @@ mkdir -p "$work/capture"
     --statements "$statements" >/dev/null
 
 echo "capture: $samples samples, $statements distinct statements"
-printf '%-8s %12s %12s %10s %12s\n' top statements "page MiB" "report s" "open ms"
+printf '%-8s %12s %10s %12s %10s %12s\n' top statements listed "page MiB" "report s" "open ms"
 for top in $tops; do
     page="$work/page-$top.html"
     started=$(date +%s.%N)
     "$qprof" report "$work/capture" --top "$top" --html "$page" >/dev/null
     report_s=$(python3 -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$started")
-    rows=$("$qprof" report "$work/capture" --top "$top" --json |
-        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["statements"]))')
+    read -r rows listed < <("$qprof" report "$work/capture" --top "$top" --json |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["statements"]), d.get("statement_index", {}).get("count", len(d["statements"])))')
     best=""
     for _ in $(seq 1 "$runs"); do
         ms=$(python3 "$repo/tests/report/browser_page.py" "$page" --timeout 600 |
             python3 -c 'import json,sys; r=json.load(sys.stdin); assert not r["errors"], r["errors"]; print(round(r["ready_ms"]))')
         if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
     done
-    printf '%-8s %12s %12.1f %10.1f %12s\n' "$top" "$rows" \
+    printf '%-8s %12s %10s %12.1f %10.1f %12s\n' "$top" "$rows" "$listed" \
         "$(python3 -c "import sys; print(int(sys.argv[1]) / 1048576)" "$(stat -c %s "$page")")" "$report_s" "$best"
 done
