@@ -27,7 +27,7 @@ double LatencyHistogram::bucket_value_ns(int32_t bucket) {
     return std::exp(kLogGamma * bucket) * 2 / (1 + kGamma);
 }
 
-void LatencyHistogram::add(int32_t bucket, uint64_t ns) {
+void LatencyHistogram::add_widening(int32_t bucket, uint64_t ns) {
     if (counts_.empty()) {
         first_ = bucket;
         counts_.assign(1, 0);

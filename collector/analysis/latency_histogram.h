@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,7 +20,20 @@ class LatencyHistogram {
     /* The value a bucket stands for: within 1% of every value in it. */
     static double bucket_value_ns(int32_t bucket);
 
-    void add(int32_t bucket, uint64_t ns);
+    void add(int32_t bucket, uint64_t ns) {
+        /* inline for a bucket already in range: every sample is added to
+         * several histograms */
+        size_t at =
+            static_cast<size_t>(static_cast<int64_t>(bucket) - first_);
+        if (bucket >= first_ && at < counts_.size()) {
+            ++counts_[at];
+            ++count_;
+            min_ns_ = ns < min_ns_ ? ns : min_ns_;
+            max_ns_ = ns > max_ns_ ? ns : max_ns_;
+            return;
+        }
+        add_widening(bucket, ns);
+    }
     void merge(const LatencyHistogram &other);
 
     uint64_t count() const { return count_; }
@@ -41,6 +55,9 @@ class LatencyHistogram {
     const std::vector<uint32_t> &bucket_counts() const { return counts_; }
 
   private:
+    /* add() of a bucket outside the buckets held so far */
+    void add_widening(int32_t bucket, uint64_t ns);
+
     int32_t first_ = 0;
     std::vector<uint32_t> counts_;
     uint64_t count_ = 0;
