@@ -26,14 +26,15 @@ if ($? != 0 && $err =~ /BPF I\/O attribution unavailable: (.*)/) {
     plan skip_all => "BPF cannot be loaded here: $1";
 }
 
-# 80 sessions, each running one statement that sleeps 30 times 0.1 s: 80
-# executions at once, each with an off-CPU period every 0.1 s. The
+# 80 sessions, each running one statement that sleeps 60 times 0.1 s (long
+# enough for all of them to overlap while a loaded machine starts 80 psql
+# processes): 80 executions at once, each with an off-CPU period every 0.1 s. The
 # collector drains the map when it reads samples, and once a second; none
 # of these ends for seconds, and with --poll-seconds 1 the collector reads
 # nothing new meanwhile: about a second of wake-ups of all 80 executions
 # goes into the map between two drains.
 my $sessions = 80;
-my $sleeps = 30;
+my $sleeps = 60;
 
 sub run_load {
     my ($name, $map_entries) = @_;
