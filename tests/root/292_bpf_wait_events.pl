@@ -182,9 +182,13 @@ for my $s (@alone) {
           . 'off-CPU time');
     my $elapsed = ($s->{plan_time_ns} // 0) + ($s->{exec_time_ns} // 0);
     my $parts   = ($io->{oncpu_ns} // 0) + offcpu_ns($s);
-    ok(abs($parts - $elapsed) <= 0.02 * $elapsed,
+    # 2%, and 1 ms for the edges: the CPU slice in which a statement
+    # starts or ends is cut at the word's timestamps, which lie a few
+    # hundred microseconds from those of the sample on a busy machine (a
+    # cold 18 ms scan once gave 18.78 ms of parts)
+    ok(abs($parts - $elapsed) <= 0.02 * $elapsed + 1e6,
         sprintf('%s: on-CPU + run queue + events + no event = elapsed '
-              . 'within 2%% (%.2f of %.2f ms)',
+              . 'within 2%% and 1 ms (%.2f of %.2f ms)',
             $s->{application_name}, $parts / 1e6, $elapsed / 1e6))
       or diag describe($s);
 }
