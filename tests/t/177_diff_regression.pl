@@ -96,7 +96,7 @@ cmp_ok($_->{test}{executions_new}, '==', $requests,
 # 2. A real regression: the index dropped, a sleep added to the lookup.
 $node->safe_psql('postgres',
     'SET pg_qprof.enabled = off; DROP INDEX orders_customer_idx');
-record("$tmp/slow", script('slow', 0.003));
+record("$tmp/slow", script('slow', 0.001));
 ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/slow", '--fail-on', '20');
 is($rc, 1, 'the regression: --fail-on 20 exits 1') or diag $err;
 ok($doc->{failed}, 'and the document says it failed');
