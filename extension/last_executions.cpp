@@ -70,25 +70,6 @@ bool own_top_level(const Sample &s) {
            s.nesting_level == 0 && !is_caller(s.queryid);
 }
 
-const char *command_name(SampleCmd cmd) {
-    switch (cmd) {
-    case SampleCmd::Select:
-        return "SELECT";
-    case SampleCmd::Update:
-        return "UPDATE";
-    case SampleCmd::Insert:
-        return "INSERT";
-    case SampleCmd::Delete:
-        return "DELETE";
-    case SampleCmd::Merge:
-        return "MERGE";
-    case SampleCmd::Utility:
-        return "UTILITY";
-    default:
-        return "UNKNOWN";
-    }
-}
-
 void fill_row(const Sample &s, int32 ordinal, Datum *v, bool *nulls) {
     memset(nulls, 0, sizeof(bool) * kColumns);
     int i = 0;
@@ -99,7 +80,7 @@ void fill_row(const Sample &s, int32 ordinal, Datum *v, bool *nulls) {
     v[i++] = Int64GetDatum(s.queryid);
     v[i++] = Int64GetDatum(static_cast<int64>(s.planid));
     nulls[i - 1] = s.planid == 0;
-    v[i++] = CStringGetTextDatum(command_name(s.cmd));
+    v[i++] = CStringGetTextDatum(sample_cmd_name(s.cmd));
     v[i++] = CStringGetTextDatum(
         s.sqlstate == 0 ? "00000" : unpack_sql_state(s.sqlstate));
     v[i++] = Int64GetDatum(s.rows);

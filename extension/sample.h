@@ -30,6 +30,26 @@ enum class SampleCmd : uint8_t {
     Utility = 6,
 };
 
+/* The command's name, as the SQL views show it. */
+inline const char *sample_cmd_name(SampleCmd cmd) {
+    switch (cmd) {
+    case SampleCmd::Select:
+        return "SELECT";
+    case SampleCmd::Update:
+        return "UPDATE";
+    case SampleCmd::Insert:
+        return "INSERT";
+    case SampleCmd::Delete:
+        return "DELETE";
+    case SampleCmd::Merge:
+        return "MERGE";
+    case SampleCmd::Utility:
+        return "UTILITY";
+    default:
+        return "UNKNOWN";
+    }
+}
+
 /* Bits of Sample::flags. */
 enum SampleFlag : uint8_t {
     kFlagTopLevel = 1 << 0,

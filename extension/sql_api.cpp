@@ -132,25 +132,6 @@ Datum inet_datum(const Sample &s) {
     return DirectFunctionCall1(inet_in, CStringGetDatum(text));
 }
 
-const char *cmd_name(SampleCmd cmd) {
-    switch (cmd) {
-    case SampleCmd::Select:
-        return "SELECT";
-    case SampleCmd::Update:
-        return "UPDATE";
-    case SampleCmd::Insert:
-        return "INSERT";
-    case SampleCmd::Delete:
-        return "DELETE";
-    case SampleCmd::Merge:
-        return "MERGE";
-    case SampleCmd::Utility:
-        return "UTILITY";
-    default:
-        return "UNKNOWN";
-    }
-}
-
 Datum ms(int64_t ns) {
     return Float8GetDatum(static_cast<double>(ns) / 1e6);
 }
@@ -189,7 +170,7 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     n[i - 1] = !private_visible;
     v[i++] = Int64GetDatum(static_cast<int64_t>(s.planid));
     n[i - 1] = s.planid == 0;
-    v[i++] = CStringGetTextDatum(cmd_name(s.cmd));
+    v[i++] = CStringGetTextDatum(sample_cmd_name(s.cmd));
     v[i++] = TimestampTzGetDatum(s.start_ts);
     v[i++] = TimestampTzGetDatum(s.end_ts);
     v[i++] = ms(s.plan_time_ns);
