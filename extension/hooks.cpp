@@ -570,7 +570,11 @@ void qprof_emit_log(ErrorData *edata) {
 void qprof_xact_callback(XactEvent event, void *arg) {
     switch (event) {
     case XACT_EVENT_PRE_COMMIT:
-        commit_attribution_begin();
+        /* only a transaction that wrote can wait at its commit (for its
+         * WAL to be flushed, for a standby): a read-only commit is the
+         * backend's cleanup, not the statement's */
+        if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+            commit_attribution_begin();
         break;
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PREPARE:

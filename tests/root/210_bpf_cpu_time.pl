@@ -68,8 +68,8 @@ cmp_ok($cpu->{offcpu_io_ns}, '<', $cpu->{oncpu_ns},
 # Short statements, one after another: a backend that ends a statement goes
 # on to commit, to send its result and to wait for its client, and the CPU
 # time of that last slice is reported when it switches out, after the
-# statement's end: the part up to the end of its commit is still the
-# statement's. Each statement is about a millisecond, well
+# statement's end: the part up to its end is still the statement's (a
+# read-only commit is not). Each statement is about a millisecond, well
 # under the scheduler tick (4 ms here).
 my $short_n = 300;
 my $short_sql = join '',
