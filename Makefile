@@ -108,7 +108,8 @@ bench:
 # with 16 clients and extended-protocol clients that abort transactions with
 # portals open, the collector killed every 20 s, one immediate restart; then
 # every sequence number is captured once or counted lost, no backend crashed,
-# no execution leaked. Also the last part of `make bench`.
+# no execution leaked. Also the last part of `make bench`; `make test` runs
+# it with 2 minutes of load.
 SOAK = QPROF_SKIP_BUILD=1 QPROF_TESTS=soak/010_soak.pl bash tests/run_tests.sh
 soak:
 	bash tests/install_deps.sh

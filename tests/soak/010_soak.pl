@@ -1,4 +1,5 @@
-# The soak (`make soak`, the end of `make bench`; 4 minutes, 3 of load):
+# The soak (in `make test` with 2 minutes of load; `make soak` and the end
+# of `make bench` with 3, 4 minutes in all):
 # pgbench with 16 clients, extended-protocol clients that abort transactions
 # with portals still open (abort_client.pl), the collector killed with SIGKILL
 # and restarted every 20 s, and one `pg_ctl restart -m immediate` in the
