@@ -13,5 +13,6 @@ int report_command(int argc, char **argv);
 int record_command(int argc, char **argv);
 int advise_command(int argc, char **argv);
 int diff_command(int argc, char **argv);
+int export_command(int argc, char **argv);
 
 } // namespace qprof

@@ -24,6 +24,7 @@ const char *kUsage =
     "  record    capture what one command (a test suite) makes the server do\n"
     "  advise    try the missing-index insights as hypothetical indexes\n"
     "  diff      compare two captures: what got slower, where and why\n"
+    "  export    load captures into ClickHouse, the fleet's sample store\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions), 4 damaged file\n";
 
@@ -39,6 +40,7 @@ const Command kCommands[] = {
     {"record", record_command},
     {"advise", advise_command},
     {"diff", diff_command},
+    {"export", export_command},
 };
 
 } // namespace

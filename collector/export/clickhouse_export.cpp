@@ -1,0 +1,348 @@
+#include "clickhouse_export.h"
+#include "clickhouse_schema.h"
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+namespace qprof {
+
+namespace pb = capture::v1;
+
+namespace {
+
+void add_number(std::string &row, uint64_t value) {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+    row.append(buf, end);
+    row += '\t';
+}
+
+void add_signed(std::string &row, int64_t value) {
+    char buf[24];
+    auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+    row.append(buf, end);
+    row += '\t';
+}
+
+void add_double(std::string &row, double value) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.17g", value);
+    row += buf;
+    row += '\t';
+}
+
+void add_text(std::string &row, const std::string &value) {
+    tsv_append(row, value);
+    row += '\t';
+}
+
+/* The row ends with its last field: its tab becomes the line's end. */
+void end_row(std::string &row) {
+    row.back() = '\n';
+}
+
+/* The Enum8 value of samples.cmd (TabSeparated takes the name). */
+const char *cmd_name(int cmd) {
+    static const char *const names[] = {"unknown", "select", "update", "insert",
+                                        "delete",  "merge",  "utility"};
+    return cmd >= 0 && cmd <= 6 ? names[cmd] : names[0];
+}
+
+const char *loss_reason(pb::Loss::Reason reason) {
+    switch (reason) {
+    case pb::Loss::OVERWRITTEN:
+        return "overwritten";
+    case pb::Loss::RESET:
+        return "reset";
+    case pb::Loss::EPOCH_CHANGED:
+        return "epoch_changed";
+    default:
+        return "unknown";
+    }
+}
+
+} // namespace
+
+uint64_t clickhouse_server_id(const pb::ServerIdentity &identity) {
+    if (identity.system_identifier() != 0)
+        return identity.system_identifier();
+    std::string name = identity.host() + ":" + std::to_string(identity.port()) +
+                       "/" + identity.cluster_name();
+    uint64_t hash = 14695981039346656037ull;
+    for (unsigned char c : name) {
+        hash ^= c;
+        hash *= 1099511628211ull;
+    }
+    return hash | (1ull << 63);
+}
+
+CaptureExporter::CaptureExporter(CaptureSet &set,
+                                 const ClickHouseClient &client,
+                                 const ExportOptions &options)
+    : set_(set), client_(client), options_(options),
+      route_key_(set.intern("route")),
+      controller_key_(set.intern("controller")) {}
+
+uint64_t CaptureExporter::server_id(uint32_t server) {
+    while (server_ids_.size() <= server)
+        server_ids_.push_back(
+            clickhouse_server_id(set_.servers()[server_ids_.size()].identity));
+    return server_ids_[server];
+}
+
+const std::string &CaptureExporter::database_name(uint32_t server,
+                                                  uint32_t dbid) {
+    uint64_t key = static_cast<uint64_t>(server) << 32 | dbid;
+    auto found = database_names_.find(key);
+    if (found != database_names_.end())
+        return found->second;
+    const pb::CatalogSnapshot *snap = set_.servers()[server].catalog(dbid);
+    std::string name;
+    if (snap != nullptr)
+        name = snap->database();
+    /* not kept when unknown: a later catalog snapshot may name it */
+    if (name.empty()) {
+        static const std::string none;
+        return none;
+    }
+    return database_names_.emplace(key, name).first->second;
+}
+
+void CaptureExporter::sample(const ResolvedSample &r) {
+    const DecodedSample &d = *r.decoded;
+    const pb::Sample &s = *d.sample;
+    std::string &row = samples_;
+    add_number(row, server_id(r.server));
+    add_number(row, d.epoch);
+    add_number(row, d.seq);
+    add_signed(row, d.start_unix_us);
+    add_number(row, static_cast<uint64_t>(d.end_unix_us - d.start_unix_us));
+    add_signed(row, d.pid);
+    add_number(row, d.exec_id);
+    add_number(row, d.parent_exec_id);
+    add_number(row, s.nesting_level());
+    add_number(row, s.toplevel() ? 1 : 0);
+    add_number(row, s.has_node_actuals() ? 1 : 0);
+    add_number(row, s.dbid());
+    add_text(row, database_name(r.server, s.dbid()));
+    add_number(row, s.userid());
+    add_text(row, set_.string(r.application_name));
+    add_text(row, set_.string(r.client_addr));
+    const TagSetDefinition *tags = r.tags;
+    add_text(row, tags ? set_.string(tags->value_of(route_key_)) : "");
+    add_text(row, tags ? set_.string(tags->value_of(controller_key_)) : "");
+    add_text(row, tags ? tags->request : "");
+    for (int side = 0; side < 2; ++side) {
+        row += '[';
+        if (tags != nullptr) {
+            bool first = true;
+            for (const auto &tag : tags->tags) {
+                if (!first)
+                    row += ',';
+                first = false;
+                tsv_append_quoted(
+                    row, set_.string(side == 0 ? tag.first : tag.second));
+            }
+            if (!tags->request.empty()) {
+                if (!first)
+                    row += ',';
+                tsv_append_quoted(row, side == 0
+                                           ? set_.string(tags->request_key)
+                                           : tags->request);
+            }
+        }
+        row += "]\t";
+    }
+    add_signed(
+        row, r.statement_text ? set_.texts()[r.statement_text - 1].queryid : 0);
+    add_signed(row, r.plan ? set_.plans()[r.plan - 1].plan.planid() : 0);
+    add_text(row, cmd_name(s.cmd()));
+    add_double(row, r.weight);
+    add_number(row, s.plan_time_ns());
+    add_number(row, s.exec_time_ns());
+    add_number(row, s.rows());
+    add_number(row, s.shared_blks_hit());
+    add_number(row, s.shared_blks_read());
+    add_number(row, s.shared_blks_dirtied());
+    add_number(row, s.shared_blks_written());
+    add_number(row, s.local_blks_hit());
+    add_number(row, s.local_blks_read());
+    add_number(row, s.local_blks_dirtied());
+    add_number(row, s.local_blks_written());
+    add_number(row, s.temp_blks_read());
+    add_number(row, s.temp_blks_written());
+    add_number(row, s.blk_read_time_ns());
+    add_number(row, s.blk_write_time_ns());
+    add_number(row, s.temp_blk_read_time_ns());
+    add_number(row, s.temp_blk_write_time_ns());
+    add_number(row, s.wal_records());
+    add_number(row, s.wal_fpi());
+    add_number(row, s.wal_bytes());
+    add_number(row, s.jit_functions());
+    add_number(row, s.jit_generation_time_ns() + s.jit_inlining_time_ns() +
+                        s.jit_optimization_time_ns() +
+                        s.jit_emission_time_ns());
+    add_number(row, s.parallel_workers_planned());
+    add_number(row, s.parallel_workers_launched());
+    add_text(row, s.sqlstate() == "00000" ? "" : s.sqlstate());
+    const pb::IoStats &io = s.io();
+    add_number(row, s.has_io() ? 1 : 0);
+    add_number(row, io.oncpu_ns());
+    add_number(row, io.offcpu_io_wait_ns());
+    add_number(row, io.offcpu_other_ns());
+    add_number(row, io.runqueue_ns());
+    add_number(row, io.page_cache_misses());
+    add_number(row, io.readahead_pages());
+    add_number(row, io.block_requests());
+    add_number(row, io.block_bytes());
+    add_number(row, io.block_latency_ns());
+    add_number(row, io.read_syscalls());
+    add_number(row, io.read_bytes());
+    add_number(row, io.read_latency_ns());
+    add_number(row, io.write_syscalls());
+    add_number(row, io.write_bytes());
+    add_number(row, io.write_latency_ns());
+    add_number(row, io.fsync_calls());
+    add_number(row, io.fsync_latency_ns());
+    for (int part = 0; part < 3; ++part) {
+        row += '[';
+        bool first = true;
+        for (const pb::WaitEventTime &w : io.wait_events()) {
+            if (!first)
+                row += ',';
+            first = false;
+            if (part == 0)
+                tsv_append_quoted(row, w.name().empty()
+                                           ? std::to_string(w.wait_event_info())
+                                           : w.name());
+            else
+                row += std::to_string(part == 1 ? w.ns() : w.count());
+        }
+        row += "]\t";
+    }
+    end_row(row);
+    ++buffered_;
+    if (buffered_ >= options_.batch_rows ||
+        samples_.size() >= options_.batch_bytes)
+        flush_samples();
+}
+
+void CaptureExporter::loss(uint32_t server, const pb::Loss &loss) {
+    add_number(losses_, server_id(server));
+    add_number(losses_, loss.epoch());
+    add_number(losses_, loss.after_seq());
+    add_text(losses_, loss_reason(loss.reason()));
+    add_number(losses_, loss.count());
+    add_signed(losses_, loss.detected_unix_us());
+    end_row(losses_);
+    ++stats_.losses;
+}
+
+void CaptureExporter::epoch_change(uint32_t server,
+                                   const pb::EpochChange &change) {
+    add_number(epoch_changes_, server_id(server));
+    add_number(epoch_changes_, change.previous_epoch());
+    add_number(epoch_changes_, change.previous_last_seq());
+    add_number(epoch_changes_, change.new_epoch());
+    add_signed(epoch_changes_, change.detected_unix_us());
+    end_row(epoch_changes_);
+    ++stats_.epoch_changes;
+}
+
+void CaptureExporter::send(const char *table, const char *columns,
+                           std::string &rows) {
+    if (rows.empty())
+        return;
+    client_.insert(table, columns, rows);
+    ++stats_.inserts;
+    stats_.bytes_sent += rows.size();
+    rows.clear();
+}
+
+void CaptureExporter::flush_samples() {
+    send("samples_local", kSampleColumns, samples_);
+    stats_.samples += buffered_;
+    buffered_ = 0;
+}
+
+void CaptureExporter::finish() {
+    flush_samples();
+    send("losses_local",
+         "server_id, epoch, after_seq, reason, count, detected_unix_us",
+         losses_);
+    send("epoch_changes_local",
+         "server_id, previous_epoch, previous_last_seq, new_epoch, "
+         "detected_unix_us",
+         epoch_changes_);
+
+    std::string rows;
+    for (const StatementText &t : set_.texts()) {
+        add_number(rows, server_id(t.server));
+        add_signed(rows, t.queryid);
+        add_text(rows, t.text);
+        add_number(rows, t.text.size());
+        end_row(rows);
+        ++stats_.texts;
+        if (rows.size() >= options_.batch_bytes)
+            send("statements_local", "server_id, queryid, text, text_length",
+                 rows);
+    }
+    send("statements_local", "server_id, queryid, text, text_length", rows);
+
+    const char *plan_columns =
+        "server_id, queryid, planid, shape_id, plan_text, plan_json";
+    for (const PlanDefinition &p : set_.plans()) {
+        add_number(rows, server_id(p.server));
+        add_signed(rows, p.plan.queryid());
+        add_signed(rows, p.plan.planid());
+        add_signed(rows, p.plan.shape_id());
+        add_text(rows, p.plan.plan_text());
+        add_text(rows, p.plan.plan_json());
+        end_row(rows);
+        ++stats_.plans;
+        if (rows.size() >= options_.batch_bytes)
+            send("plans_local", plan_columns, rows);
+    }
+    send("plans_local", plan_columns, rows);
+
+    time_t now = time(nullptr);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char exported_at[32];
+    strftime(exported_at, sizeof exported_at, "%Y-%m-%d %H:%M:%S", &tm);
+    for (uint32_t i = 0; i < set_.servers().size(); ++i) {
+        const CaptureServer &s = set_.servers()[i];
+        const pb::ServerIdentity &id = s.identity;
+        add_number(rows, server_id(i));
+        add_number(rows, id.system_identifier());
+        add_text(rows, s.label);
+        add_text(rows, id.version());
+        add_number(rows, id.version_num());
+        add_text(rows, id.host());
+        add_number(rows, id.port() <= 65535 ? id.port() : 0);
+        add_text(rows, id.database());
+        add_text(rows, id.cluster_name());
+        add_text(rows, id.server_addr());
+        add_text(rows, id.collector_host());
+        add_double(rows, s.sample_rate);
+        add_text(rows, exported_at);
+        end_row(rows);
+        ++stats_.servers;
+    }
+    send("servers_local",
+         "server_id, system_identifier, label, version, version_num, host, "
+         "port, database, cluster_name, server_addr, collector_host, "
+         "sample_rate, exported_at",
+         rows);
+}
+
+ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,
+                               const ExportOptions &options) {
+    CaptureExporter exporter(set, client, options);
+    set.read(exporter);
+    exporter.finish();
+    return exporter.stats();
+}
+
+} // namespace qprof

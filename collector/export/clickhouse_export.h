@@ -1,0 +1,80 @@
+/*
+ * clickhouse_export.h — a capture set loaded into ClickHouse's tables
+ * (clickhouse_schema.h): each resolved sample one row of samples_local with
+ * its statement's queryid and plan, tags, application, database and kernel
+ * facts; the statement texts, plans, servers, losses and epoch changes
+ * once each. Rows go in batches of bounded size, one INSERT each.
+ *
+ * Exactly once: a sample is identified by (server_id, epoch, seq), the
+ * sorting key of the ReplacingMergeTree it goes to, so exporting the same
+ * samples again leaves one row each once merged, and one row to every query
+ * that reads with FINAL.
+ */
+#pragma once
+
+#include "capture_set.h"
+#include "clickhouse_client.h"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace qprof {
+
+/* The server's id in ClickHouse: its system identifier, or when the
+ * collector could not read it (0), a 64-bit FNV-1a hash of
+ * "host:port/cluster_name" with the top bit set (never a real identifier's
+ * collision in practice, and stable across captures). */
+uint64_t clickhouse_server_id(const capture::v1::ServerIdentity &identity);
+
+struct ExportOptions {
+    size_t batch_rows = 100000;     /* samples per INSERT */
+    size_t batch_bytes = 64u << 20; /* or this much TabSeparated text */
+};
+
+struct ExportStats {
+    uint64_t samples = 0, texts = 0, plans = 0, servers = 0, losses = 0,
+             epoch_changes = 0;
+    uint64_t inserts = 0, bytes_sent = 0;
+};
+
+class CaptureExporter : public CaptureVisitor {
+  public:
+    CaptureExporter(CaptureSet &set, const ClickHouseClient &client,
+                    const ExportOptions &options);
+
+    void sample(const ResolvedSample &sample) override;
+    void loss(uint32_t server, const capture::v1::Loss &loss) override;
+    void epoch_change(uint32_t server,
+                      const capture::v1::EpochChange &change) override;
+
+    /* Sends what is buffered, then the set's texts, plans and servers. */
+    void finish();
+    const ExportStats &stats() const { return stats_; }
+
+  private:
+    void flush_samples();
+    void send(const char *table, const char *columns, std::string &rows);
+    const std::string &database_name(uint32_t server, uint32_t dbid);
+    uint64_t server_id(uint32_t server);
+
+    CaptureSet &set_;
+    const ClickHouseClient &client_;
+    ExportOptions options_;
+    ExportStats stats_;
+    uint32_t route_key_, controller_key_;
+    std::string samples_;
+    size_t buffered_ = 0;
+    std::string losses_, epoch_changes_;
+    std::vector<uint64_t> server_ids_;
+    std::unordered_map<uint64_t, std::string> database_names_;
+};
+
+/* Reads `set` once into ClickHouse. Throws ServerError (ClickHouseError)
+ * when ClickHouse refuses or cannot be reached; what was inserted before
+ * stays, and exporting again completes it without doubling anything. */
+ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,
+                               const ExportOptions &options = {});
+
+} // namespace qprof

@@ -1,0 +1,122 @@
+#include "clickhouse_schema.h"
+
+namespace qprof {
+
+const char *const kClickHouseTables[] = {
+    "servers", "statements", "plans", "samples", "losses", "epoch_changes"};
+const size_t kClickHouseTableCount =
+    sizeof kClickHouseTables / sizeof kClickHouseTables[0];
+
+namespace {
+
+/* Each local table: ReplacingMergeTree, so that a row exported twice (a
+ * capture exported again, a collector restarted) is one row once merged,
+ * and one row to a query with FINAL. The sorting key is the row's identity:
+ * for samples (server_id, epoch, seq) decides queryid and start_time, so
+ * the key sorts for the report's questions and still identifies a sample. */
+const char *const kLocalTables[] = {
+    /* servers */
+    "(server_id UInt64, system_identifier UInt64, label String,"
+    " version String, version_num UInt32, host String, port UInt16,"
+    " database String, cluster_name String, server_addr String,"
+    " collector_host String, sample_rate Float64, exported_at DateTime('UTC'))"
+    " ENGINE = ReplacingMergeTree(exported_at) ORDER BY server_id",
+    /* statements: the longest text of a queryid wins (a capture may have
+     * lost a text another one has) */
+    "(server_id UInt64, queryid Int64, text String, text_length UInt32)"
+    " ENGINE = ReplacingMergeTree(text_length) ORDER BY (server_id, queryid)",
+    /* plans */
+    "(server_id UInt64, queryid Int64, planid Int64, shape_id Int64,"
+    " plan_text String, plan_json String)"
+    " ENGINE = ReplacingMergeTree ORDER BY (server_id, queryid, planid)",
+    /* samples */
+    "(server_id UInt64, epoch UInt64, seq UInt64,"
+    " start_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(start_unix_us, 1000000), 'UTC'),"
+    " start_unix_us Int64, duration_us UInt64,"
+    " pid Int32, exec_id UInt64, parent_exec_id UInt64,"
+    " nesting_level UInt16, toplevel UInt8, has_node_actuals UInt8,"
+    " dbid UInt32, database String, userid UInt32,"
+    " application String, client_addr String,"
+    " route String, controller String, request String,"
+    " tag_keys Array(String), tag_values Array(String),"
+    " queryid Int64, planid Int64,"
+    " cmd Enum8('unknown' = 0, 'select' = 1, 'update' = 2, 'insert' = 3,"
+    "   'delete' = 4, 'merge' = 5, 'utility' = 6),"
+    " weight Float64, plan_time_ns UInt64, exec_time_ns UInt64, rows UInt64,"
+    " shared_blks_hit UInt64, shared_blks_read UInt64,"
+    " shared_blks_dirtied UInt64, shared_blks_written UInt64,"
+    " local_blks_hit UInt64, local_blks_read UInt64,"
+    " local_blks_dirtied UInt64, local_blks_written UInt64,"
+    " temp_blks_read UInt64, temp_blks_written UInt64,"
+    " blk_read_time_ns UInt64, blk_write_time_ns UInt64,"
+    " temp_blk_read_time_ns UInt64, temp_blk_write_time_ns UInt64,"
+    " wal_records UInt64, wal_fpi UInt64, wal_bytes UInt64,"
+    " jit_functions UInt64, jit_time_ns UInt64,"
+    " parallel_workers_planned UInt16, parallel_workers_launched UInt16,"
+    " sqlstate String,"
+    " has_io UInt8, oncpu_ns UInt64, io_wait_ns UInt64, other_wait_ns UInt64,"
+    " runqueue_ns UInt64, page_cache_misses UInt64, readahead_pages UInt64,"
+    " block_requests UInt64, block_bytes UInt64, block_latency_ns UInt64,"
+    " read_syscalls UInt64, read_bytes UInt64, read_latency_ns UInt64,"
+    " write_syscalls UInt64, write_bytes UInt64, write_latency_ns UInt64,"
+    " fsync_calls UInt64, fsync_latency_ns UInt64,"
+    " wait_events Array(String), wait_event_ns Array(UInt64),"
+    " wait_event_counts Array(UInt64))"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(start_time)"
+    " ORDER BY (server_id, queryid, start_time, epoch, seq)",
+    /* losses */
+    "(server_id UInt64, epoch UInt64, after_seq UInt64, reason String,"
+    " count UInt64, detected_unix_us Int64)"
+    " ENGINE = ReplacingMergeTree"
+    " ORDER BY (server_id, epoch, after_seq, reason)",
+    /* epoch_changes */
+    "(server_id UInt64, previous_epoch UInt64, previous_last_seq UInt64,"
+    " new_epoch UInt64, detected_unix_us Int64)"
+    " ENGINE = ReplacingMergeTree"
+    " ORDER BY (server_id, previous_epoch, new_epoch)",
+};
+
+} // namespace
+
+const char *const kSampleColumns =
+    "server_id, epoch, seq, start_unix_us, duration_us, pid, exec_id,"
+    " parent_exec_id, nesting_level, toplevel, has_node_actuals, dbid,"
+    " database, userid, application, client_addr, route, controller,"
+    " request, tag_keys, tag_values, queryid, planid, cmd, weight,"
+    " plan_time_ns, exec_time_ns, rows, shared_blks_hit, shared_blks_read,"
+    " shared_blks_dirtied, shared_blks_written, local_blks_hit,"
+    " local_blks_read, local_blks_dirtied, local_blks_written,"
+    " temp_blks_read, temp_blks_written, blk_read_time_ns,"
+    " blk_write_time_ns, temp_blk_read_time_ns, temp_blk_write_time_ns,"
+    " wal_records, wal_fpi, wal_bytes, jit_functions, jit_time_ns,"
+    " parallel_workers_planned, parallel_workers_launched, sqlstate,"
+    " has_io, oncpu_ns, io_wait_ns, other_wait_ns, runqueue_ns,"
+    " page_cache_misses, readahead_pages, block_requests, block_bytes,"
+    " block_latency_ns, read_syscalls, read_bytes, read_latency_ns,"
+    " write_syscalls, write_bytes, write_latency_ns, fsync_calls,"
+    " fsync_latency_ns, wait_events, wait_event_ns, wait_event_counts";
+
+std::vector<std::string> clickhouse_schema(const std::string &database,
+                                           const std::string &cluster) {
+    std::vector<std::string> out;
+    out.push_back("CREATE DATABASE IF NOT EXISTS " + database);
+    for (size_t i = 0; i < kClickHouseTableCount; ++i) {
+        std::string name = kClickHouseTables[i];
+        std::string local = database + "." + name + "_local";
+        out.push_back("CREATE TABLE IF NOT EXISTS " + local + " " +
+                      kLocalTables[i]);
+        /* the fleet's name: the local tables of every shard, or of this
+         * server; inserted through, the Distributed table keeps a server's
+         * rows on one shard (sharding key server_id), where they dedupe */
+        std::string engine =
+            cluster.empty() ? "Merge(" + database + ", '^" + name + "_local$')"
+                            : "Distributed(" + cluster + ", " + database +
+                                  ", " + name + "_local, server_id)";
+        out.push_back("CREATE TABLE IF NOT EXISTS " + database + "." + name +
+                      " AS " + local + " ENGINE = " + engine);
+    }
+    return out;
+}
+
+} // namespace qprof

@@ -1,0 +1,149 @@
+# ClickHouse servers for the tests of `qprof export` and `report
+# --clickhouse` (tests/t/19x_clickhouse*.pl): Debian's clickhouse-server,
+# started as the test's user with its own configuration and data in a
+# temporary folder, on free ports, as the shards of one cluster
+# (`qprof_fleet`), and stopped when the test ends.
+package QprofClickHouse;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IPC::Run;
+use Time::HiRes qw(sleep);
+
+our @EXPORT = qw(clickhouse_server_path start_clickhouse_shards
+  stop_clickhouse ch_query ch_rows);
+
+sub clickhouse_server_path { return '/usr/sbin/clickhouse-server' }
+
+my @started;    # IPC::Run handles, stopped at the end whatever happened
+
+END
+{
+    stop_clickhouse();
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+sub _free_port
+{
+    for (1 .. 200)
+    {
+        my $port = 30000 + int(rand(10000));
+        my $sock = IO::Socket::INET->new(
+            LocalAddr => '127.0.0.1', LocalPort => $port,
+            Proto => 'tcp', ReuseAddr => 0);
+        next unless $sock;
+        close $sock;
+        return $port;
+    }
+    die "no free port";
+}
+
+my $users_xml = <<'XML';
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <users><default><password></password>
+    <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+XML
+
+# Starts $count servers in $dir/chN as the shards of cluster qprof_fleet;
+# returns their HTTP URLs (http://127.0.0.1:PORT/), once each answers.
+sub start_clickhouse_shards
+{
+    my ($dir, $count) = @_;
+    my @http = map { _free_port() } 1 .. $count;
+    my @tcp = map { _free_port() } 1 .. $count;
+    my $shards = join '',
+      map { "<shard><replica><host>127.0.0.1</host><port>$_</port></replica></shard>" }
+      @tcp;
+    my @urls;
+    for my $i (0 .. $count - 1)
+    {
+        my $home = "$dir/ch" . ($i + 1);
+        mkdir $home or die "$home: $!";
+        open my $users, '>', "$home/users.xml" or die $!;
+        print $users $users_xml;
+        close $users;
+        open my $conf, '>', "$home/config.xml" or die $!;
+        print $conf <<"XML";
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$home/server.log</log>
+    <errorlog>$home/error.log</errorlog></logger>
+  <http_port>$http[$i]</http_port>
+  <tcp_port>$tcp[$i]</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>$home/data/</path>
+  <tmp_path>$home/tmp/</tmp_path>
+  <user_files_path>$home/user_files/</user_files_path>
+  <format_schema_path>$home/format_schemas/</format_schema_path>
+  <users_config>$home/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>20</max_concurrent_queries>
+  <remote_servers><qprof_fleet>$shards</qprof_fleet></remote_servers>
+</yandex>
+XML
+        close $conf;
+        my $h = IPC::Run::start(
+            [ clickhouse_server_path(), "--config-file=$home/config.xml" ],
+            '<', \undef, '>', "$home/stdout.log", '2>', "$home/stderr.log");
+        push @started, $h;
+        push @urls, "http://127.0.0.1:$http[$i]/";
+    }
+    my $http = HTTP::Tiny->new(timeout => 5);
+    for my $url (@urls)
+    {
+        my $up;
+        for (1 .. 300)
+        {
+            my $r = $http->get("${url}ping");
+            last if $up = $r->{success};
+            sleep 0.1;
+        }
+        die "clickhouse at $url did not start: see $dir" unless $up;
+    }
+    return @urls;
+}
+
+# Stops every server started (SIGTERM: ClickHouse waits at most a few
+# seconds for its queries).
+sub stop_clickhouse
+{
+    for my $h (@started)
+    {
+        next unless $h->pumpable;
+        $h->signal('TERM');
+        eval { $h->finish };
+    }
+    @started = ();
+    return;
+}
+
+# Runs $sql on the server at $url; dies with ClickHouse's message.
+sub ch_query
+{
+    my ($url, $sql) = @_;
+    my $r = HTTP::Tiny->new(timeout => 60)->post($url, { content => $sql });
+    die "clickhouse: $r->{status} $r->{content}\n$sql" unless $r->{success};
+    return $r->{content};
+}
+
+# The rows of a SELECT: arrays of its TabSeparated fields.
+sub ch_rows
+{
+    my ($url, $sql) = @_;
+    my $out = ch_query($url, "$sql FORMAT TabSeparated");
+    return [ map { [ split /\t/, $_, -1 ] } split /\n/, $out ];
+}
+
+1;
