@@ -11,6 +11,7 @@
 #include "profile.h"
 #include "report_json.h"
 #include "report_selection.h"
+#include "report_clickhouse.h"
 #include "report_text.h"
 
 #if __has_include("html_report.h")
@@ -49,8 +50,19 @@ const char *kReportUsage =
     "  --db D        only database D (name or OID); --user OID only that role\n"
     "  --top N       rows per table (default 20)\n"
     "  --group-by G  the attribution the terminal shows (default route)\n"
-    "exit status: 0 ok, 1 usage, 3 capture files unreadable, 4 no file\n"
-    "             could be read\n";
+    "       qprof report --clickhouse URL [--database DB] [--server S]...\n"
+    "                    [--json] [--since T] [--until T] [--route R]\n"
+    "                    [--app A] [--db D] [--user OID] [--top N]\n"
+    "  --clickhouse URL  the report's main tables (summary, top statements,\n"
+    "                routes, errors by SQLSTATE, kernel facts by statement)\n"
+    "                computed by ClickHouse over the samples `qprof export`\n"
+    "                loaded (docs/clickhouse.md); a duration in --since is\n"
+    "                before the newest sample there\n"
+    "  --database DB default qprof\n"
+    "  --server S    only the server with system identifier, label or\n"
+    "                cluster_name S (repeatable)\n"
+    "exit status: 0 ok, 1 usage, 2 ClickHouse refused or unreachable,\n"
+    "             3 capture files unreadable, 4 no file could be read\n";
 
 /* "30m" -> 1800e6 us; false when `text` is not a duration. */
 bool parse_duration_us(const std::string &text, int64_t &us) {
@@ -151,6 +163,8 @@ int report_command(int argc, char **argv) {
     bool json = false;
     std::string html;
     TimeBound since, until;
+    std::string clickhouse, database = "qprof";
+    std::vector<std::string> servers;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         auto next = [&]() -> std::string {
@@ -186,12 +200,47 @@ int report_command(int argc, char **argv) {
             options.top = static_cast<size_t>(n);
         } else if (arg == "--group-by") {
             filters.group_by = next();
+        } else if (arg == "--clickhouse") {
+            clickhouse = next();
+        } else if (arg == "--database") {
+            database = next();
+        } else if (arg == "--server") {
+            servers.push_back(next());
         } else if (arg.size() > 1 && arg[0] == '-') {
             throw UsageError("unknown option " + arg);
         } else {
             paths.push_back(arg);
         }
     }
+    if (!clickhouse.empty()) {
+        if (!paths.empty() || !html.empty() || filters.group_by != "route")
+            throw UsageError("--clickhouse reads no capture file, and has "
+                             "neither --html nor --group-by (yet)");
+        FleetFilters fleet;
+        fleet.servers = servers;
+        fleet.has_since = since.given;
+        fleet.since_relative = since.relative;
+        fleet.since_unix_us = since.us;
+        fleet.has_until = until.given;
+        fleet.until_relative = until.relative;
+        fleet.until_unix_us = until.us;
+        fleet.route = filters.route;
+        fleet.app = filters.app;
+        fleet.db = filters.db;
+        if (!filters.user.empty()) {
+            char *end = nullptr;
+            unsigned long oid = std::strtoul(filters.user.c_str(), &end, 10);
+            if (*end != '\0' || oid > UINT32_MAX)
+                throw UsageError("--user takes a role's OID, not " +
+                                 filters.user);
+            fleet.has_user = true;
+            fleet.user = static_cast<uint32_t>(oid);
+        }
+        fleet.top = options.top;
+        return report_from_clickhouse(clickhouse, database, fleet, json);
+    }
+    if (!servers.empty() || database != "qprof")
+        throw UsageError("--server and --database go with --clickhouse");
     if (paths.empty())
         throw UsageError("report needs a capture file or folder");
 #ifndef QPROF_HAVE_HTML

@@ -163,4 +163,196 @@ for my $url (@shards)
 $raw = ch_rows($shards[0], 'SELECT count() FROM qprof.samples')->[0][0];
 is($raw, sum(values %captured), 'merged: one row per sample');
 
+my ($dup) = @{ ch_rows($shards[0],
+    'SELECT count() FROM (SELECT server_id, queryid FROM qprof.statements FINAL '
+      . 'GROUP BY server_id, queryid HAVING count() > 1)') };
+is($dup->[0], 0, 'each statement text once');
+my ($texts) = @{ ch_rows($shards[0],
+    "SELECT count() FROM qprof.statements FINAL WHERE text LIKE 'SELECT transfer%'") };
+is($texts->[0], 2, 'a statement of both clusters: one text per server');
+
+# The report's numbers, by (system identifier, dbid, queryid).
+my $near = sub {
+    my ($got, $want) = @_;
+    return abs($got - $want) <= 1e-5 * abs($want) + 1e-6;
+};
+my %sysid_of_key = map { ($_->{key} => $_->{system_identifier}) }
+  @{ $doc->{summary}{servers} };
+my %want_statement = map {
+    ("$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}" => $_)
+} @{ $doc->{statements} };
+is(scalar @{ $doc->{statements} }, $doc->{statements_total},
+    'the report lists every statement');
+my ($route_dim) =
+  grep { $_->{dimension} eq 'route' } @{ $doc->{attribution}{dimensions} };
+my %want_route = map { ($_->{name} => $_) } @{ $route_dim->{groups} };
+my %want_error = map { ($_->{sqlstate} => $_) } @{ $doc->{errors} };
+ok($want_error{22012} && $want_error{23505}, 'the report has both errors');
+ok($want_route{'/transfers'} && $want_route{'(none)'}, 'and the routes');
+
+# Compares rows keyed like the report's: every key on both sides, each
+# field within the JSON's rounding.
+sub same_rows
+{
+    my ($what, $got, $want, @fields) = @_;
+    is_deeply([ sort keys %$got ], [ sort keys %$want ], "$what: the same keys");
+    my @off;
+    for my $key (sort keys %$want)
+    {
+        next unless $got->{$key};
+        for my $f (@fields)
+        {
+            my ($g, $w) = ($got->{$key}{ $f->[0] }, $want->{$key}{ $f->[1] });
+            push @off, "$key $f->[0]: $g, report $w"
+              unless defined $g && $near->($g, $w);
+        }
+    }
+    is_deeply(\@off, [], "$what: " . join(', ', map { $_->[0] } @fields)
+          . ' as in the report');
+}
+
+# The queries of docs/clickhouse-queries.sql, over the Distributed tables.
+my %query;
+{
+    open my $fh, '<', repo_dir() . '/docs/clickhouse-queries.sql' or die $!;
+    local $/;
+    my $sql = <$fh>;
+    close $fh;
+    while ($sql =~ /^-- name: (\w+)\n(.*?)(?=^-- name:|\z)/msg)
+    {
+        my ($name, $text) = ($1, $2);
+        $text =~ s/;\s*\z//;
+        $text =~ s/LIMIT 20\b/LIMIT 100000/g;
+        $query{$name} = $text;
+    }
+}
+is_deeply([ sort keys %query ],
+    [ qw(errors_by_sqlstate kernel_by_statement servers summary time_by_route top_statements) ],
+    'the queries of docs/clickhouse-queries.sql');
+my $named = sub {
+    my ($name) = @_;
+    my $out = ch_query($shards[1], "$query{$name}\nFORMAT TSVWithNames");
+    my ($head, @lines) = split /\n/, $out;
+    my @names = split /\t/, $head;
+    return map {
+        my @v = split /\t/, $_, -1;
+        +{ map { ($names[$_] => $v[$_]) } 0 .. $#names }
+    } @lines;
+};
+my ($summary) = $named->('summary');
+ok($near->($summary->{calls}, $doc->{summary}{calls}), 'summary: calls as in the report');
+ok($near->($summary->{db_time_ms}, $doc->{summary}{db_time_ms}),
+    'summary: database time as in the report');
+is($summary->{errors}, $doc->{summary}{errors}, 'summary: errors as in the report');
+is($summary->{statements}, $doc->{summary}{statements},
+    'summary: distinct statements as in the report');
+my %got = map { ("$_->{server_id}/$_->{dbid}/$_->{queryid}" => $_) }
+  $named->('top_statements');
+same_rows('top_statements', \%got, \%want_statement,
+    [ 'calls', 'calls' ], [ 'total_ms', 'total_ms' ], [ 'errors', 'errors' ],
+    [ 'rows', 'rows' ]);
+my @p95_off = grep {
+    my $w = $want_statement{$_}{p95_ms};
+    abs($got{$_}{p95_ms} - $w) > 0.025 * $w + 1e-6
+} grep { $got{$_} } keys %want_statement;
+is_deeply(\@p95_off, [], 'top_statements: p95 as in the report, within 2%');
+%got = map { ($_->{route_name} => $_) } $named->('time_by_route');
+same_rows('time_by_route', \%got, \%want_route,
+    [ 'calls', 'calls' ], [ 'total_ms', 'total_ms' ], [ 'errors', 'errors' ]);
+%got = map { ($_->{sqlstate} => $_) } $named->('errors_by_sqlstate');
+same_rows('errors_by_sqlstate', \%got, \%want_error, [ 'count', 'count' ]);
+is(scalar($named->('kernel_by_statement')), 0,
+    'no kernel facts (BPF off), as in the report');
+my %servers = map { ($_->{server_id} => $_) } $named->('servers');
+is($servers{ $sysid[1] }{cluster_name}, 'ch190b', 'servers: the cluster names');
+is($servers{ $sysid[0] }{samples}, $captured{ (grep { m{^0/} } keys %captured)[0] },
+    'servers: the samples of each');
+
+# qprof report --clickhouse --json: the same numbers, computed the same way.
+my ($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $shards[0],
+    '--json', '--top', '1000');
+is($crc, 0, 'qprof report --clickhouse --json') or diag $cerr;
+my $fleet = decode_json($cout);
+for my $f (qw(calls db_time_ms errors statements executions))
+{
+    ok($near->($fleet->{summary}{$f}, $doc->{summary}{$f}),
+        "report --clickhouse: summary $f as in the report ($doc->{summary}{$f})");
+}
+%got = map { ("$_->{system_identifier}/$_->{dbid}/$_->{queryid}" => $_) }
+  @{ $fleet->{statements} };
+same_rows('report --clickhouse statements', \%got, \%want_statement,
+    map { [ $_, $_ ] } qw(calls total_ms errors executions rows p50_ms p95_ms p99_ms));
+%got = map { ($_->{name} => $_) } @{ $fleet->{routes}{groups} };
+same_rows('report --clickhouse routes', \%got, \%want_route,
+    map { [ $_, $_ ] } qw(calls total_ms errors p95_ms));
+%got = map { ($_->{sqlstate} => $_) } @{ $fleet->{errors} };
+same_rows('report --clickhouse errors', \%got, \%want_error, [ 'count', 'count' ]);
+
+# The terminal: the same top statements, routes and errors as the report
+# of the files.
+my ($trc, $terminal) = run_qprof('report', '--clickhouse', $shards[1]);
+is($trc, 0, 'qprof report --clickhouse');
+my ($frc, $files) = run_qprof('report', @captures);
+my $block = sub {
+    my ($text, $title) = @_;
+    return $text =~ /^\Q$title\E\n-+\n(.*?)(?:\n\n|\z)/ms ? $1 : undef;
+};
+# (the statements' rows, not the rankings after them; the routes' columns
+# of numbers, not the keys of their statements, which the file report
+# gives beyond the top 20 too)
+for my $table ([ 'Top statements by total time', qr/^(?:key|s\d+) /, 100 ],
+    [ 'Database time by route', qr/./, 84 ])
+{
+    my ($title, $rows, $width) = @$table;
+    my @f = map { substr($_, 0, $width) } grep { /$rows/ } split /\n/,
+      $block->($files, $title) // '';
+    my @c = map { substr($_, 0, $width) } grep { /$rows/ } split /\n/,
+      $block->($terminal, $title) // '';
+    ok(@f > 3, "$title: in the report of files");
+    is_deeply(\@c, \@f, "$title: the same rows from ClickHouse");
+}
+my @long = grep { length($_) > 100 } split /\n/, $terminal;
+is_deeply(\@long, [], 'the terminal report fits 100 columns');
+
+# Filters: one server (by cluster name), a period after the end.
+($crc, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
+    '--server', 'ch190b');
+my $one = decode_json($cout);
+my ($orc, $only_b) = report_json($captures[1]);
+ok($near->($one->{summary}{calls}, $only_b->{summary}{calls}),
+    "--server ch190b: its calls ($only_b->{summary}{calls})");
+is(scalar @{ $one->{summary}{servers} }, 1, '--server: one server');
+my $end = $doc->{summary}{end_unix_us};
+($crc, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
+    '--since', '@' . ($end / 1e6 + 10));
+is(decode_json($cout)->{summary}{executions}, 0, '--since after the end: nothing');
+($crc, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
+    '--since', '1d');
+is(decode_json($cout)->{summary}{executions}, $doc->{summary}{executions},
+    '--since 1d: everything');
+($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $shards[0],
+    '--server', 'nosuchserver');
+is($crc, 1, '--server that names no server: a usage error');
+
+# One server without a cluster: the fleet tables are Merge tables.
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $shards[1],
+    '--database', 'solo', '--create-schema', $captures[1]);
+is($rc, 0, 'schema and export in another database, no cluster') or diag $err;
+is(ch_rows($shards[1], "SELECT engine FROM system.tables WHERE database = 'solo' "
+      . "AND name = 'samples'")->[0][0], 'Merge', 'samples is a Merge table');
+($crc, $cout) = run_qprof('report', '--clickhouse', $shards[1], '--database',
+    'solo', '--json');
+ok($near->(decode_json($cout)->{summary}{calls}, $only_b->{summary}{calls}),
+    'its report: the calls of its one capture');
+
+# Errors: ClickHouse unreachable, a statement it refuses.
+($rc, $out, $err) = run_qprof('export', '--clickhouse', 'http://127.0.0.1:1/',
+    $captures[0]);
+is($rc, 2, 'ClickHouse unreachable: exit status 2');
+like($err, qr/cannot connect/, 'saying so');
+($rc, $out, $err) = run_qprof('report', '--clickhouse', $shards[0],
+    '--database', 'nosuchdb');
+is($rc, 2, 'a database that is not there: exit status 2');
+like($err, qr/nosuchdb/, 'with ClickHouse\'s message');
+
 done_testing();

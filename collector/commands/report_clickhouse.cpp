@@ -1,0 +1,391 @@
+/*
+ * The terminal layout is report_text.cpp's for the sections ClickHouse
+ * answers (summary, top statements, time by route, errors by SQLSTATE,
+ * kernel facts by statement); statements are keyed s1, s2... by total time.
+ */
+#include "report_clickhouse.h"
+#include "analysis.h"
+#include "json_writer.h"
+#include "report_text.h"
+#include "sqlstate.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+namespace qprof {
+
+namespace {
+
+std::string percent(double share) {
+    char buf[16];
+    snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
+             share * 100);
+    return buf;
+}
+
+std::string utc(int64_t unix_us) {
+    time_t t = static_cast<time_t>(unix_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+/* Text on one line, cut to `width` columns with "..." (whole UTF-8
+ * characters). */
+std::string one_line(const std::string &text, size_t width) {
+    std::string out;
+    size_t columns = 0;
+    bool space = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+            space = !out.empty();
+            continue;
+        }
+        size_t len = c < 0x80    ? 1
+                     : c >= 0xF0 ? 4
+                     : c >= 0xE0 ? 3
+                     : c >= 0xC0 ? 2
+                                 : 1;
+        if (columns + (space ? 2 : 1) > width) {
+            while (columns + 3 > width && !out.empty()) {
+                size_t cut = out.size() - 1;
+                while (cut > 0 &&
+                       (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
+                    --cut;
+                out.resize(cut);
+                --columns;
+            }
+            return out + "...";
+        }
+        if (space) {
+            out += ' ';
+            ++columns;
+        }
+        space = false;
+        out.append(text, i, std::min(len, text.size() - i));
+        i += len - 1;
+        ++columns;
+    }
+    return out;
+}
+
+std::string printf_line(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+std::string printf_line(const char *fmt, ...) {
+    char buf[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    return buf;
+}
+
+class FleetText {
+  public:
+    FleetText(const FleetReport &r, const std::string &where)
+        : r_(r), where_(where) {}
+
+    std::string render() {
+        summary();
+        top_statements();
+        routes();
+        errors();
+        kernel();
+        return out_;
+    }
+
+  private:
+    void line(const std::string &text) {
+        out_ +=
+            text.size() > kReportWidth ? one_line(text, kReportWidth) : text;
+        out_ += '\n';
+    }
+    void heading(const std::string &text) {
+        out_ += '\n';
+        line(text);
+        line(std::string(std::min(text.size(), kReportWidth), '-'));
+    }
+    double share(double ns) const {
+        return r_.total_ns > 0 ? ns / r_.total_ns : 0;
+    }
+    std::string key(uint32_t statement) const {
+        return "s" + std::to_string(statement + 1);
+    }
+    std::string text_of(const FleetStatement &s) const {
+        return s.text.empty()
+                   ? "(no text; queryid " + std::to_string(s.queryid) + ")"
+                   : s.text;
+    }
+
+    void summary() {
+        line("qprof report: ClickHouse " + where_ + ", " +
+             std::to_string(r_.servers.size()) + " server" +
+             (r_.servers.size() == 1 ? "" : "s"));
+        for (const FleetServer &s : r_.servers) {
+            std::string version = s.version;
+            size_t on = version.find(" on ");
+            if (on != std::string::npos)
+                version.resize(on);
+            line("  " + std::to_string(s.server_id) + ": " + version +
+                 (s.cluster_name.empty() ? "" : " (" + s.cluster_name + ")") +
+                 (s.label.empty() ? "" : ", label " + s.label) + ", " +
+                 std::to_string(s.epochs) + " epoch" +
+                 (s.epochs == 1 ? "" : "s") + ", " +
+                 human_count(static_cast<double>(s.samples)) + " samples");
+        }
+        if (r_.executions == 0) {
+            line("no executions match");
+            return;
+        }
+        line("  from " + utc(r_.first_unix_us) + " to " + utc(r_.last_unix_us) +
+             " UTC (" +
+             human_ms(static_cast<double>(r_.last_unix_us - r_.first_unix_us) /
+                      1e3) +
+             ")");
+        line("  " + human_count(r_.calls) + " statements run, database time " +
+             human_ms(r_.total_ns / 1e6) + ", " + human_count(r_.errors) +
+             " failed (" + percent(r_.calls > 0 ? r_.errors / r_.calls : 0) +
+             "), " + human_count(static_cast<double>(r_.statements_total)) +
+             " distinct statements");
+        if (r_.max_weight > 1)
+            line("  SAMPLED: down to 1 in " + human_count(r_.max_weight) +
+                 " statements recorded (pg_qprof.sample_rate); sums are "
+                 "scaled up");
+        uint64_t lost = 0, restarts = 0;
+        for (const FleetServer &s : r_.servers) {
+            lost += s.lost;
+            restarts += s.epoch_changes;
+        }
+        if (lost > 0 || restarts > 0)
+            line("  losses: " + human_count(static_cast<double>(lost)) +
+                 " samples lost; " + std::to_string(restarts) +
+                 " server restart" + (restarts == 1 ? "" : "s"));
+        line(std::string("  kernel facts: ") +
+             (r_.kernel_executions == 0
+                  ? "none (BPF was off or unavailable)"
+                  : "on " +
+                        percent(static_cast<double>(r_.kernel_executions) /
+                                static_cast<double>(r_.executions)) +
+                        " of executions"));
+    }
+
+    void top_statements() {
+        heading("Top statements by total time");
+        line("key      total  share   cum    calls     mean      p95      p99  "
+             "text");
+        double running = 0;
+        for (uint32_t i = 0; i < r_.statements.size(); ++i) {
+            const FleetStatement &s = r_.statements[i];
+            running += s.toplevel_ns;
+            std::string row = printf_line(
+                "%-5s %8s %6s %5s %8s %8s %8s %8s  ", key(i).c_str(),
+                human_ms(s.total_ns / 1e6).c_str(),
+                percent(share(s.toplevel_ns)).c_str(),
+                percent(share(running)).c_str(), human_count(s.calls).c_str(),
+                human_ms(s.calls > 0 ? s.total_ns / s.calls / 1e6 : 0).c_str(),
+                human_ms(s.p95_ns / 1e6).c_str(),
+                human_ms(s.p99_ns / 1e6).c_str());
+            line(row + one_line(text_of(s), kReportWidth - row.size()));
+        }
+        if (r_.statements_total > r_.statements.size())
+            line("... " +
+                 human_count(static_cast<double>(r_.statements_total -
+                                                 r_.statements.size())) +
+                 " more statements (--top N, --json)");
+    }
+
+    void routes() {
+        heading("Database time by route");
+        line(printf_line("%-32s %9s %6s %8s %8s %8s %6s  %s", "route", "total",
+                         "share", "calls", "mean", "p95", "errors",
+                         "top statements"));
+        double sum = 0;
+        for (const FleetGroup &g : r_.routes) {
+            sum += g.total_ns;
+            std::string tops;
+            for (uint32_t s : g.top_statements)
+                tops += (tops.empty() ? "" : " ") + key(s);
+            line(printf_line(
+                "%-32s %9s %6s %8s %8s %8s %6s  %s",
+                one_line(g.name, 32).c_str(),
+                human_ms(g.total_ns / 1e6).c_str(),
+                percent(share(g.total_ns)).c_str(),
+                human_count(g.calls).c_str(),
+                human_ms(g.calls > 0 ? g.total_ns / g.calls / 1e6 : 0).c_str(),
+                human_ms(g.p95_ns / 1e6).c_str(), human_count(g.errors).c_str(),
+                tops.c_str()));
+        }
+        if (r_.routes_total > r_.routes.size())
+            line("... " + std::to_string(r_.routes_total - r_.routes.size()) +
+                 " more groups, " + human_ms((r_.total_ns - sum) / 1e6));
+    }
+
+    void errors() {
+        if (r_.errors_by_sqlstate.empty())
+            return;
+        heading("Errors by SQLSTATE");
+        for (const FleetError &e : r_.errors_by_sqlstate) {
+            std::string flag =
+                sqlstate_is_timeout(e.sqlstate) ? " (timeout or cancel)" : "";
+            std::string top;
+            for (uint32_t i = 0; i < r_.statements.size(); ++i)
+                if (r_.statements[i].server_id == e.server_id &&
+                    r_.statements[i].queryid == e.queryid)
+                    top = key(i);
+            line(printf_line("  %s %-32s %8s", e.sqlstate.c_str(),
+                             (sqlstate_name(e.sqlstate) + flag).c_str(),
+                             human_count(e.count).c_str()) +
+                 "  mostly " + top + " " + one_line(e.text, 40));
+        }
+    }
+
+    void kernel() {
+        if (r_.kernel_executions == 0)
+            return;
+        heading("Kernel facts by statement (over its executions with them)");
+        line("key               on CPU  I/O wait other wait storage rd  blk "
+             "bytes  mostly  text");
+        size_t shown = 0;
+        for (uint32_t i : r_.kernel_statements) {
+            if (shown++ >= 10)
+                break;
+            const FleetStatement &s = r_.statements[i];
+            double all = s.oncpu_ns + s.io_wait_ns + s.other_wait_ns;
+            const char *mostly = all <= 0                       ? ""
+                                 : s.io_wait_ns >= 0.5 * all    ? "I/O"
+                                 : s.other_wait_ns >= 0.5 * all ? "wait"
+                                                                : "";
+            std::string row =
+                printf_line("%-14s %9s %9s %10s %10s %9s %5s  ", key(i).c_str(),
+                            human_ms(s.oncpu_ns / 1e6).c_str(),
+                            human_ms(s.io_wait_ns / 1e6).c_str(),
+                            human_ms(s.other_wait_ns / 1e6).c_str(),
+                            human_count(s.page_cache_misses).c_str(),
+                            human_bytes(s.block_bytes).c_str(), mostly);
+            line(row + one_line(text_of(s), kReportWidth - row.size()));
+        }
+    }
+
+    const FleetReport &r_;
+    std::string where_;
+    std::string out_;
+};
+
+/* The report's JSON field names, for the parts ClickHouse answers. */
+std::string render_json(const FleetReport &r, const std::string &where) {
+    JsonWriter w;
+    w.begin_object();
+    w.field("source", "clickhouse");
+    w.field("clickhouse", where);
+    w.key("summary").begin_object();
+    w.key("servers").begin_array();
+    for (const FleetServer &s : r.servers) {
+        w.begin_object();
+        w.field("system_identifier", std::to_string(s.server_id));
+        w.field("label", s.label);
+        w.field("cluster_name", s.cluster_name);
+        w.field("epochs", s.epochs);
+        w.field("executions", s.samples);
+        w.field("lost", s.lost);
+        w.field("epoch_changes", s.epoch_changes);
+        w.end_object();
+    }
+    w.end_array();
+    w.field("executions", r.executions);
+    w.field("calls", r.calls);
+    w.field("db_time_ms", r.total_ns / 1e6);
+    w.field("errors", r.errors);
+    w.field("statements", r.statements_total);
+    w.key("start_unix_us");
+    r.executions ? w.value(r.first_unix_us) : w.null();
+    w.key("end_unix_us");
+    r.executions ? w.value(r.last_unix_us) : w.null();
+    w.field("kernel_executions", r.kernel_executions);
+    w.end_object();
+    w.key("statements").begin_array();
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const FleetStatement &s = r.statements[i];
+        w.begin_object();
+        w.field("key", "s" + std::to_string(i + 1));
+        w.field("system_identifier", std::to_string(s.server_id));
+        w.field("queryid", std::to_string(s.queryid));
+        w.field("dbid", s.dbid);
+        w.field("database", s.database);
+        w.field("text", s.text);
+        w.field("cmd", s.cmd);
+        w.field("executions", s.executions);
+        w.field("calls", s.calls);
+        w.field("errors", s.errors);
+        w.field("total_ms", s.total_ns / 1e6);
+        w.field("mean_ms", s.calls > 0 ? s.total_ns / s.calls / 1e6 : 0.0);
+        w.field("p50_ms", s.p50_ns / 1e6);
+        w.field("p95_ms", s.p95_ns / 1e6);
+        w.field("p99_ms", s.p99_ns / 1e6);
+        w.field("rows", s.rows);
+        w.field("shared_blks_read", s.shared_blks_read);
+        w.key("kernel");
+        if (s.kernel_executions == 0) {
+            w.null();
+        } else {
+            w.begin_object();
+            w.field("executions", s.kernel_executions);
+            w.field("oncpu_ms", s.oncpu_ns / 1e6);
+            w.field("io_wait_ms", s.io_wait_ns / 1e6);
+            w.field("other_wait_ms", s.other_wait_ns / 1e6);
+            w.field("page_cache_misses", s.page_cache_misses);
+            w.field("block_bytes", s.block_bytes);
+            w.end_object();
+        }
+        w.end_object();
+    }
+    w.end_array();
+    w.field("statements_total", r.statements_total);
+    w.key("routes").begin_object();
+    w.field("groups_total", r.routes_total);
+    w.key("groups").begin_array();
+    for (const FleetGroup &g : r.routes) {
+        w.begin_object();
+        w.field("name", g.name);
+        w.field("calls", g.calls);
+        w.field("total_ms", g.total_ns / 1e6);
+        w.field("p95_ms", g.p95_ns / 1e6);
+        w.field("errors", g.errors);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    w.key("errors").begin_array();
+    for (const FleetError &e : r.errors_by_sqlstate) {
+        w.begin_object();
+        w.field("sqlstate", e.sqlstate);
+        w.field("name", sqlstate_name(e.sqlstate));
+        w.field("count", e.count);
+        w.field("executions", e.executions);
+        w.field("top_system_identifier", std::to_string(e.server_id));
+        w.field("top_queryid", std::to_string(e.queryid));
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    return w.str();
+}
+
+} // namespace
+
+int report_from_clickhouse(const std::string &url, const std::string &database,
+                           const FleetFilters &filters, bool json) {
+    ClickHouseClient client(url, database);
+    FleetReport report = query_fleet_report(client, filters);
+    std::string out = json ? render_json(report, client.where()) + "\n"
+                           : FleetText(report, client.where()).render();
+    fwrite(out.data(), 1, out.size(), stdout);
+    fflush(stdout);
+    return kExitOk;
+}
+
+} // namespace qprof

@@ -1,0 +1,428 @@
+#include "fleet_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace qprof {
+
+namespace {
+
+using Rows = std::vector<std::vector<std::string>>;
+
+double num(const std::string &field) {
+    return std::strtod(field.c_str(), nullptr);
+}
+uint64_t unum(const std::string &field) {
+    return std::strtoull(field.c_str(), nullptr, 10);
+}
+int64_t snum(const std::string &field) {
+    return std::strtoll(field.c_str(), nullptr, 10);
+}
+
+/* The database time of one sample, and its weighted sum. */
+const char *const kDbTime = "(plan_time_ns + exec_time_ns)";
+const char *const kStatementKey =
+    "server_id, dbid, queryid, if(queryid = 0, toString(cmd), '')";
+
+/* Percentiles as the report of files computes them (latency_histogram.h):
+ * each execution's database time in log-spaced buckets 2% wide, bucket i
+ * holding (1.02^(i-1), 1.02^i]; the nearest-rank bucket of the recorded
+ * executions (quantileExactWeighted: memory per distinct bucket, not per
+ * execution), stood for by its midpoint within the exact minimum and
+ * maximum, and the minimum and maximum themselves at the ends. */
+constexpr double kGamma = 1.02;
+
+std::string percentile_sql(const std::string &db_time) {
+    return "quantilesExactWeighted(0.5, 0.95, 0.99)(if(" + db_time +
+           " <= 1, 0, toInt32(ceil(log(" + db_time +
+           ") / log(1.02)))), 1) AS pb, min(" + db_time + ") AS p_min, max(" +
+           db_time + ") AS p_max";
+}
+
+/* "[12,-3,40]" */
+std::vector<int32_t> int_array(const std::string &field) {
+    std::vector<int32_t> out;
+    const char *p = field.c_str();
+    while (*p != '\0') {
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            char *end = nullptr;
+            out.push_back(static_cast<int32_t>(std::strtol(p, &end, 10)));
+            p = end;
+        } else {
+            ++p;
+        }
+    }
+    return out;
+}
+
+double quantile_ns(double q, uint64_t count, int32_t bucket, double min_ns,
+                   double max_ns) {
+    if (count == 0)
+        return 0;
+    uint64_t rank = static_cast<uint64_t>(std::ceil(q * count));
+    rank = std::max<uint64_t>(1, std::min(rank, count));
+    if (rank == count)
+        return max_ns;
+    if (rank == 1)
+        return min_ns;
+    double v = bucket <= 0
+                   ? 1
+                   : std::exp(std::log(kGamma) * bucket) * 2 / (1 + kGamma);
+    return std::min(std::max(v, min_ns), max_ns);
+}
+
+/* p50, p95, p99 from the three fields percentile_sql() gives */
+void set_percentiles(const std::string *fields, uint64_t count, double *p50,
+                     double *p95, double *p99) {
+    std::vector<int32_t> buckets = int_array(fields[0]);
+    if (buckets.size() != 3)
+        throw ClickHouseError("ClickHouse's percentiles: not 3 buckets: " +
+                              fields[0]);
+    double lo = num(fields[1]), hi = num(fields[2]);
+    *p50 = quantile_ns(0.50, count, buckets[0], lo, hi);
+    *p95 = quantile_ns(0.95, count, buckets[1], lo, hi);
+    *p99 = quantile_ns(0.99, count, buckets[2], lo, hi);
+}
+
+/* A row must have `columns` fields: anything else is not our query's
+ * answer. */
+void check_columns(const Rows &rows, size_t columns, const char *what) {
+    for (const auto &row : rows)
+        if (row.size() != columns)
+            throw ClickHouseError(std::string("ClickHouse's answer to the ") +
+                                  what + " query has " +
+                                  std::to_string(row.size()) +
+                                  " columns, not " + std::to_string(columns));
+}
+
+class FleetQueries {
+  public:
+    FleetQueries(const ClickHouseClient &client, FleetFilters &filters)
+        : c_(client), f_(filters), db_(client.database()) {}
+
+    FleetReport run() {
+        resolve_servers();
+        resolve_relative_times();
+        where_ = where_clause();
+        servers();
+        summary();
+        statements();
+        routes();
+        errors();
+        return std::move(r_);
+    }
+
+  private:
+    std::string table(const char *name) const { return db_ + "." + name; }
+
+    /* --server: a system identifier, label or cluster name */
+    void resolve_servers() {
+        for (const std::string &name : f_.servers) {
+            Rows rows = c_.select(
+                "SELECT DISTINCT server_id FROM " + table("servers") +
+                " FINAL WHERE toString(server_id) = " + sql_quote(name) +
+                " OR toString(system_identifier) = " + sql_quote(name) +
+                " OR label = " + sql_quote(name) +
+                " OR cluster_name = " + sql_quote(name));
+            if (rows.empty())
+                throw UsageError("--server " + name +
+                                 ": no server with that system identifier, "
+                                 "label or cluster_name in ClickHouse");
+            for (const auto &row : rows)
+                server_ids_.push_back(row.at(0));
+        }
+    }
+
+    void resolve_relative_times() {
+        if (!f_.since_relative && !f_.until_relative)
+            return;
+        std::string server_filter =
+            server_ids_.empty()
+                ? ""
+                : " WHERE server_id IN (" + join(server_ids_) + ")";
+        Rows rows = c_.select("SELECT max(start_unix_us + duration_us) FROM " +
+                              table("samples") + server_filter);
+        int64_t end = rows.empty() || rows[0].empty() ? 0 : snum(rows[0][0]);
+        if (f_.since_relative)
+            f_.since_unix_us = end - f_.since_unix_us;
+        if (f_.until_relative)
+            f_.until_unix_us = end - f_.until_unix_us;
+    }
+
+    static std::string join(const std::vector<std::string> &items) {
+        std::string out;
+        for (const std::string &item : items)
+            out += (out.empty() ? "" : ", ") + item;
+        return out;
+    }
+
+    /* The filters, on samples; the day partitions are pruned by
+     * start_time, the rows cut by start_unix_us. */
+    std::string where_clause() const {
+        std::vector<std::string> terms;
+        if (!server_ids_.empty())
+            terms.push_back("server_id IN (" + join(server_ids_) + ")");
+        if (f_.has_since) {
+            terms.push_back("start_time >= toDateTime(" +
+                            std::to_string(f_.since_unix_us / 1000000) + ")");
+            terms.push_back("start_unix_us >= " +
+                            std::to_string(f_.since_unix_us));
+        }
+        if (f_.has_until) {
+            terms.push_back("start_time <= toDateTime(" +
+                            std::to_string(f_.until_unix_us / 1000000) + ")");
+            terms.push_back("start_unix_us < " +
+                            std::to_string(f_.until_unix_us));
+        }
+        if (!f_.route.empty())
+            terms.push_back("route = " + sql_quote(f_.route));
+        if (!f_.app.empty())
+            terms.push_back("application = " + sql_quote(f_.app));
+        if (!f_.db.empty())
+            terms.push_back("(database = " + sql_quote(f_.db) +
+                            " OR toString(dbid) = " + sql_quote(f_.db) + ")");
+        if (f_.has_user)
+            terms.push_back("userid = " + std::to_string(f_.user));
+        std::string out;
+        for (const std::string &t : terms)
+            out += (out.empty() ? " WHERE " : " AND ") + t;
+        return out;
+    }
+
+    /* `extra` added to the filters */
+    std::string where_and(const std::string &extra) const {
+        return where_.empty() ? " WHERE " + extra : where_ + " AND " + extra;
+    }
+
+    void servers() {
+        Rows rows = c_.select(
+            "SELECT server_id, label, version, cluster_name, host, epochs, "
+            "samples FROM (SELECT server_id, label, version, cluster_name, "
+            "host FROM " +
+            table("servers") +
+            " FINAL) ANY INNER JOIN (SELECT server_id, uniqExact(epoch) AS "
+            "epochs, count() AS samples FROM " +
+            table("samples") + " FINAL" + where_ +
+            " GROUP BY server_id) USING (server_id) ORDER BY server_id");
+        check_columns(rows, 7, "servers");
+        for (const auto &row : rows) {
+            FleetServer s;
+            s.server_id = unum(row[0]);
+            s.label = row[1];
+            s.version = row[2];
+            s.cluster_name = row[3];
+            s.host = row[4];
+            s.epochs = unum(row[5]);
+            s.samples = unum(row[6]);
+            r_.servers.push_back(std::move(s));
+        }
+        if (r_.servers.empty())
+            return;
+        std::vector<std::string> ids;
+        for (const FleetServer &s : r_.servers)
+            ids.push_back(std::to_string(s.server_id));
+        Rows lost = c_.select("SELECT server_id, sum(count) FROM " +
+                              table("losses") + " FINAL WHERE server_id IN (" +
+                              join(ids) + ") GROUP BY server_id");
+        Rows restarts = c_.select(
+            "SELECT server_id, count() FROM " + table("epoch_changes") +
+            " FINAL WHERE server_id IN (" + join(ids) + ") GROUP BY server_id");
+        for (FleetServer &s : r_.servers) {
+            for (const auto &row : lost)
+                if (row.size() == 2 && unum(row[0]) == s.server_id)
+                    s.lost = unum(row[1]);
+            for (const auto &row : restarts)
+                if (row.size() == 2 && unum(row[0]) == s.server_id)
+                    s.epoch_changes = unum(row[1]);
+        }
+    }
+
+    void summary() {
+        Rows rows = c_.select(
+            std::string(
+                "SELECT countIf(toplevel = 1), sumIf(weight, toplevel = "
+                "1), sumIf(weight * ") +
+            kDbTime +
+            ", toplevel = 1), sumIf(weight, toplevel = 1 AND sqlstate != ''), "
+            "countIf(toplevel = 1 AND has_io = 1), uniqExact(" +
+            kStatementKey +
+            "), min(start_unix_us), max(start_unix_us + duration_us), "
+            "max(weight) FROM " +
+            table("samples") + " FINAL" + where_);
+        check_columns(rows, 9, "summary");
+        if (rows.empty())
+            return;
+        const auto &row = rows[0];
+        r_.executions = unum(row[0]);
+        r_.calls = num(row[1]);
+        r_.total_ns = num(row[2]);
+        r_.errors = num(row[3]);
+        r_.kernel_executions = unum(row[4]);
+        r_.statements_total = unum(row[5]);
+        r_.first_unix_us = snum(row[6]);
+        r_.last_unix_us = snum(row[7]);
+        r_.max_weight = num(row[8]);
+    }
+
+    void statements() {
+        std::string db_time = kDbTime;
+        Rows rows = c_.select(
+            "SELECT server_id, dbid, queryid, cmd_name, database, executions, "
+            "calls, total_ns, toplevel_ns, errors, pb, p_min, p_max, rows, "
+            "shared_blks_read, kernel_executions, oncpu_ns, io_wait_ns, "
+            "other_wait_ns, page_cache_misses, block_bytes, text FROM (SELECT "
+            "server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') AS "
+            "untexted_cmd, toString(any(cmd)) AS cmd_name, any(database) AS "
+            "database, count() AS executions, sum(weight) AS calls, "
+            "sum(weight * " +
+            db_time + ") AS total_ns, sumIf(weight * " + db_time +
+            ", toplevel = 1) AS toplevel_ns, sumIf(weight, sqlstate != '') AS "
+            "errors, " +
+            percentile_sql(db_time) +
+            ", sum(weight * rows) AS rows, sum(weight * "
+            "shared_blks_read) AS shared_blks_read, countIf(has_io = 1) AS "
+            "kernel_executions, sumIf(weight * oncpu_ns, has_io = 1) AS "
+            "oncpu_ns, sumIf(weight * io_wait_ns, has_io = 1) AS io_wait_ns, "
+            "sumIf(weight * other_wait_ns, has_io = 1) AS other_wait_ns, "
+            "sumIf(weight * page_cache_misses, has_io = 1) AS "
+            "page_cache_misses, sumIf(weight * block_bytes, has_io = 1) AS "
+            "block_bytes FROM " +
+            table("samples") + " FINAL" + where_ +
+            " GROUP BY server_id, dbid, queryid, untexted_cmd ORDER BY "
+            "total_ns DESC, server_id, queryid LIMIT " +
+            std::to_string(f_.top) +
+            ") ANY LEFT JOIN (SELECT server_id, queryid, text FROM " +
+            table("statements") +
+            " FINAL) USING (server_id, queryid) ORDER BY total_ns DESC, "
+            "server_id, queryid");
+        check_columns(rows, 22, "statements");
+        for (const auto &row : rows) {
+            FleetStatement s;
+            s.server_id = unum(row[0]);
+            s.dbid = static_cast<uint32_t>(unum(row[1]));
+            s.queryid = snum(row[2]);
+            s.cmd = row[3];
+            s.database = row[4];
+            s.executions = unum(row[5]);
+            s.calls = num(row[6]);
+            s.total_ns = num(row[7]);
+            s.toplevel_ns = num(row[8]);
+            s.errors = num(row[9]);
+            set_percentiles(&row[10], s.executions, &s.p50_ns, &s.p95_ns,
+                            &s.p99_ns);
+            s.rows = num(row[13]);
+            s.shared_blks_read = num(row[14]);
+            s.kernel_executions = unum(row[15]);
+            s.oncpu_ns = num(row[16]);
+            s.io_wait_ns = num(row[17]);
+            s.other_wait_ns = num(row[18]);
+            s.page_cache_misses = num(row[19]);
+            s.block_bytes = num(row[20]);
+            s.text = row[21];
+            if (s.kernel_executions > 0)
+                r_.kernel_statements.push_back(
+                    static_cast<uint32_t>(r_.statements.size()));
+            r_.statements.push_back(std::move(s));
+        }
+    }
+
+    /* The listed statement (server_id, dbid, queryid), or -1. */
+    int listed(uint64_t server_id, uint32_t dbid, int64_t queryid) const {
+        for (size_t i = 0; i < r_.statements.size(); ++i) {
+            const FleetStatement &s = r_.statements[i];
+            if (s.server_id == server_id && s.dbid == dbid &&
+                s.queryid == queryid)
+                return static_cast<int>(i);
+        }
+        return -1;
+    }
+
+    void routes() {
+        std::string db_time = kDbTime;
+        std::string from =
+            " FROM " + table("samples") + " FINAL" + where_and("toplevel = 1");
+        Rows rows = c_.select(
+            "SELECT if(route = '', '(none)', route) AS route_name, "
+            "sum(weight), sum(weight * " +
+            db_time +
+            ") AS total_ns, sumIf(weight, sqlstate != ''), count(), " +
+            percentile_sql(db_time) + from +
+            " GROUP BY route_name ORDER BY total_ns DESC, route_name");
+        check_columns(rows, 8, "routes");
+        r_.routes_total = rows.size();
+        for (const auto &row : rows) {
+            if (r_.routes.size() >= f_.top)
+                break;
+            FleetGroup g;
+            g.name = row[0];
+            g.calls = num(row[1]);
+            g.total_ns = num(row[2]);
+            g.errors = num(row[3]);
+            double p50, p99;
+            set_percentiles(&row[5], unum(row[4]), &p50, &g.p95_ns, &p99);
+            r_.routes.push_back(std::move(g));
+        }
+        /* each route's statements with most time */
+        Rows tops = c_.select(
+            "SELECT if(route = '', '(none)', route) AS route_name, server_id, "
+            "dbid, queryid, sum(weight * " +
+            db_time + ") AS total_ns" + from +
+            " GROUP BY route_name, server_id, dbid, queryid ORDER BY "
+            "route_name, total_ns DESC LIMIT 3 BY route_name");
+        check_columns(tops, 5, "statements by route");
+        for (FleetGroup &g : r_.routes)
+            for (const auto &row : tops)
+                if (row[0] == g.name) {
+                    int s = listed(unum(row[1]),
+                                   static_cast<uint32_t>(unum(row[2])),
+                                   snum(row[3]));
+                    if (s >= 0)
+                        g.top_statements.push_back(static_cast<uint32_t>(s));
+                }
+    }
+
+    void errors() {
+        Rows rows = c_.select(
+            "SELECT sqlstate, count, executions, top_server_id, top_queryid, "
+            "text FROM (SELECT sqlstate, sum(n) AS count, sum(recorded) AS "
+            "executions, argMax(server_id, n) AS top_server_id, "
+            "argMax(queryid, n) AS top_queryid FROM (SELECT sqlstate, "
+            "server_id, queryid, sum(weight) AS n, count() AS recorded FROM " +
+            table("samples") + " FINAL" +
+            where_and("toplevel = 1 AND sqlstate != ''") +
+            " GROUP BY sqlstate, server_id, queryid) GROUP BY sqlstate) ANY "
+            "LEFT JOIN (SELECT server_id AS top_server_id, queryid AS "
+            "top_queryid, text FROM " +
+            table("statements") +
+            " FINAL) USING (top_server_id, top_queryid) ORDER BY count DESC, "
+            "sqlstate");
+        check_columns(rows, 6, "errors");
+        for (const auto &row : rows) {
+            FleetError e;
+            e.sqlstate = row[0];
+            e.count = num(row[1]);
+            e.executions = unum(row[2]);
+            e.server_id = unum(row[3]);
+            e.queryid = snum(row[4]);
+            e.text = row[5];
+            r_.errors_by_sqlstate.push_back(std::move(e));
+        }
+    }
+
+    const ClickHouseClient &c_;
+    FleetFilters &f_;
+    std::string db_;
+    std::vector<std::string> server_ids_;
+    std::string where_;
+    FleetReport r_;
+};
+
+} // namespace
+
+FleetReport query_fleet_report(const ClickHouseClient &client,
+                               FleetFilters filters) {
+    return FleetQueries(client, filters).run();
+}
+
+} // namespace qprof
