@@ -32,6 +32,7 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
         ++kernel_executions;
         in = e.kernel;
         QPROF_KERNEL_SUMS(QPROF_ADD)
+        waits.add(e.sample->io(), w, e.db_time_ns);
     }
 #undef QPROF_ADD
     latency.add(e.bucket, e.db_time_ns);

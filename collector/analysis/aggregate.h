@@ -12,6 +12,7 @@
 #include "latency_histogram.h"
 #include "qprof.pb.h"
 #include "time_series.h"
+#include "wait_breakdown.h"
 
 #include <cstdint>
 
@@ -80,6 +81,7 @@ struct Aggregate {
 #undef QPROF_FIELD
     LatencyHistogram latency;
     TimeSeries db_time_ns_series;
+    WaitBreakdown waits; /* where the time went, from the kernel facts */
 
     /* `with_series`: also the database time per interval (only the
      * aggregates whose series are shown keep one: it costs a cache miss) */

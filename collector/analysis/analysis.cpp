@@ -1,5 +1,6 @@
 #include "analysis.h"
 #include "sqlstate.h"
+#include "wait_insights.h"
 
 #include <algorithm>
 #include <cctype>
@@ -143,6 +144,7 @@ class InsightFinder {
         n_plus_one();
         plan_changes();
         error_rates();
+        find_wait_insights(a_);
         waits();
         auto &list = a_.insights;
         std::stable_sort(list.begin(), list.end(),
@@ -776,6 +778,10 @@ class InsightFinder {
             bool is_io = io >= kDominantShare;
             if (is_io && g.shared_blks_read > 0)
                 continue; /* told as storage_reads */
+            if (!is_io && waits_told_by_wait_insight(a_, stmt))
+                continue; /* told as lock_wait, lwlock_wait, cpu_saturation */
+            const WaitTotals *split = g.waits.totals();
+            std::string cause = split ? main_wait_of(*split) : "";
             Insight in;
             in.kind = is_io ? "io_bound" : "wait_bound";
             double scale = static_cast<double>(g.executions) /
@@ -785,7 +791,8 @@ class InsightFinder {
             common(in, stmt);
             in.title = std::string(is_io ? "I/O wait" : "Waiting off CPU") +
                        " is " + percent(is_io ? io : other) +
-                       " of its time (kernel facts)";
+                       " of its time (kernel facts)" +
+                       (cause.empty() ? "" : ", mostly " + cause);
             in.evidence.push_back(
                 "on CPU " + human_ms(g.oncpu_ns / 1e6) + ", I/O wait " +
                 human_ms(g.io_wait_ns / 1e6) + ", other waits " +
@@ -802,6 +809,8 @@ class InsightFinder {
             in.fact("oncpu_ms", g.oncpu_ns / 1e6);
             in.fact("io_wait_ms", g.io_wait_ns / 1e6);
             in.fact("other_wait_ms", g.other_wait_ns / 1e6);
+            if (!cause.empty())
+                in.fact("main_wait", cause);
             a_.insights.push_back(std::move(in));
         }
     }

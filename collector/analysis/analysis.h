@@ -32,6 +32,8 @@ struct Insight {
     std::string table;     /* schema.name, or empty */
     std::vector<std::string> columns;
     std::vector<uint32_t> plans; /* indexes in Profile::plans */
+    /* other statements it names (the CPU's burners, a lock's holders) */
+    std::vector<uint32_t> statements;
     std::vector<std::string> evidence;
     std::vector<InsightFact> facts;
     std::string action;

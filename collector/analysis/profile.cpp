@@ -135,6 +135,12 @@ class ProfileBuilder : public CaptureVisitor {
         if (e.error)
             count_error(st, s.sqlstate(), e.weight);
 
+        if (s.has_io())
+            p_.lock_windows.add({r.server, s.dbid(), stmt, d.pid,
+                                 d.start_unix_us, d.end_unix_us, e.weight,
+                                 LockWindows::takes_row_locks(s),
+                                 LockWindows::lock_wait_ns(s)});
+
         if (r.plan != 0) {
             uint32_t plan = plan_of(r.plan, stmt);
             PlanStats &ps = p_.plans[plan];

@@ -13,6 +13,7 @@
 #include "aggregate.h"
 #include "capture_set.h"
 #include "flat_index.h"
+#include "lock_windows.h"
 #include "plan_tree.h"
 #include "time_series.h"
 
@@ -119,6 +120,9 @@ struct Profile {
     std::vector<NPlusOne> n_plus_one;
 
     std::vector<ErrorStats> errors;
+    /* lock waits and their candidate holders (executions with kernel
+     * facts) */
+    LockWindows lock_windows;
     TimeSeries executions_series, errors_series;
     std::vector<TimeSeries> heatmap; /* one per coarse latency bucket */
 

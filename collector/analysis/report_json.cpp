@@ -2,6 +2,7 @@
 #include "capture_format.h"
 #include "json_writer.h"
 #include "sqlstate.h"
+#include "wait_events.h"
 
 #include <algorithm>
 
@@ -157,6 +158,15 @@ class JsonReport {
         for (const CaptureServer &s : a_.set.servers())
             syscalls = syscalls || s.collector.syscall_stats();
         w_.field("syscalls", syscalls);
+        const WaitTotals *wt = p_.total.waits.totals();
+        w_.field("wait_executions", wt ? wt->executions : uint64_t(0));
+        w_.field("wait_share",
+                 p_.total.executions && wt
+                     ? static_cast<double>(wt->executions) /
+                           static_cast<double>(p_.total.executions)
+                     : 0.0);
+        w_.key("waits");
+        waits(wt);
         w_.end_object();
         w_.key("node_actuals").begin_object();
         w_.field("executions", p_.actuals_executions);
@@ -247,6 +257,11 @@ class JsonReport {
                 if (sel_.plan_key[plan] >= 0)
                     w_.value(sel_.pkey(plan));
             w_.end_array();
+            w_.key("related_statements").begin_array();
+            for (uint32_t stmt : in.statements)
+                if (sel_.statement_key[stmt] >= 0)
+                    w_.value(sel_.skey(stmt));
+            w_.end_array();
             w_.key("evidence").begin_array();
             for (const std::string &e : in.evidence)
                 w_.value(e);
@@ -284,9 +299,70 @@ class JsonReport {
             w_.begin_object();
             w_.field("executions", g.kernel_executions);
             QPROF_KERNEL_SUMS(QPROF_JSON)
+            w_.key("waits");
+            waits(g.waits.totals());
             w_.end_object();
         }
 #undef QPROF_JSON
+    }
+
+    /* Where the elapsed time of the executions with wait facts went
+     * (docs/report-json.md, "waits"); null without them. */
+    void waits(const WaitTotals *t) {
+        if (t == nullptr) {
+            w_.null();
+            return;
+        }
+        w_.begin_object();
+        w_.field("executions", t->executions);
+        w_.field("calls", t->calls);
+        w_.field("elapsed_ms", t->elapsed_ns / 1e6);
+        w_.field("oncpu_ms", t->oncpu_ns / 1e6);
+        w_.field("runqueue_ms", t->runqueue_ns / 1e6);
+        w_.field("runqueue_waits", t->runqueue_waits);
+        w_.field("io_wait_ms", t->io_wait_ns / 1e6);
+        std::vector<size_t> classes;
+        for (size_t c = 1; c < kWaitClassSlots; ++c)
+            if (t->class_ns[c] > 0 || t->class_count[c] > 0)
+                classes.push_back(c);
+        std::stable_sort(classes.begin(), classes.end(),
+                         [&](size_t x, size_t y) {
+                             return t->class_ns[x] > t->class_ns[y];
+                         });
+        w_.key("classes").begin_array();
+        for (size_t c : classes) {
+            w_.begin_object();
+            w_.field("class", wait_class_label(static_cast<int>(c)));
+            w_.field("ms", t->class_ns[c] / 1e6);
+            w_.field("count", t->class_count[c]);
+            w_.end_object();
+        }
+        w_.end_array();
+        std::vector<WaitEventSum> events = t->events_by_time();
+        double rest_ns = t->other_events_ns, rest_count = t->other_events_count;
+        w_.key("events").begin_array();
+        for (size_t i = 0; i < events.size(); ++i) {
+            const WaitEventSum &e = events[i];
+            if (i >= kWaitEventsShown) {
+                rest_ns += e.ns;
+                rest_count += e.count;
+                continue;
+            }
+            w_.begin_object();
+            w_.field("name", wait_event_name(e.event));
+            w_.field("class",
+                     wait_class_label(static_cast<int>(e.event >> 24)));
+            w_.field("ms", e.ns / 1e6);
+            w_.field("count", e.count);
+            w_.end_object();
+        }
+        w_.end_array();
+        w_.field("other_events_ms", rest_ns / 1e6);
+        w_.field("other_events_count", rest_count);
+        w_.field("no_wait_event_ms", t->no_event_ns / 1e6);
+        w_.field("no_wait_event_count", t->no_event_count);
+        w_.field("unaccounted_ms", t->unaccounted_ns() / 1e6);
+        w_.end_object();
     }
 
     void statements() {
@@ -881,6 +957,7 @@ class JsonReport {
     }
 
     static constexpr size_t kSeriesShown = 8;
+    static constexpr size_t kWaitEventsShown = 8;
     static constexpr size_t kIndexTextChars = 60;
     static constexpr size_t kMaxSpots = 10000;
 

@@ -66,6 +66,17 @@ ReportSelection select_for_report(const Analysis &a,
     add_ranking("offcpu", "off-CPU time (kernel)", [](const StatementStats &s) {
         return s.all.io_wait_ns + s.all.other_wait_ns;
     });
+    add_ranking("runqueue", "run queue (kernel)", [](const StatementStats &s) {
+        const WaitTotals *t = s.all.waits.totals();
+        return t ? t->runqueue_ns : 0;
+    });
+    add_ranking("lock_wait", "Lock, LWLock waits (kernel)",
+                [](const StatementStats &s) {
+                    const WaitTotals *t = s.all.waits.totals();
+                    return t ? t->class_time(capture::v1::WAIT_CLASS_LOCK) +
+                                   t->class_time(capture::v1::WAIT_CLASS_LWLOCK)
+                             : 0;
+                });
     add_ranking("temp_blks", "temp blocks", [](const StatementStats &s) {
         return s.all.temp_blks_read + s.all.temp_blks_written;
     });
@@ -84,9 +95,12 @@ ReportSelection select_for_report(const Analysis &a,
     for (const Ranking &r : sel.rankings)
         for (uint32_t s : r.statements)
             list(s);
-    for (size_t i = 0; i < a.insights.size() && i < top; ++i)
+    for (size_t i = 0; i < a.insights.size() && i < top; ++i) {
         if (a.insights[i].statement >= 0)
             list(static_cast<uint32_t>(a.insights[i].statement));
+        for (uint32_t s : a.insights[i].statements)
+            list(s);
+    }
     for (size_t i = 0; i < a.plan_changes.size() && i < top; ++i)
         list(a.plan_changes[i].statement);
     for (const NPlusOne &np : p.n_plus_one)

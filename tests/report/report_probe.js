@@ -26,6 +26,7 @@ document.querySelectorAll('svg[data-chart]').forEach(function (c) {
       return {key: p.dataset.key, kind: p.dataset.kind, sum: num(p.dataset.sum)};
     })};
 });
+result.sections = Array.from(document.querySelectorAll('main > section[id]')).map(function (s) { return s.id; });
 result.insights = Array.from(document.querySelectorAll('li.insight')).map(function (li) { return li.dataset.kind; });
 // elements the data could have brought in, had it been parsed as HTML
 result.markup_elements = document.querySelectorAll('main b, main img, main iframe, main script').length;

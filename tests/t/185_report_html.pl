@@ -173,11 +173,20 @@ my %expected_rows = (
     errors => scalar @{ $report->{errors} },
     node_hotspots => scalar @{ $report->{node_hotspots} },
     inputs => scalar @{ $report->{inputs}{files} },
-    'kernel-statements' => scalar(grep { $_->{kernel} } @statements));
+    'kernel-statements' => scalar(grep { $_->{kernel} } @statements),
+    'waits-statements' => scalar(grep { $_->{kernel} && $_->{kernel}{waits} } @statements));
 for my $dim (@{ $report->{attribution}{dimensions} })
 {
     $expected_rows{"dimension-$dim->{dimension}"} = scalar @{ $dim->{groups} };
+    $expected_rows{'waits-routes'} =
+      scalar(grep { $_->{kernel} && $_->{kernel}{waits} } @{ $dim->{groups} })
+      if $dim->{dimension} eq 'route';
 }
+# the sections, "where the time went" among them (its numbers: test 186)
+is_deeply($dom->{sections},
+    [ qw(summary insights statements plan-changes by-route by-controller by-app
+        by-user by-db requests errors plan-nodes kernel waits timeseries heatmap inputs) ],
+    'every section of the page, in order');
 for my $name (sort keys %expected_rows)
 {
     is($tables{$name}{rows}, $expected_rows{$name},

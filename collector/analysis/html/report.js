@@ -703,6 +703,13 @@
       k ? [fact('on CPU', fmtMs(k.oncpu_ms)), fact('I/O wait', fmtMs(k.io_wait_ms)), fact('other waits', fmtMs(k.other_wait_ms)),
         fact('pages from storage', fmtCount(k.page_cache_misses)), fact('block I/O', fmtBytes(k.block_bytes))] : null));
 
+    var w = waitsOf(s);
+    if (w) {
+      append(detail, el('h3', null, 'Where the time went'));
+      append(detail, waitsBar('statement', w));
+      if ((w.events || []).length) append(detail, el('p', {class: 'hint'}, 'Largest wait events: ' + topEvents(w, 8)));
+    }
+
     append(detail, el('h3', null, 'Latency'));
     append(detail, histogramChart(s.histogram || []));
 
@@ -1096,6 +1103,98 @@
       columns: kernelColumns({key: 'name', label: 'route', cls: 'wrap'})}).element);
   }
 
+  /* ------------------------------------------- where the time went */
+
+  function waitsOf(row) { var k = kernelOf(row); return k && k.waits ? k.waits : null; }
+  function waitClassMs(w, name) {
+    var ms = 0;
+    (w.classes || []).forEach(function (c) { if (c.class === name) ms += c.ms; });
+    return ms;
+  }
+  /* The parts of the elapsed time, in the order they are drawn. */
+  var WAIT_PARTS = [
+    {key: 'cpu', label: 'on CPU', title: 'running on a CPU', ms: function (w) { return w.oncpu_ms; }},
+    {key: 'runqueue', label: 'run queue', title: 'runnable, waiting for a CPU', ms: function (w) { return w.runqueue_ms; }},
+    {key: 'io', label: 'IO', title: 'the IO wait event class (DataFileRead, WALSync...)', ms: function (w) { return waitClassMs(w, 'IO'); }},
+    {key: 'lock', label: 'Lock', title: 'heavyweight locks (rows, tables, transactions)', ms: function (w) { return waitClassMs(w, 'Lock'); }},
+    {key: 'lwlock', label: 'LWLock', title: 'PostgreSQL internal locks', ms: function (w) { return waitClassMs(w, 'LWLock'); }},
+    {key: 'other', label: 'other events', title: 'the other wait event classes (Timeout, Client, IPC, BufferPin...)', ms: function (w) {
+      var ms = 0;
+      (w.classes || []).forEach(function (c) { if (['IO', 'Lock', 'LWLock'].indexOf(c.class) < 0) ms += c.ms; });
+      return ms; }},
+    {key: 'noevent', label: 'no wait event', title: 'off the CPU, not runnable, no wait event reported (page faults...)', ms: function (w) { return w.no_wait_event_ms; }}];
+  var WAIT_COLORS = {cpu: '#4e79a7', runqueue: '#e15759', io: '#f28e2b', lock: '#b07aa1', lwlock: '#ff9da7', other: '#76b7b2', noevent: '#bab0ac'};
+
+  /* A bar of the parts of `w`'s elapsed time. */
+  function waitsBar(name, w) {
+    var bar = el('div', {class: 'waits-bar', data: {waits: name, 'elapsed-ms': w.elapsed_ms}});
+    WAIT_PARTS.forEach(function (part) {
+      var ms = part.ms(w);
+      var share = w.elapsed_ms > 0 ? ms / w.elapsed_ms : 0;
+      append(bar, el('span', {class: 'part', title: part.label + ': ' + fmtMs(ms) + ' (' + fmtPct(share) + ')',
+        style: 'width:' + Math.max(0, Math.min(100, share * 100)).toFixed(2) + '%;background:' + WAIT_COLORS[part.key],
+        data: {part: part.key, ms: ms}}));
+    });
+    var legend = el('div', {class: 'waits-legend'});
+    WAIT_PARTS.forEach(function (part) {
+      var ms = part.ms(w);
+      if (!(ms > 0)) return;
+      append(legend, el('span', {title: part.title}, el('span', {class: 'swatch', style: 'background:' + WAIT_COLORS[part.key]}),
+        part.label + ' ' + fmtMs(ms) + ' (' + fmtPct(w.elapsed_ms > 0 ? ms / w.elapsed_ms : 0) + ')'));
+    });
+    return el('div', null, bar, legend);
+  }
+
+  function topEvents(w, n) {
+    return (w.events || []).slice(0, n).map(function (e) { return e.name + ' ' + fmtMs(e.ms) + ' ×' + fmtCount(e.count); }).join('; ');
+  }
+
+  function waitsColumns(first) {
+    var cols = [first,
+      numCol('waits.elapsed_ms', 'elapsed', fmtMs, {title: 'planning and execution time of the executions with wait facts',
+        value: function (r) { var w = waitsOf(r); return w ? w.elapsed_ms : null; }}),
+      numCol('waits.share', 'with facts', fmtPct, {title: 'share of the executions with wait facts',
+        value: function (r) { var w = waitsOf(r); return w && r.executions ? w.executions / r.executions : null; }})];
+    WAIT_PARTS.forEach(function (part) {
+      cols.push(numCol('waits.' + part.key, part.label, function (v, r) {
+        var w = waitsOf(r);
+        if (!isNum(v) || !w) return '–';
+        return [fmtMs(v), el('span', {class: 'muted'}, ' ' + fmtPct(w.elapsed_ms > 0 ? v / w.elapsed_ms : 0))];
+      }, {title: part.title, value: function (r) { var w = waitsOf(r); return w ? part.ms(w) : null; }}));
+    });
+    cols.push({key: 'waits.events', label: 'largest wait events', cls: 'wrap', value: function (r) {
+      var w = waitsOf(r); return w ? topEvents(w, 3) : null; }});
+    return cols;
+  }
+
+  function renderWaits() {
+    var kernel = report.summary.kernel || {};
+    var total = kernel.waits || null;
+    var s = section('waits', 'Where the time went',
+      total ? 'From the kernel facts of ' + fmtPct(kernel.wait_share) + ' of the executions (' + fmtCount(kernel.wait_executions) +
+        '): their elapsed time on the CPU, waiting for a CPU (run queue), off the CPU by PostgreSQL wait event class, or off it with ' +
+        'no wait event. IO is the IO wait event class, not the kernel\'s I/O wait.' :
+        'The capture has no wait facts (the collector ran without BPF, or before it recorded wait events).');
+    if (total) {
+      append(s, el('h3', null, 'All executions'));
+      append(s, waitsBar('all', total));
+      var events = el('p', {class: 'hint', data: {'waits-events': 'all'}}, 'Largest wait events: ' + (topEvents(total, 8) || 'none'));
+      append(s, events);
+    }
+    var statements = (report.statements || []).filter(function (r) { return waitsOf(r); });
+    append(s, el('h3', null, 'By statement'));
+    append(s, new DataTable({name: 'waits-statements', rows: statements, sort: {key: 'waits.elapsed_ms', desc: true},
+      rowKey: function (r) { return r.key; },
+      onRow: function (row) { location.hash = 'statement=' + encodeURIComponent(row.key); },
+      columns: waitsColumns({key: 'text', label: 'statement', cls: 'text', value: function (r) { return r.text; },
+        format: function (v, r) { return statementLink(r.key, 70); }})}).element);
+    var routes = ((report.attribution && report.attribution.dimensions) || []).find(function (d) { return d.dimension === 'route'; });
+    append(s, el('h3', null, 'By route'));
+    append(s, new DataTable({name: 'waits-routes', rows: routes ? routes.groups.filter(function (g) { return waitsOf(g); }) : [],
+      sort: {key: 'waits.elapsed_ms', desc: true}, rowKey: function (r) { return r.name; },
+      columns: waitsColumns({key: 'name', label: 'route', cls: 'wrap'})}).element);
+  }
+
   /* The series of one kind, in the palette, with the rest as "other". */
   function seriesOf(ts, kind, otherLabel) {
     var chosen = (ts.series || []).filter(function (s) { return s.kind === kind; });
@@ -1179,6 +1278,7 @@
   step('the errors', renderErrors);
   step('the plan nodes', renderHotspots);
   step('the kernel facts', renderKernel);
+  step('where the time went', renderWaits);
   step('the time series', renderTimeseries);
   step('the heatmap', renderHeatmap);
   step('the capture files', renderInputs);
