@@ -31,8 +31,14 @@ const char *kCollectUsage =
     "N]\n"
     "                      [--metrics-groups N] [--metrics-rebalance-seconds "
     "S]]\n"
+    "                     [--clickhouse URL [--clickhouse-database DB]]\n"
     "Drains the server's sample ring into capture files (see "
     "collector/README.md).\n"
+    "  --clickhouse URL   also load each file into ClickHouse when it is\n"
+    "                     closed (docs/clickhouse.md; --rotate-seconds is\n"
+    "                     then 10 unless given): exactly once, across a\n"
+    "                     collector killed and restarted on the same --out\n"
+    "  --clickhouse-database DB   default qprof\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions)\n";
 
@@ -112,6 +118,7 @@ int collect_command(int argc, char **argv) {
     bool windows_given = false;
     bool map_entries_given = false;
     bool series_limit_given = false;
+    bool rotate_seconds_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -133,8 +140,13 @@ int collect_command(int argc, char **argv) {
         else if (arg == "--rotate-mb")
             options.rotate_bytes = static_cast<uint64_t>(
                 number_value(argc, argv, i, 0) * (1 << 20));
-        else if (arg == "--rotate-seconds")
+        else if (arg == "--rotate-seconds") {
             options.rotate_seconds = number_value(argc, argv, i, 0);
+            rotate_seconds_given = true;
+        } else if (arg == "--clickhouse")
+            options.clickhouse_url = option_value(argc, argv, i);
+        else if (arg == "--clickhouse-database")
+            options.clickhouse_database = option_value(argc, argv, i);
         else if (arg == "--retain-mb")
             options.retain_bytes = static_cast<uint64_t>(
                 number_value(argc, argv, i, 0) * (1 << 20));
@@ -207,6 +219,15 @@ int collect_command(int argc, char **argv) {
         throw UsageError(
             "--metrics-statements, --metrics-groups and "
             "--metrics-rebalance-seconds go with --metrics-listen");
+    if (!options.clickhouse_url.empty()) {
+        if (options.to_stdout)
+            throw UsageError("--clickhouse goes with --out DIR (the files "
+                             "are what is exported, and what makes it "
+                             "exactly once)");
+        /* rows reach ClickHouse as files close */
+        if (!rotate_seconds_given)
+            options.rotate_seconds = 10;
+    }
     options.bpf_syscall_windows =
         options.bpf_syscalls == "sampled" || windows_given;
     return run_collect(options);

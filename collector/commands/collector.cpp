@@ -4,6 +4,8 @@
 #include "definition_tables.h"
 #include "errors.h"
 #include "io_attribution.h"
+#include "clickhouse_client.h"
+#include "folder_export.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "pg_connection.h"
@@ -99,6 +101,7 @@ class Collector {
     void pause_between_reads();
     void report_progress(bool final_line);
     bool should_stop() const;
+    void export_closed_files();
 
     CollectOptions options_;
     CaptureWriter writer_;
@@ -124,6 +127,12 @@ class Collector {
      * (stopped first) */
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<MetricsHttpServer> metrics_server_;
+
+    /* --clickhouse: the closed files go there; the last failure, told
+     * once, and tried again at the next file */
+    std::unique_ptr<ClickHouseClient> clickhouse_;
+    std::unique_ptr<FolderExporter> folder_export_;
+    std::string export_error_;
 
     /* Where the capture stands: last seq encoded and last made durable. */
     bool position_known_ = false;
@@ -276,6 +285,28 @@ void Collector::finish_file(bool more_follow) {
     writer_.close_file(trailer);
     if (!options_.to_stdout)
         state_file_.save({true, epoch_, durable_seq_, next_file_index_});
+    export_closed_files();
+}
+
+/* Every file before the next one is closed (or was left by a collector
+ * that died): into ClickHouse. A failure does not stop the capture. */
+void Collector::export_closed_files() {
+    if (!folder_export_)
+        return;
+    try {
+        folder_export_->export_closed(next_file_index_);
+        if (!export_error_.empty())
+            fprintf(stderr, "qprof collect: ClickHouse takes the files "
+                            "again\n");
+        export_error_.clear();
+    } catch (const ServerError &e) {
+        if (export_error_ != e.what())
+            fprintf(stderr,
+                    "qprof collect: %s; the files are exported when "
+                    "ClickHouse answers, at the next file\n",
+                    e.what());
+        export_error_ = e.what();
+    }
 }
 
 /* Catalog facts are re-read every catalog_seconds and written into every
@@ -492,6 +523,13 @@ int Collector::run() {
             options_.metrics_listen,
             [metrics] { return metrics->exposition(); });
     }
+    if (!options_.clickhouse_url.empty()) {
+        clickhouse_ = std::make_unique<ClickHouseClient>(
+            options_.clickhouse_url, options_.clickhouse_database);
+        folder_export_ =
+            std::make_unique<FolderExporter>(*clickhouse_, options_.out_dir);
+        folder_export_->check_schema();
+    }
     connect();
     IoAttributionOptions bpf;
     bpf.mode = options_.bpf;
@@ -530,6 +568,8 @@ int Collector::run() {
         epoch_ = resume.epoch;
         last_seq_ = durable_seq_ = resume.last_seq;
     }
+    /* what an earlier collector of this folder closed or left behind */
+    export_closed_files();
     RingStatus status = read_ring_status(*conn_);
     server_epoch_ = status.epoch;
     start_file();
@@ -548,6 +588,13 @@ int Collector::run() {
     }
     finish_file(false);
     report_progress(true);
+    if (!export_error_.empty()) {
+        fprintf(stderr,
+                "qprof collect: the last files are not in ClickHouse; the "
+                "next qprof collect --clickhouse of this folder exports "
+                "them\n");
+        return kExitServer;
+    }
     return kExitOk;
 }
 

@@ -42,6 +42,10 @@ struct CollectOptions {
     size_t metrics_statements = 100; /* statements with their own series */
     size_t metrics_groups = 50;      /* routes, applications: the same */
     double metrics_rebalance_seconds = 60;
+    /* --clickhouse URL: each capture file exported when it is closed
+     * (folder_export.h), into --clickhouse-database */
+    std::string clickhouse_url;
+    std::string clickhouse_database = "qprof";
 };
 
 /* Runs the collector; returns the exit status. Throws the errors of

@@ -133,6 +133,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_text(row, tags ? set_.string(tags->value_of(route_key_)) : "");
     add_text(row, tags ? set_.string(tags->value_of(controller_key_)) : "");
     add_text(row, tags ? tags->request : "");
+    /* the tags but the request's id, which has its column */
     for (int side = 0; side < 2; ++side) {
         row += '[';
         if (tags != nullptr) {
@@ -143,13 +144,6 @@ void CaptureExporter::sample(const ResolvedSample &r) {
                 first = false;
                 tsv_append_quoted(
                     row, set_.string(side == 0 ? tag.first : tag.second));
-            }
-            if (!tags->request.empty()) {
-                if (!first)
-                    row += ',';
-                tsv_append_quoted(row, side == 0
-                                           ? set_.string(tags->request_key)
-                                           : tags->request);
             }
         }
         row += "]\t";

@@ -1,0 +1,78 @@
+#include "folder_export.h"
+#include "capture_reader.h"
+#include "capture_set.h"
+#include "errors.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+#include <vector>
+
+namespace qprof {
+
+FolderExporter::FolderExporter(const ClickHouseClient &client,
+                               const std::string &dir)
+    : client_(client), dir_(dir) {}
+
+void FolderExporter::check_schema() const {
+    auto rows = client_.select(
+        "SELECT count() FROM system.tables WHERE database = " +
+        sql_quote(client_.database()) + " AND name = 'samples_local'");
+    if (rows.empty() || rows[0].empty() || rows[0][0] == "0")
+        throw UsageError("ClickHouse at " + client_.where() +
+                         " has no table samples_local: create the schema "
+                         "first (qprof export --clickhouse URL "
+                         "--create-schema)");
+}
+
+uint64_t FolderExporter::load_mark() const {
+    std::string path = dir_ + "/" + kExportMarkFileName;
+    FILE *f = fopen(path.c_str(), "r");
+    if (f == nullptr)
+        return 0;
+    unsigned long long index = 0;
+    if (fscanf(f, "%llu", &index) != 1)
+        index = 0;
+    fclose(f);
+    return index;
+}
+
+void FolderExporter::save_mark(uint64_t index) const {
+    std::string path = dir_ + "/" + kExportMarkFileName;
+    std::string temp = path + ".tmp";
+    FILE *f = fopen(temp.c_str(), "w");
+    if (f == nullptr)
+        throw CaptureIoError(describe_errno("cannot write " + temp, errno));
+    int wrote = fprintf(f, "%llu\n", static_cast<unsigned long long>(index));
+    if (fclose(f) != 0 || wrote < 0 || rename(temp.c_str(), path.c_str()) != 0)
+        throw CaptureIoError(describe_errno("cannot write " + path, errno));
+}
+
+ExportStats FolderExporter::export_closed(uint64_t next_index) {
+    uint64_t mark = load_mark();
+    /* the files to export, by index: a file's index is in its header */
+    std::vector<std::pair<uint64_t, std::string>> files;
+    for (const std::string &path : capture_files_of({dir_})) {
+        capture::v1::Header header;
+        if (!read_capture_header(path, header))
+            continue;
+        uint64_t index = header.file_index();
+        if (index > mark && index < next_index)
+            files.emplace_back(index, path);
+    }
+    std::sort(files.begin(), files.end());
+    ExportStats total;
+    for (const auto &file : files) {
+        CaptureSet set({file.second});
+        ExportStats stats = export_capture_set(set, client_);
+        total.samples += stats.samples;
+        total.inserts += stats.inserts;
+        total.bytes_sent += stats.bytes_sent;
+        save_mark(file.first);
+    }
+    return total;
+}
+
+} // namespace qprof

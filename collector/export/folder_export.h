@@ -1,0 +1,46 @@
+/*
+ * folder_export.h — a collector's output folder exported to ClickHouse as
+ * its files are closed (`qprof collect --clickhouse`): the capture files
+ * below an index and past the last one exported, in order, each through
+ * the capture layer as `qprof export` reads them. The last index exported
+ * is kept in DIR/clickhouse.exported, so that a collector restarted after
+ * a crash (kill -9) exports the files its predecessor left, its unfinished
+ * one too (read to its last whole frame): the restarted collector resumes
+ * after that frame, and no sample is missing; one exported twice is one
+ * row to FINAL (clickhouse_export.h).
+ */
+#pragma once
+
+#include "clickhouse_client.h"
+#include "clickhouse_export.h"
+
+#include <cstdint>
+#include <string>
+
+namespace qprof {
+
+constexpr const char *kExportMarkFileName = "clickhouse.exported";
+
+class FolderExporter {
+  public:
+    FolderExporter(const ClickHouseClient &client, const std::string &dir);
+
+    /* Throws UsageError when the tables are not there (the schema was not
+     * created), ServerError when ClickHouse cannot be reached. */
+    void check_schema() const;
+
+    /* Exports the files of the folder with an index below `next_index`
+     * that were not exported yet. Throws ServerError (ClickHouseError)
+     * when ClickHouse fails: the files before stay marked exported, that
+     * one and those after are tried again at the next call. */
+    ExportStats export_closed(uint64_t next_index);
+
+  private:
+    uint64_t load_mark() const;
+    void save_mark(uint64_t index) const;
+
+    const ClickHouseClient &client_;
+    std::string dir_;
+};
+
+} // namespace qprof

@@ -1,0 +1,138 @@
+# qprof collect --clickhouse against a real ClickHouse (Debian's 18.16,
+# started here): the samples reach ClickHouse while the collector runs
+# (each capture file when it closes); the collector is killed with -9
+# between two workloads and restarted on the same folder, and ClickHouse
+# then holds every sample of the capture once: the count per epoch is the
+# capture's, each workload's statements are all there, and after a merge
+# no row is doubled. Without the schema or ClickHouse, the collector says
+# so and does not start.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../collector";
+use JSON::PP;
+use List::Util qw(sum);
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use QprofClickHouse;
+use QprofCollectorTest;
+use QprofReportTest;
+
+plan skip_all => clickhouse_server_path()
+  . ' is not installed (tests/deps/clickhouse.txt)'
+  unless -x clickhouse_server_path();
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my ($url) = start_clickhouse_shards($tmp, 1);
+my ($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--create-schema');
+is($rc, 0, 'the schema, on one server') or diag $err;
+
+my $node = new_qprof_node('ch191');
+$node->safe_psql('postgres', 'CREATE TABLE t (id int)');
+
+# A workload on its own route: $count statements.
+sub workload
+{
+    my ($route, $count) = @_;
+    my $script = '';
+    $script .= tagged("SELECT count(*) FROM t WHERE id > $_", $route, 'W') . ";\n"
+      for 1 .. $count;
+    $node->safe_psql('postgres', $script);
+    return;
+}
+
+# Samples of a route in ClickHouse, each once (FINAL).
+sub in_clickhouse
+{
+    my ($route) = @_;
+    return ch_rows($url, 'SELECT count() FROM qprof.samples FINAL WHERE route = '
+          . "'$route'")->[0][0];
+}
+
+sub wait_for
+{
+    my ($what, $cond) = @_;
+    for (1 .. 300)
+    {
+        return 1 if $cond->();
+        sleep 0.1;
+    }
+    return 0;
+}
+
+my $dir = "$tmp/cap";
+my @args = ('--poll-seconds', '0.1', '--frame-seconds', '0.2',
+    '--rotate-seconds', '1', '--clickhouse', $url);
+my $collector = start_collector($node, $dir, @args);
+workload('/w/1', 300);
+ok(wait_for('w1', sub { in_clickhouse('/w/1') == 300 }),
+    'the first workload reaches ClickHouse while the collector runs');
+ok($collector->pumpable, 'the collector is still running');
+
+# Killed with -9 right after a workload: its last samples may be in a frame
+# not written, in a file not closed, in a file not exported.
+workload('/w/2', 400);
+sleep 0.3;
+$collector->signal('KILL');
+$collector->finish;
+my $before_restart = in_clickhouse('/w/2');
+diag "after kill -9: $before_restart of 400 in ClickHouse";
+workload('/w/3', 200);
+
+# Restarted on the same folder: what was left behind, then the rest.
+$collector = start_collector($node, $dir, @args);
+workload('/w/4', 100);
+ok(wait_for('w4', sub { in_clickhouse('/w/4') == 100 }),
+    'after the restart, the new statements reach ClickHouse');
+is(stop_collector($collector), 0, 'the restarted collector stops cleanly');
+
+my %expected = ('/w/1' => 300, '/w/2' => 400, '/w/3' => 200, '/w/4' => 100);
+for my $route (sort keys %expected)
+{
+    is(in_clickhouse($route), $expected{$route},
+        "$route: every statement once in ClickHouse");
+}
+
+# Every sample of the capture once, per epoch; the capture itself has no
+# sample twice.
+my %captured;
+my %seen;
+my $twice = 0;
+for my $s (dump_samples($dir))
+{
+    $captured{ $s->{epoch} }++;
+    $twice++ if $seen{"$s->{epoch}/$s->{seq}"}++;
+}
+is($twice, 0, 'the capture has no sample twice');
+my %stored = map { ($_->[0] => $_->[1]) } @{ ch_rows($url,
+    'SELECT epoch, count() FROM qprof.samples FINAL GROUP BY epoch') };
+is_deeply(\%stored, \%captured, 'ClickHouse has every sample of the capture, once');
+ch_query($url, 'OPTIMIZE TABLE qprof.samples_local FINAL');
+my $raw = ch_rows($url, 'SELECT count() FROM qprof.samples')->[0][0];
+is($raw, sum(values %captured), 'merged: no row twice');
+
+# The same answers as the report of the files.
+my ($jrc, $doc) = report_json($dir);
+($rc, $out, $err) = run_qprof('report', '--clickhouse', $url, '--json');
+is($rc, 0, 'report --clickhouse') or diag $err;
+my $fleet = decode_json($out);
+is($fleet->{summary}{calls}, $doc->{summary}{calls}, 'the calls of the report of the files');
+ok(abs($fleet->{summary}{db_time_ms} - $doc->{summary}{db_time_ms})
+      <= 1e-5 * $doc->{summary}{db_time_ms},
+    'and its database time');
+
+# Without ClickHouse, or without the schema: said, and no capture starts.
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', "$tmp/cap2", '--once', '--bpf', 'off', '--clickhouse',
+    'http://127.0.0.1:1/');
+is($rc, 2, 'ClickHouse unreachable: exit status 2');
+like($err, qr/cannot connect/, 'saying so');
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', "$tmp/cap2", '--once', '--bpf', 'off', '--clickhouse', $url,
+    '--clickhouse-database', 'empty');
+is($rc, 1, 'no schema: a usage error');
+like($err, qr/create the schema first/, 'saying what to do');
+
+$node->stop;
+done_testing();
