@@ -27,6 +27,10 @@ const char *verdict_name(DiffVerdict v) {
     return "unchanged";
 }
 
+const char *unit_name(DiffUnit u) {
+    return u == DiffUnit::Request ? "request" : "execution";
+}
+
 RankTest mann_whitney(const LatencyHistogram &base,
                       const LatencyHistogram &fresh) {
     RankTest t;
@@ -127,10 +131,7 @@ double root_cost(const std::string &plan_text) {
     return std::strtod(plan_text.c_str() + dots + 2, nullptr);
 }
 
-struct Side {
-    const CaptureSet &set;
-    const Profile &profile;
-};
+using Side = DiffSource;
 
 DiffSide side_of(const Profile &p, const Aggregate &a, double share_ns) {
     DiffSide s;
@@ -155,6 +156,20 @@ DiffSide side_of(const Profile &p, const Aggregate &a, double share_ns) {
     }
     s.share = p.total.total_ns > 0 ? share_ns / p.total.total_ns : 0;
     return s;
+}
+
+/* A route's measures per request of the route. */
+void add_requests(DiffSide &s, const RouteRequests &rr) {
+    s.requests = rr.requests;
+    s.calls_per_request = s.ms_per_request = 0;
+    if (rr.requests == 0)
+        return;
+    double n = static_cast<double>(rr.requests);
+    s.calls_per_request = rr.executions / n;
+    s.ms_per_request = rr.mean_ns() / 1e6;
+    s.request_p50_ms = rr.latency.quantile_ns(0.5) / 1e6;
+    s.request_p95_ms = rr.latency.quantile_ns(0.95) / 1e6;
+    s.request_p99_ms = rr.latency.quantile_ns(0.99) / 1e6;
 }
 
 DiffPlan dominant_plan(const Side &side, const StatementStats &st) {
@@ -199,11 +214,16 @@ void judge(DiffRow &row, const DiffOptions &o) {
         row.verdict = DiffVerdict::Vanished;
         return;
     }
-    row.median_ratio =
-        row.base.p50_ms > 0 ? row.fresh.p50_ms / row.base.p50_ms : 0;
-    row.added_ms = (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
+    bool per_request = row.unit == DiffUnit::Request;
+    double p50_base = per_request ? row.base.request_p50_ms : row.base.p50_ms;
+    double p50_new = per_request ? row.fresh.request_p50_ms : row.fresh.p50_ms;
+    row.median_ratio = p50_base > 0 ? p50_new / p50_base : 0;
+    row.added_ms =
+        per_request ? (row.fresh.ms_per_request - row.base.ms_per_request) *
+                          static_cast<double>(row.fresh.requests)
+                    : (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
     double change_pct = (row.median_ratio - 1) * 100;
-    double delta_ms = std::fabs(row.fresh.p50_ms - row.base.p50_ms);
+    double delta_ms = std::fabs(p50_new - p50_base);
     bool significant = row.test.p_value < o.alpha && delta_ms > o.min_delta_ms;
     double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
                                  : o.min_change_pct;
@@ -347,17 +367,17 @@ std::string queryid_key(const StatementStats *b, const StatementStats *n) {
 
 } // namespace
 
-DiffResult diff_profiles(const CaptureSet &base_set, const Profile &base,
-                         const CaptureSet &new_set, const Profile &fresh,
+DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
                          const DiffOptions &options) {
     DiffResult r;
     r.options = options;
-    r.base = input_of(base_set, base);
-    r.fresh = input_of(new_set, fresh);
+    const Profile &base = b.profile, &fresh = n.profile;
+    r.base = input_of(b.set, base);
+    r.fresh = input_of(n.set, fresh);
     r.same_server =
         !r.base.servers.empty() && r.base.servers == r.fresh.servers;
-    Side b{base_set, base}, n{new_set, fresh};
     static const Aggregate kEmpty;
+    static const RouteRequests kNoRequests;
 
     for (auto [i, j] : match_statements(b, n)) {
         const StatementStats *bs = i >= 0 ? &base.statements[i] : nullptr;
@@ -413,7 +433,24 @@ DiffResult diff_profiles(const CaptureSet &base_set, const Profile &base,
         const Aggregate &na = groups.second ? groups.second->all : kEmpty;
         row.base = side_of(base, ba, ba.total_ns);
         row.fresh = side_of(fresh, na, na.total_ns);
-        row.test = mann_whitney(ba.latency, na.latency);
+        auto requests_of =
+            [&](const RequestProfile &p) -> const RouteRequests & {
+            auto found = p.routes.find(name);
+            return found == p.routes.end() ? kNoRequests : found->second;
+        };
+        const RouteRequests &bq = requests_of(b.requests);
+        const RouteRequests &nq = requests_of(n.requests);
+        add_requests(row.base, bq);
+        add_requests(row.fresh, nq);
+        /* per request when both sides tell the route's requests apart:
+         * one slower statement among the route's fast ones moves its
+         * requests, not its median execution */
+        if (bq.requests > 0 && nq.requests > 0) {
+            row.unit = DiffUnit::Request;
+            row.test = mann_whitney(bq.latency, nq.latency);
+        } else {
+            row.test = mann_whitney(ba.latency, na.latency);
+        }
         row.route = name;
         judge(row, options);
         r.failed = r.failed || row.fails;

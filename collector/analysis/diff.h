@@ -8,6 +8,7 @@
 #pragma once
 
 #include "capture_set.h"
+#include "diff_requests.h"
 #include "profile.h"
 
 #include <cstdint>
@@ -40,16 +41,26 @@ struct RankTest {
 RankTest mann_whitney(const LatencyHistogram &base,
                       const LatencyHistogram &fresh);
 
-/* One side's measures of a statement or route, per execution. */
+/* One side's measures of a statement or route, per execution, and for a
+ * route per request of that route. */
 struct DiffSide {
     bool present = false;
     double calls = 0, total_ms = 0, mean_ms = 0, p50_ms = 0, p95_ms = 0,
            p99_ms = 0;
     double rows_per_call = 0, blks_read_per_call = 0, blks_hit_per_call = 0,
            io_wait_ms_per_call = 0, error_rate = 0;
+    /* a statement: per request of the capture; a route: per request of
+     * the route (its executions and their time in one request) */
     double calls_per_request = 0, ms_per_request = 0; /* 0: no requests */
+    /* a route: its requests and their database time, one value each */
+    uint64_t requests = 0;
+    double request_p50_ms = 0, request_p95_ms = 0, request_p99_ms = 0;
     double share = 0; /* of the side's database time, 0..1 */
 };
+
+/* What a row's test and verdict are over. */
+enum class DiffUnit { Execution, Request };
+const char *unit_name(DiffUnit u);
 
 /* A statement's plan, for plan changes. */
 struct DiffPlan {
@@ -68,9 +79,11 @@ struct DiffRow {
     std::string key;        /* queryid(s) or route name */
     std::string matched_by; /* "queryid", "text", "name" */
     DiffSide base, fresh;
+    /* executions; for a route with requests on both sides, its requests */
+    DiffUnit unit = DiffUnit::Execution;
     RankTest test;
-    double median_ratio = 0; /* NEW p50 / BASE p50, 0 when unknown */
-    double added_ms = 0;     /* (mean NEW - mean BASE) * calls NEW */
+    double median_ratio = 0; /* NEW p50 / BASE p50 of the unit, 0: unknown */
+    double added_ms = 0;     /* (mean NEW - mean BASE) * units in NEW */
     DiffVerdict verdict = DiffVerdict::Unchanged;
     bool fails = false; /* makes --fail-on exit 1 */
     /* statements: the plan change (dominant plans differ in shape) */
@@ -100,9 +113,15 @@ struct DiffResult {
     bool failed = false; /* --fail-on: some row fails */
 };
 
+/* One side of a comparison: its captures, their profile and requests. */
+struct DiffSource {
+    const CaptureSet &set;
+    const Profile &profile;
+    const RequestProfile &requests;
+};
+
 /* Compares two profiles read from their capture sets. */
-DiffResult diff_profiles(const CaptureSet &base_set, const Profile &base,
-                         const CaptureSet &new_set, const Profile &fresh,
+DiffResult diff_profiles(const DiffSource &base, const DiffSource &fresh,
                          const DiffOptions &options);
 
 std::string render_diff_text(const DiffResult &diff);

@@ -31,18 +31,21 @@ let h='<p>BASE: '+e(d.base.executions)+' executions, '+f(d.base.db_time_ms,0)+' 
 if(d.options.fail_on_pct!=null)h+='<p><b>--fail-on '+d.options.fail_on_pct+'%: '+(d.failed?'FAILED':'passed')+'</b></p>';
 function table(title,rows){
  h+='<h2>'+title+'</h2><table><tr><th class=t>verdict</th><th class=t>name</th><th>p50 base</th><th>p50 new</th>'+
-  '<th>median ratio</th><th>p</th><th>executions</th><th>mean base</th><th>mean new</th><th>p95 base</th><th>p95 new</th>'+
+  '<th>median ratio</th><th>p</th><th>tested</th><th>mean base</th><th>mean new</th><th>p95 base</th><th>p95 new</th>'+
   '<th>calls base</th><th>calls new</th><th class=t>route / plan</th></tr>';
  for(const r of rows){const b=r.base||{},n=r.new||{};
+  // a route told per request: the values of its requests
+  const rq=r.test.unit=='request';
+  const p50=s=>rq?s.request_p50_ms:s.p50_ms,mean=s=>rq?s.ms_per_request:s.mean_ms,p95=s=>rq?s.request_p95_ms:s.p95_ms;
   let plan='';if(r.plan_changed)plan='<br>plan changed: cost '+f(r.plan_base.cost)+' &rarr; '+f(r.plan_new.cost)+
    '<pre>'+e(r.plan_base.text)+'</pre><pre>'+e(r.plan_new.text)+'</pre>';
-  h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+f(b.p50_ms,3)+
-   '</td><td>'+f(n.p50_ms,3)+'</td><td>'+f(r.median_ratio)+'</td><td>'+Number(r.test.p_value).toPrecision(2)+'</td><td>'+
-   r.test.executions_base+'/'+r.test.executions_new+'</td><td>'+f(b.mean_ms,3)+'</td><td>'+f(n.mean_ms,3)+'</td><td>'+
-   f(b.p95_ms,3)+'</td><td>'+f(n.p95_ms,3)+'</td><td>'+f(b.calls,0)+'</td><td>'+f(n.calls,0)+'</td><td class=t>'+
+  h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+f(p50(b),3)+
+   '</td><td>'+f(p50(n),3)+'</td><td>'+f(r.median_ratio)+'</td><td>'+Number(r.test.p_value).toPrecision(2)+'</td><td>'+
+   r.test.executions_base+'/'+r.test.executions_new+' '+e(r.test.unit)+'s</td><td>'+f(mean(b),3)+'</td><td>'+f(mean(n),3)+'</td><td>'+
+   f(p95(b),3)+'</td><td>'+f(p95(n),3)+'</td><td>'+f(b.calls,0)+'</td><td>'+f(n.calls,0)+'</td><td class=t>'+
    e(r.kind=='statement'?r.route:'')+plan+'</td></tr>';}
  h+='</table>';}
-table('Statements',d.statements);table('Routes',d.routes);
+table('Statements (per execution)',d.statements);table('Routes (per request of the route, where its requests are told apart)',d.routes);
 document.getElementById('out').innerHTML=h;
 </script></body></html>
 )";

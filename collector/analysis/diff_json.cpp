@@ -8,7 +8,8 @@ namespace qprof {
 
 namespace {
 
-void write_side(JsonWriter &w, const char *name, const DiffSide &s) {
+void write_side(JsonWriter &w, const char *name, const DiffSide &s,
+                bool route) {
     w.key(name);
     if (!s.present) {
         w.null();
@@ -27,9 +28,13 @@ void write_side(JsonWriter &w, const char *name, const DiffSide &s) {
         .field("io_wait_ms_per_call", s.io_wait_ms_per_call)
         .field("error_rate", s.error_rate)
         .field("calls_per_request", s.calls_per_request)
-        .field("ms_per_request", s.ms_per_request)
-        .field("share", s.share)
-        .end_object();
+        .field("ms_per_request", s.ms_per_request);
+    if (route)
+        w.field("requests", s.requests)
+            .field("request_p50_ms", s.request_p50_ms)
+            .field("request_p95_ms", s.request_p95_ms)
+            .field("request_p99_ms", s.request_p99_ms);
+    w.field("share", s.share).end_object();
 }
 
 void write_plan(JsonWriter &w, const char *name, const DiffPlan &p) {
@@ -59,8 +64,9 @@ void write_rows(JsonWriter &w, const char *name,
             .field("verdict", verdict_name(r.verdict))
             .field("fails", r.fails);
         w.key("route").string_or_null(r.route);
-        write_side(w, "base", r.base);
-        write_side(w, "new", r.fresh);
+        bool route = r.kind == "route";
+        write_side(w, "base", r.base, route);
+        write_side(w, "new", r.fresh, route);
         w.key("median_ratio");
         if (r.median_ratio > 0)
             w.value(r.median_ratio);
@@ -70,6 +76,7 @@ void write_rows(JsonWriter &w, const char *name,
         w.key("test")
             .begin_object()
             .field("method", "mann-whitney-u")
+            .field("unit", unit_name(r.unit))
             .field("executions_base", r.test.n_base)
             .field("executions_new", r.test.n_new)
             .field("u", r.test.u)

@@ -72,8 +72,14 @@ void line(std::string &out, const std::string &text) {
 
 std::string head(const DiffRow &r) {
     char buf[160];
-    std::string before = r.base.present ? ms(r.base.p50_ms) : "-";
-    std::string after = r.fresh.present ? ms(r.fresh.p50_ms) : "-";
+    bool per_request = r.unit == DiffUnit::Request;
+    std::string before =
+        r.base.present ? ms(per_request ? r.base.request_p50_ms : r.base.p50_ms)
+                       : "-";
+    std::string after =
+        r.fresh.present
+            ? ms(per_request ? r.fresh.request_p50_ms : r.fresh.p50_ms)
+            : "-";
     snprintf(buf, sizeof buf, "%-10s %10s %10s %8s %7s %6llu/%-6llu %5.1f%%  ",
              verdict_name(r.verdict), before.c_str(), after.c_str(),
              change(r).c_str(),
@@ -83,7 +89,9 @@ std::string head(const DiffRow &r) {
              static_cast<unsigned long long>(r.test.n_new),
              100 * std::max(r.base.share, r.fresh.share));
     std::string s = buf;
-    return s + one_line(r.name, kWidth > s.size() ? kWidth - s.size() : 10);
+    std::string name =
+        r.kind == "route" && !per_request ? "* " + r.name : r.name;
+    return s + one_line(name, kWidth > s.size() ? kWidth - s.size() : 10);
 }
 
 void details(std::string &out, const DiffRow &r) {
@@ -95,9 +103,10 @@ void details(std::string &out, const DiffRow &r) {
              "    route " + r.route + "   key " + r.key +
                  (r.matched_by.empty() ? "" : " (by " + r.matched_by + ")"));
     char buf[200];
-    snprintf(buf, sizeof buf, "    mean %s -> %s  p95 %s -> %s  p99 %s -> %s",
-             ms(b.mean_ms).c_str(), ms(n.mean_ms).c_str(), ms(b.p95_ms).c_str(),
-             ms(n.p95_ms).c_str(), ms(b.p99_ms).c_str(), ms(n.p99_ms).c_str());
+    snprintf(buf, sizeof buf, "    %smean %s -> %s  p95 %s -> %s  p99 %s -> %s",
+             r.kind == "route" ? "per execution: " : "", ms(b.mean_ms).c_str(),
+             ms(n.mean_ms).c_str(), ms(b.p95_ms).c_str(), ms(n.p95_ms).c_str(),
+             ms(b.p99_ms).c_str(), ms(n.p99_ms).c_str());
     line(out, buf);
     snprintf(buf, sizeof buf,
              "    calls %.0f -> %.0f  total %s -> %s  rows/call %.1f -> %.1f  "
@@ -113,7 +122,21 @@ void details(std::string &out, const DiffRow &r) {
              n.blks_hit_per_call, ms(b.io_wait_ms_per_call).c_str(),
              ms(n.io_wait_ms_per_call).c_str());
     line(out, buf);
-    if (b.calls_per_request > 0 || n.calls_per_request > 0) {
+    if (r.kind == "route" && (b.requests > 0 || n.requests > 0)) {
+        snprintf(buf, sizeof buf,
+                 "    per request: mean %s -> %s  p95 %s -> %s  p99 %s -> %s",
+                 ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str(),
+                 ms(b.request_p95_ms).c_str(), ms(n.request_p95_ms).c_str(),
+                 ms(b.request_p99_ms).c_str(), ms(n.request_p99_ms).c_str());
+        line(out, buf);
+        snprintf(buf, sizeof buf,
+                 "    requests %llu -> %llu  executions a request %.2f -> "
+                 "%.2f",
+                 static_cast<unsigned long long>(b.requests),
+                 static_cast<unsigned long long>(n.requests),
+                 b.calls_per_request, n.calls_per_request);
+        line(out, buf);
+    } else if (b.calls_per_request > 0 || n.calls_per_request > 0) {
         snprintf(buf, sizeof buf,
                  "    per request: calls %.2f -> %.2f  time %s -> %s",
                  b.calls_per_request, n.calls_per_request,
@@ -141,13 +164,13 @@ void details(std::string &out, const DiffRow &r) {
     }
 }
 
-void table(std::string &out, const char *title,
+void table(std::string &out, const char *title, const char *units,
            const std::vector<DiffRow> &rows, size_t top) {
     out += "\n";
     line(out, title);
-    line(out, "verdict        p50 base    p50 new   change       p  executions "
-              " share  "
-              "name");
+    line(out,
+         std::string("verdict        p50 base    p50 new   change       p  ") +
+             units + "  share  name");
     size_t shown = 0;
     for (const DiffRow &r : rows) {
         if (shown++ >= top)
@@ -197,8 +220,12 @@ std::string render_diff_text(const DiffResult &d) {
                  : d.options.min_change_pct,
              d.options.min_delta_ms);
     line(out, buf);
-    table(out, "Statements", d.statements, d.options.top);
-    table(out, "Routes", d.routes, d.options.top);
+    table(out, "Statements (per execution)", "executions", d.statements,
+          d.options.top);
+    table(out,
+          "Routes (per request of the route: its statements' time in one "
+          "request; * per execution)",
+          "  requests", d.routes, d.options.top);
     out += "\n";
     if (d.options.fail_on) {
         size_t failing = 0;

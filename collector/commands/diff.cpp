@@ -146,7 +146,10 @@ int diff_command(int argc, char **argv) {
         }
     }
 
-    DiffResult diff = diff_profiles(base_set, base, new_set, fresh, options);
+    RequestProfile base_requests = build_request_profile(base_set);
+    RequestProfile new_requests = build_request_profile(new_set);
+    DiffResult diff = diff_profiles({base_set, base, base_requests},
+                                    {new_set, fresh, new_requests}, options);
     std::string document;
     if (json || !html.empty())
         document = render_diff_json(diff);
