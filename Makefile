@@ -65,7 +65,7 @@ pg_qprof--1.0.sql: $(sort $(wildcard extension/sql/*.sql))
 
 $(OBJS): $(wildcard extension/*.h)
 
-.PHONY: deps collector bpf install-collector clean-parts test bench demo format \
+.PHONY: deps collector bpf install-collector clean-parts test bench demo demo-diff format \
         soak check-memory deb
 
 # Installs the Debian packages the build and the tests need (only missing ones).
@@ -125,6 +125,11 @@ check-memory:
 
 demo:
 	bash tests/lava/demo.sh
+
+# make demo, then the same traffic recorded before and after a planted
+# regression and compared with qprof diff --fail-on (a few minutes more)
+demo-diff:
+	LAVA_DEMO_DIFF=1 bash tests/lava/demo.sh
 
 # make deb: the Debian package postgresql-15-qprof (debian/), built by
 # dpkg-buildpackage in a copy of the tree (the files git tracks or would add,

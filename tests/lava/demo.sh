@@ -9,7 +9,13 @@
 #      traffic at it (drive_traffic.py) while `qprof collect` captures;
 #   4. checks the capture with `qprof dump --check`, prints `qprof report`
 #      (where the database time went, and what to do first) and writes the
-#      report's HTML page next to the capture.
+#      report's HTML page next to the capture;
+#   5. with LAVA_DEMO_DIFF=1 (`make demo-diff`), records the same traffic
+#      with `qprof record` three times: twice as it is, once with one of
+#      LAVA's indexes dropped (a planted regression, undone after), and
+#      prints `qprof diff --fail-on` of each against the first: the noise
+#      passes (exit 0), the regression fails (exit 1) with its statement,
+#      route and plan change first.
 # A second run reuses the cluster and the data in $LAVA_KIT_DIR. Everything
 # started here is stopped on exit.
 #
@@ -32,6 +38,19 @@
 #                           LAVA's statement_timeout for web requests (250;
 #                           LAVA's default is 30000): lowered so that a small
 #                           lab's slowest pages fail the way a large lab's do
+#   LAVA_DEMO_DIFF          1 for step 5 (0)
+#   LAVA_DEMO_DIFF_DURATION seconds of traffic in each of step 5's three
+#                           recordings (60)
+#   LAVA_DEMO_DIFF_FAIL_ON  the --fail-on PERCENT of step 5's diffs (100: on
+#                           a shared 2-core machine under load a CPU-bound
+#                           statement's median moved by 60% between two
+#                           minutes of the same traffic; the dropped index
+#                           makes its lookup 40 times slower)
+#   LAVA_DEMO_INSTALL       0 to build and install nothing: the extension
+#                           installed already and the `qprof` first on PATH are
+#                           used (1)
+#   LAVA_DEMO_BPF           qprof's --bpf: auto, on, or off for no kernel facts
+#                           (auto)
 #   LAVA_KIT_DIR            where the kit keeps its state (/tmp/qprof-lava)
 set -euo pipefail
 
@@ -46,6 +65,20 @@ demo_max_requests="${LAVA_DEMO_MAX_REQUESTS:-20000}"
 demo_scheduler="${LAVA_DEMO_SCHEDULER:-1}"
 demo_retention="${LAVA_DEMO_RETENTION:-1}"
 demo_statement_timeout_ms="${LAVA_DEMO_STATEMENT_TIMEOUT_MS:-250}"
+demo_install="${LAVA_DEMO_INSTALL:-1}"
+demo_diff="${LAVA_DEMO_DIFF:-0}"
+demo_diff_duration_s="${LAVA_DEMO_DIFF_DURATION:-60}"
+demo_diff_fail_on="${LAVA_DEMO_DIFF_FAIL_ON:-100}"
+# The planted regression: LAVA's index of test suites by job. Uploading a
+# job's log looks each of its suites up by job and name, the results pages
+# and the REST API list a job's suites; without it each lookup scans every
+# suite of the lab.
+planted_index="lava_results_app_testsuite_job_id_8e4a6b57"
+planted_index_definition="CREATE INDEX IF NOT EXISTS $planted_index ON lava_results_app_testsuite USING btree (job_id)"
+planted=0
+diff_dir=""
+diff_status=0
+demo_bpf="${LAVA_DEMO_BPF:-auto}"
 manifest="$LAVA_KIT_DIR/manifest.json"
 demo_dump="${LAVA_DEMO_DUMP:-}"
 # The size of the lab in the database, written once it is generated.
@@ -75,6 +108,7 @@ stop_everything() {
 
 on_exit() {
     local status=$?
+    restore_planted_index
     stop_everything
     if [ "$status" -eq 130 ]; then
         kit_log "demo interrupted; everything it started is stopped"
@@ -102,6 +136,12 @@ build_and_install() {
     mkdir -p "$LAVA_LOG_DIR"
     section "Debian packages"
     bash "$repo_root/tests/install_deps.sh"
+
+    if [ "$demo_install" = 0 ]; then
+        section "pg_qprof (as installed)"
+        echo "extension: $(pg_config --pkglibdir)/pg_qprof.so; collector: $(command -v qprof || echo none)"
+        return 0
+    fi
 
     section "Building pg_qprof"
     if ! { make -C "$repo_root" && make -C "$repo_root" install; } >"$LAVA_LOG_DIR/build.log" 2>&1; then
@@ -204,7 +244,7 @@ start_collector() {
     command -v qprof >/dev/null || return 0
     capture_dir="$LAVA_KIT_DIR/capture-$(date -u +%Y%m%dT%H%M%S)"
     local dsn="host=127.0.0.1 port=$LAVA_PG_PORT dbname=$LAVA_DB_NAME user=$LAVA_COLLECTOR_USER password=$LAVA_COLLECTOR_PASSWORD application_name=qprof"
-    qprof collect --dsn "$dsn" --out "$capture_dir" --label lava-demo \
+    qprof collect --dsn "$dsn" --out "$capture_dir" --label lava-demo --bpf "$demo_bpf" \
         --duration "$((demo_duration_s + 10))" >"$LAVA_LOG_DIR/collector.log" 2>&1 &
     collector_pid=$!
     started_pids+=("$collector_pid")
@@ -239,6 +279,78 @@ report_capture() {
         echo "qprof report --html failed"
         report_page=""
     fi
+}
+
+# Step 5: the traffic recorded around the driver with `qprof record`, as a
+# CI job records its test suite, into $diff_dir/NAME.
+record_traffic() {
+    local name="$1" status=0
+    local dsn="host=127.0.0.1 port=$LAVA_PG_PORT dbname=$LAVA_DB_NAME user=$LAVA_COLLECTOR_USER password=$LAVA_COLLECTOR_PASSWORD application_name=qprof"
+    qprof record --dsn "$dsn" --out "$diff_dir/$name" --label "lava-demo-$name" --bpf "$demo_bpf" -- \
+        "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/drive_traffic.py" --url "http://127.0.0.1:$web_port" \
+        --manifest "$manifest" --duration "$demo_diff_duration_s" --clients "$demo_clients" \
+        --max-requests "$demo_max_requests" >"$LAVA_LOG_DIR/record-$name.log" 2>&1 &
+    local record_pid=$!
+    started_pids+=("$record_pid")
+    wait "$record_pid" || status=$?
+    stop_pid "$record_pid"
+    [ "$status" -eq 0 ] ||
+        { tail -n 20 "$LAVA_LOG_DIR/record-$name.log" >&2; kit_die "qprof record of $name exited $status"; }
+    echo "$name: $(grep -m1 'requests in' "$LAVA_LOG_DIR/record-$name.log"), capture $diff_dir/$name"
+}
+
+plant_regression() {
+    kit_psql -d "$LAVA_DB_NAME" -qc "DROP INDEX $planted_index"
+    planted=1
+    echo "planted: DROP INDEX $planted_index (lava_results_app_testsuite (job_id))"
+}
+
+# Puts the dropped index back, also when the demo stops half-way.
+restore_planted_index() {
+    [ "$planted" = 1 ] || return 0
+    if kit_psql -d "$LAVA_DB_NAME" -qc "$planted_index_definition"; then
+        planted=0
+        echo "restored: $planted_index"
+    else
+        kit_log "could not restore the index $planted_index: $planted_index_definition"
+    fi
+}
+
+record_before_and_after() {
+    diff_dir="$LAVA_KIT_DIR/diff-$(date -u +%Y%m%dT%H%M%S)"
+    mkdir -p "$diff_dir"
+    section "Before and after: qprof record around ${demo_diff_duration_s} s of traffic, three times"
+    record_traffic base
+    record_traffic again
+    plant_regression
+    record_traffic dropped-index
+    restore_planted_index
+}
+
+# qprof diff base NEW --fail-on, in the terminal and as a page; checks its
+# exit status.
+diff_pair() {
+    local new="$1" expected="$2" title="$3" status=0
+    section "$title (qprof diff base $new --fail-on $demo_diff_fail_on)"
+    qprof diff "$diff_dir/base" "$diff_dir/$new" --fail-on "$demo_diff_fail_on" \
+        --top 8 --html "$diff_dir/$new.html" || status=$?
+    if [ "$status" -eq "$expected" ]; then
+        echo "exit status $status, as expected"
+    else
+        echo "exit status $status, expected $expected"
+        diff_status=1
+    fi
+}
+
+diff_captures() {
+    [ -n "$diff_dir" ] || return 0
+    diff_pair again 0 "Noise: the same traffic twice"
+    diff_pair dropped-index 1 "A planted regression: $planted_index dropped"
+    # what it put first, from its JSON
+    qprof diff "$diff_dir/base" "$diff_dir/dropped-index" --fail-on "$demo_diff_fail_on" --json \
+        >"$diff_dir/dropped-index.json" || true
+    "$DEBIAN_PYTHON" "$LAVA_KIT_SOURCE_DIR/check_diff.py" "$diff_dir/dropped-index.json" \
+        "$planted_index" || diff_status=1
 }
 
 # A description of the dump, to restore it again only when it changed.
@@ -345,8 +457,13 @@ main() {
     finish_lava_retention
 
     finish_collector
+    if [ "$demo_diff" = 1 ]; then
+        command -v qprof >/dev/null || kit_die "LAVA_DEMO_DIFF=1 needs qprof"
+        record_before_and_after
+    fi
     stop_everything
     report_capture
+    diff_captures
 
     section "Done"
     echo "demo finished in $((SECONDS - demo_started)) s; logs in $LAVA_LOG_DIR"
@@ -357,6 +474,10 @@ main() {
         echo "report page: $report_page"
     else
         echo "no report page (no capture, or qprof report failed)"
+    fi
+    if [ -n "$diff_dir" ]; then
+        echo "before/after: $diff_dir (captures base, again, dropped-index; the diffs' pages)"
+        [ "$diff_status" = 0 ] || kit_die "qprof diff did not tell the noise from the planted regression"
     fi
 }
 
