@@ -27,8 +27,9 @@ my $psql = $node->config_data('--bindir') . '/psql';
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
 # $requests requests of /orders/<id>, each looking up $lookups items (1 ms
-# each), and as many of /health (one cheap statement); each request has
-# its own traceparent.
+# each), and as many of /health (one statement of microseconds, which a
+# loaded machine cannot move by --min-delta); each request has its own
+# traceparent.
 sub script
 {
     my ($name, $requests, $lookups) = @_;
@@ -42,7 +43,7 @@ sub script
                     ($r * 13 + $l) % 50000 + 1),
                 '/orders/<id>', 'Orders', 20000 + $r), ";\n";
         }
-        print $fh tagged("SELECT count(*) FROM items WHERE id < 100",
+        print $fh tagged("SELECT 'ok' AS health",
             '/health', 'Health', 30000 + $r), ";\n";
     }
     close $fh;
@@ -89,9 +90,11 @@ is($orders->{test}{executions_base}, $requests, "$requests requests in BASE");
 is($orders->{test}{executions_new}, 2 * $requests, 'twice as many in NEW');
 cmp_ok($orders->{new}{total_ms}, '>', 1.6 * $orders->{base}{total_ms},
     'the route\'s total time about doubled');
+# (within what a loaded machine moves 1 ms sleeps by, far from double)
 my $per_request = $orders->{new}{ms_per_request} / $orders->{base}{ms_per_request};
-cmp_ok(abs($per_request - 1), '<', 0.2, 'its time per request did not')
+cmp_ok($per_request, '<', 1.5, 'its mean time per request did not')
   or diag "ratio $per_request";
+cmp_ok($orders->{median_ratio}, '<', 1.5, 'nor its median request');
 is($orders->{base}{calls_per_request}, 2, 'two executions in a request of BASE');
 is($orders->{new}{calls_per_request}, 2, 'and of NEW');
 my ($lookup) = grep { $_->{name} =~ /FROM items WHERE id = / } @{ $doc->{statements} };
