@@ -74,7 +74,85 @@ RankTest mann_whitney(const LatencyHistogram &base,
     return t;
 }
 
+WorkChange welch_test(const std::string &measure, const Moments &base,
+                      const Moments &fresh) {
+    WorkChange c;
+    c.measure = measure;
+    c.method = "welch-t";
+    c.base = base.mean;
+    c.fresh = fresh.mean;
+    if (base.n < 2 || fresh.n < 2)
+        return c; /* no spread known: not tested */
+    double se2 = base.variance() / base.n + fresh.variance() / fresh.n;
+    double d = fresh.mean - base.mean;
+    if (se2 <= 0) {
+        /* every execution of each side did the same: any difference is
+         * certain */
+        if (d != 0) {
+            c.z = d > 0 ? INFINITY : -INFINITY;
+            c.p_value = 0;
+        }
+        return c;
+    }
+    c.z = d / std::sqrt(se2);
+    c.p_value = std::erfc(std::fabs(c.z) / std::sqrt(2.0));
+    return c;
+}
+
+WorkChange proportion_test(const std::string &measure, double base_events,
+                           double base_n, double new_events, double new_n) {
+    WorkChange c;
+    c.measure = measure;
+    c.method = "two-proportion-z";
+    if (base_n < 1 || new_n < 1)
+        return c;
+    c.base = base_events / base_n;
+    c.fresh = new_events / new_n;
+    double pooled = (base_events + new_events) / (base_n + new_n);
+    double se2 = pooled * (1 - pooled) * (1 / base_n + 1 / new_n);
+    if (se2 <= 0)
+        return c; /* no error on either side, or nothing but errors */
+    c.z = (c.fresh - c.base) / std::sqrt(se2);
+    c.p_value = std::erfc(std::fabs(c.z) / std::sqrt(2.0));
+    return c;
+}
+
 namespace {
+
+/* A work change counts when the test says so and it is larger than
+ * --min-change and than one row or block (one percentage point of
+ * errors) per execution: a statement that reads 2 blocks instead of 1.6 is
+ * not news. */
+void judge_work(WorkChange &c, const DiffOptions &o) {
+    double floor = c.measure == "error_rate" ? 0.01 : 1;
+    double delta = std::fabs(c.fresh - c.base);
+    bool large =
+        c.base > 0 ? delta / c.base * 100 > o.min_change_pct : delta > 0;
+    c.significant = c.p_value < o.alpha && delta >= floor && large;
+}
+
+std::vector<WorkChange> compare_work(const ExecutionWork &b,
+                                     const ExecutionWork &n,
+                                     const DiffOptions &o) {
+    std::vector<WorkChange> out = {
+        welch_test("rows_per_call", b.rows, n.rows),
+        welch_test("shared_blks_accessed_per_call", b.shared_blks_accessed,
+                   n.shared_blks_accessed),
+        welch_test("shared_blks_read_per_call", b.shared_blks_read,
+                   n.shared_blks_read),
+        proportion_test("error_rate", b.errors, b.rows.n, n.errors, n.rows.n),
+    };
+    for (WorkChange &c : out)
+        judge_work(c, o);
+    return out;
+}
+
+const ExecutionWork *statement_work(const SampleFacts &f,
+                                    const StatementStats &st) {
+    auto found = f.statement_work.find(StatementWorkKey{
+        st.server, st.dbid, st.text, st.text == 0 ? st.cmd : 0});
+    return found == f.statement_work.end() ? nullptr : &found->second;
+}
 
 /* "sysid 7301..." when the server told it, else host:port and cluster. */
 std::string server_identity(const CaptureServer &s) {
@@ -404,6 +482,10 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         row.plan_changed = bs && ns && row.plan_base.shape_id != 0 &&
                            row.plan_new.shape_id != 0 &&
                            row.plan_base.shape_id != row.plan_new.shape_id;
+        const ExecutionWork *bw = bs ? statement_work(b.facts, *bs) : nullptr;
+        const ExecutionWork *nw = ns ? statement_work(n.facts, *ns) : nullptr;
+        if (bw && nw)
+            row.work = compare_work(*bw, *nw, options);
         row.route = ns ? top_route(fresh, static_cast<uint32_t>(j)) : "";
         if (row.route.empty() && bs)
             row.route = top_route(base, static_cast<uint32_t>(i));
@@ -433,13 +515,17 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         const Aggregate &na = groups.second ? groups.second->all : kEmpty;
         row.base = side_of(base, ba, ba.total_ns);
         row.fresh = side_of(fresh, na, na.total_ns);
-        auto requests_of =
-            [&](const RequestProfile &p) -> const RouteRequests & {
-            auto found = p.routes.find(name);
-            return found == p.routes.end() ? kNoRequests : found->second;
+        auto requests_of = [&](const SampleFacts &f) -> const RouteRequests & {
+            auto found = f.route_requests.find(name);
+            return found == f.route_requests.end() ? kNoRequests
+                                                   : found->second;
         };
-        const RouteRequests &bq = requests_of(b.requests);
-        const RouteRequests &nq = requests_of(n.requests);
+        const RouteRequests &bq = requests_of(b.facts);
+        const RouteRequests &nq = requests_of(n.facts);
+        auto bw = b.facts.route_work.find(name);
+        auto nw = n.facts.route_work.find(name);
+        if (bw != b.facts.route_work.end() && nw != n.facts.route_work.end())
+            row.work = compare_work(bw->second, nw->second, options);
         add_requests(row.base, bq);
         add_requests(row.fresh, nq);
         /* per request when both sides tell the route's requests apart:

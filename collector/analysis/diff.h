@@ -8,7 +8,7 @@
 #pragma once
 
 #include "capture_set.h"
-#include "diff_requests.h"
+#include "diff_samples.h"
 #include "profile.h"
 
 #include <cstdint>
@@ -40,6 +40,23 @@ struct RankTest {
 };
 RankTest mann_whitney(const LatencyHistogram &base,
                       const LatencyHistogram &fresh);
+
+/* A change of the work an execution does: rows, shared blocks accessed or
+ * read (Welch's test of the means, normal approximation), or the error
+ * rate (a two-proportion z test). */
+struct WorkChange {
+    std::string measure; /* "rows_per_call", "shared_blks_accessed_per_call",
+                            "shared_blks_read_per_call", "error_rate" */
+    std::string method;  /* "welch-t" or "two-proportion-z" */
+    double base = 0, fresh = 0;
+    double z = 0;       /* > 0: more in NEW */
+    double p_value = 1; /* two-sided */
+    bool significant = false;
+};
+WorkChange welch_test(const std::string &measure, const Moments &base,
+                      const Moments &fresh);
+WorkChange proportion_test(const std::string &measure, double base_events,
+                           double base_n, double new_events, double new_n);
 
 /* One side's measures of a statement or route, per execution, and for a
  * route per request of that route. */
@@ -89,6 +106,8 @@ struct DiffRow {
     /* statements: the plan change (dominant plans differ in shape) */
     bool plan_changed = false;
     DiffPlan plan_base, plan_new;
+    /* rows, blocks and errors per execution, each tested (both sides) */
+    std::vector<WorkChange> work;
     /* statements: their largest route in NEW (else BASE) */
     std::string route;
 };
@@ -113,11 +132,12 @@ struct DiffResult {
     bool failed = false; /* --fail-on: some row fails */
 };
 
-/* One side of a comparison: its captures, their profile and requests. */
+/* One side of a comparison: its captures, their profile and what else
+ * the diff read of their samples. */
 struct DiffSource {
     const CaptureSet &set;
     const Profile &profile;
-    const RequestProfile &requests;
+    const SampleFacts &facts;
 };
 
 /* Compares two profiles read from their capture sets. */

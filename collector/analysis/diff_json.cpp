@@ -83,6 +83,18 @@ void write_rows(JsonWriter &w, const char *name,
             .field("z", r.test.z)
             .field("p_value", r.test.p_value)
             .end_object();
+        w.key("work").begin_array();
+        for (const WorkChange &c : r.work)
+            w.begin_object()
+                .field("measure", c.measure)
+                .field("method", c.method)
+                .field("base", c.base)
+                .field("new", c.fresh)
+                .field("z", c.z)
+                .field("p_value", c.p_value)
+                .field("significant", c.significant)
+                .end_object();
+        w.end_array();
         w.field("plan_changed", r.plan_changed);
         if (r.kind == "statement") {
             write_plan(w, "plan_base", r.plan_base);

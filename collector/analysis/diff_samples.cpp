@@ -1,11 +1,12 @@
 /*
- * diff_requests.cpp — a capture set's requests per route. A backend serves
- * one request at a time: its top-level executions that carry the same
- * request id, one after the other, are that request; the next id (or the
- * end of the capture) closes it. Executions of a request are split by
- * their route tag, should one request carry several.
+ * diff_samples.cpp — a capture set's requests per route, and the work of
+ * its statements' and routes' executions. A backend serves one request at
+ * a time: its top-level executions that carry the same request id, one
+ * after the other, are that request; the next id (or the end of the
+ * capture) closes it. Executions of a request are split by their route
+ * tag, should one request carry several.
  */
-#include "diff_requests.h"
+#include "diff_samples.h"
 
 #include <cmath>
 #include <unordered_map>
@@ -30,17 +31,35 @@ struct OpenRequest {
     std::vector<Part> parts;
 };
 
-class RequestBuilder : public CaptureVisitor {
+void add_work(ExecutionWork &w, const pb::Sample &s, double weight) {
+    w.rows.add(static_cast<double>(s.rows()), weight);
+    w.shared_blks_read.add(static_cast<double>(s.shared_blks_read()), weight);
+    w.shared_blks_accessed.add(
+        static_cast<double>(s.shared_blks_hit() + s.shared_blks_read()),
+        weight);
+    if (!s.sqlstate().empty() && s.sqlstate() != "00000")
+        w.errors += weight;
+}
+
+class SampleFactsBuilder : public CaptureVisitor {
   public:
-    RequestBuilder(CaptureSet &set, RequestProfile &out)
+    SampleFactsBuilder(CaptureSet &set, SampleFacts &out)
         : set_(set), out_(out), route_key_(set.intern("route")) {}
 
     void sample(const ResolvedSample &r) override {
         const DecodedSample &d = *r.decoded;
         const pb::Sample &s = *d.sample;
-        if (!s.toplevel() || r.tags == nullptr || r.tags->request.empty())
+        StatementWorkKey statement{
+            r.server, s.dbid(), r.statement_text,
+            r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};
+        add_work(out_.statement_work[statement], s, r.weight);
+        if (!s.toplevel() || r.tags == nullptr)
             return;
         uint32_t route = r.tags->value_of(route_key_);
+        if (route != 0)
+            add_work(out_.route_work[set_.string(route)], s, r.weight);
+        if (r.tags->request.empty())
+            return;
         uint64_t key = static_cast<uint64_t>(r.server) << 32 |
                        static_cast<uint32_t>(d.pid);
         OpenRequest &open = open_[key];
@@ -79,7 +98,7 @@ class RequestBuilder : public CaptureVisitor {
         for (const OpenRequest::Part &part : open.parts) {
             if (part.route == 0)
                 continue; /* untagged executions are no route */
-            RouteRequests &rr = out_.routes[set_.string(part.route)];
+            RouteRequests &rr = out_.route_requests[set_.string(part.route)];
             ++rr.requests;
             rr.executions += part.executions;
             rr.total_ns += part.ns;
@@ -89,16 +108,16 @@ class RequestBuilder : public CaptureVisitor {
     }
 
     CaptureSet &set_;
-    RequestProfile &out_;
+    SampleFacts &out_;
     uint32_t route_key_;
     std::unordered_map<uint64_t, OpenRequest> open_;
 };
 
 } // namespace
 
-RequestProfile build_request_profile(CaptureSet &set) {
-    RequestProfile out;
-    RequestBuilder builder(set, out);
+SampleFacts read_sample_facts(CaptureSet &set) {
+    SampleFacts out;
+    SampleFactsBuilder builder(set, out);
     set.read(builder);
     builder.finish();
     return out;

@@ -1,10 +1,15 @@
 /*
- * diff_requests.h — what each request of a route cost the database, for
- * qprof diff: a route is compared per request (the time of the route's
- * statements within one request, told by traceparent or request_id), so
- * that captures of different length or load compare, and a slower
- * statement among a route's many fast ones shows in its requests even
- * when the median execution of the route does not move.
+ * diff_samples.h — what qprof diff reads of each sample beyond the
+ * profile:
+ *  - what each request of a route cost the database: a route is compared
+ *    per request (the time of the route's statements within one request,
+ *    told by traceparent or request_id), so that captures of different
+ *    length or load compare, and a slower statement among a route's many
+ *    fast ones shows in its requests even when the median execution of the
+ *    route does not move;
+ *  - the spread of the work of each statement's and route's executions
+ *    (rows, shared blocks), so that a change of their mean can be tested
+ *    as the latency is.
  */
 #pragma once
 
@@ -14,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 
 namespace qprof {
 
@@ -30,14 +36,41 @@ struct RouteRequests {
     }
 };
 
-/* The requests of a capture set, by route name (the `route` tag). */
-struct RequestProfile {
-    std::map<std::string, RouteRequests> routes;
-    uint64_t requests = 0; /* every request seen, of any route */
+/* Count, mean and spread of one measure over executions (each weighted
+ * by the sample rate; Welford's update, no cancellation), for a test of a
+ * change of its mean. */
+struct Moments {
+    double n = 0, mean = 0, m2 = 0;
+
+    void add(double value, double weight) {
+        n += weight;
+        double delta = value - mean;
+        mean += weight * delta / n;
+        m2 += weight * delta * (value - mean);
+    }
+    /* sample variance; 0 for fewer than two executions */
+    double variance() const { return n > 1 && m2 > 0 ? m2 / (n - 1) : 0; }
 };
 
-/* Reads `set` once more for its requests (memory: one open request per
- * backend, one histogram per route). */
-RequestProfile build_request_profile(CaptureSet &set);
+/* The work of executions, per execution. */
+struct ExecutionWork {
+    Moments rows, shared_blks_read, shared_blks_accessed; /* hit + read */
+    double errors = 0;
+};
+
+/* A statement as the profile tells it apart: server, database, text (1 +
+ * index in CaptureSet::texts(), 0 = none) and, without a text, command. */
+using StatementWorkKey = std::tuple<uint32_t, uint32_t, uint32_t, int>;
+
+struct SampleFacts {
+    std::map<std::string, RouteRequests> route_requests; /* by route name */
+    uint64_t requests = 0; /* every request seen, of any route */
+    std::map<StatementWorkKey, ExecutionWork> statement_work;
+    std::map<std::string, ExecutionWork> route_work; /* top-level */
+};
+
+/* Reads `set` once more (memory: one open request per backend, one
+ * histogram per route, one entry per statement). */
+SampleFacts read_sample_facts(CaptureSet &set);
 
 } // namespace qprof

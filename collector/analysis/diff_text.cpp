@@ -45,6 +45,23 @@ std::string change(const DiffRow &r) {
     return fmt("%+.0f%%", pct);
 }
 
+const char *work_name(const std::string &measure) {
+    if (measure == "rows_per_call")
+        return "rows";
+    if (measure == "shared_blks_accessed_per_call")
+        return "shared blocks accessed";
+    if (measure == "shared_blks_read_per_call")
+        return "shared blocks read";
+    return "errors";
+}
+
+bool work_changed(const DiffRow &r) {
+    for (const WorkChange &c : r.work)
+        if (c.significant)
+            return true;
+    return false;
+}
+
 std::string one_line(const std::string &text, size_t width) {
     std::string out;
     for (char c : text)
@@ -143,6 +160,17 @@ void details(std::string &out, const DiffRow &r) {
                  ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str());
         line(out, buf);
     }
+    for (const WorkChange &c : r.work) {
+        if (!c.significant)
+            continue;
+        bool rate = c.measure == "error_rate";
+        snprintf(buf, sizeof buf,
+                 rate ? "    work changed: %s %.1f%% -> %.1f%% (p %s)"
+                      : "    work changed: %s %.1f -> %.1f a call (p %s)",
+                 work_name(c.measure), rate ? 100 * c.base : c.base,
+                 rate ? 100 * c.fresh : c.fresh, p_value(c.p_value).c_str());
+        line(out, buf);
+    }
     if (r.plan_changed) {
         snprintf(buf, sizeof buf, "    plan changed: cost %.2f -> %.2f",
                  r.plan_base.cost, r.plan_new.cost);
@@ -176,7 +204,7 @@ void table(std::string &out, const char *title, const char *units,
         if (shown++ >= top)
             break;
         line(out, head(r));
-        if (r.verdict != DiffVerdict::Unchanged)
+        if (r.verdict != DiffVerdict::Unchanged || work_changed(r))
             details(out, r);
     }
     if (rows.size() > top)

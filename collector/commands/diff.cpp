@@ -30,8 +30,11 @@ const char *kDiffUsage =
     "changes with both plans and their cost. A latency change is\n"
     "significant when the Mann-Whitney U test over the executions gives\n"
     "p < --alpha and the median changed by more than --min-change and\n"
-    "--min-delta. Statements are matched by queryid on the same server,\n"
-    "else by normalized text and plan shape.\n"
+    "--min-delta; a route is tested over its requests when they carry a\n"
+    "request id. Rows, shared blocks and errors per execution are tested\n"
+    "too (Welch's t, two-proportion z) and shown when they changed.\n"
+    "Statements are matched by queryid on the same server, else by\n"
+    "normalized text and plan shape.\n"
     "  --fail-on PERCENT   exit 1 when a statement or route that took at\n"
     "                      least --min-share of the database time (of BASE\n"
     "                      or NEW) got significantly slower: its median by\n"
@@ -146,10 +149,10 @@ int diff_command(int argc, char **argv) {
         }
     }
 
-    RequestProfile base_requests = build_request_profile(base_set);
-    RequestProfile new_requests = build_request_profile(new_set);
-    DiffResult diff = diff_profiles({base_set, base, base_requests},
-                                    {new_set, fresh, new_requests}, options);
+    SampleFacts base_facts = read_sample_facts(base_set);
+    SampleFacts new_facts = read_sample_facts(new_set);
+    DiffResult diff = diff_profiles({base_set, base, base_facts},
+                                    {new_set, fresh, new_facts}, options);
     std::string document;
     if (json || !html.empty())
         document = render_diff_json(diff);

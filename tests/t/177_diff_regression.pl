@@ -113,6 +113,8 @@ cmp_ok($first->{plan_new}{cost}, '>', $first->{plan_base}{cost}, 'at a higher co
 cmp_ok($first->{new}{shared_blks_hit_per_call} + $first->{new}{shared_blks_read_per_call},
     '>', 10 * ($first->{base}{shared_blks_hit_per_call} + $first->{base}{shared_blks_read_per_call}),
     'and it reads many more blocks per execution');
+my ($accessed) = grep { $_->{measure} eq 'shared_blks_accessed_per_call' } @{ $first->{work} };
+ok($accessed->{significant}, 'which the test of the work per execution finds significant');
 my ($sleepy) = grep { $_->{name} =~ /FROM items WHERE id/ } @{ $doc->{statements} };
 is($sleepy->{verdict}, 'regressed', 'the statement with a sleep added regressed');
 is($sleepy->{route}, '/items/<id>', 'on its route');
