@@ -4,7 +4,6 @@
 #include "definition_tables.h"
 #include "errors.h"
 #include "io_attribution.h"
-#include "clickhouse_client.h"
 #include "folder_export.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -128,11 +127,8 @@ class Collector {
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<MetricsHttpServer> metrics_server_;
 
-    /* --clickhouse: the closed files go there; the last failure, told
-     * once, and tried again at the next file */
-    std::unique_ptr<ClickHouseClient> clickhouse_;
-    std::unique_ptr<FolderExporter> folder_export_;
-    std::string export_error_;
+    /* --clickhouse: the closed files go there, on a thread of their own */
+    std::unique_ptr<FolderExportThread> clickhouse_;
 
     /* Where the capture stands: last seq encoded and last made durable. */
     bool position_known_ = false;
@@ -289,24 +285,10 @@ void Collector::finish_file(bool more_follow) {
 }
 
 /* Every file before the next one is closed (or was left by a collector
- * that died): into ClickHouse. A failure does not stop the capture. */
+ * that died): into ClickHouse, without waiting for it. */
 void Collector::export_closed_files() {
-    if (!folder_export_)
-        return;
-    try {
-        folder_export_->export_closed(next_file_index_);
-        if (!export_error_.empty())
-            fprintf(stderr, "qprof collect: ClickHouse takes the files "
-                            "again\n");
-        export_error_.clear();
-    } catch (const ServerError &e) {
-        if (export_error_ != e.what())
-            fprintf(stderr,
-                    "qprof collect: %s; the files are exported when "
-                    "ClickHouse answers, at the next file\n",
-                    e.what());
-        export_error_ = e.what();
-    }
+    if (clickhouse_)
+        clickhouse_->request(next_file_index_);
 }
 
 /* Catalog facts are re-read every catalog_seconds and written into every
@@ -523,13 +505,10 @@ int Collector::run() {
             options_.metrics_listen,
             [metrics] { return metrics->exposition(); });
     }
-    if (!options_.clickhouse_url.empty()) {
-        clickhouse_ = std::make_unique<ClickHouseClient>(
-            options_.clickhouse_url, options_.clickhouse_database);
-        folder_export_ =
-            std::make_unique<FolderExporter>(*clickhouse_, options_.out_dir);
-        folder_export_->check_schema();
-    }
+    if (!options_.clickhouse_url.empty())
+        clickhouse_ = std::make_unique<FolderExportThread>(
+            options_.clickhouse_url, options_.clickhouse_database,
+            options_.out_dir);
     connect();
     IoAttributionOptions bpf;
     bpf.mode = options_.bpf;
@@ -588,10 +567,10 @@ int Collector::run() {
     }
     finish_file(false);
     report_progress(true);
-    if (!export_error_.empty()) {
+    if (clickhouse_ && !clickhouse_->finish(next_file_index_).empty()) {
         fprintf(stderr,
                 "qprof collect: the last files are not in ClickHouse; the "
-                "next qprof collect --clickhouse of this folder exports "
+                "next qprof collect --clickhouse of this folder loads "
                 "them\n");
         return kExitServer;
     }

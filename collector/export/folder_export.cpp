@@ -75,4 +75,70 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
     return total;
 }
 
+FolderExportThread::FolderExportThread(const std::string &url,
+                                       const std::string &database,
+                                       const std::string &dir)
+    : client_(url, database), exporter_(client_, dir) {
+    exporter_.check_schema();
+    thread_ = std::thread([this] { run(); });
+}
+
+FolderExportThread::~FolderExportThread() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void FolderExportThread::request(uint64_t next_index) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        wanted_ = std::max(wanted_, next_index);
+    }
+    wake_.notify_one();
+}
+
+std::string FolderExportThread::finish(uint64_t next_index) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        wanted_ = std::max(wanted_, next_index);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable())
+        thread_.join();
+    return error_;
+}
+
+void FolderExportThread::run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || wanted_ > attempted_; });
+        if (wanted_ <= attempted_ && stopping_)
+            return;
+        uint64_t wanted = wanted_;
+        lock.unlock();
+        std::string error;
+        try {
+            exporter_.export_closed(wanted);
+        } catch (const std::exception &e) {
+            error = e.what();
+        }
+        lock.lock();
+        attempted_ = wanted;
+        if (error.empty() && !error_.empty())
+            fprintf(stderr, "qprof collect: ClickHouse takes the files "
+                            "again\n");
+        else if (!error.empty() && error != error_)
+            fprintf(stderr,
+                    "qprof collect: %s; the files are loaded into ClickHouse "
+                    "when it answers, at the next file\n",
+                    error.c_str());
+        error_ = error;
+    }
+}
+
 } // namespace qprof

@@ -14,8 +14,12 @@
 #include "clickhouse_client.h"
 #include "clickhouse_export.h"
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace qprof {
 
@@ -41,6 +45,39 @@ class FolderExporter {
 
     const ClickHouseClient &client_;
     std::string dir_;
+};
+
+/* A FolderExporter on a thread of its own, so that the capture never waits
+ * for ClickHouse (a file of a busy server takes seconds to load, while the
+ * ring fills). A failure is told once on stderr and the files are tried
+ * again at the next request. */
+class FolderExportThread {
+  public:
+    /* Checks the schema first (throws as FolderExporter::check_schema). */
+    FolderExportThread(const std::string &url, const std::string &database,
+                       const std::string &dir);
+    ~FolderExportThread();
+    FolderExportThread(const FolderExportThread &) = delete;
+    FolderExportThread &operator=(const FolderExportThread &) = delete;
+
+    /* The files below `next_index` are closed: export them; returns at
+     * once. */
+    void request(uint64_t next_index);
+    /* Exports the files below `next_index` and waits for it; returns what
+     * went wrong, or an empty string when every file went in. */
+    std::string finish(uint64_t next_index);
+
+  private:
+    void run();
+
+    ClickHouseClient client_;
+    FolderExporter exporter_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    uint64_t wanted_ = 0, attempted_ = 0;
+    bool stopping_ = false;
+    std::string error_;
+    std::thread thread_;
 };
 
 } // namespace qprof

@@ -17,63 +17,22 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 qprof="${QPROF:-$repo/collector/build/qprof}"
+source "$repo/tests/bench/clickhouse_server.sh"
 samples=$(awk -v s="${CLICKHOUSE_BENCH_SAMPLES:-1e6}" 'BEGIN { printf "%d", s }')
 runs="${CLICKHOUSE_BENCH_RUNS:-2}"
-server=/usr/sbin/clickhouse-server
-
-[ -x "$server" ] || { echo "needs $server: make deps" >&2; exit 1; }
 [ -x "$qprof" ] && [ -f "$repo/collector/build/libcapture.a" ] ||
     { echo "build the collector first: make -C collector" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/qprof_clickhouse_bench.XXXXXX)"
-pid=
 cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    clickhouse_stop
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-http_port=$(free_port)
-tcp_port=$(free_port)
-cat >"$work/users.xml" <<'XML'
-<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-    <profile>default</profile><quota>default</quota></default></users>
-  <quotas><default></default></quotas>
-</yandex>
-XML
-cat >"$work/config.xml" <<XML
-<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>$work/server.log</log>
-    <errorlog>$work/error.log</errorlog></logger>
-  <http_port>$http_port</http_port>
-  <tcp_port>$tcp_port</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>$work/data/</path>
-  <tmp_path>$work/tmp/</tmp_path>
-  <user_files_path>$work/user_files/</user_files_path>
-  <format_schema_path>$work/format_schemas/</format_schema_path>
-  <users_config>$work/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>268435456</mark_cache_size>
-</yandex>
-XML
-"$server" --config-file="$work/config.xml" >"$work/stdout.log" 2>&1 &
-pid=$!
-url="http://127.0.0.1:$http_port/"
-for _ in $(seq 300); do
-    curl -sf "${url}ping" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-q() { curl -sSf "$url" --data-binary "$1"; }
+clickhouse_start "$work/ch"
+url=$ch_url
+q() { ch "$1"; }
 
 g++ -O2 -std=c++17 -I"$repo/collector/build" -I"$repo/collector/capture" \
     "$repo/tests/bench/synth_capture.cpp" "$repo/collector/build/libcapture.a" \
