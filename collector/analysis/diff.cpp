@@ -121,10 +121,12 @@ namespace {
 
 /* A work change counts when the test says so and it is larger than
  * --min-change and than one row or block (one percentage point of
- * errors) per execution: a statement that reads 2 blocks instead of 1.6 is
- * not news. */
+ * errors, --min-delta of I/O wait) per execution: a statement that reads 2
+ * blocks instead of 1.6 is not news. */
 void judge_work(WorkChange &c, const DiffOptions &o) {
-    double floor = c.measure == "error_rate" ? 0.01 : 1;
+    double floor = c.measure == "error_rate"            ? 0.01
+                   : c.measure == "io_wait_ms_per_call" ? o.min_delta_ms
+                                                        : 1;
     double delta = std::fabs(c.fresh - c.base);
     bool large =
         c.base > 0 ? delta / c.base * 100 > o.min_change_pct : delta > 0;
@@ -142,6 +144,10 @@ std::vector<WorkChange> compare_work(const ExecutionWork &b,
                    n.shared_blks_read),
         proportion_test("error_rate", b.errors, b.rows.n, n.errors, n.rows.n),
     };
+    /* I/O wait: when both sides have kernel facts */
+    if (b.io_wait_ms.n > 0 && n.io_wait_ms.n > 0)
+        out.insert(out.end() - 1, welch_test("io_wait_ms_per_call",
+                                             b.io_wait_ms, n.io_wait_ms));
     for (WorkChange &c : out)
         judge_work(c, o);
     return out;

@@ -46,7 +46,8 @@ RankTest mann_whitney(const LatencyHistogram &base,
  * rate (a two-proportion z test). */
 struct WorkChange {
     std::string measure; /* "rows_per_call", "shared_blks_accessed_per_call",
-                            "shared_blks_read_per_call", "error_rate" */
+                            "shared_blks_read_per_call", "io_wait_ms_per_call",
+                            "error_rate" */
     std::string method;  /* "welch-t" or "two-proportion-z" */
     double base = 0, fresh = 0;
     double z = 0;       /* > 0: more in NEW */

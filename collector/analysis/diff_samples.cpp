@@ -37,6 +37,9 @@ void add_work(ExecutionWork &w, const pb::Sample &s, double weight) {
     w.shared_blks_accessed.add(
         static_cast<double>(s.shared_blks_hit() + s.shared_blks_read()),
         weight);
+    if (s.has_io())
+        w.io_wait_ms.add(static_cast<double>(s.io().offcpu_io_wait_ns()) / 1e6,
+                         weight);
     if (!s.sqlstate().empty() && s.sqlstate() != "00000")
         w.errors += weight;
 }

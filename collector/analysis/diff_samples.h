@@ -55,6 +55,7 @@ struct Moments {
 /* The work of executions, per execution. */
 struct ExecutionWork {
     Moments rows, shared_blks_read, shared_blks_accessed; /* hit + read */
+    Moments io_wait_ms; /* only executions with kernel facts */
     double errors = 0;
 };
 

@@ -52,6 +52,8 @@ const char *work_name(const std::string &measure) {
         return "shared blocks accessed";
     if (measure == "shared_blks_read_per_call")
         return "shared blocks read";
+    if (measure == "io_wait_ms_per_call")
+        return "I/O wait (ms)";
     return "errors";
 }
 
