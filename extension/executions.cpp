@@ -489,6 +489,14 @@ bool execution_long_enough(int64_t elapsed_ns) {
     return false;
 }
 
+void execution_publish_end(const Execution *e, int64_t exec_time_ns) {
+    if (e->level != 0)
+        return;
+    qprof_word->ended_ns = instr_ns(e->start) + exec_time_ns;
+    qprof_word->ended_exec_id = e->exec_id;
+    qprof_word->exec_id = 0;
+}
+
 void execution_close(Execution *e, const ExecutionOutcome &out) {
     if (e->level == 0)
         last_top_level_exec_id = e->exec_id;
@@ -511,8 +519,10 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
         forget(e);
         return;
     }
-    /* only an execution with a sample: the kernel's report of its last CPU
-     * slice must find a sample to join */
+    /* the end, for the kernel's programs (ExecutorEnd published it before
+     * storing the plan; a failed or utility statement ends here). The
+     * collector keeps a last CPU slice that finds no sample (a full ring)
+     * for a bounded time only. */
     if (e->level == 0) {
         qprof_word->ended_ns = instr_ns(e->start) + exec_time_ns;
         qprof_word->ended_exec_id = e->exec_id;

@@ -186,6 +186,12 @@ struct ExecutionOutcome {
  * (pg_qprof.min_duration); counts it as skipped otherwise. */
 bool execution_long_enough(int64_t elapsed_ns);
 
+/* Tells the kernel's programs, through the word, that top-level execution
+ * `e` ended `exec_time_ns` after its start: what the backend does after
+ * (storing its plan, writing its sample) is neither in its sample's time
+ * nor in its kernel facts. Nothing for a nested execution. */
+void execution_publish_end(const Execution *e, int64_t exec_time_ns);
+
 /* Writes the sample and forgets the execution. */
 void execution_close(Execution *e, const ExecutionOutcome &outcome);
 /* Forgets the execution without a sample (already counted as skipped). */

@@ -409,6 +409,8 @@ void qprof_ExecutorEnd(QueryDesc *query_desc) {
     }
 
     RunningContext saved = execution_enter(e);
+    /* a preemption while the plan is stored is not the statement's */
+    execution_publish_end(e, elapsed_ns);
     ExecutionOutcome out;
     out.exec_time_ns = elapsed_ns;
     out.commits_after =

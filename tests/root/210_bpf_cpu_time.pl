@@ -5,6 +5,8 @@ use warnings;
 use File::Basename qw(dirname);
 use lib dirname(__FILE__), dirname(__FILE__) . '/../bpf';
 use Test::More;
+use File::Temp ();
+use IPC::Run ();
 use Time::HiRes ();
 use BpfTest;
 
@@ -118,21 +120,26 @@ my @parse_rows = map { [ split /\|/ ] } split /\n/, $node->psql(
       . "WHERE application_name = 'parse_heavy' AND query LIKE '%IN (%'");
 is(scalar @parse_rows, $parse_n, 'parse-heavy statements: one sample each');
 my $parse_io = $bpf->take([ map { [ $_->[0], $_->[1] ] } @parse_rows ]);
-my ($parse_elapsed, $parse_oncpu, $parse_over) = (0, 0, 0);
+my ($parse_elapsed, $parse_oncpu, $parse_offcpu, $parse_over) = (0, 0, 0, 0);
 for my $row (@parse_rows) {
     my $elapsed_ns = ($row->[2] + $row->[3]) * 1e6;
-    my $oncpu = ($parse_io->{"$row->[0]:$row->[1]"} // { oncpu_ns => 0 })->{oncpu_ns};
+    my $io = $parse_io->{"$row->[0]:$row->[1]"}
+      // { oncpu_ns => 0, offcpu_other_ns => 0, offcpu_io_ns => 0 };
+    my $oncpu = $io->{oncpu_ns};
     $parse_elapsed += $elapsed_ns;
     $parse_oncpu += $oncpu;
+    $parse_offcpu += $io->{offcpu_other_ns} + $io->{offcpu_io_ns};
     # counted from its start to its end only: the gap between planning and
     # execution is the one thing beyond the two times
     $parse_over++ if $oncpu > $elapsed_ns * 1.02 + 0.1e6;
 }
 diag sprintf 'parse-heavy statements: %.1f ms planning and execution, '
-  . '%.1f ms on-CPU in all', $parse_elapsed / 1e6, $parse_oncpu / 1e6;
+  . '%.1f ms on-CPU, %.1f ms off-CPU in all', $parse_elapsed / 1e6,
+  $parse_oncpu / 1e6, $parse_offcpu / 1e6;
 is($parse_over, 0,
     'parse-heavy statements: none is on the CPU for longer than it planned and ran');
-cmp_ok($parse_oncpu, '>=', 0.5 * $parse_elapsed,
+# (on a busy machine, less the time they waited for a CPU)
+cmp_ok($parse_oncpu, '>=', 0.5 * ($parse_elapsed - $parse_offcpu),
     'parse-heavy statements: their own CPU time is still counted');
 
 # An execution ends before the next statement of the same message begins:
@@ -176,5 +183,73 @@ cmp_ok($first_io->{oncpu_ns}, '<=', $first_ns * 1.02 + 0.1e6,
     'two statements in one message: the first is not given the CPU the '
       . 'second spent before its planning');
 
+# What a backend does after its execution ended (storing the plan, writing
+# the sample) is in neither the sample's time nor its kernel facts: gdb
+# holds the backend 0.3 s inside plans_capture_end, after ExecutorEnd took
+# the execution's time, and that stop (off the CPU) is not the statement's.
+my ($gdb) = grep { -x } map { "$_/gdb" } split /:/, $ENV{PATH};
+ok(defined $gdb, 'gdb is installed') or BAIL_OUT('gdb is missing');
+my $holder = $node->background_psql(
+    'SELECT pg_advisory_lock(210); SELECT pg_sleep(600)', app => 'tail_holder');
+my $poll = sub {
+    my ($sql) = @_;
+    for (1 .. 600) {
+        my $got = $node->psql($sql);
+        return $got if $got ne '';
+        Time::HiRes::sleep(0.1);
+    }
+    die "timed out: $sql";
+};
+$poll->("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 210 "
+      . 'AND granted');
+my $tail = $node->background_psql('SELECT pg_advisory_lock(210) AS tail_wait; '
+      . 'SELECT count(*) AS tail_statement FROM generate_series(1, 1000)',
+    app => 'tail_held');
+my $tail_pid = $poll->("SELECT pid FROM pg_stat_activity WHERE application_name "
+      . "= 'tail_held' AND wait_event_type = 'Lock'");
+my $gdb_dir = File::Temp::tempdir('qprof_tail_XXXXXX', DIR => '/tmp', CLEANUP => 1);
+open my $gdb_script, '>', "$gdb_dir/hold.gdb" or die $!;
+# execution 1 of the session is the waiting statement, 2 the one measured
+print $gdb_script <<"EOF";
+set pagination off
+set confirm off
+handle all nostop noprint pass
+break qprof::plans_capture_end if exec_id == 2
+shell touch $gdb_dir/ready
+continue
+shell sleep 0.3
+shell touch $gdb_dir/held
+detach
+quit
+EOF
+close $gdb_script;
+my ($gdb_out, $gdb_err) = ('', '');
+my $debugger = IPC::Run::start([ $gdb, '-nx', '-batch', '-p', $tail_pid, '-x',
+        "$gdb_dir/hold.gdb" ], '<', \undef, '>', \$gdb_out, '2>', \$gdb_err);
+for (1 .. 600) { last if -e "$gdb_dir/ready"; Time::HiRes::sleep(0.1) }
+ok(-e "$gdb_dir/ready", 'gdb attached with its breakpoint set')
+  or diag "gdb: $gdb_out $gdb_err";
+$node->psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      . "WHERE application_name = 'tail_holder'");
+eval { $node->finish_psql($holder) };
+$node->finish_psql($tail);
+$debugger->finish;
+ok(-e "$gdb_dir/held", 'the backend was held after the statement ended')
+  or diag "gdb: $gdb_out $gdb_err";
+like($gdb_out, qr/plans_capture_end \(.*exec_id=(?:exec_id\@entry=)?2\b/,
+    'held in the measured statement\'s end') or diag "gdb: $gdb_out";
+my $held = last_sample($node, 'tail_held', 0, 'tail_statement');
+my $held_io = io_of($bpf, $held);
+my $held_ns = ($held->{plan_time_ms} + $held->{exec_time_ms}) * 1e6;
+my $held_off = $held_io->{offcpu_other_ns} + $held_io->{offcpu_io_ns};
+diag sprintf 'held after its end: %.3f ms planning and execution, %.3f ms '
+  . 'on-CPU, %.1f ms off-CPU', $held_ns / 1e6, $held_io->{oncpu_ns} / 1e6,
+  $held_off / 1e6;
+cmp_ok($held_off, '<', 0.1e9,
+    'the stop after the end is not the statement\'s off-CPU time');
+cmp_ok($held_io->{oncpu_ns} + $held_off, '<=', $held_ns * 1.02 + 1e6,
+    'its on- and off-CPU time are within its planning and execution');
+
 $bpf->detach;
 done_testing();
+

@@ -26,26 +26,50 @@ if ($? != 0 && $err =~ /BPF I\/O attribution unavailable: (.*)/) {
     plan skip_all => "BPF cannot be loaded here: $1";
 }
 
-# 80 sessions, each running one statement that sleeps 60 times 0.1 s (long
-# enough for all of them to overlap while a loaded machine starts 80 psql
-# processes): 80 executions at once, each with an off-CPU period every 0.1 s. The
+# 80 sessions, each running one statement that sleeps 60 times 0.1 s: 80
+# executions at once, each with an off-CPU period every 0.1 s. They start
+# together: each session first waits for an advisory lock the test holds
+# until all 80 wait (a loaded machine starts 80 psql processes slowly). The
 # collector drains the map when it reads samples, and once a second; none
 # of these ends for seconds, and with --poll-seconds 1 the collector reads
 # nothing new meanwhile: about a second of wake-ups of all 80 executions
 # goes into the map between two drains.
 my $sessions = 80;
 my $sleeps = 60;
+my $barrier = 262;
+
+# Waits up to 2 minutes for `sql` to return `want`.
+sub poll_until {
+    my ($sql, $want) = @_;
+    for (1 .. 1200) {
+        return 1 if $node->psql($sql) eq $want;
+        select(undef, undef, undef, 0.1);
+    }
+    die "timed out waiting for $want from: $sql";
+}
 
 sub run_load {
     my ($name, $map_entries) = @_;
     my ($run, $stderr) = start_collector($qprof, $dsn, "$out_dir/$name",
         '--bpf', 'on', '--bpf-map-entries', $map_entries,
         '--poll-seconds', '1', '--frame-seconds', '0.2');
+    my $holder = $node->background_psql(
+        "SELECT pg_advisory_lock($barrier); SELECT pg_sleep(600)",
+        app => 'barrier_holder');
+    poll_until("SELECT count(*) FROM pg_locks WHERE locktype = "
+          . "'advisory' AND objid = $barrier AND granted", 1);
     my @load = map {
         $node->background_psql(
-            "SELECT count(pg_sleep(0.1)) FROM generate_series(1, $sleeps)",
+            "SELECT pg_advisory_lock_shared($barrier); "
+              . "SELECT count(pg_sleep(0.1)) FROM generate_series(1, $sleeps)",
             app => "$name$_")
     } 1 .. $sessions;
+    poll_until("SELECT count(*) FROM pg_locks WHERE locktype = "
+          . "'advisory' AND objid = $barrier AND NOT granted", $sessions);
+    # its session's end releases the lock: all 80 go on at once
+    $node->psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+          . "WHERE application_name = 'barrier_holder'");
+    eval { $node->finish_psql($holder) };
     $node->finish_psql($_) for @load;
     sleep 2;    # read, and a housekeeping pass
     $run->signal('TERM');
@@ -56,9 +80,13 @@ sub run_load {
     IPC::Run::run([ $qprof, 'dump', "$out_dir/$name" ], '>', \$out,
         '2>', \$dump_err) or die "qprof dump: $dump_err";
     my @records = map { decode_json($_) } split /\n/, $out;
+    # the sleeping statement's, not the barrier's
+    my %sleep_queryid = map { ($_->{queryid} => 1) }
+      grep { $_->{kind} eq 'query_text' && ($_->{text} // '') =~ /pg_sleep/ }
+      @records;
     my @samples = grep {
         $_->{kind} eq 'sample' && ($_->{application_name} // '') =~ /^$name\d/
-          && $_->{cmd} eq 'CMD_SELECT'
+          && $_->{cmd} eq 'CMD_SELECT' && $sleep_queryid{ $_->{queryid} // 0 }
     } @records;
     my @notices = map { $_->{text} // "" }
       grep { $_->{kind} eq 'notice' } @records;

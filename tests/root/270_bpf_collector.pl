@@ -104,8 +104,12 @@ my $inner_ns = $inner->{plan_time_ns} + $inner->{exec_time_ns};
 diag sprintf 'nested CPU-bound statement: %.1f ms on CPU of %.1f ms, '
   . '%.1f ms off CPU', ($inner->{io}{oncpu_ns} // 0) / 1e6, $inner_ns / 1e6,
   (($inner->{io}{offcpu_other_ns} // 0) + ($inner->{io}{offcpu_io_wait_ns} // 0)) / 1e6;
-cmp_ok($inner->{io}{oncpu_ns} // 0, '>=', 0.8 * $inner_ns,
-    'a nested CPU-bound statement has on-CPU time close to its execution time');
+# on a busy machine it waits for a CPU too: that time is off the CPU
+my $inner_off = ($inner->{io}{offcpu_other_ns} // 0)
+  + ($inner->{io}{offcpu_io_wait_ns} // 0);
+cmp_ok($inner->{io}{oncpu_ns} // 0, '>=', 0.8 * ($inner_ns - $inner_off),
+    'a nested CPU-bound statement has on-CPU time close to its execution '
+      . 'time, but for the time it was switched out');
 cmp_ok($inner->{io}{oncpu_ns} // 0, '<=', $inner_ns * 1.05 + 5e6,
     'and no more than it');
 

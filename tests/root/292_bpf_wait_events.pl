@@ -152,7 +152,9 @@ my $read = event_of($scan, 'IO:DataFileRead');
 $asleep = offcpu_ns($scan) - ($scan->{io}{runqueue_ns} // 0);
 cmp_ok($scan->{io}{offcpu_io_wait_ns} // 0, '>', 0, 'the cold scan waited for I/O');
 cmp_ok($read->{count}, '>', 0, 'in IO:DataFileRead');
-cmp_ok($read->{ns}, '>=', 0.8 * $asleep,
+# (less 1 ms: on a loaded machine a page fault or a buffer mapping lock
+# may add a fraction of a millisecond to the few reads the scan waits for)
+cmp_ok($read->{ns}, '>=', 0.8 * $asleep - 1e6,
     'which is most of the time it was off the CPU and not runnable');
 
 # Every execution of the workload: the parts add up.
