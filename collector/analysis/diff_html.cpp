@@ -38,7 +38,7 @@ function table(title,rows){
   const rq=r.test.unit=='request';
   const p50=s=>rq?s.request_p50_ms:s.p50_ms,mean=s=>rq?s.ms_per_request:s.mean_ms,p95=s=>rq?s.request_p95_ms:s.p95_ms;
   let plan='';for(const c of r.work||[])if(c.significant)plan+='<br>work changed: '+e(c.measure)+' '+f(c.base)+' &rarr; '+f(c.new)+' (p '+Number(c.p_value).toPrecision(2)+')';
-  if(r.plan_changed)plan='<br>plan changed: cost '+f(r.plan_base.cost)+' &rarr; '+f(r.plan_new.cost)+
+  if(r.plan_changed)plan+='<br>plan changed: cost '+f(r.plan_base.cost)+' &rarr; '+f(r.plan_new.cost)+
    '<pre>'+e(r.plan_base.text)+'</pre><pre>'+e(r.plan_new.text)+'</pre>';
   h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+f(p50(b),3)+
    '</td><td>'+f(p50(n),3)+'</td><td>'+f(r.median_ratio)+'</td><td>'+Number(r.test.p_value).toPrecision(2)+'</td><td>'+

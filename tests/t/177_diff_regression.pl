@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../collector";
+use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -150,6 +151,25 @@ open my $hf, '<', "$tmp/diff.html" or die;
 my $html = do { local $/; <$hf> };
 like($html, qr/customer_id/, 'the HTML page holds the comparison');
 unlike($html, qr{(src|href)=["']?https?:}, 'and loads nothing from the network');
+# Drawn in headless Chromium: the dropped index's row gives its work change
+# and its plan change.
+open my $pf, '>', "$tmp/probe.js" or die;
+print $pf q{(function () {
+    const row = [...document.querySelectorAll('tr.regressed')]
+        .find(r => r.textContent.includes('FROM orders WHERE customer_id'));
+    return { row: row ? row.textContent : null };
+})()};
+close $pf;
+my ($bout, $berr) = ('', '');
+IPC::Run::run([ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py",
+        "$tmp/diff.html", '--probe', "$tmp/probe.js",
+        '--ready', 'document.getElementById("out").innerHTML.length > 0' ],
+    '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
+is($?, 0, 'the browser opened the page') or diag $berr;
+my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+is_deeply($seen->{errors}, [], 'no console error');
+like($seen->{probe}{row} // '', qr/work changed: shared_blks_accessed_per_call .*plan changed: cost/s,
+    'the row of the dropped index draws its work change and its plan change');
 
 # 4. Unusable input.
 ($rc, undef, $err) = run_qprof('diff', "$tmp/base", "$tmp/nowhere");
