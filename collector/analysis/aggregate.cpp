@@ -13,12 +13,15 @@ void ExecutionView::set_sums() {
         const capture::v1::IoStats &io = s.io();
         out = kernel;
         QPROF_KERNEL_SUMS(QPROF_SET)
+        waits.set(io, weight, db_time_ns);
+    } else {
+        waits.present = false;
     }
 #undef QPROF_SET
 }
 
 void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
-                    bool with_series) {
+                    bool with_series, bool with_waits) {
     double w = e.weight;
     ++executions;
     calls += w;
@@ -32,7 +35,8 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
         ++kernel_executions;
         in = e.kernel;
         QPROF_KERNEL_SUMS(QPROF_ADD)
-        waits.add(e.sample->io(), w, e.db_time_ns);
+        if (with_waits)
+            waits.add(e.waits);
     }
 #undef QPROF_ADD
     latency.add(e.bucket, e.db_time_ns);

@@ -64,6 +64,7 @@ struct ExecutionView {
     double sums[kSampleSums];
     bool has_kernel;
     double kernel[kKernelSums];
+    WaitView waits; /* present when the kernel facts carry the split */
 
     /* Fills sums and kernel from `sample` and `weight`. */
     void set_sums();
@@ -84,9 +85,11 @@ struct Aggregate {
     WaitBreakdown waits; /* where the time went, from the kernel facts */
 
     /* `with_series`: also the database time per interval (only the
-     * aggregates whose series are shown keep one: it costs a cache miss) */
+     * aggregates whose series are shown keep one: it costs a cache miss);
+     * `with_waits`: also where the time went (statements, the total, the
+     * route and --group-by groups: the others would cost as much again) */
     void add(const ExecutionView &e, const TimeGrid &grid,
-             bool with_series = true);
+             bool with_series = true, bool with_waits = true);
     double mean_ns() const {
         return calls > 0 ? total_ns / calls : 0;
     }

@@ -144,7 +144,7 @@ class ProfileBuilder : public CaptureVisitor {
         if (r.plan != 0) {
             uint32_t plan = plan_of(r.plan, stmt);
             PlanStats &ps = p_.plans[plan];
-            ps.all.add(e, p_.grid);
+            ps.all.add(e, p_.grid, true, false);
             if (ps.all.executions == 1 || d.start_unix_us < ps.first_unix_us)
                 ps.first_unix_us = d.start_unix_us;
             ps.last_unix_us = std::max(ps.last_unix_us, d.start_unix_us);
@@ -438,7 +438,9 @@ class ProfileBuilder : public CaptureVisitor {
             c.group = group;
             c.pair = FlatIndex::kAbsent;
         }
-        dim.groups[c.group].all.add(e, p_.grid, i == p_.group_by);
+        dim.groups[c.group].all.add(e, p_.grid, i == p_.group_by,
+                                    i == p_.group_by ||
+                                        dim.dimension == Dimension::Route);
         uint64_t pair_key = static_cast<uint64_t>(c.group) << 32 | stmt;
         if (c.pair == FlatIndex::kAbsent || c.pair_key != pair_key) {
             c.pair = dim.pair_index.find(pair_key);

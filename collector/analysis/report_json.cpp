@@ -359,8 +359,8 @@ class JsonReport {
         w_.end_array();
         w_.field("other_events_ms", rest_ns / 1e6);
         w_.field("other_events_count", rest_count);
-        w_.field("no_wait_event_ms", t->no_event_ns / 1e6);
-        w_.field("no_wait_event_count", t->no_event_count);
+        w_.field("no_wait_event_ms", t->no_event_ns() / 1e6);
+        w_.field("no_wait_event_count", t->no_event_count());
         w_.field("unaccounted_ms", t->unaccounted_ns() / 1e6);
         w_.end_object();
     }

@@ -515,7 +515,7 @@ class TextReport {
                 .c_str(),
             part(t.oncpu_ns).c_str(), part(t.runqueue_ns).c_str(),
             part(io).c_str(), part(lock).c_str(), part(lwlock).c_str(),
-            part(other).c_str(), part(t.no_event_ns).c_str());
+            part(other).c_str(), part(t.no_event_ns()).c_str());
         return row + one_line(largest, kReportWidth - row.size());
     }
 

@@ -9,13 +9,13 @@ namespace pb = capture::v1;
 
 double WaitTotals::classes_ns() const {
     double sum = 0;
-    for (double ns : class_ns)
-        sum += ns;
+    for (size_t c = 1; c < kWaitClassSlots; ++c)
+        sum += class_ns[c];
     return sum;
 }
 
 double WaitTotals::unaccounted_ns() const {
-    return elapsed_ns - oncpu_ns - runqueue_ns - classes_ns() - no_event_ns;
+    return elapsed_ns - oncpu_ns - runqueue_ns - classes_ns() - no_event_ns();
 }
 
 std::vector<WaitEventSum> WaitTotals::events_by_time() const {
@@ -25,6 +25,80 @@ std::vector<WaitEventSum> WaitTotals::events_by_time() const {
                          return a.ns > b.ns;
                      });
     return out;
+}
+
+void WaitTotals::add_event(uint32_t event, double ns, double count) {
+    for (WaitEventSum &e : events)
+        if (e.event == event) {
+            e.ns += ns;
+            e.count += count;
+            return;
+        }
+    if (events.size() < kMaxWaitEvents) {
+        events.push_back({event, ns, count});
+        return;
+    }
+    other_events_ns += ns;
+    other_events_count += count;
+}
+
+void WaitTotals::add(const WaitView &v) {
+    ++executions;
+    calls += v.weight;
+    elapsed_ns += v.elapsed_ns;
+    oncpu_ns += v.oncpu_ns;
+    runqueue_ns += v.runqueue_ns;
+    runqueue_waits += v.runqueue_waits;
+    io_wait_ns += v.io_wait_ns;
+    for (size_t i = 0; i < v.classes; ++i) {
+        class_ns[v.cls[i].slot] += v.cls[i].ns;
+        class_count[v.cls[i].slot] += v.cls[i].count;
+    }
+    other_events_ns += v.other_events_ns;
+    other_events_count += v.other_events_count;
+    for (size_t i = 0; i < v.events; ++i)
+        add_event(v.event[i].event, v.event[i].ns, v.event[i].count);
+}
+
+void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
+    present = WaitBreakdown::has_split(io);
+    if (!present)
+        return;
+    weight = w;
+    elapsed_ns = w * static_cast<double>(elapsed);
+    oncpu_ns = w * static_cast<double>(io.oncpu_ns());
+    runqueue_ns = w * static_cast<double>(io.runqueue_ns());
+    runqueue_waits = w * static_cast<double>(io.runqueue_waits());
+    io_wait_ns = w * static_cast<double>(io.offcpu_io_wait_ns());
+    classes = 0;
+    for (const pb::WaitClassTime &c : io.wait_classes()) {
+        if (classes == kWaitClassSlots - 1) /* more than there are classes */
+            break;
+        int id = static_cast<int>(c.wait_class());
+        /* WAIT_CLASS_NONE is not written: it would be no wait event */
+        uint32_t slot = id >= 0 && static_cast<size_t>(id) < kWaitClassSlots
+                            ? static_cast<uint32_t>(id)
+                            : static_cast<uint32_t>(kWaitClassSlots - 1);
+        cls[classes++] = {slot, w * static_cast<double>(c.ns()),
+                          w * static_cast<double>(c.count())};
+    }
+    if (io.offcpu_no_wait_event_ns() > 0 || io.offcpu_no_wait_event_count() > 0)
+        cls[classes++] = {
+            0, w * static_cast<double>(io.offcpu_no_wait_event_ns()),
+            w * static_cast<double>(io.offcpu_no_wait_event_count())};
+    events = 0;
+    other_events_ns = w * static_cast<double>(io.other_wait_events_ns());
+    other_events_count = w * static_cast<double>(io.other_wait_events_count());
+    for (const pb::WaitEventTime &e : io.wait_events()) {
+        double ns = w * static_cast<double>(e.ns());
+        double count = w * static_cast<double>(e.count());
+        if (events < kWaitEventsPerExecution) {
+            event[events++] = {e.wait_event_info(), ns, count};
+        } else { /* more than the collector writes: the rest */
+            other_events_ns += ns;
+            other_events_count += count;
+        }
+    }
 }
 
 WaitBreakdown::WaitBreakdown(const WaitBreakdown &o)
@@ -49,62 +123,6 @@ WaitTotals &WaitBreakdown::mutable_totals() {
     return *totals_;
 }
 
-namespace {
-
-void add_event(WaitTotals &t, uint32_t event, double ns, double count) {
-    for (WaitEventSum &e : t.events)
-        if (e.event == event) {
-            e.ns += ns;
-            e.count += count;
-            return;
-        }
-    if (t.events.size() < kMaxWaitEvents) {
-        t.events.push_back({event, ns, count});
-        return;
-    }
-    t.other_events_ns += ns;
-    t.other_events_count += count;
-}
-
-} // namespace
-
-void WaitBreakdown::add(const pb::IoStats &io, double w, uint64_t elapsed_ns) {
-    if (!has_split(io))
-        return;
-    WaitTotals &t = mutable_totals();
-    ++t.executions;
-    t.calls += w;
-    t.elapsed_ns += w * static_cast<double>(elapsed_ns);
-    t.oncpu_ns += w * static_cast<double>(io.oncpu_ns());
-    t.runqueue_ns += w * static_cast<double>(io.runqueue_ns());
-    t.runqueue_waits += w * static_cast<double>(io.runqueue_waits());
-    t.io_wait_ns += w * static_cast<double>(io.offcpu_io_wait_ns());
-    for (const pb::WaitClassTime &c : io.wait_classes()) {
-        double ns = w * static_cast<double>(c.ns());
-        double count = w * static_cast<double>(c.count());
-        int cls = static_cast<int>(c.wait_class());
-        if (cls == pb::WAIT_CLASS_NONE) { /* not written: no event */
-            t.no_event_ns += ns;
-            t.no_event_count += count;
-            continue;
-        }
-        size_t slot = cls > 0 && static_cast<size_t>(cls) < kWaitClassSlots
-                          ? static_cast<size_t>(cls)
-                          : kWaitClassSlots - 1;
-        t.class_ns[slot] += ns;
-        t.class_count[slot] += count;
-    }
-    for (const pb::WaitEventTime &e : io.wait_events())
-        add_event(t, e.wait_event_info(), w * static_cast<double>(e.ns()),
-                  w * static_cast<double>(e.count()));
-    t.other_events_ns += w * static_cast<double>(io.other_wait_events_ns());
-    t.other_events_count +=
-        w * static_cast<double>(io.other_wait_events_count());
-    t.no_event_ns += w * static_cast<double>(io.offcpu_no_wait_event_ns());
-    t.no_event_count +=
-        w * static_cast<double>(io.offcpu_no_wait_event_count());
-}
-
 void WaitBreakdown::merge(const WaitBreakdown &o) {
     if (!o.totals_)
         return;
@@ -122,11 +140,9 @@ void WaitBreakdown::merge(const WaitBreakdown &o) {
         t.class_count[c] += from.class_count[c];
     }
     for (const WaitEventSum &e : from.events)
-        add_event(t, e.event, e.ns, e.count);
+        t.add_event(e.event, e.ns, e.count);
     t.other_events_ns += from.other_events_ns;
     t.other_events_count += from.other_events_count;
-    t.no_event_ns += from.no_event_ns;
-    t.no_event_count += from.no_event_count;
 }
 
 const char *wait_class_label(int cls) {

@@ -33,8 +33,33 @@ struct WaitEventSum {
 };
 
 /* PostgreSQL's wait event classes as the capture numbers them
- * (capture::v1::WaitClass: 1 LWLock, 3 Lock, ... 10 IO, 11 any other). */
+ * (capture::v1::WaitClass: 1 LWLock, 3 Lock, ... 10 IO, 11 any other);
+ * slot 0 holds the time off the CPU with no wait event reported. */
 constexpr size_t kWaitClassSlots = 12;
+/* Events one execution lists at most (IoStats.wait_events). */
+constexpr size_t kWaitEventsPerExecution = 5;
+
+/* One execution's split, weighted, as each of its aggregates adds it:
+ * read from the sample once (ExecutionView). */
+struct WaitView {
+    bool present = false; /* the sample's kernel facts carry the split */
+    double weight = 0;
+    double elapsed_ns = 0, oncpu_ns = 0, runqueue_ns = 0, runqueue_waits = 0,
+           io_wait_ns = 0, other_events_ns = 0, other_events_count = 0;
+    /* the classes with time (slot 0: no wait event), in no order */
+    struct ClassTime {
+        uint32_t slot;
+        double ns, count;
+    };
+    size_t classes = 0;
+    ClassTime cls[kWaitClassSlots];
+    size_t events = 0;
+    WaitEventSum event[kWaitEventsPerExecution];
+
+    /* From `io` of an execution of `elapsed_ns` standing for `weight`. */
+    void set(const capture::v1::IoStats &io, double weight,
+             uint64_t elapsed_ns);
+};
 
 struct WaitTotals {
     uint64_t executions = 0; /* recorded, with the split */
@@ -45,12 +70,14 @@ struct WaitTotals {
     /* the kernel's uninterruptible sleep: cuts across the classes (a
      * data file read is mostly in it, so is a page fault with no event) */
     double io_wait_ns = 0;
+    /* by class; [0]: no wait event */
     std::array<double, kWaitClassSlots> class_ns{}, class_count{};
     std::vector<WaitEventSum> events; /* at most kMaxWaitEvents */
     double other_events_ns = 0, other_events_count = 0;
-    double no_event_ns = 0, no_event_count = 0;
 
-    /* The off-CPU time by wait event classes. */
+    double no_event_ns() const { return class_ns[0]; }
+    double no_event_count() const { return class_count[0]; }
+    /* The off-CPU time by wait event classes (without slot 0). */
     double classes_ns() const;
     /* Elapsed time none of the parts covers (negative when they cover
      * more: a slice of CPU before the statement began). */
@@ -59,10 +86,12 @@ struct WaitTotals {
     std::vector<WaitEventSum> events_by_time() const;
     /* The time of `cls` (capture::v1::WaitClass), 0 out of range. */
     double class_time(int cls) const {
-        return cls >= 0 && static_cast<size_t>(cls) < kWaitClassSlots
+        return cls > 0 && static_cast<size_t>(cls) < kWaitClassSlots
                    ? class_ns[static_cast<size_t>(cls)]
                    : 0;
     }
+    void add(const WaitView &v);
+    void add_event(uint32_t event, double ns, double count);
 };
 
 /* Distinct events an aggregate keeps apart; those seen after go to
@@ -81,10 +110,11 @@ class WaitBreakdown {
      * wrote only offcpu_io_wait_ns and offcpu_other_ns). */
     static bool has_split(const capture::v1::IoStats &io);
 
-    /* Adds one execution of `elapsed_ns` (planning and execution) that
-     * stands for `weight` executions; ignored without the split. */
-    void add(const capture::v1::IoStats &io, double weight,
-             uint64_t elapsed_ns);
+    /* Adds one execution; ignored without the split. */
+    void add(const WaitView &v) {
+        if (v.present)
+            mutable_totals().add(v);
+    }
     void merge(const WaitBreakdown &o);
 
     /* null when no execution had the split */

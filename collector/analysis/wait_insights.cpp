@@ -75,8 +75,8 @@ std::string breakdown_line(const Aggregate &g, const WaitTotals &t) {
     for (const auto &c : classes)
         out += std::string(", ") + wait_class_label(c.second) + " " +
                human_ms(c.first / 1e6);
-    if (t.no_event_ns > 0)
-        out += ", no wait event " + human_ms(t.no_event_ns / 1e6);
+    if (t.no_event_ns() > 0)
+        out += ", no wait event " + human_ms(t.no_event_ns() / 1e6);
     out += " (over " + human_count(static_cast<double>(t.executions)) +
            " executions with wait facts, " +
            percent(g.executions ? static_cast<double>(t.executions) /
@@ -355,7 +355,7 @@ std::string main_wait_of(const WaitTotals &t) {
             best = e.ns;
             name = wait_event_name(e.event);
         }
-    if (t.no_event_ns > best)
+    if (t.no_event_ns() > best)
         name = "no wait event";
     return name;
 }
