@@ -14,11 +14,13 @@ use IPC::Run;
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(clickhouse_server_path start_clickhouse_shards
-  stop_clickhouse ch_query ch_rows);
+  stop_clickhouse stop_clickhouse_server restart_clickhouse_server ch_query
+  ch_rows);
 
 sub clickhouse_server_path { return '/usr/sbin/clickhouse-server' }
 
 my @started;    # IPC::Run handles, stopped at the end whatever happened
+my @homes;      # each server's folder (its config.xml), by shard number
 
 END
 {
@@ -94,25 +96,55 @@ sub start_clickhouse_shards
 </yandex>
 XML
         close $conf;
-        my $h = IPC::Run::start(
-            [ clickhouse_server_path(), "--config-file=$home/config.xml" ],
-            '<', \undef, '>', "$home/stdout.log", '2>', "$home/stderr.log");
-        push @started, $h;
+        push @homes, $home;
         push @urls, "http://127.0.0.1:$http[$i]/";
+        _launch($#homes);
     }
-    my $http = HTTP::Tiny->new(timeout => 5);
-    for my $url (@urls)
-    {
-        my $up;
-        for (1 .. 300)
-        {
-            my $r = $http->get("${url}ping");
-            last if $up = $r->{success};
-            sleep 0.1;
-        }
-        die "clickhouse at $url did not start: see $dir" unless $up;
-    }
+    _wait_up($_) for @urls;
     return @urls;
+}
+
+# Starts the server of shard $i (0-based) in its folder.
+sub _launch
+{
+    my ($i) = @_;
+    my $home = $homes[$i];
+    $started[$i] = IPC::Run::start(
+        [ clickhouse_server_path(), "--config-file=$home/config.xml" ],
+        '<', \undef, '>>', "$home/stdout.log", '2>>', "$home/stderr.log");
+    return;
+}
+
+sub _wait_up
+{
+    my ($url) = @_;
+    my $http = HTTP::Tiny->new(timeout => 5);
+    for (1 .. 300)
+    {
+        return if $http->get("${url}ping")->{success};
+        sleep 0.1;
+    }
+    die "clickhouse at $url did not start";
+}
+
+# Stops the server of shard $i (SIGTERM), its data kept.
+sub stop_clickhouse_server
+{
+    my ($i) = @_;
+    my $h = $started[$i];
+    return unless $h && $h->pumpable;
+    $h->signal('TERM');
+    eval { $h->finish };
+    return;
+}
+
+# Starts the server of shard $i again, on its ports, with its data.
+sub restart_clickhouse_server
+{
+    my ($i, $url) = @_;
+    _launch($i);
+    _wait_up($url);
+    return;
 }
 
 # Stops every server started (SIGTERM: ClickHouse waits at most a few
@@ -121,7 +153,7 @@ sub stop_clickhouse
 {
     for my $h (@started)
     {
-        next unless $h->pumpable;
+        next unless $h && $h->pumpable;
         $h->signal('TERM');
         eval { $h->finish };
     }

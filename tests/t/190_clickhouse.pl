@@ -8,11 +8,13 @@
 # sample is there once (count per server and epoch as in the capture), and
 # exporting again doubles nothing; the statement texts and plans are there
 # once; `qprof report --clickhouse` prints the same top statements, routes
-# and errors as the report of the files.
+# and errors as the report of the files. A server that answers garbage or
+# a malformed chunked answer is an error that says so (exit status 2).
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../collector";
+use IO::Socket::INET;
 use JSON::PP;
 use List::Util qw(sum);
 use PostgreSQL::Test::Utils;
@@ -354,5 +356,38 @@ like($err, qr/cannot connect/, 'saying so');
     '--database', 'nosuchdb');
 is($rc, 2, 'a database that is not there: exit status 2');
 like($err, qr/nosuchdb/, 'with ClickHouse\'s message');
+
+# Answers that are not ClickHouse's: said, exit status 2, no crash.
+for my $case (
+    [ 'closes without answering', '', qr/not an HTTP answer/ ],
+    [ 'answers garbage', "hello\r\n\r\n", qr/not an HTTP answer/ ],
+    [ 'a malformed chunked answer',
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n",
+        qr/malformed chunked/ ],
+    [ 'a chunk longer than the answer',
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\nab",
+        qr/cut short/ ])
+{
+    my ($name, $reply, $message) = @$case;
+    my $listener = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+        Listen => 1, ReuseAddr => 1) or die "listen: $!";
+    my $port = $listener->sockport;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0)
+    {
+        my $client = $listener->accept;
+        my $request = '';
+        $client->recv($request, 65536);
+        print $client $reply;
+        close $client;
+        exit 0;
+    }
+    close $listener;
+    ($rc, $out, $err) = run_qprof('report', '--clickhouse',
+        "http://127.0.0.1:$port/");
+    waitpid $pid, 0;
+    is($rc, 2, "a server that $name: exit status 2");
+    like($err, $message, 'saying what was wrong');
+}
 
 done_testing();

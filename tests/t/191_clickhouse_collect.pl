@@ -4,8 +4,10 @@
 # between two workloads and restarted on the same folder, and ClickHouse
 # then holds every sample of the capture once: the count per epoch is the
 # capture's, each workload's statements are all there, and after a merge
-# no row is doubled. Without the schema or ClickHouse, the collector says
-# so and does not start.
+# no row is doubled. ClickHouse stopped for a while does not stop the
+# capture, and the files closed meanwhile reach it once it is back.
+# Without the schema or ClickHouse, the collector says so and does not
+# start.
 use strict;
 use warnings;
 use FindBin;
@@ -85,9 +87,25 @@ $collector = start_collector($node, $dir, @args);
 workload('/w/4', 100);
 ok(wait_for('w4', sub { in_clickhouse('/w/4') == 100 }),
     'after the restart, the new statements reach ClickHouse');
+
+# ClickHouse stops for a while: the capture goes on, and the files closed
+# meanwhile are loaded once it answers again.
+stop_clickhouse_server(0);
+workload('/w/5', 200);
+sleep 2.5;
+ok($collector->pumpable, 'the collector runs on without ClickHouse');
+my $mark = slurp_file("$dir/clickhouse.exported");
+my @files = glob("$dir/*.qprof");
+cmp_ok($mark, '<', scalar(@files) - 1,
+    "files closed meanwhile are not loaded yet ($mark of " . scalar(@files) . ')');
+restart_clickhouse_server(0, $url);
+workload('/w/6', 50);
+ok(wait_for('w6', sub { in_clickhouse('/w/6') == 50 }),
+    'ClickHouse back: the new statements reach it');
 is(stop_collector($collector), 0, 'the restarted collector stops cleanly');
 
-my %expected = ('/w/1' => 300, '/w/2' => 400, '/w/3' => 200, '/w/4' => 100);
+my %expected = ('/w/1' => 300, '/w/2' => 400, '/w/3' => 200, '/w/4' => 100,
+    '/w/5' => 200, '/w/6' => 50);
 for my $route (sort keys %expected)
 {
     is(in_clickhouse($route), $expected{$route},
