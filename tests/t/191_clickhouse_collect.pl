@@ -94,7 +94,7 @@ stop_clickhouse_server(0);
 workload('/w/5', 200);
 sleep 2.5;
 ok($collector->pumpable, 'the collector runs on without ClickHouse');
-my $mark = slurp_file("$dir/clickhouse.exported");
+chomp(my $mark = slurp_file("$dir/clickhouse.exported"));
 my @files = glob("$dir/*.qprof");
 cmp_ok($mark, '<', scalar(@files) - 1,
     "files closed meanwhile are not loaded yet ($mark of " . scalar(@files) . ')');
