@@ -132,6 +132,32 @@ double setting_kb(const Analysis &a, uint32_t server, const std::string &name) {
     return 0;
 }
 
+/* The next step of a statement waiting off the CPU, by its main wait
+ * (main_wait_of; "" without the wait split). */
+std::string wait_bound_action(const std::string &cause) {
+    if (cause.compare(0, 8, "Timeout:") == 0)
+        return "It sleeps or waits for a timeout (" + cause +
+               ": pg_sleep, a lock or statement timeout's delay, "
+               "VACUUM's cost delay): check that the wait is meant, and "
+               "move it out of the database where it holds a connection.";
+    if (cause.compare(0, 7, "Client:") == 0)
+        return "It waits for the client (" + cause +
+               "): the application is slow to send the next data or read "
+               "the results, or the network is; look at the application "
+               "side of this statement.";
+    if (cause.compare(0, 4, "IPC:") == 0)
+        return "It waits for other server processes (" + cause +
+               ": parallel workers, replication, a synchronous standby): "
+               "see the event in the documentation's wait event table.";
+    if (cause == "no wait event")
+        return "It is off the CPU with no wait event reported: page faults "
+               "(memory pressure, a large working set) or a wait "
+               "PostgreSQL does not report (an extension's).";
+    return "It waits for something other than the CPU or storage: locks "
+           "held by other sessions, the client, or sleeps. Look at pg_locks "
+           "and wait_event while it runs.";
+}
+
 class InsightFinder {
   public:
     explicit InsightFinder(Analysis &a) : a_(a), p_(a.profile) {}
@@ -802,10 +828,7 @@ class InsightFinder {
             in.action = is_io ? "It waits for files other than table reads "
                                 "(WAL flushes, temporary files): check "
                                 "commit frequency and temporary file use."
-                              : "It waits for something other than the CPU "
-                                "or storage: locks held by other sessions, "
-                                "the client, or sleeps. Look at pg_locks and "
-                                "wait_event while it runs.";
+                              : wait_bound_action(cause);
             in.fact("oncpu_ms", g.oncpu_ns / 1e6);
             in.fact("io_wait_ms", g.io_wait_ns / 1e6);
             in.fact("other_wait_ms", g.other_wait_ns / 1e6);

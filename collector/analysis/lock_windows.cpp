@@ -37,8 +37,10 @@ void LockWindows::add(const Execution &e) {
         static_cast<uint64_t>(e.server) << 32 | static_cast<uint32_t>(e.pid);
     auto found = backends_.find(key);
     if (found == backends_.end()) {
-        if (backends_.size() >= kMaxBackends)
+        if (backends_.size() >= kMaxBackends) {
             backends_.clear(); /* bounded: forget the oldest windows */
+            recent_writers_.clear();
+        }
         found = backends_.emplace(key, Backend()).first;
         found->second.server = e.server;
         found->second.pid = e.pid;
@@ -46,6 +48,10 @@ void LockWindows::add(const Execution &e) {
     Backend &b = found->second;
     b.dbid = e.dbid;
     if (e.takes_row_locks) {
+        if (recent_writers_.size() < kRecentWriters)
+            recent_writers_.push_back(key);
+        else
+            recent_writers_[next_writer_++ % kRecentWriters] = key;
         b.has_writer = true;
         b.writer = e.statement;
         b.writer_start_us = e.start_unix_us;
@@ -68,8 +74,11 @@ void LockWindows::match(const Execution &w) {
     ws.lock_ns += w.weight * static_cast<double>(w.lock_wait_ns);
     /* a statement run by several candidate backends counts once */
     std::vector<uint32_t> holders;
-    for (const auto &entry : backends_) {
-        const Backend &b = entry.second;
+    for (uint64_t key : recent_writers_) {
+        auto found = backends_.find(key);
+        if (found == backends_.end()) /* forgotten */
+            continue;
+        const Backend &b = found->second;
         if (b.server != w.server || b.pid == w.pid || b.dbid != w.dbid ||
             !b.has_writer || b.writer_start_us > began_by ||
             b.writer_end_us < w.start_unix_us - kLockLookbackUs)

@@ -12,7 +12,9 @@
  *   - took row locks: INSERT, UPDATE, DELETE, MERGE, or a SELECT that
  *     wrote WAL (FOR UPDATE / FOR SHARE mark the rows);
  *   - began before the wait began, and is that backend's latest such
- *     execution, ended at most kLockLookbackUs before W began;
+ *     execution, ended at most kLockLookbackUs before W began, and among
+ *     the last kRecentWriters such executions of the capture (a bound on
+ *     the work per wait);
  *   - and whose backend finished a statement (its COMMIT, or H itself when
  *     it committed alone) within the window in which the wait ended.
  * Table locks taken by utility statements (DDL, LOCK TABLE) are not seen.
@@ -76,6 +78,7 @@ class LockWindows {
 
   private:
     static constexpr size_t kRecentEnds = 8;
+    static constexpr size_t kRecentWriters = 256;
     static constexpr size_t kMaxBackends = 1 << 16;
     static constexpr size_t kMaxPairs = 1 << 16;
 
@@ -91,6 +94,10 @@ class LockWindows {
     void match(const Execution &w);
 
     std::unordered_map<uint64_t, Backend> backends_;
+    /* the backends of the last row-locking executions (a ring; a backend
+     * may be there more than once) */
+    std::vector<uint64_t> recent_writers_;
+    size_t next_writer_ = 0;
     std::unordered_map<uint64_t, uint32_t> pair_index_;
 };
 

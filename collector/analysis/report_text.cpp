@@ -203,7 +203,13 @@ class TextReport {
                   : "on " +
                         percent(static_cast<double>(t.kernel_executions) /
                                 static_cast<double>(t.executions)) +
-                        " of executions") +
+                        " of executions" +
+                        (t.waits.totals()
+                             ? ", the wait split on " +
+                                   percent(static_cast<double>(
+                                               t.waits.totals()->executions) /
+                                           static_cast<double>(t.executions))
+                             : std::string())) +
              "; per-node actuals: " +
              human_count(static_cast<double>(p_.actuals_executions)) +
              " executions");

@@ -137,6 +137,7 @@ is($lw && $lw->{facts}{top_event}, 'LWLock:WALWrite', 'on LWLock:WALWrite');
 my $sleeping = first { $_->{kind} eq 'wait_bound' } @insights;
 is($sleeping && $sleeping->{statement}, $sleep->{key}, 'pg_sleep waits off the CPU');
 like($sleeping && $sleeping->{title}, qr/mostly Timeout:PgSleep/, 'mostly on Timeout:PgSleep');
+like($sleeping && $sleeping->{action}, qr/^It sleeps/, 'and the next step says it sleeps');
 ok(!(grep { $_->{kind} eq 'wait_bound' && $_->{statement} eq $waiter->{key} } @insights),
     'the lock waiter is not told twice');
 my @ranked = map { $_->{db_time_ms} } @insights;
@@ -145,6 +146,8 @@ is_deeply(\@ranked, [ sort { $b <=> $a } @ranked ], 'ranked by database time');
 # The terminal report.
 ($rc, my $text) = run_qprof('report', $dir);
 is($rc, 0, 'report succeeds');
+like($text, qr/kernel facts: on 97\.7% of executions, the wait split on 97\.7%/,
+    'the summary says on what share of the executions the split is');
 my @long = grep { length($_) > 100 } split /\n/, $text;
 is(scalar @long, 0, 'every line fits 100 columns') or diag join("\n", @long);
 my ($waits_text) = $text =~ /^(Where the time went.*)\z/ms;
