@@ -70,7 +70,7 @@ ReportSelection select_for_report(const Analysis &a,
         const WaitTotals *t = s.all.waits.totals();
         return t ? t->runqueue_ns : 0;
     });
-    add_ranking("lock_wait", "Lock, LWLock waits (kernel)",
+    add_ranking("lock_wait", "Lock, LWLock (kernel)",
                 [](const StatementStats &s) {
                     const WaitTotals *t = s.all.waits.totals();
                     return t ? t->class_time(capture::v1::WAIT_CLASS_LOCK) +
