@@ -521,8 +521,10 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         const Aggregate &na = groups.second ? groups.second->all : kEmpty;
         row.base = side_of(base, ba, ba.total_ns);
         row.fresh = side_of(fresh, na, na.total_ns);
+        /* a structured binding cannot be captured before C++20 */
+        const std::string &route = name;
         auto requests_of = [&](const SampleFacts &f) -> const RouteRequests & {
-            auto found = f.route_requests.find(name);
+            auto found = f.route_requests.find(route);
             return found == f.route_requests.end() ? kNoRequests
                                                    : found->second;
         };
