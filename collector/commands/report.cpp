@@ -53,6 +53,7 @@ const char *kReportUsage =
     "       qprof report --clickhouse URL [--database DB] [--server S]...\n"
     "                    [--json] [--since T] [--until T] [--route R]\n"
     "                    [--app A] [--db D] [--user OID] [--top N]\n"
+    "                    [--group-by route|controller|app|user|db|tag:NAME]\n"
     "  --clickhouse URL  the report's main tables (summary, top statements,\n"
     "                routes, errors by SQLSTATE, kernel facts by statement)\n"
     "                computed by ClickHouse over the samples `qprof export`\n"
@@ -213,9 +214,9 @@ int report_command(int argc, char **argv) {
         }
     }
     if (!clickhouse.empty()) {
-        if (!paths.empty() || !html.empty() || filters.group_by != "route")
-            throw UsageError("--clickhouse reads no capture file, and has "
-                             "neither --html nor --group-by (yet)");
+        if (!paths.empty() || !html.empty())
+            throw UsageError("--clickhouse reads no capture file, and has no "
+                             "--html (yet)");
         FleetFilters fleet;
         fleet.servers = servers;
         fleet.has_since = since.given;
@@ -237,6 +238,7 @@ int report_command(int argc, char **argv) {
             fleet.user = static_cast<uint32_t>(oid);
         }
         fleet.top = options.top;
+        fleet.group_by = filters.group_by;
         return report_from_clickhouse(clickhouse, database, fleet, json);
     }
     if (!servers.empty() || database != "qprof")

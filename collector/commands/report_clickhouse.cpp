@@ -1,7 +1,8 @@
 /*
  * The terminal layout is report_text.cpp's for the sections ClickHouse
- * answers (summary, top statements, time by route, errors by SQLSTATE,
- * kernel facts by statement); statements are keyed s1, s2... by total time.
+ * answers (summary, top statements, time by route or another attribution,
+ * errors by SQLSTATE, kernel facts by statement and by group); statements
+ * are keyed s1, s2... by total time.
  */
 #include "report_clickhouse.h"
 #include "analysis.h"
@@ -93,7 +94,7 @@ class FleetText {
     std::string render() {
         summary();
         top_statements();
-        routes();
+        groups();
         errors();
         kernel();
         return out_;
@@ -199,13 +200,13 @@ class FleetText {
                  " more statements (--top N, --json)");
     }
 
-    void routes() {
-        heading("Database time by route");
-        line(printf_line("%-32s %9s %6s %8s %8s %8s %6s  %s", "route", "total",
-                         "share", "calls", "mean", "p95", "errors",
-                         "top statements"));
+    void groups() {
+        heading("Database time by " + r_.group_by);
+        line(printf_line("%-32s %9s %6s %8s %8s %8s %6s  %s",
+                         r_.group_by.c_str(), "total", "share", "calls", "mean",
+                         "p95", "errors", "top statements"));
         double sum = 0;
-        for (const FleetGroup &g : r_.routes) {
+        for (const FleetGroup &g : r_.groups) {
             sum += g.total_ns;
             std::string tops;
             for (uint32_t s : g.top_statements)
@@ -220,8 +221,8 @@ class FleetText {
                 human_ms(g.p95_ns / 1e6).c_str(), human_count(g.errors).c_str(),
                 tops.c_str()));
         }
-        if (r_.routes_total > r_.routes.size())
-            line("... " + std::to_string(r_.routes_total - r_.routes.size()) +
+        if (r_.groups_total > r_.groups.size())
+            line("... " + std::to_string(r_.groups_total - r_.groups.size()) +
                  " more groups, " + human_ms((r_.total_ns - sum) / 1e6));
     }
 
@@ -244,30 +245,55 @@ class FleetText {
         }
     }
 
+    static const char *dominated_by(double oncpu, double io_wait,
+                                    double other_wait) {
+        double all = oncpu + io_wait + other_wait;
+        if (all <= 0)
+            return "";
+        if (io_wait >= 0.5 * all)
+            return "I/O";
+        if (other_wait >= 0.5 * all)
+            return "wait";
+        return "";
+    }
+
+    template <typename T>
+    std::string kernel_row(const std::string &name, const T &g) {
+        return printf_line(
+            "%-14s %9s %9s %10s %10s %9s %5s  ", one_line(name, 14).c_str(),
+            human_ms(g.oncpu_ns / 1e6).c_str(),
+            human_ms(g.io_wait_ns / 1e6).c_str(),
+            human_ms(g.other_wait_ns / 1e6).c_str(),
+            human_count(g.page_cache_misses).c_str(),
+            human_bytes(g.block_bytes).c_str(),
+            dominated_by(g.oncpu_ns, g.io_wait_ns, g.other_wait_ns));
+    }
+
     void kernel() {
         if (r_.kernel_executions == 0)
             return;
+        const char *columns = "                  on CPU  I/O wait other wait "
+                              "storage rd  blk bytes  mostly";
         heading("Kernel facts by statement (over its executions with them)");
-        line("key               on CPU  I/O wait other wait storage rd  blk "
-             "bytes  mostly  text");
+        line(std::string("key") + (columns + 3) + "  text");
         size_t shown = 0;
         for (uint32_t i : r_.kernel_statements) {
             if (shown++ >= 10)
                 break;
             const FleetStatement &s = r_.statements[i];
-            double all = s.oncpu_ns + s.io_wait_ns + s.other_wait_ns;
-            const char *mostly = all <= 0                       ? ""
-                                 : s.io_wait_ns >= 0.5 * all    ? "I/O"
-                                 : s.other_wait_ns >= 0.5 * all ? "wait"
-                                                                : "";
-            std::string row =
-                printf_line("%-14s %9s %9s %10s %10s %9s %5s  ", key(i).c_str(),
-                            human_ms(s.oncpu_ns / 1e6).c_str(),
-                            human_ms(s.io_wait_ns / 1e6).c_str(),
-                            human_ms(s.other_wait_ns / 1e6).c_str(),
-                            human_count(s.page_cache_misses).c_str(),
-                            human_bytes(s.block_bytes).c_str(), mostly);
+            std::string row = kernel_row(key(i), s);
             line(row + one_line(text_of(s), kReportWidth - row.size()));
+        }
+        const std::string &dim = r_.group_by;
+        heading("Kernel facts by " + dim);
+        line(dim + (columns + std::min<size_t>(dim.size(), 14)));
+        for (const FleetGroup &g : r_.groups) {
+            if (g.kernel_executions == 0)
+                continue;
+            std::string row = kernel_row(g.name, g);
+            if (g.name.size() > 14)
+                row += one_line(g.name, kReportWidth - row.size());
+            line(row);
         }
     }
 
@@ -345,10 +371,11 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     }
     w.end_array();
     w.field("statements_total", r.statements_total);
-    w.key("routes").begin_object();
-    w.field("groups_total", r.routes_total);
+    w.key("attribution").begin_object();
+    w.field("group_by", r.group_by);
+    w.field("groups_total", r.groups_total);
     w.key("groups").begin_array();
-    for (const FleetGroup &g : r.routes) {
+    for (const FleetGroup &g : r.groups) {
         w.begin_object();
         w.field("name", g.name);
         w.field("calls", g.calls);

@@ -106,9 +106,11 @@ class FleetQueries {
         resolve_relative_times();
         where_ = where_clause();
         servers();
+        group_sql_ = group_expression(f_.group_by);
+        r_.group_by = f_.group_by;
         summary();
         statements();
-        routes();
+        groups();
         errors();
         return std::move(r_);
     }
@@ -327,6 +329,36 @@ class FleetQueries {
         }
     }
 
+    /* The group of a sample under --group-by, named as the report of files
+     * names it; users and databases are a server's (OIDs), told apart by
+     * " @server_id" when there are several servers. */
+    std::string group_expression(const std::string &group_by) const {
+        std::string server =
+            r_.servers.size() > 1 ? ", ' @', toString(server_id)" : "";
+        auto tag = [](const std::string &key) {
+            std::string value =
+                "tag_values[indexOf(tag_keys, " + sql_quote(key) + ")]";
+            return "if(" + value + " = '', '(none)', " + value + ")";
+        };
+        if (group_by == "route")
+            return "if(route = '', '(none)', route)";
+        if (group_by == "controller")
+            return "if(controller = '', '(none)', controller)";
+        if (group_by == "app")
+            return "if(application = '', '(none)', application)";
+        if (group_by == "user")
+            return "concat('userid ', toString(userid)" + server + ")";
+        if (group_by == "db")
+            return "concat(if(database = '', concat('dbid ', toString(dbid)), "
+                   "database), ''" +
+                   server + ")";
+        if (group_by.compare(0, 4, "tag:") == 0 && group_by.size() > 4)
+            return tag(group_by.substr(4));
+        throw UsageError("--group-by takes route, controller, app, user, db "
+                         "or tag:NAME, not " +
+                         group_by);
+    }
+
     /* The listed statement (server_id, dbid, queryid), or -1. */
     int listed(uint64_t server_id, uint32_t dbid, int64_t queryid) const {
         for (size_t i = 0; i < r_.statements.size(); ++i) {
@@ -338,21 +370,24 @@ class FleetQueries {
         return -1;
     }
 
-    void routes() {
+    void groups() {
         std::string db_time = kDbTime;
         std::string from =
             " FROM " + table("samples") + " FINAL" + where_and("toplevel = 1");
         Rows rows = c_.select(
-            "SELECT if(route = '', '(none)', route) AS route_name, "
-            "sum(weight), sum(weight * " +
-            db_time +
+            "SELECT " + group_sql_ +
+            " AS group_name, sum(weight), sum(weight * " + db_time +
             ") AS total_ns, sumIf(weight, sqlstate != ''), count(), " +
-            percentile_sql(db_time) + from +
-            " GROUP BY route_name ORDER BY total_ns DESC, route_name");
-        check_columns(rows, 8, "routes");
-        r_.routes_total = rows.size();
+            percentile_sql(db_time) +
+            ", countIf(has_io = 1), sumIf(weight * oncpu_ns, has_io = 1), "
+            "sumIf(weight * io_wait_ns, has_io = 1), sumIf(weight * "
+            "other_wait_ns, has_io = 1), sumIf(weight * page_cache_misses, "
+            "has_io = 1), sumIf(weight * block_bytes, has_io = 1)" +
+            from + " GROUP BY group_name ORDER BY total_ns DESC, group_name");
+        check_columns(rows, 14, "groups");
+        r_.groups_total = rows.size();
         for (const auto &row : rows) {
-            if (r_.routes.size() >= f_.top)
+            if (r_.groups.size() >= f_.top)
                 break;
             FleetGroup g;
             g.name = row[0];
@@ -361,17 +396,23 @@ class FleetQueries {
             g.errors = num(row[3]);
             double p50, p99;
             set_percentiles(&row[5], unum(row[4]), &p50, &g.p95_ns, &p99);
-            r_.routes.push_back(std::move(g));
+            g.kernel_executions = unum(row[8]);
+            g.oncpu_ns = num(row[9]);
+            g.io_wait_ns = num(row[10]);
+            g.other_wait_ns = num(row[11]);
+            g.page_cache_misses = num(row[12]);
+            g.block_bytes = num(row[13]);
+            r_.groups.push_back(std::move(g));
         }
-        /* each route's statements with most time */
+        /* each group's statements with most time */
         Rows tops = c_.select(
-            "SELECT if(route = '', '(none)', route) AS route_name, server_id, "
-            "dbid, queryid, sum(weight * " +
+            "SELECT " + group_sql_ +
+            " AS group_name, server_id, dbid, queryid, sum(weight * " +
             db_time + ") AS total_ns" + from +
-            " GROUP BY route_name, server_id, dbid, queryid ORDER BY "
-            "route_name, total_ns DESC LIMIT 3 BY route_name");
-        check_columns(tops, 5, "statements by route");
-        for (FleetGroup &g : r_.routes)
+            " GROUP BY group_name, server_id, dbid, queryid ORDER BY "
+            "group_name, total_ns DESC LIMIT 3 BY group_name");
+        check_columns(tops, 5, "statements by group");
+        for (FleetGroup &g : r_.groups)
             for (const auto &row : tops)
                 if (row[0] == g.name) {
                     int s = listed(unum(row[1]),
@@ -415,6 +456,7 @@ class FleetQueries {
     std::string db_;
     std::vector<std::string> server_ids_;
     std::string where_;
+    std::string group_sql_;
     FleetReport r_;
 };
 

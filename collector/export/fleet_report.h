@@ -1,10 +1,10 @@
 /*
  * fleet_report.h — the report's main tables computed by ClickHouse over the
  * samples `qprof export` loaded (docs/clickhouse.md): the summary, the top
- * statements with percentiles, the time by route, the errors by SQLSTATE
- * and the kernel facts by statement. The queries are those of
- * docs/clickhouse-queries.sql with the report's filters; sums are weighted
- * by the sampling rate as in the report of files.
+ * statements with percentiles, the time by route (or another attribution),
+ * the errors by SQLSTATE and the kernel facts by statement and by group. The
+ * queries are those of docs/clickhouse-queries.sql with the report's filters;
+ * sums are weighted by the sampling rate as in the report of files.
  */
 #pragma once
 
@@ -28,6 +28,8 @@ struct FleetFilters {
     bool has_user = false;
     uint32_t user = 0;
     size_t top = 20;
+    /* route, controller, app, user, db or tag:NAME */
+    std::string group_by = "route";
 };
 
 struct FleetServer {
@@ -55,6 +57,9 @@ struct FleetStatement {
 struct FleetGroup {
     std::string name;
     double calls = 0, total_ns = 0, p95_ns = 0, errors = 0;
+    uint64_t kernel_executions = 0;
+    double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
+           page_cache_misses = 0, block_bytes = 0;
     /* its statements with most time: indexes in FleetReport::statements
      * (only those listed there) */
     std::vector<uint32_t> top_statements;
@@ -79,14 +84,15 @@ struct FleetReport {
     int64_t first_unix_us = 0, last_unix_us = 0;
     double max_weight = 1;
     std::vector<FleetStatement> statements; /* top by total time */
-    std::vector<FleetGroup> routes;         /* top by total time */
-    uint64_t routes_total = 0;
+    std::string group_by;                   /* the attribution's name */
+    std::vector<FleetGroup> groups;         /* top by total time */
+    uint64_t groups_total = 0;
     std::vector<FleetError> errors_by_sqlstate;
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
 };
 
 /* Asks ClickHouse; throws ClickHouseError, UsageError for a --server
- * that names no server. */
+ * that names no server or a bad group_by. */
 FleetReport query_fleet_report(const ClickHouseClient &client,
                                FleetFilters filters);
 

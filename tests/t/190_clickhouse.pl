@@ -284,9 +284,22 @@ for my $f (qw(calls db_time_ms errors statements executions))
   @{ $fleet->{statements} };
 same_rows('report --clickhouse statements', \%got, \%want_statement,
     map { [ $_, $_ ] } qw(calls total_ms errors executions rows p50_ms p95_ms p99_ms));
-%got = map { ($_->{name} => $_) } @{ $fleet->{routes}{groups} };
+is($fleet->{attribution}{group_by}, 'route', 'by route unless told');
+%got = map { ($_->{name} => $_) } @{ $fleet->{attribution}{groups} };
 same_rows('report --clickhouse routes', \%got, \%want_route,
     map { [ $_, $_ ] } qw(calls total_ms errors p95_ms));
+for my $dimension (qw(controller app))
+{
+    my ($want_dim) = grep { $_->{dimension} eq $dimension }
+      @{ $doc->{attribution}{dimensions} };
+    my %want = map { ($_->{name} => $_) } @{ $want_dim->{groups} };
+    ($crc, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
+        '--top', '1000', '--group-by', $dimension);
+    %got = map { ($_->{name} => $_) }
+      @{ decode_json($cout)->{attribution}{groups} };
+    same_rows("report --clickhouse --group-by $dimension", \%got, \%want,
+        map { [ $_, $_ ] } qw(calls total_ms errors));
+}
 %got = map { ($_->{sqlstate} => $_) } @{ $fleet->{errors} };
 same_rows('report --clickhouse errors', \%got, \%want_error, [ 'count', 'count' ]);
 
