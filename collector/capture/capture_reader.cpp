@@ -1,6 +1,7 @@
 #include "capture_reader.h"
 #include "capture_format.h"
 #include "errors.h"
+#include "read_ahead.h"
 
 #include <cerrno>
 #include <cstring>
@@ -146,6 +147,87 @@ std::string unfinished_blocks_problem(const uint8_t *data, size_t size) {
     return "";
 }
 
+/* A record that is a sample block and nothing else, as the writer writes
+ * it: the block's own fields, and where its samples are. */
+struct BlockWire {
+    uint64_t epoch = 0, first_seq = 0;
+    int64_t base_start_unix_us = 0;
+    const uint8_t *fields = nullptr; /* the SampleBlock message */
+    size_t size = 0;
+};
+
+/* Field numbers and wire types of the records read without protobuf. */
+constexpr uint64_t kRecordSampleBlockTag =
+    (pb::Record::kSampleBlockFieldNumber << 3) | 2;
+constexpr uint32_t kBlockEpochTag = (pb::SampleBlock::kEpochFieldNumber << 3);
+constexpr uint32_t kBlockFirstSeqTag =
+    (pb::SampleBlock::kFirstSeqFieldNumber << 3);
+constexpr uint32_t kBlockBaseStartTag =
+    (pb::SampleBlock::kBaseStartUnixUsFieldNumber << 3);
+constexpr uint32_t kBlockSampleTag =
+    (pb::SampleBlock::kSamplesFieldNumber << 3) | 2;
+
+/* Calls `visit(bytes, size)` for each sample of a block found by
+ * sample_block_wire. */
+template <typename Visit>
+void for_each_sample_wire(const BlockWire &block, Visit visit) {
+    size_t pos = 0;
+    while (pos < block.size) {
+        uint64_t tag = 0, value = 0;
+        read_varint(block.fields, block.size, pos, tag);
+        read_varint(block.fields, block.size, pos, value);
+        if (tag != kBlockSampleTag)
+            continue;
+        if (!visit(block.fields + pos, static_cast<size_t>(value)))
+            return;
+        pos += value;
+    }
+}
+
+/* Whether `record` is one sample block field with only the fields a
+ * SampleBlock has, in well-formed wire format; fills `block`. Any other
+ * record (or anything unusual) is parsed whole by protobuf instead, which
+ * judges it as it judges every record. */
+bool sample_block_wire(const uint8_t *record, size_t size, BlockWire &block) {
+    size_t pos = 0;
+    uint64_t tag = 0, length = 0;
+    if (!read_varint(record, size, pos, tag) || tag != kRecordSampleBlockTag ||
+        !read_varint(record, size, pos, length) || length != size - pos)
+        return false;
+    block.fields = record + pos;
+    block.size = static_cast<size_t>(length);
+    pos = 0;
+    while (pos < block.size) {
+        uint64_t value = 0;
+        if (!read_varint(block.fields, block.size, pos, tag) ||
+            !read_varint(block.fields, block.size, pos, value))
+            return false;
+        switch (tag) {
+        case kBlockEpochTag:
+            block.epoch = value;
+            break;
+        case kBlockFirstSeqTag:
+            block.first_seq = value;
+            break;
+        case kBlockBaseStartTag:
+            block.base_start_unix_us = static_cast<int64_t>(value);
+            break;
+        case kBlockSampleTag:
+            if (value > block.size - pos)
+                return false;
+            pos += value;
+            break;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+/* What became of a sample block given to a block visitor. */
+enum class BlockOutcome { Read, Undecodable, Stop };
+using VisitBlock = std::function<BlockOutcome(const BlockWire &block)>;
+
 /* Decompresses frames within the format's limits, without trusting what
  * a frame declares: the output grows as it comes, a frame producing more
  * than it declared is stopped there, and record boundaries are checked
@@ -190,12 +272,32 @@ class FrameDecoder {
             uint64_t length = 0;
             /* lengths were checked while decompressing */
             read_varint(bytes, plain_.size(), pos, length);
-            /* one record at a time on an arena whose first block is ours
-             * and kept: a block's samples take no malloc each */
-            google::protobuf::Arena &arena = record_arena();
-            arena.Reset();
+            BlockWire block;
+            if (visit_block_ && sample_block_wire(bytes + pos, length, block)) {
+                BlockOutcome outcome = visit_block_(block);
+                if (outcome == BlockOutcome::Undecodable) {
+                    summary.problems.push_back(
+                        {ReadProblem::Kind::Damage, frame.offset,
+                         "undecodable record at byte " +
+                             std::to_string(record_start) + " of the frame"});
+                    return true;
+                }
+                pos += length;
+                ++summary.records;
+                if (outcome == BlockOutcome::Stop)
+                    return false;
+                continue;
+            }
+            /* on the batch's arena, or one record at a time on an arena
+             * whose first block is ours and kept: a block's samples take
+             * no malloc each */
+            google::protobuf::Arena *arena = batch_arena_;
+            if (arena == nullptr) {
+                arena = &record_arena();
+                arena->Reset();
+            }
             pb::Record &record =
-                *google::protobuf::Arena::CreateMessage<pb::Record>(&arena);
+                *google::protobuf::Arena::CreateMessage<pb::Record>(arena);
             bool parsed =
                 record.ParseFromArray(bytes + pos, static_cast<int>(length));
             if (!parsed || record.kind_case() == pb::Record::KIND_NOT_SET) {
@@ -212,6 +314,15 @@ class FrameDecoder {
                 return false;
         }
         return true;
+    }
+
+    /* Records are parsed on `arena` from now on, and kept there until its
+     * owner resets it (null: one at a time, each gone once visited). */
+    void parse_on(google::protobuf::Arena *arena) { batch_arena_ = arena; }
+
+    /* Records that are a sample block go to `visit` instead, unparsed. */
+    void visit_blocks_with(VisitBlock visit) {
+        visit_block_ = std::move(visit);
     }
 
     /* Decompresses a frame the file ends in the middle of, as far as it
@@ -353,7 +464,64 @@ class FrameDecoder {
     }
     std::unique_ptr<char[]> arena_block_; /* outlives arena_ */
     std::optional<google::protobuf::Arena> arena_;
+    google::protobuf::Arena *batch_arena_ = nullptr;
+    VisitBlock visit_block_;
 };
+
+/* Records of a file parsed ahead of their visitor (read_capture_file),
+ * on an arena of their own that is reset when the batch is reused; the
+ * samples of sample blocks decoded, a block possibly over several batches
+ * (small batches are still in a cache when their visitor reads them). */
+class RecordBatch {
+  public:
+    /* A record, or samples of one block. */
+    struct Item {
+        const pb::Record *record; /* null: samples[first, first + count) */
+        uint64_t frame_offset;
+        uint64_t epoch;
+        size_t first, count;
+    };
+    static constexpr size_t kFullSamples = 1024;
+
+    /* Empties the batch; the next records go on the arena returned. */
+    google::protobuf::Arena &reuse() {
+        items.clear();
+        samples.clear();
+        if (!arena_) {
+            /* not zero-filled: only the pages used are touched */
+            block_.reset(new char[kFirstBlockBytes]);
+            google::protobuf::ArenaOptions options;
+            options.initial_block = block_.get();
+            options.initial_block_size = kFirstBlockBytes;
+            options.start_block_size = 64 * 1024;
+            options.max_block_size = 8 << 20;
+            arena_.emplace(options);
+        }
+        arena_->Reset();
+        return *arena_;
+    }
+    google::protobuf::Arena &arena() { return *arena_; }
+    bool full() const {
+        return items.size() >= kFullRecords || samples.size() >= kFullSamples ||
+               arena_->SpaceUsed() >= kFullBytes;
+    }
+    ~RecordBatch() { arena_.reset(); /* before the block it uses */ }
+
+    std::vector<Item> items;
+    std::vector<DecodedSample> samples;
+
+  private:
+    static constexpr size_t kFullBytes = 2 << 20;
+    static constexpr size_t kFullRecords = 4096;
+    static constexpr size_t kFirstBlockBytes = 4 << 20;
+    std::unique_ptr<char[]> block_; /* outlives arena_ */
+    std::optional<google::protobuf::Arena> arena_;
+};
+
+/* Batches between the thread that decompresses and parses a file and the
+ * one that visits its records: the parser fills one while the visitor has
+ * one and others wait. */
+constexpr size_t kRecordBatches = 4;
 
 /* Where the frames of a file are, found from the frame headers alone (no
  * decompression). Only the last frame may be unfinished (what a crash in
@@ -503,30 +671,108 @@ std::vector<FrameSpan> locate_frames(const MappedFile &file,
 
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit) {
+    return read_capture_file(path, visit, SamplesVisitor());
+}
+
+ReadSummary read_capture_file(const std::string &path,
+                              const RecordVisitor &visit,
+                              const SamplesVisitor &visit_samples) {
     MappedFile file(path);
     ReadSummary summary;
     summary.file_bytes = file.size();
-    FrameDecoder decoder;
-    FrameScanner scanner(file, summary, decoder);
-    bool first = true, stop = false;
-    FrameSpan frame;
-    while (!stop && scanner.next(frame)) {
-        stop = !decoder.decode(
-            file.data(), frame, summary, [&](const pb::Record &record) {
+    bool first = true;
+    /* A second thread decompresses and parses the records ahead of the
+     * visitor, which runs here: `summary` is the parser's until run()
+     * returns. */
+    ReadAhead<RecordBatch> ahead(kRecordBatches);
+    auto parse = [&] {
+        FrameDecoder decoder;
+        FrameScanner scanner(file, summary, decoder);
+        RecordBatch *batch = &ahead.empty_buffer();
+        decoder.parse_on(&batch->reuse());
+        auto next_batch = [&] {
+            ahead.publish(*batch);
+            batch = &ahead.empty_buffer();
+            decoder.parse_on(&batch->reuse());
+        };
+        bool stop = false;
+        FrameSpan frame;
+        auto header_refused = [&](const std::string &why) {
+            summary.problems.push_back(
+                {ReadProblem::Kind::Damage, frame.offset, why + "; not read"});
+        };
+        if (visit_samples) {
+            decoder.visit_blocks_with([&](const BlockWire &block) {
                 if (first) {
                     first = false;
-                    std::string why = header_problem(record);
-                    if (!why.empty()) {
-                        summary.problems.push_back({ReadProblem::Kind::Damage,
-                                                    frame.offset,
-                                                    why + "; not read"});
+                    header_refused("no header: the file's first record is a "
+                                   "sample_block");
+                    return BlockOutcome::Stop;
+                }
+                SampleBlockDecoder samples(block.epoch, block.first_seq,
+                                           block.base_start_unix_us);
+                auto open_item = [&] {
+                    batch->items.push_back({nullptr, frame.offset, block.epoch,
+                                            batch->samples.size(), 0});
+                };
+                bool item_open = false, decoded = true, any = false;
+                for_each_sample_wire(block, [&](const uint8_t *bytes,
+                                                size_t size) {
+                    auto *s =
+                        google::protobuf::Arena::CreateMessage<pb::Sample>(
+                            &batch->arena());
+                    if (!s->ParseFromArray(bytes, static_cast<int>(size))) {
+                        decoded = false;
                         return false;
                     }
-                }
-                visit(record, frame.offset);
-                return true;
+                    if (!item_open)
+                        open_item();
+                    item_open = any = true;
+                    batch->samples.push_back(samples.next(*s));
+                    ++batch->items.back().count;
+                    if (batch->samples.size() >= RecordBatch::kFullSamples) {
+                        next_batch();
+                        item_open = false;
+                    }
+                    return true;
+                });
+                if (!any)
+                    open_item(); /* an empty block still has its epoch */
+                if (!decoded)
+                    return BlockOutcome::Undecodable;
+                if (batch->full())
+                    next_batch();
+                return BlockOutcome::Read;
             });
-    }
+        }
+        while (!stop && scanner.next(frame)) {
+            stop = !decoder.decode(
+                file.data(), frame, summary, [&](const pb::Record &record) {
+                    if (first) {
+                        first = false;
+                        std::string why = header_problem(record);
+                        if (!why.empty()) {
+                            header_refused(why);
+                            return false;
+                        }
+                    }
+                    batch->items.push_back({&record, frame.offset, 0, 0, 0});
+                    if (batch->full())
+                        next_batch();
+                    return true;
+                });
+        }
+        ahead.publish(*batch);
+    };
+    ahead.run(parse, [&](const RecordBatch &batch) {
+        for (const RecordBatch::Item &item : batch.items) {
+            if (item.record != nullptr)
+                visit(*item.record, item.frame_offset);
+            else
+                visit_samples(item.epoch, batch.samples.data() + item.first,
+                              item.count, item.frame_offset);
+        }
+    });
     /* A file cut inside its first frame (a copy cut short, or a crash of
      * a writer older than the partial names) is a truncated tail with
      * nothing before it; any other file without a header is no capture. */

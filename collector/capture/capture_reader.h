@@ -14,6 +14,7 @@
 #pragma once
 
 #include "qprof.pb.h"
+#include "sample_codec.h"
 
 #include <cstdint>
 #include <functional>
@@ -42,12 +43,28 @@ struct ReadSummary {
 using RecordVisitor = std::function<void(const capture::v1::Record &record,
                                          uint64_t frame_offset)>;
 
+/* Called for samples of a sample block, in order, with the block's epoch
+ * and the offset of its frame: a block may come in several calls (none
+ * has zero samples but an empty block's). */
+using SamplesVisitor =
+    std::function<void(uint64_t epoch, const DecodedSample *samples,
+                       size_t count, uint64_t frame_offset)>;
+
 /* Reads `path`; throws CaptureIoError only when it cannot be opened or is
  * not a regular file. The file's first record must be a header of a format
  * version this reader knows: otherwise (an empty file, no header, format
- * version 0 or newer) a Damage problem says so and nothing is visited. */
+ * version 0 or newer) a Damage problem says so and nothing is visited.
+ * A second thread decompresses and parses ahead of the visitors, which
+ * run in the calling thread. */
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit);
+/* The same, sample blocks given to `visit_samples` decoded instead of to
+ * `visit`, and parsed a sample at a time (a sample that does not decode
+ * is damage, as an undecodable record is, but the block's samples before
+ * it are visited). */
+ReadSummary read_capture_file(const std::string &path,
+                              const RecordVisitor &visit,
+                              const SamplesVisitor &visit_samples);
 
 /* Called with the records of one frame; false stops the reading. */
 using FrameVisitor =

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <deque>
 #include <cstdlib>
 #include <sys/stat.h>
 #include <unordered_set>
@@ -156,11 +157,20 @@ class CaptureSet::FileReader {
     FileReader(CaptureSet &set, uint32_t file_index, CaptureVisitor &visitor)
         : set_(set), file_index_(file_index), visitor_(visitor) {}
 
+    /* Samples of a sample block (a block may come in several parts). */
+    void samples(uint64_t epoch, const DecodedSample *samples, size_t count,
+                 uint64_t frame_offset) {
+        if (!readable(frame_offset))
+            return;
+        note_epoch(epoch);
+        for (size_t i = 0; i < count; ++i)
+            sample(samples[i], frame_offset);
+    }
+
     void record(const pb::Record &record, uint64_t frame_offset) {
-        CaptureFileStatus &status = set_.files_[file_index_];
-        bool first = first_record_;
-        first_record_ = false;
         if (record.has_header()) {
+            first_record_ = false;
+            CaptureFileStatus &status = set_.files_[file_index_];
             const pb::Header &header = record.header();
             if (header.format_version() > kFormatVersion) {
                 status.problems.push_back(
@@ -189,17 +199,8 @@ class CaptureSet::FileReader {
             note_epoch(header.epoch());
             return;
         }
-        if (refused_)
+        if (!readable(frame_offset))
             return;
-        if (server_ < 0) {
-            if (first || !told_no_header_)
-                status.problems.push_back(
-                    {CaptureFileStatus::ProblemKind::NoHeader, frame_offset,
-                     "the file does not begin with a header (its server is "
-                     "unknown): its records are skipped"});
-            told_no_header_ = true;
-            return;
-        }
         switch (record.kind_case()) {
         case pb::Record::kStringDef:
             strings_.set(record.string_def().id(),
@@ -214,7 +215,7 @@ class CaptureSet::FileReader {
         case pb::Record::kPlan:
             define_plan(record.plan());
             break;
-        case pb::Record::kSampleBlock:
+        case pb::Record::kSampleBlock: /* when not read as samples */
             note_epoch(record.sample_block().epoch());
             decode_sample_block(record.sample_block(),
                                 [this, frame_offset](const DecodedSample &d) {
@@ -249,6 +250,25 @@ class CaptureSet::FileReader {
     }
 
   private:
+    /* Whether a record other than a header can be read: the file's header
+     * was read and accepted. */
+    bool readable(uint64_t frame_offset) {
+        bool first = first_record_;
+        first_record_ = false;
+        if (refused_)
+            return false;
+        if (server_ < 0) {
+            if (first || !told_no_header_)
+                set_.files_[file_index_].problems.push_back(
+                    {CaptureFileStatus::ProblemKind::NoHeader, frame_offset,
+                     "the file does not begin with a header (its server is "
+                     "unknown): its records are skipped"});
+            told_no_header_ = true;
+            return false;
+        }
+        return true;
+    }
+
     void note_epoch(uint64_t epoch) {
         if (epoch == last_epoch_)
             return;
@@ -377,7 +397,8 @@ class CaptureSet::FileReader {
     bool told_unresolved_ = false;
     bool unresolved_ = false;
     IdMap strings_, tag_set_ids_, texts_, plans_;
-    std::vector<TagSetDefinition> tag_sets_;
+    /* a deque: one per request, and growing without copying them */
+    std::deque<TagSetDefinition> tag_sets_;
 };
 
 CaptureSet::CaptureSet(const std::vector<std::string> &paths)
@@ -450,6 +471,10 @@ void CaptureSet::read(CaptureVisitor &visitor) {
                 status.path,
                 [&reader](const pb::Record &record, uint64_t offset) {
                     reader.record(record, offset);
+                },
+                [&reader](uint64_t epoch, const DecodedSample *samples,
+                          size_t count, uint64_t offset) {
+                    reader.samples(epoch, samples, count, offset);
                 });
         } catch (const CaptureIoError &e) {
             status.status = CaptureFileStatus::Status::Unreadable;

@@ -453,35 +453,40 @@ int64_t wrapping_add(int64_t a, int64_t b) {
 
 } // namespace
 
+SampleBlockDecoder::SampleBlockDecoder(uint64_t epoch, uint64_t first_seq,
+                                       int64_t base_start_unix_us)
+    : seq_(first_seq - 1), start_us_(base_start_unix_us) {
+    d_.epoch = epoch;
+}
+
+const DecodedSample &SampleBlockDecoder::next(const pb::Sample &s) {
+    seq_ += 1 + s.seq_skip();
+    if (s.pid() != 0)
+        pid_ = s.pid();
+    uint64_t &last_exec_id = last_exec_id_of_pid_[pid_];
+    last_exec_id += static_cast<uint64_t>(s.exec_id_delta());
+    /* modulo 2^64: a damaged or hostile block must not overflow */
+    start_us_ = wrapping_add(start_us_, s.start_delta_us());
+    d_.seq = seq_;
+    d_.pid = pid_;
+    d_.exec_id = last_exec_id;
+    d_.parent_exec_id =
+        s.parent_exec_distance() == 0
+            ? 0
+            : last_exec_id - static_cast<uint64_t>(s.parent_exec_distance());
+    d_.start_unix_us = start_us_;
+    d_.end_unix_us = wrapping_add(start_us_, s.duration_us());
+    d_.sample = &s;
+    return d_;
+}
+
 void decode_sample_block(
     const pb::SampleBlock &block,
     const std::function<void(const DecodedSample &)> &visit) {
-    DecodedSample d;
-    d.epoch = block.epoch();
-    uint64_t seq = block.first_seq() - 1;
-    int64_t start_us = block.base_start_unix_us();
-    int32_t pid = 0;
-    std::unordered_map<int32_t, uint64_t> last_exec_id_of_pid;
-    for (const pb::Sample &s : block.samples()) {
-        seq += 1 + s.seq_skip();
-        if (s.pid() != 0)
-            pid = s.pid();
-        uint64_t &last_exec_id = last_exec_id_of_pid[pid];
-        last_exec_id += static_cast<uint64_t>(s.exec_id_delta());
-        /* modulo 2^64: a damaged or hostile block must not overflow */
-        start_us = wrapping_add(start_us, s.start_delta_us());
-        d.seq = seq;
-        d.pid = pid;
-        d.exec_id = last_exec_id;
-        d.parent_exec_id = s.parent_exec_distance() == 0
-                               ? 0
-                               : last_exec_id - static_cast<uint64_t>(
-                                                    s.parent_exec_distance());
-        d.start_unix_us = start_us;
-        d.end_unix_us = wrapping_add(start_us, s.duration_us());
-        d.sample = &s;
-        visit(d);
-    }
+    SampleBlockDecoder decoder(block.epoch(), block.first_seq(),
+                               block.base_start_unix_us());
+    for (const pb::Sample &s : block.samples())
+        visit(decoder.next(s));
 }
 
 uint64_t last_seq_of_block(const pb::SampleBlock &block) {

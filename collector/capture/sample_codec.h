@@ -76,6 +76,23 @@ struct DecodedSample {
     const capture::v1::Sample *sample = nullptr; /* the other fields */
 };
 
+/* Makes the samples of one block absolute, one after the other (the
+ * delta encoding of qprof.proto's SampleBlock). */
+class SampleBlockDecoder {
+  public:
+    SampleBlockDecoder(uint64_t epoch, uint64_t first_seq,
+                       int64_t base_start_unix_us);
+    /* The next sample of the block; `s` must outlive the result. */
+    const DecodedSample &next(const capture::v1::Sample &s);
+
+  private:
+    DecodedSample d_;
+    uint64_t seq_;
+    int64_t start_us_;
+    int32_t pid_ = 0;
+    std::unordered_map<int32_t, uint64_t> last_exec_id_of_pid_;
+};
+
 /* Calls `visit` for each sample of `block`, in order. */
 void decode_sample_block(
     const capture::v1::SampleBlock &block,
