@@ -246,12 +246,16 @@ class ProfileBuilder : public CaptureVisitor {
         for (DimensionStats &dim : p_.dimensions) {
             dim.by_statement.assign(p_.statements.size(), {});
             dim.by_group.assign(dim.groups.size(), {});
-            for (const auto &pair : dim.pairs) {
-                uint32_t group = static_cast<uint32_t>(pair.first >> 32);
-                uint32_t stmt = static_cast<uint32_t>(pair.first);
-                dim.by_statement[stmt].emplace_back(group, pair.second);
-                dim.by_group[group].emplace_back(stmt, pair.second);
-            }
+        }
+        /* in the order the pairs appeared (the sorts below are not
+         * stable: the same order gives the same report) */
+        for (const PairEntry &pair : pairs_) {
+            DimensionStats &dim = p_.dimensions[pair.dimension];
+            dim.by_statement[pair.statement].emplace_back(pair.group,
+                                                          pair.stats);
+            dim.by_group[pair.group].emplace_back(pair.statement, pair.stats);
+        }
+        for (DimensionStats &dim : p_.dimensions) {
             auto larger = [](const std::pair<uint32_t, PairStats> &a,
                              const std::pair<uint32_t, PairStats> &b) {
                 return a.second.total_ns > b.second.total_ns;
@@ -279,6 +283,7 @@ class ProfileBuilder : public CaptureVisitor {
             dim.tag_key = set_.intern(tag);
         p_.dimensions.push_back(std::move(dim));
         cache_.push_back({});
+        pair_index_.emplace_back();
     }
 
     bool passes_filters(const ResolvedSample &r, const DecodedSample &d,
@@ -318,8 +323,13 @@ class ProfileBuilder : public CaptureVisitor {
          * database or server */
         if (statements_of_text_.size() <= key.text)
             statements_of_text_.resize(key.text + 1);
+        TextStatements &of_text = statements_of_text_[key.text];
         uint32_t index = UINT32_MAX;
-        for (uint32_t candidate : statements_of_text_[key.text]) {
+        if (of_text.first != UINT32_MAX && of_text.first_key == key)
+            index = of_text.first;
+        for (uint32_t candidate : of_text.more) {
+            if (index != UINT32_MAX)
+                break;
             const StatementStats &c = p_.statements[candidate];
             if (c.server == key.server && c.dbid == key.dbid &&
                 (key.text != 0 || c.cmd == key.cmd)) {
@@ -338,7 +348,13 @@ class ProfileBuilder : public CaptureVisitor {
                              : 0;
             st.cmd = static_cast<int>(s.cmd());
             p_.statements.push_back(std::move(st));
-            statements_of_text_[key.text].push_back(index);
+            pair_cache_.emplace_back();
+            if (of_text.first == UINT32_MAX) {
+                of_text.first = index;
+                of_text.first_key = key;
+            } else {
+                of_text.more.push_back(index);
+            }
         }
         have_last_statement_ = true;
         last_statement_key_ = key;
@@ -413,8 +429,24 @@ class ProfileBuilder : public CaptureVisitor {
         bool valid = false;
         uint64_t value = 0;
         uint32_t group = 0;
-        uint64_t pair_key = 0;
-        uint32_t pair = FlatIndex::kAbsent;
+    };
+
+    /* A statement's share of a group of one dimension. */
+    struct PairEntry {
+        uint32_t group, statement;
+        PairStats stats;
+        uint32_t dimension;
+    };
+    static constexpr size_t kMaxDimensions = 6;
+    /* The groups a statement's last execution was in, and its pairs with
+     * them: most executions of a statement come from the route, app, user
+     * and database of its previous one, and then no index is looked up. */
+    struct PairCache {
+        PairCache() {
+            std::fill(group, group + kMaxDimensions, FlatIndex::kAbsent);
+        }
+        uint32_t group[kMaxDimensions];
+        uint32_t pair[kMaxDimensions];
     };
 
     void add_to_group(size_t i, const ResolvedSample &r, const pb::Sample &s,
@@ -436,22 +468,24 @@ class ProfileBuilder : public CaptureVisitor {
             c.valid = true;
             c.value = value;
             c.group = group;
-            c.pair = FlatIndex::kAbsent;
         }
         dim.groups[c.group].all.add(e, p_.grid, i == p_.group_by,
                                     i == p_.group_by ||
                                         dim.dimension == Dimension::Route);
-        uint64_t pair_key = static_cast<uint64_t>(c.group) << 32 | stmt;
-        if (c.pair == FlatIndex::kAbsent || c.pair_key != pair_key) {
-            c.pair = dim.pair_index.find(pair_key);
-            if (c.pair == FlatIndex::kAbsent) {
-                c.pair = static_cast<uint32_t>(dim.pairs.size());
-                dim.pairs.emplace_back(pair_key, PairStats());
-                dim.pair_index.insert(pair_key, c.pair);
+        PairCache &cached = pair_cache_[stmt];
+        if (cached.group[i] != c.group) {
+            uint64_t pair_key = static_cast<uint64_t>(c.group) << 32 | stmt;
+            uint32_t found = pair_index_[i].find(pair_key);
+            if (found == FlatIndex::kAbsent) {
+                found = static_cast<uint32_t>(pairs_.size());
+                pairs_.push_back(
+                    {c.group, stmt, PairStats(), static_cast<uint32_t>(i)});
+                pair_index_[i].insert(pair_key, found);
             }
-            c.pair_key = pair_key;
+            cached.group[i] = c.group;
+            cached.pair[i] = found;
         }
-        PairStats &pair = dim.pairs[c.pair].second;
+        PairStats &pair = pairs_[cached.pair[i]].stats;
         pair.calls += e.weight;
         pair.total_ns += e.weight * static_cast<double>(e.db_time_ns);
     }
@@ -549,12 +583,25 @@ class ProfileBuilder : public CaptureVisitor {
     Profile &p_;
     uint32_t route_key_ = 0;
     uint32_t filter_route_ = 0, filter_app_ = 0, filter_user_ = 0;
-    std::vector<std::vector<uint32_t>> statements_of_text_;
+    /* The statements of a text id: the first one's key beside it (one
+     * read for most samples), the others (other databases or servers)
+     * apart. */
+    struct TextStatements {
+        StatementKey first_key{};
+        uint32_t first = UINT32_MAX;
+        std::vector<uint32_t> more;
+    };
+    std::vector<TextStatements> statements_of_text_;
     bool have_last_statement_ = false;
     StatementKey last_statement_key_{};
     uint32_t last_statement_ = 0;
     std::vector<uint32_t> plan_index_;
     std::vector<GroupCache> cache_;
+    /* the pairs of every dimension, in the order they appeared (those of
+     * one execution side by side), where each is, and by statement */
+    std::vector<PairEntry> pairs_;
+    std::vector<FlatIndex> pair_index_;
+    std::vector<PairCache> pair_cache_;
     std::unordered_map<ActualsKey, PendingActuals, ActualsKeyHash> pending_;
     /* actuals whose sample has not been read yet (or was filtered out) */
     std::unordered_map<ActualsKey, pb::NodeActuals, ActualsKeyHash>

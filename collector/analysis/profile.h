@@ -78,10 +78,8 @@ struct DimensionStats {
     uint32_t tag_key = 0; /* string id of the tag's key, for tags */
     std::vector<GroupStats> groups;
     FlatIndex group_of_value;
-    /* (group << 32 | statement, its share), and where each key is */
-    std::vector<std::pair<uint64_t, PairStats>> pairs;
-    FlatIndex pair_index;
-    /* filled by finish(): pairs by statement and by group, largest first */
+    /* each statement's share of each group, by statement and by group,
+     * largest first */
     std::vector<std::vector<std::pair<uint32_t, PairStats>>> by_statement;
     std::vector<std::vector<std::pair<uint32_t, PairStats>>> by_group;
 };

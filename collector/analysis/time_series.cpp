@@ -49,7 +49,8 @@ void TimeSeries::widen_to(uint32_t shift) {
     shift_ = shift;
 }
 
-void TimeSeries::add(const TimeGrid &grid, int64_t interval, double value) {
+void TimeSeries::add_widening(const TimeGrid &grid, int64_t interval,
+                              double value) {
     widen_to(grid.shift());
     if (values_.empty()) {
         first_ = interval;

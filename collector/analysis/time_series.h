@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -39,11 +40,23 @@ class TimeGrid {
 /* One series of sums per interval (sparse at its ends). */
 class TimeSeries {
   public:
-    void add(const TimeGrid &grid, int64_t interval, double value);
+    void add(const TimeGrid &grid, int64_t interval, double value) {
+        /* inline for an interval already held at the grid's width: every
+         * sample is added to several series */
+        size_t at = static_cast<size_t>(interval - first_);
+        if (grid.shift() == shift_ && interval >= first_ &&
+            at < values_.size()) {
+            values_[at] += static_cast<float>(value);
+            return;
+        }
+        add_widening(grid, interval, value);
+    }
     /* Values for the grid's intervals first()..last(). */
     std::vector<double> values(const TimeGrid &grid) const;
 
   private:
+    /* add() of an interval not held yet, or after the grid widened */
+    void add_widening(const TimeGrid &grid, int64_t interval, double value);
     void widen_to(uint32_t shift);
     uint32_t shift_ = 0;
     int64_t first_ = 0;
