@@ -850,9 +850,15 @@ class JsonReport {
             w_.end_array();
             std::vector<std::pair<uint32_t, PairStats>> routes(
                 e->routes.begin(), e->routes.end());
+            /* ties by time, then name: the same order on every run */
             std::sort(routes.begin(), routes.end(),
-                      [](const auto &x, const auto &y) {
-                          return x.second.calls > y.second.calls;
+                      [this](const auto &x, const auto &y) {
+                          if (x.second.calls != y.second.calls)
+                              return x.second.calls > y.second.calls;
+                          if (x.second.total_ns != y.second.total_ns)
+                              return x.second.total_ns > y.second.total_ns;
+                          return a_.set.string(x.first) <
+                                 a_.set.string(y.first);
                       });
             w_.key("routes").begin_array();
             for (size_t i = 0; i < routes.size() && i < kTopPerGroup; ++i) {
