@@ -13,7 +13,7 @@ use Test::More;
 use QprofCollectorTest;
 
 our @EXPORT = qw(plant_workload capture_once report_json report_schema
-  schema_errors tagged);
+  schema_errors tagged record_script diff_json);
 
 # A sqlcommenter comment: route and controller, and the request's
 # traceparent when a request number is given.
@@ -101,6 +101,28 @@ sub report_json
 {
     my (@args) = @_;
     my ($rc, $out, $err) = run_qprof('report', '--json', @args);
+    my $doc = eval { JSON::PP->new->decode($out) };
+    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
+}
+
+# `qprof record` around psql running the SQL file `file` against `dsn`,
+# into `out`; psql stops at the first error unless stop_on_error => 0.
+sub record_script
+{
+    my ($dsn, $psql, $out, $file, %opts) = @_;
+    my $stop = ($opts{stop_on_error} // 1) ? 1 : 0;
+    my ($rc, $o, $err) = run_qprof('record', '--dsn', $dsn, '--out', $out,
+        '--bpf', 'off', '--', $psql, '-X', '-q', '-v', "ON_ERROR_STOP=$stop",
+        '-d', $dsn, '-f', $file);
+    die "qprof record failed ($rc): $err" if $rc != 0;
+    return;
+}
+
+# `qprof diff --json ARGS...`: (exit status, decoded document, stderr).
+sub diff_json
+{
+    my (@args) = @_;
+    my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
     my $doc = eval { JSON::PP->new->decode($out) };
     return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
 }

@@ -55,29 +55,12 @@ sub script
     return "$tmp/$name.sql";
 }
 
-sub record
-{
-    my ($out, $file) = @_;
-    my ($rc, $o, $err) = run_qprof('record', '--dsn', $dsn, '--out', $out,
-        '--bpf', 'off', '--', $psql, '-X', '-q', '-v', 'ON_ERROR_STOP=1',
-        '-d', $dsn, '-f', $file);
-    die "qprof record failed ($rc): $err" if $rc != 0;
-    return;
-}
-
-sub diff_json
-{
-    my (@args) = @_;
-    my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
-    my $doc = eval { JSON::PP->new->decode($out) };
-    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
-}
 
 my $same = script('same', 0);
 # warm the caches: the first run of a fresh server is not the workload's
 system($psql, '-X', '-q', '-d', $dsn, '-f', $same) == 0 or die;
-record("$tmp/base", $same);
-record("$tmp/again", $same);
+record_script($dsn, $psql, "$tmp/base", $same);
+record_script($dsn, $psql, "$tmp/again", $same);
 
 # 1. Noise: the same workload twice.
 my ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/again", '--fail-on', '20');
@@ -97,7 +80,7 @@ cmp_ok($_->{test}{executions_new}, '==', $requests,
 # 2. A real regression: the index dropped, a sleep added to the lookup.
 $node->safe_psql('postgres',
     'SET pg_qprof.enabled = off; DROP INDEX orders_customer_idx');
-record("$tmp/slow", script('slow', 0.001));
+record_script($dsn, $psql, "$tmp/slow", script('slow', 0.001));
 ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/slow", '--fail-on', '20');
 is($rc, 1, 'the regression: --fail-on 20 exits 1') or diag $err;
 ok($doc->{failed}, 'and the document says it failed');

@@ -50,31 +50,14 @@ sub script
     return "$tmp/$name.sql";
 }
 
-sub record
-{
-    my ($out, $file) = @_;
-    my ($rc, $o, $err) = run_qprof('record', '--dsn', $dsn, '--out', $out,
-        '--bpf', 'off', '--', $psql, '-X', '-q', '-v', 'ON_ERROR_STOP=1',
-        '-d', $dsn, '-f', $file);
-    die "qprof record failed ($rc): $err" if $rc != 0;
-    return;
-}
-
-sub diff_json
-{
-    my (@args) = @_;
-    my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
-    my $doc = eval { JSON::PP->new->decode($out) };
-    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
-}
 
 my $requests = 100;
 my $base_script = script('base', $requests, 2);
 # warm the caches: the first run of a fresh server is not the workload's
 system($psql, '-X', '-q', '-d', $dsn, '-f', $base_script) == 0 or die;
-record("$tmp/base", $base_script);
-record("$tmp/longer", script('longer', 2 * $requests, 2));
-record("$tmp/nplus1", script('nplus1', $requests, 10));
+record_script($dsn, $psql, "$tmp/base", $base_script);
+record_script($dsn, $psql, "$tmp/longer", script('longer', 2 * $requests, 2));
+record_script($dsn, $psql, "$tmp/nplus1", script('nplus1', $requests, 10));
 
 # 1. Twice as long, the same cost per request: nothing flagged.
 my ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/longer", '--fail-on', '20');

@@ -49,23 +49,6 @@ sub script
     return "$tmp/$name.sql";
 }
 
-sub record
-{
-    my ($out, $file) = @_;
-    my ($rc, $o, $err) = run_qprof('record', '--dsn', $dsn, '--out', $out,
-        '--bpf', 'off', '--', $psql, '-X', '-q', '-v', 'ON_ERROR_STOP=0',
-        '-d', $dsn, '-f', $file);
-    die "qprof record failed ($rc): $err" if $rc != 0;
-    return;
-}
-
-sub diff_json
-{
-    my (@args) = @_;
-    my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
-    my $doc = eval { JSON::PP->new->decode($out) };
-    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
-}
 
 # The row of the statement whose text matches, and its work changes by
 # measure.
@@ -79,8 +62,8 @@ sub statement
 
 my $base_script = script('base', 0);
 system($psql, '-X', '-q', '-d', $dsn, '-f', $base_script) == 0 or die;
-record("$tmp/base", $base_script);
-record("$tmp/again", $base_script);
+record_script($dsn, $psql, "$tmp/base", $base_script, stop_on_error => 0);
+record_script($dsn, $psql, "$tmp/again", $base_script, stop_on_error => 0);
 
 # 1. The same workload twice: no work change is significant.
 my ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/again");
@@ -102,7 +85,7 @@ $node->safe_psql('postgres', q{
     INSERT INTO items SELECT g, g % 5000, 'sku-' || g FROM generate_series(50001, 100000) g;
     VACUUM ANALYZE items;
 });
-record("$tmp/new", script('new', 1));
+record_script($dsn, $psql, "$tmp/new", script('new', 1), stop_on_error => 0);
 ($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/new");
 is($rc, 0, 'no --fail-on: exit 0') or diag $err;
 
