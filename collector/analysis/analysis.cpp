@@ -1,4 +1,5 @@
 #include "analysis.h"
+#include "one_line.h"
 #include "sqlstate.h"
 #include "wait_insights.h"
 
@@ -68,27 +69,6 @@ std::string quote_qualified(const std::string &relation) {
         return quote_ident(relation);
     return quote_ident(relation.substr(0, dot)) + "." +
            quote_ident(relation.substr(dot + 1));
-}
-
-/* "SELECT count(*) FROM big WHERE ..." cut to `width` on one line. */
-std::string short_text(const std::string &text, size_t width) {
-    std::string out;
-    bool space = false;
-    for (char c : text) {
-        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space)
-            out += ' ';
-        space = false;
-        out += c;
-        if (out.size() > width)
-            break;
-    }
-    if (out.size() > width)
-        out = out.substr(0, width - 3) + "...";
-    return out;
 }
 
 /* The first relation scanned under node `at` (itself included). */
@@ -189,7 +169,7 @@ class InsightFinder {
         std::string where =
             in.route.empty() ? "" : ", mostly from route " + in.route;
         in.evidence.push_back(
-            "statement " + short_text(a_.text_of(stmt), 60) + ": " +
+            "statement " + one_line(a_.text_of(stmt), 60) + ": " +
             human_count(st.all.calls) + " calls, " +
             human_ms(st.all.total_ns / 1e6) + " in all (" +
             percent(a_.share(st.toplevel_ns)) + " of the database time), " +

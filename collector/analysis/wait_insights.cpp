@@ -1,4 +1,5 @@
 #include "wait_insights.h"
+#include "one_line.h"
 #include "wait_events.h"
 
 #include <algorithm>
@@ -22,27 +23,6 @@ std::string percent(double share) {
     char buf[16];
     snprintf(buf, sizeof buf, share >= 0.1 ? "%.0f%%" : "%.1f%%", share * 100);
     return buf;
-}
-
-/* A statement's text on one line, cut to `width`. */
-std::string short_text(const std::string &text, size_t width) {
-    std::string out;
-    bool space = false;
-    for (char c : text) {
-        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space)
-            out += ' ';
-        space = false;
-        out += c;
-        if (out.size() > width)
-            break;
-    }
-    if (out.size() > width)
-        out = out.substr(0, width - 3) + "...";
-    return out;
 }
 
 /* The largest event of a class (capture::v1::WaitClass), or null. */
@@ -146,7 +126,7 @@ class WaitInsightFinder {
     std::string statement_line(uint32_t stmt) const {
         const StatementStats &st = p_.statements[stmt];
         std::string route = a_.top_group_of(stmt, Dimension::Route);
-        return "statement " + short_text(a_.text_of(stmt), 60) + ": " +
+        return "statement " + one_line(a_.text_of(stmt), 60) + ": " +
                human_count(st.all.calls) + " calls, " +
                human_ms(st.all.total_ns / 1e6) + " in all (" +
                percent(a_.share(st.toplevel_ns)) + " of the database time), " +
@@ -219,7 +199,7 @@ class WaitInsightFinder {
                 break;
             in.statements.push_back(s);
             in.evidence.push_back(
-                "burns CPU: " + short_text(a_.text_of(s), 50) + ": " +
+                "burns CPU: " + one_line(a_.text_of(s), 50) + ": " +
                 human_ms(measure(s, true) / 1e6) + " on the CPU (" +
                 percent(cpu_all > 0 ? measure(s, true) / cpu_all : 0) +
                 " of the CPU time), " +
@@ -229,7 +209,7 @@ class WaitInsightFinder {
             uint32_t s = by_queue[i];
             const WaitTotals *st = p_.statements[s].all.waits.totals();
             in.evidence.push_back(
-                "waits for a CPU: " + short_text(a_.text_of(s), 50) + ": " +
+                "waits for a CPU: " + one_line(a_.text_of(s), 50) + ": " +
                 human_ms(st->runqueue_ns / 1e6) + " in the run queue, " +
                 percent(st->elapsed_ns > 0 ? st->runqueue_ns / st->elapsed_ns
                                            : 0) +
@@ -321,7 +301,7 @@ class WaitInsightFinder {
             const LockWaitPair &pair = *found[i];
             in.statements.push_back(pair.holder);
             in.evidence.push_back(
-                "may hold them: " + short_text(a_.text_of(pair.holder), 50) +
+                "may hold them: " + one_line(a_.text_of(pair.holder), 50) +
                 " (" + human_count(pair.waits) + " of " + human_count(waits) +
                 " waits" +
                 (a_.top_group_of(pair.holder, Dimension::Route).empty()
