@@ -4,31 +4,13 @@
 #include "wait_events.h"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
-#include <ctime>
 
 namespace qprof {
 
 namespace pb = capture::v1;
 
 namespace {
-
-std::string percent(double share) {
-    char buf[16];
-    snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
-             share * 100);
-    return buf;
-}
-
-std::string utc(int64_t unix_us) {
-    time_t t = static_cast<time_t>(unix_us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
 
 /* Wraps `text`: the first line at most `first_width` columns, the others
  * indented by `indent` and at most kReportWidth in all. */
@@ -61,7 +43,7 @@ std::string wrap(const std::string &text, size_t first_width, size_t indent) {
     return out + line;
 }
 
-class TextReport {
+class TextReport : ReportLines {
   public:
     TextReport(const Analysis &a, const ReportSelection &sel,
                const ReportOptions &o)
@@ -82,26 +64,6 @@ class TextReport {
     }
 
   private:
-    void line(const std::string &text) {
-        out_ +=
-            text.size() > kReportWidth ? one_line(text, kReportWidth) : text;
-        out_ += '\n';
-    }
-    void heading(const std::string &text) {
-        out_ += '\n';
-        line(text);
-        line(std::string(std::min(text.size(), kReportWidth), '-'));
-    }
-    std::string printf_line(const char *fmt, ...)
-        __attribute__((format(printf, 2, 3))) {
-        char buf[512];
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(buf, sizeof buf, fmt, args);
-        va_end(args);
-        return buf;
-    }
-
     void summary() {
         size_t files = a_.set.files().size();
         size_t skipped = 0;
@@ -132,14 +94,16 @@ class TextReport {
         } else {
             double span =
                 static_cast<double>(p_.last_unix_us - p_.first_unix_us);
-            line("  from " + utc(p_.first_unix_us) + " to " +
-                 utc(p_.last_unix_us) + " UTC (" + human_ms(span / 1e3) + ")");
+            line("  from " + report_utc(p_.first_unix_us) + " to " +
+                 report_utc(p_.last_unix_us) + " UTC (" + human_ms(span / 1e3) +
+                 ")");
         }
         const Aggregate &t = p_.total;
         line("  " + human_count(t.calls) + " statements run, database time " +
              human_ms(t.total_ns / 1e6) + ", " + human_count(t.errors) +
-             " failed (" + percent(t.calls > 0 ? t.errors / t.calls : 0) +
-             "), " + human_count(static_cast<double>(p_.statements.size())) +
+             " failed (" +
+             report_percent(t.calls > 0 ? t.errors / t.calls : 0) + "), " +
+             human_count(static_cast<double>(p_.statements.size())) +
              " distinct statements");
         double scale = a_.sample_rate_scale();
         if (scale > 1)
@@ -156,22 +120,24 @@ class TextReport {
                  human_count(static_cast<double>(p_.lost_epoch_changed)) +
                  " at restarts; " + std::to_string(p_.epoch_changes) +
                  " server restart" + (p_.epoch_changes == 1 ? "" : "s"));
-        line(std::string("  kernel facts: ") +
-             (t.kernel_executions == 0
-                  ? "none (BPF was off or unavailable)"
-                  : "on " +
-                        percent(static_cast<double>(t.kernel_executions) /
-                                static_cast<double>(t.executions)) +
-                        " of executions" +
-                        (t.waits.totals()
-                             ? ", the wait split on " +
-                                   percent(static_cast<double>(
-                                               t.waits.totals()->executions) /
-                                           static_cast<double>(t.executions))
-                             : std::string())) +
-             "; per-node actuals: " +
-             human_count(static_cast<double>(p_.actuals_executions)) +
-             " executions");
+        line(
+            std::string("  kernel facts: ") +
+            (t.kernel_executions == 0
+                 ? "none (BPF was off or unavailable)"
+                 : "on " +
+                       report_percent(static_cast<double>(t.kernel_executions) /
+                                      static_cast<double>(t.executions)) +
+                       " of executions" +
+                       (t.waits.totals()
+                            ? ", the wait split on " +
+                                  report_percent(
+                                      static_cast<double>(
+                                          t.waits.totals()->executions) /
+                                      static_cast<double>(t.executions))
+                            : std::string())) +
+            "; per-node actuals: " +
+            human_count(static_cast<double>(p_.actuals_executions)) +
+            " executions");
         if (skipped > 0)
             line("  CAPTURE PROBLEMS: " + std::to_string(skipped) +
                  " file(s) damaged, truncated or unreadable: what was skipped "
@@ -191,7 +157,7 @@ class TextReport {
             const Insight &in = a_.insights[i];
             std::string head =
                 printf_line("%zu. [%s, %s] ", i + 1, in.kind.c_str(),
-                            percent(a_.share(in.db_time_ns)).c_str());
+                            report_percent(a_.share(in.db_time_ns)).c_str());
             std::string pad = i + 1 < 10 ? " " : "";
             out_ += pad + wrap(head + in.title, kReportWidth - pad.size(), 6) +
                     "\n";
@@ -235,8 +201,8 @@ class TextReport {
             std::string row = printf_line(
                 "%-5s %8s %6s %5s %8s %8s %8s %8s  ", sel_.skey(stmt).c_str(),
                 human_ms(g.total_ns / 1e6).c_str(),
-                percent(a_.share(st.toplevel_ns)).c_str(),
-                percent(a_.share(running)).c_str(),
+                report_percent(a_.share(st.toplevel_ns)).c_str(),
+                report_percent(a_.share(running)).c_str(),
                 human_count(g.calls).c_str(),
                 human_ms(g.mean_ns() / 1e6).c_str(),
                 human_ms(g.latency.quantile_ns(0.95) / 1e6).c_str(),
@@ -281,7 +247,7 @@ class TextReport {
                 "%-32s %9s %6s %8s %8s %8s %6s  %s",
                 one_line(group.name, 32).c_str(),
                 human_ms(group.all.total_ns / 1e6).c_str(),
-                percent(a_.share(group.all.total_ns)).c_str(),
+                report_percent(a_.share(group.all.total_ns)).c_str(),
                 human_count(group.all.calls).c_str(),
                 human_ms(group.all.mean_ns() / 1e6).c_str(),
                 human_ms(group.all.latency.quantile_ns(0.95) / 1e6).c_str(),
@@ -400,32 +366,16 @@ class TextReport {
     }
 
     /* "I/O" or "wait" when that is half or more of the kernel's time. */
-    static const char *dominated_by(const Aggregate &g) {
-        double all = g.oncpu_ns + g.io_wait_ns + g.other_wait_ns;
-        if (all <= 0)
-            return "";
-        if (g.io_wait_ns >= 0.5 * all)
-            return "I/O";
-        if (g.other_wait_ns >= 0.5 * all)
-            return "wait";
-        return "";
-    }
-
     std::string kernel_row(const std::string &name, const Aggregate &g) {
-        return printf_line("%-14s %9s %9s %10s %10s %9s %5s  ",
-                           one_line(name, 14).c_str(),
-                           human_ms(g.oncpu_ns / 1e6).c_str(),
-                           human_ms(g.io_wait_ns / 1e6).c_str(),
-                           human_ms(g.other_wait_ns / 1e6).c_str(),
-                           human_count(g.page_cache_misses).c_str(),
-                           human_bytes(g.block_bytes).c_str(), dominated_by(g));
+        return qprof::kernel_row(name, g.oncpu_ns, g.io_wait_ns,
+                                 g.other_wait_ns, g.page_cache_misses,
+                                 g.block_bytes);
     }
 
     void kernel() {
         if (p_.total.kernel_executions == 0)
             return;
-        const char *columns = "                  on CPU  I/O wait other wait "
-                              "storage rd  blk bytes  mostly";
+        const char *columns = kKernelColumns;
         heading("Kernel facts by statement (over its executions with them)");
         line(std::string("key") + (columns + 3) + "  text");
         size_t shown = 0;
@@ -457,7 +407,7 @@ class TextReport {
     std::string waits_row(const std::string &name, const Aggregate &g) {
         const WaitTotals &t = *g.waits.totals();
         auto part = [&](double ns) {
-            return t.elapsed_ns > 0 ? percent(ns / t.elapsed_ns)
+            return t.elapsed_ns > 0 ? report_percent(ns / t.elapsed_ns)
                                     : std::string("-");
         };
         namespace pb = capture::v1;
@@ -474,9 +424,9 @@ class TextReport {
         std::string row = printf_line(
             "%-5s %8s %5s %5s %5s %5s %5s %6s %5s %5s  ",
             one_line(name, 5).c_str(), human_ms(t.elapsed_ns / 1e6).c_str(),
-            percent(g.executions ? static_cast<double>(t.executions) /
-                                       static_cast<double>(g.executions)
-                                 : 0)
+            report_percent(g.executions ? static_cast<double>(t.executions) /
+                                              static_cast<double>(g.executions)
+                                        : 0)
                 .c_str(),
             part(t.oncpu_ns).c_str(), part(t.runqueue_ns).c_str(),
             part(io).c_str(), part(lock).c_str(), part(lwlock).c_str(),
@@ -561,7 +511,6 @@ class TextReport {
     const Profile &p_;
     const ReportSelection &sel_;
     const ReportOptions &o_;
-    std::string out_;
 };
 
 } // namespace

@@ -6,13 +6,12 @@
 #pragma once
 
 #include "analysis.h"
+#include "report_lines.h"
 #include "report_selection.h"
 
 #include <string>
 
 namespace qprof {
-
-constexpr size_t kReportWidth = 100;
 
 std::string render_report_text(const Analysis &analysis,
                                const ReportSelection &selection,

@@ -7,86 +7,18 @@
 #include "report_clickhouse.h"
 #include "analysis.h"
 #include "json_writer.h"
-#include "report_text.h"
+#include "one_line.h"
+#include "report_lines.h"
 #include "sqlstate.h"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
-#include <ctime>
 
 namespace qprof {
 
 namespace {
 
-std::string percent(double share) {
-    char buf[16];
-    snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
-             share * 100);
-    return buf;
-}
-
-std::string utc(int64_t unix_us) {
-    time_t t = static_cast<time_t>(unix_us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
-}
-
-/* Text on one line, cut to `width` columns with "..." (whole UTF-8
- * characters). */
-std::string one_line(const std::string &text, size_t width) {
-    std::string out;
-    size_t columns = 0;
-    bool space = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        size_t len = c < 0x80    ? 1
-                     : c >= 0xF0 ? 4
-                     : c >= 0xE0 ? 3
-                     : c >= 0xC0 ? 2
-                                 : 1;
-        if (columns + (space ? 2 : 1) > width) {
-            while (columns + 3 > width && !out.empty()) {
-                size_t cut = out.size() - 1;
-                while (cut > 0 &&
-                       (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
-                    --cut;
-                out.resize(cut);
-                --columns;
-            }
-            return out + "...";
-        }
-        if (space) {
-            out += ' ';
-            ++columns;
-        }
-        space = false;
-        out.append(text, i, std::min(len, text.size() - i));
-        i += len - 1;
-        ++columns;
-    }
-    return out;
-}
-
-std::string printf_line(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-std::string printf_line(const char *fmt, ...) {
-    char buf[512];
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(buf, sizeof buf, fmt, args);
-    va_end(args);
-    return buf;
-}
-
-class FleetText {
+class FleetText : ReportLines {
   public:
     FleetText(const FleetReport &r, const std::string &where)
         : r_(r), where_(where) {}
@@ -101,16 +33,6 @@ class FleetText {
     }
 
   private:
-    void line(const std::string &text) {
-        out_ +=
-            text.size() > kReportWidth ? one_line(text, kReportWidth) : text;
-        out_ += '\n';
-    }
-    void heading(const std::string &text) {
-        out_ += '\n';
-        line(text);
-        line(std::string(std::min(text.size(), kReportWidth), '-'));
-    }
     double share(double ns) const {
         return r_.total_ns > 0 ? ns / r_.total_ns : 0;
     }
@@ -143,15 +65,16 @@ class FleetText {
             line("no executions match");
             return;
         }
-        line("  from " + utc(r_.first_unix_us) + " to " + utc(r_.last_unix_us) +
-             " UTC (" +
+        line("  from " + report_utc(r_.first_unix_us) + " to " +
+             report_utc(r_.last_unix_us) + " UTC (" +
              human_ms(static_cast<double>(r_.last_unix_us - r_.first_unix_us) /
                       1e3) +
              ")");
         line("  " + human_count(r_.calls) + " statements run, database time " +
              human_ms(r_.total_ns / 1e6) + ", " + human_count(r_.errors) +
-             " failed (" + percent(r_.calls > 0 ? r_.errors / r_.calls : 0) +
-             "), " + human_count(static_cast<double>(r_.statements_total)) +
+             " failed (" +
+             report_percent(r_.calls > 0 ? r_.errors / r_.calls : 0) + "), " +
+             human_count(static_cast<double>(r_.statements_total)) +
              " distinct statements");
         if (r_.max_weight > 1)
             line("  SAMPLED: down to 1 in " + human_count(r_.max_weight) +
@@ -170,8 +93,9 @@ class FleetText {
              (r_.kernel_executions == 0
                   ? "none (BPF was off or unavailable)"
                   : "on " +
-                        percent(static_cast<double>(r_.kernel_executions) /
-                                static_cast<double>(r_.executions)) +
+                        report_percent(
+                            static_cast<double>(r_.kernel_executions) /
+                            static_cast<double>(r_.executions)) +
                         " of executions"));
     }
 
@@ -186,8 +110,9 @@ class FleetText {
             std::string row = printf_line(
                 "%-5s %8s %6s %5s %8s %8s %8s %8s  ", key(i).c_str(),
                 human_ms(s.total_ns / 1e6).c_str(),
-                percent(share(s.toplevel_ns)).c_str(),
-                percent(share(running)).c_str(), human_count(s.calls).c_str(),
+                report_percent(share(s.toplevel_ns)).c_str(),
+                report_percent(share(running)).c_str(),
+                human_count(s.calls).c_str(),
                 human_ms(s.calls > 0 ? s.total_ns / s.calls / 1e6 : 0).c_str(),
                 human_ms(s.p95_ns / 1e6).c_str(),
                 human_ms(s.p99_ns / 1e6).c_str());
@@ -215,7 +140,7 @@ class FleetText {
                 "%-32s %9s %6s %8s %8s %8s %6s  %s",
                 one_line(g.name, 32).c_str(),
                 human_ms(g.total_ns / 1e6).c_str(),
-                percent(share(g.total_ns)).c_str(),
+                report_percent(share(g.total_ns)).c_str(),
                 human_count(g.calls).c_str(),
                 human_ms(g.calls > 0 ? g.total_ns / g.calls / 1e6 : 0).c_str(),
                 human_ms(g.p95_ns / 1e6).c_str(), human_count(g.errors).c_str(),
@@ -245,35 +170,17 @@ class FleetText {
         }
     }
 
-    static const char *dominated_by(double oncpu, double io_wait,
-                                    double other_wait) {
-        double all = oncpu + io_wait + other_wait;
-        if (all <= 0)
-            return "";
-        if (io_wait >= 0.5 * all)
-            return "I/O";
-        if (other_wait >= 0.5 * all)
-            return "wait";
-        return "";
-    }
-
     template <typename T>
-    std::string kernel_row(const std::string &name, const T &g) {
-        return printf_line(
-            "%-14s %9s %9s %10s %10s %9s %5s  ", one_line(name, 14).c_str(),
-            human_ms(g.oncpu_ns / 1e6).c_str(),
-            human_ms(g.io_wait_ns / 1e6).c_str(),
-            human_ms(g.other_wait_ns / 1e6).c_str(),
-            human_count(g.page_cache_misses).c_str(),
-            human_bytes(g.block_bytes).c_str(),
-            dominated_by(g.oncpu_ns, g.io_wait_ns, g.other_wait_ns));
+    static std::string kernel_row(const std::string &name, const T &g) {
+        return qprof::kernel_row(name, g.oncpu_ns, g.io_wait_ns,
+                                 g.other_wait_ns, g.page_cache_misses,
+                                 g.block_bytes);
     }
 
     void kernel() {
         if (r_.kernel_executions == 0)
             return;
-        const char *columns = "                  on CPU  I/O wait other wait "
-                              "storage rd  blk bytes  mostly";
+        const char *columns = kKernelColumns;
         heading("Kernel facts by statement (over its executions with them)");
         line(std::string("key") + (columns + 3) + "  text");
         size_t shown = 0;
@@ -299,8 +206,24 @@ class FleetText {
 
     const FleetReport &r_;
     std::string where_;
-    std::string out_;
 };
+
+/* A statement's or group's kernel facts, null without them. */
+template <typename T> void kernel_json(JsonWriter &w, const T &g) {
+    w.key("kernel");
+    if (g.kernel_executions == 0) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.field("executions", g.kernel_executions);
+    w.field("oncpu_ms", g.oncpu_ns / 1e6);
+    w.field("io_wait_ms", g.io_wait_ns / 1e6);
+    w.field("other_wait_ms", g.other_wait_ns / 1e6);
+    w.field("page_cache_misses", g.page_cache_misses);
+    w.field("block_bytes", g.block_bytes);
+    w.end_object();
+}
 
 /* The report's JSON field names, for the parts ClickHouse answers. */
 std::string render_json(const FleetReport &r, const std::string &where) {
@@ -354,19 +277,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.field("p99_ms", s.p99_ns / 1e6);
         w.field("rows", s.rows);
         w.field("shared_blks_read", s.shared_blks_read);
-        w.key("kernel");
-        if (s.kernel_executions == 0) {
-            w.null();
-        } else {
-            w.begin_object();
-            w.field("executions", s.kernel_executions);
-            w.field("oncpu_ms", s.oncpu_ns / 1e6);
-            w.field("io_wait_ms", s.io_wait_ns / 1e6);
-            w.field("other_wait_ms", s.other_wait_ns / 1e6);
-            w.field("page_cache_misses", s.page_cache_misses);
-            w.field("block_bytes", s.block_bytes);
-            w.end_object();
-        }
+        kernel_json(w, s);
         w.end_object();
     }
     w.end_array();
@@ -382,6 +293,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.field("total_ms", g.total_ns / 1e6);
         w.field("p95_ms", g.p95_ns / 1e6);
         w.field("errors", g.errors);
+        kernel_json(w, g);
         w.end_object();
     }
     w.end_array();

@@ -1,0 +1,82 @@
+#include "report_lines.h"
+#include "analysis.h"
+#include "one_line.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+namespace qprof {
+
+std::string report_percent(double share) {
+    char buf[16];
+    snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
+             share * 100);
+    return buf;
+}
+
+std::string report_utc(int64_t unix_us) {
+    time_t t = static_cast<time_t>(unix_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+void ReportLines::line(const std::string &text) {
+    out_ += text.size() > kReportWidth ? one_line(text, kReportWidth) : text;
+    out_ += '\n';
+}
+
+void ReportLines::heading(const std::string &text) {
+    out_ += '\n';
+    line(text);
+    line(std::string(std::min(text.size(), kReportWidth), '-'));
+}
+
+std::string ReportLines::printf_line(const char *fmt, ...) {
+    char buf[512];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    return buf;
+}
+
+const char *const kKernelColumns = "                  on CPU  I/O wait other "
+                                   "wait storage rd  blk bytes  mostly";
+
+namespace {
+
+/* "I/O" or "wait" when it has half of the kernel's time, else "" */
+const char *dominated_by(double oncpu_ns, double io_wait_ns,
+                         double other_wait_ns) {
+    double all = oncpu_ns + io_wait_ns + other_wait_ns;
+    if (all <= 0)
+        return "";
+    if (io_wait_ns >= 0.5 * all)
+        return "I/O";
+    if (other_wait_ns >= 0.5 * all)
+        return "wait";
+    return "";
+}
+
+} // namespace
+
+std::string kernel_row(const std::string &name, double oncpu_ns,
+                       double io_wait_ns, double other_wait_ns,
+                       double page_cache_misses, double block_bytes) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%-14s %9s %9s %10s %10s %9s %5s  ",
+             one_line(name, 14).c_str(), human_ms(oncpu_ns / 1e6).c_str(),
+             human_ms(io_wait_ns / 1e6).c_str(),
+             human_ms(other_wait_ns / 1e6).c_str(),
+             human_count(page_cache_misses).c_str(),
+             human_bytes(block_bytes).c_str(),
+             dominated_by(oncpu_ns, io_wait_ns, other_wait_ns));
+    return buf;
+}
+
+} // namespace qprof

@@ -1,0 +1,167 @@
+# Kernel facts through ClickHouse (issue 30): two captures with known
+# kernel facts, written by the collector's own writer and codec
+# (tests/report/wait_capture.cpp: lock waits, CPU-bound statements, inserts
+# waiting on WAL; tests/report/io_wait_capture.cpp: reads waiting on I/O),
+# two servers, exported to one ClickHouse (Debian's 18.16, started here).
+# ClickHouse's answers equal `qprof report --json`'s on the same captures:
+# the executions with kernel facts, and per statement and per route the
+# executions with them, the time on the CPU, in I/O wait and in other
+# waits, the storage reads and block bytes (a statement without kernel
+# facts has none); so does the kernel_by_statement query of
+# docs/clickhouse-queries.sql; and the terminal report from ClickHouse has
+# the same rows of kernel facts by statement and by route as the report of
+# the files.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../collector";
+use File::Path qw(make_path);
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use QprofClickHouse;
+use QprofCollectorTest;
+use QprofReportTest;
+
+plan skip_all => clickhouse_server_path()
+  . ' is not installed (tests/deps/clickhouse.txt)'
+  unless -x clickhouse_server_path();
+
+my $repo = QprofCollectorTest::repo_dir();
+my $tmp  = PostgreSQL::Test::Utils::tempdir;
+
+# The two captures.
+my @captures;
+for my $writer ([ 'wait_capture' ], [ 'io_wait_capture', '--io-wait-us', 3000 ])
+{
+    my ($name, @args) = @$writer;
+    my ($out, $err) = ('', '');
+    IPC::Run::run(
+        [ 'g++', '-O0', '-std=c++17', "-I$repo/collector/build",
+            "-I$repo/collector/capture", "$FindBin::Bin/../report/$name.cpp",
+            "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
+            '-lpthread', '-o', "$tmp/$name" ],
+        '>', \$out, '2>', \$err, IPC::Run::timeout(600))
+      or BAIL_OUT("cannot build tests/report/$name.cpp: $err");
+    my $dir = "$tmp/$name.cap";
+    make_path($dir);
+    IPC::Run::run([ "$tmp/$name", '--out', $dir, @args ], '>', \$out, '2>', \$err)
+      or BAIL_OUT("$name failed: $err");
+    push @captures, $dir;
+}
+
+my ($url) = start_clickhouse_shards($tmp, 1);
+my ($rc, $out, $err) = run_qprof('export', '--clickhouse', $url,
+    '--create-schema');
+is($rc, 0, 'the schema') or diag $err;
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, @captures);
+is($rc, 0, 'both captures exported') or diag $err;
+
+my ($jrc, $doc, $jerr) = report_json(@captures, '--top', '1000');
+is($jrc, 0, 'qprof report --json of the captures') or diag $jerr;
+my ($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $url, '--json',
+    '--top', '1000');
+is($crc, 0, 'qprof report --clickhouse --json') or diag $cerr;
+my $fleet = decode_json($cout);
+
+ok($doc->{summary}{kernel}{executions} > 0, 'the captures have kernel facts');
+is($fleet->{summary}{kernel_executions}, $doc->{summary}{kernel}{executions},
+    'executions with kernel facts as in the report');
+
+my @fields = qw(oncpu_ms io_wait_ms other_wait_ms page_cache_misses block_bytes);
+
+# Kernel facts of rows keyed alike: null on both sides or the same
+# executions and sums, within the JSON's rounding (6 significant digits).
+sub same_kernel
+{
+    my ($what, $got, $want) = @_;
+    is_deeply([ sort keys %$got ], [ sort keys %$want ], "$what: the same rows");
+    my (@off, $with);
+    for my $key (sort keys %$want)
+    {
+        my ($g, $w) = ($got->{$key}, $want->{$key});
+        if (!defined $w)
+        {
+            push @off, "$key: kernel facts, the report has none" if defined $g;
+            next;
+        }
+        $with++;
+        if (!defined $g)
+        {
+            push @off, "$key: no kernel facts";
+            next;
+        }
+        push @off, "$key executions: $g->{executions}, report $w->{executions}"
+          unless $g->{executions} == $w->{executions};
+        for my $f (@fields)
+        {
+            push @off, "$key $f: $g->{$f}, report $w->{$f}"
+              unless defined $g->{$f}
+              && abs($g->{$f} - $w->{$f}) <= 1e-5 * abs($w->{$f}) + 1e-6;
+        }
+    }
+    ok($with >= 2, "$what: rows with kernel facts ($with)");
+    is_deeply(\@off, [], "$what: the kernel facts of the report");
+}
+
+my %sysid_of_key = map { ($_->{key} => $_->{system_identifier}) }
+  @{ $doc->{summary}{servers} };
+my %want = map {
+    ("$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}" => $_->{kernel})
+} @{ $doc->{statements} };
+ok(grep({ !defined } values %want), 'a statement without kernel facts');
+my %got = map { ("$_->{system_identifier}/$_->{dbid}/$_->{queryid}" => $_->{kernel}) }
+  @{ $fleet->{statements} };
+same_kernel('statements', \%got, \%want);
+
+my ($routes) =
+  grep { $_->{dimension} eq 'route' } @{ $doc->{attribution}{dimensions} };
+%want = map { ($_->{name} => $_->{kernel}) } @{ $routes->{groups} };
+%got = map { ($_->{name} => $_->{kernel}) } @{ $fleet->{attribution}{groups} };
+same_kernel('routes', \%got, \%want);
+
+# docs/clickhouse-queries.sql's kernel_by_statement, over every day.
+my $sql;
+{
+    open my $fh, '<', "$repo/docs/clickhouse-queries.sql" or die $!;
+    local $/;
+    my $all = <$fh>;
+    close $fh;
+    ($sql) = $all =~ /^-- name: kernel_by_statement\n(.*?)(?=^-- name:|\z)/ms;
+}
+ok($sql, 'the kernel_by_statement query');
+$sql =~ s/;\s*\z//;
+$sql =~ s/now\(\) - INTERVAL 1 DAY/toDateTime(0)/g;
+$sql =~ s/LIMIT 20\b/LIMIT 100000/g;
+my ($head, @lines) = split /\n/, ch_query($url, "$sql\nFORMAT TSVWithNames");
+my @names = split /\t/, $head;
+%got = map {
+    my @v = split /\t/, $_, -1;
+    my %row = map { ($names[$_] => $v[$_]) } 0 .. $#names;
+    ("$row{server_id}/$row{dbid}/$row{queryid}" =>
+          $row{kernel_executions} ? { %row, executions => $row{kernel_executions} } : undef)
+} @lines;
+# (it lists the statements with kernel facts)
+%want = map {
+    ("$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}" => $_->{kernel})
+} grep { defined $_->{kernel} } @{ $doc->{statements} };
+same_kernel('kernel_by_statement', \%got, \%want);
+
+# The terminal: the same rows of kernel facts.
+my ($trc, $terminal) = run_qprof('report', '--clickhouse', $url);
+is($trc, 0, 'qprof report --clickhouse');
+my ($frc, $files) = run_qprof('report', @captures);
+my $block = sub {
+    my ($text, $title) = @_;
+    return $text =~ /^\Q$title\E\n-+\n(.*?)(?:\n\n|\n?\z)/ms ? $1 : undef;
+};
+for my $title ('Kernel facts by statement (over its executions with them)',
+    'Kernel facts by route')
+{
+    my $f = $block->($files, $title);
+    ok(defined $f && $f =~ /\d/, "$title: in the report of files");
+    is($block->($terminal, $title), $f, "$title: the same rows from ClickHouse");
+}
+
+done_testing();
