@@ -17,6 +17,11 @@ namespace {
  * boot time): a margin that still tells apart servers started apart. */
 constexpr int64_t kStartToleranceUs = 3'000'000;
 
+/* pg_postmaster_start_time is taken after the postmaster loaded its
+ * libraries and created its shared memory: seconds after the process
+ * started on a loaded machine or with a large shared_buffers. */
+constexpr int64_t kSlowStartUs = 600'000'000;
+
 /* Boot time of the machine, Unix seconds (/proc/stat "btime"). */
 int64_t boot_time_s() {
     std::ifstream stat("/proc/stat");
@@ -76,7 +81,11 @@ int host_pid_of(int pid, int64_t start_unix_us) {
     std::unique_ptr<DIR, int (*)(DIR *)> proc(opendir("/proc"), closedir);
     if (!proc)
         throw HostPidNotFound("cannot list /proc");
-    std::vector<int> matches;
+    struct Candidate {
+        int host_pid;
+        int64_t started_us;
+    };
+    std::vector<Candidate> candidates;
     while (struct dirent *entry = readdir(proc.get())) {
         char *end = nullptr;
         long candidate = std::strtol(entry->d_name, &end, 10);
@@ -86,23 +95,31 @@ int host_pid_of(int pid, int64_t start_unix_us) {
         if (innermost_pid(dir) != pid)
             continue;
         int64_t started = start_unix_us_of(dir, boot_s, ticks_per_s);
-        if (started >= 0 &&
-            std::llabs(started - start_unix_us) <= kStartToleranceUs)
-            matches.push_back(static_cast<int>(candidate));
+        if (started >= 0 && started <= start_unix_us + kStartToleranceUs &&
+            started >= start_unix_us - kSlowStartUs)
+            candidates.push_back({static_cast<int>(candidate), started});
     }
+    /* Another pid namespace may hold a process of the same number started
+     * within the slow-start window: then only one started about when the
+     * server says it did is an answer. */
+    std::vector<int> matches;
+    for (const Candidate &c : candidates)
+        if (candidates.size() == 1 ||
+            std::llabs(c.started_us - start_unix_us) <= kStartToleranceUs)
+            matches.push_back(c.host_pid);
     std::string what =
         "the postmaster (pid " + std::to_string(pid) + " in its pid namespace)";
-    if (matches.empty())
+    if (candidates.empty())
         throw HostPidNotFound(
             "no process of this machine is " + what +
             ": the collector must run on the server's machine, in the "
             "host's pid namespace");
-    if (matches.size() > 1) {
+    if (matches.size() != 1) {
         std::string pids;
-        for (int match : matches)
-            pids += (pids.empty() ? "" : ", ") + std::to_string(match);
+        for (const Candidate &c : candidates)
+            pids += (pids.empty() ? "" : ", ") + std::to_string(c.host_pid);
         throw HostPidNotFound("several processes could be " + what +
-                              ", started at the same time: " + pids);
+                              ", started about the same time: " + pids);
     }
     return matches.front();
 }

@@ -18,8 +18,11 @@ class HostPidNotFound : public std::runtime_error {
 // compare), of the process that PostgreSQL calls `pid` in its own pid
 // namespace and that started at `start_unix_us` (pg_postmaster_start_time).
 // The same number when PostgreSQL does not run in a container. A process
-// matches when the last pid of its NSpid line is `pid` and it started within
-// a few seconds of that time. Throws HostPidNotFound when none or several do.
+// matches when the last pid of its NSpid line is `pid` and it started at most
+// a few seconds after that time and at most 10 minutes before it (a
+// postmaster takes its start time after creating its shared memory); of
+// several, the one that started within a few seconds of it. Throws
+// HostPidNotFound when none or several do.
 int host_pid_of(int pid, int64_t start_unix_us);
 
 } // namespace qprof
