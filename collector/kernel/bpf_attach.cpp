@@ -11,183 +11,31 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
-#include <mutex>
 #include <system_error>
 #include <thread>
 
-#include <linux/perf_event.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "exec_io_drain.h"
+#include "libbpf_failure.h"
 #include "qprof_io.h"
 #include "qprof_io.skel.h"
-#include "trace_event_ids.h"
+#include "syscall_attach.h"
 #include "word_slot_map.h"
 
 namespace qprof {
 
 namespace {
 
-/* libbpf reports through a global print callback; keep its last warning so
- * that a failure can say what the kernel refused. */
-std::mutex libbpf_log_mutex;
-std::string libbpf_last_warning;
-
-int remember_libbpf_warning(enum libbpf_print_level level, const char *fmt,
-                            va_list args) {
-    if (level == LIBBPF_DEBUG)
-        return 0;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, args);
-    size_t len = strlen(line);
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
-        line[--len] = '\0';
-    if (len == 0)
-        return 0;
-    const char *text = line;
-    if (strncmp(text, "libbpf: ", 8) == 0)
-        text += 8;
-    std::lock_guard<std::mutex> guard(libbpf_log_mutex);
-    libbpf_last_warning = text;
-    return 0;
-}
-
-std::string failure(const std::string &what, int err) {
-    std::string msg = what + ": " + strerror(err > 0 ? err : -err);
-    if (err == EPERM || err == -EPERM || err == EACCES || err == -EACCES)
-        msg += " (needs root, or CAP_BPF with CAP_PERFMON)";
-    std::lock_guard<std::mutex> guard(libbpf_log_mutex);
-    if (!libbpf_last_warning.empty())
-        msg += " [libbpf: " + libbpf_last_warning + "]";
-    return msg;
-}
-
 uint64_t monotonic_ns() {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-/* Positions of a batch's keys, so that a drain adds each kernel entry
- * straight to its sample: open addressing, built for each batch. */
-class BatchIndex {
-  public:
-    void build(const std::vector<ExecKey> &keys) {
-        size_t capacity = 64;
-        shift_ = 58;
-        while (capacity < keys.size() * 2) {
-            capacity <<= 1;
-            --shift_;
-        }
-        slots_.assign(capacity, Slot{});
-        for (size_t i = 0; i < keys.size(); ++i) {
-            size_t at = home(keys[i]);
-            while (slots_[at].pos != kEmpty && !(slots_[at].key == keys[i]))
-                at = (at + 1) & (slots_.size() - 1);
-            if (slots_[at].pos == kEmpty)
-                slots_[at] = Slot{keys[i], uint32_t(i)};
-        }
-    }
-
-    /* The position of `key` in the batch, or -1. */
-    int64_t find(const ExecKey &key) const {
-        for (size_t at = home(key);; at = (at + 1) & (slots_.size() - 1)) {
-            if (slots_[at].pos == kEmpty)
-                return -1;
-            if (slots_[at].key == key)
-                return slots_[at].pos;
-        }
-    }
-
-  private:
-    static constexpr uint32_t kEmpty = UINT32_MAX;
-    struct Slot {
-        ExecKey key;
-        uint32_t pos = kEmpty;
-    };
-    size_t home(const ExecKey &k) const {
-        uint64_t mixed = (k.exec_id ^ (uint64_t(uint32_t(k.pid)) << 40)) *
-                         0x9E3779B97F4A7C15ull;
-        return size_t(mixed >> shift_);
-    }
-    std::vector<Slot> slots_;
-    int shift_ = 58;
-};
-
-/* Entries are sums: what an execution's entry gathered in the kernel since
- * it was last drained adds to what was drained before. */
-void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
-    into.read_calls += v.read_calls;
-    into.read_bytes += v.read_bytes;
-    into.read_ns += v.read_ns;
-    into.write_calls += v.write_calls;
-    into.write_bytes += v.write_bytes;
-    into.write_ns += v.write_ns;
-    into.fsync_calls += v.fsync_calls;
-    into.fsync_ns += v.fsync_ns;
-    into.page_cache_miss_pages += v.page_cache_miss_pages;
-    into.readahead_pages += v.readahead_pages;
-    into.block_requests += v.block_requests;
-    into.block_bytes += v.block_bytes;
-    into.block_device_ns += v.block_device_ns;
-    into.offcpu_io_ns += v.offcpu_io_ns;
-    into.offcpu_other_ns += v.offcpu_other_ns;
-    into.oncpu_ns += v.oncpu_ns;
-    into.runqueue_ns += v.runqueue_ns;
-    into.runqueue_waits += v.runqueue_waits;
-    static_assert(QPROF_WAIT_CLASSES == kWaitClasses);
-    for (size_t c = 0; c < kWaitClasses; ++c) {
-        into.wait_class_ns[c] += v.wait_class_ns[c];
-        into.wait_class_count[c] += v.wait_class_count[c];
-    }
-    for (const qprof_wait_event_slot &slot : v.wait_events)
-        if (slot.event != 0)
-            into.add_wait_event(slot.event, slot.count, slot.ns);
-}
-
-/* Removes every entry of the map, calling `visit` for each, in batches of a
- * few thousand (a batch leaves the map as it is read). */
-/* Room for one lookup_and_delete_batch call, kept from one drain to the
- * next: allocating and zeroing it each time cost more than the drain. */
-struct DrainBuffers {
-    static constexpr uint32_t kChunk = 4096;
-    std::vector<qprof_exec_key> keys = std::vector<qprof_exec_key>(kChunk);
-    std::vector<qprof_exec_io> values = std::vector<qprof_exec_io>(kChunk);
-};
-
-void drain_entries(int map_fd, DrainBuffers &buffers,
-                   const std::function<void(const qprof_exec_key &,
-                                            const qprof_exec_io &)> &visit) {
-    std::vector<qprof_exec_key> &keys = buffers.keys;
-    std::vector<qprof_exec_io> &values = buffers.values;
-    /* The batch token of a hash map is a bucket index; a key-sized buffer
-     * is always large enough. */
-    qprof_exec_key in_batch{}, out_batch{};
-    bool first = true;
-    for (;;) {
-        uint32_t count = DrainBuffers::kChunk;
-        int err = bpf_map_lookup_and_delete_batch(
-            map_fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
-            values.data(), &count, nullptr);
-        int saved_errno = errno;
-        for (uint32_t i = 0; i < count; ++i)
-            visit(keys[i], values[i]);
-        if (err) {
-            if (saved_errno == ENOENT) /* no more entries */
-                return;
-            throw std::runtime_error(
-                failure("cannot drain the BPF entry map", saved_errno));
-        }
-        in_batch = out_batch;
-        first = false;
-    }
 }
 
 struct SkeletonDeleter {
@@ -197,44 +45,6 @@ struct SkeletonDeleter {
 struct BtfDeleter {
     void operator()(struct btf *btf) const { btf__free(btf); }
 };
-
-struct LinkDeleter {
-    void operator()(struct bpf_link *link) const { bpf_link__destroy(link); }
-};
-using Link = std::unique_ptr<struct bpf_link, LinkDeleter>;
-
-/* The calls whose enter and exit events file_syscall_enter/exit watch: the
- * ones PostgreSQL reads and writes relation, WAL and temporary files with.
- * Not plain read/write/readv/writev: PostgreSQL uses them on regular files
- * only for server-side COPY files and a few small ones, while every other
- * process of the machine uses them on pipes, sockets and terminals, and a
- * watched call runs the program. The raw tracepoints count them too. */
-const std::vector<std::string> kFileSyscalls = {
-    "pread64", "preadv",   "preadv2", "pwrite64",
-    "pwritev", "pwritev2", "fsync",   "fdatasync"};
-
-/* Attaches `prog` to the trace event `id`; null with errno set on failure.
- * The link owns the perf event. */
-Link attach_to_trace_event(bpf_program *prog, uint64_t id) {
-    struct perf_event_attr attr = {};
-    attr.type = PERF_TYPE_TRACEPOINT;
-    attr.size = sizeof(attr);
-    attr.config = id;
-    attr.sample_period = 1;
-    attr.wakeup_events = 1;
-    /* one event on CPU 0 for all tasks: the program runs on every CPU */
-    int fd = int(
-        syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0)
-        return nullptr;
-    Link link(bpf_program__attach_perf_event(prog, fd));
-    if (!link) {
-        int err = errno;
-        close(fd);
-        errno = err;
-    }
-    return link;
-}
 
 /* What was drained from the kernel for one execution, until its sample
  * claims it. */
@@ -323,7 +133,7 @@ struct BpfAttribution::Impl {
     void map_slice_rings() {
         int ncpus = libbpf_num_possible_cpus();
         if (ncpus <= 0)
-            throw BpfUnavailable(failure("cannot count the CPUs", ncpus));
+            throw BpfUnavailable(bpf_failure("cannot count the CPUs", ncpus));
         const bpf_map *map = skel->maps.cpu_slices;
         /* array elements are 8-byte aligned */
         slice_ring_stride = (size_t(bpf_map__value_size(map)) + 7) & ~size_t(7);
@@ -334,7 +144,7 @@ struct BpfAttribution::Impl {
                             bpf_map__fd(map), 0);
         if (mapped == MAP_FAILED)
             throw BpfUnavailable(
-                failure("cannot map the CPU slice rings", errno));
+                bpf_failure("cannot map the CPU slice rings", errno));
         slice_rings = static_cast<const uint8_t *>(mapped);
         slice_tail.assign(size_t(ncpus), 0);
     }
@@ -456,7 +266,7 @@ bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
                      std::vector<std::string> &attached) {
     std::unique_ptr<struct btf, BtfDeleter> vmlinux(btf__load_vmlinux_btf());
     if (!vmlinux)
-        throw BpfUnavailable(failure(
+        throw BpfUnavailable(bpf_failure(
             "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux)", errno));
     auto has_tracepoint = [&](const char *name) {
         std::string type = std::string("btf_trace_") + name;
@@ -505,119 +315,6 @@ bool choose_programs(qprof_io_bpf *skel, SyscallTracing syscalls,
     return raw;
 }
 
-/* The ids of the enter and exit events of each of kFileSyscalls, in that
- * order; empty, with the reason in *why, when tracefs or any is missing. */
-std::vector<uint64_t> file_syscall_event_ids(std::string *why) {
-    std::vector<std::string> events;
-    for (const std::string &call : kFileSyscalls) {
-        events.push_back("sys_enter_" + call);
-        events.push_back("sys_exit_" + call);
-    }
-    std::vector<uint64_t> ids;
-    if (!trace_event_ids("syscalls", events, ids, why))
-        return {};
-    return ids;
-}
-
-/* Attaches file_syscall_enter/exit to the trace events `ids` (from
- * file_syscall_event_ids); nothing, with the reason in *why, when any
- * cannot be attached. Needs CAP_PERFMON. */
-std::vector<Link> attach_to_file_syscall_events(
-    qprof_io_bpf *skel, const std::vector<uint64_t> &ids, std::string *why) {
-    std::vector<Link> links;
-    for (size_t i = 0; i < kFileSyscalls.size(); ++i)
-        for (auto [prog, id] :
-             {std::pair(skel->progs.file_syscall_enter, ids[2 * i]),
-              std::pair(skel->progs.file_syscall_exit, ids[2 * i + 1])}) {
-            Link link = attach_to_trace_event(prog, id);
-            if (!link) {
-                *why = failure("cannot attach to syscalls:" + kFileSyscalls[i],
-                               errno);
-                return {};
-            }
-            links.push_back(std::move(link));
-        }
-    return links;
-}
-
-/* Attaches the raw system call programs; nothing, with the reason in *why,
- * when either cannot be attached. Needs no capability once loaded. */
-std::vector<Link> attach_raw_syscall_programs(qprof_io_bpf *skel,
-                                              std::string *why) {
-    std::vector<Link> links;
-    for (bpf_program *prog : {skel->progs.sys_enter, skel->progs.sys_exit}) {
-        Link link(bpf_program__attach(prog));
-        if (!link) {
-            *why = failure("cannot attach the raw syscall programs", errno);
-            return {};
-        }
-        links.push_back(std::move(link));
-    }
-    return links;
-}
-
-/* Which system call programs are attached, and how. */
-struct SyscallAttachment {
-    std::vector<Link> links; /* attached now (the first window's) */
-    /* with windows: the trace events they attach, if not the raw
-     * tracepoints */
-    std::vector<uint64_t> window_event_ids;
-    bool windows = false; /* windows will attach some */
-};
-
-/* Attaches the system call programs: to the trace events of the file calls
- * where the options ask for them and tracefs has them, else to the raw
- * tracepoints when they are loaded. With windows, they stay attached for
- * the first window (closing them here would hold the start back by a second
- * with the trace events). Names what it attached, or why nothing, in
- * *attached. */
-SyscallAttachment attach_syscall_programs(qprof_io_bpf *skel,
-                                          const BpfOptions &options,
-                                          bool raw_loaded,
-                                          std::vector<std::string> &attached) {
-    SyscallAttachment result;
-    if (options.syscalls == SyscallTracing::off)
-        return result;
-    const char *in_windows = options.syscall_windows ? " in windows" : "";
-    std::string why;
-    if (options.syscalls == SyscallTracing::per_call) {
-        std::vector<uint64_t> ids = file_syscall_event_ids(&why);
-        if (!ids.empty())
-            result.links = attach_to_file_syscall_events(skel, ids, &why);
-        if (!result.links.empty()) {
-            std::string calls;
-            for (const std::string &call : kFileSyscalls)
-                calls += (calls.empty() ? "" : ",") + call;
-            attached.push_back("tracepoint/syscalls/sys_enter,sys_exit of " +
-                               calls + in_windows);
-            if (options.syscall_windows) {
-                result.window_event_ids = std::move(ids);
-                result.windows = true;
-            }
-            return result;
-        }
-    }
-    /* Without system call tracing the other kernel facts are still kept. */
-    if (raw_loaded)
-        result.links = attach_raw_syscall_programs(skel, &why);
-    else
-        why = (why.empty() ? "" : why + "; ") +
-              "no raw syscall tracepoints in the BTF";
-    if (result.links.empty()) {
-        attached.push_back("no system call tracing: " + why);
-        return result;
-    }
-    attached.push_back((why.empty() ? std::string("tp_btf/sys_enter,sys_exit")
-                                    : "tp_btf/sys_enter,sys_exit, as " + why) +
-                       in_windows);
-    result.windows = options.syscall_windows;
-    return result;
-}
-
-} // namespace
-
-namespace {
-
 /* Before load: has the programs use the word slot map pinned at `path`
  * when it is compatible. Its token, or 0. */
 uint64_t reuse_word_slots(qprof_io_bpf *skel, const std::string &path) {
@@ -637,18 +334,18 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     : impl_(new Impl) {
     if (postmaster_pid <= 0 || word_address == 0)
         throw BpfUnavailable("no postmaster pid or execution word address");
-    libbpf_set_print(remember_libbpf_warning);
+    keep_libbpf_warnings();
 
     impl_->skel.reset(qprof_io_bpf__open());
     if (!impl_->skel)
-        throw BpfUnavailable(failure("cannot open the BPF object", errno));
+        throw BpfUnavailable(bpf_failure("cannot open the BPF object", errno));
     qprof_io_bpf *skel = impl_->skel.get();
     skel->bss->postmaster_tgid = uint32_t(postmaster_pid);
     skel->bss->exec_word_address = word_address;
     impl_->max_entries = options.max_entries;
     int err = bpf_map__set_max_entries(skel->maps.exec_io, options.max_entries);
     if (err)
-        throw BpfUnavailable(failure("cannot size the entry map", err));
+        throw BpfUnavailable(bpf_failure("cannot size the entry map", err));
     bool raw_syscalls_loaded =
         choose_programs(skel, options.syscalls, impl_->attachments);
 
@@ -656,13 +353,14 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
         skel->maps.cpu_slices,
         uint32_t(std::max(libbpf_num_possible_cpus(), 1)));
     if (err)
-        throw BpfUnavailable(failure("cannot size the CPU slice rings", err));
+        throw BpfUnavailable(
+            bpf_failure("cannot size the CPU slice rings", err));
     uint64_t slot_token = 0;
     if (!options.word_slots_path.empty())
         slot_token = reuse_word_slots(skel, options.word_slots_path);
     err = qprof_io_bpf__load(skel);
     if (err)
-        throw BpfUnavailable(failure("cannot load the BPF programs", err));
+        throw BpfUnavailable(bpf_failure("cannot load the BPF programs", err));
     if (!options.word_slots_path.empty() && slot_token == 0)
         slot_token =
             impl_->pin_word_slots(postmaster_pid, options.word_slots_path);
@@ -671,7 +369,8 @@ BpfAttribution::BpfAttribution(int postmaster_pid, uint64_t word_address,
     skel->bss->word_slots_token = slot_token;
     err = qprof_io_bpf__attach(skel);
     if (err)
-        throw BpfUnavailable(failure("cannot attach the BPF programs", err));
+        throw BpfUnavailable(
+            bpf_failure("cannot attach the BPF programs", err));
     SyscallAttachment syscalls = attach_syscall_programs(
         skel, options, raw_syscalls_loaded, impl_->attachments);
     impl_->syscall_links = std::move(syscalls.links);
