@@ -7,13 +7,14 @@ use strict;
 use warnings;
 use B;
 use Exporter 'import';
+use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofCollectorTest;
 
 our @EXPORT = qw(plant_workload capture_once report_json report_schema
-  schema_errors tagged record_script diff_json);
+  schema_errors tagged record_script diff_json diff_row build_capture_fixture);
 
 # A sqlcommenter comment: route and controller, and the request's
 # traceparent when a request number is given.
@@ -125,6 +126,34 @@ sub diff_json
     my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
     my $doc = eval { JSON::PP->new->decode($out) };
     return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
+}
+
+# The row of a diff's `rows` (statements or routes) whose name matches
+# `re`; dies without one.
+sub diff_row
+{
+    my ($rows, $re) = @_;
+    my ($row) = grep { $_->{name} =~ $re } @$rows;
+    die "no row like $re" unless $row;
+    return $row;
+}
+
+# Builds the capture fixture tests/report/NAME.cpp (capture_fixture.h: made
+# up executions with kernel facts, through the collector's writer) against
+# collector/build/libcapture.a into `dir`; returns the program's path.
+sub build_capture_fixture
+{
+    my ($name, $dir) = @_;
+    my $repo = repo_dir();
+    my ($out, $err) = ('', '');
+    IPC::Run::run(
+        [ 'g++', '-O0', '-std=c++17', "-I$repo/collector/build",
+            "-I$repo/collector/capture", "$repo/tests/report/$name.cpp",
+            "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
+            '-lpthread', '-o', "$dir/$name" ],
+        '>', \$out, '2>', \$err, IPC::Run::timeout(600))
+      or BAIL_OUT("cannot build tests/report/$name.cpp: $err");
+    return "$dir/$name";
 }
 
 # The JSON Schema block of docs/report-json.md.

@@ -15,34 +15,21 @@ use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofCollectorTest;
+use QprofReportTest;
 
-my $repo = QprofCollectorTest::repo_dir();
 my $tmp  = PostgreSQL::Test::Utils::tempdir;
 my ($out, $err) = ('', '');
-IPC::Run::run(
-    [ 'g++', '-O0', '-std=c++17', "-I$repo/collector/build",
-        "-I$repo/collector/capture", "$FindBin::Bin/../report/io_wait_capture.cpp",
-        "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
-        '-lpthread', '-o', "$tmp/io_wait_capture" ],
-    '>', \$out, '2>', \$err, IPC::Run::timeout(600))
-  or BAIL_OUT("cannot build tests/report/io_wait_capture.cpp: $err");
+my $fixture = build_capture_fixture('io_wait_capture', $tmp);
 
 # Each capture: its name and the reads' I/O wait in microseconds.
 for ([ 'base', 200 ], [ 'again', 200 ], [ 'slow', 3000 ])
 {
     my ($name, $io_wait_us) = @$_;
     make_path("$tmp/$name");
-    IPC::Run::run([ "$tmp/io_wait_capture", '--out', "$tmp/$name",
+    IPC::Run::run([ $fixture, '--out', "$tmp/$name",
             '--io-wait-us', $io_wait_us ], '>', \$out, '2>', \$err)
       or BAIL_OUT("io_wait_capture failed: $err");
     like($out, qr/440 samples/, "$name: the capture holds the 440 executions");
-}
-
-sub diff_json
-{
-    my (@args) = @_;
-    my ($rc, $text, $stderr) = run_qprof('diff', '--json', @args);
-    return ($rc, JSON::PP->new->decode($text), $stderr);
 }
 
 # A row's work change of `measure`, or undef.
@@ -53,28 +40,20 @@ sub measure
     return $change;
 }
 
-sub row
-{
-    my ($rows, $re) = @_;
-    my ($row) = grep { $_->{name} =~ $re } @$rows;
-    die "no row like $re" unless $row;
-    return $row;
-}
-
 my ($rc, $doc, $stderr) = diff_json("$tmp/base", "$tmp/again");
 is($rc, 0, 'the same capture twice: exit 0') or diag $stderr;
-my $read = row($doc->{statements}, qr/FROM blobs/);
+my $read = diff_row($doc->{statements}, qr/FROM blobs/);
 my $io = measure($read, 'io_wait_ms_per_call');
 ok($io, 'the read is tested on its I/O wait');
 cmp_ok(abs($io->{base} - 0.2), '<', 0.001, 'a mean of 0.2 ms an execution');
 ok(!$io->{significant}, 'the same I/O wait is no change');
-my $health = row($doc->{statements}, qr/^SELECT \$1$/);
+my $health = diff_row($doc->{statements}, qr/^SELECT \$1$/);
 ok(!measure($health, 'io_wait_ms_per_call'),
     'a statement without kernel facts is not tested on it');
 is(scalar @{ $health->{work} }, 4, 'but on its rows, blocks and errors');
 
 ($rc, $doc, $stderr) = diff_json("$tmp/base", "$tmp/slow");
-$read = row($doc->{statements}, qr/FROM blobs/);
+$read = diff_row($doc->{statements}, qr/FROM blobs/);
 $io = measure($read, 'io_wait_ms_per_call');
 cmp_ok(abs($io->{new} - 3), '<', 0.001, 'after: 3 ms an execution');
 is($io->{method}, 'welch-t', 'by Welch\'s test');
@@ -84,7 +63,7 @@ cmp_ok($io->{z}, '>', 0, 'more in NEW');
 my @others = grep { $_->{significant} && $_->{measure} ne 'io_wait_ms_per_call' }
   @{ $read->{work} };
 is(scalar @others, 0, 'nothing else of its work changed');
-my $route = row($doc->{routes}, qr{^/blob$});
+my $route = diff_row($doc->{routes}, qr{^/blob$});
 ok(measure($route, 'io_wait_ms_per_call')->{significant}, 'and its route\'s I/O wait changed');
 is($read->{verdict}, 'regressed', 'its latency regressed with it');
 

@@ -23,19 +23,12 @@ use Test::More;
 use QprofCollectorTest;
 use QprofReportTest;
 
-my $repo = QprofCollectorTest::repo_dir();
 my $tmp  = PostgreSQL::Test::Utils::tempdir;
 my ($out, $err) = ('', '');
-IPC::Run::run(
-    [ 'g++', '-O0', '-std=c++17', "-I$repo/collector/build",
-        "-I$repo/collector/capture", "$FindBin::Bin/../report/wait_capture.cpp",
-        "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
-        '-lpthread', '-o', "$tmp/wait_capture" ],
-    '>', \$out, '2>', \$err, IPC::Run::timeout(600))
-  or BAIL_OUT("cannot build tests/report/wait_capture.cpp: $err");
+my $fixture = build_capture_fixture('wait_capture', $tmp);
 my $dir = "$tmp/cap";
 make_path($dir);
-IPC::Run::run([ "$tmp/wait_capture", '--out', $dir ], '>', \$out, '2>', \$err)
+IPC::Run::run([ $fixture, '--out', $dir ], '>', \$out, '2>', \$err)
   or BAIL_OUT("wait_capture failed: $err");
 like($out, qr/43 samples/, 'the capture holds the 43 executions');
 
