@@ -2,6 +2,7 @@
  * diff.cpp — two profiles compared: matching, the rank test, verdicts.
  */
 #include "diff.h"
+#include "wait_events.h"
 
 #include <algorithm>
 #include <cmath>
@@ -119,14 +120,19 @@ WorkChange proportion_test(const std::string &measure, double base_events,
 
 namespace {
 
+bool ends_with(const std::string &s, const std::string &tail) {
+    return s.size() >= tail.size() &&
+           s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 /* A work change counts when the test says so and it is larger than
  * --min-change and than one row or block (one percentage point of
- * errors, --min-delta of I/O wait) per execution: a statement that reads 2
- * blocks instead of 1.6 is not news. */
+ * errors, --min-delta of a time: I/O wait, a wait part) per execution: a
+ * statement that reads 2 blocks instead of 1.6 is not news. */
 void judge_work(WorkChange &c, const DiffOptions &o) {
-    double floor = c.measure == "error_rate"            ? 0.01
-                   : c.measure == "io_wait_ms_per_call" ? o.min_delta_ms
-                                                        : 1;
+    double floor = c.measure == "error_rate"              ? 0.01
+                   : ends_with(c.measure, "_ms_per_call") ? o.min_delta_ms
+                                                          : 1;
     double delta = std::fabs(c.fresh - c.base);
     bool large =
         c.base > 0 ? delta / c.base * 100 > o.min_change_pct : delta > 0;
@@ -151,6 +157,120 @@ std::vector<WorkChange> compare_work(const ExecutionWork &b,
     for (WorkChange &c : out)
         judge_work(c, o);
     return out;
+}
+
+/* Whether a wait event of class `cls` (wait_event_info >> 24) is in
+ * `part` as wait_parts_ms counts it. */
+bool event_in_part(uint32_t cls, WaitPart part) {
+    switch (part) {
+    case WaitPart::Lock:
+        return cls == capture::v1::WAIT_CLASS_LOCK;
+    case WaitPart::LWLock:
+        return cls == capture::v1::WAIT_CLASS_LWLOCK;
+    case WaitPart::IoWait:
+        return cls == capture::v1::WAIT_CLASS_IO;
+    case WaitPart::OtherWaits:
+        return cls != capture::v1::WAIT_CLASS_LOCK &&
+               cls != capture::v1::WAIT_CLASS_LWLOCK &&
+               cls != capture::v1::WAIT_CLASS_IO;
+    case WaitPart::OnCpu:
+    case WaitPart::RunQueue:
+        return false;
+    }
+    return false;
+}
+
+/* Events a row lists, by the size of their change. */
+constexpr size_t kWaitEventChanges = 8;
+
+std::vector<WaitEventChange> event_changes(const WaitTotals &b,
+                                           const WaitTotals &n) {
+    std::vector<WaitEventChange> out;
+    auto add = [&out](const WaitTotals &t, bool fresh) {
+        for (const WaitEventSum &e : t.events) {
+            double ms = e.ns / 1e6 / t.calls;
+            auto it = std::find_if(
+                out.begin(), out.end(),
+                [&e](const WaitEventChange &c) { return c.event == e.event; });
+            if (it == out.end())
+                it = out.insert(out.end(), WaitEventChange{e.event, 0, 0});
+            (fresh ? it->new_ms : it->base_ms) += ms;
+        }
+    };
+    add(b, false);
+    add(n, true);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const WaitEventChange &x, const WaitEventChange &y) {
+                         return std::fabs(x.new_ms - x.base_ms) >
+                                std::fabs(y.new_ms - y.base_ms);
+                     });
+    if (out.size() > kWaitEventChanges)
+        out.resize(kWaitEventChanges);
+    return out;
+}
+
+/* Where the executions' time went on both sides, each part tested
+ * (Welch's t over the executions with the split), and what grew most. */
+WaitComparison compare_waits(const ExecutionWork &bw, const ExecutionWork &nw,
+                             const WaitTotals *bt, const WaitTotals *nt,
+                             const DiffOptions &o) {
+    WaitComparison w;
+    if (bt == nullptr || nt == nullptr || bt->calls <= 0 || nt->calls <= 0 ||
+        bw.wait_parts_ms[0].n <= 0 || nw.wait_parts_ms[0].n <= 0)
+        return w;
+    w.present = true;
+    w.calls_base = bt->calls;
+    w.calls_new = nt->calls;
+    w.change_ms =
+        (nt->elapsed_ns / nt->calls - bt->elapsed_ns / bt->calls) / 1e6;
+    for (size_t i = 0; i < kWaitParts; ++i) {
+        WorkChange c =
+            welch_test(std::string(wait_part_name(static_cast<WaitPart>(i))) +
+                           "_ms_per_call",
+                       bw.wait_parts_ms[i], nw.wait_parts_ms[i]);
+        judge_work(c, o);
+        double rise = c.fresh - c.base;
+        if (c.significant && rise > 0 && (!w.grew || rise > w.grew_ms)) {
+            w.grew = true;
+            w.grew_part = static_cast<WaitPart>(i);
+            w.grew_ms = rise;
+        }
+        w.parts.push_back(std::move(c));
+    }
+    w.events = event_changes(*bt, *nt);
+    if (!w.grew)
+        return w;
+    /* the event of the part that rose most, when it makes at least half
+     * of the part's rise (else the part is named alone) */
+    for (const WaitEventChange &e : w.events) {
+        double rise = e.new_ms - e.base_ms;
+        if (event_in_part(e.event >> 24, w.grew_part) &&
+            rise >= w.grew_ms / 2 && rise > w.grew_event_ms) {
+            w.grew_event = e.event;
+            w.grew_event_ms = rise;
+        }
+    }
+    return w;
+}
+
+/* The load-independent latency of a row from each side's values less
+ * their run-queue time, when no execution (request) of either side
+ * lacks the split. */
+LoadIndependentLatency less_runqueue(const LatencyHistogram &b,
+                                     uint64_t b_without,
+                                     const LatencyHistogram &n,
+                                     uint64_t n_without) {
+    LoadIndependentLatency l;
+    if (b_without > 0 || n_without > 0 || b.count() == 0 || n.count() == 0)
+        return l;
+    l.present = true;
+    l.p50_base_ms = b.quantile_ns(0.5) / 1e6;
+    l.p50_new_ms = n.quantile_ns(0.5) / 1e6;
+    l.p95_base_ms = b.quantile_ns(0.95) / 1e6;
+    l.p95_new_ms = n.quantile_ns(0.95) / 1e6;
+    l.test = mann_whitney(b, n);
+    l.median_ratio = l.p50_base_ms > 0 ? l.p50_new_ms / l.p50_base_ms : 0;
+    return l;
 }
 
 const ExecutionWork *statement_work(const SampleFacts &f,
@@ -289,13 +409,31 @@ std::string top_route(const Profile &p, uint32_t statement) {
     return "";
 }
 
+/* The verdict of a latency change of the medians of `test`'s units;
+ * `change_pct` gets the median's change. */
+DiffVerdict latency_verdict(double p50_base, double p50_new,
+                            const RankTest &test, const DiffOptions &o,
+                            double &change_pct) {
+    double ratio = p50_base > 0 ? p50_new / p50_base : 0;
+    change_pct = (ratio - 1) * 100;
+    double delta_ms = std::fabs(p50_new - p50_base);
+    bool significant = test.p_value < o.alpha && delta_ms > o.min_delta_ms;
+    double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
+                                 : o.min_change_pct;
+    if (significant && change_pct > threshold)
+        return DiffVerdict::Regressed;
+    if (significant && change_pct < -threshold)
+        return DiffVerdict::Improved;
+    return DiffVerdict::Unchanged;
+}
+
 void judge(DiffRow &row, const DiffOptions &o) {
     if (!row.base.present) {
-        row.verdict = DiffVerdict::New;
+        row.verdict = row.raw_verdict = DiffVerdict::New;
         return;
     }
     if (!row.fresh.present) {
-        row.verdict = DiffVerdict::Vanished;
+        row.verdict = row.raw_verdict = DiffVerdict::Vanished;
         return;
     }
     bool per_request = row.unit == DiffUnit::Request;
@@ -306,18 +444,28 @@ void judge(DiffRow &row, const DiffOptions &o) {
         per_request ? (row.fresh.ms_per_request - row.base.ms_per_request) *
                           static_cast<double>(row.fresh.requests)
                     : (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
-    double change_pct = (row.median_ratio - 1) * 100;
-    double delta_ms = std::fabs(p50_new - p50_base);
-    bool significant = row.test.p_value < o.alpha && delta_ms > o.min_delta_ms;
-    double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
-                                 : o.min_change_pct;
-    if (significant && change_pct > threshold)
-        row.verdict = DiffVerdict::Regressed;
-    else if (significant && change_pct < -threshold)
-        row.verdict = DiffVerdict::Improved;
+    double change_pct = 0;
+    row.raw_verdict =
+        latency_verdict(p50_base, p50_new, row.test, o, change_pct);
+    row.verdict = row.raw_verdict;
+    /* the machine's load (time waiting for a CPU) taken out where known */
+    const LoadIndependentLatency &li = row.less_runqueue;
+    if (li.present)
+        row.verdict = latency_verdict(li.p50_base_ms, li.p50_new_ms, li.test, o,
+                                      change_pct);
     double share = std::max(row.base.share, row.fresh.share) * 100;
     row.fails = o.fail_on && row.verdict == DiffVerdict::Regressed &&
                 change_pct > o.fail_on_pct && share >= o.min_share_pct;
+}
+
+/* A judged row's part of the result's totals. */
+void count_verdict(DiffResult &r, const DiffRow &row) {
+    r.failed = r.failed || row.fails;
+    if (!row.less_runqueue.present)
+        return;
+    ++r.load_independent_rows;
+    if (row.verdict != row.raw_verdict)
+        ++r.load_changed_verdicts;
 }
 
 int verdict_order(DiffVerdict v) {
@@ -490,13 +638,19 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
                            row.plan_base.shape_id != row.plan_new.shape_id;
         const ExecutionWork *bw = bs ? statement_work(b.facts, *bs) : nullptr;
         const ExecutionWork *nw = ns ? statement_work(n.facts, *ns) : nullptr;
-        if (bw && nw)
+        if (bw && nw) {
             row.work = compare_work(*bw, *nw, options);
+            row.waits = compare_waits(*bw, *nw, ba.waits.totals(),
+                                      na.waits.totals(), options);
+            row.less_runqueue =
+                less_runqueue(bw->latency_less_runqueue, bw->without_split,
+                              nw->latency_less_runqueue, nw->without_split);
+        }
         row.route = ns ? top_route(fresh, static_cast<uint32_t>(j)) : "";
         if (row.route.empty() && bs)
             row.route = top_route(base, static_cast<uint32_t>(i));
         judge(row, options);
-        r.failed = r.failed || row.fails;
+        count_verdict(r, row);
         r.statements.push_back(std::move(row));
     }
 
@@ -532,8 +686,13 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         const RouteRequests &nq = requests_of(n.facts);
         auto bw = b.facts.route_work.find(name);
         auto nw = n.facts.route_work.find(name);
-        if (bw != b.facts.route_work.end() && nw != n.facts.route_work.end())
+        bool both_worked =
+            bw != b.facts.route_work.end() && nw != n.facts.route_work.end();
+        if (both_worked) {
             row.work = compare_work(bw->second, nw->second, options);
+            row.waits = compare_waits(bw->second, nw->second, ba.waits.totals(),
+                                      na.waits.totals(), options);
+        }
         add_requests(row.base, bq);
         add_requests(row.fresh, nq);
         /* per request when both sides tell the route's requests apart:
@@ -542,12 +701,19 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         if (bq.requests > 0 && nq.requests > 0) {
             row.unit = DiffUnit::Request;
             row.test = mann_whitney(bq.latency, nq.latency);
+            row.less_runqueue =
+                less_runqueue(bq.latency_less_runqueue, bq.without_split,
+                              nq.latency_less_runqueue, nq.without_split);
         } else {
             row.test = mann_whitney(ba.latency, na.latency);
+            if (both_worked)
+                row.less_runqueue = less_runqueue(
+                    bw->second.latency_less_runqueue, bw->second.without_split,
+                    nw->second.latency_less_runqueue, nw->second.without_split);
         }
         row.route = name;
         judge(row, options);
-        r.failed = r.failed || row.fails;
+        count_verdict(r, row);
         r.routes.push_back(std::move(row));
     }
     order_rows(r.statements);

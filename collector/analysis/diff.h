@@ -3,7 +3,10 @@
  * by queryid on the same server, else by normalized text and plan shape;
  * routes by name; per execution and per request measures before and after,
  * and whether the latency changed, by a Mann–Whitney U test over the
- * executions binned in the latency histograms.
+ * executions binned in the latency histograms. With the kernel facts' wait
+ * split on both sides, where the time went is compared too, and the
+ * verdict is over the latency less the time spent waiting for a CPU (the
+ * machine's load, not the statement's doing).
  */
 #pragma once
 
@@ -47,7 +50,8 @@ RankTest mann_whitney(const LatencyHistogram &base,
 struct WorkChange {
     std::string measure; /* "rows_per_call", "shared_blks_accessed_per_call",
                             "shared_blks_read_per_call", "io_wait_ms_per_call",
-                            "error_rate" */
+                            "error_rate"; a wait part: "oncpu_ms_per_call"
+                            ... (WaitPart) */
     std::string method;  /* "welch-t" or "two-proportion-z" */
     double base = 0, fresh = 0;
     double z = 0;       /* > 0: more in NEW */
@@ -91,6 +95,42 @@ struct DiffPlan {
 enum class DiffVerdict { Regressed, Improved, Unchanged, New, Vanished };
 const char *verdict_name(DiffVerdict v);
 
+/* One wait event's time per execution on each side (the report's
+ * WaitTotals of the row, over the executions with the wait split). */
+struct WaitEventChange {
+    uint32_t event = 0; /* wait_event_info */
+    double base_ms = 0, new_ms = 0;
+};
+
+/* Where the time of a row's executions went, before and after: present
+ * when both sides have executions with the wait split. */
+struct WaitComparison {
+    bool present = false;
+    double calls_base = 0, calls_new = 0; /* with the split, weighted */
+    /* elapsed time per execution (with the split), NEW - BASE */
+    double change_ms = 0;
+    std::vector<WorkChange> parts; /* each WaitPart, in order, tested */
+    /* the largest changes of an event per execution, at most 8 */
+    std::vector<WaitEventChange> events;
+    /* what grew: the part of the largest significant rise (grew false:
+     * none), and the event within it that explains most of it (0: none) */
+    bool grew = false;
+    WaitPart grew_part = WaitPart::OnCpu;
+    double grew_ms = 0;
+    uint32_t grew_event = 0;
+    double grew_event_ms = 0;
+};
+
+/* The latency less the time each execution (each request's executions)
+ * waited for a CPU: present when every execution of the row on both
+ * sides carries the wait split. */
+struct LoadIndependentLatency {
+    bool present = false;
+    double p50_base_ms = 0, p50_new_ms = 0, p95_base_ms = 0, p95_new_ms = 0;
+    RankTest test;
+    double median_ratio = 0; /* 0: unknown */
+};
+
 struct DiffRow {
     std::string kind;       /* "statement" or "route" */
     std::string name;       /* text of a statement, name of a route */
@@ -102,8 +142,12 @@ struct DiffRow {
     RankTest test;
     double median_ratio = 0; /* NEW p50 / BASE p50 of the unit, 0: unknown */
     double added_ms = 0;     /* (mean NEW - mean BASE) * units in NEW */
+    /* over the load-independent latency when present, else the latency */
     DiffVerdict verdict = DiffVerdict::Unchanged;
+    DiffVerdict raw_verdict = DiffVerdict::Unchanged; /* over the latency */
     bool fails = false; /* makes --fail-on exit 1 */
+    LoadIndependentLatency less_runqueue;
+    WaitComparison waits;
     /* statements: the plan change (dominant plans differ in shape) */
     bool plan_changed = false;
     DiffPlan plan_base, plan_new;
@@ -131,6 +175,10 @@ struct DiffResult {
      * unchanged */
     std::vector<DiffRow> statements, routes;
     bool failed = false; /* --fail-on: some row fails */
+    /* rows (statements and routes) judged on the load-independent
+     * latency, and of them those whose latency alone would have been
+     * judged otherwise */
+    size_t load_independent_rows = 0, load_changed_verdicts = 0;
 };
 
 /* One side of a comparison: its captures, their profile and what else

@@ -29,6 +29,8 @@ let h='<p>BASE: '+e(d.base.executions)+' executions, '+f(d.base.db_time_ms,0)+' 
  e(d.new.executions)+' executions, '+f(d.new.db_time_ms,0)+' ms. '+
  (d.same_server?'Same server: matched by queryid.':'Different servers: matched by text and plan shape.')+'</p>';
 if(d.options.fail_on_pct!=null)h+='<p><b>--fail-on '+d.options.fail_on_pct+'%: '+(d.failed?'FAILED':'passed')+'</b></p>';
+if(d.load_independent_rows)h+='<p>~ judged on the latency less its run-queue time (the machine\'s load): '+d.load_independent_rows+
+ ' row(s), both captures with the wait split; '+d.load_changed_verdicts+' verdict(s) differ from the raw latency\'s.</p>';
 function table(title,rows){
  h+='<h2>'+title+'</h2><table><tr><th class=t>verdict</th><th class=t>name</th><th>p50 base</th><th>p50 new</th>'+
   '<th>median ratio</th><th>p</th><th>tested</th><th>mean base</th><th>mean new</th><th>p95 base</th><th>p95 new</th>'+
@@ -37,12 +39,22 @@ function table(title,rows){
   // a route told per request: the values of its requests
   const rq=r.test.unit=='request';
   const p50=s=>rq?s.request_p50_ms:s.p50_ms,mean=s=>rq?s.ms_per_request:s.mean_ms,p95=s=>rq?s.request_p95_ms:s.p95_ms;
-  let plan='';for(const c of r.work||[])if(c.significant)plan+='<br>work changed: '+e(c.measure)+' '+f(c.base)+' &rarr; '+f(c.new)+' (p '+Number(c.p_value).toPrecision(2)+')';
+  // judged less run-queue time (~): its medians and test, the raw ones kept below
+  const l=r.latency_less_runqueue,t=l?l.test:r.test;
+  const m50=(s,side)=>l?f(l['p50_'+side+'_ms'],3)+'~':f(p50(s),3);
+  let plan='';
+  if(l)plan+='<br>~ less run-queue time; with it: p50 '+f(p50(b),3)+' &rarr; '+f(p50(n),3)+' (p '+
+   Number(r.test.p_value).toPrecision(2)+'), '+e(r.raw_verdict);
+  if(r.waits){const w=r.waits;
+   plan+='<br>ms a call: '+w.parts.map(c=>e(c.measure.replace('_ms_per_call',''))+' '+f(c.base,3)+' &rarr; '+
+    f(c.new,3)+(c.significant?' (p '+Number(c.p_value).toPrecision(2)+')':'')).join(', ');
+   if(w.grew&&w.change_ms>0)plan+='<br><b>+'+f(w.change_ms,3)+' ms a call, of which '+
+    f(w.grew.event?w.grew.event_ms:w.grew.ms,3)+' ms '+e(w.grew.event||w.grew.label)+'</b>';}for(const c of r.work||[])if(c.significant)plan+='<br>work changed: '+e(c.measure)+' '+f(c.base)+' &rarr; '+f(c.new)+' (p '+Number(c.p_value).toPrecision(2)+')';
   if(r.plan_changed)plan+='<br>plan changed: cost '+f(r.plan_base.cost)+' &rarr; '+f(r.plan_new.cost)+
    '<pre>'+e(r.plan_base.text)+'</pre><pre>'+e(r.plan_new.text)+'</pre>';
-  h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+f(p50(b),3)+
-   '</td><td>'+f(p50(n),3)+'</td><td>'+f(r.median_ratio)+'</td><td>'+Number(r.test.p_value).toPrecision(2)+'</td><td>'+
-   r.test.executions_base+'/'+r.test.executions_new+' '+e(r.test.unit)+'s</td><td>'+f(mean(b),3)+'</td><td>'+f(mean(n),3)+'</td><td>'+
+  h+='<tr class="'+r.verdict+'"><td class=t>'+r.verdict+(r.fails?' (fails)':'')+'</td><td class=t>'+e(r.name)+'</td><td>'+m50(b,'base')+
+   '</td><td>'+m50(n,'new')+'</td><td>'+f(l?l.median_ratio:r.median_ratio)+'</td><td>'+Number(t.p_value).toPrecision(2)+'</td><td>'+
+   t.executions_base+'/'+t.executions_new+' '+e(t.unit)+'s</td><td>'+f(mean(b),3)+'</td><td>'+f(mean(n),3)+'</td><td>'+
    f(p95(b),3)+'</td><td>'+f(p95(n),3)+'</td><td>'+f(b.calls,0)+'</td><td>'+f(n.calls,0)+'</td><td class=t>'+
    e(r.kind=='statement'?r.route:'')+plan+'</td></tr>';}
  h+='</table>';}

@@ -3,6 +3,7 @@
  */
 #include "diff.h"
 #include "json_writer.h"
+#include "wait_events.h"
 
 namespace qprof {
 
@@ -51,6 +52,93 @@ void write_plan(JsonWriter &w, const char *name, const DiffPlan &p) {
         .end_object();
 }
 
+void write_test(JsonWriter &w, const RankTest &t, DiffUnit unit) {
+    w.begin_object()
+        .field("method", "mann-whitney-u")
+        .field("unit", unit_name(unit))
+        .field("executions_base", t.n_base)
+        .field("executions_new", t.n_new)
+        .field("u", t.u)
+        .field("z", t.z)
+        .field("p_value", t.p_value)
+        .end_object();
+}
+
+void write_change(JsonWriter &w, const WorkChange &c) {
+    w.begin_object()
+        .field("measure", c.measure)
+        .field("method", c.method)
+        .field("base", c.base)
+        .field("new", c.fresh)
+        .field("z", c.z)
+        .field("p_value", c.p_value)
+        .field("significant", c.significant)
+        .end_object();
+}
+
+void write_less_runqueue(JsonWriter &w, const DiffRow &r) {
+    const LoadIndependentLatency &l = r.less_runqueue;
+    w.key("latency_less_runqueue");
+    if (!l.present) {
+        w.null();
+        return;
+    }
+    w.begin_object()
+        .field("p50_base_ms", l.p50_base_ms)
+        .field("p50_new_ms", l.p50_new_ms)
+        .field("p95_base_ms", l.p95_base_ms)
+        .field("p95_new_ms", l.p95_new_ms);
+    w.key("median_ratio");
+    if (l.median_ratio > 0)
+        w.value(l.median_ratio);
+    else
+        w.null();
+    w.key("test");
+    write_test(w, l.test, r.unit);
+    w.end_object();
+}
+
+void write_waits(JsonWriter &w, const WaitComparison &c) {
+    w.key("waits");
+    if (!c.present) {
+        w.null();
+        return;
+    }
+    w.begin_object()
+        .field("calls_base", c.calls_base)
+        .field("calls_new", c.calls_new)
+        .field("change_ms", c.change_ms);
+    w.key("parts").begin_array();
+    for (const WorkChange &p : c.parts)
+        write_change(w, p);
+    w.end_array();
+    w.key("events").begin_array();
+    for (const WaitEventChange &e : c.events)
+        w.begin_object()
+            .field("event", wait_event_name(e.event))
+            .field("class", wait_event_class_name(e.event >> 24))
+            .field("base_ms", e.base_ms)
+            .field("new_ms", e.new_ms)
+            .end_object();
+    w.end_array();
+    w.key("grew");
+    if (!c.grew) {
+        w.null();
+    } else {
+        w.begin_object()
+            .field("part", wait_part_name(c.grew_part))
+            .field("label", wait_part_label(c.grew_part))
+            .field("ms", c.grew_ms);
+        w.key("event");
+        if (c.grew_event != 0)
+            w.value(wait_event_name(c.grew_event));
+        else
+            w.null();
+        w.field("event_ms", c.grew_event_ms).end_object();
+    }
+    w.end_object();
+}
+
 void write_rows(JsonWriter &w, const char *name,
                 const std::vector<DiffRow> &rows) {
     w.key(name).begin_array();
@@ -62,6 +150,10 @@ void write_rows(JsonWriter &w, const char *name,
             .key("matched_by")
             .string_or_null(r.matched_by)
             .field("verdict", verdict_name(r.verdict))
+            .field("raw_verdict", verdict_name(r.raw_verdict))
+            .field("verdict_basis", r.less_runqueue.present
+                                        ? "latency_less_runqueue"
+                                        : "latency")
             .field("fails", r.fails);
         w.key("route").string_or_null(r.route);
         bool route = r.kind == "route";
@@ -73,28 +165,14 @@ void write_rows(JsonWriter &w, const char *name,
         else
             w.null();
         w.field("added_ms", r.added_ms);
-        w.key("test")
-            .begin_object()
-            .field("method", "mann-whitney-u")
-            .field("unit", unit_name(r.unit))
-            .field("executions_base", r.test.n_base)
-            .field("executions_new", r.test.n_new)
-            .field("u", r.test.u)
-            .field("z", r.test.z)
-            .field("p_value", r.test.p_value)
-            .end_object();
+        w.key("test");
+        write_test(w, r.test, r.unit);
+        write_less_runqueue(w, r);
         w.key("work").begin_array();
         for (const WorkChange &c : r.work)
-            w.begin_object()
-                .field("measure", c.measure)
-                .field("method", c.method)
-                .field("base", c.base)
-                .field("new", c.fresh)
-                .field("z", c.z)
-                .field("p_value", c.p_value)
-                .field("significant", c.significant)
-                .end_object();
+            write_change(w, c);
         w.end_array();
+        write_waits(w, r.waits);
         w.field("plan_changed", r.plan_changed);
         if (r.kind == "statement") {
             write_plan(w, "plan_base", r.plan_base);
@@ -134,7 +212,7 @@ void write_input(JsonWriter &w, const char *name, const DiffInput &in) {
 
 std::string render_diff_json(const DiffResult &d) {
     JsonWriter w;
-    w.begin_object().field("format", "qprof-diff/1");
+    w.begin_object().field("format", "qprof-diff/2");
     write_input(w, "base", d.base);
     write_input(w, "new", d.fresh);
     w.field("same_server", d.same_server);
@@ -150,7 +228,9 @@ std::string render_diff_json(const DiffResult &d) {
     else
         w.null();
     w.end_object();
-    w.field("failed", d.failed);
+    w.field("failed", d.failed)
+        .field("load_independent_rows", d.load_independent_rows)
+        .field("load_changed_verdicts", d.load_changed_verdicts);
     write_rows(w, "statements", d.statements);
     write_rows(w, "routes", d.routes);
     w.end_object();

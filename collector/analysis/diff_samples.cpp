@@ -4,7 +4,9 @@
  * a time: its top-level executions that carry the same request id, one
  * after the other, are that request; the next id (or the end of the
  * capture) closes it. Executions of a request are split by their route
- * tag, should one request carry several.
+ * tag, should one request carry several. An execution's wait split is
+ * read once (WaitView, as the report reads it) for its statement, its
+ * route and its request.
  */
 #include "diff_samples.h"
 
@@ -27,11 +29,19 @@ struct OpenRequest {
         uint32_t route; /* string id */
         double executions;
         double ns;
+        double runqueue_ns; /* of its executions, weighted */
+        bool split;         /* every execution carries the wait split */
     };
     std::vector<Part> parts;
 };
 
-void add_work(ExecutionWork &w, const pb::Sample &s, double weight) {
+uint64_t less_runqueue(uint64_t elapsed_ns, double runqueue_ns) {
+    double rest = static_cast<double>(elapsed_ns) - runqueue_ns;
+    return rest > 0 ? static_cast<uint64_t>(std::llround(rest)) : 0;
+}
+
+void add_work(ExecutionWork &w, const pb::Sample &s, const WaitView &waits,
+              double weight) {
     w.rows.add(static_cast<double>(s.rows()), weight);
     w.shared_blks_read.add(static_cast<double>(s.shared_blks_read()), weight);
     w.shared_blks_accessed.add(
@@ -42,6 +52,16 @@ void add_work(ExecutionWork &w, const pb::Sample &s, double weight) {
                          weight);
     if (!s.sqlstate().empty() && s.sqlstate() != "00000")
         w.errors += weight;
+    if (!waits.present) {
+        ++w.without_split;
+        return;
+    }
+    std::array<double, kWaitParts> parts = wait_parts_ms(waits);
+    for (size_t i = 0; i < kWaitParts; ++i)
+        w.wait_parts_ms[i].add(parts[i], weight);
+    uint64_t ns =
+        less_runqueue(s.plan_time_ns() + s.exec_time_ns(), waits.runqueue_ns);
+    w.latency_less_runqueue.add(LatencyHistogram::bucket_of(ns), ns);
 }
 
 class SampleFactsBuilder : public CaptureVisitor {
@@ -55,12 +75,15 @@ class SampleFactsBuilder : public CaptureVisitor {
         StatementWorkKey statement{
             r.server, s.dbid(), r.statement_text,
             r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};
-        add_work(out_.statement_work[statement], s, r.weight);
+        WaitView waits; /* unweighted: one execution's values */
+        if (s.has_io())
+            waits.set(s.io(), 1, s.plan_time_ns() + s.exec_time_ns());
+        add_work(out_.statement_work[statement], s, waits, r.weight);
         if (!s.toplevel() || r.tags == nullptr)
             return;
         uint32_t route = r.tags->value_of(route_key_);
         if (route != 0)
-            add_work(out_.route_work[set_.string(route)], s, r.weight);
+            add_work(out_.route_work[set_.string(route)], s, waits, r.weight);
         if (r.tags->request.empty())
             return;
         uint64_t key = static_cast<uint64_t>(r.server) << 32 |
@@ -73,18 +96,23 @@ class SampleFactsBuilder : public CaptureVisitor {
         }
         double ns =
             r.weight * static_cast<double>(s.plan_time_ns() + s.exec_time_ns());
+        double runqueue_ns = r.weight * waits.runqueue_ns;
+        OpenRequest::Part *into = nullptr;
         for (OpenRequest::Part &part : open.parts)
             if (part.route == route) {
-                part.executions += r.weight;
-                part.ns += ns;
-                return;
+                into = &part;
+                break;
             }
-        if (open.parts.size() < kMaxRoutesPerRequest)
-            open.parts.push_back({route, r.weight, ns});
-        else {
-            open.parts.back().executions += r.weight;
-            open.parts.back().ns += ns;
+        if (into == nullptr && open.parts.size() < kMaxRoutesPerRequest) {
+            open.parts.push_back({route, 0, 0, 0, true});
+            into = &open.parts.back();
+        } else if (into == nullptr) {
+            into = &open.parts.back();
         }
+        into->executions += r.weight;
+        into->ns += ns;
+        into->runqueue_ns += runqueue_ns;
+        into->split = into->split && waits.present;
     }
 
     void finish() {
@@ -107,6 +135,13 @@ class SampleFactsBuilder : public CaptureVisitor {
             rr.total_ns += part.ns;
             uint64_t ns = static_cast<uint64_t>(std::llround(part.ns));
             rr.latency.add(LatencyHistogram::bucket_of(ns), ns);
+            if (!part.split) {
+                ++rr.without_split;
+                continue;
+            }
+            uint64_t less = less_runqueue(ns, part.runqueue_ns);
+            rr.latency_less_runqueue.add(LatencyHistogram::bucket_of(less),
+                                         less);
         }
     }
 
@@ -117,6 +152,62 @@ class SampleFactsBuilder : public CaptureVisitor {
 };
 
 } // namespace
+
+const char *wait_part_name(WaitPart part) {
+    switch (part) {
+    case WaitPart::OnCpu:
+        return "oncpu";
+    case WaitPart::RunQueue:
+        return "runqueue";
+    case WaitPart::IoWait:
+        return "io_wait";
+    case WaitPart::Lock:
+        return "lock";
+    case WaitPart::LWLock:
+        return "lwlock";
+    case WaitPart::OtherWaits:
+        return "other_waits";
+    }
+    return "other_waits";
+}
+
+const char *wait_part_label(WaitPart part) {
+    switch (part) {
+    case WaitPart::OnCpu:
+        return "on the CPU";
+    case WaitPart::RunQueue:
+        return "waiting for a CPU";
+    case WaitPart::IoWait:
+        return "I/O wait";
+    case WaitPart::Lock:
+        return "Lock";
+    case WaitPart::LWLock:
+        return "LWLock";
+    case WaitPart::OtherWaits:
+        return "other waits";
+    }
+    return "other waits";
+}
+
+std::array<double, kWaitParts> wait_parts_ms(const WaitView &v) {
+    double lock = 0, lwlock = 0, offcpu = 0;
+    for (size_t i = 0; i < v.classes; ++i) {
+        offcpu += v.cls[i].ns;
+        if (v.cls[i].slot == pb::WAIT_CLASS_LOCK)
+            lock += v.cls[i].ns;
+        else if (v.cls[i].slot == pb::WAIT_CLASS_LWLOCK)
+            lwlock += v.cls[i].ns;
+    }
+    std::array<double, kWaitParts> ms{};
+    ms[static_cast<size_t>(WaitPart::OnCpu)] = v.oncpu_ns / 1e6;
+    ms[static_cast<size_t>(WaitPart::RunQueue)] = v.runqueue_ns / 1e6;
+    ms[static_cast<size_t>(WaitPart::IoWait)] = v.io_wait_ns / 1e6;
+    ms[static_cast<size_t>(WaitPart::Lock)] = lock / 1e6;
+    ms[static_cast<size_t>(WaitPart::LWLock)] = lwlock / 1e6;
+    ms[static_cast<size_t>(WaitPart::OtherWaits)] =
+        (offcpu - lock - lwlock - v.io_wait_ns) / 1e6;
+    return ms;
+}
 
 SampleFacts read_sample_facts(CaptureSet &set) {
     SampleFacts out;

@@ -9,13 +9,19 @@
  *    route does not move;
  *  - the spread of the work of each statement's and route's executions
  *    (rows, shared blocks), so that a change of their mean can be tested
- *    as the latency is.
+ *    as the latency is;
+ *  - with the kernel facts' wait split (issue 29): the spread of each part
+ *    of the executions' time (on the CPU, in the run queue, I/O wait, Lock,
+ *    LWLock, other waits), and their latency less the time they waited
+ *    for a CPU, which the machine's load adds to every execution.
  */
 #pragma once
 
 #include "capture_set.h"
 #include "latency_histogram.h"
+#include "wait_breakdown.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -30,6 +36,10 @@ struct RouteRequests {
     double executions = 0; /* weighted by the sample rate */
     double total_ns = 0;
     LatencyHistogram latency; /* one value per request */
+    /* the requests whose executions all carry the wait split, each less
+     * the time its executions waited for a CPU; and those that do not */
+    LatencyHistogram latency_less_runqueue;
+    uint64_t without_split = 0;
 
     double mean_ns() const {
         return requests ? total_ns / static_cast<double>(requests) : 0;
@@ -52,11 +62,35 @@ struct Moments {
     double variance() const { return n > 1 && m2 > 0 ? m2 / (n - 1) : 0; }
 };
 
+/* The parts of an execution's time qprof diff compares. They add up to
+ * its elapsed time but for the CPU slices at its edges (WaitTotals::
+ * unaccounted_ns): the I/O wait (uninterruptible sleep) is taken out of
+ * the wait events it happened in (IO:DataFileRead, a page fault with no
+ * event), so "other waits" is the off-CPU time with or without a wait
+ * event, less Lock, LWLock and the I/O wait. */
+enum class WaitPart { OnCpu, RunQueue, IoWait, Lock, LWLock, OtherWaits };
+constexpr size_t kWaitParts = 6;
+
+/* "oncpu", "runqueue", "io_wait", "lock", "lwlock", "other_waits" */
+const char *wait_part_name(WaitPart part);
+/* "on the CPU", "waiting for a CPU", "I/O wait", "Lock", "LWLock",
+ * "other waits" */
+const char *wait_part_label(WaitPart part);
+
+/* One execution's parts in ms, from its split read with a weight of 1. */
+std::array<double, kWaitParts> wait_parts_ms(const WaitView &execution);
+
 /* The work of executions, per execution. */
 struct ExecutionWork {
     Moments rows, shared_blks_read, shared_blks_accessed; /* hit + read */
     Moments io_wait_ms; /* only executions with kernel facts */
     double errors = 0;
+    /* executions whose kernel facts carry the wait split: their parts,
+     * and their latency less the time they waited for a CPU (recorded
+     * executions, as the profile's latency histograms count them) */
+    std::array<Moments, kWaitParts> wait_parts_ms;
+    LatencyHistogram latency_less_runqueue;
+    uint64_t without_split = 0; /* recorded executions without it */
 };
 
 /* A statement as the profile tells it apart: server, database, text (1 +

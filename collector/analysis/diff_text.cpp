@@ -3,6 +3,7 @@
  * regressed first, with its route and plan change, then the rest.
  */
 #include "diff.h"
+#include "wait_events.h"
 
 #include <cmath>
 #include <cstdio>
@@ -36,12 +37,12 @@ std::string p_value(double p) {
     return fmt(p < 0.001 ? "%.0e" : "%.3f", p);
 }
 
-std::string change(const DiffRow &r) {
-    if (r.median_ratio <= 0)
+std::string change(double median_ratio) {
+    if (median_ratio <= 0)
         return "";
-    double pct = (r.median_ratio - 1) * 100;
+    double pct = (median_ratio - 1) * 100;
     if (std::fabs(pct) >= 10000)
-        return fmt("x%.0f", r.median_ratio);
+        return fmt("x%.0f", median_ratio);
     return fmt("%+.0f%%", pct);
 }
 
@@ -57,11 +58,17 @@ const char *work_name(const std::string &measure) {
     return "errors";
 }
 
-bool work_changed(const DiffRow &r) {
-    for (const WorkChange &c : r.work)
+bool any_significant(const std::vector<WorkChange> &changes) {
+    for (const WorkChange &c : changes)
         if (c.significant)
             return true;
     return false;
+}
+
+/* Rows whose details are worth their lines. */
+bool worth_details(const DiffRow &r) {
+    return r.verdict != DiffVerdict::Unchanged || r.raw_verdict != r.verdict ||
+           any_significant(r.work) || any_significant(r.waits.parts);
 }
 
 std::string one_line(const std::string &text, size_t width) {
@@ -89,28 +96,103 @@ void line(std::string &out, const std::string &text) {
     out += '\n';
 }
 
+/* Items joined by two spaces into lines of the terminal's width, the
+ * first after `lead`, the others indented as deep. */
+void wrapped(std::string &out, const std::string &lead,
+             const std::vector<std::string> &items) {
+    std::string current = lead;
+    bool empty = true;
+    for (const std::string &item : items) {
+        if (!empty && current.size() + 2 + item.size() > kWidth) {
+            line(out, current);
+            current = std::string(lead.size(), ' ');
+            empty = true;
+        }
+        current += (empty ? "" : "  ") + item;
+        empty = false;
+    }
+    if (!empty)
+        line(out, current);
+}
+
+/* The latency the verdict is over: less the run queue where known. */
 std::string head(const DiffRow &r) {
     char buf[160];
     bool per_request = r.unit == DiffUnit::Request;
+    const LoadIndependentLatency &li = r.less_runqueue;
     std::string before =
-        r.base.present ? ms(per_request ? r.base.request_p50_ms : r.base.p50_ms)
-                       : "-";
+        li.present ? ms(li.p50_base_ms)
+        : r.base.present
+            ? ms(per_request ? r.base.request_p50_ms : r.base.p50_ms)
+            : "-";
     std::string after =
-        r.fresh.present
+        li.present ? ms(li.p50_new_ms)
+        : r.fresh.present
             ? ms(per_request ? r.fresh.request_p50_ms : r.fresh.p50_ms)
             : "-";
+    const RankTest &test = li.present ? li.test : r.test;
     snprintf(buf, sizeof buf, "%-10s %10s %10s %8s %7s %6llu/%-6llu %5.1f%%  ",
              verdict_name(r.verdict), before.c_str(), after.c_str(),
-             change(r).c_str(),
-             r.base.present && r.fresh.present ? p_value(r.test.p_value).c_str()
+             change(li.present ? li.median_ratio : r.median_ratio).c_str(),
+             r.base.present && r.fresh.present ? p_value(test.p_value).c_str()
                                                : "",
-             static_cast<unsigned long long>(r.test.n_base),
-             static_cast<unsigned long long>(r.test.n_new),
+             static_cast<unsigned long long>(test.n_base),
+             static_cast<unsigned long long>(test.n_new),
              100 * std::max(r.base.share, r.fresh.share));
     std::string s = buf;
-    std::string name =
-        r.kind == "route" && !per_request ? "* " + r.name : r.name;
+    std::string name = r.name;
+    if (li.present)
+        name = "~ " + name;
+    if (r.kind == "route" && !per_request)
+        name = "* " + name;
     return s + one_line(name, kWidth > s.size() ? kWidth - s.size() : 10);
+}
+
+/* A row judged without its run-queue time: the raw latency, kept. */
+void raw_latency(std::string &out, const DiffRow &r) {
+    bool per_request = r.unit == DiffUnit::Request;
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "    with run-queue time: p50 %s -> %s %s (p %s), %s on it",
+             ms(per_request ? r.base.request_p50_ms : r.base.p50_ms).c_str(),
+             ms(per_request ? r.fresh.request_p50_ms : r.fresh.p50_ms).c_str(),
+             change(r.median_ratio).c_str(), p_value(r.test.p_value).c_str(),
+             verdict_name(r.raw_verdict));
+    line(out, buf);
+}
+
+/* Where the time of a call went on each side, what changed and what grew
+ * (with the wait split on both sides). */
+void wait_details(std::string &out, const DiffRow &r) {
+    const WaitComparison &w = r.waits;
+    std::vector<std::string> items;
+    for (size_t i = 0; i < w.parts.size(); ++i) {
+        const WorkChange &c = w.parts[i];
+        if (c.base < 0.0005 && c.fresh < 0.0005)
+            continue; /* a part neither side has */
+        items.push_back(std::string(wait_part_label(static_cast<WaitPart>(i))) +
+                        " " + fmt("%.3g", c.base) + " -> " +
+                        fmt("%.3g", c.fresh));
+    }
+    wrapped(out, "    time a call (ms): ", items);
+    for (size_t i = 0; i < w.parts.size(); ++i) {
+        const WorkChange &c = w.parts[i];
+        if (!c.significant)
+            continue;
+        char buf[200];
+        snprintf(buf, sizeof buf,
+                 "    wait changed: %s %.3f -> %.3f ms a call (p %s)",
+                 wait_part_label(static_cast<WaitPart>(i)), c.base, c.fresh,
+                 p_value(c.p_value).c_str());
+        line(out, buf);
+    }
+    if (!w.grew || w.change_ms <= 0)
+        return;
+    std::string what =
+        w.grew_event != 0
+            ? ms(w.grew_event_ms) + " " + wait_event_name(w.grew_event)
+            : ms(w.grew_ms) + " " + wait_part_label(w.grew_part);
+    line(out, "    +" + ms(w.change_ms) + " a call, of which " + what);
 }
 
 void details(std::string &out, const DiffRow &r) {
@@ -162,6 +244,10 @@ void details(std::string &out, const DiffRow &r) {
                  ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str());
         line(out, buf);
     }
+    if (r.less_runqueue.present)
+        raw_latency(out, r);
+    if (r.waits.present)
+        wait_details(out, r);
     for (const WorkChange &c : r.work) {
         if (!c.significant)
             continue;
@@ -206,7 +292,7 @@ void table(std::string &out, const char *title, const char *units,
         if (shown++ >= top)
             break;
         line(out, head(r));
-        if (r.verdict != DiffVerdict::Unchanged || work_changed(r))
+        if (worth_details(r))
             details(out, r);
     }
     if (rows.size() > top)
@@ -250,6 +336,18 @@ std::string render_diff_text(const DiffResult &d) {
                  : d.options.min_change_pct,
              d.options.min_delta_ms);
     line(out, buf);
+    if (d.load_independent_rows > 0) {
+        snprintf(buf, sizeof buf,
+                 "~ judged on the latency less its run-queue time (the "
+                 "machine's load): %zu row(s),",
+                 d.load_independent_rows);
+        line(out, buf);
+        snprintf(buf, sizeof buf,
+                 "  both captures with the wait split (BPF); %zu verdict(s) "
+                 "differ from the raw latency's",
+                 d.load_changed_verdicts);
+        line(out, buf);
+    }
     table(out, "Statements (per execution)", "executions", d.statements,
           d.options.top);
     table(out,
@@ -269,6 +367,8 @@ std::string render_diff_text(const DiffResult &d) {
         if (d.failed)
             s += ", " + std::to_string(failing) +
                  " statement(s)/route(s) regressed significantly";
+        if (d.load_independent_rows > 0)
+            s += " (~: less run-queue time)";
         line(out, s);
     }
     return out;

@@ -1,7 +1,8 @@
 /*
  * qprof diff BASE NEW — two captures compared: what got slower, where and
  * why, with a significance test over the executions; --fail-on turns it
- * into a CI gate (exit status 1 on a significant regression).
+ * into a CI gate (exit status 1 on a significant regression), judged on
+ * the latency less run-queue time where both captures have it.
  */
 #include "capture_set.h"
 #include "commands.h"
@@ -34,7 +35,10 @@ const char *kDiffUsage =
     "request id. Rows, shared blocks and errors per execution are tested\n"
     "too (Welch's t, two-proportion z) and shown when they changed.\n"
     "Statements are matched by queryid on the same server, else by\n"
-    "normalized text and plan shape.\n"
+    "normalized text and plan shape. With the kernel facts' wait split on\n"
+    "both sides (BPF), where a call's time went (CPU, run queue, I/O wait,\n"
+    "Lock, LWLock, other waits) is compared and tested too, and latencies\n"
+    "are judged less their run-queue time, the machine's load (marked ~).\n"
     "  --fail-on PERCENT   exit 1 when a statement or route that took at\n"
     "                      least --min-share of the database time (of BASE\n"
     "                      or NEW) got significantly slower: its median by\n"
