@@ -37,16 +37,10 @@ for my $writer ([ 'wait_capture' ], [ 'io_wait_capture', '--io-wait-us', 3000 ])
 {
     my ($name, @args) = @$writer;
     my ($out, $err) = ('', '');
-    IPC::Run::run(
-        [ 'g++', '-O0', '-std=c++17', "-I$repo/collector/build",
-            "-I$repo/collector/capture", "$FindBin::Bin/../report/$name.cpp",
-            "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
-            '-lpthread', '-o', "$tmp/$name" ],
-        '>', \$out, '2>', \$err, IPC::Run::timeout(600))
-      or BAIL_OUT("cannot build tests/report/$name.cpp: $err");
+    my $fixture = build_capture_fixture($name, $tmp);
     my $dir = "$tmp/$name.cap";
     make_path($dir);
-    IPC::Run::run([ "$tmp/$name", '--out', $dir, @args ], '>', \$out, '2>', \$err)
+    IPC::Run::run([ $fixture, '--out', $dir, @args ], '>', \$out, '2>', \$err)
       or BAIL_OUT("$name failed: $err");
     push @captures, $dir;
 }
