@@ -66,10 +66,11 @@ class Capture {
     }
 
     /* One top-level execution of `st` by backend `pid`; `io` null: no
-     * kernel facts. */
+     * kernel facts; `request`: its request_id tag, none when empty. */
     void emit(const Statement &st, int32_t pid, int64_t start_us,
               uint64_t elapsed_ns, const qprof::ExecIo *io,
-              uint64_t wal_records = 0, uint64_t shared_blks_hit = 0) {
+              uint64_t wal_records = 0, uint64_t shared_blks_hit = 0,
+              const std::string &request = "") {
         qprof::SampleRow row;
         row.seq = ++seq_;
         row.pid = pid;
@@ -78,7 +79,10 @@ class Capture {
         row.dbid = 16384;
         row.userid = 10;
         row.application_name = id_.application;
-        row.tags_json = std::string("{\"route\":\"") + st.route + "\"}";
+        row.tags_json = std::string("{\"route\":\"") + st.route + "\"";
+        if (!request.empty())
+            row.tags_json += ",\"request_id\":\"" + request + "\"";
+        row.tags_json += "}";
         row.queryid = st.queryid;
         row.cmd = st.cmd;
         row.exec_time_ns = elapsed_ns;

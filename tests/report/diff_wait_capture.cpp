@@ -3,8 +3,10 @@
  * split as told (real capture files: capture_fixture.h), for the test of
  * what `qprof diff` says of where the time went and of the machine's load
  * (tests/t/183_diff_waits.pl):
- *   - 200 row locks (route /checkout): 1 ms on the CPU, --lock-us waiting
- *     on Lock:transactionid, --runqueue-us waiting for a CPU;
+ *   - 200 row locks (route /checkout), each its own request (a request_id
+ *     tag, so that the route is compared per request): 1 ms on the CPU,
+ *     --lock-us waiting on Lock:transactionid, --runqueue-us waiting for a
+ *     CPU;
  *   - 200 CPU-bound statements (route /report): --oncpu-us on the CPU,
  *     --runqueue-us waiting for a CPU, 0.1 ms with no wait event;
  *   - 200 statements without kernel facts (route /health), 1 ms each.
@@ -62,7 +64,7 @@ class DiffWaitCapture {
                 fixture::add_wait(waiter, fixture::kLockTransactionId, 1, lock);
             waiter.offcpu_other_ns = runqueue + lock;
             capture_.emit(kForUpdate, 101, t, 1 * kMs + runqueue + lock,
-                          &waiter);
+                          &waiter, 0, 0, "checkout-" + std::to_string(i));
             t += 10000;
             qprof::ExecIo busy;
             busy.oncpu_ns = parts_.oncpu_us * 1000 * spread / 10;

@@ -12,7 +12,9 @@
 #    say unchanged and --fail-on exits 0, saying so;
 #  - three times the CPU time: the CPU-bound statement regressed, on the
 #    CPU, and --fail-on exits 1.
-# A statement without kernel facts is judged on its latency as before.
+# A statement without kernel facts is judged on its latency as before. The
+# row locks carry request ids: their route is compared per request, the
+# CPU-bound statements' per execution.
 use strict;
 use warnings;
 use FindBin;
@@ -136,7 +138,16 @@ for my $re (qr/FOR UPDATE/, qr/generate_series/)
         "$re: only the run-queue part changed");
     is($r->{waits}{grew}{part}, 'runqueue', "$re: what grew is the run queue");
 }
-is(diff_row($doc->{routes}, qr{^/checkout$})->{verdict}, 'unchanged', 'the route is unchanged too');
+my $route = diff_row($doc->{routes}, qr{^/checkout$});
+is($route->{test}{unit}, 'request', '/checkout is compared per request');
+is($route->{raw_verdict}, 'regressed', '/checkout: its requests\' raw latency regressed');
+is($route->{latency_less_runqueue}{test}{unit}, 'request',
+    '/checkout: its requests less their run-queue time compared');
+is($route->{verdict}, 'unchanged', '/checkout: the verdict is unchanged');
+$route = diff_row($doc->{routes}, qr{^/report$});
+is($route->{test}{unit}, 'execution', '/report is compared per execution');
+is($route->{raw_verdict}, 'regressed', '/report: its raw latency regressed');
+is($route->{verdict}, 'unchanged', '/report: the verdict is unchanged');
 is($doc->{load_changed_verdicts}, 4, 'four verdicts differ from the raw latency\'s');
 ($trc, $text) = run_qprof('diff', "$tmp/base", "$tmp/loaded", '--fail-on', '20');
 is($trc, 0, 'terminal: exit 0');
