@@ -636,27 +636,22 @@ class InsightFinder {
             const StatementStats &st = p_.statements[stmt];
             if (st.plans.size() < 2)
                 continue;
+            std::vector<PlanOutcome> outcomes;
+            for (uint32_t plan : st.plans)
+                outcomes.push_back({p_.plans[plan].first_unix_us,
+                                    p_.plans[plan].all.calls,
+                                    p_.plans[plan].all.mean_ns()});
+            PlanComparison c = compare_plans(outcomes);
             PlanChange pc;
             pc.statement = stmt;
-            pc.plans = st.plans;
-            std::sort(pc.plans.begin(), pc.plans.end(),
-                      [&](uint32_t x, uint32_t y) {
-                          return p_.plans[x].first_unix_us <
-                                 p_.plans[y].first_unix_us;
-                      });
-            pc.slower = pc.faster = pc.plans[0];
-            for (uint32_t plan : pc.plans) {
-                double mean = p_.plans[plan].all.mean_ns();
-                if (mean > p_.plans[pc.slower].all.mean_ns())
-                    pc.slower = plan;
-                if (mean < p_.plans[pc.faster].all.mean_ns())
-                    pc.faster = plan;
-            }
+            for (uint32_t i : c.order)
+                pc.plans.push_back(st.plans[i]);
+            pc.slower = st.plans[c.slower];
+            pc.faster = st.plans[c.faster];
+            pc.extra_ns = c.extra_ns;
+            pc.changed_unix_us = c.changed_unix_us;
             const PlanStats &slow = p_.plans[pc.slower];
             const PlanStats &fast = p_.plans[pc.faster];
-            pc.extra_ns =
-                (slow.all.mean_ns() - fast.all.mean_ns()) * slow.all.calls;
-            pc.changed_unix_us = p_.plans[pc.plans.back()].first_unix_us;
             a_.plan_changes.push_back(pc);
             if (slow.all.mean_ns() < kSlowerPlanRatio * fast.all.mean_ns() ||
                 slow.first_unix_us <= fast.first_unix_us ||
@@ -884,6 +879,29 @@ const PlanTree &Analysis::tree(uint32_t plan) const {
 
 void analyze(Analysis &a) {
     InsightFinder(a).run();
+}
+
+PlanComparison compare_plans(const std::vector<PlanOutcome> &plans) {
+    PlanComparison c;
+    for (uint32_t i = 0; i < plans.size(); ++i)
+        c.order.push_back(i);
+    std::stable_sort(c.order.begin(), c.order.end(),
+                     [&](uint32_t x, uint32_t y) {
+                         return plans[x].first_unix_us < plans[y].first_unix_us;
+                     });
+    if (plans.empty())
+        return c;
+    c.slower = c.faster = c.order[0];
+    for (uint32_t i : c.order) {
+        if (plans[i].mean_ns > plans[c.slower].mean_ns)
+            c.slower = i;
+        if (plans[i].mean_ns < plans[c.faster].mean_ns)
+            c.faster = i;
+    }
+    c.extra_ns = (plans[c.slower].mean_ns - plans[c.faster].mean_ns) *
+                 plans[c.slower].calls;
+    c.changed_unix_us = plans[c.order.back()].first_unix_us;
+    return c;
 }
 
 std::string human_bytes(double bytes) {

@@ -56,6 +56,24 @@ struct PlanChange {
     int64_t changed_unix_us; /* when the last plan first appeared */
 };
 
+/* One of a statement's plans as a plan change weighs it. */
+struct PlanOutcome {
+    int64_t first_unix_us; /* its first execution's start */
+    double calls;          /* weighted */
+    double mean_ns;        /* database time per call */
+};
+
+/* A statement's plans compared: `order` the indexes of `plans` by first
+ * appearance, the slower and faster by mean time (the first of equals),
+ * and the database time the slower cost over the faster's mean. */
+struct PlanComparison {
+    std::vector<uint32_t> order;
+    uint32_t slower = 0, faster = 0;
+    double extra_ns = 0;
+    int64_t changed_unix_us = 0; /* when the last plan first appeared */
+};
+PlanComparison compare_plans(const std::vector<PlanOutcome> &plans);
+
 struct Analysis {
     const CaptureSet &set;
     const Profile &profile;

@@ -962,7 +962,6 @@ class JsonReport {
         w_.end_object();
     }
 
-    static constexpr size_t kSeriesShown = 8;
     static constexpr size_t kWaitEventsShown = 8;
     static constexpr size_t kIndexTextChars = 60;
     static constexpr size_t kMaxSpots = 10000;

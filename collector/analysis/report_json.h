@@ -12,6 +12,8 @@
 namespace qprof {
 
 constexpr int kReportSchemaVersion = 1;
+/* Statements and groups with a time series of their own. */
+constexpr size_t kSeriesShown = 8;
 
 std::string render_report_json(const Analysis &analysis,
                                const ReportSelection &selection,

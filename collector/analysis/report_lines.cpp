@@ -45,6 +45,32 @@ std::string ReportLines::printf_line(const char *fmt, ...) {
     return buf;
 }
 
+void ReportLines::plan_change(const PlanChangeText &c) {
+    line(c.statement_key + ": " + std::to_string(c.plans) + " plans; " +
+         c.faster.key + " mean " + human_ms(c.faster.mean_ns / 1e6) + " (" +
+         human_count(c.faster.calls) + " calls), " + c.slower.key + " mean " +
+         human_ms(c.slower.mean_ns / 1e6) + " (" + human_count(c.slower.calls) +
+         " calls), slower plan cost " + human_ms(c.extra_ns / 1e6) + " more");
+    line("    " + one_line(c.statement_text, kReportWidth - 4));
+    for (const PlanChangeText::Side *plan : {&c.faster, &c.slower}) {
+        line("    " + plan->key +
+             (plan == &c.slower ? " (slower):" : " (faster):"));
+        const std::string &text = plan->text;
+        size_t start = 0, lines = 0;
+        while (start < text.size() && lines < 8) {
+            size_t end = text.find('\n', start);
+            if (end == std::string::npos)
+                end = text.size();
+            std::string l = text.substr(start, end - start);
+            if (l.find("Output:") == std::string::npos) {
+                line("      " + one_line(l, kReportWidth - 6));
+                ++lines;
+            }
+            start = end + 1;
+        }
+    }
+}
+
 const char *const kKernelColumns = "                  on CPU  I/O wait other "
                                    "wait storage rd  blk bytes  mostly";
 

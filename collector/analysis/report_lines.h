@@ -19,6 +19,19 @@ std::string report_percent(double share);
 /* "2026-12-07 13:40:23" (UTC) */
 std::string report_utc(int64_t unix_us);
 
+/* A statement whose plans changed, as the terminal shows it. */
+struct PlanChangeText {
+    struct Side {
+        std::string key;
+        double mean_ns, calls;
+        const std::string &text; /* the plan's EXPLAIN text */
+    };
+    const std::string &statement_key, &statement_text;
+    size_t plans;
+    Side faster, slower;
+    double extra_ns;
+};
+
 /* A report's text, a line at a time. */
 class ReportLines {
   protected:
@@ -26,6 +39,9 @@ class ReportLines {
     void line(const std::string &text);
     /* an empty line, `text` and a rule under it */
     void heading(const std::string &text);
+    /* a plan change: its line, the statement's text, and the first
+     * lines of the faster and the slower plan */
+    void plan_change(const PlanChangeText &change);
     static std::string printf_line(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
 

@@ -268,37 +268,15 @@ class TextReport : ReportLines {
         for (const PlanChange &pc : a_.plan_changes) {
             if (shown++ >= o_.top)
                 break;
-            const PlanStats &slow = p_.plans[pc.slower];
-            const PlanStats &fast = p_.plans[pc.faster];
-            line(sel_.skey(pc.statement) + ": " +
-                 std::to_string(pc.plans.size()) + " plans; " +
-                 sel_.pkey(pc.faster) + " mean " +
-                 human_ms(fast.all.mean_ns() / 1e6) + " (" +
-                 human_count(fast.all.calls) + " calls), " +
-                 sel_.pkey(pc.slower) + " mean " +
-                 human_ms(slow.all.mean_ns() / 1e6) + " (" +
-                 human_count(slow.all.calls) + " calls), slower plan cost " +
-                 human_ms(pc.extra_ns / 1e6) + " more");
-            line("    " + one_line(a_.text_of(pc.statement), kReportWidth - 4));
-            for (uint32_t plan : {pc.faster, pc.slower}) {
-                const std::string &text =
-                    a_.set.plans()[p_.plans[plan].definition - 1]
-                        .plan.plan_text();
-                line("    " + sel_.pkey(plan) +
-                     (plan == pc.slower ? " (slower):" : " (faster):"));
-                size_t start = 0, lines = 0;
-                while (start < text.size() && lines < 8) {
-                    size_t end = text.find('\n', start);
-                    if (end == std::string::npos)
-                        end = text.size();
-                    std::string l = text.substr(start, end - start);
-                    if (l.find("Output:") == std::string::npos) {
-                        line("      " + one_line(l, kReportWidth - 6));
-                        ++lines;
-                    }
-                    start = end + 1;
-                }
-            }
+            auto side = [&](uint32_t plan) {
+                const PlanStats &ps = p_.plans[plan];
+                return PlanChangeText::Side{
+                    sel_.pkey(plan), ps.all.mean_ns(), ps.all.calls,
+                    a_.set.plans()[ps.definition - 1].plan.plan_text()};
+            };
+            plan_change({sel_.skey(pc.statement), a_.text_of(pc.statement),
+                         pc.plans.size(), side(pc.faster), side(pc.slower),
+                         pc.extra_ns});
         }
     }
 

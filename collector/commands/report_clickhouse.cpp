@@ -1,13 +1,15 @@
 /*
  * The terminal layout is report_text.cpp's for the sections ClickHouse
  * answers (summary, top statements, time by route or another attribution,
- * errors by SQLSTATE, kernel facts by statement and by group); statements
- * are keyed s1, s2... by total time.
+ * plan changes, errors by SQLSTATE, kernel facts by statement and by
+ * group); statements are keyed s1, s2... by total time, their plans p1,
+ * p2... in that order.
  */
 #include "report_clickhouse.h"
 #include "analysis.h"
 #include "json_writer.h"
 #include "one_line.h"
+#include "report_json.h"
 #include "report_lines.h"
 #include "sqlstate.h"
 
@@ -18,6 +20,40 @@ namespace qprof {
 
 namespace {
 
+/* A listed statement whose plans changed, compared as the report of files
+ * compares them (compare_plans). */
+struct FleetPlanChange {
+    uint32_t statement;
+    PlanComparison comparison;
+};
+
+std::vector<FleetPlanChange> plan_changes(const FleetReport &r) {
+    std::vector<FleetPlanChange> out;
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const std::vector<FleetPlan> &plans = r.statements[i].plans;
+        if (plans.size() < 2)
+            continue;
+        std::vector<PlanOutcome> outcomes;
+        for (const FleetPlan &p : plans)
+            outcomes.push_back({p.first_unix_us, p.calls,
+                                p.calls > 0 ? p.total_ns / p.calls : 0});
+        out.push_back({i, compare_plans(outcomes)});
+    }
+    return out;
+}
+
+/* Plans are keyed p1, p2... in the order of their statements' keys, as in
+ * the report of files: the key number of each statement's first plan. */
+std::vector<size_t> first_plan_keys(const FleetReport &r) {
+    std::vector<size_t> first;
+    size_t next = 1;
+    for (const FleetStatement &s : r.statements) {
+        first.push_back(next);
+        next += s.plans.size();
+    }
+    return first;
+}
+
 class FleetText : ReportLines {
   public:
     FleetText(const FleetReport &r, const std::string &where)
@@ -27,6 +63,7 @@ class FleetText : ReportLines {
         summary();
         top_statements();
         groups();
+        changes();
         errors();
         kernel();
         return out_;
@@ -151,6 +188,26 @@ class FleetText : ReportLines {
                  " more groups, " + human_ms((r_.total_ns - sum) / 1e6));
     }
 
+    void changes() {
+        std::vector<FleetPlanChange> changes = plan_changes(r_);
+        if (changes.empty())
+            return;
+        std::vector<size_t> first_key = first_plan_keys(r_);
+        heading("Plan changes");
+        for (const FleetPlanChange &pc : changes) {
+            const FleetStatement &s = r_.statements[pc.statement];
+            auto side = [&](uint32_t plan) {
+                const FleetPlan &p = s.plans[plan];
+                return PlanChangeText::Side{
+                    "p" + std::to_string(first_key[pc.statement] + plan),
+                    p.calls > 0 ? p.total_ns / p.calls : 0, p.calls, p.text};
+            };
+            plan_change({key(pc.statement), text_of(s), s.plans.size(),
+                         side(pc.comparison.faster), side(pc.comparison.slower),
+                         pc.comparison.extra_ns});
+        }
+    }
+
     void errors() {
         if (r_.errors_by_sqlstate.empty())
             return;
@@ -225,6 +282,94 @@ template <typename T> void kernel_json(JsonWriter &w, const T &g) {
     w.end_object();
 }
 
+/* The grid of the report of files (TimeGrid) over the same starts. */
+TimelineSpec timeline_spec() {
+    TimelineSpec spec;
+    spec.interval_width_us = [](int64_t first_start_us, int64_t last_start_us) {
+        TimeGrid grid;
+        grid.interval_of(first_start_us);
+        grid.interval_of(last_start_us);
+        return grid.width_us();
+    };
+    spec.coarse_bounds_ms = LatencyHistogram::coarse_bounds_ms();
+    spec.series_shown = kSeriesShown;
+    return spec;
+}
+
+void series_json(JsonWriter &w, const std::vector<double> &values,
+                 double divisor) {
+    w.begin_array();
+    for (double v : values)
+        w.value(v / divisor);
+    w.end_array();
+}
+
+/* `timeseries` and `heatmap` as in the report's JSON (docs/report-json.md). */
+void timeline_json(JsonWriter &w, const FleetReport &r) {
+    const FleetTimeline &tl = r.timeline;
+    w.key("timeseries").begin_object();
+    w.key("start_unix_us");
+    tl.intervals ? w.value(tl.first * tl.width_us) : w.null();
+    w.field("interval_s", static_cast<double>(tl.width_us) / 1e6);
+    w.field("intervals", tl.intervals);
+    w.key("db_time_ms");
+    series_json(w, tl.db_time_ns, 1e6);
+    w.key("executions").begin_array();
+    for (double v : tl.executions)
+        w.value(static_cast<uint64_t>(v + 0.5));
+    w.end_array();
+    w.key("errors");
+    series_json(w, tl.errors, 1);
+    w.key("series").begin_array();
+    std::vector<double> other = tl.db_time_ns;
+    for (size_t i = 0; i < tl.statements.size(); ++i) {
+        const std::vector<double> &v = tl.statements[i];
+        for (size_t t = 0; t < v.size() && t < other.size(); ++t)
+            other[t] = std::max(0.0, other[t] - v[t]);
+        w.begin_object();
+        w.field("kind", "statement");
+        w.field("key", "s" + std::to_string(i + 1));
+        std::string label = r.statements[i].text;
+        if (label.size() > 80)
+            label = label.substr(0, 77) + "...";
+        w.field("label", label);
+        w.key("db_time_ms");
+        series_json(w, v, 1e6);
+        w.end_object();
+    }
+    w.begin_object();
+    w.field("kind", "other");
+    w.field("key", "other");
+    w.field("label", "other statements");
+    w.key("db_time_ms");
+    series_json(w, other, 1e6);
+    w.end_object();
+    for (size_t g = 0; g < tl.groups.size(); ++g) {
+        w.begin_object();
+        w.field("kind", "route");
+        w.field("key", r.group_by + ":" + r.groups[g].name);
+        w.field("label", r.groups[g].name);
+        w.key("db_time_ms");
+        series_json(w, tl.groups[g], 1e6);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    w.key("heatmap").begin_object();
+    w.key("start_unix_us");
+    tl.intervals ? w.value(tl.first * tl.width_us) : w.null();
+    w.field("interval_s", static_cast<double>(tl.width_us) / 1e6);
+    w.key("counts").begin_array();
+    for (const std::vector<double> &counts : tl.heatmap) {
+        w.begin_array();
+        for (double v : counts)
+            w.value(static_cast<uint64_t>(v + 0.5));
+        w.end_array();
+    }
+    w.end_array();
+    w.end_object();
+}
+
 /* The report's JSON field names, for the parts ClickHouse answers. */
 std::string render_json(const FleetReport &r, const std::string &where) {
     JsonWriter w;
@@ -256,6 +401,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     r.executions ? w.value(r.last_unix_us) : w.null();
     w.field("kernel_executions", r.kernel_executions);
     w.end_object();
+    std::vector<size_t> first_key = first_plan_keys(r);
     w.key("statements").begin_array();
     for (uint32_t i = 0; i < r.statements.size(); ++i) {
         const FleetStatement &s = r.statements[i];
@@ -277,11 +423,47 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.field("p99_ms", s.p99_ns / 1e6);
         w.field("rows", s.rows);
         w.field("shared_blks_read", s.shared_blks_read);
+        w.key("plans").begin_array();
+        for (size_t p = 0; p < s.plans.size(); ++p) {
+            const FleetPlan &plan = s.plans[p];
+            w.begin_object();
+            w.field("key", "p" + std::to_string(first_key[i] + p));
+            w.field("planid", std::to_string(plan.planid));
+            w.field("shape_id", std::to_string(plan.shape_id));
+            w.field("text", plan.text);
+            w.field("first_unix_us", plan.first_unix_us);
+            w.field("last_unix_us", plan.last_unix_us);
+            w.field("executions", plan.executions);
+            w.field("calls", plan.calls);
+            w.field("total_ms", plan.total_ns / 1e6);
+            w.field("mean_ms",
+                    plan.calls > 0 ? plan.total_ns / plan.calls / 1e6 : 0.0);
+            w.end_object();
+        }
+        w.end_array();
         kernel_json(w, s);
         w.end_object();
     }
     w.end_array();
     w.field("statements_total", r.statements_total);
+    w.key("plan_changes").begin_array();
+    for (const FleetPlanChange &pc : plan_changes(r)) {
+        size_t first = first_key[pc.statement];
+        w.begin_object();
+        w.field("statement", "s" + std::to_string(pc.statement + 1));
+        w.key("plans").begin_array();
+        for (uint32_t p : pc.comparison.order)
+            w.value("p" + std::to_string(first + p));
+        w.end_array();
+        w.field("slower_plan",
+                "p" + std::to_string(first + pc.comparison.slower));
+        w.field("faster_plan",
+                "p" + std::to_string(first + pc.comparison.faster));
+        w.field("extra_ms", pc.comparison.extra_ns / 1e6);
+        w.field("changed_unix_us", pc.comparison.changed_unix_us);
+        w.end_object();
+    }
+    w.end_array();
     w.key("attribution").begin_object();
     w.field("group_by", r.group_by);
     w.field("groups_total", r.groups_total);
@@ -310,6 +492,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.end_object();
     }
     w.end_array();
+    timeline_json(w, r);
     w.end_object();
     return w.str();
 }
@@ -319,7 +502,9 @@ std::string render_json(const FleetReport &r, const std::string &where) {
 int report_from_clickhouse(const std::string &url, const std::string &database,
                            const FleetFilters &filters, bool json) {
     ClickHouseClient client(url, database);
-    FleetReport report = query_fleet_report(client, filters);
+    TimelineSpec spec = timeline_spec();
+    FleetReport report =
+        query_fleet_report(client, filters, json ? &spec : nullptr);
     std::string out = json ? render_json(report, client.where()) + "\n"
                            : FleetText(report, client.where()).render();
     fwrite(out.data(), 1, out.size(), stdout);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace qprof {
@@ -98,8 +99,10 @@ void check_columns(const Rows &rows, size_t columns, const char *what) {
 
 class FleetQueries {
   public:
-    FleetQueries(const ClickHouseClient &client, FleetFilters &filters)
-        : c_(client), f_(filters), db_(client.database()) {}
+    FleetQueries(const ClickHouseClient &client, FleetFilters &filters,
+                 const TimelineSpec *timeline)
+        : c_(client), f_(filters), timeline_(timeline), db_(client.database()) {
+    }
 
     FleetReport run() {
         resolve_servers();
@@ -110,8 +113,11 @@ class FleetQueries {
         r_.group_by = f_.group_by;
         summary();
         statements();
+        plans();
         groups();
         errors();
+        if (timeline_ != nullptr && r_.executions > 0)
+            timeline();
         return std::move(r_);
     }
 
@@ -250,9 +256,9 @@ class FleetQueries {
             "countIf(toplevel = 1 AND has_io = 1), uniqExact(" +
             kStatementKey +
             "), min(start_unix_us), max(start_unix_us + duration_us), "
-            "max(weight) FROM " +
+            "max(weight), max(start_unix_us) FROM " +
             table("samples") + " FINAL" + where_);
-        check_columns(rows, 9, "summary");
+        check_columns(rows, 10, "summary");
         if (rows.empty())
             return;
         const auto &row = rows[0];
@@ -265,6 +271,7 @@ class FleetQueries {
         r_.first_unix_us = snum(row[6]);
         r_.last_unix_us = snum(row[7]);
         r_.max_weight = num(row[8]);
+        last_start_us_ = snum(row[9]);
     }
 
     void statements() {
@@ -329,6 +336,54 @@ class FleetQueries {
         }
     }
 
+    /* The plans of the statements listed: their executions over the
+     * filters, nested ones too (as a statement's), and the plan's text. */
+    void plans() {
+        std::string listed;
+        for (const FleetStatement &s : r_.statements)
+            if (s.queryid != 0)
+                listed += (listed.empty() ? "(" : ", (") +
+                          std::to_string(s.server_id) + ", " +
+                          std::to_string(s.dbid) + ", " +
+                          std::to_string(s.queryid) + ")";
+        if (listed.empty())
+            return;
+        Rows rows = c_.select(
+            "SELECT server_id, dbid, queryid, planid, shape_id, executions, "
+            "calls, total_ns, first_us, last_us, plan_text FROM (SELECT "
+            "server_id, dbid, queryid, planid, count() AS executions, "
+            "sum(weight) AS calls, sum(weight * " +
+            std::string(kDbTime) +
+            ") AS total_ns, min(start_unix_us) AS first_us, "
+            "max(start_unix_us) AS last_us FROM " +
+            table("samples") + " FINAL" +
+            where_and("planid != 0 AND (server_id, dbid, queryid) IN (" +
+                      listed + ")") +
+            " GROUP BY server_id, dbid, queryid, planid) ANY LEFT JOIN "
+            "(SELECT server_id, queryid, planid, shape_id, plan_text FROM " +
+            table("plans") +
+            " FINAL) USING (server_id, queryid, planid) ORDER BY server_id, "
+            "dbid, queryid, first_us, planid");
+        check_columns(rows, 11, "plans");
+        for (const auto &row : rows) {
+            int s = listed_statement(unum(row[0]),
+                                     static_cast<uint32_t>(unum(row[1])),
+                                     snum(row[2]));
+            if (s < 0)
+                continue;
+            FleetPlan p;
+            p.planid = snum(row[3]);
+            p.shape_id = snum(row[4]);
+            p.executions = unum(row[5]);
+            p.calls = num(row[6]);
+            p.total_ns = num(row[7]);
+            p.first_unix_us = snum(row[8]);
+            p.last_unix_us = snum(row[9]);
+            p.text = row[10];
+            r_.statements[static_cast<size_t>(s)].plans.push_back(std::move(p));
+        }
+    }
+
     /* The group of a sample under --group-by, named as the report of files
      * names it; users and databases are a server's (OIDs), told apart by
      * " @server_id" when there are several servers. */
@@ -360,7 +415,8 @@ class FleetQueries {
     }
 
     /* The listed statement (server_id, dbid, queryid), or -1. */
-    int listed(uint64_t server_id, uint32_t dbid, int64_t queryid) const {
+    int listed_statement(uint64_t server_id, uint32_t dbid,
+                         int64_t queryid) const {
         for (size_t i = 0; i < r_.statements.size(); ++i) {
             const FleetStatement &s = r_.statements[i];
             if (s.server_id == server_id && s.dbid == dbid &&
@@ -415,9 +471,9 @@ class FleetQueries {
         for (FleetGroup &g : r_.groups)
             for (const auto &row : tops)
                 if (row[0] == g.name) {
-                    int s = listed(unum(row[1]),
-                                   static_cast<uint32_t>(unum(row[2])),
-                                   snum(row[3]));
+                    int s = listed_statement(
+                        unum(row[1]), static_cast<uint32_t>(unum(row[2])),
+                        snum(row[3]));
                     if (s >= 0)
                         g.top_statements.push_back(static_cast<uint32_t>(s));
                 }
@@ -451,8 +507,129 @@ class FleetQueries {
         }
     }
 
+    /* The series the report's JSON draws, on the grid of the report of
+     * files: intervals of the spec's width over the first and last start
+     * of every execution (nested too), sums of the top-level executions
+     * but for a statement's (all of its executions). */
+    void timeline() {
+        FleetTimeline &tl = r_.timeline;
+        tl.width_us =
+            timeline_->interval_width_us(r_.first_unix_us, last_start_us_);
+        if (tl.width_us <= 0)
+            throw ClickHouseError("the report's time grid has no width");
+        tl.first = r_.first_unix_us / tl.width_us;
+        tl.intervals = last_start_us_ / tl.width_us - tl.first + 1;
+        std::string w = std::to_string(tl.width_us);
+        std::string interval = "intDiv(start_unix_us, " + w + ") - " +
+                               std::to_string(tl.first) + " AS t";
+        std::string db_time = kDbTime;
+        auto zeros = [&]() {
+            return std::vector<double>(static_cast<size_t>(tl.intervals), 0);
+        };
+        /* the interval's index, or -1 for an answer off the grid */
+        auto at = [&](const std::string &field) -> long {
+            int64_t i = snum(field);
+            return i >= 0 && i < tl.intervals ? static_cast<long>(i) : -1;
+        };
+        tl.db_time_ns = tl.executions = tl.errors = zeros();
+        Rows rows =
+            c_.select("SELECT " + interval + ", sum(weight * " + db_time +
+                      "), count(), sumIf(weight, sqlstate != '') FROM " +
+                      table("samples") + " FINAL" + where_and("toplevel = 1") +
+                      " GROUP BY t");
+        check_columns(rows, 4, "time series");
+        for (const auto &row : rows) {
+            long i = at(row[0]);
+            if (i < 0)
+                continue;
+            tl.db_time_ns[i] = num(row[1]);
+            tl.executions[i] = num(row[2]);
+            tl.errors[i] = num(row[3]);
+        }
+
+        /* the coarse bucket: how many bounds are below the time in ms
+         * (a sum of comparisons: 18.16 refuses a lambda over a column
+         * here) */
+        std::string bucket = "0";
+        for (double b : timeline_->coarse_bounds_ms) {
+            char buf[96];
+            snprintf(buf, sizeof buf, " + (%s / 1e6 > %.17g)", kDbTime, b);
+            bucket += buf;
+        }
+        size_t buckets = timeline_->coarse_bounds_ms.size() + 1;
+        tl.heatmap.assign(static_cast<size_t>(tl.intervals),
+                          std::vector<double>(buckets, 0));
+        rows = c_.select("SELECT " + interval + ", " + bucket +
+                         " AS bucket, count() FROM " + table("samples") +
+                         " FINAL" + where_and("toplevel = 1") +
+                         " GROUP BY t, bucket");
+        check_columns(rows, 3, "heatmap");
+        for (const auto &row : rows) {
+            long i = at(row[0]);
+            size_t bucket = static_cast<size_t>(unum(row[1]));
+            if (i >= 0 && bucket < buckets)
+                tl.heatmap[i][bucket] = num(row[2]);
+        }
+
+        size_t shown = std::min(timeline_->series_shown, r_.statements.size());
+        std::string listed;
+        for (size_t k = 0; k < shown; ++k) {
+            const FleetStatement &st = r_.statements[k];
+            listed += std::string(listed.empty() ? "(" : ", (") +
+                      std::to_string(st.server_id) + ", " +
+                      std::to_string(st.dbid) + ", " +
+                      std::to_string(st.queryid) + ", " +
+                      sql_quote(st.queryid == 0 ? st.cmd : "") + ")";
+        }
+        tl.statements.assign(shown, zeros());
+        if (shown > 0) {
+            rows = c_.select(
+                "SELECT server_id, dbid, queryid, if(queryid = 0, "
+                "toString(cmd), '') AS untexted_cmd, " +
+                interval + ", sum(weight * " + db_time + ") FROM " +
+                table("samples") + " FINAL" +
+                where_and("(server_id, dbid, queryid, if(queryid = 0, "
+                          "toString(cmd), '')) IN (" +
+                          listed + ")") +
+                " GROUP BY server_id, dbid, queryid, untexted_cmd, t");
+            check_columns(rows, 6, "statements' time series");
+            for (const auto &row : rows) {
+                long i = at(row[4]);
+                for (size_t k = 0; k < shown && i >= 0; ++k) {
+                    const FleetStatement &st = r_.statements[k];
+                    if (st.server_id == unum(row[0]) &&
+                        st.dbid == unum(row[1]) && st.queryid == snum(row[2]) &&
+                        (st.queryid != 0 || st.cmd == row[3]))
+                        tl.statements[k][i] = num(row[5]);
+                }
+            }
+        }
+
+        size_t groups = std::min(timeline_->series_shown, r_.groups.size());
+        std::string names;
+        for (size_t g = 0; g < groups; ++g)
+            names += (names.empty() ? "" : ", ") + sql_quote(r_.groups[g].name);
+        tl.groups.assign(groups, zeros());
+        if (groups > 0) {
+            rows = c_.select(
+                "SELECT " + group_sql_ + " AS group_name, " + interval +
+                ", sum(weight * " + db_time + ") FROM " + table("samples") +
+                " FINAL" + where_and("toplevel = 1") +
+                " GROUP BY group_name, t HAVING group_name IN (" + names + ")");
+            check_columns(rows, 3, "groups' time series");
+            for (const auto &row : rows) {
+                long i = at(row[1]);
+                for (size_t g = 0; g < groups && i >= 0; ++g)
+                    if (r_.groups[g].name == row[0])
+                        tl.groups[g][i] = num(row[2]);
+            }
+        }
+    }
+
     const ClickHouseClient &c_;
     FleetFilters &f_;
+    const TimelineSpec *timeline_;
+    int64_t last_start_us_ = 0;
     std::string db_;
     std::vector<std::string> server_ids_;
     std::string where_;
@@ -463,8 +640,9 @@ class FleetQueries {
 } // namespace
 
 FleetReport query_fleet_report(const ClickHouseClient &client,
-                               FleetFilters filters) {
-    return FleetQueries(client, filters).run();
+                               FleetFilters filters,
+                               const TimelineSpec *timeline) {
+    return FleetQueries(client, filters, timeline).run();
 }
 
 } // namespace qprof

@@ -2,7 +2,8 @@
  * fleet_report.h — the report's main tables computed by ClickHouse over the
  * samples `qprof export` loaded (docs/clickhouse.md): the summary, the top
  * statements with percentiles, the time by route (or another attribution),
- * the errors by SQLSTATE and the kernel facts by statement and by group. The
+ * the errors by SQLSTATE, the kernel facts by statement and by group, and
+ * the plans of the statements listed. The
  * queries are those of docs/clickhouse-queries.sql with the report's filters;
  * sums are weighted by the sampling rate as in the report of files.
  */
@@ -11,6 +12,7 @@
 #include "clickhouse_client.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,15 @@ struct FleetServer {
     uint64_t lost = 0, epoch_changes = 0;
 };
 
+/* One of a statement's plans. */
+struct FleetPlan {
+    int64_t planid = 0, shape_id = 0;
+    std::string text; /* EXPLAIN's */
+    uint64_t executions = 0;
+    double calls = 0, total_ns = 0;
+    int64_t first_unix_us = 0, last_unix_us = 0; /* starts */
+};
+
 /* A statement is (server_id, dbid, queryid), as in the report of files. */
 struct FleetStatement {
     uint64_t server_id = 0;
@@ -52,6 +63,7 @@ struct FleetStatement {
     uint64_t kernel_executions = 0;
     double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
            page_cache_misses = 0, block_bytes = 0;
+    std::vector<FleetPlan> plans; /* by first execution */
 };
 
 struct FleetGroup {
@@ -75,6 +87,29 @@ struct FleetError {
     std::string text;
 };
 
+/* The report's time grid, chosen by the caller (the report of files'
+ * TimeGrid) from the first and last start, and the latency buckets of its
+ * heatmap. */
+struct TimelineSpec {
+    std::function<int64_t(int64_t first_start_us, int64_t last_start_us)>
+        interval_width_us;
+    std::vector<double> coarse_bounds_ms; /* upper bounds; the last open */
+    size_t series_shown = 8; /* statements and groups with a series */
+};
+
+/* Sums per interval, intervals first .. first + intervals - 1 of the
+ * width (interval = start_unix_us / width_us). */
+struct FleetTimeline {
+    int64_t width_us = 0, first = 0, intervals = 0;
+    /* top-level executions: database time, executions recorded, errors */
+    std::vector<double> db_time_ns, executions, errors;
+    /* database time of the first statements listed (nested executions
+     * too) and of the first groups */
+    std::vector<std::vector<double>> statements, groups;
+    /* per interval, top-level executions recorded per latency bucket */
+    std::vector<std::vector<double>> heatmap;
+};
+
 struct FleetReport {
     std::vector<FleetServer> servers;
     /* top-level executions */
@@ -89,11 +124,14 @@ struct FleetReport {
     uint64_t groups_total = 0;
     std::vector<FleetError> errors_by_sqlstate;
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
+    FleetTimeline timeline;                  /* empty without a TimelineSpec */
 };
 
-/* Asks ClickHouse; throws ClickHouseError, UsageError for a --server
- * that names no server or a bad group_by. */
+/* Asks ClickHouse (the timeline too when `timeline` is given); throws
+ * ClickHouseError, UsageError for a --server that names no server or a
+ * bad group_by. */
 FleetReport query_fleet_report(const ClickHouseClient &client,
-                               FleetFilters filters);
+                               FleetFilters filters,
+                               const TimelineSpec *timeline = nullptr);
 
 } // namespace qprof

@@ -11,11 +11,12 @@ use Exporter 'import';
 use HTTP::Tiny;
 use IO::Socket::INET;
 use IPC::Run;
+use Test::More ();
 use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(clickhouse_server_path start_clickhouse_shards
   stop_clickhouse stop_clickhouse_server restart_clickhouse_server ch_query
-  ch_rows);
+  ch_rows same_timeline);
 
 sub clickhouse_server_path { return '/usr/sbin/clickhouse-server' }
 
@@ -176,6 +177,49 @@ sub ch_rows
     my ($url, $sql) = @_;
     my $out = ch_query($url, "$sql FORMAT TabSeparated");
     return [ map { [ split /\t/, $_, -1 ] } split /\n/, $out ];
+}
+
+# Checks the `timeseries` and `heatmap` of `qprof report --clickhouse
+# --json` ($got) against those of `qprof report --json` ($want): the same
+# grid, series and keys; executions, errors and the heatmap's counts
+# exact; times within single precision of the interval's total (the report
+# of files sums each interval in a float).
+sub same_timeline
+{
+    my ($what, $got, $want) = @_;
+    my ($g, $w) = ($got->{timeseries}, $want->{timeseries});
+    Test::More::is_deeply([ map { $g->{$_} } qw(start_unix_us interval_s intervals) ],
+        [ map { $w->{$_} } qw(start_unix_us interval_s intervals) ],
+        "$what: the report's time grid");
+    Test::More::is_deeply([ $g->{executions}, $g->{errors} ],
+        [ $w->{executions}, $w->{errors} ],
+        "$what: executions and errors per interval");
+    Test::More::is_deeply($got->{heatmap}, $want->{heatmap},
+        "$what: the heatmap");
+    my $scale = 0;
+    $scale = $_ > $scale ? $_ : $scale for @{ $w->{db_time_ms} };
+    my @off;
+    my $compare = sub {
+        my ($name, $gv, $wv) = @_;
+        return push @off, "$name: " . scalar(@$gv) . ' intervals'
+          unless @$gv == @$wv;
+        for my $i (0 .. $#$wv)
+        {
+            push @off, "$name [$i]: $gv->[$i], report $wv->[$i]"
+              if abs($gv->[$i] - $wv->[$i]) > 1e-5 * $scale + 1e-6;
+        }
+    };
+    $compare->('db_time_ms', $g->{db_time_ms}, $w->{db_time_ms});
+    Test::More::is_deeply([ map { $_->{key} } @{ $g->{series} } ],
+        [ map { $_->{key} } @{ $w->{series} } ], "$what: the same series");
+    my %gs = map { ($_->{key} => $_) } @{ $g->{series} };
+    for my $s (@{ $w->{series} })
+    {
+        $compare->($s->{key}, $gs{ $s->{key} }{db_time_ms} // [], $s->{db_time_ms});
+    }
+    Test::More::is_deeply(\@off, [],
+        "$what: database time per interval, in all and per series");
+    return;
 }
 
 1;

@@ -76,6 +76,21 @@ for my $i (0, 1)
     $errors .= tagged("INSERT INTO accounts VALUES ($_, 0)", '/fail/insert',
         'Fail') . ";\n" for 1 .. 4;
     $node->psql('postgres', $errors, on_error_stop => 0);
+    # a plan change: a lookup served by an index, then by a scan once the
+    # index is dropped
+    $node->safe_psql('postgres', q{
+        SET pg_qprof.enabled = off;
+        CREATE TABLE items (id int, k int);
+        INSERT INTO items SELECT g, g % 5000 FROM generate_series(1, 50000) g;
+        CREATE INDEX items_k ON items (k);
+        VACUUM ANALYZE items;
+    });
+    my $lookups = join '',
+      map { "SELECT count(*) FROM items WHERE k = $_;\n" } 1 .. 20;
+    $node->safe_psql('postgres', $lookups);
+    $node->safe_psql('postgres',
+        "SET pg_qprof.enabled = off;\nDROP INDEX items_k;");
+    $node->safe_psql('postgres', $lookups);
 }
 my @captures = map { "$tmp/cap$_" } 1, 2;
 capture_once($nodes[$_], $captures[$_]) for 0, 1;
@@ -303,6 +318,56 @@ for my $dimension (qw(controller app))
 %got = map { ($_->{sqlstate} => $_) } @{ $fleet->{errors} };
 same_rows('report --clickhouse errors', \%got, \%want_error, [ 'count', 'count' ]);
 
+same_timeline('report --clickhouse --json', $fleet, $doc);
+
+# Plans: each statement's, with its executions and when, as in the report;
+# the plan changes (the dropped index, in each cluster), the slower plan and
+# what it cost.
+my %statement_id = map {
+    ($_->{key} => "$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}")
+} @{ $doc->{statements} };
+my %want_plan = map {
+    ("$statement_id{$_->{statement}}/$_->{planid}" => $_)
+} @{ $doc->{plans} };
+my (%got_plan, %fleet_statement_id, %fleet_planid);
+for my $st (@{ $fleet->{statements} })
+{
+    my $id = "$st->{system_identifier}/$st->{dbid}/$st->{queryid}";
+    $fleet_statement_id{ $st->{key} } = $id;
+    for my $plan (@{ $st->{plans} })
+    {
+        $got_plan{"$id/$plan->{planid}"} = $plan;
+        $fleet_planid{ $plan->{key} } = $plan->{planid};
+    }
+}
+same_rows('report --clickhouse plans', \%got_plan, \%want_plan,
+    map { [ $_, $_ ] } qw(executions calls total_ms));
+is_deeply(
+    { map { ($_ => "$got_plan{$_}{first_unix_us}-$got_plan{$_}{last_unix_us}") } keys %got_plan },
+    { map { ($_ => "$want_plan{$_}{first_unix_us}-$want_plan{$_}{last_unix_us}") } keys %want_plan },
+    'report --clickhouse plans: first and last execution as in the report');
+my %planid_of_key = map { ($_->{key} => $_->{planid}) } @{ $doc->{plans} };
+my $change_of = sub {
+    my ($change, $statement_of, $planid) = @_;
+    return ($statement_of->{ $change->{statement} } => {
+        plans  => [ map { $planid->{$_} } @{ $change->{plans} } ],
+        slower => $planid->{ $change->{slower_plan} },
+        faster => $planid->{ $change->{faster_plan} },
+        changed_unix_us => $change->{changed_unix_us},
+        extra_ms => sprintf('%.4g', $change->{extra_ms}) });
+};
+my %want_change = map { $change_of->($_, \%statement_id, \%planid_of_key) }
+  @{ $doc->{plan_changes} };
+my %got_change = map { $change_of->($_, \%fleet_statement_id, \%fleet_planid) }
+  @{ $fleet->{plan_changes} };
+is(scalar(grep { /items/ } map { $_->{text} } grep {
+    $want_change{"$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}"} }
+      @{ $doc->{statements} }), 2,
+    'the report has the dropped index\'s plan change in each cluster');
+is_deeply(\%got_change, \%want_change,
+    'report --clickhouse plan changes: the plans in order, the slower and '
+      . 'the faster, when and what it cost, as in the report');
+
 # The terminal: the same top statements, routes and errors as the report
 # of the files.
 my ($trc, $terminal) = run_qprof('report', '--clickhouse', $shards[1]);
@@ -326,6 +391,19 @@ for my $table ([ 'Top statements by total time', qr/^(?:key|s\d+) /, 100 ],
     ok(@f > 3, "$title: in the report of files");
     is_deeply(\@c, \@f, "$title: the same rows from ClickHouse");
 }
+# The plan changes, every statement listed (the report of files orders
+# them as its statements first ran, the report from ClickHouse by key).
+my $changes = sub {
+    my ($text) = @_;
+    return [ sort map { s/\n+\z//r } split /^(?=s\d+: )/m,
+        $block->($text, 'Plan changes') // '' ];
+};
+my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
+my (undef, $all_terminal) = run_qprof('report', '--clickhouse', $shards[1],
+    '--top', '1000');
+ok(@{ $changes->($all_files) } >= 2, 'Plan changes: in the report of files');
+is_deeply($changes->($all_terminal), $changes->($all_files),
+    'Plan changes: the same from ClickHouse');
 my @long = grep { length($_) > 100 } split /\n/, $terminal;
 is_deeply(\@long, [], 'the terminal report fits 100 columns');
 

@@ -10,7 +10,7 @@
 # facts has none); so does the kernel_by_statement query of
 # docs/clickhouse-queries.sql; and the terminal report from ClickHouse has
 # the same rows of kernel facts by statement and by route as the report of
-# the files.
+# the files. The JSON's time series and heatmap are the report's too.
 use strict;
 use warnings;
 use FindBin;
@@ -141,6 +141,11 @@ my @names = split /\t/, $head;
     ("$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}" => $_->{kernel})
 } grep { defined $_->{kernel} } @{ $doc->{statements} };
 same_kernel('kernel_by_statement', \%got, \%want);
+
+# The time series and heatmap of the JSON (the captures span 14 s: one
+# interval a second).
+ok($doc->{timeseries}{intervals} > 10, 'the report has a time series');
+same_timeline('report --clickhouse --json', $fleet, $doc);
 
 # The terminal: the same rows of kernel facts.
 my ($trc, $terminal) = run_qprof('report', '--clickhouse', $url);
