@@ -279,18 +279,21 @@ class CaptureSet::FileReader {
     }
 
     void define_tag_set(const pb::TagSet &def) {
+        /* one per request: copied no more than needed */
         TagSetDefinition tags;
+        tags.tags.reserve(static_cast<size_t>(def.tags_size()));
         for (const auto &tag : def.tags()) {
             uint32_t key = set_.intern(tag.first);
             if (is_request_key(tag.first)) {
-                /* traceparent "00-<trace id>-<span id>-01": the trace is
-                 * the request */
-                std::string value = tag.second;
-                if (tag.first == "traceparent" && value.size() >= 35 &&
-                    value[2] == '-')
-                    value = value.substr(3, 32);
-                if (tags.request.empty() || tag.first == "traceparent") {
-                    tags.request = value;
+                bool traceparent = tag.first == "traceparent";
+                if (tags.request.empty() || traceparent) {
+                    /* traceparent "00-<trace id>-<span id>-01": the trace
+                     * is the request */
+                    const std::string &value = tag.second;
+                    if (traceparent && value.size() >= 35 && value[2] == '-')
+                        tags.request.assign(value, 3, 32);
+                    else
+                        tags.request = value;
                     tags.request_key = key;
                 }
                 continue;
