@@ -316,17 +316,19 @@ void analysis_keep_decision(int64_t queryid) {
     planning_decision = {true, queryid, top_sampled};
 }
 
+void word_publish_identity() {
+    qprof_word->pid = MyProcPid;
+    /* MyProc's by now: the BPF programs read the wait event there */
+    uintptr_t wait_event = reinterpret_cast<uintptr_t>(my_wait_event_info);
+    qprof_word->wait_event_address_lo = uint32_t(wait_event);
+    qprof_word->wait_event_address_hi = uint32_t(uint64_t(wait_event) >> 32);
+}
+
 uint64_t next_exec_id() {
     /* this backend's first execution: the word was inherited from the
      * postmaster, it still says nothing about who we are */
-    if (unlikely(exec_counter == 0)) {
-        qprof_word->pid = MyProcPid;
-        /* MyProc's by now: the BPF programs read the wait event there */
-        uintptr_t wait_event = reinterpret_cast<uintptr_t>(my_wait_event_info);
-        qprof_word->wait_event_address_lo = uint32_t(wait_event);
-        qprof_word->wait_event_address_hi =
-            uint32_t(uint64_t(wait_event) >> 32);
-    }
+    if (unlikely(exec_counter == 0))
+        word_publish_identity();
     if (qprof_word->exec_id == 0)
         word_slots_follow();
     return ++exec_counter;

@@ -109,6 +109,12 @@ bool planning_is_sampled(int level, int64_t queryid);
 bool analysis_is_sampled();
 void analysis_keep_decision(int64_t queryid);
 
+/* Publishes in this backend's word its pid and where it reports its wait
+ * event (MyProc's wait_event_info), which the BPF programs read at each
+ * switch-out: at its first execution, and in a parallel worker when it
+ * adopts its leader's execution (it has none of its own). */
+void word_publish_identity();
+
 /* Planning time measured by the planner hook for the statement about to
  * start at `level`; consumed by the next execution opened at that level with
  * the same queryid, and forgotten when the plan is only explained (a

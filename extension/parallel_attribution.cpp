@@ -101,6 +101,7 @@ void parallel_worker_adopt() {
     /* the pid first: a BPF program that sees the leader's execution id
      * must also see whose it is */
     qprof_word->leader_pid = leader->pid;
+    word_publish_identity();
     pg_memory_barrier();
     qprof_word->exec_id = pg_atomic_read_u64(slot);
     /* what the executor phases restore the word to when they end */

@@ -72,7 +72,11 @@ std::string json_entries(
             << ",\"block_device_ns\":" << io.block_device_ns
             << ",\"offcpu_io_ns\":" << io.offcpu_io_ns
             << ",\"offcpu_other_ns\":" << io.offcpu_other_ns
-            << ",\"oncpu_ns\":" << io.oncpu_ns << "}";
+            << ",\"oncpu_ns\":" << io.oncpu_ns
+            << ",\"runqueue_ns\":" << io.runqueue_ns << ",\"wait_class_ns\":[";
+        for (size_t c = 0; c < io.wait_class_ns.size(); ++c)
+            out << (c ? "," : "") << io.wait_class_ns[c];
+        out << "]}";
         first = false;
     }
     out << "]}";

@@ -57,6 +57,23 @@ cmp_ok($leader->{read_calls} // 0, '>=', 0.9 * $pages * page_size() / 8192,
 cmp_ok($leader->{oncpu_ns} // 0, '>', 0.2 * $sample->{exec_time_ms} * 1e6,
     "the workers' CPU time");
 
+# The workers' off-CPU time goes by the wait event each worker reported
+# (its own PGPROC's), like the leader's: their reads wait on IO events, not
+# on "no wait event". Index 0 of wait_class_ns is no event, 8 IPC (the
+# leader waiting for its workers), 10 IO.
+my @class_ns = @{ $leader->{wait_class_ns} // [] };
+my $no_event = $class_ns[0] // 0;
+my $io_event = $class_ns[10] // 0;
+my $offcpu = ($leader->{offcpu_io_ns} // 0) + ($leader->{offcpu_other_ns} // 0);
+diag sprintf 'parallel scan off-CPU %.1f ms: IO events %.1f ms, IPC %.1f ms, '
+  . 'no wait event %.1f ms, run queue %.1f ms',
+  $offcpu / 1e6, $io_event / 1e6, ($class_ns[8] // 0) / 1e6, $no_event / 1e6,
+  ($leader->{runqueue_ns} // 0) / 1e6;
+cmp_ok($io_event, '>=', 0.5 * ($leader->{offcpu_io_ns} // 0),
+    "the workers' I/O waits are credited to IO wait events");
+cmp_ok($no_event, '<=', 0.2 * $offcpu,
+    'little of the off-CPU time has no wait event');
+
 # A parallel index build runs no executor plan: its workers adopt the
 # CREATE INDEX's execution as they restore their leader's settings. The
 # leader always takes a share of a btree build, so without the workers' part
