@@ -121,8 +121,12 @@ struct backend_state {
     __u32 offcpu_pid;       /* whose execution offcpu_exec_id is */
     __u32 syscall_window;   /* syscall_window when the call began */
     __u32 word_slot;        /* its slot of word_slots, 0 until known */
+#if QPROF_WAIT_SPLIT
     __u32 offcpu_wait_event; /* wait_event_info at switch-out, if asleep */
     __u64 offcpu_run_delay;  /* sched_info.run_delay at switch-out */
+#else
+    __u32 pad;
+#endif
 };
 
 struct {
@@ -695,6 +699,7 @@ static __always_inline __u64 slice_within_ended(
     return within > after_end ? within - after_end : 0;
 }
 
+#if QPROF_WAIT_SPLIT
 /* Adds `slept` ns of an off-CPU period to the wait event `event` the
  * backend reported when it was switched out: its class, and its own slot
  * among the first QPROF_WAIT_EVENT_SLOTS events of the entry. */
@@ -724,34 +729,21 @@ static __always_inline void credit_wait_event(struct qprof_exec_io *io,
     }
 }
 
-/* Adds the backend's off-CPU period that began at its last switch-out,
- * `waited` ns long of which `queued` runnable, waiting for a CPU, and the
- * CPU slice before it, to the execution it ran then; the period is
- * closed. */
-static __always_inline void credit_offcpu(struct backend_state *st,
-                                          __u64 waited, __u64 queued,
-                                          __u64 now) {
-    struct qprof_exec_io *io =
-        exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
-    if (io) {
-        if (st->offcpu_in_io)
-            __sync_fetch_and_add(&io->offcpu_io_ns, waited);
-        else
-            __sync_fetch_and_add(&io->offcpu_other_ns, waited);
-        __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
-        /* two clocks: the run queue's may run a little ahead */
-        if (queued > waited)
-            queued = waited;
-        if (queued) {
-            __sync_fetch_and_add(&io->runqueue_ns, queued);
-            __sync_fetch_and_add(&io->runqueue_waits, 1);
-        }
-        if (waited > queued)
-            credit_wait_event(io, st->offcpu_wait_event, waited - queued);
+/* Splits an off-CPU period `waited` ns long, of which `queued` runnable,
+ * waiting for a CPU: that part to the run queue, the rest to the wait
+ * event the backend reported at its switch-out. */
+static __always_inline void split_offcpu(struct qprof_exec_io *io,
+                                         const struct backend_state *st,
+                                         __u64 waited, __u64 queued) {
+    /* two clocks: the run queue's may run a little ahead */
+    if (queued > waited)
+        queued = waited;
+    if (queued) {
+        __sync_fetch_and_add(&io->runqueue_ns, queued);
+        __sync_fetch_and_add(&io->runqueue_waits, 1);
     }
-    st->offcpu_since_ns = 0;
-    st->offcpu_exec_id = 0;
-    st->offcpu_oncpu_ns = 0;
+    if (waited > queued)
+        credit_wait_event(io, st->offcpu_wait_event, waited - queued);
 }
 
 /* The time the task has waited runnable for a CPU, all its life (the
@@ -762,6 +754,15 @@ static __always_inline __u64 run_delay_of(struct task_struct *task) {
     if (!bpf_core_field_exists(task->sched_info))
         return 0;
     return task->sched_info.run_delay;
+}
+
+/* How long `prev`, switched out again with no switch-in seen, waited
+ * runnable meanwhile: the unseen switch-in added its wait to the run
+ * delay. */
+static __always_inline __u64 queued_unseen(struct task_struct *prev,
+                                           const struct backend_state *st) {
+    __u64 delay = run_delay_of(prev);
+    return delay > st->offcpu_run_delay ? delay - st->offcpu_run_delay : 0;
 }
 
 /* How long `next`, being switched in, waited runnable since its last
@@ -804,6 +805,60 @@ reported_wait_event(const struct qprof_running_word *word) {
     return event;
 }
 
+/* At a switch-out that opens an off-CPU period: what the split needs at its
+ * end, the run delay so far and, when the backend goes to sleep, the wait
+ * event it reports. */
+static __always_inline void
+note_switch_out(struct backend_state *st, struct task_struct *prev,
+                const struct qprof_running_word *word, bool preempt,
+                unsigned int prev_state) {
+    st->offcpu_run_delay = run_delay_of(prev);
+    /* A runnable task waits for a CPU, not for its wait event. */
+    st->offcpu_wait_event =
+        !preempt && prev_state != 0 ? reported_wait_event(word) : 0;
+}
+#else
+/* Built without the wait split (QPROF_WAIT_SPLIT 0): the program as it was
+ * before it, off-CPU time as I/O or other only. */
+static __always_inline void split_offcpu(struct qprof_exec_io *io,
+                                         const struct backend_state *st,
+                                         __u64 waited, __u64 queued) {}
+static __always_inline __u64 queued_unseen(struct task_struct *prev,
+                                           const struct backend_state *st) {
+    return 0;
+}
+static __always_inline __u64 queued_since_switch_out(struct task_struct *next,
+                                                     struct backend_state *st) {
+    return 0;
+}
+static __always_inline void
+note_switch_out(struct backend_state *st, struct task_struct *prev,
+                const struct qprof_running_word *word, bool preempt,
+                unsigned int prev_state) {}
+#endif
+
+/* Adds the backend's off-CPU period that began at its last switch-out,
+ * `waited` ns long of which `queued` runnable, waiting for a CPU, and the
+ * CPU slice before it, to the execution it ran then; the period is
+ * closed. */
+static __always_inline void credit_offcpu(struct backend_state *st,
+                                          __u64 waited, __u64 queued,
+                                          __u64 now) {
+    struct qprof_exec_io *io =
+        exec_entry(st->offcpu_pid, st->offcpu_exec_id, now);
+    if (io) {
+        if (st->offcpu_in_io)
+            __sync_fetch_and_add(&io->offcpu_io_ns, waited);
+        else
+            __sync_fetch_and_add(&io->offcpu_other_ns, waited);
+        __sync_fetch_and_add(&io->oncpu_ns, st->offcpu_oncpu_ns);
+        split_offcpu(io, st, waited, queued);
+    }
+    st->offcpu_since_ns = 0;
+    st->offcpu_exec_id = 0;
+    st->offcpu_oncpu_ns = 0;
+}
+
 /* At switch-out the leaving task is still `current`: its word is read in
  * its own address space. The scheduler has just brought the task's CPU
  * time up to date: the slice ending now (since its last switch-out) is
@@ -832,13 +887,8 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         __u64 now = bpf_ktime_get_ns();
         __u64 away =
             now > st->offcpu_since_ns ? now - st->offcpu_since_ns : 0;
-        /* the unseen switch-in added its wait to the run delay */
-        __u64 delay = run_delay_of(prev);
         credit_offcpu(st, away > slice ? away - slice : 0,
-                      delay > st->offcpu_run_delay
-                          ? delay - st->offcpu_run_delay
-                          : 0,
-                      now);
+                      queued_unseen(prev, st), now);
     }
 
     struct qprof_running_word word = {};
@@ -853,10 +903,7 @@ static __always_inline void switched_out(struct task_struct *prev, bool preempt,
         st->offcpu_oncpu_ns = slice_within_execution(&word, slice, now);
         /* A preempted task stays runnable whatever its state says. */
         st->offcpu_in_io = !preempt && (prev_state & TASK_UNINTERRUPTIBLE_BIT);
-        st->offcpu_run_delay = run_delay_of(prev);
-        /* A runnable task waits for a CPU, not for its wait event. */
-        st->offcpu_wait_event =
-            !preempt && prev_state != 0 ? reported_wait_event(&word) : 0;
+        note_switch_out(st, prev, &word, preempt, prev_state);
         offcpu_pending[prev->pid & (QPROF_TID_SLOTS - 1)] = 1;
         return;
     }

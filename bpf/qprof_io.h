@@ -79,6 +79,16 @@ struct qprof_exec_key {
     __u64 exec_id;
 };
 
+/* The wait split below (run queue time and wait events, issue 29) is built
+ * in unless QPROF_WAIT_SPLIT is 0 (`make -C collector WAIT_SPLIT=0`): the
+ * programs then keep off-CPU time as I/O or other only, with the entry of
+ * before the split. Only a benchmark's baseline, the cost of the split
+ * measured against it (docs/overhead.md); the programs and their loader
+ * must be built alike. */
+#ifndef QPROF_WAIT_SPLIT
+#define QPROF_WAIT_SPLIT 1
+#endif
+
 /* PostgreSQL's wait event classes are the top byte of wait_event_info
  * (PG_WAIT_LWLOCK 0x01 ... PG_WAIT_IO 0x0A); 0 is "no wait event", and
  * any class above 0x0A counts in the last slot. */
@@ -110,6 +120,7 @@ struct qprof_exec_io {
     __u64 offcpu_io_ns, offcpu_other_ns, oncpu_ns;
     /* bpf_ktime_get_ns() of the last event added (CLOCK_MONOTONIC) */
     __u64 last_event_ns;
+#if QPROF_WAIT_SPLIT
     /* The off-CPU time above, split another way (both sums are the same
      * periods): waiting for a CPU (the task runnable: preempted, or woken
      * and not yet run; the kernel's sched_info run delay), and the rest of
@@ -122,6 +133,7 @@ struct qprof_exec_io {
     __u64 wait_class_ns[QPROF_WAIT_CLASSES];
     __u32 wait_class_count[QPROF_WAIT_CLASSES];
     struct qprof_wait_event_slot wait_events[QPROF_WAIT_EVENT_SLOTS];
+#endif
 };
 
 /* The CPU time of the last slice of an ended top-level execution: reported

@@ -28,6 +28,7 @@ void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
     into.offcpu_io_ns += v.offcpu_io_ns;
     into.offcpu_other_ns += v.offcpu_other_ns;
     into.oncpu_ns += v.oncpu_ns;
+#if QPROF_WAIT_SPLIT
     into.runqueue_ns += v.runqueue_ns;
     into.runqueue_waits += v.runqueue_waits;
     static_assert(QPROF_WAIT_CLASSES == kWaitClasses);
@@ -38,6 +39,7 @@ void add_exec_io(ExecIo &into, const qprof_exec_io &v) {
     for (const qprof_wait_event_slot &slot : v.wait_events)
         if (slot.event != 0)
             into.add_wait_event(slot.event, slot.count, slot.ns);
+#endif
 }
 
 void drain_entries(int map_fd, DrainBuffers &buffers,

@@ -47,6 +47,9 @@
 #                  DURATION=10 a run gets about a tenth of the time traced,
 #                  as the default 2/20 does over a longer run; not run by
 #                  default)
+#   qprof-light-sampled-base  the same with the collector QPROF_BASE (not
+#                  run by default): a build to compare with, e.g. one
+#                  without the wait split (WAIT_SPLIT=0, docs/overhead.md)
 #   qprof-floor    pgbench on the qprof cluster, no collector, programs
 #                  that do nothing (tests/bpf/empty_programs.bpf.c) on the
 #                  tracepoints pg_qprof's programs use with
@@ -69,7 +72,10 @@
 # collector, reports the events per second, the peak map size, and the CPU
 # time spent in the BPF programs (kernel.bpf_stats_enabled, for that run
 # only): on a shared machine TPS medians move by more than the overhead, the
-# programs' own run time does not.
+# programs' own run time does not. With BASE_DUMP_TOOL (the driver of
+# another build, e.g. the base's bpf/build/qprof_bpf_dump), RATES_ROUNDS
+# rounds of a run with each driver, in alternating order, and the median
+# run time of sched_switch a run and its runs a second for each.
 #
 # Last, what the programs cost every other process of the machine: per
 # system call, 1 million 1-byte dd copies (2 million read/write calls), and
@@ -111,6 +117,8 @@
 # (5000) for `disturb`,
 # RATE_SELECT (20000) and RATE_TPCB (2000) transactions/s for `cpu`,
 # SYSCALL_WINDOWS (1/10) for qprof-light-sampled and qprof-bpf-sampled,
+# QPROF_BASE (the collector of qprof-light-sampled-base), BASE_DUMP_TOOL
+# and RATES_ROUNDS (1) for `rates`,
 # RATES_SAMPLE_RATE (pg_qprof.sample_rate during `rates`, default 1; 0.1
 # gives the programs' cost in the light configuration).
 set -euo pipefail
@@ -134,10 +142,18 @@ dump_tool="$repo/bpf/build/qprof_bpf_dump"
 attach_tool="$repo/bpf/build/attach_programs"
 empty_programs="$repo/bpf/build/empty_programs.bpf.o"
 QPROF=${QPROF:-$(command -v qprof || echo "$repo/collector/build/qprof")}
+QPROF_BASE=${QPROF_BASE:-}
+BASE_DUMP_TOOL=${BASE_DUMP_TOOL:-}
+RATES_ROUNDS=${RATES_ROUNDS:-1}
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
 [ -x "$dump_tool" ] && [ -x "$attach_tool" ] || { echo "build it first: make -C bpf" >&2; exit 1; }
 [ -x "$QPROF" ] || { echo "no qprof collector ($QPROF)" >&2; exit 1; }
+if [[ " ${CONFIGS:-} " == *-base\ * ]] && [ ! -x "$QPROF_BASE" ]; then
+    echo "the -base configurations need QPROF_BASE, the collector to compare with" >&2
+    exit 1
+fi
+[ -z "$BASE_DUMP_TOOL" ] || [ -x "$BASE_DUMP_TOOL" ] || { echo "no driver $BASE_DUMP_TOOL" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/qprof_bench_XXXXXX)
 chown postgres "$work"
@@ -204,12 +220,13 @@ pgbench_tps() {
         sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
 
+# The collector is $QPROF, or the one `collector` names.
 start_collector() {
     local bpf=$1
     shift
     rm -rf "$work/capture"
     mkdir -p "$work/capture"
-    "$QPROF" collect --dsn "$(dsn_of qprof)" --out "$work/capture" --bpf "$bpf" \
+    "${collector:-$QPROF}" collect --dsn "$(dsn_of qprof)" --out "$work/capture" --bpf "$bpf" \
         "$@" 2>>"$work/collector.log" &
     collector_pid=$!
     collector_started_ns=$(date +%s%N)
@@ -419,8 +436,10 @@ run_config() {
         stop_collector "$config"
         set_qprof sample_rate 1
         ;;
-    qprof-light-sampled)
+    qprof-light-sampled | qprof-light-sampled-base)
         set_qprof sample_rate 0.1
+        local collector=$QPROF
+        [ "$config" = qprof-light-sampled-base ] && collector=$QPROF_BASE
         start_collector on --bpf-syscalls sampled --bpf-syscall-windows "$SYSCALL_WINDOWS"
         "$measure" qprof "$@"
         stop_collector "$config"
@@ -502,15 +521,17 @@ stats_pgbench_end() {
     echo "$stats_before" >/proc/sys/kernel/bpf_stats_enabled
 }
 
-# One run with the loader's driver attached: events/s and peak map size.
+# One run with the loader's driver ($2, default the tree's) attached:
+# events/s and peak map size. sched_switch's runs a second and run time a
+# run are added to $work/switch_runs, after the label $3.
 bpf_event_rates() {
-    local workload=$1 word pm addr
+    local workload=$1 driver=${2:-$dump_tool} label=${3:-} word pm addr
     word=$(psql_to qprof -c 'SELECT * FROM pg_qprof.exec_word()')
     IFS='|' read -r pm addr slots <<<"$word"
     rm -f "$work/dump.in" "$work/dump.out"
     mkfifo "$work/dump.in"
     bpftool -j prog show >"$work/progs_before.json"
-    "$dump_tool" "$pm" "$addr" "--word-slots=$slots" <"$work/dump.in" >"$work/dump.out" &
+    "$driver" "$pm" "$addr" "--word-slots=$slots" <"$work/dump.in" >"$work/dump.out" &
     dump_pid=$!
     exec 7>"$work/dump.in"
     until grep -q ready "$work/dump.out" 2>/dev/null; do sleep 0.2; done
@@ -535,7 +556,8 @@ bpf_event_rates() {
         "$(sed -n 's/.*"peak_entries":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"lost_events":\([0-9]*\).*/\1/p' <<<"$last")" \
         "$(sed -n 's/.*"word_read_failures":\([0-9]*\).*/\1/p' <<<"$last")"
-    echo "               pg_qprof's programs: $prog_time"
+    echo "               pg_qprof's programs${label:+ ($label)}: $prog_time"
+    sed -n "s|.*sched_switch \([0-9]*\)/s \([0-9]*\) ns.*|$label \1 \2|p" <<<"$prog_time" >>"$work/switch_runs"
 }
 
 # The same run with the empty programs instead: what the statistics report
@@ -631,7 +653,26 @@ if wants rates; then
     echo "BPF activity (loader driver, entries claimed every 0.1 s, sample_rate ${RATES_SAMPLE_RATE:-1}):"
     set_qprof sample_rate "${RATES_SAMPLE_RATE:-1}"
     for workload in $WORKLOADS; do
-        bpf_event_rates "$workload"
+        if [ -n "$BASE_DUMP_TOOL" ]; then
+            : >"$work/switch_runs"
+            for ((round = 0; round < RATES_ROUNDS; round++)); do
+                if ((round % 2)); then
+                    bpf_event_rates "$workload" "$dump_tool" this
+                    bpf_event_rates "$workload" "$BASE_DUMP_TOOL" base
+                else
+                    bpf_event_rates "$workload" "$BASE_DUMP_TOOL" base
+                    bpf_event_rates "$workload" "$dump_tool" this
+                fi
+            done
+            for label in base this; do
+                printf '  %-12s sched_switch (%s): median %s runs/s, %s ns a run; each run: %s\n' "$workload" "$label" \
+                    "$(awk -v l="$label" '$1 == l { print $2 }' "$work/switch_runs" | median)" \
+                    "$(awk -v l="$label" '$1 == l { print $3 }' "$work/switch_runs" | median)" \
+                    "$(awk -v l="$label" '$1 == l { printf "%s ", $3 }' "$work/switch_runs")"
+            done
+        else
+            bpf_event_rates "$workload"
+        fi
         empty_program_rates "$workload"
     done
     set_qprof sample_rate 1
