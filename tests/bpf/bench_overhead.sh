@@ -64,7 +64,9 @@
 # It reports the median TPS of each and the loss against `plain` (of the
 # medians, and the median of each round's loss against that round's plain
 # run, which drifts of the machine's speed affect less, with a 90% bootstrap
-# interval for the latter), and the CPU time the collector and its backends used, as a share of the machine. The BPF
+# interval for the latter), and the CPU time the collector and its backends
+# used, as a share of the machine; for a configuration NAME-base beside NAME,
+# also NAME's change against it, paired by round the same way. The BPF
 # programs are attached only during the qprof-bpf runs (they see every
 # system call and context switch of the machine).
 # Then one more run per workload with the BPF loader's own driver
@@ -612,6 +614,13 @@ compare_configs() {
             "$(paired_change "${results[plain]}" "${results[$config]}")" \
             "$(paired_interval "${results[plain]}" "${results[$config]}")" \
             "${results[$config]}"
+    done
+    # a build against its base, round by round
+    for config in "${configs[@]}"; do
+        [[ $config == *-base ]] && [ -n "${results[${config%-base}]:-}" ] || continue
+        printf '  %-15s against %s: paired %+.1f%%, 90%% interval %s\n' "${config%-base}" "$config" \
+            "$(paired_change "${results[$config]}" "${results[${config%-base}]}")" \
+            "$(paired_interval "${results[$config]}" "${results[${config%-base}]}")"
     done
     for config in "${configs[@]}"; do
         grep -q "^$config " "$work/collector_cpu" || continue
