@@ -123,6 +123,11 @@
 # and RATES_ROUNDS (1) for `rates`,
 # RATES_SAMPLE_RATE (pg_qprof.sample_rate during `rates`, default 1; 0.1
 # gives the programs' cost in the light configuration).
+# SETUP_LOCK and BPF_LOCK (lock files, none by default): the clusters' set-up
+# (which loads the installed extension) holds a shared lock on SETUP_LOCK,
+# released before the measurements, which hold BPF_LOCK; one after the
+# other, never both: others take them in that order
+# (SETUP_LOCK=/work/notes/install.lock BPF_LOCK=/work/notes/bpf.lock).
 set -euo pipefail
 
 RUNS=${RUNS:-5}
@@ -180,6 +185,8 @@ cleanup() {
     # the word slot map pinned for the qprof cluster (bpf/README.md)
     rm -f /run/pg_qprof/words-*-"${port[qprof]:-none}"
     rm -rf "$work"
+    # SETUP_LOCK or BPF_LOCK, whichever is held
+    [ -z "${lock_fd:-}" ] || flock -u "$lock_fd" 2>/dev/null || true
 }
 stats_enabled_at_start=$(cat /proc/sys/kernel/bpf_stats_enabled)
 trap 'echo "$stats_enabled_at_start" >/proc/sys/kernel/bpf_stats_enabled; cleanup' EXIT
@@ -577,14 +584,31 @@ empty_program_rates() {
     echo "               empty programs: $prog_time"
 }
 
+# A lock on file $1 (flock's options after it) until unlock_file, with the
+# file descriptor in lock_fd. The clusters started meanwhile inherit the
+# descriptor: the lock is released explicitly, not at its close.
+lock_file() {
+    local file=$1
+    shift
+    exec {lock_fd}<"$file"
+    flock "$@" "$lock_fd"
+}
+unlock_file() {
+    flock -u "$lock_fd"
+    exec {lock_fd}<&-
+}
+
+[ -z "${SETUP_LOCK:-}" ] || lock_file "$SETUP_LOCK" -s
 make_cluster plain ''
 make_cluster qprof pg_qprof
 make_cluster pgss pg_stat_statements
 psql_to qprof -c 'CREATE EXTENSION pg_qprof' >/dev/null
+[ -z "${SETUP_LOCK:-}" ] || unlock_file
 for name in plain qprof pgss; do
     "$pgbin/pgbench" -h "$work" -p "${port[$name]}" -U postgres -i -q -s "$SCALE" postgres >/dev/null 2>&1
     psql_to "$name" -c 'VACUUM ANALYZE' -c CHECKPOINT >/dev/null
 done
+[ -z "${BPF_LOCK:-}" ] || lock_file "$BPF_LOCK"
 
 read -r -a configs <<<"${CONFIGS:-plain pgss plain-busy qprof-off qprof-ext qprof-nobpf qprof-bpf qprof-bpf-nosys qprof-light}"
 [[ " ${configs[*]} " == *" plain "* ]] || { echo "CONFIGS must include plain" >&2; exit 2; }
