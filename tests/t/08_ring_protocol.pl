@@ -8,29 +8,17 @@
 use strict;
 use warnings;
 use File::Basename qw(dirname);
-use File::Temp ();
+use lib dirname(__FILE__);
 use Test::More;
+use CheckProgram;
 
 # the repository (tests/run_tests.sh runs a copy of tests/ elsewhere)
-my $root    = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
-my $dir     = File::Temp::tempdir(CLEANUP => 1);
-my $program = "$dir/ring_protocol_test";
+my $root = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
 chomp(my $pg_include = `pg_config --includedir-server`);
-my $built = system('g++', '-std=c++17', '-O2', '-pthread', '-Wall', '-Werror',
-    '-Wno-register', "-I$root/extension", "-I$pg_include",
-    dirname(__FILE__) . '/../ring/ring_protocol_test.cpp',
-    "$root/extension/ring.cpp", '-o', $program);
-is($built, 0, 'the check program builds') or BAIL_OUT('cannot build');
-
-my @lines = `$program`;
-my $status = $? >> 8;
-for my $line (@lines) {
-    chomp $line;
-    my ($verdict, $what) = $line =~ /^(ok|not ok) (.*)$/
-      or die "unexpected output: $line";
-    ok($verdict eq 'ok', $what);
-}
-is(scalar(@lines), 27, 'all 27 checks ran');
-is($status, 0, 'the check program agrees');
+run_check_program(
+    name    => 'ring_protocol_test',
+    flags   => [ '-O2', '-pthread', '-Wno-register', "-I$root/extension", "-I$pg_include" ],
+    sources => [ dirname(__FILE__) . '/../ring/ring_protocol_test.cpp', "$root/extension/ring.cpp" ],
+    checks  => 27);
 
 done_testing();

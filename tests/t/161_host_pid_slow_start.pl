@@ -7,28 +7,18 @@
 use strict;
 use warnings;
 use File::Basename qw(dirname);
-use File::Temp ();
+use lib dirname(__FILE__);
 use Test::More;
+use CheckProgram;
 
 # the repository (tests/run_tests.sh runs a copy of tests/ elsewhere)
-my $root      = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
-my $collect   = "$root/collector/collect";
-my $dir       = File::Temp::tempdir(CLEANUP => 1);
-my $program   = "$dir/host_pid_check";
-my $built     = system('g++', '-std=c++17', '-O1', '-Wall', '-Werror',
-    "-I$collect", dirname(__FILE__) . '/../collector/host_pid_check.cpp',
-    "$collect/host_pid.cpp", '-o', $program);
-is($built, 0, 'the check program builds') or BAIL_OUT('cannot build');
-
-my @lines = `$program`;
-my $status = $? >> 8;
-for my $line (@lines) {
-    chomp $line;
-    my ($verdict, $what) = $line =~ /^(ok|not ok) (.*)$/
-      or die "unexpected output: $line";
-    ok($verdict eq 'ok', $what);
-}
-is(scalar(@lines), 5, 'all 5 checks ran');
-is($status, 0, 'the check program agrees');
+my $root    = $ENV{QPROF_SRC} // dirname(__FILE__) . '/../..';
+my $collect = "$root/collector/collect";
+run_check_program(
+    name    => 'host_pid_check',
+    flags   => [ '-O1', "-I$collect" ],
+    sources => [ dirname(__FILE__) . '/../collector/host_pid_check.cpp',
+        "$collect/host_pid.cpp" ],
+    checks => 5);
 
 done_testing();
