@@ -27,6 +27,7 @@ extern "C" {
 #include "ring.h"
 #include "settings.h"
 #include "sqlcommenter.h"
+#include "wait_sampler.h"
 
 extern "C" {
 QprofRunningWord pg_qprof_running = {0, 0, 0, 0, kWordLayout, 0, 0, 0, 0, 0, 0};
@@ -52,6 +53,10 @@ struct Execution {
     instr_time start;
     BufferUsage buffers_at_start;
     WalUsage wal_at_start;
+    /* the wait sampler's ticks of this backend when it opened, read only
+     * while the sampler ran */
+    bool waits_sampled;
+    uint32_t wait_ticks_at_start[kSampledWaitClasses];
     uint32_t userid;
     int16_t level;
     SampleCmd cmd;
@@ -161,6 +166,23 @@ void forget(Execution *e) {
         }
     }
     e->state = e->tied ? SlotState::Closed : SlotState::Free;
+}
+
+/* The waits the sampler found while `e` ran, nested executions' included
+ * (their time is the parent's). Nothing when the sampler was off at either
+ * end: the ticks then do not cover the execution. */
+void fill_sampled_waits(Sample *s, const Execution *e) {
+    uint32_t interval_us = e->waits_sampled ? wait_sample_interval_us() : 0;
+    uint32_t now[kSampledWaitClasses];
+    if (interval_us == 0 || !wait_ticks_read(now)) {
+        s->wait_sample_interval_us = 0;
+        memset(s->sampled_wait_ticks, 0, sizeof(s->sampled_wait_ticks));
+        return;
+    }
+    s->wait_sample_interval_us = interval_us;
+    /* modulo 2^32: the counters wrap */
+    for (int c = 0; c < kSampledWaitClasses; c++)
+        s->sampled_wait_ticks[c] = now[c] - e->wait_ticks_at_start[c];
 }
 
 Execution *free_slot() {
@@ -408,6 +430,8 @@ Execution *execution_open(const void *key, int64_t queryid, SampleCmd cmd,
     e->rows = 0;
     e->buffers_at_start = pgBufferUsage;
     e->wal_at_start = pgWalUsage;
+    e->waits_sampled = wait_sample_interval_us() != 0 &&
+                       wait_ticks_read(e->wait_ticks_at_start);
     if (level == 0 || wall_minus_monotonic_ns == 0) {
         e->start_wall_ns = GetCurrentTimestamp() * 1000;
         INSTR_TIME_SET_CURRENT(e->start);
@@ -571,6 +595,7 @@ void execution_close(Execution *e, const ExecutionOutcome &out) {
     s->parallel_workers_planned = out.parallel_workers_planned;
     s->parallel_workers_launched = out.parallel_workers_launched;
     s->sqlstate = out.sqlstate;
+    fill_sampled_waits(s, e);
     if (hold)
         sample_held = true;
     else

@@ -26,6 +26,7 @@ void _PG_init(void);
 #include "query_texts.h"
 #include "ring.h"
 #include "settings.h"
+#include "wait_sampler.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ void qprof_shmem_request() {
     RequestAddinShmemSpace(qprof::parallel_attribution_shmem_size());
     qprof::query_texts_shmem_request();
     qprof::plans_shmem_request();
+    RequestAddinShmemSpace(qprof::wait_sampler_shmem_size());
 }
 
 void qprof_shmem_startup() {
@@ -49,6 +51,7 @@ void qprof_shmem_startup() {
     qprof::parallel_attribution_shmem_startup();
     qprof::query_texts_shmem_startup();
     qprof::plans_shmem_startup();
+    qprof::wait_sampler_shmem_startup();
     LWLockRelease(AddinShmemInitLock);
 }
 
@@ -68,6 +71,7 @@ void _PG_init(void) {
 
     qprof::define_settings();
     qprof::parallel_attribution_define_settings();
+    qprof::wait_sampler_define_settings();
 
     prev_shmem_request = shmem_request_hook;
     shmem_request_hook = qprof_shmem_request;
@@ -75,4 +79,5 @@ void _PG_init(void) {
     shmem_startup_hook = qprof_shmem_startup;
 
     qprof::install_hooks();
+    qprof::wait_sampler_register();
 }

@@ -18,6 +18,11 @@ namespace qprof {
 /* Limits of the variable-length parts, stored inline and truncated. */
 constexpr int kAppNameBytes = 64; /* NAMEDATALEN */
 constexpr int kTagBytes = 256;    /* raw sqlcommenter comment body */
+/* Wait event classes the wait sampler counts apart, indexed by the class
+ * byte of wait_event_info (1 LWLock, 3 Lock, 4 BufferPin, 5 Activity,
+ * 6 Client, 7 Extension, 8 IPC, 9 Timeout, 10 IO); the last slot holds
+ * any class above IO. Slot 0 stays empty (no wait reported). */
+constexpr int kSampledWaitClasses = 12;
 
 /* Command types, as in PostgreSQL's CmdType, plus utility statements. */
 enum class SampleCmd : uint8_t {
@@ -48,6 +53,15 @@ inline const char *sample_cmd_name(SampleCmd cmd) {
     default:
         return "UNKNOWN";
     }
+}
+
+/* The name of a slot of Sample::sampled_wait_ticks, as
+ * pg_stat_activity.wait_event_type names the class; null for slot 0. */
+inline const char *sampled_wait_class_name(int slot) {
+    static const char *const names[kSampledWaitClasses] = {
+        nullptr,  "LWLock",    "Class2", "Lock",    "BufferPin", "Activity",
+        "Client", "Extension", "IPC",    "Timeout", "IO",        "Other"};
+    return slot > 0 && slot < kSampledWaitClasses ? names[slot] : nullptr;
 }
 
 /* Bits of Sample::flags. */
@@ -107,6 +121,12 @@ struct Sample {
     /* outcome: PostgreSQL's packed SQLSTATE (MAKE_SQLSTATE), 0 = success */
     int32_t sqlstate;
 
+    /* waits found by the wait sampler (wait_sampler.h), without BPF: the
+     * ticks per wait event class while the execution ran, each standing
+     * for wait_sample_interval_us; interval 0 when sampling was off */
+    uint32_t wait_sample_interval_us;
+    uint32_t sampled_wait_ticks[kSampledWaitClasses];
+
     /* raw body of the sqlcommenter comment, not NUL-terminated; parsed
      * (and URL-decoded) only when read, never on the hot path */
     char tags[kTagBytes];
@@ -128,11 +148,11 @@ inline size_t sample_used_bytes(const Sample &s) {
  * memory (no padding between records): the collector's fast path, built
  * from this same header. */
 struct PackedSamplesHeader {
-    char magic[4];        /* "QPS2" */
+    char magic[4];        /* "QPS3" */
     uint32_t fixed_bytes; /* kSampleFixedBytes: a layout check */
     uint32_t count;
     uint32_t reserved;
 };
-constexpr char kPackedSamplesMagic[4] = {'Q', 'P', 'S', '2'};
+constexpr char kPackedSamplesMagic[4] = {'Q', 'P', 'S', '3'};
 
 } // namespace qprof

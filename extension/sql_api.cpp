@@ -51,7 +51,7 @@ using namespace qprof;
 
 namespace {
 
-constexpr int kSampleColumns = 45;
+constexpr int kSampleColumns = 47;
 /* a JSON text from a tag body of kTagBytes: at most 6 bytes per byte */
 constexpr size_t kTagJsonBytes = kTagBytes * 6 + 16;
 
@@ -136,7 +136,25 @@ Datum ms(int64_t ns) {
     return Float8GetDatum(static_cast<double>(ns) / 1e6);
 }
 
-/* Fills the 45 sample columns; `private_visible` says whether the caller may
+/* {"Lock": 500.0, "Timeout": 10.0}: the sampled wait time of each class
+ * found waiting, in ms (ticks times the interval). */
+Datum sampled_waits_jsonb(const Sample &s) {
+    char json[kSampledWaitClasses * 40 + 8];
+    size_t len = 0;
+    json[len++] = '{';
+    for (int c = 1; c < kSampledWaitClasses; c++) {
+        if (s.sampled_wait_ticks[c] == 0)
+            continue;
+        double ms = static_cast<double>(s.sampled_wait_ticks[c]) *
+                    s.wait_sample_interval_us / 1e3;
+        len += snprintf(json + len, sizeof(json) - len, "%s\"%s\": %.3f",
+                        len > 1 ? ", " : "", sampled_wait_class_name(c), ms);
+    }
+    snprintf(json + len, sizeof(json) - len, "}");
+    return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* Fills the 47 sample columns; `private_visible` says whether the caller may
  * see the text-like fields of this sample. */
 void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
                          bool *n) {
@@ -202,6 +220,13 @@ void fill_sample_columns(const Sample &s, bool private_visible, Datum *v,
     v[i++] = Int32GetDatum(s.parallel_workers_launched);
     v[i++] = CStringGetTextDatum(unpack_sql_state(s.sqlstate));
     v[i++] = BoolGetDatum((s.flags & kFlagNodeActuals) != 0);
+    /* the sampled waits: null when the sampler was off */
+    n[i] = n[i + 1] = s.wait_sample_interval_us == 0;
+    if (!n[i]) {
+        v[i] = Float8GetDatum(s.wait_sample_interval_us / 1e3);
+        v[i + 1] = sampled_waits_jsonb(s);
+    }
+    i += 2;
     Assert(i == kSampleColumns);
 }
 

@@ -48,6 +48,8 @@ SELECT count(*) AS samples,
        bool_and(parallel_workers_planned = 0
                 AND parallel_workers_launched = 0) AS not_parallel,
        bool_and(has_node_actuals IS NOT NULL) AS actuals_flag_set,
+       bool_and(wait_sample_interval_ms = 10) AS waits_sampled_every_10ms,
+       bool_and(jsonb_typeof(sampled_waits) = 'object') AS sampled_waits_set,
        count(DISTINCT exec_id) = count(*) AS exec_ids_distinct
   FROM qp_mine WHERE seq > :mark;
 

@@ -1,5 +1,5 @@
 -- pg_qprof.read_samples_packed(after_seq, max_rows): the same samples as
--- read_samples, as one bytea behind a 16-byte header (magic 'QPS2', fixed
+-- read_samples, as one bytea behind a 16-byte header (magic 'QPS3', fixed
 -- record size, count), little-endian on this machine. Each record is the
 -- fixed part of a sample followed by only the tag bytes it uses.
 SELECT head_seq AS mark FROM pg_qprof.status \gset
@@ -14,7 +14,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 WITH p AS (SELECT pg_qprof.read_samples_packed(:mark, 3) AS b)
-SELECT substring(b FROM 1 FOR 4) = '\x51505332'::bytea AS magic_ok,
+SELECT substring(b FROM 1 FOR 4) = '\x51505333'::bytea AS magic_ok,
        qp_le(b, 8, 4) AS count,
        -- the third sample (SELECT 2) carries route='%2Fjobs': 15 bytes of tags
        length(b) - 16 - qp_le(b, 4, 4) * 3 AS tag_bytes,

@@ -17,6 +17,11 @@ void ExecutionView::set_sums() {
     } else {
         waits.present = false;
     }
+    /* without the kernel's split, the waits the extension sampled */
+    if (!waits.present && s.has_sampled_waits())
+        waits.set_sampled(s.sampled_waits(), weight, db_time_ns);
+    else
+        waits.sampled = false;
 #undef QPROF_SET
 }
 
@@ -35,9 +40,9 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
         ++kernel_executions;
         in = e.kernel;
         QPROF_KERNEL_SUMS(QPROF_ADD)
-        if (with_waits)
-            waits.add(e.waits);
     }
+    if (with_waits)
+        waits.add(e.waits);
 #undef QPROF_ADD
     latency.add(e.bucket, e.db_time_ns);
     if (with_series)

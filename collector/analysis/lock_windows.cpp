@@ -21,10 +21,12 @@ bool LockWindows::takes_row_locks(const pb::Sample &s) {
 }
 
 uint64_t LockWindows::lock_wait_ns(const pb::Sample &s) {
-    if (!s.has_io())
-        return 0;
+    /* the kernel's exact waits, or else the extension's sampled ones */
+    const auto &classes = s.has_io() && s.io().wait_classes_size() > 0
+                              ? s.io().wait_classes()
+                              : s.sampled_waits().classes();
     uint64_t ns = 0;
-    for (const pb::WaitClassTime &c : s.io().wait_classes())
+    for (const pb::WaitClassTime &c : classes)
         if (c.wait_class() == pb::WAIT_CLASS_LOCK)
             ns += c.ns();
     return ns;

@@ -135,7 +135,7 @@ class ProfileBuilder : public CaptureVisitor {
         if (e.error)
             count_error(st, s.sqlstate(), e.weight);
 
-        if (s.has_io())
+        if (s.has_io() || s.has_sampled_waits())
             p_.lock_windows.add({r.server, s.dbid(), stmt, d.pid,
                                  d.start_unix_us, d.end_unix_us, e.weight,
                                  LockWindows::takes_row_locks(s),

@@ -303,6 +303,9 @@ class JsonReport {
             waits(g.waits.totals());
             w_.end_object();
         }
+        /* without kernel facts, the waits the extension sampled */
+        w_.key("sampled_waits");
+        waits(g.kernel_executions == 0 ? g.waits.totals() : nullptr);
 #undef QPROF_JSON
     }
 
@@ -362,6 +365,8 @@ class JsonReport {
         w_.field("no_wait_event_ms", t->no_event_ns() / 1e6);
         w_.field("no_wait_event_count", t->no_event_count());
         w_.field("unaccounted_ms", t->unaccounted_ns() / 1e6);
+        w_.field("sampled_executions", t->sampled_executions);
+        w_.field("sample_interval_ms", t->max_interval_us / 1e3);
         w_.end_object();
     }
 

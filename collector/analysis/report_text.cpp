@@ -388,6 +388,10 @@ class TextReport : ReportLines {
             return t.elapsed_ns > 0 ? report_percent(ns / t.elapsed_ns)
                                     : std::string("-");
         };
+        /* sampled waits (no BPF) know the classes only */
+        auto kernel_part = [&](double ns) {
+            return t.sampled_only() ? std::string("-") : part(ns);
+        };
         namespace pb = capture::v1;
         double lock = t.class_time(pb::WAIT_CLASS_LOCK);
         double lwlock = t.class_time(pb::WAIT_CLASS_LWLOCK);
@@ -406,17 +410,27 @@ class TextReport : ReportLines {
                                               static_cast<double>(g.executions)
                                         : 0)
                 .c_str(),
-            part(t.oncpu_ns).c_str(), part(t.runqueue_ns).c_str(),
+            kernel_part(t.oncpu_ns).c_str(), kernel_part(t.runqueue_ns).c_str(),
             part(io).c_str(), part(lock).c_str(), part(lwlock).c_str(),
-            part(other).c_str(), part(t.no_event_ns()).c_str());
+            part(other).c_str(), kernel_part(t.no_event_ns()).c_str());
         return row + one_line(largest, kReportWidth - row.size());
     }
 
     void waits() {
-        if (p_.total.waits.totals() == nullptr)
+        const WaitTotals *total = p_.total.waits.totals();
+        if (total == nullptr)
             return;
-        heading("Where the time went (kernel facts: CPU, run queue, wait "
-                "events)");
+        if (total->sampled_only())
+            heading("Where the time went (wait event classes " +
+                    total->sampled_resolution() + "; no BPF)");
+        else
+            heading("Where the time went (kernel facts: CPU, run queue, wait "
+                    "events)");
+        if (total->sampled_executions > 0 && !total->sampled_only())
+            line("Of the executions with wait facts, " +
+                 human_count(static_cast<double>(total->sampled_executions)) +
+                 " have only waits " + total->sampled_resolution() +
+                 " by the extension (no BPF).");
         line("Shares of the elapsed time of the executions with wait facts "
              "(\"facts\": their share):");
         line("on the CPU, waiting for one (runq), off it by PostgreSQL wait "

@@ -2,6 +2,7 @@
 #include "wait_events.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace qprof {
 
@@ -42,8 +43,35 @@ void WaitTotals::add_event(uint32_t event, double ns, double count) {
     other_events_count += count;
 }
 
+std::string WaitTotals::sampled_resolution() const {
+    if (sampled_executions == 0)
+        return "";
+    auto ms = [](uint32_t us) {
+        char buf[24];
+        snprintf(buf, sizeof buf, "%g", us / 1000.0);
+        return std::string(buf);
+    };
+    return "sampled every " +
+           (min_interval_us == max_interval_us
+                ? ms(max_interval_us)
+                : ms(min_interval_us) + "-" + ms(max_interval_us)) +
+           " ms";
+}
+
+void WaitTotals::note_interval(uint32_t interval_us, uint64_t sampled) {
+    if (sampled == 0)
+        return;
+    if (sampled_executions == 0 || interval_us < min_interval_us)
+        min_interval_us = interval_us;
+    if (interval_us > max_interval_us)
+        max_interval_us = interval_us;
+    sampled_executions += sampled;
+}
+
 void WaitTotals::add(const WaitView &v) {
     ++executions;
+    if (v.sampled)
+        note_interval(v.interval_us, 1);
     calls += v.weight;
     elapsed_ns += v.elapsed_ns;
     oncpu_ns += v.oncpu_ns;
@@ -101,6 +129,33 @@ void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
     }
 }
 
+void WaitView::set_sampled(const pb::SampledWaits &waits, double w,
+                           uint64_t elapsed) {
+    present = waits.interval_us() > 0;
+    sampled = present;
+    if (!present)
+        return;
+    interval_us = waits.interval_us();
+    weight = w;
+    elapsed_ns = w * static_cast<double>(elapsed);
+    oncpu_ns = runqueue_ns = runqueue_waits = io_wait_ns = 0;
+    other_events_ns = other_events_count = 0;
+    events = 0;
+    classes = 0;
+    for (const pb::WaitClassTime &c : waits.classes()) {
+        if (classes == kWaitClassSlots - 1)
+            break;
+        int id = static_cast<int>(c.wait_class());
+        if (id <= 0) /* a sampled wait always has a class */
+            continue;
+        uint32_t slot = static_cast<size_t>(id) < kWaitClassSlots
+                            ? static_cast<uint32_t>(id)
+                            : static_cast<uint32_t>(kWaitClassSlots - 1);
+        cls[classes++] = {slot, w * static_cast<double>(c.ns()),
+                          w * static_cast<double>(c.count())};
+    }
+}
+
 WaitBreakdown::WaitBreakdown(const WaitBreakdown &o)
     : totals_(o.totals_ ? std::make_unique<WaitTotals>(*o.totals_) : nullptr) {}
 
@@ -128,6 +183,10 @@ void WaitBreakdown::merge(const WaitBreakdown &o) {
         return;
     const WaitTotals &from = *o.totals_;
     WaitTotals &t = mutable_totals();
+    if (from.sampled_executions > 0) {
+        t.note_interval(from.min_interval_us, from.sampled_executions);
+        t.max_interval_us = std::max(t.max_interval_us, from.max_interval_us);
+    }
     t.executions += from.executions;
     t.calls += from.calls;
     t.elapsed_ns += from.elapsed_ns;

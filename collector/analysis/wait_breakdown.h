@@ -10,7 +10,11 @@
  *
  * Summed over the executions whose IoStats carry the split (a capture of
  * an older collector has kernel facts without it), weighted by the
- * sampling rate like every other sum. An aggregate without such an
+ * sampling rate like every other sum. An execution without BPF facts but
+ * with the extension's sampled waits (Sample.sampled_waits) adds its time
+ * per wait event class at the sampler's resolution, and nothing to the
+ * CPU, the run queue or the events: the totals say how many executions
+ * were sampled, and at what interval. An aggregate without such an
  * execution holds nothing (no allocation): most aggregates of a capture
  * without BPF.
  */
@@ -21,6 +25,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace qprof {
@@ -43,6 +48,10 @@ constexpr size_t kWaitEventsPerExecution = 5;
  * read from the sample once (ExecutionView). */
 struct WaitView {
     bool present = false; /* the sample's kernel facts carry the split */
+    /* ...or, without them, the waits the extension sampled every
+     * interval_us (then only the classes are known) */
+    bool sampled = false;
+    uint32_t interval_us = 0;
     double weight = 0;
     double elapsed_ns = 0, oncpu_ns = 0, runqueue_ns = 0, runqueue_waits = 0,
            io_wait_ns = 0, other_events_ns = 0, other_events_count = 0;
@@ -59,12 +68,19 @@ struct WaitView {
     /* From `io` of an execution of `elapsed_ns` standing for `weight`. */
     void set(const capture::v1::IoStats &io, double weight,
              uint64_t elapsed_ns);
+    /* From the sampled waits of an execution without the kernel's split. */
+    void set_sampled(const capture::v1::SampledWaits &waits, double weight,
+                     uint64_t elapsed_ns);
 };
 
 struct WaitTotals {
     uint64_t executions = 0; /* recorded, with the split */
-    double calls = 0;        /* weighted */
-    double elapsed_ns = 0;   /* their planning and execution time */
+    /* of them, those whose split was sampled by the extension (no BPF:
+     * classes only), and the sampler's intervals seen, µs */
+    uint64_t sampled_executions = 0;
+    uint32_t min_interval_us = 0, max_interval_us = 0;
+    double calls = 0;      /* weighted */
+    double elapsed_ns = 0; /* their planning and execution time */
     double oncpu_ns = 0;
     double runqueue_ns = 0, runqueue_waits = 0;
     /* the kernel's uninterruptible sleep: cuts across the classes (a
@@ -76,6 +92,13 @@ struct WaitTotals {
     double other_events_ns = 0, other_events_count = 0;
 
     double no_event_ns() const { return class_ns[0]; }
+    /* Every execution's split was sampled: the CPU, the run queue and the
+     * events are unknown, the classes estimated. */
+    bool sampled_only() const {
+        return executions > 0 && sampled_executions == executions;
+    }
+    /* "sampled every 10 ms" (or "every 1-10 ms"), "" without sampling. */
+    std::string sampled_resolution() const;
     double no_event_count() const { return class_count[0]; }
     /* The off-CPU time by wait event classes (without slot 0). */
     double classes_ns() const;
@@ -92,6 +115,8 @@ struct WaitTotals {
     }
     void add(const WaitView &v);
     void add_event(uint32_t event, double ns, double count);
+    /* Counts `sampled` executions sampled every `interval_us`. */
+    void note_interval(uint32_t interval_us, uint64_t sampled);
 };
 
 /* Distinct events an aggregate keeps apart; those seen after go to

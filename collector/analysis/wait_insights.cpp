@@ -41,29 +41,44 @@ double coverage_scale(const Aggregate &g, const WaitTotals &t) {
     return t.calls > 0 ? std::max(1.0, g.calls / t.calls) : 1;
 }
 
+std::string share_of_executions(const Aggregate &g, const WaitTotals &t) {
+    return percent(g.executions ? static_cast<double>(t.executions) /
+                                      static_cast<double>(g.executions)
+                                : 0) +
+           " of its executions";
+}
+
 /* "0.51 s on CPU, 1.2 s run queue (340 waits), Lock 0.5 s, ..., over 12
- * executions with the split (100% of its executions)" */
+ * executions with the split (100% of its executions)"; for waits sampled
+ * without BPF, the classes only, at the sampler's resolution */
 std::string breakdown_line(const Aggregate &g, const WaitTotals &t) {
-    std::string out = human_ms(t.elapsed_ns / 1e6) + " elapsed: on CPU " +
-                      human_ms(t.oncpu_ns / 1e6) + ", run queue " +
-                      human_ms(t.runqueue_ns / 1e6);
+    bool sampled = t.sampled_only();
+    std::string out = human_ms(t.elapsed_ns / 1e6) + " elapsed";
+    if (!sampled)
+        out += ": on CPU " + human_ms(t.oncpu_ns / 1e6) + ", run queue " +
+               human_ms(t.runqueue_ns / 1e6);
     std::vector<std::pair<double, int>> classes;
     for (size_t c = 1; c < kWaitClassSlots; ++c)
         if (t.class_ns[c] > 0)
             classes.emplace_back(t.class_ns[c], static_cast<int>(c));
     std::sort(classes.rbegin(), classes.rend());
-    for (const auto &c : classes)
-        out += std::string(", ") + wait_class_label(c.second) + " " +
-               human_ms(c.first / 1e6);
+    bool first = true;
+    for (const auto &c : classes) {
+        out += std::string(sampled && first ? ": " : ", ") +
+               wait_class_label(c.second) + " " + human_ms(c.first / 1e6);
+        first = false;
+    }
     if (t.no_event_ns() > 0)
         out += ", no wait event " + human_ms(t.no_event_ns() / 1e6);
-    out += " (over " + human_count(static_cast<double>(t.executions)) +
-           " executions with wait facts, " +
-           percent(g.executions ? static_cast<double>(t.executions) /
-                                      static_cast<double>(g.executions)
-                                : 0) +
-           " of its executions)";
-    return out;
+    if (sampled)
+        return out + " (waits " + t.sampled_resolution() +
+               " by the extension, without BPF: the CPU and run queue are "
+               "unknown; over " +
+               human_count(static_cast<double>(t.executions)) +
+               " executions with sampled waits, " + share_of_executions(g, t) +
+               ")";
+    return out + " (over " + human_count(static_cast<double>(t.executions)) +
+           " executions with wait facts, " + share_of_executions(g, t) + ")";
 }
 
 std::string lock_action(const std::string &event) {
@@ -249,8 +264,12 @@ class WaitInsightFinder {
         in.statement = static_cast<int>(stmt);
         in.route = a_.top_group_of(stmt, Dimension::Route);
         in.plans = st.plans;
-        in.title = std::string(heavy ? "Waits on locks" : "Waits on LWLocks") +
-                   ": " + percent(share) + " of its time, mostly " + event;
+        in.title =
+            std::string(heavy ? "Blocked on locks" : "Waits on LWLocks") +
+            ": " + percent(share) + " of its time, mostly " + event;
+        /* without BPF the share is the sampler's estimate */
+        if (t->sampled_only())
+            in.title += " (" + t->sampled_resolution() + ", no BPF)";
         in.evidence.push_back(statement_line(stmt));
         in.evidence.push_back(breakdown_line(st.all, *t));
         if (top != nullptr)
@@ -269,6 +288,9 @@ class WaitInsightFinder {
         in.fact("top_event", event);
         in.fact("top_event_ms", top ? top->ns / 1e6 : 0);
         in.fact("top_event_waits", top ? top->count : 0);
+        in.fact("sampled", t->sampled_only() ? "yes" : "no");
+        if (t->sampled_executions > 0)
+            in.fact("sample_interval_ms", t->max_interval_us / 1e3);
         a_.insights.push_back(std::move(in));
     }
 
@@ -337,6 +359,12 @@ std::string main_wait_of(const WaitTotals &t) {
         }
     if (t.no_event_ns() > best)
         name = "no wait event";
+    /* sampled waits know their classes only */
+    for (size_t c = 1; c < kWaitClassSlots && t.events.empty(); ++c)
+        if (t.class_ns[c] > best) {
+            best = t.class_ns[c];
+            name = wait_class_label(static_cast<int>(c));
+        }
     return name;
 }
 

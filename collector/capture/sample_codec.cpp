@@ -66,7 +66,9 @@ enum SampleField : uint32_t {
     kParallelWorkersLaunched,
     kSqlstate,
     kIo,
+    kSampledWaits,
 };
+enum SampledWaitsField : uint32_t { kSampledInterval = 1, kSampledClasses };
 enum IoStatsField : uint32_t {
     kReadSyscalls = 1,
     kReadBytes,
@@ -180,6 +182,12 @@ static_assert(static_cast<int>(kParallelWorkersLaunched) ==
               pb::Sample::kParallelWorkersLaunchedFieldNumber);
 static_assert(static_cast<int>(kSqlstate) == pb::Sample::kSqlstateFieldNumber);
 static_assert(static_cast<int>(kIo) == pb::Sample::kIoFieldNumber);
+static_assert(static_cast<int>(kSampledWaits) ==
+              pb::Sample::kSampledWaitsFieldNumber);
+static_assert(static_cast<int>(kSampledInterval) ==
+              pb::SampledWaits::kIntervalUsFieldNumber);
+static_assert(static_cast<int>(kSampledClasses) ==
+              pb::SampledWaits::kClassesFieldNumber);
 static_assert(static_cast<int>(kReadSyscalls) ==
               pb::IoStats::kReadSyscallsFieldNumber);
 static_assert(static_cast<int>(kReadBytes) ==
@@ -247,8 +255,27 @@ constexpr size_t kMaxIoStatsBytes = 24 * 12 +
                                     (kWaitClasses - 1) * kMaxWaitClassBytes +
                                     kListedWaitEvents * kMaxWaitEventBytes;
 constexpr size_t kMaxSqlstateBytes = 16;
-constexpr size_t kMaxSampleBytes =
-    45 * 12 + (3 + kMaxSqlstateBytes) + (3 + kMaxIoStatsBytes);
+constexpr size_t kMaxSampledWaitsBytes =
+    12 + (kWaitClasses - 1) * kMaxWaitClassBytes;
+constexpr size_t kMaxSampleBytes = 45 * 12 + (3 + kMaxSqlstateBytes) +
+                                   (3 + kMaxIoStatsBytes) +
+                                   (3 + kMaxSampledWaitsBytes);
+
+/* The sampler's ticks per class, as ticks and time at its resolution. */
+void encode_sampled_waits(const SampleRow &row, WireWriter &w) {
+    w.uint_field(kSampledInterval, row.wait_sample_interval_us);
+    for (size_t c = 1; c < kWaitClasses; ++c) {
+        uint64_t ticks = row.sampled_wait_ticks[c];
+        if (ticks == 0)
+            continue;
+        char buffer[kMaxWaitClassBytes];
+        WireWriter wc(buffer);
+        wc.uint_field(kClassId, c);
+        wc.uint_field(kClassNs, ticks * row.wait_sample_interval_us * 1000);
+        wc.uint_field(kClassCount, ticks);
+        w.message_field(kSampledClasses, wc);
+    }
+}
 
 /* The off-CPU time by cause: run queue, each wait event class, the
  * largest events, the rest summed, and no wait event. */
@@ -412,6 +439,12 @@ void SampleBlockEncoder::add(const SampleRow &row, const SampleRefs &refs,
         WireWriter io_writer(io_buffer);
         encode_io(*io, with_syscalls, io_writer);
         w.message_field(kIo, io_writer);
+    }
+    if (row.wait_sample_interval_us != 0) {
+        char waits_buffer[kMaxSampledWaitsBytes];
+        WireWriter waits_writer(waits_buffer);
+        encode_sampled_waits(row, waits_writer);
+        w.message_field(kSampledWaits, waits_writer);
     }
 
     append_varint(samples_, (kBlockSamples << 3) | 2);

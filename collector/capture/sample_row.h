@@ -4,8 +4,11 @@
  */
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+
+#include "exec_io.h"
 
 namespace qprof {
 
@@ -43,6 +46,10 @@ struct SampleRow {
              jit_optimization_time_ns = 0, jit_emission_time_ns = 0;
     uint32_t parallel_workers_planned = 0, parallel_workers_launched = 0;
     std::string sqlstate; /* empty when "00000" */
+    /* the extension's wait sampler (SampledWaits): ticks per wait event
+     * class, indexed as ExecIo's classes; interval 0 when it was off */
+    uint32_t wait_sample_interval_us = 0;
+    std::array<uint32_t, kWaitClasses> sampled_wait_ticks{};
 };
 
 } // namespace qprof

@@ -8,6 +8,9 @@
 
 namespace qprof {
 
+static_assert(static_cast<size_t>(kSampledWaitClasses) == kWaitClasses,
+              "the extension's wait classes are the capture's");
+
 namespace {
 
 /* PostgreSQL timestamps count from 2000-01-01. */
@@ -98,6 +101,10 @@ void sample_to_row(const Sample &s, SampleRow &r) {
     r.parallel_workers_launched =
         static_cast<uint32_t>(s.parallel_workers_launched);
     r.sqlstate = sqlstate_text(s.sqlstate);
+    r.wait_sample_interval_us = s.wait_sample_interval_us;
+    for (size_t c = 0; c < kWaitClasses; ++c)
+        r.sampled_wait_ticks[c] =
+            r.wait_sample_interval_us != 0 ? s.sampled_wait_ticks[c] : 0;
 }
 
 void decode_packed_samples(const char *data, size_t length,

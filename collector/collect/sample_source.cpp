@@ -1,11 +1,14 @@
 #include "sample_source.h"
 #include "errors.h"
+#include "json_text.h"
 #include "packed_samples.h"
+#include "sample.h"
 #include "qprof.pb.h"
 
 #include <arpa/inet.h>
 #include <cmath>
 #include <cstring>
+#include <map>
 
 namespace qprof {
 
@@ -85,7 +88,8 @@ struct Columns {
         temp_blk_read_time, temp_blk_write_time, wal_records, wal_fpi,
         wal_bytes, jit_functions, jit_generation_time, jit_inlining_time,
         jit_optimization_time, jit_emission_time, parallel_workers_planned,
-        parallel_workers_launched, sqlstate, has_node_actuals;
+        parallel_workers_launched, sqlstate, has_node_actuals,
+        wait_sample_interval_ms, sampled_waits;
 
     explicit Columns(const PgResult &r) {
 #define QPROF_COLUMN(name) name = r.column(#name)
@@ -134,6 +138,8 @@ struct Columns {
         QPROF_COLUMN(parallel_workers_launched);
         QPROF_COLUMN(sqlstate);
         QPROF_COLUMN(has_node_actuals);
+        QPROF_COLUMN(wait_sample_interval_ms);
+        QPROF_COLUMN(sampled_waits);
 #undef QPROF_COLUMN
         if (seq < 0 || pid < 0 || exec_id < 0 || start_time < 0)
             throw ServerError("pg_qprof.read_samples does not return the "
@@ -187,6 +193,32 @@ class BinaryRow {
     const PgResult &r_;
     int row_;
 };
+
+/* The sampled waits: the interval, and the jsonb of ms per class (a version
+ * byte, then {"Lock": 500.000, ...}) turned back into ticks. */
+void read_sampled_waits(const BinaryRow &b, const Columns &c, SampleRow &s) {
+    s.sampled_wait_ticks.fill(0);
+    s.wait_sample_interval_us =
+        static_cast<uint32_t>(b.duration_ns(c.wait_sample_interval_ms) / 1000);
+    std::map<std::string, std::string> classes;
+    if (s.wait_sample_interval_us == 0 || !b.present(c.sampled_waits) ||
+        b.length(c.sampled_waits) < 2 ||
+        !parse_flat_json_object(
+            std::string(b.raw(c.sampled_waits) + 1,
+                        static_cast<size_t>(b.length(c.sampled_waits) - 1)),
+            classes))
+        return;
+    for (const auto &cls : classes) {
+        size_t slot = 1;
+        while (slot < kWaitClasses &&
+               cls.first != sampled_wait_class_name(static_cast<int>(slot)))
+            ++slot;
+        double ms = strtod(cls.second.c_str(), nullptr);
+        if (slot < kWaitClasses && ms > 0)
+            s.sampled_wait_ticks[slot] = static_cast<uint32_t>(
+                std::llround(ms * 1000 / s.wait_sample_interval_us));
+    }
+}
 
 } // namespace
 
@@ -347,6 +379,7 @@ void SampleSource::receive(std::vector<SampleRow> &rows) {
         b.text(c.sqlstate, s.sqlstate);
         if (s.sqlstate == "00000")
             s.sqlstate.clear();
+        read_sampled_waits(b, c, s);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "json_text.h"
 #include "sample_codec.h"
+#include "wait_events.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -115,6 +116,7 @@ bool is_encoded_field(const std::string &name) {
         "cmd",
         "sqlstate",
         "io",
+        "sampled_waits",
         "toplevel",
         "has_node_actuals"};
     return encoded.count(name) != 0;
@@ -198,6 +200,24 @@ std::string sample_json(const DecodedSample &d, const FileDefinitions &defs) {
         std::string io;
         google::protobuf::util::MessageToJsonString(s.io(), &io, options);
         out += io;
+    }
+    if (s.has_sampled_waits()) {
+        /* each class by name, with its ticks and its time at the
+         * sampler's resolution */
+        out += ",\"sampled_waits\":{\"interval_us\":" +
+               std::to_string(s.sampled_waits().interval_us()) +
+               ",\"classes\":[";
+        bool first = true;
+        for (const pb::WaitClassTime &c : s.sampled_waits().classes()) {
+            out += first ? "{\"class\":" : ",{\"class\":";
+            first = false;
+            append_json_string(out, wait_event_class_name(
+                                        static_cast<uint32_t>(c.wait_class())));
+            append_unsigned(out, "ticks", c.count());
+            append_unsigned(out, "ns", c.ns());
+            out += '}';
+        }
+        out += "]}";
     }
     out += '}';
     return out;

@@ -58,7 +58,9 @@ CREATE FUNCTION pg_qprof.read_samples(
     OUT parallel_workers_planned integer,
     OUT parallel_workers_launched integer,
     OUT sqlstate text,
-    OUT has_node_actuals boolean
+    OUT has_node_actuals boolean,
+    OUT wait_sample_interval_ms double precision,
+    OUT sampled_waits jsonb
 )
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pg_qprof_read_samples'
@@ -122,6 +124,8 @@ CREATE FUNCTION pg_qprof.ring_samples(
     OUT parallel_workers_launched integer,
     OUT sqlstate text,
     OUT has_node_actuals boolean,
+    OUT wait_sample_interval_ms double precision,
+    OUT sampled_waits jsonb,
     OUT query text
 )
 RETURNS SETOF record

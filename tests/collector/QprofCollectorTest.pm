@@ -98,7 +98,12 @@ sub dump_records
         my %sample;
         my $object = qr/\{(?:[^"{}]|"(?:[^"\\]|\\.)*")*\}/;
         $sample{tags} = $json->decode($1) if $line =~ /"tags":($object)/;
-        (my $flat = $line) =~ s/,"(?:tags|io)":$object//g;
+        # the wait sampler's classes: small numbers, decoded as they are
+        my $sampled = qr/\{"interval_us":\d+,"classes":\[[^\]]*\]\}/;
+        $sample{sampled_waits} = $json->decode($1)
+          if $line =~ /"sampled_waits":($sampled)/;
+        (my $flat = $line) =~ s/,"sampled_waits":$sampled//;
+        $flat =~ s/,"(?:tags|io)":$object//g;
         while ($flat =~ /"(\w+)":("(?:[^"\\]|\\.)*"|-?\d+|true|false)/g)
         {
             my ($key, $value) = ($1, $2);

@@ -11,7 +11,9 @@ as `qprof dump --check`:
 With --waits, also prints, for each sample that has kernel facts, one JSON
 line with why its execution was off the CPU (IoStats, issue 29): run queue
 time, time per wait event class and per listed event (by name), the other
-events and the time with no wait event reported.
+events and the time with no wait event reported; and for each sample with
+waits found by the extension's wait sampler (SampledWaits, no BPF), one
+line with "sampled": true, the interval and the ticks and time per class.
 
 Usage: decode_capture.py [--waits] PROTO_DIR FILE|DIR...
 """
@@ -96,6 +98,14 @@ def waits_of(pb, epoch, seq, io):
             "offcpu_no_wait_event_count": io.offcpu_no_wait_event_count}
 
 
+def sampled_waits_of(pb, epoch, seq, sampled):
+    """The extension's wait sampler's ticks and time per class (no BPF)."""
+    classes = {pb.WaitClass.Name(c.wait_class): {"ns": c.ns, "ticks": c.count}
+               for c in sampled.classes}
+    return {"epoch": epoch, "seq": seq, "sampled": True,
+            "interval_us": sampled.interval_us, "wait_classes": classes}
+
+
 def decode_file(pb, path, seqs, waits=None):
     kinds, samples = {}, 0
     with open(path, "rb") as f:
@@ -122,6 +132,9 @@ def decode_file(pb, path, seqs, waits=None):
                     if waits is not None and sample.HasField("io"):
                         waits.append(waits_of(pb, block.epoch, seq,
                                               sample.io))
+                    if waits is not None and sample.HasField("sampled_waits"):
+                        waits.append(sampled_waits_of(pb, block.epoch, seq,
+                                                      sample.sampled_waits))
     return kinds, samples
 
 

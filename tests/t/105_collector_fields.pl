@@ -2,7 +2,8 @@
 # collect` writes, read back with `qprof dump`, equals what pg_qprof.samples
 # shows for the same sequence number, over a workload that sets each kind
 # of field (WAL, temporary files, an error, sqlcommenter tags, a nested
-# statement, parallel workers, JIT, per-node actuals, a utility statement).
+# statement, parallel workers, JIT, per-node actuals, a utility statement,
+# waits found by the wait sampler).
 use strict;
 use warnings;
 use FindBin;
@@ -36,6 +37,7 @@ RESET max_parallel_workers_per_gather;
 SET jit = on;
 SET jit_above_cost = 0;
 SELECT sum(id) FROM f_t;
+SELECT pg_sleep(0.1);
 SQL
 my ($rc, $stdout, $stderr) =
   $node->psql('postgres', $workload, on_error_stop => 0);
@@ -83,7 +85,10 @@ SELECT jsonb_build_object(
   'parallel_workers_planned', parallel_workers_planned::text,
   'parallel_workers_launched', parallel_workers_launched::text,
   'sqlstate', sqlstate,
-  'tags', coalesce(tags, '{}'))
+  'tags', coalesce(tags, '{}'),
+  'wait_sample_interval_us',
+    coalesce(round(wait_sample_interval_ms * 1000)::bigint, 0)::text,
+  'sampled_waits', coalesce(sampled_waits, '{}'))
 FROM pg_qprof.samples WHERE application_name = 'fields105' ORDER BY seq
 SQL
 my $json = JSON::PP->new;
@@ -101,7 +106,17 @@ is_deeply([ sort { $a <=> $b } keys %captured ],
     [ sort { $a <=> $b } keys %expected ],
     'the capture has exactly the samples the server has');
 
-my @fields = grep { $_ ne 'tags' } sort keys %{ (values %expected)[0] };
+# The sampled waits (no BPF): the server's ms per class, the capture's ns.
+sub captured_waits
+{
+    my ($got) = @_;
+    my $w = $got->{sampled_waits} or return ('0', {});
+    return ("$w->{interval_us}",
+        { map { ($_->{class} => $_->{ns} / 1e6) } @{ $w->{classes} } });
+}
+
+my @fields = grep { $_ ne 'tags' && $_ ne 'sampled_waits' && $_ ne 'wait_sample_interval_us' }
+  sort keys %{ (values %expected)[0] };
 my $mismatches = 0;
 for my $seq (sort { $a <=> $b } keys %expected)
 {
@@ -116,6 +131,13 @@ for my $seq (sort { $a <=> $b } keys %expected)
     if (!eq_hash($got->{tags} // {}, $want->{tags}))
     {
         diag "seq $seq: the tags differ";
+        $mismatches++;
+    }
+    my ($interval_us, $waits) = captured_waits($got);
+    if ($interval_us ne $want->{wait_sample_interval_us}
+        || !eq_hash($waits, $want->{sampled_waits}))
+    {
+        diag "seq $seq: the sampled waits differ";
         $mismatches++;
     }
 }
@@ -140,5 +162,7 @@ ok(some(sub { $_[0]{has_node_actuals} eq 'true' }),
 ok(some(sub { $_[0]{cmd} eq 'CMD_UTILITY' }), 'a utility statement');
 ok(some(sub { $_[0]{jit_functions} > 0 && $_[0]{jit_emission_time_ns} > 0 }),
     'a sample with JIT');
+ok(some(sub { ($_[0]{sampled_waits}{Timeout} // 0) >= 50 }),
+    'a sample with sampled waits (pg_sleep as Timeout)');
 
 done_testing();
