@@ -165,6 +165,8 @@ for my $field (qw(db_time_ms executions statements errors))
 }
 
 # Tables: as many rows as the JSON's lists, first rows in the same order.
+# A row has waits from BPF's kernel facts, or sampled by the extension.
+sub has_waits { my ($row) = @_; return ($row->{kernel} && $row->{kernel}{waits}) || $row->{sampled_waits}; }
 my %tables = %{ $dom->{tables} // {} };
 my %expected_rows = (
     statements => $index->{count},
@@ -174,12 +176,12 @@ my %expected_rows = (
     node_hotspots => scalar @{ $report->{node_hotspots} },
     inputs => scalar @{ $report->{inputs}{files} },
     'kernel-statements' => scalar(grep { $_->{kernel} } @statements),
-    'waits-statements' => scalar(grep { $_->{kernel} && $_->{kernel}{waits} } @statements));
+    'waits-statements' => scalar(grep { has_waits($_) } @statements));
 for my $dim (@{ $report->{attribution}{dimensions} })
 {
     $expected_rows{"dimension-$dim->{dimension}"} = scalar @{ $dim->{groups} };
     $expected_rows{'waits-routes'} =
-      scalar(grep { $_->{kernel} && $_->{kernel}{waits} } @{ $dim->{groups} })
+      scalar(grep { has_waits($_) } @{ $dim->{groups} })
       if $dim->{dimension} eq 'route';
 }
 # the sections, "where the time went" among them (its numbers: test 186)

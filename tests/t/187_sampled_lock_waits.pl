@@ -170,6 +170,41 @@ like($out, qr/Blocked on locks/, 'and names the waiter blocked');
 my @wide = grep { length > 100 } split /\n/, $out;
 is(scalar @wide, 0, 'within 100 columns') or diag join("\n", @wide);
 
+# The page, in a real browser: the waits section from the sampled waits.
+my $chromium = first { -x $_ } qw(/usr/bin/chromium /usr/bin/chromium-browser);
+SKIP: {
+    skip 'no chromium (tests/deps/report.txt)', 9 unless $chromium;
+    my $tmp  = PostgreSQL::Test::Utils::tempdir;
+    my $page = "$tmp/report.html";
+    ($rc) = run_qprof('report', $dir, '--html', $page);
+    is($rc, 0, 'report --html succeeds');
+    my $probe = "$tmp/probe.js";
+    open my $fh, '>', $probe or die $!;
+    print $fh "(function (keys) {\n" . slurp_file("$FindBin::Bin/../report/waits_probe.js")
+      . "\n})(" . JSON::PP->new->encode({ waiter => $stmt->{key} }) . ')';
+    close $fh;
+    my ($bout, $berr) = ('', '');
+    IPC::Run::run([ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py", $page,
+            '--probe', $probe ], '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
+    is($?, 0, 'the browser opened the page') or diag $berr;
+    my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+    my $dom  = $seen->{probe} // {};
+    is_deeply($seen->{errors}, [], 'no console error');
+    is_deeply($dom->{draw_errors}, [], 'every part drawn');
+    like($dom->{intro} // '', qr/sampled every 10 ms .*no BPF/,
+        'the page says the waits are sampled, and how often');
+    my $row = $dom->{tables}{'waits-statements'}{by_key}{ $stmt->{key} } // {};
+    ok(abs(($row->{'waits.lock'} // 0) - $lock_ms) < 0.01,
+        "the waiter's row: its Lock wait ($lock_ms ms)") or diag explain $row;
+    my $route_lock = sum0(map { $_->{ms} } grep { $_->{class} eq 'Lock' } @{ $route_waits->{classes} });
+    my $route_row = $dom->{tables}{'waits-routes'}{by_key}{'/checkout'} // {};
+    ok(abs(($route_row->{'waits.lock'} // 0) - $route_lock) < 0.01,
+        "route /checkout: its Lock wait ($route_lock ms)") or diag explain $route_row;
+    ok(abs(($dom->{waiter_detail}{parts}{lock} // 0) - $lock_ms) < 0.01,
+        "the waiter's detail draws its Lock wait") or diag explain $dom->{waiter_detail};
+    cmp_ok($dom->{all}{parts}{lock} // 0, '>=', 450, 'and so does the bar of all executions');
+}
+
 # interval 0: nothing sampled, nothing reported
 $node->safe_psql('postgres', q{
     ALTER SYSTEM SET pg_qprof.wait_sample_interval = 0;

@@ -1105,7 +1105,12 @@
 
   /* ------------------------------------------- where the time went */
 
-  function waitsOf(row) { var k = kernelOf(row); return k && k.waits ? k.waits : null; }
+  /* The split of BPF's kernel facts, else the waits the extension sampled
+   * (no BPF: classes only). */
+  function waitsOf(row) {
+    var k = kernelOf(row);
+    return k && k.waits ? k.waits : (row && row.sampled_waits) || null;
+  }
   function waitClassMs(w, name) {
     var ms = 0;
     (w.classes || []).forEach(function (c) { if (c.class === name) ms += c.ms; });
@@ -1170,11 +1175,21 @@
   function renderWaits() {
     var kernel = report.summary.kernel || {};
     var total = kernel.waits || null;
-    var s = section('waits', 'Where the time went',
-      total ? 'From the kernel facts of ' + fmtPct(kernel.wait_share) + ' of the executions (' + fmtCount(kernel.wait_executions) +
+    var sampledOnly = total && total.sampled_executions === total.executions;
+    var intro = !total ?
+      'The capture has no wait facts (the collector ran without BPF, or before it recorded wait events, and the extension\'s ' +
+        'wait sampler was off).' :
+      sampledOnly ?
+      'From the waits the extension sampled every ' + fmtCount(total.sample_interval_ms) + ' ms (pg_qprof.wait_sample_interval; ' +
+        'no BPF) in ' + fmtPct(kernel.wait_share) + ' of the executions (' + fmtCount(kernel.wait_executions) + '): their elapsed ' +
+        'time by the PostgreSQL wait event class the backend reported, an estimate at that resolution; the CPU time and the run ' +
+        'queue are not known without BPF.' :
+      'From the kernel facts of ' + fmtPct(kernel.wait_share) + ' of the executions (' + fmtCount(kernel.wait_executions) +
         '): their elapsed time on the CPU, waiting for a CPU (run queue), off the CPU by PostgreSQL wait event class, or off it with ' +
-        'no wait event. IO is the IO wait event class, not the kernel\'s I/O wait.' :
-        'The capture has no wait facts (the collector ran without BPF, or before it recorded wait events).');
+        'no wait event. IO is the IO wait event class, not the kernel\'s I/O wait.' +
+        (total.sampled_executions > 0 ? ' ' + fmtCount(total.sampled_executions) + ' of them without BPF have only the wait ' +
+          'event classes the extension sampled.' : '');
+    var s = section('waits', 'Where the time went', intro);
     if (total) {
       append(s, el('h3', null, 'All executions'));
       append(s, waitsBar('all', total));
