@@ -670,11 +670,13 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         DiffRow row;
         row.kind = "route";
         row.name = row.key = name;
-        row.matched_by = "name";
         const Aggregate &ba = groups.first ? groups.first->all : kEmpty;
         const Aggregate &na = groups.second ? groups.second->all : kEmpty;
         row.base = side_of(base, ba, ba.total_ns);
         row.fresh = side_of(fresh, na, na.total_ns);
+        /* as a statement's: a route new or vanished was not matched */
+        if (row.base.present && row.fresh.present)
+            row.matched_by = "name";
         /* a structured binding cannot be captured before C++20 */
         const std::string &route = name;
         auto requests_of = [&](const SampleFacts &f) -> const RouteRequests & {

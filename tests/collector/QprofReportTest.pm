@@ -1,10 +1,12 @@
 # Helpers of the `qprof report` tests (tests/t/17x_report_*.pl): a capture
-# of a known workload with planted problems, the report as JSON, and a
-# validator for the JSON Schema that docs/report-json.md carries.
+# of a known workload with planted problems, the report and the diff as
+# JSON, and a validator for the JSON Schemas that docs/report-json.md and
+# docs/diff.md carry.
 package QprofReportTest;
 
 use strict;
 use warnings;
+use feature 'state';
 use B;
 use Exporter 'import';
 use IPC::Run;
@@ -14,7 +16,8 @@ use Test::More;
 use QprofCollectorTest;
 
 our @EXPORT = qw(plant_workload capture_once report_json report_schema
-  schema_errors tagged record_script diff_json diff_row build_capture_fixture);
+  diff_schema schema_errors tagged record_script diff_json diff_row
+  build_capture_fixture);
 
 # A sqlcommenter comment: route and controller, and the request's
 # traceparent when a request number is given.
@@ -120,12 +123,24 @@ sub record_script
 }
 
 # `qprof diff --json ARGS...`: (exit status, decoded document, stderr).
+# Every document it decodes is checked against docs/diff.md's schema (one
+# test each).
 sub diff_json
 {
     my (@args) = @_;
     my ($rc, $out, $err) = run_qprof('diff', '--json', @args);
     my $doc = eval { JSON::PP->new->decode($out) };
-    return ($rc, $doc, $err . ($@ ? "not JSON: $@" : ''));
+    my $decode_error = $@;
+    if (defined $doc)
+    {
+        state $schema = diff_schema();
+        my @errors = schema_errors($schema, $doc);
+        my $what = join ' ', map { m{([^/]+)$} ? $1 : $_ } @args;
+        is(scalar @errors, 0,
+            "diff --json $what: the document validates against docs/diff.md")
+          or diag join("\n", @errors[ 0 .. ($#errors < 20 ? $#errors : 19) ]);
+    }
+    return ($rc, $doc, $err . ($decode_error ? "not JSON: $decode_error" : ''));
 }
 
 # The row of a diff's `rows` (statements or routes) whose name matches
@@ -159,12 +174,25 @@ sub build_capture_fixture
 # The JSON Schema block of docs/report-json.md.
 sub report_schema
 {
-    my $path = repo_dir() . '/docs/report-json.md';
+    return _doc_schema('report-json.md', 'report-json-schema');
+}
+
+# The JSON Schema block of docs/diff.md (qprof-diff/2).
+sub diff_schema
+{
+    return _doc_schema('diff.md', 'diff-json-schema');
+}
+
+# The ```json block after the <!-- $marker --> comment of docs/$file.
+sub _doc_schema
+{
+    my ($file, $marker) = @_;
+    my $path = repo_dir() . "/docs/$file";
     open my $fh, '<', $path or die "$path: $!";
     local $/;
     my $text = <$fh>;
     close $fh;
-    $text =~ /<!-- report-json-schema -->\s*```json\n(.*?)\n```/s
+    $text =~ /<!-- \Q$marker\E -->\s*```json\n(.*?)\n```/s
       or die "no schema block in $path";
     return JSON::PP->new->decode($1);
 }

@@ -112,6 +112,24 @@ is($doc->{routes}[0]{name}, '/customers/<id>/orders', 'the route of the index fi
 cmp_ok($route{'/items/<id>'}{new}{calls_per_request}, '==', 1,
     'per request: one item lookup per request');
 
+# The schema check diff_json makes can fail: a wrong type, an unknown
+# field, a verdict not in its enum and a new row that claims a match are
+# each found.
+my $broken = JSON::PP->new->decode(JSON::PP->new->encode($doc));
+$broken->{statements}[0]{test}{p_value} = 'small';
+$broken->{routes}[0]{colour} = 'red';
+$broken->{statements}[0]{work}[0]{measure} = 'vibes';
+my ($items) = grep { $_->{name} eq '/items/<id>' } @{ $broken->{routes} };
+$items->{base} = undef;
+$items->{verdict} = $items->{raw_verdict} = 'new';
+my @found = schema_errors(diff_schema(), $broken);
+is(scalar @found, 4, 'a broken diff document fails with its four errors')
+  or diag join("\n", @found);
+like(join("\n", @found), qr/\$\.statements\[0\]\.test\.p_value: is string/,
+    'the wrong type is named');
+like(join("\n", @found), qr/\$\.routes\[0\]: unexpected colour/,
+    'the unknown field is named');
+
 # A threshold above the change does not fail; a min-share above every
 # share neither.
 ($rc) = diff_json("$tmp/base", "$tmp/slow", '--fail-on', '1000000');

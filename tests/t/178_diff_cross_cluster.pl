@@ -6,7 +6,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../collector";
-use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofCollectorTest;
@@ -52,9 +51,8 @@ my $oids = join ',', map { $_->safe_psql('postgres',
 my ($a, $b) = split /,/, $oids;
 isnt($a, $b, "the table has other OIDs on the two clusters ($oids)");
 
-my ($rc, $out, $err) = run_qprof('diff', '--json', "$tmp/cap0", "$tmp/cap1");
+my ($rc, $doc, $err) = diff_json("$tmp/cap0", "$tmp/cap1");
 is($rc, 0, 'diff of two clusters succeeds') or diag $err;
-my $doc = JSON::PP->new->decode($out);
 ok(!$doc->{same_server}, 'the captures are of different servers');
 for my $pattern (qr/customer_id = \$1/, qr/id BETWEEN \$1 AND \$2/)
 {
