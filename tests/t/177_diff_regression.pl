@@ -137,6 +137,32 @@ is($rc, 0, '--fail-on above the change exits 0');
 ($rc) = diff_json("$tmp/base", "$tmp/slow", '--fail-on', '20', '--min-share', '100');
 is($rc, 0, '--min-share 100 exits 0');
 
+# A route and a statement on one side only: new or vanished, matched by
+# nothing (matched_by null, as the schema requires of such rows), the
+# route both sides have matched by name.
+open my $mf, '>', "$tmp/moved.sql" or die;
+for my $r (1 .. 20)
+{
+    print $mf tagged("SELECT id, status FROM orders WHERE customer_id = $r",
+        '/customers/<id>/orders', 'CustomerOrders', 20000 + $r), ";\n";
+    print $mf tagged("SELECT count(*) FROM items WHERE order_id = $r",
+        '/stock/<id>', 'Stock', 20000 + $r), ";\n";
+}
+close $mf;
+record_script($dsn, $psql, "$tmp/moved", "$tmp/moved.sql");
+($rc, $doc, $err) = diff_json("$tmp/base", "$tmp/moved");
+is($rc, 0, 'routes on one side only: diff succeeds') or diag $err;
+%route = map { ($_->{name} => $_) } @{ $doc->{routes} };
+is($route{'/stock/<id>'}{verdict}, 'new', 'the route only in NEW is new');
+is($route{'/stock/<id>'}{matched_by}, undef, 'and matched by nothing');
+is($route{'/items/<id>'}{verdict}, 'vanished', 'the route only in BASE vanished');
+is($route{'/items/<id>'}{matched_by}, undef, 'and matched by nothing');
+is($route{'/customers/<id>/orders'}{matched_by}, 'name',
+    'the route of both sides is matched by name');
+my $counted = diff_row($doc->{statements}, qr/count\(\*\) FROM items/);
+is($counted->{verdict}, 'new', 'the statement only in NEW is new');
+is($counted->{matched_by}, undef, 'and matched by nothing');
+
 # 3. The terminal output: within 100 columns, the regression first.
 my ($trc, $text, $terr) = run_qprof('diff', "$tmp/base", "$tmp/slow",
     '--fail-on', '20', '--html', "$tmp/diff.html");
