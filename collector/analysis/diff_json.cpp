@@ -2,6 +2,9 @@
  * diff_json.cpp — qprof diff as one JSON document (docs/diff.md).
  */
 #include "diff.h"
+
+#include <string>
+
 #include "json_writer.h"
 #include "wait_events.h"
 
@@ -45,7 +48,7 @@ void write_plan(JsonWriter &w, const char *name, const DiffPlan &p) {
         return;
     }
     w.begin_object()
-        .field("shape_id", p.shape_id)
+        .field("shape_id", std::to_string(p.shape_id))
         .field("cost", p.cost)
         .field("calls", p.calls)
         .field("text", p.text)

@@ -66,7 +66,7 @@ for my $pattern (qr/customer_id = \$1/, qr/id BETWEEN \$1 AND \$2/)
     is($row->{test}{executions_base}, 100, 'all base executions behind it');
     is($row->{test}{executions_new}, 100, 'all new executions behind it');
     ok(!$row->{plan_changed}, 'the same plan shape on both');
-    ok($row->{plan_base}{shape_id}, 'the plan has a portable shape id');
+    like($row->{plan_base}{shape_id} // "", qr/^-?[1-9][0-9]*$/, "the plan has a portable shape id, a string of digits");
     is($row->{plan_base}{shape_id}, $row->{plan_new}{shape_id},
         'the portable shape ids are equal');
 }
