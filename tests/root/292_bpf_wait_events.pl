@@ -211,6 +211,9 @@ my %decoded;
 for (split /\n/, $out) {
     next unless /^\{/;
     my $w = JSON::PP::decode_json($_);
+    # a sample's line of the waits the extension sampled comes after its
+    # line of kernel facts
+    next if $w->{sampled};
     $decoded{"$w->{epoch}:$w->{seq}"} = $w;
 }
 my $w = $decoded{"$locked->{epoch}:$locked->{seq}"};
