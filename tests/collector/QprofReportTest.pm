@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use feature 'state';
 use B;
+use File::Basename ();
 use Exporter 'import';
 use IPC::Run;
 use JSON::PP;
@@ -15,7 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofCollectorTest;
 
-our @EXPORT = qw(plant_workload capture_once report_json report_schema
+our @EXPORT = qw(plant_workload capture_once report_json report_schema waits_page_probe
   diff_schema schema_errors tagged record_script diff_json diff_row
   build_capture_fixture);
 
@@ -172,6 +173,26 @@ sub build_capture_fixture
 }
 
 # The JSON Schema block of docs/report-json.md.
+# Opens the report page `page` in headless Chromium and runs
+# tests/report/waits_probe.js in it with `keys`: (the browser's exit
+# status, what the page logged and drew: {errors, probe}).
+sub waits_page_probe
+{
+    my ($page, $keys) = @_;
+    my $report_dir = File::Basename::dirname(__FILE__) . '/../report';
+    my $probe = "$page.probe.js";
+    open my $fh, '>', $probe or die "$probe: $!";
+    print $fh "(function (keys) {\n" . PostgreSQL::Test::Utils::slurp_file("$report_dir/waits_probe.js")
+      . "\n})(" . JSON::PP->new->encode($keys) . ')';
+    close $fh;
+    my ($out, $err) = ('', '');
+    IPC::Run::run([ '/usr/bin/python3', "$report_dir/browser_page.py", $page, '--probe', $probe ],
+        '>', \$out, '2>', \$err, IPC::Run::timeout(300));
+    my $status = $?;
+    Test::More::diag($err) if $status;
+    return ($status, JSON::PP->new->utf8->decode($out || '{}'));
+}
+
 sub report_schema
 {
     return _doc_schema('report-json.md', 'report-json-schema');

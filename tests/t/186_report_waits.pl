@@ -161,16 +161,8 @@ SKIP: {
     my $page = "$tmp/report.html";
     ($rc) = run_qprof('report', $dir, '--html', $page);
     is($rc, 0, 'report --html succeeds');
-    my $probe = "$tmp/probe.js";
-    open my $fh, '>', $probe or die $!;
-    print $fh "(function (keys) {\n" . slurp_file("$FindBin::Bin/../report/waits_probe.js")
-      . "\n})(" . JSON::PP->new->encode({ waiter => $waiter->{key} }) . ')';
-    close $fh;
-    my ($bout, $berr) = ('', '');
-    IPC::Run::run([ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py", $page,
-            '--probe', $probe ], '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
-    is($?, 0, 'the browser opened the page') or diag $berr;
-    my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+    my ($status, $seen) = waits_page_probe($page, { waiter => $waiter->{key} });
+    is($status, 0, 'the browser opened the page');
     my $dom = $seen->{probe} // {};
     is_deeply($seen->{errors}, [], 'no console error');
     is_deeply($dom->{draw_errors}, [], 'every part drawn');
