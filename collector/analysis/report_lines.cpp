@@ -71,6 +71,27 @@ void ReportLines::plan_change(const PlanChangeText &c) {
     }
 }
 
+void ReportLines::requests_heading(const RequestsText &r) {
+    heading("Executions per request (" + r.tag + "): N+1");
+    line("  " + human_count(static_cast<double>(r.requests)) + " requests, " +
+         (r.requests ? human_count(static_cast<double>(r.statements) /
+                                   static_cast<double>(r.requests))
+                     : std::string("0")) +
+         " statements each on average, " +
+         human_count(static_cast<double>(r.max_statements)) + " at most");
+}
+
+void ReportLines::n_plus_one(const NPlusOneText &n) {
+    line(
+        printf_line("  %-5s %9s  up to %s per request in %s requests, "
+                    "route %s",
+                    n.statement_key.c_str(), human_ms(n.total_ns / 1e6).c_str(),
+                    human_count(static_cast<double>(n.max_per_request)).c_str(),
+                    human_count(static_cast<double>(n.requests)).c_str(),
+                    n.route.empty() ? "(none)" : n.route.c_str()));
+    line("        e.g. request " + n.example_request);
+}
+
 const char *const kKernelColumns = "                  on CPU  I/O wait other "
                                    "wait storage rd  blk bytes  mostly";
 

@@ -32,6 +32,21 @@ struct PlanChangeText {
     double extra_ns;
 };
 
+/* The requests of the N+1 section's first line. */
+struct RequestsText {
+    const std::string &tag; /* traceparent or request_id */
+    uint64_t requests, statements, max_statements;
+};
+
+/* A statement run many times within single requests, as the terminal
+ * shows it. */
+struct NPlusOneText {
+    const std::string &statement_key, &route; /* route: empty for none */
+    double total_ns;
+    uint64_t max_per_request, requests;
+    const std::string &example_request;
+};
+
 /* A report's text, a line at a time. */
 class ReportLines {
   protected:
@@ -42,6 +57,10 @@ class ReportLines {
     /* a plan change: its line, the statement's text, and the first
      * lines of the faster and the slower plan */
     void plan_change(const PlanChangeText &change);
+    /* the N+1 section's heading and its line of requests */
+    void requests_heading(const RequestsText &requests);
+    /* an N+1 statement's two lines */
+    void n_plus_one(const NPlusOneText &n);
     static std::string printf_line(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
 

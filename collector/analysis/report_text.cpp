@@ -283,16 +283,8 @@ class TextReport : ReportLines {
     void n_plus_one() {
         if (p_.n_plus_one.empty())
             return;
-        heading("Executions per request (" + p_.request_tag + "): N+1");
-        line("  " + human_count(static_cast<double>(p_.requests)) +
-             " requests, " +
-             (p_.requests
-                  ? human_count(static_cast<double>(p_.request_statements) /
-                                static_cast<double>(p_.requests))
-                  : std::string("0")) +
-             " statements each on average, " +
-             human_count(static_cast<double>(p_.max_request_statements)) +
-             " at most");
+        requests_heading({p_.request_tag, p_.requests, p_.request_statements,
+                          p_.max_request_statements});
         std::vector<const NPlusOne *> list;
         for (const NPlusOne &n : p_.n_plus_one)
             list.push_back(&n);
@@ -302,14 +294,11 @@ class TextReport : ReportLines {
                   });
         for (size_t i = 0; i < list.size() && i < o_.top; ++i) {
             const NPlusOne &n = *list[i];
-            line(printf_line(
-                "  %-5s %9s  up to %s per request in %s requests, route %s",
-                sel_.skey(n.statement).c_str(),
-                human_ms(n.total_ns / 1e6).c_str(),
-                human_count(static_cast<double>(n.max_per_request)).c_str(),
-                human_count(static_cast<double>(n.requests)).c_str(),
-                n.route ? a_.set.string(n.route).c_str() : "(none)"));
-            line("        e.g. request " + n.example_request);
+            static const std::string none;
+            ReportLines::n_plus_one({sel_.skey(n.statement),
+                                     n.route ? a_.set.string(n.route) : none,
+                                     n.total_ns, n.max_per_request, n.requests,
+                                     n.example_request});
         }
     }
 

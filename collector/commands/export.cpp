@@ -109,14 +109,17 @@ int export_command(int argc, char **argv) {
     ClickHouseClient client(url, database);
 
     if (create_schema) {
-        for (const std::string &statement :
-             clickhouse_schema(database, cluster))
-            client.query(statement);
+        create_clickhouse_schema(client, cluster);
         printf("schema of %s ready%s\n", client.where().c_str(),
                cluster.empty() ? "" : (" (cluster " + cluster + ")").c_str());
     }
     if (paths.empty())
         return kExitOk;
+    std::vector<std::string> missing = missing_clickhouse_columns(client);
+    if (!missing.empty() && !create_schema)
+        throw ClickHouseError(
+            client.where() + " has tables of an older qprof (no column " +
+            missing[0] + "): add the new columns with --create-schema");
 
     CaptureSet set(paths);
     auto started = std::chrono::steady_clock::now();

@@ -64,6 +64,7 @@ class FleetText : ReportLines {
         top_statements();
         groups();
         changes();
+        n_plus_one();
         errors();
         kernel();
         return out_;
@@ -141,7 +142,7 @@ class FleetText : ReportLines {
         line("key      total  share   cum    calls     mean      p95      p99  "
              "text");
         double running = 0;
-        for (uint32_t i = 0; i < r_.statements.size(); ++i) {
+        for (uint32_t i = 0; i < r_.top_statements; ++i) {
             const FleetStatement &s = r_.statements[i];
             running += s.toplevel_ns;
             std::string row = printf_line(
@@ -155,10 +156,10 @@ class FleetText : ReportLines {
                 human_ms(s.p99_ns / 1e6).c_str());
             line(row + one_line(text_of(s), kReportWidth - row.size()));
         }
-        if (r_.statements_total > r_.statements.size())
+        if (r_.statements_total > r_.top_statements)
             line("... " +
                  human_count(static_cast<double>(r_.statements_total -
-                                                 r_.statements.size())) +
+                                                 r_.top_statements)) +
                  " more statements (--top N, --json)");
     }
 
@@ -206,6 +207,17 @@ class FleetText : ReportLines {
                          side(pc.comparison.faster), side(pc.comparison.slower),
                          pc.comparison.extra_ns});
         }
+    }
+
+    void n_plus_one() {
+        if (r_.n_plus_one.empty())
+            return;
+        requests_heading({r_.request_tag, r_.requests, r_.request_statements,
+                          r_.max_request_statements});
+        for (const FleetNPlusOne &n : r_.n_plus_one)
+            ReportLines::n_plus_one({key(n.statement), n.route, n.total_ns,
+                                     n.max_per_request, n.requests,
+                                     n.example_request});
     }
 
     void errors() {
@@ -370,6 +382,38 @@ void timeline_json(JsonWriter &w, const FleetReport &r) {
     w.end_object();
 }
 
+/* `requests` as in the report's JSON: the requests and the N+1
+ * statements. */
+void requests_json(JsonWriter &w, const FleetReport &r) {
+    w.key("requests").begin_object();
+    w.key("tag").string_or_null(r.request_tag);
+    w.field("requests", r.requests);
+    w.key("statements_per_request").begin_object();
+    w.field("mean", r.requests ? static_cast<double>(r.request_statements) /
+                                     static_cast<double>(r.requests)
+                               : 0.0);
+    w.field("max", r.max_request_statements);
+    w.end_object();
+    w.key("n_plus_one").begin_array();
+    for (const FleetNPlusOne &n : r.n_plus_one) {
+        w.begin_object();
+        w.field("statement", "s" + std::to_string(n.statement + 1));
+        w.key("route").string_or_null(n.route);
+        w.field("requests", n.requests);
+        w.field("executions", n.executions);
+        w.field("max_per_request", n.max_per_request);
+        w.field("mean_per_request", static_cast<double>(n.executions) /
+                                        static_cast<double>(n.requests));
+        w.field("example_request", n.example_request);
+        w.field("example_executions", n.max_per_request);
+        w.field("total_ms", n.total_ns / 1e6);
+        w.field("share", r.total_ns > 0 ? n.total_ns / r.total_ns : 0.0);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+}
+
 /* The report's JSON field names, for the parts ClickHouse answers. */
 std::string render_json(const FleetReport &r, const std::string &where) {
     JsonWriter w;
@@ -480,6 +524,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     }
     w.end_array();
     w.end_object();
+    requests_json(w, r);
     w.key("errors").begin_array();
     for (const FleetError &e : r.errors_by_sqlstate) {
         w.begin_object();
@@ -503,8 +548,10 @@ int report_from_clickhouse(const std::string &url, const std::string &database,
                            const FleetFilters &filters, bool json) {
     ClickHouseClient client(url, database);
     TimelineSpec spec = timeline_spec();
+    FleetFilters asked = filters;
+    asked.n_plus_one_min_executions = kNPlusOneMinExecutions;
     FleetReport report =
-        query_fleet_report(client, filters, json ? &spec : nullptr);
+        query_fleet_report(client, asked, json ? &spec : nullptr);
     std::string out = json ? render_json(report, client.where()) + "\n"
                            : FleetText(report, client.where()).render();
     fwrite(out.data(), 1, out.size(), stdout);

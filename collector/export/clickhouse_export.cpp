@@ -132,7 +132,9 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     const TagSetDefinition *tags = r.tags;
     add_text(row, tags ? set_.string(tags->value_of(route_key_)) : "");
     add_text(row, tags ? set_.string(tags->value_of(controller_key_)) : "");
-    add_text(row, tags ? tags->request : "");
+    bool has_request = tags != nullptr && !tags->request.empty();
+    add_text(row, has_request ? tags->request : "");
+    add_text(row, has_request ? set_.string(tags->request_key) : "");
     /* the tags but the request's id, which has its column */
     for (int side = 0; side < 2; ++side) {
         row += '[';

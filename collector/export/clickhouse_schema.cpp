@@ -38,7 +38,7 @@ const char *const kLocalTables[] = {
     " nesting_level UInt16, toplevel UInt8, has_node_actuals UInt8,"
     " dbid UInt32, database String, userid UInt32,"
     " application String, client_addr String,"
-    " route String, controller String, request String,"
+    " route String, controller String, request String, request_tag String,"
     " tag_keys Array(String), tag_values Array(String),"
     " queryid Int64, planid Int64,"
     " cmd Enum8('unknown' = 0, 'select' = 1, 'update' = 2, 'insert' = 3,"
@@ -77,13 +77,74 @@ const char *const kLocalTables[] = {
     " ORDER BY (server_id, previous_epoch, new_epoch)",
 };
 
+/* Columns added after the schema's first release, as each table's CREATE
+ * has them: `--create-schema` adds them to the tables created before (the
+ * local and the fleet table). The request's tag (traceparent or
+ * request_id) came with the N+1 section of the report from ClickHouse. */
+struct AddedColumn {
+    const char *table, *name, *type, *after;
+};
+const AddedColumn kAddedColumns[] = {
+    {"samples", "request_tag", "String", "request"},
+};
+
+/* "table.column" of every column of the database's tables */
+std::vector<std::string> existing_columns(const ClickHouseClient &client) {
+    std::vector<std::string> out;
+    for (const auto &row : client.select(
+             "SELECT table, name FROM system.columns WHERE database = " +
+             sql_quote(client.database())))
+        if (row.size() == 2)
+            out.push_back(row[0] + "." + row[1]);
+    return out;
+}
+
+bool has(const std::vector<std::string> &columns, const std::string &name) {
+    for (const std::string &c : columns)
+        if (c == name)
+            return true;
+    return false;
+}
+
 } // namespace
+
+void create_clickhouse_schema(const ClickHouseClient &client,
+                              const std::string &cluster) {
+    const std::string &database = client.database();
+    for (const std::string &statement : clickhouse_schema(database, cluster))
+        client.query(statement);
+    std::vector<std::string> columns = existing_columns(client);
+    for (const AddedColumn &c : kAddedColumns)
+        for (const std::string &table :
+             {std::string(c.table) + "_local", std::string(c.table)})
+            if (!has(columns, table + "." + c.name))
+                client.query("ALTER TABLE " + database + "." + table +
+                             " ADD COLUMN " + c.name + " " + c.type +
+                             " AFTER " + c.after);
+}
+
+std::vector<std::string>
+missing_clickhouse_columns(const ClickHouseClient &client) {
+    std::vector<std::string> columns = existing_columns(client), missing;
+    auto table_exists = [&](const std::string &table) {
+        for (const std::string &c : columns)
+            if (c.compare(0, table.size() + 1, table + ".") == 0)
+                return true;
+        return false;
+    };
+    for (const AddedColumn &c : kAddedColumns)
+        for (const std::string &table :
+             {std::string(c.table) + "_local", std::string(c.table)})
+            if (table_exists(table) && !has(columns, table + "." + c.name))
+                missing.push_back(table + "." + c.name);
+    return missing;
+}
 
 const char *const kSampleColumns =
     "server_id, epoch, seq, start_unix_us, duration_us, pid, exec_id,"
     " parent_exec_id, nesting_level, toplevel, has_node_actuals, dbid,"
     " database, userid, application, client_addr, route, controller,"
-    " request, tag_keys, tag_values, queryid, planid, cmd, weight,"
+    " request, request_tag, tag_keys, tag_values, queryid, planid, cmd, weight,"
     " plan_time_ns, exec_time_ns, rows, shared_blks_hit, shared_blks_read,"
     " shared_blks_dirtied, shared_blks_written, local_blks_hit,"
     " local_blks_read, local_blks_dirtied, local_blks_written,"

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include "clickhouse_client.h"
+
 #include <string>
 #include <vector>
 
@@ -26,5 +28,18 @@ std::vector<std::string> clickhouse_schema(const std::string &database,
 
 /* Columns of samples_local that export writes, in its TabSeparated order. */
 extern const char *const kSampleColumns;
+
+/* Creates the schema on the server of `client` (clickhouse_schema()), and
+ * adds to tables an earlier qprof created the columns added since
+ * (kAddedColumns: 18.16 has no ADD COLUMN IF NOT EXISTS, so the columns a
+ * table has are read from system.columns first). Throws ClickHouseError. */
+void create_clickhouse_schema(const ClickHouseClient &client,
+                              const std::string &cluster);
+
+/* The columns this qprof writes that the existing tables of `client`'s
+ * database lack (created by an earlier qprof), "table.column" each: empty
+ * when the schema is current or not there at all. */
+std::vector<std::string>
+missing_clickhouse_columns(const ClickHouseClient &client);
 
 } // namespace qprof

@@ -113,6 +113,7 @@ class FleetQueries {
         r_.group_by = f_.group_by;
         summary();
         statements();
+        requests();
         plans();
         groups();
         errors();
@@ -274,7 +275,15 @@ class FleetQueries {
         last_start_us_ = snum(row[9]);
     }
 
+    /* The top statements by total time. */
     void statements() {
+        add_statements(where_, f_.top);
+        r_.top_statements = r_.statements.size();
+    }
+
+    /* Adds the statements of `where` (the filters and more), at most
+     * `limit` of them by total time. */
+    void add_statements(const std::string &where, size_t limit) {
         std::string db_time = kDbTime;
         Rows rows = c_.select(
             "SELECT server_id, dbid, queryid, cmd_name, database, executions, "
@@ -297,10 +306,10 @@ class FleetQueries {
             "sumIf(weight * page_cache_misses, has_io = 1) AS "
             "page_cache_misses, sumIf(weight * block_bytes, has_io = 1) AS "
             "block_bytes FROM " +
-            table("samples") + " FINAL" + where_ +
+            table("samples") + " FINAL" + where +
             " GROUP BY server_id, dbid, queryid, untexted_cmd ORDER BY "
             "total_ns DESC, server_id, queryid LIMIT " +
-            std::to_string(f_.top) +
+            std::to_string(limit) +
             ") ANY LEFT JOIN (SELECT server_id, queryid, text FROM " +
             table("statements") +
             " FINAL) USING (server_id, queryid) ORDER BY total_ns DESC, "
@@ -329,7 +338,7 @@ class FleetQueries {
             s.page_cache_misses = num(row[19]);
             s.block_bytes = num(row[20]);
             s.text = row[21];
-            if (s.kernel_executions > 0)
+            if (s.kernel_executions > 0 && where == where_)
                 r_.kernel_statements.push_back(
                     static_cast<uint32_t>(r_.statements.size()));
             r_.statements.push_back(std::move(s));
@@ -382,6 +391,108 @@ class FleetQueries {
             p.text = row[10];
             r_.statements[static_cast<size_t>(s)].plans.push_back(std::move(p));
         }
+    }
+
+    /* Requests, as the report of files rebuilds them: a request is the
+     * top-level executions with its id on one backend (server_id, pid),
+     * its route its first execution's. Per statement of each request:
+     * its executions, their time and the first one. */
+    std::string request_statements_sql() const {
+        return "SELECT server_id, pid, request, dbid, queryid, if(queryid = "
+               "0, toString(cmd), '') AS untexted_cmd, count() AS n, "
+               "sum(weight * " +
+               std::string(kDbTime) +
+               ") AS ns, min(seq) AS first_seq, argMin(route, seq) AS "
+               "first_route, argMin(request_tag, seq) AS first_tag, "
+               "min(start_unix_us) AS first_us FROM " +
+               table("samples") + " FINAL" +
+               where_and("toplevel = 1 AND request != ''") +
+               " GROUP BY server_id, pid, request, dbid, queryid, "
+               "untexted_cmd";
+    }
+
+    /* Per request: its route and tag, its executions, when it began, and
+     * the statements it ran at least n_plus_one_min_executions times. */
+    std::string requests_sql() const {
+        return "SELECT server_id, pid, request, argMin(first_route, "
+               "first_seq) AS request_route, argMin(first_tag, first_seq) "
+               "AS tag, sum(n) AS statements, min(first_us) AS began_us, "
+               "groupArrayIf((dbid, queryid, untexted_cmd, n, ns), n >= " +
+               std::to_string(f_.n_plus_one_min_executions) +
+               ") AS repeated FROM (" + request_statements_sql() +
+               ") GROUP BY server_id, pid, request";
+    }
+
+    /* The requests' counts and the N+1 statements by total time; the
+     * statements named that are not in the top are added to the list. */
+    void requests() {
+        Rows rows = c_.select("SELECT count(), sum(statements), "
+                              "max(statements), argMin(tag, began_us) FROM (" +
+                              requests_sql() + ")");
+        check_columns(rows, 4, "requests");
+        if (rows.empty() || unum(rows[0][0]) == 0)
+            return;
+        r_.requests = unum(rows[0][0]);
+        r_.request_statements = unum(rows[0][1]);
+        r_.max_request_statements = unum(rows[0][2]);
+        r_.request_tag = rows[0][3];
+
+        /* the example: the request that ran it most, the earliest of
+         * them */
+        rows = c_.select(
+            "SELECT request_route, server_id, tupleElement(r, 1) AS dbid, "
+            "tupleElement(r, 2) AS queryid, tupleElement(r, 3) AS "
+            "untexted_cmd, count() AS requests, sum(tupleElement(r, 4)) AS "
+            "executions, max(tupleElement(r, 4)), argMax(request, "
+            "(tupleElement(r, 4), -began_us)), sum(tupleElement(r, 5)) AS "
+            "total_ns FROM (" +
+            requests_sql() +
+            ") ARRAY JOIN repeated AS r GROUP BY request_route, server_id, "
+            "dbid, queryid, untexted_cmd ORDER BY total_ns DESC, "
+            "request_route, server_id, queryid LIMIT " +
+            std::to_string(f_.top));
+        check_columns(rows, 10, "N+1");
+        std::string missing;
+        for (const auto &row : rows)
+            if (statement_index(unum(row[1]), unum(row[2]), snum(row[3]),
+                                row[4]) < 0)
+                missing += std::string(missing.empty() ? "(" : ", (") + row[1] +
+                           ", " + row[2] + ", " + row[3] + ", " +
+                           sql_quote(row[4]) + ")";
+        if (!missing.empty())
+            add_statements(
+                where_and("(server_id, dbid, queryid, if(queryid = 0, "
+                          "toString(cmd), '')) IN (" +
+                          missing + ")"),
+                f_.top);
+        for (const auto &row : rows) {
+            int s = statement_index(unum(row[1]), unum(row[2]), snum(row[3]),
+                                    row[4]);
+            if (s < 0)
+                continue;
+            FleetNPlusOne n;
+            n.statement = static_cast<uint32_t>(s);
+            n.route = row[0];
+            n.requests = unum(row[5]);
+            n.executions = unum(row[6]);
+            n.max_per_request = unum(row[7]);
+            n.example_request = row[8];
+            n.total_ns = num(row[9]);
+            r_.n_plus_one.push_back(std::move(n));
+        }
+    }
+
+    /* The listed statement (server_id, dbid, queryid and, without a
+     * queryid, its command), or -1. */
+    int statement_index(uint64_t server_id, uint64_t dbid, int64_t queryid,
+                        const std::string &untexted_cmd) const {
+        for (size_t i = 0; i < r_.statements.size(); ++i) {
+            const FleetStatement &s = r_.statements[i];
+            if (s.server_id == server_id && s.dbid == dbid &&
+                s.queryid == queryid && (queryid != 0 || s.cmd == untexted_cmd))
+                return static_cast<int>(i);
+        }
+        return -1;
     }
 
     /* The group of a sample under --group-by, named as the report of files
@@ -571,7 +682,7 @@ class FleetQueries {
                 tl.heatmap[i][bucket] = num(row[2]);
         }
 
-        size_t shown = std::min(timeline_->series_shown, r_.statements.size());
+        size_t shown = std::min(timeline_->series_shown, r_.top_statements);
         std::string listed;
         for (size_t k = 0; k < shown; ++k) {
             const FleetStatement &st = r_.statements[k];

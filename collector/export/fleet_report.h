@@ -32,6 +32,9 @@ struct FleetFilters {
     size_t top = 20;
     /* route, controller, app, user, db or tag:NAME */
     std::string group_by = "route";
+    /* the fewest executions of a statement in one request called N+1 (the
+     * report's kNPlusOneMinExecutions, given by the caller) */
+    uint64_t n_plus_one_min_executions = 5;
 };
 
 struct FleetServer {
@@ -87,6 +90,18 @@ struct FleetError {
     std::string text;
 };
 
+/* One statement run at least kNPlusOneMinExecutions times within single
+ * requests of one route (the request's first execution's route), as the
+ * report of files counts it. */
+struct FleetNPlusOne {
+    uint32_t statement = 0; /* index in FleetReport::statements */
+    std::string route;      /* empty: none */
+    uint64_t requests = 0, executions = 0, max_per_request = 0;
+    /* the request that ran it most (the earliest of those) */
+    std::string example_request;
+    double total_ns = 0;
+};
+
 /* The report's time grid, chosen by the caller (the report of files'
  * TimeGrid) from the first and last start, and the latency buckets of its
  * heatmap. */
@@ -118,11 +133,18 @@ struct FleetReport {
     uint64_t statements_total = 0; /* distinct statements, nested too */
     int64_t first_unix_us = 0, last_unix_us = 0;
     double max_weight = 1;
-    std::vector<FleetStatement> statements; /* top by total time */
-    std::string group_by;                   /* the attribution's name */
-    std::vector<FleetGroup> groups;         /* top by total time */
+    /* top by total time, then the statements other sections name (N+1) */
+    std::vector<FleetStatement> statements;
+    size_t top_statements = 0;      /* of them, those of the top */
+    std::string group_by;           /* the attribution's name */
+    std::vector<FleetGroup> groups; /* top by total time */
     uint64_t groups_total = 0;
     std::vector<FleetError> errors_by_sqlstate;
+    /* requests: a request is its id's top-level executions on one backend
+     * (server_id, pid, request) */
+    std::string request_tag; /* traceparent or request_id, or empty */
+    uint64_t requests = 0, request_statements = 0, max_request_statements = 0;
+    std::vector<FleetNPlusOne> n_plus_one;   /* by total time, --top of them */
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
     FleetTimeline timeline;                  /* empty without a TimelineSpec */
 };

@@ -1,6 +1,7 @@
 #include "folder_export.h"
 #include "capture_reader.h"
 #include "capture_set.h"
+#include "clickhouse_schema.h"
 #include "errors.h"
 
 #include <algorithm>
@@ -25,6 +26,13 @@ void FolderExporter::check_schema() const {
                          " has no table samples_local: create the schema "
                          "first (qprof export --clickhouse URL "
                          "--create-schema)");
+    std::vector<std::string> missing = missing_clickhouse_columns(client_);
+    if (!missing.empty())
+        throw UsageError("ClickHouse at " + client_.where() +
+                         " has tables of an older qprof (no column " +
+                         missing[0] +
+                         "): add the new columns with qprof export "
+                         "--clickhouse URL --create-schema");
 }
 
 uint64_t FolderExporter::load_mark() const {

@@ -7,9 +7,11 @@
 # total time per statement, time per route, errors per SQLSTATE; every
 # sample is there once (count per server and epoch as in the capture), and
 # exporting again doubles nothing; the statement texts and plans are there
-# once; `qprof report --clickhouse` prints the same top statements, routes
-# and errors as the report of the files. A server that answers garbage or
-# a malformed chunked answer is an error that says so (exit status 2).
+# once; `qprof report --clickhouse` prints the same top statements, routes,
+# plan changes, requests and N+1 and errors as the report of the files.
+# Tables of an older qprof get the new columns from --create-schema. A
+# server that answers garbage or a malformed chunked answer is an error
+# that says so (exit status 2).
 use strict;
 use warnings;
 use FindBin;
@@ -68,6 +70,18 @@ for my $i (0, 1)
     }
     $script .= tagged("SELECT pg_sleep(0.02)", '/reports/slow', 'Reports')
       . ";\n" for 1 .. 5;
+    # N+1: requests (each its traceparent) looking accounts up one by one,
+    # the lookup of /accounts/<id> (a statement N+1 in one route only);
+    # one request runs it more than the others
+    for my $r (1 .. 8)
+    {
+        my $request = 1000 * ($i + 1) + $r;
+        $script .= tagged('SELECT balance FROM accounts WHERE id = '
+              . (100 * $r + $_), '/orders/<id>/items', 'Orders', $request)
+          . ";\n" for 1 .. ($r == 3 ? 14 : 8 + 2 * $i);
+        $script .= tagged('SELECT count(*) FROM accounts WHERE balance < 0',
+            '/orders/<id>/items', 'Orders', $request) . ";\n";
+    }
     $node->safe_psql('postgres', $script);
     # errors: division by zero and unique violations, on their routes
     my $errors = '';
@@ -368,6 +382,34 @@ is_deeply(\%got_change, \%want_change,
     'report --clickhouse plan changes: the plans in order, the slower and '
       . 'the faster, when and what it cost, as in the report');
 
+# Requests and N+1: ClickHouse rebuilds the requests (a request id's
+# top-level executions on one backend) and counts each statement's
+# executions per request, as the report of files does.
+my ($want_requests, $got_requests) = ($doc->{requests}, $fleet->{requests});
+ok(@{ $want_requests->{n_plus_one} } >= 1, 'the report of files finds N+1')
+  or diag explain $want_requests;
+is_deeply(
+    [ map { $got_requests->{$_} } qw(tag requests) ],
+    [ map { $want_requests->{$_} } qw(tag requests) ],
+    'report --clickhouse requests: the tag and the requests as in the report');
+is_deeply($got_requests->{statements_per_request},
+    $want_requests->{statements_per_request},
+    'report --clickhouse requests: statements per request, mean and most');
+my $n_plus_one = sub {
+    my ($list, $id_of) = @_;
+    return { map { ("$id_of->{$_->{statement}} " . ($_->{route} // '') => $_) }
+          @$list };
+};
+my %want_n1 = %{ $n_plus_one->($want_requests->{n_plus_one}, \%statement_id) };
+my %got_n1 = %{ $n_plus_one->($got_requests->{n_plus_one}, \%fleet_statement_id) };
+same_rows('report --clickhouse N+1', \%got_n1, \%want_n1,
+    map { [ $_, $_ ] }
+      qw(requests executions max_per_request mean_per_request
+      example_executions total_ms share));
+is_deeply({ map { ($_ => $got_n1{$_}{example_request}) } keys %got_n1 },
+    { map { ($_ => $want_n1{$_}{example_request}) } keys %want_n1 },
+    'report --clickhouse N+1: the same example request');
+
 # The terminal: the same top statements, routes and errors as the report
 # of the files.
 my ($trc, $terminal) = run_qprof('report', '--clickhouse', $shards[1]);
@@ -401,6 +443,10 @@ my $changes = sub {
 my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
 my (undef, $all_terminal) = run_qprof('report', '--clickhouse', $shards[1],
     '--top', '1000');
+my $n1_title = 'Executions per request (traceparent): N+1';
+ok(defined $block->($all_files, $n1_title), "$n1_title: in the report of files");
+is($block->($all_terminal, $n1_title), $block->($all_files, $n1_title),
+    "$n1_title: the same from ClickHouse");
 ok(@{ $changes->($all_files) } >= 2, 'Plan changes: in the report of files');
 is_deeply($changes->($all_terminal), $changes->($all_files),
     'Plan changes: the same from ClickHouse');
@@ -437,6 +483,30 @@ is(ch_rows($shards[1], "SELECT engine FROM system.tables WHERE database = 'solo'
     'solo', '--json');
 ok($near->(decode_json($cout)->{summary}{calls}, $only_b->{summary}{calls}),
     'its report: the calls of its one capture');
+
+# Tables of an older qprof, without the request's tag: export says to add
+# the new columns, which --create-schema does, on the local and the fleet
+# table.
+($rc) = run_qprof('export', '--clickhouse', $shards[1], '--database', 'old',
+    '--create-schema');
+ch_query($shards[1], "ALTER TABLE old.$_ DROP COLUMN request_tag")
+  for qw(samples samples_local);
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $shards[1],
+    '--database', 'old', $captures[1]);
+is($rc, 2, 'tables of an older qprof: exit status 2');
+like($err, qr/older qprof \(no column samples_local\.request_tag\).*--create-schema/,
+    'saying to add the new columns');
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $shards[1],
+    '--database', 'old', '--create-schema', $captures[1]);
+is($rc, 0, '--create-schema adds them, and the capture is exported') or diag $err;
+my $tagged_requests = sub {
+    my ($db) = @_;
+    return ch_rows($shards[1], "SELECT count() FROM $db.samples FINAL "
+          . "WHERE request_tag = 'traceparent' AND request != ''")->[0][0];
+};
+ok($tagged_requests->('old') > 0, 'the samples of requests have their tag');
+is($tagged_requests->('old'), $tagged_requests->('solo'),
+    'as many as in tables created with the column');
 
 # Errors: ClickHouse unreachable, a statement it refuses.
 ($rc, $out, $err) = run_qprof('export', '--clickhouse', 'http://127.0.0.1:1/',
