@@ -309,65 +309,8 @@ class JsonReport {
 #undef QPROF_JSON
     }
 
-    /* Where the elapsed time of the executions with wait facts went
-     * (docs/report-json.md, "waits"); null without them. */
     void waits(const WaitTotals *t) {
-        if (t == nullptr) {
-            w_.null();
-            return;
-        }
-        w_.begin_object();
-        w_.field("executions", t->executions);
-        w_.field("calls", t->calls);
-        w_.field("elapsed_ms", t->elapsed_ns / 1e6);
-        w_.field("oncpu_ms", t->oncpu_ns / 1e6);
-        w_.field("runqueue_ms", t->runqueue_ns / 1e6);
-        w_.field("runqueue_waits", t->runqueue_waits);
-        w_.field("io_wait_ms", t->io_wait_ns / 1e6);
-        std::vector<size_t> classes;
-        for (size_t c = 1; c < kWaitClassSlots; ++c)
-            if (t->class_ns[c] > 0 || t->class_count[c] > 0)
-                classes.push_back(c);
-        std::stable_sort(classes.begin(), classes.end(),
-                         [&](size_t x, size_t y) {
-                             return t->class_ns[x] > t->class_ns[y];
-                         });
-        w_.key("classes").begin_array();
-        for (size_t c : classes) {
-            w_.begin_object();
-            w_.field("class", wait_class_label(static_cast<int>(c)));
-            w_.field("ms", t->class_ns[c] / 1e6);
-            w_.field("count", t->class_count[c]);
-            w_.end_object();
-        }
-        w_.end_array();
-        std::vector<WaitEventSum> events = t->events_by_time();
-        double rest_ns = t->other_events_ns, rest_count = t->other_events_count;
-        w_.key("events").begin_array();
-        for (size_t i = 0; i < events.size(); ++i) {
-            const WaitEventSum &e = events[i];
-            if (i >= kWaitEventsShown) {
-                rest_ns += e.ns;
-                rest_count += e.count;
-                continue;
-            }
-            w_.begin_object();
-            w_.field("name", wait_event_name(e.event));
-            w_.field("class",
-                     wait_class_label(static_cast<int>(e.event >> 24)));
-            w_.field("ms", e.ns / 1e6);
-            w_.field("count", e.count);
-            w_.end_object();
-        }
-        w_.end_array();
-        w_.field("other_events_ms", rest_ns / 1e6);
-        w_.field("other_events_count", rest_count);
-        w_.field("no_wait_event_ms", t->no_event_ns() / 1e6);
-        w_.field("no_wait_event_count", t->no_event_count());
-        w_.field("unaccounted_ms", t->unaccounted_ns() / 1e6);
-        w_.field("sampled_executions", t->sampled_executions);
-        w_.field("sample_interval_ms", t->max_interval_us / 1e3);
-        w_.end_object();
+        report_waits_json(w_, t);
     }
 
     void statements() {
@@ -967,7 +910,6 @@ class JsonReport {
         w_.end_object();
     }
 
-    static constexpr size_t kWaitEventsShown = 8;
     static constexpr size_t kIndexTextChars = 60;
     static constexpr size_t kMaxSpots = 10000;
 
@@ -979,6 +921,66 @@ class JsonReport {
 };
 
 } // namespace
+
+/* Wait events listed by name per set of executions; the rest summed. */
+constexpr size_t kWaitEventsShown = 8;
+
+void report_waits_json(JsonWriter &w, const WaitTotals *t) {
+    if (t == nullptr) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.field("executions", t->executions);
+    w.field("calls", t->calls);
+    w.field("elapsed_ms", t->elapsed_ns / 1e6);
+    w.field("oncpu_ms", t->oncpu_ns / 1e6);
+    w.field("runqueue_ms", t->runqueue_ns / 1e6);
+    w.field("runqueue_waits", t->runqueue_waits);
+    w.field("io_wait_ms", t->io_wait_ns / 1e6);
+    std::vector<size_t> classes;
+    for (size_t c = 1; c < kWaitClassSlots; ++c)
+        if (t->class_ns[c] > 0 || t->class_count[c] > 0)
+            classes.push_back(c);
+    std::stable_sort(classes.begin(), classes.end(), [&](size_t x, size_t y) {
+        return t->class_ns[x] > t->class_ns[y];
+    });
+    w.key("classes").begin_array();
+    for (size_t c : classes) {
+        w.begin_object();
+        w.field("class", wait_class_label(static_cast<int>(c)));
+        w.field("ms", t->class_ns[c] / 1e6);
+        w.field("count", t->class_count[c]);
+        w.end_object();
+    }
+    w.end_array();
+    std::vector<WaitEventSum> events = t->events_by_time();
+    double rest_ns = t->other_events_ns, rest_count = t->other_events_count;
+    w.key("events").begin_array();
+    for (size_t i = 0; i < events.size(); ++i) {
+        const WaitEventSum &e = events[i];
+        if (i >= kWaitEventsShown) {
+            rest_ns += e.ns;
+            rest_count += e.count;
+            continue;
+        }
+        w.begin_object();
+        w.field("name", wait_event_name(e.event));
+        w.field("class", wait_class_label(static_cast<int>(e.event >> 24)));
+        w.field("ms", e.ns / 1e6);
+        w.field("count", e.count);
+        w.end_object();
+    }
+    w.end_array();
+    w.field("other_events_ms", rest_ns / 1e6);
+    w.field("other_events_count", rest_count);
+    w.field("no_wait_event_ms", t->no_event_ns() / 1e6);
+    w.field("no_wait_event_count", t->no_event_count());
+    w.field("unaccounted_ms", t->unaccounted_ns() / 1e6);
+    w.field("sampled_executions", t->sampled_executions);
+    w.field("sample_interval_ms", t->max_interval_us / 1e3);
+    w.end_object();
+}
 
 std::string render_report_json(const Analysis &analysis,
                                const ReportSelection &selection,

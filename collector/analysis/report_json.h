@@ -5,6 +5,7 @@
 #pragma once
 
 #include "analysis.h"
+#include "json_writer.h"
 #include "report_selection.h"
 
 #include <string>
@@ -14,6 +15,10 @@ namespace qprof {
 constexpr int kReportSchemaVersion = 1;
 /* Statements and groups with a time series of their own. */
 constexpr size_t kSeriesShown = 8;
+
+/* Where the elapsed time of a set of executions with wait facts went
+ * (docs/report-json.md, "waits"): an object, or null without them. */
+void report_waits_json(JsonWriter &w, const WaitTotals *waits);
 
 std::string render_report_json(const Analysis &analysis,
                                const ReportSelection &selection,

@@ -1,6 +1,7 @@
 #include "report_lines.h"
 #include "analysis.h"
 #include "one_line.h"
+#include "wait_events.h"
 
 #include <algorithm>
 #include <cstdarg>
@@ -90,6 +91,83 @@ void ReportLines::n_plus_one(const NPlusOneText &n) {
                     human_count(static_cast<double>(n.requests)).c_str(),
                     n.route.empty() ? "(none)" : n.route.c_str()));
     line("        e.g. request " + n.example_request);
+}
+
+namespace {
+
+/* One row of "where the time went": shares of the elapsed time of the
+ * executions with wait facts, and the largest wait event. */
+std::string waits_row(const std::string &name, const WaitTotals &t,
+                      uint64_t executions) {
+    auto part = [&](double ns) {
+        return t.elapsed_ns > 0 ? report_percent(ns / t.elapsed_ns)
+                                : std::string("-");
+    };
+    /* sampled waits (no BPF) know the classes only */
+    auto kernel_part = [&](double ns) {
+        return t.sampled_only() ? std::string("-") : part(ns);
+    };
+    namespace pb = capture::v1;
+    double lock = t.class_time(pb::WAIT_CLASS_LOCK);
+    double lwlock = t.class_time(pb::WAIT_CLASS_LWLOCK);
+    double io = t.class_time(pb::WAIT_CLASS_IO);
+    double other = t.classes_ns() - lock - lwlock - io;
+    std::string largest;
+    std::vector<WaitEventSum> events = t.events_by_time();
+    if (!events.empty() && events[0].ns > 0)
+        largest = wait_event_name(events[0].event) + " " +
+                  human_ms(events[0].ns / 1e6) + " x" +
+                  human_count(events[0].count);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%-5s %8s %5s %5s %5s %5s %5s %6s %5s %5s  ",
+             one_line(name, 5).c_str(), human_ms(t.elapsed_ns / 1e6).c_str(),
+             report_percent(executions ? static_cast<double>(t.executions) /
+                                             static_cast<double>(executions)
+                                       : 0)
+                 .c_str(),
+             kernel_part(t.oncpu_ns).c_str(),
+             kernel_part(t.runqueue_ns).c_str(), part(io).c_str(),
+             part(lock).c_str(), part(lwlock).c_str(), part(other).c_str(),
+             kernel_part(t.no_event_ns()).c_str());
+    std::string row = buf;
+    return row + one_line(largest, kReportWidth - row.size());
+}
+
+} // namespace
+
+void ReportLines::waits_section(const WaitsSectionText &s) {
+    const WaitTotals &total = s.total;
+    if (total.sampled_only())
+        heading("Where the time went (wait event classes " +
+                total.sampled_resolution() + "; no BPF)");
+    else
+        heading("Where the time went (kernel facts: CPU, run queue, wait "
+                "events)");
+    if (total.sampled_executions > 0 && !total.sampled_only())
+        line("Of the executions with wait facts, " +
+             human_count(static_cast<double>(total.sampled_executions)) +
+             " have only waits " + total.sampled_resolution() +
+             " by the extension (no BPF).");
+    line("Shares of the elapsed time of the executions with wait facts "
+         "(\"facts\": their share):");
+    line("on the CPU, waiting for one (runq), off it by PostgreSQL wait "
+         "event class, or with no");
+    line("wait event (noevt). IO is the IO class (DataFileRead, WALSync"
+         "...), not the kernel's I/O wait.");
+    const char *columns = "  elapsed facts   CPU  runq    IO  Lock "
+                          "LWLock other noevt  largest wait event";
+    line(std::string("key  ") + columns);
+    line(waits_row("all", total, s.total_executions));
+    for (const WaitsRowText &r : s.statements)
+        line(waits_row(r.key, *r.waits, r.executions));
+    if (s.groups.empty())
+        return;
+    line("");
+    line(printf_line("%-5s", s.dimension.substr(0, 5).c_str()) + columns);
+    for (const WaitsRowText &r : s.groups)
+        line(waits_row(r.key, *r.waits, r.executions));
+    for (const WaitsRowText &r : s.groups)
+        line("  " + r.key + " " + one_line(r.name, kReportWidth - 6));
 }
 
 const char *const kKernelColumns = "                  on CPU  I/O wait other "

@@ -6,9 +6,12 @@
  */
 #pragma once
 
+#include "wait_breakdown.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qprof {
 
@@ -47,6 +50,26 @@ struct NPlusOneText {
     const std::string &example_request;
 };
 
+/* A row of "Where the time went": a statement's or a group's waits, over
+ * its `executions` (those with wait facts are waits->executions). */
+struct WaitsRowText {
+    std::string key;
+    const WaitTotals *waits;
+    uint64_t executions;
+    std::string name; /* a group's, printed under its table */
+};
+
+/* The section "Where the time went": the top-level executions' waits, the
+ * statements' (at most 10, those with waits) and the groups' of the
+ * report's attribution. */
+struct WaitsSectionText {
+    const WaitTotals &total;
+    uint64_t total_executions;
+    std::vector<WaitsRowText> statements;
+    std::string dimension; /* route, controller, ... */
+    std::vector<WaitsRowText> groups;
+};
+
 /* A report's text, a line at a time. */
 class ReportLines {
   protected:
@@ -61,6 +84,8 @@ class ReportLines {
     void requests_heading(const RequestsText &requests);
     /* an N+1 statement's two lines */
     void n_plus_one(const NPlusOneText &n);
+    /* where the time went */
+    void waits_section(const WaitsSectionText &section);
     static std::string printf_line(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
 

@@ -369,93 +369,31 @@ class TextReport : ReportLines {
         }
     }
 
-    /* One row of "where the time went": shares of the elapsed time of
-     * the executions with wait facts, and the largest wait event. */
-    std::string waits_row(const std::string &name, const Aggregate &g) {
-        const WaitTotals &t = *g.waits.totals();
-        auto part = [&](double ns) {
-            return t.elapsed_ns > 0 ? report_percent(ns / t.elapsed_ns)
-                                    : std::string("-");
-        };
-        /* sampled waits (no BPF) know the classes only */
-        auto kernel_part = [&](double ns) {
-            return t.sampled_only() ? std::string("-") : part(ns);
-        };
-        namespace pb = capture::v1;
-        double lock = t.class_time(pb::WAIT_CLASS_LOCK);
-        double lwlock = t.class_time(pb::WAIT_CLASS_LWLOCK);
-        double io = t.class_time(pb::WAIT_CLASS_IO);
-        double other = t.classes_ns() - lock - lwlock - io;
-        std::string largest;
-        std::vector<WaitEventSum> events = t.events_by_time();
-        if (!events.empty() && events[0].ns > 0)
-            largest = wait_event_name(events[0].event) + " " +
-                      human_ms(events[0].ns / 1e6) + " x" +
-                      human_count(events[0].count);
-        std::string row = printf_line(
-            "%-5s %8s %5s %5s %5s %5s %5s %6s %5s %5s  ",
-            one_line(name, 5).c_str(), human_ms(t.elapsed_ns / 1e6).c_str(),
-            report_percent(g.executions ? static_cast<double>(t.executions) /
-                                              static_cast<double>(g.executions)
-                                        : 0)
-                .c_str(),
-            kernel_part(t.oncpu_ns).c_str(), kernel_part(t.runqueue_ns).c_str(),
-            part(io).c_str(), part(lock).c_str(), part(lwlock).c_str(),
-            part(other).c_str(), kernel_part(t.no_event_ns()).c_str());
-        return row + one_line(largest, kReportWidth - row.size());
-    }
-
     void waits() {
         const WaitTotals *total = p_.total.waits.totals();
         if (total == nullptr)
             return;
-        if (total->sampled_only())
-            heading("Where the time went (wait event classes " +
-                    total->sampled_resolution() + "; no BPF)");
-        else
-            heading("Where the time went (kernel facts: CPU, run queue, wait "
-                    "events)");
-        if (total->sampled_executions > 0 && !total->sampled_only())
-            line("Of the executions with wait facts, " +
-                 human_count(static_cast<double>(total->sampled_executions)) +
-                 " have only waits " + total->sampled_resolution() +
-                 " by the extension (no BPF).");
-        line("Shares of the elapsed time of the executions with wait facts "
-             "(\"facts\": their share):");
-        line("on the CPU, waiting for one (runq), off it by PostgreSQL wait "
-             "event class, or with no");
-        line("wait event (noevt). IO is the IO class (DataFileRead, WALSync"
-             "...), not the kernel's I/O wait.");
-        const char *columns = "  elapsed facts   CPU  runq    IO  Lock "
-                              "LWLock other noevt  largest wait event";
-        line(std::string("key  ") + columns);
-        line(waits_row("all", p_.total));
-        size_t shown = 0;
+        WaitsSectionText section{*total, p_.total.executions, {}, {}, {}};
         for (uint32_t stmt : sel_.by_total) {
             const Aggregate &g = p_.statements[stmt].all;
             if (g.waits.totals() == nullptr)
                 continue;
-            if (shown++ >= std::min<size_t>(o_.top, 10))
+            if (section.statements.size() >= std::min<size_t>(o_.top, 10))
                 break;
-            line(waits_row(sel_.skey(stmt), g));
+            section.statements.push_back(
+                {sel_.skey(stmt), g.waits.totals(), g.executions, ""});
         }
         const DimensionStats &dim = p_.primary();
-        std::vector<uint32_t> groups;
-        for (uint32_t g : sel_.groups[p_.group_by])
-            if (dim.groups[g].all.waits.totals() != nullptr &&
-                groups.size() < std::min<size_t>(o_.top, 10))
-                groups.push_back(g);
-        if (groups.empty())
-            return;
-        line("");
-        line(printf_line("%-5s", dim.name.substr(0, 5).c_str()) + columns);
-        for (size_t i = 0; i < groups.size(); ++i) {
-            const GroupStats &group = dim.groups[groups[i]];
-            line(waits_row("g" + std::to_string(i + 1), group.all));
+        section.dimension = dim.name;
+        for (uint32_t g : sel_.groups[p_.group_by]) {
+            const Aggregate &all = dim.groups[g].all;
+            if (all.waits.totals() != nullptr &&
+                section.groups.size() < std::min<size_t>(o_.top, 10))
+                section.groups.push_back(
+                    {"g" + std::to_string(section.groups.size() + 1),
+                     all.waits.totals(), all.executions, dim.groups[g].name});
         }
-        for (size_t i = 0; i < groups.size(); ++i)
-            line("  g" + std::to_string(i + 1) + " " +
-                 one_line(dim.groups[groups[i]].name, kReportWidth - 6));
+        waits_section(section);
     }
 
     void inputs() {

@@ -54,6 +54,32 @@ std::vector<size_t> first_plan_keys(const FleetReport &r) {
     return first;
 }
 
+/* The report's WaitTotals of waits ClickHouse summed: the same rows and
+ * JSON as the report of files. */
+WaitTotals wait_totals(const FleetWaits &f) {
+    WaitTotals t;
+    t.executions = f.executions;
+    t.sampled_executions = f.sampled_executions;
+    t.min_interval_us = f.min_interval_us;
+    t.max_interval_us = f.max_interval_us;
+    t.calls = f.calls;
+    t.elapsed_ns = f.elapsed_ns;
+    t.oncpu_ns = f.oncpu_ns;
+    t.runqueue_ns = f.runqueue_ns;
+    t.runqueue_waits = f.runqueue_waits;
+    t.io_wait_ns = f.io_wait_ns;
+    for (size_t slot = 0; slot < kWaitClassSlots && slot < kFleetWaitClassSlots;
+         ++slot) {
+        t.class_ns[slot] = f.class_ns[slot];
+        t.class_count[slot] = f.class_count[slot];
+    }
+    t.other_events_ns = f.other_events_ns;
+    t.other_events_count = f.other_events_count;
+    for (const FleetWaitEvent &e : f.events) /* largest first */
+        t.add_event(e.event, e.ns, e.count);
+    return t;
+}
+
 class FleetText : ReportLines {
   public:
     FleetText(const FleetReport &r, const std::string &where)
@@ -67,6 +93,7 @@ class FleetText : ReportLines {
         n_plus_one();
         errors();
         kernel();
+        waits();
         return out_;
     }
 
@@ -273,25 +300,73 @@ class FleetText : ReportLines {
         }
     }
 
+    /* where the time went, as the report of files shows it */
+    void waits() {
+        if (r_.waits.executions == 0)
+            return;
+        WaitTotals total = wait_totals(r_.waits);
+        std::vector<WaitTotals> rows;
+        rows.reserve(r_.top_statements + r_.groups.size());
+        WaitsSectionText section{total, r_.executions, {}, r_.group_by, {}};
+        size_t most = std::min<size_t>(r_.top_statements, 10);
+        for (uint32_t i = 0; i < r_.top_statements; ++i) {
+            const FleetStatement &s = r_.statements[i];
+            if (s.waits.executions == 0)
+                continue;
+            if (section.statements.size() >= most)
+                break;
+            rows.push_back(wait_totals(s.waits));
+            section.statements.push_back(
+                {key(i), &rows.back(), s.executions, ""});
+        }
+        for (const FleetGroup &g : r_.groups) {
+            if (g.waits.executions == 0 || section.groups.size() >= 10)
+                continue;
+            rows.push_back(wait_totals(g.waits));
+            section.groups.push_back(
+                {"g" + std::to_string(section.groups.size() + 1), &rows.back(),
+                 g.executions, g.name});
+        }
+        waits_section(section);
+    }
+
     const FleetReport &r_;
     std::string where_;
 };
 
-/* A statement's or group's kernel facts, null without them. */
+/* `waits` as the report's JSON writes them, null without any. */
+void waits_json(JsonWriter &w, const FleetWaits &waits) {
+    if (waits.executions == 0) {
+        w.null();
+        return;
+    }
+    WaitTotals totals = wait_totals(waits);
+    report_waits_json(w, &totals);
+}
+
+/* A statement's or group's kernel facts, null without them, with their
+ * waits; without kernel facts, the waits the extension sampled. */
 template <typename T> void kernel_json(JsonWriter &w, const T &g) {
     w.key("kernel");
     if (g.kernel_executions == 0) {
         w.null();
-        return;
+    } else {
+        w.begin_object();
+        w.field("executions", g.kernel_executions);
+        w.field("oncpu_ms", g.oncpu_ns / 1e6);
+        w.field("io_wait_ms", g.io_wait_ns / 1e6);
+        w.field("other_wait_ms", g.other_wait_ns / 1e6);
+        w.field("page_cache_misses", g.page_cache_misses);
+        w.field("block_bytes", g.block_bytes);
+        w.key("waits");
+        waits_json(w, g.waits);
+        w.end_object();
     }
-    w.begin_object();
-    w.field("executions", g.kernel_executions);
-    w.field("oncpu_ms", g.oncpu_ns / 1e6);
-    w.field("io_wait_ms", g.io_wait_ns / 1e6);
-    w.field("other_wait_ms", g.other_wait_ns / 1e6);
-    w.field("page_cache_misses", g.page_cache_misses);
-    w.field("block_bytes", g.block_bytes);
-    w.end_object();
+    w.key("sampled_waits");
+    if (g.kernel_executions == 0)
+        waits_json(w, g.waits);
+    else
+        w.null();
 }
 
 /* The grid of the report of files (TimeGrid) over the same starts. */
@@ -444,6 +519,12 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     w.key("end_unix_us");
     r.executions ? w.value(r.last_unix_us) : w.null();
     w.field("kernel_executions", r.kernel_executions);
+    w.key("kernel").begin_object();
+    w.field("executions", r.kernel_executions);
+    w.field("wait_executions", r.waits.executions);
+    w.key("waits");
+    waits_json(w, r.waits);
+    w.end_object();
     w.end_object();
     std::vector<size_t> first_key = first_plan_keys(r);
     w.key("statements").begin_array();

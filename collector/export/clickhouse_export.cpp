@@ -49,6 +49,34 @@ const char *cmd_name(int cmd) {
     return cmd >= 0 && cmd <= 6 ? names[cmd] : names[0];
 }
 
+/* A wait event class's slot as the report keeps it: 1-10 PostgreSQL's
+ * classes, 11 any class above (capture::v1::WaitClass). */
+uint32_t wait_class_slot(int cls) {
+    return cls >= 0 && cls <= 11 ? static_cast<uint32_t>(cls) : 11;
+}
+
+struct WaitClassRow {
+    uint32_t slot;
+    uint64_t ns, count;
+};
+
+/* wait_classes, their ns and their counts: three arrays */
+void add_wait_classes(std::string &row,
+                      const std::vector<WaitClassRow> &classes) {
+    for (int part = 0; part < 3; ++part) {
+        row += '[';
+        for (size_t i = 0; i < classes.size(); ++i) {
+            if (i > 0)
+                row += ',';
+            const WaitClassRow &c = classes[i];
+            row += std::to_string(part == 0   ? c.slot
+                                  : part == 1 ? c.ns
+                                              : c.count);
+        }
+        row += "]\t";
+    }
+}
+
 const char *loss_reason(pb::Loss::Reason reason) {
     switch (reason) {
     case pb::Loss::OVERWRITTEN:
@@ -188,6 +216,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_number(row, io.offcpu_io_wait_ns());
     add_number(row, io.offcpu_other_ns());
     add_number(row, io.runqueue_ns());
+    add_number(row, io.runqueue_waits());
     add_number(row, io.page_cache_misses());
     add_number(row, io.readahead_pages());
     add_number(row, io.block_requests());
@@ -201,7 +230,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_number(row, io.write_latency_ns());
     add_number(row, io.fsync_calls());
     add_number(row, io.fsync_latency_ns());
-    for (int part = 0; part < 3; ++part) {
+    for (int part = 0; part < 4; ++part) {
         row += '[';
         bool first = true;
         for (const pb::WaitEventTime &w : io.wait_events()) {
@@ -213,10 +242,31 @@ void CaptureExporter::sample(const ResolvedSample &r) {
                                            ? std::to_string(w.wait_event_info())
                                            : w.name());
             else
-                row += std::to_string(part == 1 ? w.ns() : w.count());
+                row += std::to_string(part == 1   ? w.ns()
+                                      : part == 2 ? w.count()
+                                                  : w.wait_event_info());
         }
         row += "]\t";
     }
+    add_number(row, io.other_wait_events_ns());
+    add_number(row, io.other_wait_events_count());
+    /* the kernel's split by class, slot 0 off the CPU with no wait event */
+    std::vector<WaitClassRow> classes;
+    for (const pb::WaitClassTime &c : io.wait_classes())
+        classes.push_back({wait_class_slot(c.wait_class()), c.ns(), c.count()});
+    if (io.offcpu_no_wait_event_ns() > 0 || io.offcpu_no_wait_event_count() > 0)
+        classes.push_back(
+            {0, io.offcpu_no_wait_event_ns(), io.offcpu_no_wait_event_count()});
+    add_wait_classes(row, classes);
+    /* the waits the extension sampled, by class */
+    const pb::SampledWaits &sampled = s.sampled_waits();
+    add_number(row, s.has_sampled_waits() ? sampled.interval_us() : 0);
+    classes.clear();
+    for (const pb::WaitClassTime &c : sampled.classes())
+        if (c.wait_class() > 0)
+            classes.push_back(
+                {wait_class_slot(c.wait_class()), c.ns(), c.count()});
+    add_wait_classes(row, classes);
     end_row(row);
     ++buffered_;
     if (buffered_ >= options_.batch_rows ||

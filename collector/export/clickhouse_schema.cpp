@@ -56,13 +56,19 @@ const char *const kLocalTables[] = {
     " parallel_workers_planned UInt16, parallel_workers_launched UInt16,"
     " sqlstate String,"
     " has_io UInt8, oncpu_ns UInt64, io_wait_ns UInt64, other_wait_ns UInt64,"
-    " runqueue_ns UInt64, page_cache_misses UInt64, readahead_pages UInt64,"
+    " runqueue_ns UInt64, runqueue_waits UInt64,"
+    " page_cache_misses UInt64, readahead_pages UInt64,"
     " block_requests UInt64, block_bytes UInt64, block_latency_ns UInt64,"
     " read_syscalls UInt64, read_bytes UInt64, read_latency_ns UInt64,"
     " write_syscalls UInt64, write_bytes UInt64, write_latency_ns UInt64,"
     " fsync_calls UInt64, fsync_latency_ns UInt64,"
     " wait_events Array(String), wait_event_ns Array(UInt64),"
-    " wait_event_counts Array(UInt64))"
+    " wait_event_counts Array(UInt64), wait_event_infos Array(UInt32),"
+    " other_wait_events_ns UInt64, other_wait_events_count UInt64,"
+    " wait_classes Array(UInt8), wait_class_ns Array(UInt64),"
+    " wait_class_counts Array(UInt64), sampled_wait_interval_us UInt32,"
+    " sampled_wait_classes Array(UInt8), sampled_wait_ns Array(UInt64),"
+    " sampled_wait_counts Array(UInt64))"
     " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(start_time)"
     " ORDER BY (server_id, queryid, start_time, epoch, seq)",
     /* losses */
@@ -86,6 +92,20 @@ struct AddedColumn {
 };
 const AddedColumn kAddedColumns[] = {
     {"samples", "request_tag", "String", "request"},
+    /* the wait split of the kernel facts and the extension's sampled
+     * waits (issue 29), with "Where the time went" */
+    {"samples", "runqueue_waits", "UInt64", "runqueue_ns"},
+    {"samples", "wait_event_infos", "Array(UInt32)", "wait_event_counts"},
+    {"samples", "other_wait_events_ns", "UInt64", "wait_event_infos"},
+    {"samples", "other_wait_events_count", "UInt64", "other_wait_events_ns"},
+    {"samples", "wait_classes", "Array(UInt8)", "other_wait_events_count"},
+    {"samples", "wait_class_ns", "Array(UInt64)", "wait_classes"},
+    {"samples", "wait_class_counts", "Array(UInt64)", "wait_class_ns"},
+    {"samples", "sampled_wait_interval_us", "UInt32", "wait_class_counts"},
+    {"samples", "sampled_wait_classes", "Array(UInt8)",
+     "sampled_wait_interval_us"},
+    {"samples", "sampled_wait_ns", "Array(UInt64)", "sampled_wait_classes"},
+    {"samples", "sampled_wait_counts", "Array(UInt64)", "sampled_wait_ns"},
 };
 
 /* "table.column" of every column of the database's tables */
@@ -153,10 +173,15 @@ const char *const kSampleColumns =
     " wal_records, wal_fpi, wal_bytes, jit_functions, jit_time_ns,"
     " parallel_workers_planned, parallel_workers_launched, sqlstate,"
     " has_io, oncpu_ns, io_wait_ns, other_wait_ns, runqueue_ns,"
+    " runqueue_waits,"
     " page_cache_misses, readahead_pages, block_requests, block_bytes,"
     " block_latency_ns, read_syscalls, read_bytes, read_latency_ns,"
     " write_syscalls, write_bytes, write_latency_ns, fsync_calls,"
-    " fsync_latency_ns, wait_events, wait_event_ns, wait_event_counts";
+    " fsync_latency_ns, wait_events, wait_event_ns, wait_event_counts,"
+    " wait_event_infos, other_wait_events_ns, other_wait_events_count,"
+    " wait_classes, wait_class_ns, wait_class_counts,"
+    " sampled_wait_interval_us, sampled_wait_classes, sampled_wait_ns,"
+    " sampled_wait_counts";
 
 std::vector<std::string> clickhouse_schema(const std::string &database,
                                            const std::string &cluster) {

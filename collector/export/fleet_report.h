@@ -44,6 +44,26 @@ struct FleetServer {
     uint64_t lost = 0, epoch_changes = 0;
 };
 
+/* Where the elapsed time of a set of executions went (the report's
+ * WaitTotals): summed over the executions whose kernel facts carry the
+ * wait split, or else the waits the extension sampled (classes only). */
+constexpr size_t kFleetWaitClassSlots = 12; /* 0: no wait event */
+struct FleetWaitEvent {
+    uint32_t event = 0; /* wait_event_info */
+    double ns = 0, count = 0;
+};
+struct FleetWaits {
+    uint64_t executions = 0, sampled_executions = 0;
+    uint32_t min_interval_us = 0, max_interval_us = 0;
+    double calls = 0, elapsed_ns = 0, oncpu_ns = 0, runqueue_ns = 0,
+           runqueue_waits = 0, io_wait_ns = 0;
+    double class_ns[kFleetWaitClassSlots] = {},
+           class_count[kFleetWaitClassSlots] = {};
+    /* the kernel's events (sampled waits have none), largest first */
+    std::vector<FleetWaitEvent> events;
+    double other_events_ns = 0, other_events_count = 0;
+};
+
 /* One of a statement's plans. */
 struct FleetPlan {
     int64_t planid = 0, shape_id = 0;
@@ -67,10 +87,12 @@ struct FleetStatement {
     double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
            page_cache_misses = 0, block_bytes = 0;
     std::vector<FleetPlan> plans; /* by first execution */
+    FleetWaits waits;             /* every execution, nested too */
 };
 
 struct FleetGroup {
     std::string name;
+    uint64_t executions = 0; /* recorded */
     double calls = 0, total_ns = 0, p95_ns = 0, errors = 0;
     uint64_t kernel_executions = 0;
     double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
@@ -78,6 +100,7 @@ struct FleetGroup {
     /* its statements with most time: indexes in FleetReport::statements
      * (only those listed there) */
     std::vector<uint32_t> top_statements;
+    FleetWaits waits;
 };
 
 struct FleetError {
@@ -133,6 +156,7 @@ struct FleetReport {
     uint64_t statements_total = 0; /* distinct statements, nested too */
     int64_t first_unix_us = 0, last_unix_us = 0;
     double max_weight = 1;
+    FleetWaits waits; /* of the top-level executions */
     /* top by total time, then the statements other sections name (N+1) */
     std::vector<FleetStatement> statements;
     size_t top_statements = 0;      /* of them, those of the top */

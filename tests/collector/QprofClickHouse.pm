@@ -16,7 +16,7 @@ use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(clickhouse_server_path start_clickhouse_shards
   stop_clickhouse stop_clickhouse_server restart_clickhouse_server ch_query
-  ch_rows same_timeline);
+  ch_rows same_timeline same_waits waits_block);
 
 sub clickhouse_server_path { return '/usr/sbin/clickhouse-server' }
 
@@ -220,6 +220,76 @@ sub same_timeline
     Test::More::is_deeply(\@off, [],
         "$what: database time per interval, in all and per series");
     return;
+}
+
+# Checks the `waits` objects (where the time went) of rows keyed alike, as
+# `qprof report --clickhouse --json` ($got) and `qprof report --json`
+# ($want) give them: null on both sides, or the same executions, sampled
+# executions and interval, and the same times and counts (per class and
+# per event too) within the JSON's rounding. Returns how many rows have
+# waits in the report.
+sub same_waits
+{
+    my ($what, $got, $want) = @_;
+    Test::More::is_deeply([ sort keys %$got ], [ sort keys %$want ],
+        "$what: the same rows");
+    my ($with, @off) = (0);
+    my $near = sub { abs($_[0] - $_[1]) <= 1e-5 * abs($_[1]) + 1e-6 };
+    for my $key (sort keys %$want)
+    {
+        my ($g, $w) = ($got->{$key}, $want->{$key});
+        if (!defined $w)
+        {
+            push @off, "$key: waits, the report has none" if defined $g;
+            next;
+        }
+        $with++;
+        if (!defined $g)
+        {
+            push @off, "$key: no waits";
+            next;
+        }
+        for my $f (qw(executions sampled_executions sample_interval_ms))
+        {
+            push @off, "$key $f: $g->{$f}, report $w->{$f}"
+              unless $g->{$f} == $w->{$f};
+        }
+        for my $f (qw(calls elapsed_ms oncpu_ms runqueue_ms runqueue_waits
+            io_wait_ms other_events_ms other_events_count no_wait_event_ms
+            no_wait_event_count unaccounted_ms))
+        {
+            push @off, "$key $f: $g->{$f}, report $w->{$f}"
+              unless defined $g->{$f} && $near->($g->{$f}, $w->{$f});
+        }
+        for my $list (qw(classes events))
+        {
+            my %gl = map { ("$_->{class} $_->{name}" => $_) }
+              map { { %$_, name => $_->{name} // '' } } @{ $g->{$list} };
+            for my $item (@{ $w->{$list} })
+            {
+                my $name = "$item->{class} " . ($item->{name} // '');
+                my $gi = $gl{$name};
+                push @off, "$key $list $name: "
+                  . ($gi ? "$gi->{ms} ms x$gi->{count}" : 'missing')
+                  . ", report $item->{ms} ms x$item->{count}"
+                  unless $gi && $near->($gi->{ms}, $item->{ms})
+                  && $near->($gi->{count}, $item->{count});
+                delete $gl{$name};
+            }
+            push @off, "$key $list: $_ not in the report" for sort keys %gl;
+        }
+    }
+    Test::More::is_deeply(\@off, [], "$what: where the time went as in the report");
+    return $with;
+}
+
+# The section "Where the time went" of a terminal report (up to the next
+# section's heading), or undef.
+sub waits_block
+{
+    my ($text) = @_;
+    return $text =~ /^(Where the time went.*?)(?=\n\n[^\n]+\n-+\n|\n*\z)/ms
+      ? $1 : undef;
 }
 
 1;

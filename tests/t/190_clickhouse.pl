@@ -8,7 +8,8 @@
 # sample is there once (count per server and epoch as in the capture), and
 # exporting again doubles nothing; the statement texts and plans are there
 # once; `qprof report --clickhouse` prints the same top statements, routes,
-# plan changes, requests and N+1 and errors as the report of the files.
+# plan changes, requests and N+1, errors and the waits the extension
+# sampled (where the time went) as the report of the files.
 # Tables of an older qprof get the new columns from --create-schema. A
 # server that answers garbage or a malformed chunked answer is an error
 # that says so (exit status 2).
@@ -410,6 +411,27 @@ is_deeply({ map { ($_ => $got_n1{$_}{example_request}) } keys %got_n1 },
     { map { ($_ => $want_n1{$_}{example_request}) } keys %want_n1 },
     'report --clickhouse N+1: the same example request');
 
+# Where the time went: the waits the extension's sampler (on by default,
+# every 10 ms; no BPF here) found, in all, per statement and per route.
+my $summary_waits = $doc->{summary}{kernel}{waits};
+ok($summary_waits && $summary_waits->{sampled_executions} > 0,
+    'the report of files has sampled waits');
+same_waits('report --clickhouse waits in all',
+    { all => $fleet->{summary}{kernel}{waits} }, { all => $summary_waits });
+ok(same_waits('report --clickhouse sampled waits by statement',
+        { map { ($fleet_statement_id{ $_->{key} } => $_->{sampled_waits}) }
+              @{ $fleet->{statements} } },
+        { map { ($statement_id{ $_->{key} } => $_->{sampled_waits}) }
+              @{ $doc->{statements} } }) > 3,
+    'statements with sampled waits');
+same_waits('report --clickhouse sampled waits by route',
+    { map { ($_->{name} => $_->{sampled_waits}) }
+          @{ $fleet->{attribution}{groups} } },
+    { map { ($_ => $want_route{$_}{sampled_waits}) } keys %want_route });
+ok((grep { $_->{class} eq 'Timeout' }
+      @{ $want_route{'/reports/slow'}{sampled_waits}{classes} }),
+    'the pg_sleep of /reports/slow sampled as Timeout');
+
 # The terminal: the same top statements, routes and errors as the report
 # of the files.
 my ($trc, $terminal) = run_qprof('report', '--clickhouse', $shards[1]);
@@ -447,6 +469,9 @@ my $n1_title = 'Executions per request (traceparent): N+1';
 ok(defined $block->($all_files, $n1_title), "$n1_title: in the report of files");
 is($block->($all_terminal, $n1_title), $block->($all_files, $n1_title),
     "$n1_title: the same from ClickHouse");
+ok(defined waits_block($all_files), 'Where the time went: in the report of files');
+is(waits_block($all_terminal), waits_block($all_files),
+    'Where the time went: the same from ClickHouse');
 ok(@{ $changes->($all_files) } >= 2, 'Plan changes: in the report of files');
 is_deeply($changes->($all_terminal), $changes->($all_files),
     'Plan changes: the same from ClickHouse');

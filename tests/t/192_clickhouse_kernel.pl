@@ -10,7 +10,9 @@
 # facts has none); so does the kernel_by_statement query of
 # docs/clickhouse-queries.sql; and the terminal report from ClickHouse has
 # the same rows of kernel facts by statement and by route as the report of
-# the files. The JSON's time series and heatmap are the report's too.
+# the files. So are where the time went (the kernel's wait split: CPU, run
+# queue, classes and events; in all, per statement and per route, in the
+# JSON and the terminal), and the JSON's time series and heatmap.
 use strict;
 use warnings;
 use FindBin;
@@ -115,6 +117,32 @@ my ($routes) =
 %got = map { ($_->{name} => $_->{kernel}) } @{ $fleet->{attribution}{groups} };
 same_kernel('routes', \%got, \%want);
 
+# Where the time went, from the kernel's wait split: in all, per
+# statement and per route, the CPU, the run queue, the classes and the
+# events.
+same_waits('report --clickhouse waits in all',
+    { all => $fleet->{summary}{kernel}{waits} },
+    { all => $doc->{summary}{kernel}{waits} });
+%want = map {
+    ("$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}" =>
+          $_->{kernel} && $_->{kernel}{waits})
+} @{ $doc->{statements} };
+%got = map {
+    ("$_->{system_identifier}/$_->{dbid}/$_->{queryid}" =>
+          $_->{kernel} && $_->{kernel}{waits})
+} @{ $fleet->{statements} };
+ok(same_waits('report --clickhouse waits by statement', \%got, \%want) >= 3,
+    'statements with the wait split');
+%want = map { ($_->{name} => $_->{kernel} && $_->{kernel}{waits}) }
+  @{ $routes->{groups} };
+%got = map { ($_->{name} => $_->{kernel} && $_->{kernel}{waits}) }
+  @{ $fleet->{attribution}{groups} };
+same_waits('report --clickhouse waits by route', \%got, \%want);
+ok((grep { $_->{name} =~ /transactionid/ && $_->{ms} > 400 }
+      @{ $doc->{summary}{kernel}{waits}{events} }),
+    'the report names the lock wait')
+  or diag explain $doc->{summary}{kernel}{waits}{events};
+
 # docs/clickhouse-queries.sql's kernel_by_statement, over every day.
 my $sql;
 {
@@ -162,5 +190,11 @@ for my $title ('Kernel facts by statement (over its executions with them)',
     ok(defined $f && $f =~ /\d/, "$title: in the report of files");
     is($block->($terminal, $title), $f, "$title: the same rows from ClickHouse");
 }
+my (undef, $all_terminal) = run_qprof('report', '--clickhouse', $url, '--top',
+    '1000');
+my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
+ok((waits_block($all_files) // '') =~ /Lock/, 'Where the time went: in the report of files');
+is(waits_block($all_terminal), waits_block($all_files),
+    'Where the time went: the same from ClickHouse');
 
 done_testing();
