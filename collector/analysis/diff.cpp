@@ -256,14 +256,15 @@ WaitComparison compare_waits(const ExecutionWork &bw, const ExecutionWork &nw,
 /* The load-independent latency of a row from each side's values less
  * their run-queue time, when no execution (request) of either side
  * lacks the split. */
-LoadIndependentLatency less_runqueue(const LatencyHistogram &b,
-                                     uint64_t b_without,
-                                     const LatencyHistogram &n,
-                                     uint64_t n_without) {
+LoadIndependentLatency
+less_runqueue(const LatencyHistogram &b, const BatchMeans &b_batches,
+              uint64_t b_without, const LatencyHistogram &n,
+              const BatchMeans &n_batches, uint64_t n_without) {
     LoadIndependentLatency l;
     if (b_without > 0 || n_without > 0 || b.count() == 0 || n.count() == 0)
         return l;
     l.present = true;
+    l.batches = batch_test(b_batches, n_batches);
     l.p50_base_ms = b.quantile_ns(0.5) / 1e6;
     l.p50_new_ms = n.quantile_ns(0.5) / 1e6;
     l.p95_base_ms = b.quantile_ns(0.95) / 1e6;
@@ -409,21 +410,38 @@ std::string top_route(const Profile &p, uint32_t statement) {
     return "";
 }
 
-/* The verdict of a latency change of the medians of `test`'s units;
- * `change_pct` gets the median's change. */
-DiffVerdict latency_verdict(double p50_base, double p50_new,
-                            const RankTest &test, const DiffOptions &o,
-                            double &change_pct) {
-    double ratio = p50_base > 0 ? p50_new / p50_base : 0;
+/* What a latency change of the medians of `test`'s units is judged on. */
+struct LatencyChange {
+    double p50_base = 0, p50_new = 0;
+    const RankTest &test;
+    const BatchTest &batches;
+};
+
+/* The verdict of a latency change; `change_pct` gets the median's
+ * change, `within_drift` whether the executions' test alone found one
+ * that the batches do not (the captures' own drift). */
+DiffVerdict latency_verdict(const LatencyChange &c, const DiffOptions &o,
+                            double &change_pct, bool &within_drift) {
+    double ratio = c.p50_base > 0 ? c.p50_new / c.p50_base : 0;
     change_pct = (ratio - 1) * 100;
-    double delta_ms = std::fabs(p50_new - p50_base);
-    bool significant = test.p_value < o.alpha && delta_ms > o.min_delta_ms;
+    within_drift = false;
+    double delta_ms = std::fabs(c.p50_new - c.p50_base);
+    bool significant = c.test.p_value < o.alpha && delta_ms > o.min_delta_ms;
     double threshold = o.fail_on ? std::min(o.fail_on_pct, o.min_change_pct)
                                  : o.min_change_pct;
-    if (significant && change_pct > threshold)
-        return DiffVerdict::Regressed;
-    if (significant && change_pct < -threshold)
-        return DiffVerdict::Improved;
+    DiffVerdict verdict = !significant              ? DiffVerdict::Unchanged
+                          : change_pct > threshold  ? DiffVerdict::Regressed
+                          : change_pct < -threshold ? DiffVerdict::Improved
+                                                    : DiffVerdict::Unchanged;
+    if (verdict == DiffVerdict::Unchanged || !c.batches.present)
+        return verdict;
+    /* the batches must move the same way, beyond their own spread */
+    bool slower = verdict == DiffVerdict::Regressed;
+    bool beyond = c.batches.p_value < o.alpha &&
+                  (slower ? c.batches.t > 0 : c.batches.t < 0);
+    if (beyond)
+        return verdict;
+    within_drift = true;
     return DiffVerdict::Unchanged;
 }
 
@@ -446,13 +464,15 @@ void judge(DiffRow &row, const DiffOptions &o) {
                     : (row.fresh.mean_ms - row.base.mean_ms) * row.fresh.calls;
     double change_pct = 0;
     row.raw_verdict =
-        latency_verdict(p50_base, p50_new, row.test, o, change_pct);
+        latency_verdict({p50_base, p50_new, row.test, row.batches}, o,
+                        change_pct, row.within_drift);
     row.verdict = row.raw_verdict;
     /* the machine's load (time waiting for a CPU) taken out where known */
     const LoadIndependentLatency &li = row.less_runqueue;
     if (li.present)
-        row.verdict = latency_verdict(li.p50_base_ms, li.p50_new_ms, li.test, o,
-                                      change_pct);
+        row.verdict = latency_verdict(
+            {li.p50_base_ms, li.p50_new_ms, li.test, li.batches}, o, change_pct,
+            row.within_drift);
     double share = std::max(row.base.share, row.fresh.share) * 100;
     row.fails = o.fail_on && row.verdict == DiffVerdict::Regressed &&
                 change_pct > o.fail_on_pct && share >= o.min_share_pct;
@@ -461,6 +481,7 @@ void judge(DiffRow &row, const DiffOptions &o) {
 /* A judged row's part of the result's totals. */
 void count_verdict(DiffResult &r, const DiffRow &row) {
     r.failed = r.failed || row.fails;
+    r.within_drift_rows += row.within_drift;
     if (!row.less_runqueue.present)
         return;
     ++r.load_independent_rows;
@@ -639,12 +660,14 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         const ExecutionWork *bw = bs ? statement_work(b.facts, *bs) : nullptr;
         const ExecutionWork *nw = ns ? statement_work(n.facts, *ns) : nullptr;
         if (bw && nw) {
+            row.batches = batch_test(bw->batches, nw->batches);
             row.work = compare_work(*bw, *nw, options);
             row.waits = compare_waits(*bw, *nw, ba.waits.totals(),
                                       na.waits.totals(), options);
-            row.less_runqueue =
-                less_runqueue(bw->latency_less_runqueue, bw->without_split,
-                              nw->latency_less_runqueue, nw->without_split);
+            row.less_runqueue = less_runqueue(
+                bw->latency_less_runqueue, bw->batches_less_runqueue,
+                bw->without_split, nw->latency_less_runqueue,
+                nw->batches_less_runqueue, nw->without_split);
         }
         row.route = ns ? top_route(fresh, static_cast<uint32_t>(j)) : "";
         if (row.route.empty() && bs)
@@ -703,15 +726,21 @@ DiffResult diff_profiles(const DiffSource &b, const DiffSource &n,
         if (bq.requests > 0 && nq.requests > 0) {
             row.unit = DiffUnit::Request;
             row.test = mann_whitney(bq.latency, nq.latency);
-            row.less_runqueue =
-                less_runqueue(bq.latency_less_runqueue, bq.without_split,
-                              nq.latency_less_runqueue, nq.without_split);
+            row.batches = batch_test(bq.batches, nq.batches);
+            row.less_runqueue = less_runqueue(
+                bq.latency_less_runqueue, bq.batches_less_runqueue,
+                bq.without_split, nq.latency_less_runqueue,
+                nq.batches_less_runqueue, nq.without_split);
         } else {
             row.test = mann_whitney(ba.latency, na.latency);
-            if (both_worked)
+            if (both_worked) {
+                const ExecutionWork &bew = bw->second, &new_work = nw->second;
+                row.batches = batch_test(bew.batches, new_work.batches);
                 row.less_runqueue = less_runqueue(
-                    bw->second.latency_less_runqueue, bw->second.without_split,
-                    nw->second.latency_less_runqueue, nw->second.without_split);
+                    bew.latency_less_runqueue, bew.batches_less_runqueue,
+                    bew.without_split, new_work.latency_less_runqueue,
+                    new_work.batches_less_runqueue, new_work.without_split);
+            }
         }
         row.route = name;
         judge(row, options);

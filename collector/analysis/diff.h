@@ -6,7 +6,9 @@
  * executions binned in the latency histograms. With the kernel facts' wait
  * split on both sides, where the time went is compared too, and the
  * verdict is over the latency less the time spent waiting for a CPU (the
- * machine's load, not the statement's doing).
+ * machine's load, not the statement's doing). A change must also stand
+ * out of each capture's own drift: the batch means of consecutive
+ * executions (batch_means.h), compared by Welch's t test.
  */
 #pragma once
 
@@ -128,6 +130,7 @@ struct LoadIndependentLatency {
     bool present = false;
     double p50_base_ms = 0, p50_new_ms = 0, p95_base_ms = 0, p95_new_ms = 0;
     RankTest test;
+    BatchTest batches;       /* of the same values, batched */
     double median_ratio = 0; /* 0: unknown */
 };
 
@@ -140,12 +143,16 @@ struct DiffRow {
     /* executions; for a route with requests on both sides, its requests */
     DiffUnit unit = DiffUnit::Execution;
     RankTest test;
+    BatchTest batches;       /* of the unit's latency, batched */
     double median_ratio = 0; /* NEW p50 / BASE p50 of the unit, 0: unknown */
     double added_ms = 0;     /* (mean NEW - mean BASE) * units in NEW */
     /* over the load-independent latency when present, else the latency */
     DiffVerdict verdict = DiffVerdict::Unchanged;
     DiffVerdict raw_verdict = DiffVerdict::Unchanged; /* over the latency */
     bool fails = false; /* makes --fail-on exit 1 */
+    /* the test over the executions (requests) alone found a change, the
+     * batches did not: it is within the captures' own drift, unchanged */
+    bool within_drift = false;
     LoadIndependentLatency less_runqueue;
     WaitComparison waits;
     /* statements: the plan change (dominant plans differ in shape) */
@@ -179,6 +186,8 @@ struct DiffResult {
      * latency, and of them those whose latency alone would have been
      * judged otherwise */
     size_t load_independent_rows = 0, load_changed_verdicts = 0;
+    /* rows (statements and routes) held unchanged by their batches */
+    size_t within_drift_rows = 0;
 };
 
 /* One side of a comparison: its captures, their profile and what else

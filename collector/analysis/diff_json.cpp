@@ -55,7 +55,27 @@ void write_plan(JsonWriter &w, const char *name, const DiffPlan &p) {
         .end_object();
 }
 
-void write_test(JsonWriter &w, const RankTest &t, DiffUnit unit) {
+void write_batches(JsonWriter &w, const BatchTest &b) {
+    w.key("batches");
+    if (!b.present) {
+        w.null();
+        return;
+    }
+    w.begin_object()
+        .field("method", "welch-t-batch-means")
+        .field("batches_base", static_cast<uint64_t>(b.batches_base))
+        .field("batches_new", static_cast<uint64_t>(b.batches_new))
+        .field("batch_size_base", b.batch_size_base)
+        .field("batch_size_new", b.batch_size_new)
+        .field("ratio", b.ratio)
+        .field("t", b.t) /* null: infinite, neither side spreads */
+        .field("df", b.df)
+        .field("p_value", b.p_value)
+        .end_object();
+}
+
+void write_test(JsonWriter &w, const RankTest &t, const BatchTest &batches,
+                DiffUnit unit) {
     w.begin_object()
         .field("method", "mann-whitney-u")
         .field("unit", unit_name(unit))
@@ -63,8 +83,9 @@ void write_test(JsonWriter &w, const RankTest &t, DiffUnit unit) {
         .field("executions_new", t.n_new)
         .field("u", t.u)
         .field("z", t.z)
-        .field("p_value", t.p_value)
-        .end_object();
+        .field("p_value", t.p_value);
+    write_batches(w, batches);
+    w.end_object();
 }
 
 void write_change(JsonWriter &w, const WorkChange &c) {
@@ -97,7 +118,7 @@ void write_less_runqueue(JsonWriter &w, const DiffRow &r) {
     else
         w.null();
     w.key("test");
-    write_test(w, l.test, r.unit);
+    write_test(w, l.test, l.batches, r.unit);
     w.end_object();
 }
 
@@ -157,7 +178,8 @@ void write_rows(JsonWriter &w, const char *name,
             .field("verdict_basis", r.less_runqueue.present
                                         ? "latency_less_runqueue"
                                         : "latency")
-            .field("fails", r.fails);
+            .field("fails", r.fails)
+            .field("within_drift", r.within_drift);
         w.key("route").string_or_null(r.route);
         bool route = r.kind == "route";
         write_side(w, "base", r.base, route);
@@ -169,7 +191,7 @@ void write_rows(JsonWriter &w, const char *name,
             w.null();
         w.field("added_ms", r.added_ms);
         w.key("test");
-        write_test(w, r.test, r.unit);
+        write_test(w, r.test, r.batches, r.unit);
         write_less_runqueue(w, r);
         w.key("work").begin_array();
         for (const WorkChange &c : r.work)
@@ -233,7 +255,8 @@ std::string render_diff_json(const DiffResult &d) {
     w.end_object();
     w.field("failed", d.failed)
         .field("load_independent_rows", d.load_independent_rows)
-        .field("load_changed_verdicts", d.load_changed_verdicts);
+        .field("load_changed_verdicts", d.load_changed_verdicts)
+        .field("within_drift_rows", static_cast<uint64_t>(d.within_drift_rows));
     write_rows(w, "statements", d.statements);
     write_rows(w, "routes", d.routes);
     w.end_object();

@@ -52,6 +52,7 @@ void add_work(ExecutionWork &w, const pb::Sample &s, const WaitView &waits,
                          weight);
     if (!s.sqlstate().empty() && s.sqlstate() != "00000")
         w.errors += weight;
+    w.batches.add(s.plan_time_ns() + s.exec_time_ns());
     if (!waits.present) {
         ++w.without_split;
         return;
@@ -62,6 +63,7 @@ void add_work(ExecutionWork &w, const pb::Sample &s, const WaitView &waits,
     uint64_t ns =
         less_runqueue(s.plan_time_ns() + s.exec_time_ns(), waits.runqueue_ns);
     w.latency_less_runqueue.add(LatencyHistogram::bucket_of(ns), ns);
+    w.batches_less_runqueue.add(ns);
 }
 
 class SampleFactsBuilder : public CaptureVisitor {
@@ -135,6 +137,7 @@ class SampleFactsBuilder : public CaptureVisitor {
             rr.total_ns += part.ns;
             uint64_t ns = static_cast<uint64_t>(std::llround(part.ns));
             rr.latency.add(LatencyHistogram::bucket_of(ns), ns);
+            rr.batches.add(ns);
             if (!part.split) {
                 ++rr.without_split;
                 continue;
@@ -142,6 +145,7 @@ class SampleFactsBuilder : public CaptureVisitor {
             uint64_t less = less_runqueue(ns, part.runqueue_ns);
             rr.latency_less_runqueue.add(LatencyHistogram::bucket_of(less),
                                          less);
+            rr.batches_less_runqueue.add(less);
         }
     }
 

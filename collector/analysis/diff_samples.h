@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include "batch_means.h"
 #include "capture_set.h"
 #include "latency_histogram.h"
 #include "wait_breakdown.h"
@@ -40,6 +41,9 @@ struct RouteRequests {
      * the time its executions waited for a CPU; and those that do not */
     LatencyHistogram latency_less_runqueue;
     uint64_t without_split = 0;
+    /* the same values in the order the requests ended, batched: the
+     * capture's own drift (batch_means.h) */
+    BatchMeans batches, batches_less_runqueue;
 
     double mean_ns() const {
         return requests ? total_ns / static_cast<double>(requests) : 0;
@@ -91,6 +95,10 @@ struct ExecutionWork {
     std::array<Moments, kWaitParts> wait_parts_ms;
     LatencyHistogram latency_less_runqueue;
     uint64_t without_split = 0; /* recorded executions without it */
+    /* the latency of recorded executions, and less their run-queue time,
+     * in the order the capture holds them, batched: the capture's own
+     * drift (batch_means.h) */
+    BatchMeans batches, batches_less_runqueue;
 };
 
 /* A statement as the profile tells it apart: server, database, text (1 +

@@ -68,7 +68,8 @@ bool any_significant(const std::vector<WorkChange> &changes) {
 /* Rows whose details are worth their lines. */
 bool worth_details(const DiffRow &r) {
     return r.verdict != DiffVerdict::Unchanged || r.raw_verdict != r.verdict ||
-           any_significant(r.work) || any_significant(r.waits.parts);
+           r.within_drift || any_significant(r.work) ||
+           any_significant(r.waits.parts);
 }
 
 std::string one_line(const std::string &text, size_t width) {
@@ -161,6 +162,23 @@ void raw_latency(std::string &out, const DiffRow &r) {
     line(out, buf);
 }
 
+/* A change the executions' test found and the batches did not: the
+ * captures' own drift, with the batches' figures. */
+void drift(std::string &out, const DiffRow &r) {
+    const BatchTest &b =
+        r.less_runqueue.present ? r.less_runqueue.batches : r.batches;
+    const char *unit = r.unit == DiffUnit::Request ? "requests" : "executions";
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "    within the captures' own drift: %zu/%zu batches of %llu/%llu "
+             "%s, %s (t %.1f, p %s)",
+             b.batches_base, b.batches_new,
+             static_cast<unsigned long long>(b.batch_size_base),
+             static_cast<unsigned long long>(b.batch_size_new), unit,
+             change(b.ratio).c_str(), b.t, p_value(b.p_value).c_str());
+    line(out, buf);
+}
+
 /* Where the time of a call went on each side, what changed and what grew
  * (with the wait split on both sides). */
 void wait_details(std::string &out, const DiffRow &r) {
@@ -244,6 +262,8 @@ void details(std::string &out, const DiffRow &r) {
                  ms(b.ms_per_request).c_str(), ms(n.ms_per_request).c_str());
         line(out, buf);
     }
+    if (r.within_drift)
+        drift(out, r);
     if (r.less_runqueue.present)
         raw_latency(out, r);
     if (r.waits.present)
@@ -336,6 +356,18 @@ std::string render_diff_text(const DiffResult &d) {
                  : d.options.min_change_pct,
              d.options.min_delta_ms);
     line(out, buf);
+    snprintf(buf, sizeof buf,
+             "  and beyond each capture's own drift: batches of consecutive "
+             "executions, Welch t p < %g",
+             d.options.alpha);
+    line(out, buf);
+    if (d.within_drift_rows > 0) {
+        snprintf(buf, sizeof buf,
+                 "  %zu row(s) whose executions' test alone found a change "
+                 "are within that drift: unchanged",
+                 d.within_drift_rows);
+        line(out, buf);
+    }
     if (d.load_independent_rows > 0) {
         snprintf(buf, sizeof buf,
                  "~ judged on the latency less its run-queue time (the "
