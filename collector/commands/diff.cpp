@@ -2,7 +2,8 @@
  * qprof diff BASE NEW — two captures compared: what got slower, where and
  * why, with a significance test over the executions; --fail-on turns it
  * into a CI gate (exit status 1 on a significant regression), judged on
- * the latency less run-queue time where both captures have it.
+ * the latency less run-queue time where both captures have it, and beyond
+ * each capture's own drift from batch to batch.
  */
 #include "capture_set.h"
 #include "commands.h"
@@ -39,6 +40,8 @@ const char *kDiffUsage =
     "both sides (BPF), where a call's time went (CPU, run queue, I/O wait,\n"
     "Lock, LWLock, other waits) is compared and tested too, and latencies\n"
     "are judged less their run-queue time, the machine's load (marked ~).\n"
+    "A change must also stand out of each capture's own drift: Welch's t\n"
+    "over batches of consecutive executions (requests), p < --alpha.\n"
     "  --fail-on PERCENT   exit 1 when a statement or route that took at\n"
     "                      least --min-share of the database time (of BASE\n"
     "                      or NEW) got significantly slower: its median by\n"
