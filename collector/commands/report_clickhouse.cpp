@@ -29,7 +29,7 @@ struct FleetPlanChange {
 
 std::vector<FleetPlanChange> plan_changes(const FleetReport &r) {
     std::vector<FleetPlanChange> out;
-    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+    for (uint32_t i : r.plan_changes) {
         const std::vector<FleetPlan> &plans = r.statements[i].plans;
         if (plans.size() < 2)
             continue;

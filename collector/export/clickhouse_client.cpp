@@ -12,12 +12,15 @@ std::string ClickHouseClient::where() const {
 }
 
 std::string ClickHouseClient::run(const std::string &query_param,
-                                  const std::string &body) const {
+                                  const std::string &body,
+                                  const std::string &settings) const {
     /* no database parameter: a statement names its tables with their
      * database, and one that creates the database runs before it exists */
     std::string target = "/";
     if (!query_param.empty())
         target += "?query=" + url_encode(query_param);
+    if (!settings.empty())
+        target += (query_param.empty() ? "?" : "&") + settings;
     HttpResponse r = http_post(url_, target, body);
     if (r.status != 200) {
         std::string message = r.body;
@@ -31,6 +34,12 @@ std::string ClickHouseClient::run(const std::string &query_param,
 }
 
 std::string ClickHouseClient::query(const std::string &sql) const {
+    /* a statement longer than ClickHouse's max_query_size (256 KiB) asks
+     * for its size: a report naming thousands of statements. Only then: a
+     * readonly user may not change settings. */
+    if (sql.size() > kDefaultMaxQuerySize)
+        return run("", sql,
+                   "max_query_size=" + std::to_string(sql.size() + 4096));
     return run("", sql);
 }
 

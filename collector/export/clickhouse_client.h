@@ -40,8 +40,12 @@ class ClickHouseClient {
     std::string where() const;
 
   private:
-    std::string run(const std::string &query_param,
-                    const std::string &body) const;
+    /* `settings`: URL parameters (name=value&...), or empty */
+    std::string run(const std::string &query_param, const std::string &body,
+                    const std::string &settings = "") const;
+    /* ClickHouse's max_query_size unless the server's profile says
+     * otherwise */
+    static constexpr size_t kDefaultMaxQuerySize = 256 * 1024;
 
     HttpUrl url_;
     std::string database_;

@@ -114,6 +114,7 @@ class FleetQueries {
         summary();
         statements();
         requests();
+        changed_plans();
         plans();
         groups();
         waits();
@@ -346,6 +347,36 @@ class FleetQueries {
                 r_.kernel_statements.push_back(
                     static_cast<uint32_t>(r_.statements.size()));
             r_.statements.push_back(std::move(s));
+        }
+    }
+
+    /* The statements that ran with more than one plan, the first --top of
+     * them by their first execution (the report of files compares the
+     * plans of every statement, in the order they first ran, and lists
+     * --top of them); those not listed yet are added. */
+    void changed_plans() {
+        Rows rows = c_.select(
+            "SELECT server_id, dbid, queryid FROM " + table("samples") +
+            " FINAL" + where_and("planid != 0 AND queryid != 0") +
+            " GROUP BY server_id, dbid, queryid HAVING uniqExact(planid) >= 2 "
+            "ORDER BY min(start_unix_us), server_id, dbid, queryid LIMIT " +
+            std::to_string(f_.top));
+        check_columns(rows, 3, "changed plans");
+        std::string missing;
+        for (const auto &row : rows)
+            if (statement_index(unum(row[0]), unum(row[1]), snum(row[2]), "") <
+                0)
+                missing += std::string(missing.empty() ? "(" : ", (") + row[0] +
+                           ", " + row[1] + ", " + row[2] + ")";
+        if (!missing.empty())
+            add_statements(
+                where_and("(server_id, dbid, queryid) IN (" + missing + ")"),
+                f_.top);
+        for (const auto &row : rows) {
+            int s =
+                statement_index(unum(row[0]), unum(row[1]), snum(row[2]), "");
+            if (s >= 0)
+                r_.plan_changes.push_back(static_cast<uint32_t>(s));
         }
     }
 

@@ -157,13 +157,17 @@ struct FleetReport {
     int64_t first_unix_us = 0, last_unix_us = 0;
     double max_weight = 1;
     FleetWaits waits; /* of the top-level executions */
-    /* top by total time, then the statements other sections name (N+1) */
+    /* top by total time, then the statements other sections name (N+1,
+     * plan changes) */
     std::vector<FleetStatement> statements;
     size_t top_statements = 0;      /* of them, those of the top */
     std::string group_by;           /* the attribution's name */
     std::vector<FleetGroup> groups; /* top by total time */
     uint64_t groups_total = 0;
     std::vector<FleetError> errors_by_sqlstate;
+    /* the statements whose plans changed (at least two plans), by their
+     * first execution, --top of them, as the report of files lists them */
+    std::vector<uint32_t> plan_changes;
     /* requests: a request is its id's top-level executions on one backend
      * (server_id, pid, request) */
     std::string request_tag; /* traceparent or request_id, or empty */

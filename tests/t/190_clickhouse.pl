@@ -465,6 +465,38 @@ my $changes = sub {
 my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
 my (undef, $all_terminal) = run_qprof('report', '--clickhouse', $shards[1],
     '--top', '1000');
+# With --top 3, a statement whose plans changed is not among the top ones:
+# both reports list its plan change all the same.
+my (undef, $few_files) = run_qprof('report', '--top', '3', @captures);
+my (undef, $few_terminal) = run_qprof('report', '--clickhouse', $shards[1],
+    '--top', '3');
+my $unkeyed = sub { [ sort map { s/\b[sp]\d+\b/k/gr } @{ $changes->($_[0]) } ] };
+is(scalar @{ $unkeyed->($few_files) }, 2,
+    '--top 3: the report of files has both plan changes');
+is_deeply($unkeyed->($few_terminal), $unkeyed->($few_files),
+    '--top 3: the same plan changes from ClickHouse');
+my ($few_rc, $few_doc) = report_json(@captures, '--top', '3');
+(undef, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
+    '--top', '3');
+my $few = decode_json($cout);
+my %few_id = map {
+    ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}")
+} @{ $few->{statements} };
+my %few_planid = map { ($_->{key} => $_->{planid}) }
+  map { @{ $_->{plans} } } @{ $few->{statements} };
+my %few_want_id = map {
+    ($_->{key} => "$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}")
+} @{ $few_doc->{statements} };
+my %few_want_planid = map { ($_->{key} => $_->{planid}) } @{ $few_doc->{plans} };
+ok((grep { $_->{statement} !~ /^s[123]$/ } @{ $few->{plan_changes} }),
+    '--top 3: a statement whose plans changed is not in the top')
+  or diag explain $few->{plan_changes};
+is_deeply(
+    { map { $change_of->($_, \%few_id, \%few_planid) } @{ $few->{plan_changes} } },
+    { map { $change_of->($_, \%few_want_id, \%few_want_planid) }
+          @{ $few_doc->{plan_changes} } },
+    '--top 3: report --clickhouse --json has the plan changes of the report');
+
 my $n1_title = 'Executions per request (traceparent): N+1';
 ok(defined $block->($all_files, $n1_title), "$n1_title: in the report of files");
 is($block->($all_terminal, $n1_title), $block->($all_files, $n1_title),
