@@ -40,7 +40,8 @@ void LockWindows::add(const Execution &e) {
     auto found = backends_.find(key);
     if (found == backends_.end()) {
         if (backends_.size() >= kMaxBackends) {
-            backends_.clear(); /* bounded: forget the oldest windows */
+            count_open_waits(); /* bounded: forget the oldest windows */
+            backends_.clear();
             recent_writers_.clear();
         }
         found = backends_.emplace(key, Backend()).first;
@@ -48,6 +49,7 @@ void LockWindows::add(const Execution &e) {
         found->second.pid = e.pid;
     }
     Backend &b = found->second;
+    answer(b, e);
     b.dbid = e.dbid;
     if (e.takes_row_locks) {
         if (recent_writers_.size() < kRecentWriters)
@@ -74,27 +76,72 @@ void LockWindows::match(const Execution &w) {
     LockWaiterStats &ws = waiters[w.statement];
     ws.waits += w.weight;
     ws.lock_ns += w.weight * static_cast<double>(w.lock_wait_ns);
-    /* a statement run by several candidate backends counts once */
-    std::vector<uint32_t> holders;
+    if (open_waits_.size() >= kMaxOpenWaits)
+        count_open_waits(); /* bounded: no more waiting for answers */
+    OpenWait open;
+    open.statement = w.statement;
+    open.weight = w.weight;
+    open.lock_ns = w.weight * static_cast<double>(w.lock_wait_ns);
+    open.ended_from_us = ended_from;
+    open.end_us = w.end_unix_us;
+    std::vector<Backend *> unanswered;
     for (uint64_t key : recent_writers_) {
         auto found = backends_.find(key);
         if (found == backends_.end()) /* forgotten */
             continue;
-        const Backend &b = found->second;
+        Backend &b = found->second;
         if (b.server != w.server || b.pid == w.pid || b.dbid != w.dbid ||
             !b.has_writer || b.writer_start_us > began_by ||
             b.writer_end_us < w.start_unix_us - kLockLookbackUs)
             continue;
-        bool released = false;
-        for (int64_t end : b.ends_us)
+        bool released = false, ended_later = false;
+        for (int64_t end : b.ends_us) {
             if (end >= b.writer_end_us && end >= ended_from && end <= ended_by)
                 released = true;
-        if (released && std::find(holders.begin(), holders.end(), b.writer) ==
-                            holders.end())
-            holders.push_back(b.writer);
+            ended_later = ended_later || end > ended_by;
+        }
+        /* a statement run by several candidate backends counts once */
+        if (released && std::find(open.holders.begin(), open.holders.end(),
+                                  b.writer) == open.holders.end())
+            open.holders.push_back(b.writer);
+        else if (!released && !ended_later &&
+                 std::find(unanswered.begin(), unanswered.end(), &b) ==
+                     unanswered.end())
+            unanswered.push_back(&b); /* its release may not be written yet */
     }
-    bool any = !holders.empty();
-    for (uint32_t holder : holders) {
+    if (unanswered.empty()) {
+        count(open);
+        return;
+    }
+    uint64_t id = next_wait_++;
+    for (Backend *b : unanswered)
+        b->questions.push_back({id, b->writer});
+    open.unanswered = unanswered.size();
+    open_waits_.emplace(id, std::move(open));
+}
+
+void LockWindows::answer(Backend &b, const Execution &e) {
+    for (const Question &q : b.questions) {
+        auto found = open_waits_.find(q.wait);
+        if (found == open_waits_.end()) /* counted already */
+            continue;
+        OpenWait &w = found->second;
+        if (e.start_unix_us <= w.end_us + kLockWindowSlackUs &&
+            e.end_unix_us >= w.ended_from_us &&
+            e.end_unix_us <= w.end_us + kReleaseLagUs &&
+            std::find(w.holders.begin(), w.holders.end(), q.writer) ==
+                w.holders.end())
+            w.holders.push_back(q.writer);
+        if (--w.unanswered == 0) {
+            count(w);
+            open_waits_.erase(found);
+        }
+    }
+    b.questions.clear();
+}
+
+void LockWindows::count(const OpenWait &w) {
+    for (uint32_t holder : w.holders) {
         uint64_t key = static_cast<uint64_t>(w.statement) << 32 | holder;
         auto found = pair_index_.find(key);
         if (found == pair_index_.end()) {
@@ -110,10 +157,28 @@ void LockWindows::match(const Execution &w) {
         }
         LockWaitPair &p = pairs[found->second];
         p.waits += w.weight;
-        p.lock_ns += w.weight * static_cast<double>(w.lock_wait_ns);
+        p.lock_ns += w.lock_ns;
     }
-    if (any)
-        ws.waits_with_candidates += w.weight;
+    if (!w.holders.empty())
+        waiters[w.statement].waits_with_candidates += w.weight;
+}
+
+void LockWindows::count_open_waits() {
+    /* in the order the waits came: the same capture gives the same pairs */
+    std::vector<std::pair<uint64_t, const OpenWait *>> open;
+    open.reserve(open_waits_.size());
+    for (const auto &entry : open_waits_)
+        open.emplace_back(entry.first, &entry.second);
+    std::sort(open.begin(), open.end());
+    for (const auto &entry : open)
+        count(*entry.second);
+    open_waits_.clear();
+    for (auto &entry : backends_)
+        entry.second.questions.clear();
+}
+
+void LockWindows::finish() {
+    count_open_waits();
 }
 
 } // namespace qprof

@@ -18,9 +18,16 @@
  *   - and whose backend finished a statement (its COMMIT, or H itself when
  *     it committed alone) within the window in which the wait ended.
  * Table locks taken by utility statements (DDL, LOCK TABLE) are not seen.
- * Only executions with kernel facts take part (the waits come from them).
- * Executions are seen in the capture's order, which is the order they
- * ended in: a holder is found when its samples come before the waiter's.
+ * Only executions with kernel facts or sampled waits take part (the waits
+ * come from them).
+ * Executions are seen in the capture's order, the order their samples were
+ * written. On a loaded machine the holder's COMMIT may release the lock and
+ * be switched out before it writes its sample, so the waiter's sample can
+ * come first: a candidate backend that has not yet finished a statement in
+ * the window is asked again at its next execution, which counts when it
+ * began before the wait ended and ended at most kReleaseLagUs after the
+ * waiter. A wait is counted once every candidate has answered, or at the
+ * end of the capture.
  */
 #pragma once
 
@@ -52,6 +59,9 @@ constexpr uint64_t kMinMatchedLockWaitNs = 1000000;
 constexpr int64_t kLockLookbackUs = 60 * 1000000;
 /* Tolerance of the windows: the samples' clock against the wait's. */
 constexpr int64_t kLockWindowSlackUs = 2000;
+/* How long after the waiter ended a releasing statement, written after the
+ * waiter's sample, may end (it was switched out after releasing). */
+constexpr int64_t kReleaseLagUs = 50000;
 
 class LockWindows {
   public:
@@ -65,6 +75,9 @@ class LockWindows {
         uint64_t lock_wait_ns = 0; /* the Lock class's time */
     };
     void add(const Execution &e);
+    /* The end of the capture: counts the waits still waiting for a
+     * candidate's next execution. */
+    void finish();
 
     /* Whether an execution takes row locks, from its sample. */
     static bool takes_row_locks(const capture::v1::Sample &s);
@@ -72,7 +85,8 @@ class LockWindows {
     static uint64_t lock_wait_ns(const capture::v1::Sample &s);
 
     /* waiting statement -> its waits (index = statement), filled as
-     * executions come; pairs by waiter, in no order */
+     * executions come and complete after finish(); pairs by waiter, in no
+     * order */
     std::vector<LockWaiterStats> waiters;
     std::vector<LockWaitPair> pairs;
 
@@ -81,7 +95,21 @@ class LockWindows {
     static constexpr size_t kRecentWriters = 256;
     static constexpr size_t kMaxBackends = 1 << 16;
     static constexpr size_t kMaxPairs = 1 << 16;
+    static constexpr size_t kMaxOpenWaits = 1 << 14;
 
+    /* A wait some candidate backends have still to answer for. */
+    struct OpenWait {
+        uint32_t statement = 0;
+        double weight = 1, lock_ns = 0;
+        int64_t ended_from_us = 0, end_us = 0; /* the waiter's */
+        std::vector<uint32_t> holders;         /* statements, no repeats */
+        size_t unanswered = 0;                 /* backends */
+    };
+    /* An open wait a backend's next execution answers for. */
+    struct Question {
+        uint64_t wait = 0;   /* key of open_waits_ */
+        uint32_t writer = 0; /* the backend's candidate statement */
+    };
     struct Backend {
         uint32_t server = 0, dbid = 0;
         int32_t pid = 0;
@@ -90,8 +118,12 @@ class LockWindows {
         int64_t writer_start_us = 0, writer_end_us = 0;
         int64_t ends_us[kRecentEnds] = {};
         size_t next_end = 0;
+        std::vector<Question> questions;
     };
     void match(const Execution &w);
+    void answer(Backend &b, const Execution &e);
+    void count(const OpenWait &w);
+    void count_open_waits();
 
     std::unordered_map<uint64_t, Backend> backends_;
     /* the backends of the last row-locking executions (a ring; a backend
@@ -99,6 +131,8 @@ class LockWindows {
     std::vector<uint64_t> recent_writers_;
     size_t next_writer_ = 0;
     std::unordered_map<uint64_t, uint32_t> pair_index_;
+    std::unordered_map<uint64_t, OpenWait> open_waits_;
+    uint64_t next_wait_ = 0;
 };
 
 } // namespace qprof

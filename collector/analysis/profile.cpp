@@ -240,6 +240,7 @@ class ProfileBuilder : public CaptureVisitor {
     }
 
     void finish() {
+        p_.lock_windows.finish();
         for (auto &open : open_requests_)
             close_request(open.second);
         open_requests_.clear();

@@ -5,7 +5,9 @@
  *   - 4 rounds of a row lock: backend 202 updates the row (route /pay),
  *     sleeps 0.5 s in its transaction and commits; backend 101's
  *     SELECT ... FOR UPDATE (route /checkout) waits 489 ms of its 493 ms
- *     on Lock:transactionid;
+ *     on Lock:transactionid. In the last round the machine is loaded: the
+ *     COMMIT is switched out before and after it releases the row, and
+ *     its sample comes after the waiter's;
  *   - 6 backends run a CPU-bound statement at once (route /report): 1 s
  *     each, 330 ms on the CPU, 660 ms in the run queue (66 waits), 10 ms
  *     with no wait event;
@@ -55,7 +57,7 @@ class WaitCapture {
 
     void run() {
         for (int round = 0; round < 4; ++round)
-            lock_round(kBeginUs + round * 2000000ll);
+            lock_round(kBeginUs + round * 2000000ll, round == 3);
         int64_t t = kBeginUs + 10000000;
         for (int32_t pid = 301; pid <= 306; ++pid) {
             qprof::ExecIo io;
@@ -84,8 +86,10 @@ class WaitCapture {
     }
 
   private:
-    /* Backend 202 holds the row 0.5 s; backend 101 waits for it. */
-    void lock_round(int64_t t) {
+    /* Backend 202 holds the row 0.5 s; backend 101 waits for it. Loaded:
+     * the COMMIT runs from 509 to 521 ms, releasing the row at 509 ms, and
+     * the waiter, from 20 to 513 ms, is written first. */
+    void lock_round(int64_t t, bool loaded) {
         qprof::ExecIo update;
         update.oncpu_ns = 1 * kMs;
         capture_.emit(kUpdate, 202, t, 1 * kMs, &update, 1);
@@ -96,7 +100,8 @@ class WaitCapture {
         capture_.emit(kSleep, 202, t + 1000, 500 * kMs, &sleep);
         qprof::ExecIo commit;
         commit.oncpu_ns = 1 * kMs;
-        capture_.emit(kCommit, 202, t + 501000, 1 * kMs, &commit, 1);
+        if (!loaded)
+            capture_.emit(kCommit, 202, t + 501000, 1 * kMs, &commit, 1);
         qprof::ExecIo waiter;
         waiter.oncpu_ns = 2 * kMs;
         waiter.runqueue_ns = 1 * kMs;
@@ -105,7 +110,14 @@ class WaitCapture {
         waiter.wait_class_ns[0] = 1 * kMs;
         waiter.wait_class_count[0] = 1;
         waiter.offcpu_other_ns = 491 * kMs;
-        capture_.emit(kForUpdate, 101, t + 10000, 493 * kMs, &waiter, 1);
+        capture_.emit(kForUpdate, 101, t + (loaded ? 20000 : 10000), 493 * kMs,
+                      &waiter, 1);
+        if (loaded) {
+            commit.wait_class_ns[0] = 11 * kMs; /* switched out */
+            commit.wait_class_count[0] = 2;
+            commit.offcpu_other_ns = 11 * kMs;
+            capture_.emit(kCommit, 202, t + 509000, 12 * kMs, &commit, 1);
+        }
     }
 
     fixture::Capture capture_;
