@@ -489,6 +489,33 @@ void requests_json(JsonWriter &w, const FleetReport &r) {
     w.end_object();
 }
 
+/* `node_hotspots` as in the report's JSON. */
+void hotspots_json(JsonWriter &w, const FleetReport &r) {
+    w.key("node_hotspots").begin_array();
+    for (const FleetHotspot &h : r.node_hotspots) {
+        w.begin_object();
+        w.field("node_type", h.node_type);
+        w.key("relation").string_or_null(h.relation);
+        w.key("index").string_or_null(h.index);
+        w.field("executions", h.executions);
+        w.field("loops", h.loops);
+        w.field("actual_rows", h.actual_rows);
+        w.field("rows_removed_by_filter", h.rows_removed_by_filter);
+        w.key("total_time_ms");
+        h.timed ? w.value(h.total_time_ms) : w.null();
+        w.field("shared_blks_read", h.shared_blks_read);
+        w.field("temp_blks_written", h.temp_blks_written);
+        w.key("max_estimate_factor");
+        h.max_estimate_factor > 0 ? w.value(h.max_estimate_factor) : w.null();
+        w.key("statements").begin_array();
+        for (uint32_t s : h.statements)
+            w.value("s" + std::to_string(s + 1));
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+}
+
 /* The report's JSON field names, for the parts ClickHouse answers. */
 std::string render_json(const FleetReport &r, const std::string &where) {
     JsonWriter w;
@@ -524,6 +551,9 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     w.field("wait_executions", r.waits.executions);
     w.key("waits");
     waits_json(w, r.waits);
+    w.end_object();
+    w.key("node_actuals").begin_object();
+    w.field("executions", r.actuals_executions);
     w.end_object();
     w.end_object();
     std::vector<size_t> first_key = first_plan_keys(r);
@@ -606,6 +636,7 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     w.end_array();
     w.end_object();
     requests_json(w, r);
+    hotspots_json(w, r);
     w.key("errors").begin_array();
     for (const FleetError &e : r.errors_by_sqlstate) {
         w.begin_object();

@@ -268,10 +268,67 @@ void CaptureExporter::sample(const ResolvedSample &r) {
                 {wait_class_slot(c.wait_class()), c.ns(), c.count()});
     add_wait_classes(row, classes);
     end_row(row);
+    if (s.has_node_actuals()) {
+        ActualsKey key{r.server, d.epoch, d.seq};
+        auto early = waiting_actuals_.find(key);
+        if (early != waiting_actuals_.end()) {
+            add_actuals(key, d.start_unix_us, early->second);
+            waiting_actuals_.erase(early);
+        } else {
+            if (waiting_samples_.size() >= kMaxPendingActuals)
+                waiting_samples_.clear();
+            waiting_samples_[key] = d.start_unix_us;
+        }
+    }
     ++buffered_;
     if (buffered_ >= options_.batch_rows ||
         samples_.size() >= options_.batch_bytes)
         flush_samples();
+}
+
+void CaptureExporter::node_actuals(uint32_t server,
+                                   const pb::NodeActuals &actuals) {
+    ActualsKey key{server, actuals.epoch(), actuals.seq()};
+    auto found = waiting_samples_.find(key);
+    if (found == waiting_samples_.end()) {
+        if (waiting_actuals_.size() >= kMaxPendingActuals)
+            waiting_actuals_.clear();
+        waiting_actuals_[key] = actuals;
+        return;
+    }
+    add_actuals(key, found->second, actuals);
+    waiting_samples_.erase(found);
+}
+
+/* One row per plan node of an execution's actuals. */
+void CaptureExporter::add_actuals(const ActualsKey &key, int64_t start_unix_us,
+                                  const pb::NodeActuals &actuals) {
+    std::string &row = actuals_;
+    for (const pb::PlanNode &node : actuals.nodes()) {
+        add_number(row, server_id(key.server));
+        add_number(row, key.epoch);
+        add_number(row, key.seq);
+        add_signed(row, start_unix_us);
+        add_number(row, node.node_id());
+        add_number(row, node.parent_node_id());
+        add_text(row, node.node_type());
+        add_text(row, node.relation());
+        add_text(row, node.index_name());
+        add_double(row, node.plan_rows());
+        add_double(row, node.actual_rows());
+        add_double(row, node.loops());
+        add_double(row, node.total_time_ms());
+        add_number(row, node.shared_blks_hit());
+        add_number(row, node.shared_blks_read());
+        add_double(row, node.rows_removed_by_filter());
+        add_double(row, node.rows_removed_by_join_filter());
+        add_number(row, node.temp_blks_read());
+        add_number(row, node.temp_blks_written());
+        end_row(row);
+    }
+    ++stats_.node_actuals;
+    if (actuals_.size() >= options_.batch_bytes)
+        send("node_actuals_local", kNodeActualsColumns, actuals_);
 }
 
 void CaptureExporter::loss(uint32_t server, const pb::Loss &loss) {
@@ -314,6 +371,7 @@ void CaptureExporter::flush_samples() {
 
 void CaptureExporter::finish() {
     flush_samples();
+    send("node_actuals_local", kNodeActualsColumns, actuals_);
     send("losses_local",
          "server_id, epoch, after_seq, reason, count, detected_unix_us",
          losses_);

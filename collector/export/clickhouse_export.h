@@ -35,7 +35,7 @@ struct ExportOptions {
 
 struct ExportStats {
     uint64_t samples = 0, texts = 0, plans = 0, servers = 0, losses = 0,
-             epoch_changes = 0;
+             epoch_changes = 0, node_actuals = 0; /* executions' actuals */
     uint64_t inserts = 0, bytes_sent = 0;
 };
 
@@ -48,12 +48,31 @@ class CaptureExporter : public CaptureVisitor {
     void loss(uint32_t server, const capture::v1::Loss &loss) override;
     void epoch_change(uint32_t server,
                       const capture::v1::EpochChange &change) override;
+    void node_actuals(uint32_t server,
+                      const capture::v1::NodeActuals &actuals) override;
 
     /* Sends what is buffered, then the set's texts, plans and servers. */
     void finish();
     const ExportStats &stats() const { return stats_; }
 
   private:
+    /* A sample's identity, to join its node actuals with it (the
+     * collector writes them before or after the sample). */
+    struct ActualsKey {
+        uint32_t server;
+        uint64_t epoch, seq;
+        bool operator==(const ActualsKey &o) const {
+            return server == o.server && epoch == o.epoch && seq == o.seq;
+        }
+    };
+    struct ActualsKeyHash {
+        size_t operator()(const ActualsKey &k) const {
+            return std::hash<uint64_t>()((k.seq * 0x9E3779B97F4A7C15ull) ^
+                                         k.epoch ^ k.server);
+        }
+    };
+    void add_actuals(const ActualsKey &key, int64_t start_unix_us,
+                     const capture::v1::NodeActuals &actuals);
     void flush_samples();
     void send(const char *table, const char *columns, std::string &rows);
     const std::string &database_name(uint32_t server, uint32_t dbid);
@@ -68,6 +87,15 @@ class CaptureExporter : public CaptureVisitor {
     size_t buffered_ = 0;
     std::string losses_, epoch_changes_;
     std::vector<uint64_t> server_ids_;
+    /* executions with actuals whose actuals have not come yet (their
+     * start), and actuals whose sample has not: at most
+     * kMaxPendingActuals each (past it all are dropped, as the report of
+     * files does) */
+    static constexpr size_t kMaxPendingActuals = 200000;
+    std::unordered_map<ActualsKey, int64_t, ActualsKeyHash> waiting_samples_;
+    std::unordered_map<ActualsKey, capture::v1::NodeActuals, ActualsKeyHash>
+        waiting_actuals_;
+    std::string actuals_;
     std::unordered_map<uint64_t, std::string> database_names_;
 };
 

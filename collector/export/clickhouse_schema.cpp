@@ -3,7 +3,8 @@
 namespace qprof {
 
 const char *const kClickHouseTables[] = {
-    "servers", "statements", "plans", "samples", "losses", "epoch_changes"};
+    "servers", "statements",    "plans",       "samples",
+    "losses",  "epoch_changes", "node_actuals"};
 const size_t kClickHouseTableCount =
     sizeof kClickHouseTables / sizeof kClickHouseTables[0];
 
@@ -81,6 +82,19 @@ const char *const kLocalTables[] = {
     " new_epoch UInt64, detected_unix_us Int64)"
     " ENGINE = ReplacingMergeTree"
     " ORDER BY (server_id, previous_epoch, new_epoch)",
+    /* node_actuals: a plan node's actuals in one EXPLAIN ANALYZEd
+     * execution, in its sample's day (joined on server_id, epoch, seq) */
+    "(server_id UInt64, epoch UInt64, seq UInt64,"
+    " start_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(start_unix_us, 1000000), 'UTC'),"
+    " start_unix_us Int64, node_id UInt32, parent_node_id UInt32,"
+    " node_type String, relation String, index_name String,"
+    " plan_rows Float64, actual_rows Float64, loops Float64,"
+    " total_time_ms Float64, shared_blks_hit UInt64, shared_blks_read UInt64,"
+    " rows_removed_by_filter Float64, rows_removed_by_join_filter Float64,"
+    " temp_blks_read UInt64, temp_blks_written UInt64)"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(start_time)"
+    " ORDER BY (server_id, epoch, seq, node_id)",
 };
 
 /* Columns added after the schema's first release, as each table's CREATE
@@ -152,6 +166,14 @@ missing_clickhouse_columns(const ClickHouseClient &client) {
                 return true;
         return false;
     };
+    /* a table added since (the others are there) */
+    if (table_exists("samples_local"))
+        for (size_t i = 0; i < kClickHouseTableCount; ++i)
+            for (const std::string &table :
+                 {std::string(kClickHouseTables[i]) + "_local",
+                  std::string(kClickHouseTables[i])})
+                if (!table_exists(table))
+                    missing.push_back(table + ".*");
     for (const AddedColumn &c : kAddedColumns)
         for (const std::string &table :
              {std::string(c.table) + "_local", std::string(c.table)})
@@ -159,6 +181,13 @@ missing_clickhouse_columns(const ClickHouseClient &client) {
                 missing.push_back(table + "." + c.name);
     return missing;
 }
+
+const char *const kNodeActualsColumns =
+    "server_id, epoch, seq, start_unix_us, node_id, parent_node_id,"
+    " node_type, relation, index_name, plan_rows, actual_rows, loops,"
+    " total_time_ms, shared_blks_hit, shared_blks_read,"
+    " rows_removed_by_filter, rows_removed_by_join_filter, temp_blks_read,"
+    " temp_blks_written";
 
 const char *const kSampleColumns =
     "server_id, epoch, seq, start_unix_us, duration_us, pid, exec_id,"

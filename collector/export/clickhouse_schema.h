@@ -28,6 +28,8 @@ std::vector<std::string> clickhouse_schema(const std::string &database,
 
 /* Columns of samples_local that export writes, in its TabSeparated order. */
 extern const char *const kSampleColumns;
+/* Columns of node_actuals_local that export writes. */
+extern const char *const kNodeActualsColumns;
 
 /* Creates the schema on the server of `client` (clickhouse_schema()), and
  * adds to tables an earlier qprof created the columns added since

@@ -26,6 +26,9 @@ const char *const kDbTime = "(plan_time_ns + exec_time_ns)";
 const char *const kStatementKey =
     "server_id, dbid, queryid, if(queryid = 0, toString(cmd), '')";
 
+/* Plan nodes past this id are not summed (the report's kMaxNodeId). */
+constexpr uint32_t kMaxNodeId = 10000;
+
 /* Percentiles as the report of files computes them (latency_histogram.h):
  * each execution's database time in log-spaced buckets 2% wide, bucket i
  * holding (1.02^(i-1), 1.02^i]; the nearest-rank bucket of the recorded
@@ -118,6 +121,7 @@ class FleetQueries {
         plans();
         groups();
         waits();
+        hotspots();
         errors();
         if (timeline_ != nullptr && r_.executions > 0)
             timeline();
@@ -585,6 +589,80 @@ class FleetQueries {
             by_time(st.waits);
         for (FleetGroup &g : r_.groups)
             by_time(g.waits);
+    }
+
+    /* The per-node actuals of the executions the filters keep that have
+     * a plan, by node type, relation and index, as the report of files
+     * sums them (NodeTotals, unweighted): by time where timed, else by
+     * rows read. The executions are the samples' (GLOBAL: computed once
+     * and sent to the shards). */
+    void hotspots() {
+        std::string executions =
+            " FROM " + table("node_actuals") +
+            " FINAL GLOBAL ANY INNER JOIN (SELECT server_id, epoch, seq, dbid, "
+            "queryid FROM " +
+            table("samples") + " FINAL" +
+            where_and("has_node_actuals = 1 AND planid != 0") +
+            ") USING (server_id, epoch, seq) WHERE node_id <= " +
+            std::to_string(kMaxNodeId);
+        Rows rows =
+            c_.select("SELECT uniqExact(server_id, epoch, seq)" + executions);
+        check_columns(rows, 1, "node actuals");
+        r_.actuals_executions = rows.empty() ? 0 : unum(rows[0][0]);
+        if (r_.actuals_executions == 0)
+            return;
+        std::string per_loop = "greatest(actual_rows / loops, 1)";
+        rows = c_.select(
+            "SELECT node_type, relation, index_name, count(), sum(loops), "
+            "sum(actual_rows) AS rows_read, sum(rows_removed_by_filter) AS "
+            "rows_removed, sumIf(total_time_ms, total_time_ms > 0) AS "
+            "time_ms, countIf(total_time_ms > 0), sum(shared_blks_read), "
+            "sum(temp_blks_written), max(if(loops > 0 AND plan_rows > 0, "
+            "greatest(" +
+            per_loop + " / plan_rows, plan_rows / " + per_loop +
+            "), 0)), groupUniqArray(concat(toString(server_id), '/', "
+            "toString(dbid), '/', toString(queryid))), time_ms * 1e12 + "
+            "rows_read + rows_removed AS weight" +
+            executions +
+            " GROUP BY node_type, relation, index_name ORDER BY weight DESC, "
+            "node_type, relation, index_name LIMIT " +
+            std::to_string(f_.top));
+        check_columns(rows, 14, "node hotspots");
+        for (const auto &row : rows) {
+            FleetHotspot h;
+            h.node_type = row[0];
+            h.relation = row[1];
+            h.index = row[2];
+            h.executions = unum(row[3]);
+            h.loops = num(row[4]);
+            h.actual_rows = num(row[5]);
+            h.rows_removed_by_filter = num(row[6]);
+            h.total_time_ms = num(row[7]);
+            h.timed = unum(row[8]) > 0;
+            h.shared_blks_read = num(row[9]);
+            h.temp_blks_written = num(row[10]);
+            h.max_estimate_factor = num(row[11]);
+            /* ['server/dbid/queryid',...] */
+            const std::string &list = row[12];
+            size_t at = 0;
+            while ((at = list.find('\'', at)) != std::string::npos) {
+                size_t end = list.find('\'', at + 1);
+                if (end == std::string::npos)
+                    break;
+                std::string id = list.substr(at + 1, end - at - 1);
+                at = end + 1;
+                size_t a = id.find('/'), b = id.rfind('/');
+                if (a == std::string::npos || a == b)
+                    continue;
+                int st = statement_index(unum(id.substr(0, a)),
+                                         unum(id.substr(a + 1, b - a - 1)),
+                                         snum(id.substr(b + 1)), "");
+                if (st >= 0)
+                    h.statements.push_back(static_cast<uint32_t>(st));
+            }
+            std::sort(h.statements.begin(), h.statements.end());
+            r_.node_hotspots.push_back(std::move(h));
+        }
     }
 
     /* Requests, as the report of files rebuilds them: a request is the

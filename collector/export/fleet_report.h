@@ -125,6 +125,21 @@ struct FleetNPlusOne {
     double total_ns = 0;
 };
 
+/* Plan nodes of one type on one relation and index, summed over the
+ * per-node actuals of the EXPLAIN ANALYZEd executions (unweighted), as the
+ * report's node_hotspots. */
+struct FleetHotspot {
+    std::string node_type, relation, index;
+    uint64_t executions = 0;
+    double loops = 0, actual_rows = 0, rows_removed_by_filter = 0;
+    double total_time_ms = 0;
+    bool timed = false; /* some executions timed the node */
+    double shared_blks_read = 0, temp_blks_written = 0;
+    double max_estimate_factor = 0; /* 0: unknown */
+    /* the statements listed whose plans have it */
+    std::vector<uint32_t> statements;
+};
+
 /* The report's time grid, chosen by the caller (the report of files'
  * TimeGrid) from the first and last start, and the latency buckets of its
  * heatmap. */
@@ -172,7 +187,11 @@ struct FleetReport {
      * (server_id, pid, request) */
     std::string request_tag; /* traceparent or request_id, or empty */
     uint64_t requests = 0, request_statements = 0, max_request_statements = 0;
-    std::vector<FleetNPlusOne> n_plus_one;   /* by total time, --top of them */
+    std::vector<FleetNPlusOne> n_plus_one; /* by total time, --top of them */
+    /* executions with per-node actuals, and the plan nodes that took most
+     * time (else read most rows), --top of them */
+    uint64_t actuals_executions = 0;
+    std::vector<FleetHotspot> node_hotspots;
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
     FleetTimeline timeline;                  /* empty without a TimelineSpec */
 };

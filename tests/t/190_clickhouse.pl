@@ -9,7 +9,8 @@
 # exporting again doubles nothing; the statement texts and plans are there
 # once; `qprof report --clickhouse` prints the same top statements, routes,
 # plan changes, requests and N+1, errors and the waits the extension
-# sampled (where the time went) as the report of the files.
+# sampled (where the time went) as the report of the files, and the JSON
+# the same node hotspots.
 # Tables of an older qprof get the new columns from --create-schema. A
 # server that answers garbage or a malformed chunked answer is an error
 # that says so (exit status 2).
@@ -69,8 +70,11 @@ for my $i (0, 1)
           if $n % 10 == 0;
         $script .= "SELECT $n AS untagged;\n" if $n % 7 == 0;
     }
-    $script .= tagged("SELECT pg_sleep(0.02)", '/reports/slow', 'Reports')
-      . ";\n" for 1 .. 5;
+    for my $sleep ('SELECT pg_sleep(0.1)', 'SELECT pg_sleep(0.1), 1')
+    {
+        $script .= tagged($sleep, '/reports/slow', 'Reports') . ";\n"
+          for 1 .. 5;
+    }
     # N+1: requests (each its traceparent) looking accounts up one by one,
     # the lookup of /accounts/<id> (a statement N+1 in one route only);
     # one request runs it more than the others
@@ -411,6 +415,38 @@ is_deeply({ map { ($_ => $got_n1{$_}{example_request}) } keys %got_n1 },
     { map { ($_ => $want_n1{$_}{example_request}) } keys %want_n1 },
     'report --clickhouse N+1: the same example request');
 
+# Node hotspots: the per-node actuals of the EXPLAIN ANALYZEd executions
+# (every execution of the first cluster), summed by node type, relation
+# and index, with the statements whose plans have them.
+ok($doc->{summary}{node_actuals}{executions} > 0,
+    'the report of files has per-node actuals');
+is($fleet->{summary}{node_actuals}{executions},
+    $doc->{summary}{node_actuals}{executions},
+    'report --clickhouse: the executions with per-node actuals');
+my $spots = sub {
+    my ($list, $id_of) = @_;
+    return { map {
+        (join('|', $_->{node_type}, $_->{relation} // '', $_->{index} // '') => {
+            %$_,
+            statements => join(' ', sort map { $id_of->{$_} // "?$_" }
+                  @{ $_->{statements} }),
+            optional => join(' ', map { defined ? sprintf('%.6g', $_) : 'null' }
+                  @$_{qw(total_time_ms max_estimate_factor)}) })
+    } @$list };
+};
+my %want_spot = %{ $spots->($doc->{node_hotspots}, \%statement_id) };
+my %got_spot = %{ $spots->($fleet->{node_hotspots}, \%fleet_statement_id) };
+ok(keys %want_spot >= 3, 'the report has node hotspots');
+same_rows('report --clickhouse node hotspots', \%got_spot, \%want_spot,
+    map { [ $_, $_ ] }
+      qw(executions loops actual_rows rows_removed_by_filter shared_blks_read
+      temp_blks_written));
+is_deeply({ map { ($_ => "$got_spot{$_}{optional}; $got_spot{$_}{statements}") }
+          keys %got_spot },
+    { map { ($_ => "$want_spot{$_}{optional}; $want_spot{$_}{statements}") }
+          keys %want_spot },
+    'report --clickhouse node hotspots: time, estimate error and statements');
+
 # Where the time went: the waits the extension's sampler (on by default,
 # every 10 ms; no BPF here) found, in all, per statement and per route.
 my $summary_waits = $doc->{summary}{kernel}{waits};
@@ -465,19 +501,25 @@ my $changes = sub {
 my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
 my (undef, $all_terminal) = run_qprof('report', '--clickhouse', $shards[1],
     '--top', '1000');
-# With --top 3, a statement whose plans changed is not among the top ones:
-# both reports list its plan change all the same.
-my (undef, $few_files) = run_qprof('report', '--top', '3', @captures);
+# With --top N below the rank of the statements whose plans changed
+# (after the two statements of pg_sleep of the first cluster, 0.5 s
+# each), these are not among the top ones: both reports list their plan
+# changes all the same.
+my %rank_of = map { ($_->{key} => $_->{rank}) } @{ $doc->{statements} };
+my ($few_top) = sort { $a <=> $b }
+  map { $rank_of{ $_->{statement} } - 1 } @{ $doc->{plan_changes} };
+ok($few_top >= 2, "the statements whose plans changed rank after $few_top");
+my (undef, $few_files) = run_qprof('report', '--top', $few_top, @captures);
 my (undef, $few_terminal) = run_qprof('report', '--clickhouse', $shards[1],
-    '--top', '3');
+    '--top', $few_top);
 my $unkeyed = sub { [ sort map { s/\b[sp]\d+\b/k/gr } @{ $changes->($_[0]) } ] };
 is(scalar @{ $unkeyed->($few_files) }, 2,
-    '--top 3: the report of files has both plan changes');
+    "--top $few_top: the report of files has both plan changes");
 is_deeply($unkeyed->($few_terminal), $unkeyed->($few_files),
-    '--top 3: the same plan changes from ClickHouse');
-my ($few_rc, $few_doc) = report_json(@captures, '--top', '3');
+    "--top $few_top: the same plan changes from ClickHouse");
+my ($few_rc, $few_doc) = report_json(@captures, '--top', $few_top);
 (undef, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
-    '--top', '3');
+    '--top', $few_top);
 my $few = decode_json($cout);
 my %few_id = map {
     ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}")
@@ -488,14 +530,16 @@ my %few_want_id = map {
     ($_->{key} => "$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}")
 } @{ $few_doc->{statements} };
 my %few_want_planid = map { ($_->{key} => $_->{planid}) } @{ $few_doc->{plans} };
-ok((grep { $_->{statement} !~ /^s[123]$/ } @{ $few->{plan_changes} }),
-    '--top 3: a statement whose plans changed is not in the top')
+is_deeply(
+    [ grep { $_->{statement} =~ /^s(\d+)$/ && $1 <= $few_top }
+          @{ $few->{plan_changes} } ],
+    [], "--top $few_top: the statements whose plans changed are not in the top")
   or diag explain $few->{plan_changes};
 is_deeply(
     { map { $change_of->($_, \%few_id, \%few_planid) } @{ $few->{plan_changes} } },
     { map { $change_of->($_, \%few_want_id, \%few_want_planid) }
           @{ $few_doc->{plan_changes} } },
-    '--top 3: report --clickhouse --json has the plan changes of the report');
+    "--top $few_top: report --clickhouse --json has the plan changes of the report");
 
 my $n1_title = 'Executions per request (traceparent): N+1';
 ok(defined $block->($all_files, $n1_title), "$n1_title: in the report of files");

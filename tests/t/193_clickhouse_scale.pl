@@ -7,7 +7,7 @@
 # default max_query_size (256 KiB): they still run, and ClickHouse's
 # report equals the report of the file: every statement's calls and time,
 # the plan changes of every statement (the slower and the faster plan,
-# what it cost), the requests and every N+1 row.
+# what it cost), the requests and every N+1 row, every node hotspot.
 use strict;
 use warnings;
 use FindBin;
@@ -109,5 +109,24 @@ my $n1 = sub {
 ok(@{ $doc->{requests}{n_plus_one} } > 0, 'the report has N+1');
 is_deeply($n1->('got', $fleet->{requests}{n_plus_one}),
     $n1->('want', $doc->{requests}{n_plus_one}), 'every N+1 row as in the report');
+
+# node hotspots: every plan node type, relation and index of the
+# executions with per-node actuals
+my $spots = sub {
+    my ($side, $list) = @_;
+    return { map {
+        (join('|', $_->{node_type}, $_->{relation} // '', $_->{index} // '') =>
+              join ' ', $_->{executions}, $_->{loops},
+            map({ defined ? sprintf('%.6g', $_) : 'null' }
+                @$_{qw(actual_rows rows_removed_by_filter total_time_ms
+                  max_estimate_factor)}),
+            sort map { $key_of{$side}{$_} } @{ $_->{statements} })
+    } @$list };
+};
+is($fleet->{summary}{node_actuals}{executions},
+    $doc->{summary}{node_actuals}{executions}, 'the executions with actuals');
+ok(@{ $doc->{node_hotspots} } > 20, 'the report has node hotspots');
+is_deeply($spots->('got', $fleet->{node_hotspots}),
+    $spots->('want', $doc->{node_hotspots}), 'every node hotspot as in the report');
 
 done_testing();
