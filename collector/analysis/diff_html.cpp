@@ -31,6 +31,8 @@ let h='<p>BASE: '+e(d.base.executions)+' executions, '+f(d.base.db_time_ms,0)+' 
 if(d.options.fail_on_pct!=null)h+='<p><b>--fail-on '+d.options.fail_on_pct+'%: '+(d.failed?'FAILED':'passed')+'</b></p>';
 if(d.load_independent_rows)h+='<p>~ judged on the latency less its run-queue time (the machine\'s load): '+d.load_independent_rows+
  ' row(s), both captures with the wait split; '+d.load_changed_verdicts+' verdict(s) differ from the raw latency\'s.</p>';
+if(d.within_drift_rows)h+='<p>'+d.within_drift_rows+' row(s) whose executions\' test alone found a change are within the captures\' own drift '+
+ '(batches of consecutive executions, Welch t p &ge; '+d.options.alpha+'): unchanged.</p>';
 function table(title,rows){
  h+='<h2>'+title+'</h2><table><tr><th class=t>verdict</th><th class=t>name</th><th>p50 base</th><th>p50 new</th>'+
   '<th>median ratio</th><th>p</th><th>tested</th><th>mean base</th><th>mean new</th><th>p95 base</th><th>p95 new</th>'+
@@ -43,6 +45,9 @@ function table(title,rows){
   const l=r.latency_less_runqueue,t=l?l.test:r.test;
   const m50=(s,side)=>l?f(l['p50_'+side+'_ms'],3)+'~':f(p50(s),3);
   let plan='';
+  if(r.within_drift){const bt=t.batches;
+   plan+='<br>within the captures\' own drift: '+bt.batches_base+'/'+bt.batches_new+' batches of '+bt.batch_size_base+'/'+
+    bt.batch_size_new+', ratio '+f(bt.ratio)+' (t '+f(bt.t,1)+', p '+Number(bt.p_value).toPrecision(2)+')';}
   if(l)plan+='<br>~ less run-queue time; with it: p50 '+f(p50(b),3)+' &rarr; '+f(p50(n),3)+' (p '+
    Number(r.test.p_value).toPrecision(2)+'), '+e(r.raw_verdict);
   if(r.waits){const w=r.waits;

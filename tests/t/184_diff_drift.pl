@@ -11,13 +11,15 @@
 #    it is within the captures' own drift, unchanged, and the gate passes;
 #  - the same, with the job update 60% slower on top of it: beyond the
 #    drift, regressed, and --fail-on 25 exits 1 with it alone;
-#  - the same capture twice: nothing changes.
+#  - the same capture twice: nothing changes;
+#  - the page of --html draws the row held back and its batches.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../collector";
 use File::Path qw(make_path);
 use IPC::Run;
+use JSON::PP;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofCollectorTest;
@@ -74,7 +76,8 @@ is($route->{verdict}, 'unchanged', '/jobs: unchanged');
 my @changed = grep { $_->{verdict} ne 'unchanged' } (@{ $doc->{statements} }, @{ $doc->{routes} });
 is(scalar @changed, 0, 'nothing regressed or improved');
 
-my ($trc, $text) = run_qprof('diff', "$tmp/base", "$tmp/again", '--fail-on', '25');
+my ($trc, $text) = run_qprof('diff', "$tmp/base", "$tmp/again", '--fail-on', '25',
+    '--html', "$tmp/again.html");
 is($trc, 0, 'terminal: exit 0');
 my @long = grep { length($_) > 100 } split /\n/, $text;
 is(scalar @long, 0, 'the terminal output fits 100 columns') or diag join("\n", @long);
@@ -112,5 +115,28 @@ is($doc->{within_drift_rows}, 0, 'nothing to hold back');
 $batches = diff_row($doc->{statements}, $update_re)->{latency_less_runqueue}{test}{batches};
 is($batches->{ratio}, 1, 'the batches\' ratio is 1');
 cmp_ok($batches->{p_value}, '>', 0.99, 'and they do not differ');
+
+# 4. The HTML page draws the held-back row (headless Chromium).
+open my $pf, '>', "$tmp/probe.js" or die;
+print $pf q{(function () {
+    const row = [...document.querySelectorAll('tr')]
+        .find(r => r.textContent.includes('UPDATE jobs'));
+    return { row: row ? row.textContent : null,
+             top: document.getElementById('out').textContent };
+})()};
+close $pf;
+my ($bout, $berr) = ('', '');
+IPC::Run::run([ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py",
+        "$tmp/again.html", '--probe', "$tmp/probe.js",
+        '--ready', 'document.getElementById("out").innerHTML.length > 0' ],
+    '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
+is($?, 0, 'the browser opened the page') or diag $berr;
+my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+is_deeply($seen->{errors}, [], 'no console error');
+like($seen->{probe}{row} // '',
+    qr/^unchanged.*within the captures' own drift: \d+\/\d+ batches of \d+\/\d+, ratio 1\.\d+ \(t [\d.]+, p 0\.0[1-9]/,
+    'the job update\'s row is unchanged and draws its batches');
+like($seen->{probe}{top} // '', qr/2 row\(s\) whose executions' test alone found a change are within/,
+    'the page counts the rows held back');
 
 done_testing();
