@@ -31,7 +31,8 @@ const char *kCollectUsage =
     "N]\n"
     "                      [--metrics-groups N] [--metrics-rebalance-seconds "
     "S]]\n"
-    "                     [--clickhouse URL [--clickhouse-database DB]]\n"
+    "                     [--clickhouse URL [--clickhouse-database DB]\n"
+    "                      [--delete-exported]]\n"
     "Drains the server's sample ring into capture files (see "
     "collector/README.md).\n"
     "  --clickhouse URL   also load each file into ClickHouse when it is\n"
@@ -39,6 +40,9 @@ const char *kCollectUsage =
     "                     then 10 unless given): exactly once, across a\n"
     "                     collector killed and restarted on the same --out\n"
     "  --clickhouse-database DB   default qprof\n"
+    "  --delete-exported  ClickHouse instead of files: delete each file\n"
+    "                     once it is in ClickHouse, but the last one (where\n"
+    "                     a restarted collector resumes); --out is a spool\n"
     "exit status: 0 ok, 1 usage, 2 server (connection, rights, extension),\n"
     "             3 capture files (disk full, permissions)\n";
 
@@ -147,6 +151,8 @@ int collect_command(int argc, char **argv) {
             options.clickhouse_url = option_value(argc, argv, i);
         else if (arg == "--clickhouse-database")
             options.clickhouse_database = option_value(argc, argv, i);
+        else if (arg == "--delete-exported")
+            options.delete_exported = true;
         else if (arg == "--retain-mb")
             options.retain_bytes = static_cast<uint64_t>(
                 number_value(argc, argv, i, 0) * (1 << 20));
@@ -219,6 +225,9 @@ int collect_command(int argc, char **argv) {
         throw UsageError(
             "--metrics-statements, --metrics-groups and "
             "--metrics-rebalance-seconds go with --metrics-listen");
+    if (options.delete_exported && options.clickhouse_url.empty())
+        throw UsageError("--delete-exported goes with --clickhouse URL (the "
+                         "files are deleted once they are in ClickHouse)");
     if (!options.clickhouse_url.empty()) {
         if (options.to_stdout)
             throw UsageError("--clickhouse goes with --out DIR (the files "

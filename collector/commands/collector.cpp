@@ -508,7 +508,7 @@ int Collector::run() {
     if (!options_.clickhouse_url.empty())
         clickhouse_ = std::make_unique<FolderExportThread>(
             options_.clickhouse_url, options_.clickhouse_database,
-            options_.out_dir);
+            options_.out_dir, options_.delete_exported);
     connect();
     IoAttributionOptions bpf;
     bpf.mode = options_.bpf;

@@ -46,6 +46,8 @@ struct CollectOptions {
      * (folder_export.h), into --clickhouse-database */
     std::string clickhouse_url;
     std::string clickhouse_database = "qprof";
+    /* --delete-exported: the files exported are deleted, but the last */
+    bool delete_exported = false;
 };
 
 /* Runs the collector; returns the exit status. Throws the errors of

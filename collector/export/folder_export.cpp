@@ -8,14 +8,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
 namespace qprof {
 
 FolderExporter::FolderExporter(const ClickHouseClient &client,
-                               const std::string &dir)
-    : client_(client), dir_(dir) {}
+                               const std::string &dir, bool delete_exported)
+    : client_(client), dir_(dir), delete_exported_(delete_exported) {}
 
 void FolderExporter::check_schema() const {
     auto rows = client_.select(
@@ -61,7 +62,7 @@ void FolderExporter::save_mark(uint64_t index) const {
 ExportStats FolderExporter::export_closed(uint64_t next_index) {
     uint64_t mark = load_mark();
     /* the files to export, by index: a file's index is in its header */
-    std::vector<std::pair<uint64_t, std::string>> files;
+    std::vector<std::pair<uint64_t, std::string>> files, exported;
     for (const std::string &path : capture_files_of({dir_})) {
         capture::v1::Header header;
         if (!read_capture_header(path, header))
@@ -69,6 +70,8 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
         uint64_t index = header.file_index();
         if (index > mark && index < next_index)
             files.emplace_back(index, path);
+        else if (index <= mark)
+            exported.emplace_back(index, path);
     }
     std::sort(files.begin(), files.end());
     ExportStats total;
@@ -79,14 +82,29 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
         total.inserts += stats.inserts;
         total.bytes_sent += stats.bytes_sent;
         save_mark(file.first);
+        exported.push_back(file);
     }
+    if (delete_exported_)
+        delete_all_but_last(exported);
     return total;
+}
+
+void FolderExporter::delete_all_but_last(
+    std::vector<std::pair<uint64_t, std::string>> &exported) const {
+    std::sort(exported.begin(), exported.end());
+    for (size_t i = 0; i + 1 < exported.size(); ++i)
+        if (unlink(exported[i].second.c_str()) != 0 && errno != ENOENT)
+            throw CaptureIoError(describe_errno("cannot delete " +
+                                                    exported[i].second +
+                                                    " (in ClickHouse already)",
+                                                errno));
 }
 
 FolderExportThread::FolderExportThread(const std::string &url,
                                        const std::string &database,
-                                       const std::string &dir)
-    : client_(url, database), exporter_(client_, dir) {
+                                       const std::string &dir,
+                                       bool delete_exported)
+    : client_(url, database), exporter_(client_, dir, delete_exported) {
     exporter_.check_schema();
     thread_ = std::thread([this] { run(); });
 }

@@ -7,7 +7,9 @@
  * a crash (kill -9) exports the files its predecessor left, its unfinished
  * one too (read to its last whole frame): the restarted collector resumes
  * after that frame, and no sample is missing; one exported twice is one
- * row to FINAL (clickhouse_export.h).
+ * row to FINAL (clickhouse_export.h). With delete_exported the folder is
+ * a spool: the files exported are deleted, but the last one, which tells
+ * a restarted collector where the capture stands.
  */
 #pragma once
 
@@ -20,6 +22,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace qprof {
 
@@ -27,7 +31,8 @@ constexpr const char *kExportMarkFileName = "clickhouse.exported";
 
 class FolderExporter {
   public:
-    FolderExporter(const ClickHouseClient &client, const std::string &dir);
+    FolderExporter(const ClickHouseClient &client, const std::string &dir,
+                   bool delete_exported);
 
     /* Throws UsageError when the tables are not there (the schema was not
      * created), ServerError when ClickHouse cannot be reached. */
@@ -36,15 +41,20 @@ class FolderExporter {
     /* Exports the files of the folder with an index below `next_index`
      * that were not exported yet. Throws ServerError (ClickHouseError)
      * when ClickHouse fails: the files before stay marked exported, that
-     * one and those after are tried again at the next call. */
+     * one and those after are tried again at the next call. Then, with
+     * delete_exported, deletes the files exported but the last (throws
+     * CaptureIoError when one cannot be). */
     ExportStats export_closed(uint64_t next_index);
 
   private:
     uint64_t load_mark() const;
+    void delete_all_but_last(
+        std::vector<std::pair<uint64_t, std::string>> &exported) const;
     void save_mark(uint64_t index) const;
 
     const ClickHouseClient &client_;
     std::string dir_;
+    bool delete_exported_;
 };
 
 /* A FolderExporter on a thread of its own, so that the capture never waits
@@ -55,7 +65,7 @@ class FolderExportThread {
   public:
     /* Checks the schema first (throws as FolderExporter::check_schema). */
     FolderExportThread(const std::string &url, const std::string &database,
-                       const std::string &dir);
+                       const std::string &dir, bool delete_exported);
     ~FolderExportThread();
     FolderExportThread(const FolderExportThread &) = delete;
     FolderExportThread &operator=(const FolderExportThread &) = delete;

@@ -5,7 +5,9 @@
 # then holds every sample of the capture once: the count per epoch is the
 # capture's, each workload's statements are all there, and after a merge
 # no row is doubled. ClickHouse stopped for a while does not stop the
-# capture, and the files closed meanwhile reach it once it is back.
+# capture, and the files closed meanwhile reach it once it is back. With
+# --delete-exported the folder is a spool: the files loaded are deleted
+# but the last, and a kill -9 loses nothing either.
 # Without the schema or ClickHouse, the collector says so and does not
 # start.
 use strict;
@@ -139,6 +141,42 @@ is($fleet->{summary}{calls}, $doc->{summary}{calls}, 'the calls of the report of
 ok(abs($fleet->{summary}{db_time_ms} - $doc->{summary}{db_time_ms})
       <= 1e-5 * $doc->{summary}{db_time_ms},
     'and its database time');
+
+# --delete-exported: ClickHouse instead of files. The folder keeps only
+# the last file loaded and those not loaded yet, across a kill -9 too.
+my $spool = "$tmp/spool";
+$collector = start_collector($node, $spool, @args, '--delete-exported');
+for (1 .. 3)
+{
+    workload('/s/1', 50);    # in files of their own (--rotate-seconds 1)
+    sleep 1.2;
+}
+ok(wait_for('s1', sub { in_clickhouse('/s/1') == 150 }),
+    '--delete-exported: the statements reach ClickHouse');
+chomp(my $loaded = slurp_file("$spool/clickhouse.exported"));
+cmp_ok($loaded, '>=', 2, "in several files ($loaded loaded)");
+my @kept = map { /-(\d{6})-[^\/]*\.qprof$/ ? $1 + 0 : () } glob("$spool/*.qprof");
+is_deeply([ grep { $_ < $loaded } @kept ], [], 'the files loaded are deleted, but the last');
+ok((grep { $_ == $loaded } @kept), 'which is kept');
+workload('/s/2', 250);
+sleep 0.3;
+$collector->signal('KILL');
+$collector->finish;
+workload('/s/3', 80);
+$collector = start_collector($node, $spool, @args, '--delete-exported');
+ok(wait_for('s3', sub { in_clickhouse('/s/3') == 80 }),
+    'restarted on the spool: the statements of the ring while it was down reach ClickHouse');
+is(stop_collector($collector), 0, 'it stops cleanly');
+is(in_clickhouse('/s/2'), 250, 'killed with -9: every statement of the spool once in ClickHouse');
+my @left = glob("$spool/*.qprof");
+is(scalar(@left), 1, 'one file is left, the last one loaded');
+chomp(my $spool_mark = slurp_file("$spool/clickhouse.exported"));
+my ($left_index) = ($left[0] // '') =~ /-(\d{6})-[^\/]*\.qprof$/;
+is($left_index + 0, $spool_mark, 'it is the last one loaded');
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
+    '--out', "$tmp/cap3", '--once', '--bpf', 'off', '--delete-exported');
+is($rc, 1, '--delete-exported without --clickhouse: a usage error');
+like($err, qr/goes with --clickhouse/, 'saying so');
 
 # Without ClickHouse, or without the schema: said, and no capture starts.
 ($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'),
