@@ -107,11 +107,16 @@ struct Analysis {
 /* Parses the plans and finds the insights and plan changes. */
 void analyze(Analysis &analysis);
 
+/* Below this share of the database time a finding is noise. */
+constexpr double kMinInsightShare = 0.002;
+
 /* "12.3 MB" */
 std::string human_bytes(double bytes);
 /* "1.23 s", "45.6 ms", "789 us" */
 std::string human_ms(double ms);
 /* "1,234,567" */
 std::string human_count(double n);
+/* "12%", "1.5%" (of a share 0.12, 0.015) */
+std::string human_percent(double share);
 
 } // namespace qprof

@@ -11,19 +11,10 @@ namespace pb = capture::v1;
 
 namespace {
 
-/* Below this share of the database time a finding is noise (as the other
- * insights). */
-constexpr double kMinShare = 0.002;
 /* Statements named as burning the CPU, holding locks. */
 constexpr size_t kListed = 3;
 /* ...the CPU's burners, when they burn at least this share of it */
 constexpr double kMinCpuShare = 0.01;
-
-std::string percent(double share) {
-    char buf[16];
-    snprintf(buf, sizeof buf, share >= 0.1 ? "%.0f%%" : "%.1f%%", share * 100);
-    return buf;
-}
 
 /* The largest event of a class (capture::v1::WaitClass), or null. */
 const WaitEventSum *top_event_of_class(const WaitTotals &t, int cls) {
@@ -42,9 +33,9 @@ double coverage_scale(const Aggregate &g, const WaitTotals &t) {
 }
 
 std::string share_of_executions(const Aggregate &g, const WaitTotals &t) {
-    return percent(g.executions ? static_cast<double>(t.executions) /
-                                      static_cast<double>(g.executions)
-                                : 0) +
+    return human_percent(g.executions ? static_cast<double>(t.executions) /
+                                            static_cast<double>(g.executions)
+                                      : 0) +
            " of its executions";
 }
 
@@ -136,7 +127,7 @@ class WaitInsightFinder {
     }
 
   private:
-    bool matters(double ns) const { return a_.share(ns) >= kMinShare; }
+    bool matters(double ns) const { return a_.share(ns) >= kMinInsightShare; }
 
     std::string statement_line(uint32_t stmt) const {
         const StatementStats &st = p_.statements[stmt];
@@ -144,9 +135,9 @@ class WaitInsightFinder {
         return "statement " + one_line(a_.text_of(stmt), 60) + ": " +
                human_count(st.all.calls) + " calls, " +
                human_ms(st.all.total_ns / 1e6) + " in all (" +
-               percent(a_.share(st.toplevel_ns)) + " of the database time), " +
-               human_ms(st.all.mean_ns() / 1e6) + " each" +
-               (route.empty() ? "" : ", mostly from route " + route);
+               human_percent(a_.share(st.toplevel_ns)) +
+               " of the database time), " + human_ms(st.all.mean_ns() / 1e6) +
+               " each" + (route.empty() ? "" : ", mostly from route " + route);
     }
 
     /* A share of the database time in the run queue: the server needs
@@ -189,7 +180,7 @@ class WaitInsightFinder {
         in.db_time_ns = scaled;
         in.statement = static_cast<int>(by_cpu[0]);
         in.route = a_.top_group_of(by_cpu[0], Dimension::Route);
-        in.title = "Executions wait for a CPU: " + percent(share) +
+        in.title = "Executions wait for a CPU: " + human_percent(share) +
                    " of their time in the run queue; the server needs more "
                    "CPU or less work";
         in.evidence.push_back(statement_line(by_cpu[0]));
@@ -200,10 +191,10 @@ class WaitInsightFinder {
             human_ms(t->elapsed_ns / 1e6) + " elapsed over " +
             human_count(static_cast<double>(t->executions)) +
             " top-level executions with wait facts (" +
-            percent(p_.total.executions
-                        ? static_cast<double>(t->executions) /
-                              static_cast<double>(p_.total.executions)
-                        : 0) +
+            human_percent(p_.total.executions
+                              ? static_cast<double>(t->executions) /
+                                    static_cast<double>(p_.total.executions)
+                              : 0) +
             " of them)");
         double cpu_all = 0;
         for (uint32_t s : by_cpu)
@@ -216,7 +207,7 @@ class WaitInsightFinder {
             in.evidence.push_back(
                 "burns CPU: " + one_line(a_.text_of(s), 50) + ": " +
                 human_ms(measure(s, true) / 1e6) + " on the CPU (" +
-                percent(cpu_all > 0 ? measure(s, true) / cpu_all : 0) +
+                human_percent(cpu_all > 0 ? measure(s, true) / cpu_all : 0) +
                 " of the CPU time), " +
                 human_count(p_.statements[s].all.calls) + " calls");
         }
@@ -226,8 +217,8 @@ class WaitInsightFinder {
             in.evidence.push_back(
                 "waits for a CPU: " + one_line(a_.text_of(s), 50) + ": " +
                 human_ms(st->runqueue_ns / 1e6) + " in the run queue, " +
-                percent(st->elapsed_ns > 0 ? st->runqueue_ns / st->elapsed_ns
-                                           : 0) +
+                human_percent(
+                    st->elapsed_ns > 0 ? st->runqueue_ns / st->elapsed_ns : 0) +
                 " of its time");
         }
         in.action = "The server needs more CPU or less work. Make the "
@@ -266,7 +257,7 @@ class WaitInsightFinder {
         in.plans = st.plans;
         in.title =
             std::string(heavy ? "Blocked on locks" : "Waits on LWLocks") +
-            ": " + percent(share) + " of its time, mostly " + event;
+            ": " + human_percent(share) + " of its time, mostly " + event;
         /* without BPF the share is the sampler's estimate */
         if (t->sampled_only())
             in.title += " (" + t->sampled_resolution() + ", no BPF)";
