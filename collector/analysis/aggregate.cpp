@@ -3,14 +3,14 @@
 namespace qprof {
 
 void ExecutionView::set_sums() {
-    const capture::v1::Sample &s = *sample;
+    const SampleFields &s = *sample;
     double *out = sums;
 #define QPROF_SET(name, expr, json, divisor)                                   \
     *out++ = weight * static_cast<double>(expr);
     QPROF_SAMPLE_SUMS(QPROF_SET)
     has_kernel = s.has_io();
     if (has_kernel) {
-        const capture::v1::IoStats &io = s.io();
+        const IoFields &io = s.io();
         out = kernel;
         QPROF_KERNEL_SUMS(QPROF_SET)
         waits.set(io, weight, db_time_ns);

@@ -18,7 +18,7 @@
 
 namespace qprof {
 
-/* X(name, expression over `s` (a capture::v1::Sample), JSON name, divisor
+/* X(name, expression over `s` (a SampleFields), JSON name, divisor
  * from the capture's unit to the JSON's) */
 #define QPROF_SAMPLE_SUMS(X)                                                   \
     X(plan_ns, s.plan_time_ns(), "plan_ms", 1e6)                               \
@@ -35,7 +35,7 @@ namespace qprof {
     X(wal_records, s.wal_records(), "wal_records", 1)                          \
     X(wal_bytes, s.wal_bytes(), "wal_bytes", 1)
 
-/* The same for the kernel facts (over `io`, a capture::v1::IoStats), summed
+/* The same for the kernel facts (over `io`, an IoFields), summed
  * over the executions that have them. */
 #define QPROF_KERNEL_SUMS(X)                                                   \
     X(oncpu_ns, io.oncpu_ns(), "oncpu_ms", 1e6)                                \
@@ -54,7 +54,7 @@ constexpr size_t kKernelSums = 0 QPROF_KERNEL_SUMS(QPROF_COUNT);
 
 /* One execution as every aggregate it counts in sees it (computed once). */
 struct ExecutionView {
-    const capture::v1::Sample *sample;
+    const SampleFields *sample;
     double weight;       /* executions it stands for (1 / sample_rate) */
     uint64_t db_time_ns; /* planning + execution */
     int32_t bucket;      /* LatencyHistogram::bucket_of(db_time_ns) */

@@ -40,7 +40,7 @@ uint64_t less_runqueue(uint64_t elapsed_ns, double runqueue_ns) {
     return rest > 0 ? static_cast<uint64_t>(std::llround(rest)) : 0;
 }
 
-void add_work(ExecutionWork &w, const pb::Sample &s, const WaitView &waits,
+void add_work(ExecutionWork &w, const SampleFields &s, const WaitView &waits,
               double weight) {
     w.rows.add(static_cast<double>(s.rows()), weight);
     w.shared_blks_read.add(static_cast<double>(s.shared_blks_read()), weight);
@@ -73,7 +73,7 @@ class SampleFactsBuilder : public CaptureVisitor {
 
     void sample(const ResolvedSample &r) override {
         const DecodedSample &d = *r.decoded;
-        const pb::Sample &s = *d.sample;
+        const SampleFields &s = d.sample;
         StatementWorkKey statement{
             r.server, s.dbid(), r.statement_text,
             r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};

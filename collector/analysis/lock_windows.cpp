@@ -6,7 +6,7 @@ namespace qprof {
 
 namespace pb = capture::v1;
 
-bool LockWindows::takes_row_locks(const pb::Sample &s) {
+bool LockWindows::takes_row_locks(const SampleFields &s) {
     switch (s.cmd()) {
     case pb::CMD_INSERT:
     case pb::CMD_UPDATE:
@@ -20,13 +20,13 @@ bool LockWindows::takes_row_locks(const pb::Sample &s) {
     }
 }
 
-uint64_t LockWindows::lock_wait_ns(const pb::Sample &s) {
+uint64_t LockWindows::lock_wait_ns(const SampleFields &s) {
     /* the kernel's exact waits, or else the extension's sampled ones */
     const auto &classes = s.has_io() && s.io().wait_classes_size() > 0
                               ? s.io().wait_classes()
                               : s.sampled_waits().classes();
     uint64_t ns = 0;
-    for (const pb::WaitClassTime &c : classes)
+    for (const WaitClassFields &c : classes)
         if (c.wait_class() == pb::WAIT_CLASS_LOCK)
             ns += c.ns();
     return ns;

@@ -32,6 +32,7 @@
 #pragma once
 
 #include "qprof.pb.h"
+#include "sample_fields.h"
 
 #include <cstdint>
 #include <unordered_map>
@@ -80,9 +81,9 @@ class LockWindows {
     void finish();
 
     /* Whether an execution takes row locks, from its sample. */
-    static bool takes_row_locks(const capture::v1::Sample &s);
+    static bool takes_row_locks(const SampleFields &s);
     /* Its Lock class time (0 without kernel facts). */
-    static uint64_t lock_wait_ns(const capture::v1::Sample &s);
+    static uint64_t lock_wait_ns(const SampleFields &s);
 
     /* waiting statement -> its waits (index = statement), filled as
      * executions come and complete after finish(); pairs by waiter, in no

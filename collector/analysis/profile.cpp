@@ -106,7 +106,7 @@ class ProfileBuilder : public CaptureVisitor {
 
     void sample(const ResolvedSample &r) override {
         const DecodedSample &d = *r.decoded;
-        const pb::Sample &s = *d.sample;
+        const SampleFields &s = d.sample;
         ++p_.samples_read;
         if (!passes_filters(r, d, s)) {
             ++p_.samples_filtered_out;
@@ -288,7 +288,7 @@ class ProfileBuilder : public CaptureVisitor {
     }
 
     bool passes_filters(const ResolvedSample &r, const DecodedSample &d,
-                        const pb::Sample &s) {
+                        const SampleFields &s) {
         const ProfileFilters &f = p_.filters;
         if (f.has_since && d.start_unix_us < f.since_unix_us)
             return false;
@@ -315,7 +315,7 @@ class ProfileBuilder : public CaptureVisitor {
         return snap != nullptr && snap->database() == p_.filters.db;
     }
 
-    uint32_t statement_of(const ResolvedSample &r, const pb::Sample &s) {
+    uint32_t statement_of(const ResolvedSample &r, const SampleFields &s) {
         StatementKey key{r.server, s.dbid(), r.statement_text,
                          r.statement_text == 0 ? static_cast<int>(s.cmd()) : 0};
         if (have_last_statement_ && key == last_statement_key_)
@@ -410,7 +410,7 @@ class ProfileBuilder : public CaptureVisitor {
 
     /* The dimension's value of an execution (0 when it has none). */
     uint64_t value_of(const DimensionStats &dim, const ResolvedSample &r,
-                      const pb::Sample &s) const {
+                      const SampleFields &s) const {
         switch (dim.dimension) {
         case Dimension::Route:
         case Dimension::Controller:
@@ -450,7 +450,7 @@ class ProfileBuilder : public CaptureVisitor {
         uint32_t pair[kMaxDimensions];
     };
 
-    void add_to_group(size_t i, const ResolvedSample &r, const pb::Sample &s,
+    void add_to_group(size_t i, const ResolvedSample &r, const SampleFields &s,
                       const ExecutionView &e, uint32_t stmt) {
         DimensionStats &dim = p_.dimensions[i];
         GroupCache &c = cache_[i];

@@ -88,7 +88,7 @@ void WaitTotals::add(const WaitView &v) {
         add_event(v.event[i].event, v.event[i].ns, v.event[i].count);
 }
 
-void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
+void WaitView::set(const IoFields &io, double w, uint64_t elapsed) {
     present = WaitBreakdown::has_split(io);
     if (!present)
         return;
@@ -99,7 +99,7 @@ void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
     runqueue_waits = w * static_cast<double>(io.runqueue_waits());
     io_wait_ns = w * static_cast<double>(io.offcpu_io_wait_ns());
     classes = 0;
-    for (const pb::WaitClassTime &c : io.wait_classes()) {
+    for (const WaitClassFields &c : io.wait_classes()) {
         if (classes == kWaitClassSlots - 1) /* more than there are classes */
             break;
         int id = static_cast<int>(c.wait_class());
@@ -117,7 +117,7 @@ void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
     events = 0;
     other_events_ns = w * static_cast<double>(io.other_wait_events_ns());
     other_events_count = w * static_cast<double>(io.other_wait_events_count());
-    for (const pb::WaitEventTime &e : io.wait_events()) {
+    for (const WaitEventFields &e : io.wait_events()) {
         double ns = w * static_cast<double>(e.ns());
         double count = w * static_cast<double>(e.count());
         if (events < kWaitEventsPerExecution) {
@@ -129,7 +129,7 @@ void WaitView::set(const pb::IoStats &io, double w, uint64_t elapsed) {
     }
 }
 
-void WaitView::set_sampled(const pb::SampledWaits &waits, double w,
+void WaitView::set_sampled(const SampledWaitsFields &waits, double w,
                            uint64_t elapsed) {
     present = waits.interval_us() > 0;
     sampled = present;
@@ -142,7 +142,7 @@ void WaitView::set_sampled(const pb::SampledWaits &waits, double w,
     other_events_ns = other_events_count = 0;
     events = 0;
     classes = 0;
-    for (const pb::WaitClassTime &c : waits.classes()) {
+    for (const WaitClassFields &c : waits.classes()) {
         if (classes == kWaitClassSlots - 1)
             break;
         int id = static_cast<int>(c.wait_class());
@@ -166,7 +166,7 @@ WaitBreakdown &WaitBreakdown::operator=(const WaitBreakdown &o) {
     return *this;
 }
 
-bool WaitBreakdown::has_split(const pb::IoStats &io) {
+bool WaitBreakdown::has_split(const IoFields &io) {
     return io.runqueue_ns() > 0 || io.wait_classes_size() > 0 ||
            io.offcpu_no_wait_event_ns() > 0 ||
            io.offcpu_io_wait_ns() + io.offcpu_other_ns() == 0;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include "qprof.pb.h"
+#include "sample_fields.h"
 
 #include <array>
 #include <cstdint>
@@ -66,10 +67,9 @@ struct WaitView {
     WaitEventSum event[kWaitEventsPerExecution];
 
     /* From `io` of an execution of `elapsed_ns` standing for `weight`. */
-    void set(const capture::v1::IoStats &io, double weight,
-             uint64_t elapsed_ns);
+    void set(const IoFields &io, double weight, uint64_t elapsed_ns);
     /* From the sampled waits of an execution without the kernel's split. */
-    void set_sampled(const capture::v1::SampledWaits &waits, double weight,
+    void set_sampled(const SampledWaitsFields &waits, double weight,
                      uint64_t elapsed_ns);
 };
 
@@ -133,7 +133,7 @@ class WaitBreakdown {
 
     /* Whether `io` splits its off-CPU time (a collector before issue 29
      * wrote only offcpu_io_wait_ns and offcpu_other_ns). */
-    static bool has_split(const capture::v1::IoStats &io);
+    static bool has_split(const IoFields &io);
 
     /* Adds one execution; ignored without the split. */
     void add(const WaitView &v) {

@@ -486,7 +486,7 @@ class RecordBatch {
     /* Empties the batch; the next records go on the arena returned. */
     google::protobuf::Arena &reuse() {
         items.clear();
-        samples.clear();
+        samples_used_ = 0;
         if (!arena_) {
             /* not zero-filled: only the pages used are touched */
             block_.reset(new char[kFirstBlockBytes]);
@@ -502,18 +502,35 @@ class RecordBatch {
     }
     google::protobuf::Arena &arena() { return *arena_; }
     bool full() const {
-        return items.size() >= kFullRecords || samples.size() >= kFullSamples ||
+        return items.size() >= kFullRecords || samples_used_ >= kFullSamples ||
                arena_->SpaceUsed() >= kFullBytes;
     }
     ~RecordBatch() { arena_.reset(); /* before the block it uses */ }
 
+    /* Where to decode the next sample: a sample of an earlier use of the
+     * batch, whose lists and strings are reused (no allocation once the
+     * batches have been round a few times). */
+    DecodedSample &next_sample() {
+        if (samples_used_ == samples_.size()) {
+            if (samples_.empty())
+                samples_.reserve(kFullSamples);
+            samples_.emplace_back();
+        }
+        return samples_[samples_used_];
+    }
+    /* Keeps the sample next_sample() gave. */
+    void add_sample() { ++samples_used_; }
+    size_t sample_count() const { return samples_used_; }
+    const DecodedSample *samples() const { return samples_.data(); }
+
     std::vector<Item> items;
-    std::vector<DecodedSample> samples;
 
   private:
     static constexpr size_t kFullBytes = 2 << 20;
     static constexpr size_t kFullRecords = 4096;
     static constexpr size_t kFirstBlockBytes = 4 << 20;
+    std::vector<DecodedSample> samples_;
+    size_t samples_used_ = 0;
     std::unique_ptr<char[]> block_; /* outlives arena_ */
     std::optional<google::protobuf::Arena> arena_;
 };
@@ -713,24 +730,21 @@ ReadSummary read_capture_file(const std::string &path,
                                            block.base_start_unix_us);
                 auto open_item = [&] {
                     batch->items.push_back({nullptr, frame.offset, block.epoch,
-                                            batch->samples.size(), 0});
+                                            batch->sample_count(), 0});
                 };
                 bool item_open = false, decoded = true, any = false;
                 for_each_sample_wire(block, [&](const uint8_t *bytes,
                                                 size_t size) {
-                    auto *s =
-                        google::protobuf::Arena::CreateMessage<pb::Sample>(
-                            &batch->arena());
-                    if (!s->ParseFromArray(bytes, static_cast<int>(size))) {
+                    if (!samples.next(bytes, size, batch->next_sample())) {
                         decoded = false;
                         return false;
                     }
                     if (!item_open)
                         open_item();
                     item_open = any = true;
-                    batch->samples.push_back(samples.next(*s));
+                    batch->add_sample();
                     ++batch->items.back().count;
-                    if (batch->samples.size() >= RecordBatch::kFullSamples) {
+                    if (batch->sample_count() >= RecordBatch::kFullSamples) {
                         next_batch();
                         item_open = false;
                     }
@@ -769,7 +783,7 @@ ReadSummary read_capture_file(const std::string &path,
             if (item.record != nullptr)
                 visit(*item.record, item.frame_offset);
             else
-                visit_samples(item.epoch, batch.samples.data() + item.first,
+                visit_samples(item.epoch, batch.samples() + item.first,
                               item.count, item.frame_offset);
         }
     });

@@ -340,7 +340,7 @@ class CaptureSet::FileReader {
     }
 
     void sample(const DecodedSample &d, uint64_t frame_offset) {
-        const pb::Sample &s = *d.sample;
+        const SampleFields &s = d.sample;
         ResolvedSample r;
         r.decoded = &d;
         r.server = static_cast<uint32_t>(server_);

@@ -488,11 +488,13 @@ int64_t wrapping_add(int64_t a, int64_t b) {
 
 SampleBlockDecoder::SampleBlockDecoder(uint64_t epoch, uint64_t first_seq,
                                        int64_t base_start_unix_us)
-    : seq_(first_seq - 1), start_us_(base_start_unix_us) {
-    d_.epoch = epoch;
-}
+    : epoch_(epoch), seq_(first_seq - 1), start_us_(base_start_unix_us) {}
 
-const DecodedSample &SampleBlockDecoder::next(const pb::Sample &s) {
+bool SampleBlockDecoder::next(const uint8_t *data, size_t size,
+                              DecodedSample &out) {
+    if (!decode_sample_fields(data, size, out.sample))
+        return false;
+    const SampleFields &s = out.sample;
     seq_ += 1 + s.seq_skip();
     if (s.pid() != 0)
         pid_ = s.pid();
@@ -500,26 +502,43 @@ const DecodedSample &SampleBlockDecoder::next(const pb::Sample &s) {
     last_exec_id += static_cast<uint64_t>(s.exec_id_delta());
     /* modulo 2^64: a damaged or hostile block must not overflow */
     start_us_ = wrapping_add(start_us_, s.start_delta_us());
-    d_.seq = seq_;
-    d_.pid = pid_;
-    d_.exec_id = last_exec_id;
-    d_.parent_exec_id =
+    out.epoch = epoch_;
+    out.seq = seq_;
+    out.pid = pid_;
+    out.exec_id = last_exec_id;
+    out.parent_exec_id =
         s.parent_exec_distance() == 0
             ? 0
             : last_exec_id - static_cast<uint64_t>(s.parent_exec_distance());
-    d_.start_unix_us = start_us_;
-    d_.end_unix_us = wrapping_add(start_us_, s.duration_us());
-    d_.sample = &s;
-    return d_;
+    out.start_unix_us = start_us_;
+    out.end_unix_us = wrapping_add(start_us_, s.duration_us());
+    return true;
+}
+
+void decode_sample_messages(
+    const pb::SampleBlock &block,
+    const std::function<void(const DecodedSample &, const pb::Sample &)>
+        &visit) {
+    SampleBlockDecoder decoder(block.epoch(), block.first_seq(),
+                               block.base_start_unix_us());
+    /* read again from its wire format: a message protobuf parsed, so it
+     * decodes */
+    DecodedSample d;
+    std::string bytes;
+    for (const pb::Sample &s : block.samples()) {
+        bytes.clear();
+        s.AppendToString(&bytes);
+        if (decoder.next(reinterpret_cast<const uint8_t *>(bytes.data()),
+                         bytes.size(), d))
+            visit(d, s);
+    }
 }
 
 void decode_sample_block(
     const pb::SampleBlock &block,
     const std::function<void(const DecodedSample &)> &visit) {
-    SampleBlockDecoder decoder(block.epoch(), block.first_seq(),
-                               block.base_start_unix_us());
-    for (const pb::Sample &s : block.samples())
-        visit(decoder.next(s));
+    decode_sample_messages(block, [&visit](const DecodedSample &d,
+                                           const pb::Sample &) { visit(d); });
 }
 
 uint64_t last_seq_of_block(const pb::SampleBlock &block) {

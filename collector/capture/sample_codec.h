@@ -8,6 +8,7 @@
 
 #include "exec_io.h"
 #include "qprof.pb.h"
+#include "sample_fields.h"
 #include "sample_row.h"
 
 #include <cstdint>
@@ -73,30 +74,39 @@ struct DecodedSample {
     uint64_t parent_exec_id = 0;
     int64_t start_unix_us = 0;
     int64_t end_unix_us = 0;
-    const capture::v1::Sample *sample = nullptr; /* the other fields */
+    SampleFields sample; /* the other fields */
 };
 
-/* Makes the samples of one block absolute, one after the other (the
- * delta encoding of qprof.proto's SampleBlock). */
+/* Decodes the samples of one block, one after the other, and makes them
+ * absolute (the delta encoding of qprof.proto's SampleBlock). */
 class SampleBlockDecoder {
   public:
     SampleBlockDecoder(uint64_t epoch, uint64_t first_seq,
                        int64_t base_start_unix_us);
-    /* The next sample of the block; `s` must outlive the result. */
-    const DecodedSample &next(const capture::v1::Sample &s);
+    /* Reads the next sample, the encoded Sample message `data`, into `out`
+     * (reused: what it holds is replaced); false when it does not decode
+     * (decode_sample_fields), and the block is then damaged. */
+    bool next(const uint8_t *data, size_t size, DecodedSample &out);
 
   private:
-    DecodedSample d_;
+    uint64_t epoch_;
     uint64_t seq_;
     int64_t start_us_;
     int32_t pid_ = 0;
     std::unordered_map<int32_t, uint64_t> last_exec_id_of_pid_;
 };
 
-/* Calls `visit` for each sample of `block`, in order. */
+/* Calls `visit` for each sample of `block` (parsed by protobuf), in
+ * order. */
 void decode_sample_block(
     const capture::v1::SampleBlock &block,
     const std::function<void(const DecodedSample &)> &visit);
+/* The same, each with its message (what `qprof dump` shows field by
+ * field). */
+void decode_sample_messages(
+    const capture::v1::SampleBlock &block,
+    const std::function<void(const DecodedSample &,
+                             const capture::v1::Sample &)> &visit);
 
 /* Seq of the last sample of `block` (0 when empty). */
 uint64_t last_seq_of_block(const capture::v1::SampleBlock &block);

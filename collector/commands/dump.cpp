@@ -122,8 +122,9 @@ bool is_encoded_field(const std::string &name) {
     return encoded.count(name) != 0;
 }
 
-std::string sample_json(const DecodedSample &d, const FileDefinitions &defs) {
-    const pb::Sample &s = *d.sample;
+/* `s`: the sample's message, whose fields are shown by reflection */
+std::string sample_json(const DecodedSample &d, const pb::Sample &s,
+                        const FileDefinitions &defs) {
     std::string out = "{\"kind\":\"sample\"";
     append_unsigned(out, "epoch", d.epoch);
     append_unsigned(out, "seq", d.seq);
@@ -297,9 +298,10 @@ int dump_files(const std::vector<std::string> &files) {
             read_capture_file(path, [&](const pb::Record &record, uint64_t) {
                 defs.learn(record);
                 if (record.has_sample_block()) {
-                    decode_sample_block(
-                        record.sample_block(), [&](const DecodedSample &d) {
-                            line = sample_json(d, defs);
+                    decode_sample_messages(
+                        record.sample_block(),
+                        [&](const DecodedSample &d, const pb::Sample &s) {
+                            line = sample_json(d, s, defs);
                             line += '\n';
                             fwrite(line.data(), 1, line.size(), stdout);
                         });

@@ -139,7 +139,7 @@ const std::string &CaptureExporter::database_name(uint32_t server,
 
 void CaptureExporter::sample(const ResolvedSample &r) {
     const DecodedSample &d = *r.decoded;
-    const pb::Sample &s = *d.sample;
+    const SampleFields &s = d.sample;
     std::string &row = samples_;
     add_number(row, server_id(r.server));
     add_number(row, d.epoch);
@@ -210,7 +210,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_number(row, s.parallel_workers_planned());
     add_number(row, s.parallel_workers_launched());
     add_text(row, s.sqlstate() == "00000" ? "" : s.sqlstate());
-    const pb::IoStats &io = s.io();
+    const IoFields &io = s.io();
     add_number(row, s.has_io() ? 1 : 0);
     add_number(row, io.oncpu_ns());
     add_number(row, io.offcpu_io_wait_ns());
@@ -233,14 +233,14 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     for (int part = 0; part < 4; ++part) {
         row += '[';
         bool first = true;
-        for (const pb::WaitEventTime &w : io.wait_events()) {
+        for (const WaitEventFields &w : io.wait_events()) {
             if (!first)
                 row += ',';
             first = false;
             if (part == 0)
                 tsv_append_quoted(row, w.name().empty()
                                            ? std::to_string(w.wait_event_info())
-                                           : w.name());
+                                           : std::string(w.name()));
             else
                 row += std::to_string(part == 1   ? w.ns()
                                       : part == 2 ? w.count()
@@ -252,17 +252,17 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_number(row, io.other_wait_events_count());
     /* the kernel's split by class, slot 0 off the CPU with no wait event */
     std::vector<WaitClassRow> classes;
-    for (const pb::WaitClassTime &c : io.wait_classes())
+    for (const WaitClassFields &c : io.wait_classes())
         classes.push_back({wait_class_slot(c.wait_class()), c.ns(), c.count()});
     if (io.offcpu_no_wait_event_ns() > 0 || io.offcpu_no_wait_event_count() > 0)
         classes.push_back(
             {0, io.offcpu_no_wait_event_ns(), io.offcpu_no_wait_event_count()});
     add_wait_classes(row, classes);
     /* the waits the extension sampled, by class */
-    const pb::SampledWaits &sampled = s.sampled_waits();
+    const SampledWaitsFields &sampled = s.sampled_waits();
     add_number(row, s.has_sampled_waits() ? sampled.interval_us() : 0);
     classes.clear();
-    for (const pb::WaitClassTime &c : sampled.classes())
+    for (const WaitClassFields &c : sampled.classes())
         if (c.wait_class() > 0)
             classes.push_back(
                 {wait_class_slot(c.wait_class()), c.ns(), c.count()});

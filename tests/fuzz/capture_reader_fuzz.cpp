@@ -1,9 +1,10 @@
 /*
  * capture_reader_fuzz.cpp — libFuzzer target: any bytes, read as a capture
  * file through every entry point of capture_reader.h, and every sample
- * block decoded. The reader must never crash, never allocate beyond the
- * format's limits, and keep its promises: no record without a kind is
- * visited, and nothing is visited from a file without a valid header.
+ * block decoded (by protobuf and by the reader's own decoder). The reader must
+ * never crash, never allocate beyond the format's limits, and keep its
+ * promises: no record without a kind is visited, and nothing is visited from a
+ * file without a valid header.
  */
 #include "capture_format.h"
 #include "capture_reader.h"
@@ -79,6 +80,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(problem.offset <= size, "a problem offset past the end");
     if (size == 0)
         check(summary.damaged(), "an empty file is not damage");
+
+    /* the same file with its sample blocks decoded by the reader's own
+     * decoder (sample_fields.h): the same samples when neither reading
+     * finds damage */
+    uint64_t decoded = 0;
+    qprof::ReadSummary by_samples = qprof::read_capture_file(
+        input_path(),
+        [&](const pb::Record &record, uint64_t) {
+            /* a block not written as the writer writes it comes whole */
+            if (record.has_sample_block())
+                qprof::decode_sample_block(
+                    record.sample_block(),
+                    [&](const qprof::DecodedSample &) { ++decoded; });
+        },
+        [&](uint64_t, const qprof::DecodedSample *, size_t count, uint64_t) {
+            decoded += count;
+        });
+    if (!summary.damaged() && !by_samples.damaged())
+        check(decoded == samples,
+              "the reader's decoder and protobuf read other samples");
 
     pb::Header header;
     qprof::read_capture_header(input_path(), header);

@@ -1,0 +1,356 @@
+#include "sample_fields.h"
+#include "utf8_text.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace qprof {
+
+namespace pb = capture::v1;
+
+/* The field numbers above are qprof.proto's: checked against the
+ * generated code. */
+namespace {
+/* the generated constants are CamelCase: the names are spelled out */
+static_assert(pb::Sample::kSeqSkipFieldNumber == 1);
+static_assert(pb::Sample::kPidFieldNumber == 2);
+static_assert(pb::Sample::kExecIdDeltaFieldNumber == 3);
+static_assert(pb::Sample::kParentExecDistanceFieldNumber == 4);
+static_assert(pb::Sample::kToplevelFieldNumber == 6);
+static_assert(pb::Sample::kDbidFieldNumber == 8);
+static_assert(pb::Sample::kPlanRefFieldNumber == 14);
+static_assert(pb::Sample::kCmdFieldNumber == SampleFields::kCmdField);
+static_assert(pb::Sample::kStartDeltaUsFieldNumber == 16);
+static_assert(pb::Sample::kPlanTimeNsFieldNumber == 18);
+static_assert(pb::Sample::kRowsFieldNumber == 20);
+static_assert(pb::Sample::kWalBytesFieldNumber == 37);
+static_assert(pb::Sample::kParallelWorkersLaunchedFieldNumber ==
+              SampleFields::kScalarFields);
+static_assert(pb::Sample::kSqlstateFieldNumber == SampleFields::kSqlstateField);
+static_assert(pb::Sample::kIoFieldNumber == SampleFields::kIoField);
+static_assert(pb::Sample::kSampledWaitsFieldNumber ==
+              SampleFields::kSampledWaitsField);
+static_assert(pb::IoStats::kReadSyscallsFieldNumber == 1);
+static_assert(pb::IoStats::kFsyncLatencyNsFieldNumber == 8);
+static_assert(pb::IoStats::kOncpuNsFieldNumber == 16);
+static_assert(pb::IoStats::kRunqueueWaitsFieldNumber == 18);
+static_assert(pb::IoStats::kWaitClassesFieldNumber ==
+              IoFields::kWaitClassesField);
+static_assert(pb::IoStats::kWaitEventsFieldNumber ==
+              IoFields::kWaitEventsField);
+static_assert(pb::IoStats::kOffcpuNoWaitEventCountFieldNumber ==
+              IoFields::kFields);
+static_assert(pb::SampledWaits::kIntervalUsFieldNumber == 1);
+static_assert(pb::SampledWaits::kClassesFieldNumber == 2);
+static_assert(pb::WaitClassTime::kWaitClassFieldNumber == 1);
+static_assert(pb::WaitClassTime::kNsFieldNumber == 2);
+static_assert(pb::WaitClassTime::kCountFieldNumber == 3);
+static_assert(pb::WaitEventTime::kWaitEventInfoFieldNumber == 1);
+static_assert(pb::WaitEventTime::kNameFieldNumber == 2);
+static_assert(pb::WaitEventTime::kNsFieldNumber == 3);
+static_assert(pb::WaitEventTime::kCountFieldNumber == 4);
+} // namespace
+
+namespace {
+
+/* Lists longer than this (only damaged or hostile samples have them) give
+ * their memory back when cleared, so that reused samples stay small. */
+constexpr size_t kKeptListCapacity = 64;
+constexpr size_t kKeptTextCapacity = 4096;
+/* protobuf's default recursion limit: messages and groups inside others */
+constexpr int kMaxDepth = 100;
+
+template <typename T> void clear_list(std::vector<T> &list) {
+    if (list.capacity() > kKeptListCapacity)
+        std::vector<T>().swap(list);
+    else
+        list.clear();
+}
+
+enum WireType : uint32_t {
+    kVarint = 0,
+    kFixed64 = 1,
+    kLengthDelimited = 2,
+    kStartGroup = 3,
+    kEndGroup = 4,
+    kFixed32 = 5,
+};
+
+/* A message's bytes, read front to back; every read is bounded by its
+ * end. */
+struct Wire {
+    const uint8_t *p;
+    const uint8_t *end;
+
+    bool varint(uint64_t &value) {
+        /* one byte: most fields */
+        if (p < end && *p < 0x80) {
+            value = *p++;
+            return true;
+        }
+        value = 0;
+        for (int shift = 0; shift < 70; shift += 7) {
+            if (p >= end)
+                return false;
+            uint8_t byte = *p++;
+            value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+            if ((byte & 0x80) == 0)
+                return true;
+        }
+        return false;
+    }
+    /* A tag: field number (not 0) and wire type. As protobuf reads it: at
+     * most 5 bytes, what goes past 32 bits dropped. */
+    bool tag(uint32_t &number, uint32_t &type) {
+        uint32_t t = 0;
+        for (int i = 0;; ++i) {
+            if (i == 5 || p >= end)
+                return false;
+            uint8_t byte = *p++;
+            t |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
+            if ((byte & 0x80) == 0)
+                break;
+        }
+        number = t >> 3;
+        type = t & 7;
+        return number != 0;
+    }
+    /* A length-delimited field's bytes. */
+    bool bytes(Wire &inside) {
+        uint64_t length;
+        if (!varint(length) || length > static_cast<uint64_t>(end - p) ||
+            length > INT32_MAX)
+            return false;
+        inside = {p, p + length};
+        p += length;
+        return true;
+    }
+    bool skip(size_t n) {
+        if (static_cast<size_t>(end - p) < n)
+            return false;
+        p += n;
+        return true;
+    }
+    /* Skips the value of a field the reader does not know (or knows with
+     * another wire type, as protobuf does): an end-group tag outside its
+     * group, or wire types 6 and 7, are refused. */
+    bool skip_field(uint32_t number, uint32_t type, int depth) {
+        uint64_t ignored;
+        Wire inside;
+        switch (type) {
+        case kVarint:
+            return varint(ignored);
+        case kFixed64:
+            return skip(8);
+        case kLengthDelimited:
+            return bytes(inside);
+        case kFixed32:
+            return skip(4);
+        case kStartGroup:
+            return skip_group(number, depth + 1);
+        default:
+            return false;
+        }
+    }
+    bool skip_group(uint32_t group, int depth) {
+        if (depth > kMaxDepth)
+            return false;
+        uint32_t number, type;
+        while (p < end) {
+            if (!tag(number, type))
+                return false;
+            if (type == kEndGroup)
+                return number == group;
+            if (!skip_field(number, type, depth))
+                return false;
+        }
+        return false; /* the group is not closed */
+    }
+};
+
+/* Reads a message's fields: `known(number, type, wire)` reads a field it
+ * knows and returns 1, 0 when it does not know it (skipped), -1 when it
+ * does not decode. */
+template <typename Known> bool read_message(Wire w, int depth, Known known) {
+    if (depth > kMaxDepth)
+        return false;
+    uint32_t number, type;
+    while (w.p < w.end) {
+        if (!w.tag(number, type))
+            return false;
+        int read = known(number, type, w);
+        if (read < 0)
+            return false;
+        if (read == 0 && !w.skip_field(number, type, depth))
+            return false;
+    }
+    return true;
+}
+
+bool read_wait_class(Wire w, int depth, WaitClassFields &c) {
+    return read_message(w, depth, [&](uint32_t n, uint32_t t, Wire &in) {
+        if (t != kVarint || n > 3)
+            return 0;
+        return in.varint(c.raw[n]) ? 1 : -1;
+    });
+}
+
+} // namespace
+
+class SampleFieldsDecoder {
+  public:
+    explicit SampleFieldsDecoder(SampleFields &out)
+        : out_(out.f_), fields_(out) {}
+
+    bool sample(Wire w) {
+        clear();
+        /* the sample's strings, placed as they come; names of wait events
+         * point into it once it no longer moves */
+        bool read =
+            read_message(w, 0, [&](uint32_t n, uint32_t t, Wire &in) -> int {
+                if (t == kVarint && n <= SampleFields::kScalarFields)
+                    return in.varint(out_.raw[n]) ? 1 : -1;
+                if (t != kLengthDelimited)
+                    return 0;
+                Wire inside;
+                if (n == SampleFields::kSqlstateField) {
+                    if (!in.bytes(inside))
+                        return -1;
+                    return sqlstate(inside) ? 1 : -1;
+                }
+                if (n == SampleFields::kIoField) {
+                    out_.has_io = true;
+                    return in.bytes(inside) && io(inside) ? 1 : -1;
+                }
+                if (n == SampleFields::kSampledWaitsField) {
+                    out_.has_sampled_waits = true;
+                    return in.bytes(inside) && sampled_waits(inside) ? 1 : -1;
+                }
+                return 0;
+            });
+        if (!read)
+            return false;
+        fields_.point_names();
+        return true;
+    }
+
+  private:
+    bool sqlstate(Wire inside) {
+        std::string_view bytes(reinterpret_cast<const char *>(inside.p),
+                               static_cast<size_t>(inside.end - inside.p));
+        if (!is_valid_utf8(bytes))
+            return false;
+        out_.sqlstate.assign(bytes.data(), bytes.size());
+        return true;
+    }
+
+    /* Appends a string field's bytes to the sample's text (UTF-8, as
+     * proto3 requires of a string). */
+    bool text(Wire inside, size_t &at, size_t &size) {
+        std::string_view bytes(reinterpret_cast<const char *>(inside.p),
+                               static_cast<size_t>(inside.end - inside.p));
+        if (!is_valid_utf8(bytes))
+            return false;
+        at = out_.text.size();
+        size = bytes.size();
+        out_.text.append(bytes);
+        return true;
+    }
+
+    bool io(Wire w) {
+        IoFields &io = out_.io;
+        return read_message(w, 1, [&](uint32_t n, uint32_t t, Wire &in) -> int {
+            if (t == kVarint && n <= IoFields::kFields &&
+                n != IoFields::kWaitClassesField &&
+                n != IoFields::kWaitEventsField) {
+                io.present |= 1u << n;
+                return in.varint(io.raw[n]) ? 1 : -1;
+            }
+            if (t != kLengthDelimited)
+                return 0;
+            Wire inside;
+            if (n == IoFields::kWaitClassesField) {
+                io.wait_classes_.emplace_back();
+                return in.bytes(inside) &&
+                               read_wait_class(inside, 2,
+                                               io.wait_classes_.back())
+                           ? 1
+                           : -1;
+            }
+            if (n == IoFields::kWaitEventsField) {
+                io.wait_events_.emplace_back();
+                return in.bytes(inside) && wait_event(inside) ? 1 : -1;
+            }
+            return 0;
+        });
+    }
+
+    bool wait_event(Wire w) {
+        WaitEventFields &e = out_.io.wait_events_.back();
+        return read_message(w, 2, [&](uint32_t n, uint32_t t, Wire &in) -> int {
+            if (t == kVarint && n <= 4 && n != 2)
+                return in.varint(e.raw[n]) ? 1 : -1;
+            if (t == kLengthDelimited && n == 2) {
+                Wire inside;
+                return in.bytes(inside) && text(inside, e.name_at, e.name_size)
+                           ? 1
+                           : -1;
+            }
+            return 0;
+        });
+    }
+
+    bool sampled_waits(Wire w) {
+        SampledWaitsFields &waits = out_.sampled_waits;
+        return read_message(w, 1, [&](uint32_t n, uint32_t t, Wire &in) -> int {
+            if (t == kVarint && n == 1)
+                return in.varint(waits.raw[1]) ? 1 : -1;
+            if (t == kLengthDelimited && n == 2) {
+                waits.classes_.emplace_back();
+                Wire inside;
+                return in.bytes(inside) &&
+                               read_wait_class(inside, 2, waits.classes_.back())
+                           ? 1
+                           : -1;
+            }
+            return 0;
+        });
+    }
+
+    void clear() {
+        std::fill(std::begin(out_.raw), std::end(out_.raw), 0);
+        if (out_.sqlstate.capacity() > kKeptTextCapacity)
+            std::string().swap(out_.sqlstate);
+        else
+            out_.sqlstate.clear();
+        out_.has_io = out_.has_sampled_waits = false;
+        out_.io.clear();
+        out_.sampled_waits.clear();
+        if (out_.text.capacity() > kKeptTextCapacity)
+            std::string().swap(out_.text);
+        else
+            out_.text.clear();
+    }
+
+    SampleFields::Fields &out_;
+    SampleFields &fields_;
+};
+
+void IoFields::clear() {
+    std::fill(std::begin(raw), std::end(raw), 0);
+    present = 0;
+    clear_list(wait_classes_);
+    clear_list(wait_events_);
+}
+
+void SampledWaitsFields::clear() {
+    raw[0] = raw[1] = 0;
+    clear_list(classes_);
+}
+
+bool decode_sample_fields(const uint8_t *data, size_t size, SampleFields &out) {
+    SampleFieldsDecoder decoder(out);
+    return decoder.sample(Wire{data, data + size});
+}
+
+} // namespace qprof
