@@ -1,8 +1,7 @@
 #include "sample_fields.h"
 #include "utf8_text.h"
 
-#include <algorithm>
-#include <iterator>
+#include <cstring>
 
 namespace qprof {
 
@@ -83,10 +82,22 @@ struct Wire {
     const uint8_t *end;
 
     bool varint(uint64_t &value) {
-        /* one byte: most fields */
+        /* most fields: one byte */
         if (p < end && *p < 0x80) {
             value = *p++;
             return true;
+        }
+        if (end - p >= 10) { /* the longest varint is within: no bound */
+            uint64_t result = *p++ & 0x7f;
+            for (int shift = 7; shift < 70; shift += 7) {
+                uint64_t byte = *p++;
+                result |= (byte & 0x7f) << shift;
+                if (byte < 0x80) {
+                    value = result;
+                    return true;
+                }
+            }
+            return false;
         }
         value = 0;
         for (int shift = 0; shift < 70; shift += 7) {
@@ -103,13 +114,20 @@ struct Wire {
      * most 5 bytes, what goes past 32 bits dropped. */
     bool tag(uint32_t &number, uint32_t &type) {
         uint32_t t = 0;
-        for (int i = 0;; ++i) {
-            if (i == 5 || p >= end)
-                return false;
-            uint8_t byte = *p++;
-            t |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
-            if ((byte & 0x80) == 0)
-                break;
+        if (end - p >= 2 && p[0] < 0x80) { /* fields 1 to 15 */
+            t = *p++;
+        } else if (end - p >= 2 && p[1] < 0x80) { /* 16 to 2047 */
+            t = (p[0] & 0x7fu) | static_cast<uint32_t>(p[1]) << 7;
+            p += 2;
+        } else {
+            for (int i = 0;; ++i) {
+                if (i == 5 || p >= end)
+                    return false;
+                uint8_t byte = *p++;
+                t |= static_cast<uint32_t>(byte & 0x7f) << (7 * i);
+                if ((byte & 0x80) == 0)
+                    break;
+            }
         }
         number = t >> 3;
         type = t & 7;
@@ -318,7 +336,7 @@ class SampleFieldsDecoder {
     }
 
     void clear() {
-        std::fill(std::begin(out_.raw), std::end(out_.raw), 0);
+        std::memset(out_.raw, 0, sizeof out_.raw);
         if (out_.sqlstate.capacity() > kKeptTextCapacity)
             std::string().swap(out_.sqlstate);
         else
@@ -337,7 +355,7 @@ class SampleFieldsDecoder {
 };
 
 void IoFields::clear() {
-    std::fill(std::begin(raw), std::end(raw), 0);
+    std::memset(raw, 0, sizeof raw);
     present = 0;
     clear_list(wait_classes_);
     clear_list(wait_events_);
