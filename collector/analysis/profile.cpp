@@ -1,5 +1,6 @@
 #include "profile.h"
 #include "errors.h"
+#include "sample_key.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -23,21 +24,6 @@ struct StatementKey {
     bool operator==(const StatementKey &o) const {
         return server == o.server && dbid == o.dbid && text == o.text &&
                cmd == o.cmd;
-    }
-};
-
-struct ActualsKey {
-    uint32_t server;
-    uint64_t epoch, seq;
-    bool operator==(const ActualsKey &o) const {
-        return server == o.server && epoch == o.epoch && seq == o.seq;
-    }
-};
-
-struct ActualsKeyHash {
-    size_t operator()(const ActualsKey &k) const {
-        return std::hash<uint64_t>()((k.seq * 0x9E3779B97F4A7C15ull) ^ k.epoch ^
-                                     k.server);
     }
 };
 
@@ -151,7 +137,7 @@ class ProfileBuilder : public CaptureVisitor {
             if (s.has_node_actuals()) {
                 /* the collector writes the actuals before or after the
                  * sample: whichever comes second joins them */
-                ActualsKey key{r.server, d.epoch, d.seq};
+                SampleKey key{r.server, d.epoch, d.seq};
                 auto early = early_actuals_.find(key);
                 if (early != early_actuals_.end()) {
                     add_actuals(plan, early->second);
@@ -184,7 +170,7 @@ class ProfileBuilder : public CaptureVisitor {
     }
 
     void node_actuals(uint32_t server, const pb::NodeActuals &a) override {
-        ActualsKey key{server, a.epoch(), a.seq()};
+        SampleKey key{server, a.epoch(), a.seq()};
         auto found = pending_.find(key);
         if (found == pending_.end()) {
             if (early_actuals_.size() > kMaxPendingActuals)
@@ -603,9 +589,9 @@ class ProfileBuilder : public CaptureVisitor {
     std::vector<PairEntry> pairs_;
     std::vector<FlatIndex> pair_index_;
     std::vector<PairCache> pair_cache_;
-    std::unordered_map<ActualsKey, PendingActuals, ActualsKeyHash> pending_;
+    std::unordered_map<SampleKey, PendingActuals, SampleKeyHash> pending_;
     /* actuals whose sample has not been read yet (or was filtered out) */
-    std::unordered_map<ActualsKey, pb::NodeActuals, ActualsKeyHash>
+    std::unordered_map<SampleKey, pb::NodeActuals, SampleKeyHash>
         early_actuals_;
     std::unordered_map<uint64_t, OpenRequest> open_requests_;
     std::unordered_map<uint64_t, uint32_t> n_plus_one_index_;

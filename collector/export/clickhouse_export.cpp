@@ -269,7 +269,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
     add_wait_classes(row, classes);
     end_row(row);
     if (s.has_node_actuals()) {
-        ActualsKey key{r.server, d.epoch, d.seq};
+        SampleKey key{r.server, d.epoch, d.seq};
         auto early = waiting_actuals_.find(key);
         if (early != waiting_actuals_.end()) {
             add_actuals(key, d.start_unix_us, early->second);
@@ -288,7 +288,7 @@ void CaptureExporter::sample(const ResolvedSample &r) {
 
 void CaptureExporter::node_actuals(uint32_t server,
                                    const pb::NodeActuals &actuals) {
-    ActualsKey key{server, actuals.epoch(), actuals.seq()};
+    SampleKey key{server, actuals.epoch(), actuals.seq()};
     auto found = waiting_samples_.find(key);
     if (found == waiting_samples_.end()) {
         if (waiting_actuals_.size() >= kMaxPendingActuals)
@@ -301,7 +301,7 @@ void CaptureExporter::node_actuals(uint32_t server,
 }
 
 /* One row per plan node of an execution's actuals. */
-void CaptureExporter::add_actuals(const ActualsKey &key, int64_t start_unix_us,
+void CaptureExporter::add_actuals(const SampleKey &key, int64_t start_unix_us,
                                   const pb::NodeActuals &actuals) {
     std::string &row = actuals_;
     for (const pb::PlanNode &node : actuals.nodes()) {

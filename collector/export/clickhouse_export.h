@@ -14,6 +14,7 @@
 
 #include "capture_set.h"
 #include "clickhouse_client.h"
+#include "sample_key.h"
 
 #include <cstdint>
 #include <string>
@@ -56,22 +57,7 @@ class CaptureExporter : public CaptureVisitor {
     const ExportStats &stats() const { return stats_; }
 
   private:
-    /* A sample's identity, to join its node actuals with it (the
-     * collector writes them before or after the sample). */
-    struct ActualsKey {
-        uint32_t server;
-        uint64_t epoch, seq;
-        bool operator==(const ActualsKey &o) const {
-            return server == o.server && epoch == o.epoch && seq == o.seq;
-        }
-    };
-    struct ActualsKeyHash {
-        size_t operator()(const ActualsKey &k) const {
-            return std::hash<uint64_t>()((k.seq * 0x9E3779B97F4A7C15ull) ^
-                                         k.epoch ^ k.server);
-        }
-    };
-    void add_actuals(const ActualsKey &key, int64_t start_unix_us,
+    void add_actuals(const SampleKey &key, int64_t start_unix_us,
                      const capture::v1::NodeActuals &actuals);
     void flush_samples();
     void send(const char *table, const char *columns, std::string &rows);
@@ -92,8 +78,8 @@ class CaptureExporter : public CaptureVisitor {
      * kMaxPendingActuals each (past it all are dropped, as the report of
      * files does) */
     static constexpr size_t kMaxPendingActuals = 200000;
-    std::unordered_map<ActualsKey, int64_t, ActualsKeyHash> waiting_samples_;
-    std::unordered_map<ActualsKey, capture::v1::NodeActuals, ActualsKeyHash>
+    std::unordered_map<SampleKey, int64_t, SampleKeyHash> waiting_samples_;
+    std::unordered_map<SampleKey, capture::v1::NodeActuals, SampleKeyHash>
         waiting_actuals_;
     std::string actuals_;
     std::unordered_map<uint64_t, std::string> database_names_;
