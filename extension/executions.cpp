@@ -348,9 +348,13 @@ void word_publish_identity() {
 
 uint64_t next_exec_id() {
     /* this backend's first execution: the word was inherited from the
-     * postmaster, it still says nothing about who we are */
-    if (unlikely(exec_counter == 0))
+     * postmaster, it still says nothing about who we are; and the page
+     * faults of the sampler's first read are taken before the execution's
+     * window opens (wait_sampler.h) */
+    if (unlikely(exec_counter == 0)) {
         word_publish_identity();
+        wait_sampler_backend_attach();
+    }
     if (qprof_word->exec_id == 0)
         word_slots_follow();
     return ++exec_counter;

@@ -205,6 +205,14 @@ uint32_t wait_sample_interval_us() {
     return header != nullptr ? pg_atomic_read_u32(&header->interval_us) : 0;
 }
 
+void wait_sampler_backend_attach() {
+    if (header == nullptr)
+        return;
+    (void)wait_sample_interval_us();
+    uint32_t ticks[kSampledWaitClasses];
+    (void)wait_ticks_read(ticks);
+}
+
 bool wait_ticks_read(uint32_t ticks[kSampledWaitClasses]) {
     if (backend_ticks == nullptr || MyProc == nullptr || MyProc->pgprocno < 0 ||
         static_cast<uint32_t>(MyProc->pgprocno) >= header->backends)

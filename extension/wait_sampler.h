@@ -31,6 +31,16 @@ void wait_sampler_register();
  * the worker does not run. */
 uint32_t wait_sample_interval_us();
 
+/* Reads the sampler's header and this backend's counters once, at the
+ * backend's first execution, before that execution's window opens (the
+ * planner hook takes its start after next_exec_id). A backend's first touch
+ * of a page of shared memory takes a page fault, and the first in a 2 MB
+ * region it has not used yet also builds a page table: 35-450 µs on the
+ * development machines (docs/overhead.md). Taken at the first read, between
+ * the planning and the start of the execution, that time was in neither,
+ * and the BPF programs credited it to every session's first statement. */
+void wait_sampler_backend_attach();
+
 /* This backend's ticks per wait event class (sample.h), for the
  * difference an execution's sample carries. False when the backend has no
  * counters (not a regular backend, shared memory not there). */

@@ -179,10 +179,12 @@ cmp_ok($two_seconds, '>=', 0.2,
     'two statements in one message: the second waited for the lock');
 cmp_ok($first_io->{offcpu_other_ns} + $first_io->{offcpu_io_ns}, '<', 0.05e9,
     'two statements in one message: the wait, after the first ended, is not its');
-# (0.5 ms of slack: the second's analysis takes several ms; the first is
-# credited 20-45 µs more than it planned and ran, 50-120 µs since the wait
-# sampler (69d0cda), once 361 µs in CI)
-cmp_ok($first_io->{oncpu_ns}, '<=', $first_ns * 1.02 + 0.5e6,
+# (the second's analysis takes several ms; the first is credited the time
+# between its planning and its execution, which PostgreSQL counts in
+# neither: on a session's first statement the page faults of the code run
+# there for the first time, 20-120 µs here by the layout of the server's
+# binary; docs/overhead.md, "The first statement of a session")
+cmp_ok($first_io->{oncpu_ns}, '<=', $first_ns * 1.02 + 0.15e6,
     'two statements in one message: the first is not given the CPU the '
       . 'second spent before its planning');
 
