@@ -2,9 +2,9 @@
 # (pg_qprof.wait_sample_interval) looks at every backend's wait event every
 # 10 ms and each execution's sample carries the ticks per wait event class.
 # Two sessions contend for one row: the waiting SELECT ... FOR UPDATE shows
-# about the 0.5 s the other held it as Lock (>= 0.45 s, <= 0.5 s + 3
-# intervals), the holder's own FOR UPDATE about nothing, its pg_sleep as
-# Timeout and not Lock; in SQL, in the capture (qprof dump, the Python
+# about the 0.5 s the other held it as Lock (>= 0.45 s less 2 intervals,
+# <= its own time + 1 interval), the holder's own FOR UPDATE about nothing,
+# its pg_sleep as Timeout and not Lock; in SQL, in the capture (qprof dump, the Python
 # decoder) and in qprof report, which names the waiter blocked on locks with
 # the lock_wait insight, saying the waits are sampled and how often, and
 # shows the Lock share of its statement and route. With the interval at 0
@@ -76,9 +76,14 @@ my ($exec_ms, $interval, $w) = waits_of(
     q{application_name = 'waiter' AND query LIKE '%balance%FOR UPDATE%'});
 is($interval, $interval_ms, 'the waiter\'s sample carries the interval');
 my $lock = $w->{Lock} // 0;
-cmp_ok($lock, '>=', 450, "the waiter waited on Lock for >= 0.45 s ($lock ms)");
-cmp_ok($lock, '<=', 500 + 3 * $interval_ms,
-    'and no more than 0.5 s + 3 intervals');
+# A sweep that comes late on a loaded machine credits the intervals it
+# missed to what it sees then: up to 2 intervals of the wait may go to the
+# state after it. The waiter waited as long as the holder kept the row
+# after it queued: 0.5 s and, under load, more, so the bound above is the
+# waiter's own time.
+my $slack_ms = 2 * $interval_ms;
+cmp_ok($lock, '>=', 450 - $slack_ms,
+    "the waiter waited on Lock for >= 0.45 s, less 2 intervals ($lock ms)");
 cmp_ok($lock, '<=', $exec_ms + $interval_ms, "within its time ($exec_ms ms)");
 cmp_ok(sum0(map { $w->{$_} } grep { $_ ne 'Lock' } keys %$w), '<=',
     2 * $interval_ms, 'its other waits are small')
@@ -92,7 +97,7 @@ cmp_ok(sum0(values %$w), '<=', $interval_ms,
 
 (undef, undef, $w) = waits_of(
     q{application_name = 'holder' AND query LIKE 'SELECT pg_sleep%'});
-cmp_ok($w->{Timeout} // 0, '>=', 450, 'its pg_sleep(0.5) is Timeout');
+cmp_ok($w->{Timeout} // 0, '>=', 450 - $slack_ms, 'its pg_sleep(0.5) is Timeout');
 ok(!exists $w->{Lock}, 'not Lock') or diag explain $w;
 
 # the capture, without BPF
@@ -108,7 +113,7 @@ my $dumped_lock = first { $_->{class} eq 'Lock' }
   @{ $dumped->{sampled_waits}{classes} // [] };
 is($dumped->{sampled_waits}{interval_us}, $interval_ms * 1000,
     'with the interval in µs');
-cmp_ok($dumped_lock->{ns} // 0, '>=', 450e6, 'and the Lock time');
+cmp_ok($dumped_lock->{ns} // 0, '==', $lock * 1e6, 'and the Lock time of SQL');
 is($dumped_lock->{ns}, $dumped_lock->{ticks} * $interval_ms * 1e6,
     'which is its ticks times the interval');
 ok(!exists $dumped->{io}, 'and no kernel facts (BPF off)');
@@ -141,7 +146,7 @@ $waits //= {};
 is($waits->{sampled_executions}, $waits->{executions}, 'all of them sampled');
 is($waits->{sample_interval_ms}, $interval_ms, 'at the interval');
 my $lock_ms = sum0(map { $_->{ms} } grep { $_->{class} eq 'Lock' } @{ $waits->{classes} });
-cmp_ok($lock_ms, '>=', 450, "its Lock wait in the report ($lock_ms ms)");
+cmp_ok($lock_ms, '>=', $lock, "its Lock wait in the report ($lock_ms ms)");
 # planning (a new session's catalog reads) is in the elapsed time too
 cmp_ok($lock_ms / $waits->{elapsed_ms}, '>=', 0.5,
     'Lock is most of its elapsed time')
@@ -194,7 +199,7 @@ SKIP: {
         "route /checkout: its Lock wait ($route_lock ms)") or diag explain $route_row;
     ok(abs(($dom->{waiter_detail}{parts}{lock} // 0) - $lock_ms) < 0.01,
         "the waiter's detail draws its Lock wait") or diag explain $dom->{waiter_detail};
-    cmp_ok($dom->{all}{parts}{lock} // 0, '>=', 450, 'and so does the bar of all executions');
+    cmp_ok($dom->{all}{parts}{lock} // 0, '>=', $lock_ms - 0.01, 'and so does the bar of all executions');
 }
 
 # interval 0: nothing sampled, nothing reported
