@@ -126,8 +126,8 @@
 # SETUP_LOCK and BPF_LOCK (lock files, none by default): the clusters' set-up
 # (which loads the installed extension) holds a shared lock on SETUP_LOCK,
 # released before the measurements, which hold BPF_LOCK; one after the
-# other, never both: others take them in that order
-# (SETUP_LOCK=/work/notes/install.lock BPF_LOCK=/work/notes/bpf.lock).
+# other, never both: on a machine shared with other test runs and
+# installs, the files those take.
 set -euo pipefail
 
 RUNS=${RUNS:-5}

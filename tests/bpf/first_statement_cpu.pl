@@ -7,7 +7,7 @@
 # PostgreSQL counts in neither; on a session's first statement it holds the
 # page faults of whatever the backend touches there for the first time.
 #
-#   flock /work/notes/bpf.lock perl tests/bpf/first_statement_cpu.pl \
+#   perl tests/bpf/first_statement_cpu.pl \
 #       ROUNDS SESSIONS BUILD_DIR...
 #
 # A BUILD_DIR holds a built pg_qprof.so and pg_qprof--1.0.sql (the top of a
