@@ -194,7 +194,7 @@ cmp_ok($first_io->{oncpu_ns}, '<=', $first_ns * 1.02 + 0.15e6,
 # the execution's time, and that stop (off the CPU) is not the statement's.
 my ($gdb) = grep { -x } map { "$_/gdb" } split /:/, $ENV{PATH};
 ok(defined $gdb, 'gdb is installed') or BAIL_OUT('gdb is missing');
-my $holder = $node->background_psql(
+my $tail_holder = $node->background_psql(
     'SELECT pg_advisory_lock(210); SELECT pg_sleep(600)', app => 'tail_holder');
 my $poll = sub {
     my ($sql) = @_;
@@ -236,7 +236,7 @@ ok(-e "$gdb_dir/ready", 'gdb attached with its breakpoint set')
   or diag "gdb: $gdb_out $gdb_err";
 $node->psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       . "WHERE application_name = 'tail_holder'");
-eval { $node->finish_psql($holder) };
+eval { $node->finish_psql($tail_holder) };
 $node->finish_psql($tail);
 $debugger->finish;
 ok(-e "$gdb_dir/held", 'the backend was held after the statement ended')
