@@ -1,6 +1,7 @@
 #include "report_json.h"
 #include "capture_format.h"
 #include "json_writer.h"
+#include "node_hotspots.h"
 #include "sqlstate.h"
 #include "wait_events.h"
 
@@ -603,82 +604,12 @@ class JsonReport {
     }
 
     void hotspots() {
-        struct Spot {
-            std::string node_type, relation, index;
-            NodeTotals sum;
-            bool timed = false;
-            std::vector<uint32_t> statements;
-        };
-        std::vector<Spot> spots;
-        for (uint32_t plan = 0; plan < p_.plans.size(); ++plan) {
-            const PlanStats &ps = p_.plans[plan];
-            for (const NodeTotals &t : ps.nodes) {
-                if (!t.seen)
-                    continue;
-                auto found = std::find_if(
-                    spots.begin(), spots.end(), [&](const Spot &s) {
-                        return s.node_type == t.node_type &&
-                               s.relation == t.relation && s.index == t.index;
-                    });
-                if (found == spots.end()) {
-                    if (spots.size() >= kMaxSpots)
-                        continue;
-                    spots.push_back(
-                        {t.node_type, t.relation, t.index, {}, false, {}});
-                    found = spots.end() - 1;
-                }
-                NodeTotals &s = found->sum;
-                s.executions += t.executions;
-                s.loops += t.loops;
-                s.actual_rows += t.actual_rows;
-                s.rows_removed_by_filter += t.rows_removed_by_filter;
-                s.total_time_ms += t.total_time_ms;
-                found->timed = found->timed || t.timed_executions > 0;
-                s.shared_blks_read += t.shared_blks_read;
-                s.temp_blks_written += t.temp_blks_written;
-                s.max_estimate_factor =
-                    std::max(s.max_estimate_factor, t.max_estimate_factor);
-                if (std::find(found->statements.begin(),
-                              found->statements.end(),
-                              ps.statement) == found->statements.end())
-                    found->statements.push_back(ps.statement);
-            }
-        }
-        /* by time where timed, else by rows read (kept and removed) */
-        auto weight = [](const Spot &s) {
-            return s.sum.total_time_ms * 1e12 + s.sum.actual_rows +
-                   s.sum.rows_removed_by_filter;
-        };
-        std::sort(spots.begin(), spots.end(),
-                  [&](const Spot &x, const Spot &y) {
-                      return weight(x) > weight(y);
-                  });
-        w_.key("node_hotspots").begin_array();
-        for (size_t i = 0; i < spots.size() && i < o_.top; ++i) {
-            const Spot &s = spots[i];
-            w_.begin_object();
-            w_.field("node_type", s.node_type);
-            w_.key("relation").string_or_null(s.relation);
-            w_.key("index").string_or_null(s.index);
-            w_.field("executions", s.sum.executions);
-            w_.field("loops", s.sum.loops);
-            w_.field("actual_rows", s.sum.actual_rows);
-            w_.field("rows_removed_by_filter", s.sum.rows_removed_by_filter);
-            w_.key("total_time_ms");
-            s.timed ? w_.value(s.sum.total_time_ms) : w_.null();
-            w_.field("shared_blks_read", s.sum.shared_blks_read);
-            w_.field("temp_blks_written", s.sum.temp_blks_written);
-            w_.key("max_estimate_factor");
-            s.sum.max_estimate_factor > 0 ? w_.value(s.sum.max_estimate_factor)
-                                          : w_.null();
-            w_.key("statements").begin_array();
-            for (uint32_t stmt : s.statements)
-                if (sel_.statement_key[stmt] >= 0)
-                    w_.value(sel_.skey(stmt));
-            w_.end_array();
-            w_.end_object();
-        }
-        w_.end_array();
+        node_hotspots_json(w_, profile_node_hotspots(p_, kMaxSpots), o_.top,
+                           [&](uint32_t statement) {
+                               return sel_.statement_key[statement] >= 0
+                                          ? sel_.skey(statement)
+                                          : std::string();
+                           });
     }
 
     void attribution() {

@@ -8,6 +8,7 @@
 #include "report_clickhouse.h"
 #include "analysis.h"
 #include "json_writer.h"
+#include "node_hotspots.h"
 #include "one_line.h"
 #include "report_json.h"
 #include "report_lines.h"
@@ -489,31 +490,29 @@ void requests_json(JsonWriter &w, const FleetReport &r) {
     w.end_object();
 }
 
-/* `node_hotspots` as in the report's JSON. */
+/* `node_hotspots` as in the report's JSON, by the report's writer. */
 void hotspots_json(JsonWriter &w, const FleetReport &r) {
-    w.key("node_hotspots").begin_array();
+    std::vector<NodeHotspot> spots;
     for (const FleetHotspot &h : r.node_hotspots) {
-        w.begin_object();
-        w.field("node_type", h.node_type);
-        w.key("relation").string_or_null(h.relation);
-        w.key("index").string_or_null(h.index);
-        w.field("executions", h.executions);
-        w.field("loops", h.loops);
-        w.field("actual_rows", h.actual_rows);
-        w.field("rows_removed_by_filter", h.rows_removed_by_filter);
-        w.key("total_time_ms");
-        h.timed ? w.value(h.total_time_ms) : w.null();
-        w.field("shared_blks_read", h.shared_blks_read);
-        w.field("temp_blks_written", h.temp_blks_written);
-        w.key("max_estimate_factor");
-        h.max_estimate_factor > 0 ? w.value(h.max_estimate_factor) : w.null();
-        w.key("statements").begin_array();
-        for (uint32_t s : h.statements)
-            w.value("s" + std::to_string(s + 1));
-        w.end_array();
-        w.end_object();
+        NodeHotspot s;
+        s.node_type = h.node_type;
+        s.relation = h.relation;
+        s.index = h.index;
+        s.executions = h.executions;
+        s.loops = h.loops;
+        s.actual_rows = h.actual_rows;
+        s.rows_removed_by_filter = h.rows_removed_by_filter;
+        s.total_time_ms = h.total_time_ms;
+        s.timed = h.timed;
+        s.shared_blks_read = h.shared_blks_read;
+        s.temp_blks_written = h.temp_blks_written;
+        s.max_estimate_factor = h.max_estimate_factor;
+        s.statements = h.statements;
+        spots.push_back(std::move(s));
     }
-    w.end_array();
+    node_hotspots_json(w, spots, spots.size(), [](uint32_t statement) {
+        return "s" + std::to_string(statement + 1);
+    });
 }
 
 /* The report's JSON field names, for the parts ClickHouse answers. */

@@ -1,0 +1,158 @@
+/* The fleet report's plans: the statements whose plans changed, the plans
+ * of the statements listed, and the plan nodes that took most time. */
+#include "fleet_queries.h"
+
+#include <algorithm>
+
+namespace qprof::fleet {
+
+/* The statements that ran with more than one plan, the first --top of
+ * them by their first execution (the report of files compares the
+ * plans of every statement, in the order they first ran, and lists
+ * --top of them); those not listed yet are added. */
+void FleetQueries::changed_plans() {
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid FROM " + table("samples") + " FINAL" +
+        where_and("planid != 0 AND queryid != 0") +
+        " GROUP BY server_id, dbid, queryid HAVING uniqExact(planid) >= 2 "
+        "ORDER BY min(start_unix_us), server_id, dbid, queryid LIMIT " +
+        std::to_string(f_.top));
+    check_columns(rows, 3, "changed plans");
+    std::string missing;
+    for (const auto &row : rows)
+        if (statement_index(unum(row[0]), unum(row[1]), snum(row[2]), "") < 0)
+            missing += std::string(missing.empty() ? "(" : ", (") + row[0] +
+                       ", " + row[1] + ", " + row[2] + ")";
+    if (!missing.empty())
+        add_statements(
+            where_and("(server_id, dbid, queryid) IN (" + missing + ")"),
+            f_.top);
+    for (const auto &row : rows) {
+        int s = statement_index(unum(row[0]), unum(row[1]), snum(row[2]), "");
+        if (s >= 0)
+            r_.plan_changes.push_back(static_cast<uint32_t>(s));
+    }
+}
+
+/* The plans of the statements listed: their executions over the
+ * filters, nested ones too (as a statement's), and the plan's text. */
+void FleetQueries::plans() {
+    std::string listed;
+    for (const FleetStatement &s : r_.statements)
+        if (s.queryid != 0)
+            listed += (listed.empty() ? "(" : ", (") +
+                      std::to_string(s.server_id) + ", " +
+                      std::to_string(s.dbid) + ", " +
+                      std::to_string(s.queryid) + ")";
+    if (listed.empty())
+        return;
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid, planid, shape_id, executions, "
+        "calls, total_ns, first_us, last_us, plan_text FROM (SELECT "
+        "server_id, dbid, queryid, planid, count() AS executions, "
+        "sum(weight) AS calls, sum(weight * " +
+        std::string(kDbTime) +
+        ") AS total_ns, min(start_unix_us) AS first_us, "
+        "max(start_unix_us) AS last_us FROM " +
+        table("samples") + " FINAL" +
+        where_and("planid != 0 AND (server_id, dbid, queryid) IN (" + listed +
+                  ")") +
+        " GROUP BY server_id, dbid, queryid, planid) ANY LEFT JOIN "
+        "(SELECT server_id, queryid, planid, shape_id, plan_text FROM " +
+        table("plans") +
+        " FINAL) USING (server_id, queryid, planid) ORDER BY server_id, "
+        "dbid, queryid, first_us, planid");
+    check_columns(rows, 11, "plans");
+    for (const auto &row : rows) {
+        int s = listed_statement(
+            unum(row[0]), static_cast<uint32_t>(unum(row[1])), snum(row[2]));
+        if (s < 0)
+            continue;
+        FleetPlan p;
+        p.planid = snum(row[3]);
+        p.shape_id = snum(row[4]);
+        p.executions = unum(row[5]);
+        p.calls = num(row[6]);
+        p.total_ns = num(row[7]);
+        p.first_unix_us = snum(row[8]);
+        p.last_unix_us = snum(row[9]);
+        p.text = row[10];
+        r_.statements[static_cast<size_t>(s)].plans.push_back(std::move(p));
+    }
+}
+
+/* The per-node actuals of the executions the filters keep that have
+ * a plan, by node type, relation and index, as the report of files
+ * sums them (NodeTotals, unweighted): by time where timed, else by
+ * rows read. The executions are the samples' (GLOBAL: computed once
+ * and sent to the shards). */
+void FleetQueries::hotspots() {
+    std::string executions =
+        " FROM " + table("node_actuals") +
+        " FINAL GLOBAL ANY INNER JOIN (SELECT server_id, epoch, seq, dbid, "
+        "queryid FROM " +
+        table("samples") + " FINAL" +
+        where_and("has_node_actuals = 1 AND planid != 0") +
+        ") USING (server_id, epoch, seq) WHERE node_id <= " +
+        std::to_string(kMaxNodeId);
+    Rows rows =
+        c_.select("SELECT uniqExact(server_id, epoch, seq)" + executions);
+    check_columns(rows, 1, "node actuals");
+    r_.actuals_executions = rows.empty() ? 0 : unum(rows[0][0]);
+    if (r_.actuals_executions == 0)
+        return;
+    std::string per_loop = "greatest(actual_rows / loops, 1)";
+    rows = c_.select(
+        "SELECT node_type, relation, index_name, count(), sum(loops), "
+        "sum(actual_rows) AS rows_read, sum(rows_removed_by_filter) AS "
+        "rows_removed, sumIf(total_time_ms, total_time_ms > 0) AS "
+        "time_ms, countIf(total_time_ms > 0), sum(shared_blks_read), "
+        "sum(temp_blks_written), max(if(loops > 0 AND plan_rows > 0, "
+        "greatest(" +
+        per_loop + " / plan_rows, plan_rows / " + per_loop +
+        "), 0)), groupUniqArray(concat(toString(server_id), '/', "
+        "toString(dbid), '/', toString(queryid))), time_ms * 1e12 + "
+        "rows_read + rows_removed AS weight" +
+        executions +
+        " GROUP BY node_type, relation, index_name ORDER BY weight DESC, "
+        "node_type, relation, index_name LIMIT " +
+        std::to_string(f_.top));
+    check_columns(rows, 14, "node hotspots");
+    for (const auto &row : rows) {
+        FleetHotspot h;
+        h.node_type = row[0];
+        h.relation = row[1];
+        h.index = row[2];
+        h.executions = unum(row[3]);
+        h.loops = num(row[4]);
+        h.actual_rows = num(row[5]);
+        h.rows_removed_by_filter = num(row[6]);
+        h.total_time_ms = num(row[7]);
+        h.timed = unum(row[8]) > 0;
+        h.shared_blks_read = num(row[9]);
+        h.temp_blks_written = num(row[10]);
+        h.max_estimate_factor = num(row[11]);
+        /* ['server/dbid/queryid',...] */
+        const std::string &list = row[12];
+        size_t at = 0;
+        while ((at = list.find('\'', at)) != std::string::npos) {
+            size_t end = list.find('\'', at + 1);
+            if (end == std::string::npos)
+                break;
+            std::string id = list.substr(at + 1, end - at - 1);
+            at = end + 1;
+            size_t a = id.find('/'), b = id.rfind('/');
+            if (a == std::string::npos || a == b)
+                continue;
+            int st = statement_index(unum(id.substr(0, a)),
+                                     unum(id.substr(a + 1, b - a - 1)),
+                                     snum(id.substr(b + 1)), "");
+            if (st >= 0)
+                h.statements.push_back(static_cast<uint32_t>(st));
+        }
+        std::sort(h.statements.begin(), h.statements.end());
+        r_.node_hotspots.push_back(std::move(h));
+    }
+}
+
+} // namespace qprof::fleet

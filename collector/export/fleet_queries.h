@@ -1,0 +1,89 @@
+/*
+ * fleet_queries.h — the queries behind query_fleet_report (fleet_report.h),
+ * one object per report: the filters as SQL and the report filled in, each
+ * concern in a file of its own (fleet_report.cpp the frame, summary,
+ * statements, groups and errors; fleet_plans.cpp; fleet_requests.cpp;
+ * fleet_waits.cpp; fleet_timeline.cpp).
+ */
+#pragma once
+
+#include "fleet_report.h"
+#include "fleet_sql.h"
+
+#include <string>
+#include <vector>
+
+namespace qprof::fleet {
+
+class FleetQueries {
+  public:
+    FleetQueries(const ClickHouseClient &client, FleetFilters &filters,
+                 const TimelineSpec *timeline)
+        : c_(client), f_(filters), timeline_(timeline), db_(client.database()) {
+    }
+
+    FleetReport run();
+
+  private:
+    std::string table(const char *name) const { return db_ + "." + name; }
+    static std::string join(const std::vector<std::string> &items);
+
+    /* the filters (fleet_report.cpp) */
+    void resolve_servers();
+    void resolve_relative_times();
+    std::string where_clause() const;
+    std::string where_and(const std::string &extra) const;
+    std::string group_expression(const std::string &group_by) const;
+
+    /* the frame (fleet_report.cpp) */
+    void servers();
+    void summary();
+    void statements();
+    void add_statements(const std::string &where, size_t limit);
+    int statement_index(uint64_t server_id, uint64_t dbid, int64_t queryid,
+                        const std::string &untexted_cmd) const;
+    int listed_statement(uint64_t server_id, uint32_t dbid,
+                         int64_t queryid) const;
+    void groups();
+    void errors();
+
+    /* plans (fleet_plans.cpp) */
+    void changed_plans();
+    void plans();
+    void hotspots();
+
+    /* requests (fleet_requests.cpp) */
+    std::string request_statements_sql() const;
+    std::string requests_sql() const;
+    void requests();
+
+    /* waits (fleet_waits.cpp) */
+    /* Which waits an execution has, as the report of files decides
+     * (WaitBreakdown::has_split, then Sample.sampled_waits): the kernel's
+     * split of its off-CPU time, or else the classes the extension
+     * sampled. */
+    static constexpr const char *kKernelSplit =
+        "(has_io = 1 AND (runqueue_ns > 0 OR notEmpty(wait_classes) OR "
+        "io_wait_ns + other_wait_ns = 0))";
+    static constexpr size_t kWaitColumns = 12 + 2 * kFleetWaitClassSlots;
+    static std::string sampled_only();
+    static std::string waits_sql();
+    static std::string waits_names();
+    static void set_waits(const std::string *f, FleetWaits &w);
+    void waits();
+
+    /* the time series (fleet_timeline.cpp) */
+    void timeline();
+
+    const ClickHouseClient &c_;
+    FleetFilters &f_;
+    const TimelineSpec *timeline_;
+    int64_t last_start_us_ = 0;
+    std::string db_;
+    std::vector<std::string> server_ids_;
+    std::string where_;
+    std::string group_sql_;
+    FleetReport r_;
+};
+
+} // namespace qprof::fleet
