@@ -51,8 +51,9 @@ const char *kReportUsage =
     "  --top N       rows per table (default 20)\n"
     "  --group-by G  the attribution the terminal shows (default route)\n"
     "       qprof report --clickhouse URL [--database DB] [--server S]...\n"
-    "                    [--json] [--since T] [--until T] [--route R]\n"
-    "                    [--app A] [--db D] [--user OID] [--top N]\n"
+    "                    [--json] [--html FILE] [--since T] [--until T]\n"
+    "                    [--route R] [--app A] [--db D] [--user OID]\n"
+    "                    [--top N]\n"
     "                    [--group-by route|controller|app|user|db|tag:NAME]\n"
     "  --clickhouse URL  the report's main tables (summary, top statements,\n"
     "                routes, plan changes, errors by SQLSTATE, kernel\n"
@@ -145,8 +146,9 @@ TimeBound parse_bound(const char *option, const std::string &text) {
     return b;
 }
 
-[[maybe_unused]] void write_file(const std::string &path,
-                                 const std::string &content) {
+} // namespace
+
+void write_report_file(const std::string &path, const std::string &content) {
     FILE *f = fopen(path.c_str(), "w");
     if (f == nullptr)
         throw CaptureIoError(describe_errno("cannot write " + path, errno));
@@ -155,8 +157,6 @@ TimeBound parse_bound(const char *option, const std::string &text) {
     if (wrote != content.size() || close_status != 0)
         throw CaptureIoError(describe_errno("cannot write " + path, errno));
 }
-
-} // namespace
 
 int report_command(int argc, char **argv) {
     std::vector<std::string> paths;
@@ -215,9 +215,8 @@ int report_command(int argc, char **argv) {
         }
     }
     if (!clickhouse.empty()) {
-        if (!paths.empty() || !html.empty())
-            throw UsageError("--clickhouse reads no capture file, and has no "
-                             "--html (yet)");
+        if (!paths.empty())
+            throw UsageError("--clickhouse reads no capture file");
         FleetFilters fleet;
         fleet.servers = servers;
         fleet.has_since = since.given;
@@ -240,7 +239,7 @@ int report_command(int argc, char **argv) {
         }
         fleet.top = options.top;
         fleet.group_by = filters.group_by;
-        return report_from_clickhouse(clickhouse, database, fleet, json);
+        return report_from_clickhouse(clickhouse, database, fleet, json, html);
     }
     if (!servers.empty() || database != "qprof")
         throw UsageError("--server and --database go with --clickhouse");
@@ -283,7 +282,7 @@ int report_command(int argc, char **argv) {
         document = render_report_json(analysis, selection, options);
 #ifdef QPROF_HAVE_HTML
     if (!html.empty())
-        write_file(html, render_html(document));
+        write_report_file(html, render_html(document));
 #endif
     std::string out = json ? document + "\n"
                            : render_report_text(analysis, selection, options);

@@ -7,6 +7,8 @@
  */
 #include "report_clickhouse.h"
 #include "analysis.h"
+#include "capture_format.h"
+#include "html_report.h"
 #include "json_writer.h"
 #include "node_hotspots.h"
 #include "one_line.h"
@@ -515,19 +517,41 @@ void hotspots_json(JsonWriter &w, const FleetReport &r) {
     });
 }
 
-/* The report's JSON field names, for the parts ClickHouse answers. */
+/* The parts of the report of files ClickHouse does not answer yet: the
+ * page says so where it would draw them. */
+const char *const kNotAvailable[] = {"insights", "inputs", "histogram",
+                                     "routes", "plan_tree"};
+
+double share(const FleetReport &r, double ns) {
+    return r.total_ns > 0 ? ns / r.total_ns : 0.0;
+}
+
+/* The report's JSON field names, for the parts ClickHouse answers, and
+ * what the page draws (docs/report-json.md). */
 std::string render_json(const FleetReport &r, const std::string &where) {
     JsonWriter w;
     w.begin_object();
+    w.field("schema_version", kReportSchemaVersion);
+    w.field("generator",
+            std::string("qprof report --clickhouse ") + kCollectorVersion);
+    w.field("generated_unix_us", unix_now_us());
     w.field("source", "clickhouse");
     w.field("clickhouse", where);
+    /* what the report of files has and ClickHouse does not answer yet */
+    w.key("not_available").begin_array();
+    for (const char *part : kNotAvailable)
+        w.value(part);
+    w.end_array();
     w.key("summary").begin_object();
     w.key("servers").begin_array();
     for (const FleetServer &s : r.servers) {
         w.begin_object();
+        w.field("key", std::to_string(s.server_id));
         w.field("system_identifier", std::to_string(s.server_id));
         w.field("label", s.label);
         w.field("cluster_name", s.cluster_name);
+        w.field("version", s.version);
+        w.field("host", s.host);
         w.field("epochs", s.epochs);
         w.field("executions", s.samples);
         w.field("lost", s.lost);
@@ -544,10 +568,43 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     r.executions ? w.value(r.first_unix_us) : w.null();
     w.key("end_unix_us");
     r.executions ? w.value(r.last_unix_us) : w.null();
+    w.field("duration_s",
+            r.executions
+                ? static_cast<double>(r.last_unix_us - r.first_unix_us) / 1e6
+                : 0.0);
+    w.key("sampling").begin_object();
+    w.field("sample_rate", r.max_weight > 0 ? 1 / r.max_weight : 1.0);
+    w.field("scale", r.max_weight);
+    w.field("scaled", r.max_weight > 1);
+    w.end_object();
+    uint64_t overwritten = 0, reset = 0, epoch_changed = 0, lost = 0,
+             epoch_changes = 0;
+    for (const FleetServer &s : r.servers) {
+        overwritten += s.lost_overwritten;
+        reset += s.lost_reset;
+        epoch_changed += s.lost_epoch_changed;
+        lost += s.lost;
+        epoch_changes += s.epoch_changes;
+    }
+    w.key("losses").begin_object();
+    w.field("overwritten", overwritten);
+    w.field("reset", reset);
+    w.field("epoch_changed", epoch_changed);
+    w.field("unknown", lost - overwritten - reset - epoch_changed);
+    w.field("epoch_changes", epoch_changes);
+    w.end_object();
     w.field("kernel_executions", r.kernel_executions);
+    auto of_executions = [&](uint64_t n) {
+        return r.executions
+                   ? static_cast<double>(n) / static_cast<double>(r.executions)
+                   : 0.0;
+    };
     w.key("kernel").begin_object();
+    w.field("present", r.kernel_executions > 0);
     w.field("executions", r.kernel_executions);
+    w.field("share", of_executions(r.kernel_executions));
     w.field("wait_executions", r.waits.executions);
+    w.field("wait_share", of_executions(r.waits.executions));
     w.key("waits");
     waits_json(w, r.waits);
     w.end_object();
@@ -557,10 +614,22 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     w.end_object();
     std::vector<size_t> first_key = first_plan_keys(r);
     w.key("statements").begin_array();
+    double running = 0;
     for (uint32_t i = 0; i < r.statements.size(); ++i) {
         const FleetStatement &s = r.statements[i];
         w.begin_object();
         w.field("key", "s" + std::to_string(i + 1));
+        /* the statements after the top are those other sections name */
+        w.field("rank", i + 1);
+        w.field("server", std::to_string(s.server_id));
+        w.field("share", share(r, s.toplevel_ns));
+        w.key("cumulative_share");
+        if (i < r.top_statements) {
+            running += s.toplevel_ns;
+            w.value(share(r, running));
+        } else {
+            w.null();
+        }
         w.field("system_identifier", std::to_string(s.server_id));
         w.field("queryid", std::to_string(s.queryid));
         w.field("dbid", s.dbid);
@@ -633,6 +702,39 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.end_object();
     }
     w.end_array();
+    /* the report's layout of the attribution, which the page draws */
+    w.key("dimensions").begin_array();
+    w.begin_object();
+    w.field("dimension", r.group_by);
+    w.field("groups_total", r.groups_total);
+    w.key("groups").begin_array();
+    for (const FleetGroup &g : r.groups) {
+        w.begin_object();
+        w.field("name", g.name);
+        w.field("tagged", g.name != "(none)");
+        w.field("share", share(r, g.total_ns));
+        w.field("executions", g.executions);
+        w.field("calls", g.calls);
+        w.field("errors", g.errors);
+        w.field("total_ms", g.total_ns / 1e6);
+        w.field("mean_ms", g.calls > 0 ? g.total_ns / g.calls / 1e6 : 0.0);
+        w.field("p95_ms", g.p95_ns / 1e6);
+        kernel_json(w, g);
+        w.key("top_statements").begin_array();
+        for (size_t k = 0; k < g.top_statements.size(); ++k) {
+            double ns = g.top_statement_ns[k];
+            w.begin_object();
+            w.field("statement", "s" + std::to_string(g.top_statements[k] + 1));
+            w.field("total_ms", ns / 1e6);
+            w.field("share", g.total_ns > 0 ? ns / g.total_ns : 0.0);
+            w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    w.end_array();
     w.end_object();
     requests_json(w, r);
     hotspots_json(w, r);
@@ -641,7 +743,21 @@ std::string render_json(const FleetReport &r, const std::string &where) {
         w.begin_object();
         w.field("sqlstate", e.sqlstate);
         w.field("name", sqlstate_name(e.sqlstate));
+        w.field("class", sqlstate_class_name(e.sqlstate));
+        w.field("timeout", sqlstate_is_timeout(e.sqlstate));
+        w.field("cancel", sqlstate_is_cancel(e.sqlstate));
         w.field("count", e.count);
+        /* the statement that failed most that way, when listed */
+        w.key("statements").begin_array();
+        for (uint32_t i = 0; i < r.statements.size(); ++i)
+            if (r.statements[i].server_id == e.server_id &&
+                r.statements[i].queryid == e.queryid) {
+                w.begin_object();
+                w.field("statement", "s" + std::to_string(i + 1));
+                w.end_object();
+                break;
+            }
+        w.end_array();
         w.field("executions", e.executions);
         w.field("top_system_identifier", std::to_string(e.server_id));
         w.field("top_queryid", std::to_string(e.queryid));
@@ -649,6 +765,10 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     }
     w.end_array();
     timeline_json(w, r);
+    w.key("latency_buckets_ms").begin_array();
+    for (double b : LatencyHistogram::coarse_bounds_ms())
+        w.value(b);
+    w.null().end_array();
     w.end_object();
     return w.str();
 }
@@ -656,16 +776,24 @@ std::string render_json(const FleetReport &r, const std::string &where) {
 } // namespace
 
 int report_from_clickhouse(const std::string &url, const std::string &database,
-                           const FleetFilters &filters, bool json) {
+                           const FleetFilters &filters, bool json,
+                           const std::string &html) {
     ClickHouseClient client(url, database);
     TimelineSpec spec = timeline_spec();
     FleetFilters asked = filters;
     asked.n_plus_one_min_executions = kNPlusOneMinExecutions;
+    bool document = json || !html.empty();
     FleetReport report =
-        query_fleet_report(client, asked, json ? &spec : nullptr);
-    std::string out = json ? render_json(report, client.where()) + "\n"
-                           : FleetText(report, client.where()).render();
+        query_fleet_report(client, asked, document ? &spec : nullptr);
+    std::string out;
+    if (document)
+        out = render_json(report, client.where());
+    if (!html.empty())
+        write_report_file(html, render_html(out));
+    out = json ? out + "\n" : FleetText(report, client.where()).render();
     fwrite(out.data(), 1, out.size(), stdout);
+    if (!html.empty() && !json)
+        printf("\nHTML report: %s\n", html.c_str());
     fflush(stdout);
     return kExitOk;
 }

@@ -11,9 +11,13 @@
 
 namespace qprof {
 
-/* Prints the report of the samples in ClickHouse at `url`; returns the exit
- * status. */
+/* Prints the report of the samples in ClickHouse at `url`, and writes it
+ * as the HTML page to `html` unless empty; returns the exit status. */
 int report_from_clickhouse(const std::string &url, const std::string &database,
-                           const FleetFilters &filters, bool json);
+                           const FleetFilters &filters, bool json,
+                           const std::string &html);
+
+/* Writes `content` to `path`; throws CaptureIoError. */
+void write_report_file(const std::string &path, const std::string &content);
 
 } // namespace qprof

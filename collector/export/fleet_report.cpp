@@ -128,7 +128,9 @@ void FleetQueries::servers() {
     std::vector<std::string> ids;
     for (const FleetServer &s : r_.servers)
         ids.push_back(std::to_string(s.server_id));
-    Rows lost = c_.select("SELECT server_id, sum(count) FROM " +
+    Rows lost = c_.select("SELECT server_id, sum(count), sumIf(count, reason "
+                          "= 'overwritten'), sumIf(count, reason = 'reset'), "
+                          "sumIf(count, reason = 'epoch_changed') FROM " +
                           table("losses") + " FINAL WHERE server_id IN (" +
                           join(ids) + ") GROUP BY server_id");
     Rows restarts = c_.select(
@@ -136,8 +138,12 @@ void FleetQueries::servers() {
         " FINAL WHERE server_id IN (" + join(ids) + ") GROUP BY server_id");
     for (FleetServer &s : r_.servers) {
         for (const auto &row : lost)
-            if (row.size() == 2 && unum(row[0]) == s.server_id)
+            if (row.size() == 5 && unum(row[0]) == s.server_id) {
                 s.lost = unum(row[1]);
+                s.lost_overwritten = unum(row[2]);
+                s.lost_reset = unum(row[3]);
+                s.lost_epoch_changed = unum(row[4]);
+            }
         for (const auto &row : restarts)
             if (row.size() == 2 && unum(row[0]) == s.server_id)
                 s.epoch_changes = unum(row[1]);
@@ -349,8 +355,10 @@ void FleetQueries::groups() {
                 int s = listed_statement(unum(row[1]),
                                          static_cast<uint32_t>(unum(row[2])),
                                          snum(row[3]));
-                if (s >= 0)
+                if (s >= 0) {
                     g.top_statements.push_back(static_cast<uint32_t>(s));
+                    g.top_statement_ns.push_back(num(row[4]));
+                }
             }
 }
 

@@ -42,6 +42,8 @@ struct FleetServer {
     std::string label, version, cluster_name, host;
     uint64_t epochs = 0, samples = 0;
     uint64_t lost = 0, epoch_changes = 0;
+    /* of `lost`, by reason (the rest: another reason) */
+    uint64_t lost_overwritten = 0, lost_reset = 0, lost_epoch_changed = 0;
 };
 
 /* Where the elapsed time of a set of executions went (the report's
@@ -100,6 +102,7 @@ struct FleetGroup {
     /* its statements with most time: indexes in FleetReport::statements
      * (only those listed there) */
     std::vector<uint32_t> top_statements;
+    std::vector<double> top_statement_ns; /* their time in the group */
     FleetWaits waits;
 };
 

@@ -159,6 +159,18 @@
   (report.statements || []).forEach(function (s) { statementByKey.set(s.key, s); });
   var planByKey = new Map();
   (report.plans || []).forEach(function (p) { planByKey.set(p.key, p); });
+  /* qprof report --clickhouse: the plans are in their statements, and the
+   * parts ClickHouse does not answer yet are absent */
+  var fromClickHouse = report.source === 'clickhouse';
+  (report.statements || []).forEach(function (s) {
+    (s.plans || []).forEach(function (p) { if (p && typeof p === 'object') planByKey.set(p.key, p); });
+  });
+  function planOf(p) { return p && typeof p === 'object' ? p : planByKey.get(p); }
+  /* What ClickHouse does not have yet, where the page would show it. */
+  function notAvailable(part, what) {
+    return el('p', {class: 'notice', data: {'not-available': part}},
+      'Not available from ClickHouse: ' + what + ' (qprof report of the capture files has it; docs/clickhouse.md).');
+  }
   var serverByKey = new Map();
   ((report.summary && report.summary.servers) || []).forEach(function (s) { serverByKey.set(s.key, s); });
   var buckets = report.latency_buckets_ms || [];
@@ -661,6 +673,7 @@
         fact('mean', fmtMs(plan.mean_ms)), fact('p95', fmtMs(plan.p95_ms)), fact('max', fmtMs(plan.max_ms)),
         fact('first seen', fmtTime(plan.first_unix_us)), fact('last seen', fmtTime(plan.last_unix_us)),
         fact('with per-node actuals', fmtCount(plan.actuals_executions))));
+    if (!plan.nodes && fromClickHouse) append(box, notAvailable('plan_tree', 'the plan\'s tree with its nodes\' actuals'));
     if (plan.nodes) {
       append(box, el('p', {class: 'hint'}, 'Per-node actuals summed over ' + fmtCount(plan.nodes.executions) +
         ' executions, shown per execution; the red bar is the time spent in the node itself.'));
@@ -711,7 +724,8 @@
     }
 
     append(detail, el('h3', null, 'Latency'));
-    append(detail, histogramChart(s.histogram || []));
+    if (!s.histogram && fromClickHouse) append(detail, notAvailable('histogram', 'the latency histogram'));
+    else append(detail, histogramChart(s.histogram || []));
 
     var insights = (report.insights || []).filter(function (i) { return i.statement === key; });
     if (insights.length) {
@@ -728,6 +742,10 @@
       })));
     }
 
+    if (!s.routes && fromClickHouse) {
+      append(detail, el('h3', null, 'Routes'));
+      append(detail, notAvailable('routes', 'the statement\'s routes'));
+    }
     if ((s.routes || []).length) {
       append(detail, el('h3', null, 'Routes'));
       append(detail, new DataTable({name: 'statement-routes', rows: s.routes, sort: {key: 'total_ms', desc: true},
@@ -742,7 +760,7 @@
     }
 
     var change = (report.plan_changes || []).find(function (c) { return c.statement === key; });
-    var plans = (s.plans || []).map(function (p) { return planByKey.get(p); }).filter(Boolean);
+    var plans = (s.plans || []).map(planOf).filter(Boolean);
     append(detail, el('h3', null, plans.length === 1 ? 'Plan' : plans.length + ' plans'));
     if (change) {
       append(detail, el('p', {class: 'notice'}, 'The plan changed' + (isNum(change.changed_unix_us) ? ' at ' + fmtTime(change.changed_unix_us, true) : '') +
@@ -822,7 +840,8 @@
         (report.statements || []).length < sm.statements ? fmtCount((report.statements || []).length) + ' in this report' : null, sm.statements),
       card('errors', 'errors', fmtCount(sm.errors), isNum(errorShare) ? fmtPct(errorShare) + ' of calls' : null, sm.errors),
       card('sampling', 'sampling', 'rate ' + sampling.sample_rate,
-        (sampling.scaled ? 'totals scaled \u00d7' + sampling.scale + '; ' : '') + 'track ' + sampling.track +
+        (sampling.scaled ? 'totals scaled \u00d7' + sampling.scale + (sampling.track ? '; ' : '') : '') +
+        (sampling.track ? 'track ' + sampling.track : '') +
         (sampling.min_duration_ms ? ', min ' + fmtMs(sampling.min_duration_ms) : ''), sampling.sample_rate),
       card('losses', 'samples lost', fmtCount(lost),
         lost || losses.epoch_changes ? fmtCount(losses.overwritten) + ' overwritten, ' + fmtCount(losses.reset) + ' reset, ' +
@@ -831,7 +850,8 @@
         kernel.present ? 'of executions (' + fmtCount(kernel.executions) + ')' + (kernel.syscalls ? ', with system calls' : '') :
           'BPF was off or not loaded', kernel.present ? kernel.share : 0),
       card('node_actuals', 'per-node actuals', fmtCount(sm.node_actuals ? sm.node_actuals.executions : null),
-        'executions (analyze_sample_rate ' + sampling.analyze_sample_rate + ')', sm.node_actuals ? sm.node_actuals.executions : null)));
+        isNum(sampling.analyze_sample_rate) ? 'executions (analyze_sample_rate ' + sampling.analyze_sample_rate + ')' : 'executions',
+        sm.node_actuals ? sm.node_actuals.executions : null)));
     if (sampling.note) append(s, el('p', {class: 'notice'}, sampling.note));
     (sm.notices || []).forEach(function (n) { append(s, el('p', {class: 'notice'}, n)); });
     var files = (report.inputs && report.inputs.files) || [];
@@ -848,6 +868,7 @@
     var list = report.insights || [];
     var s = section('insights', 'Insights',
       'What to look at first, ranked by the database time each explains. Each says what the capture shows and what to do next.');
+    if (!report.insights && fromClickHouse) { append(s, notAvailable('insights', 'the insights')); return; }
     if (!list.length) { append(s, el('p', {class: 'muted'}, 'No insight: nothing in the capture matched a known problem.')); return; }
     var ol = el('ol', {class: 'insights', data: {count: list.length}});
     list.forEach(function (i, index) {
@@ -1031,11 +1052,13 @@
         {key: 'class', label: 'class'},
         numCol('count', 'count'),
         {key: 'statements', label: 'statements', cls: 'text', value: function (r) {
-          return r.statements.map(function (x) { return statementLabel(x.statement, 60); }).join('; '); },
+          return (r.statements || []).map(function (x) { return statementLabel(x.statement, 60); }).join('; '); },
         format: function (v, r) {
-          return r.statements.slice(0, 3).map(function (x, i) {
-            return [i ? el('br') : null, statementLink(x.statement, 60), el('span', {class: 'muted'}, ' \u00d7' + fmtCount(x.count))]; }); }},
+          return (r.statements || []).slice(0, 3).map(function (x, i) {
+            return [i ? el('br') : null, statementLink(x.statement, 60),
+              isNum(x.count) ? el('span', {class: 'muted'}, ' \u00d7' + fmtCount(x.count)) : null]; }); }},
         {key: 'routes', label: 'routes', cls: 'wrap', value: function (r) {
+          if (!r.routes) return fromClickHouse ? 'not available from ClickHouse' : null;
           return r.routes.slice(0, 3).map(function (x) { return x.name + ' \u00d7' + fmtCount(x.calls); }).join('; '); }}]}).element);
   }
 
@@ -1250,6 +1273,10 @@
   }
 
   function renderInputs() {
+    if (!report.inputs && fromClickHouse) {
+      append(section('inputs', 'Capture files'), notAvailable('inputs', 'the capture files read (ClickHouse holds their samples)'));
+      return;
+    }
     var inputs = report.inputs || {files: []};
     var s = section('inputs', 'Capture files',
       fmtCount(inputs.samples_read) + ' samples read, ' + fmtCount(inputs.samples_used) + ' used, ' +

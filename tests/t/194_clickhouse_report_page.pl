@@ -1,0 +1,195 @@
+# The report page from ClickHouse (issue 30): a capture of the report
+# tests' workload with its planted problems (tests/collector/QprofReportTest.pm:
+# a plan change after a dropped index, N+1 requests, a slow statement, a
+# spill) and a statement that fails, exported to a ClickHouse (Debian's
+# 18.16, started here). `qprof report --clickhouse --html` writes the page
+# from ClickHouse's answers; opened in headless Chromium it loads without a
+# console error or a network request, draws every part, holds the numbers
+# of `qprof report --clickhouse --json` (summary cards, the rows of every
+# table, the routes, the errors, the top statement's plans), lists the
+# statements as the report of the files does, and says of each part
+# ClickHouse does not answer that it is not available from ClickHouse
+# rather than drawing it empty.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../collector";
+use File::Path qw(make_path);
+use IPC::Run;
+use JSON::PP;
+use List::Util qw(first sum0);
+use PostgreSQL::Test::Utils;
+use Test::More;
+use QprofClickHouse;
+use QprofCollectorTest;
+use QprofReportTest;
+
+plan skip_all => clickhouse_server_path()
+  . ' is not installed (tests/deps/clickhouse.txt)'
+  unless -x clickhouse_server_path();
+my $chromium = first { -x $_ } qw(/usr/bin/chromium /usr/bin/chromium-browser);
+plan skip_all => 'no chromium (tests/deps/report.txt)' unless $chromium;
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $node = new_qprof_node('ch194', "pg_qprof.analyze_sample_rate = 1\n");
+plant_workload($node);
+# a statement that fails often: an error rate
+my $errors = '';
+$errors .= tagged("SELECT 1 / (id - id) FROM orders WHERE id = $_",
+    '/broken', 'Broken', 4000 + $_) . ";\n"
+  for 1 .. 8;
+$node->psql('postgres', $errors, on_error_stop => 0);
+my $capture = "$tmp/cap";
+capture_once($node, $capture);
+$node->stop;
+
+my ($url) = start_clickhouse_shards($tmp, 1);
+my ($rc, $out, $err) = run_qprof('export', '--clickhouse', $url,
+    '--create-schema');
+is($rc, 0, 'the schema') or diag $err;
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, $capture);
+is($rc, 0, 'the capture exported') or diag $err;
+
+my ($frc, $files, $ferr) = report_json($capture);
+is($frc, 0, 'qprof report --json of the capture') or diag $ferr;
+my ($crc, $fleet, $cerr) = report_json('--clickhouse', $url);
+is($crc, 0, 'qprof report --clickhouse --json') or diag $cerr;
+
+my $out_dir = "$PostgreSQL::Test::Utils::tmp_check/clickhouse_report_page";
+make_path($out_dir);
+my $page = "$out_dir/report.html";
+($rc, $out, $err) = run_qprof('report', '--clickhouse', $url, '--html', $page);
+is($rc, 0, 'qprof report --clickhouse --html') or diag $err;
+like($out, qr/^Top statements by total time/m,
+    'the terminal report is printed as well');
+like($out, qr/^HTML report: \Q$page\E$/m, 'and where the page is');
+ok(-s $page, 'the page is written');
+like(slurp_file($page), qr/"source":"clickhouse"/,
+    'the page holds the report from ClickHouse');
+
+# The JSON has what the page draws, in the report's layout.
+is($fleet->{schema_version}, 1, 'schema version 1');
+my ($route_dim) = @{ $fleet->{attribution}{dimensions} // [] };
+is($route_dim->{dimension}, 'route', 'the attribution by route, as the page reads it');
+is_deeply([ map { $_->{name} } @{ $route_dim->{groups} } ],
+    [ map { $_->{name} } @{ $fleet->{attribution}{groups} } ],
+    'with the groups of the attribution');
+my ($files_routes) = grep { $_->{dimension} eq 'route' }
+  @{ $files->{attribution}{dimensions} };
+is_deeply(
+    { map { ($_->{name} => sprintf('%.3f', $_->{total_ms})) } @{ $route_dim->{groups} } },
+    { map { ($_->{name} => sprintf('%.3f', $_->{total_ms})) } @{ $files_routes->{groups} } },
+    'the routes and their time are those of the report of the files');
+is_deeply(
+    { map { ($_->{name} => $_->{top_statements}[0]{share} > 0 ? 1 : 0) } @{ $route_dim->{groups} } },
+    { map { ($_->{name} => 1) } @{ $route_dim->{groups} } },
+    'each route names its top statement with its share');
+my @fleet_statements = @{ $fleet->{statements} };
+is_deeply([ map { $_->{rank} } @fleet_statements ], [ 1 .. @fleet_statements ],
+    'statements ranked');
+is($fleet->{summary}{losses}{overwritten}, 0, 'losses by reason');
+ok($fleet->{summary}{duration_s} > 0, 'the time span');
+
+# The page in the browser: the report tests' probe, and the parts the page
+# says ClickHouse does not have.
+my $top = $fleet_statements[0];
+my $probe_body = slurp_file("$FindBin::Bin/../report/report_probe.js");
+$probe_body =~ s/^return result;$/result.not_available = Array.from(document.querySelectorAll('[data-not-available]')).map(function (n) { return n.dataset.notAvailable; });\nreturn result;/m
+  or die 'report_probe.js does not end with "return result;"';
+my $probe_file = "$out_dir/probe.js";
+open my $fh, '>', $probe_file or die $!;
+print $fh "(function (keys) {\n$probe_body\n})("
+  . JSON::PP->new->encode({ top => $top->{key}, hostile => '' }) . ')';
+close $fh;
+my ($bout, $berr) = ('', '');
+IPC::Run::run(
+    [ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py", $page,
+        '--probe', $probe_file, '--screenshot', "$out_dir/report.png", '--full-page' ],
+    '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
+is($?, 0, 'the browser opened the page') or diag $berr;
+my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+my $dom = $seen->{probe} // {};
+diag "page: $page";
+
+is_deeply($seen->{errors}, [], 'no console error, no uncaught exception');
+is_deeply($seen->{requests}, [], 'no network request');
+is_deeply($dom->{draw_errors}, [], 'every part of the page was drawn');
+is_deeply($dom->{sections},
+    [ qw(summary insights statements plan-changes by-route requests errors
+        plan-nodes kernel waits timeseries heatmap inputs) ],
+    'every section of the page, in order');
+
+my $summary = $fleet->{summary};
+for my $field (qw(db_time_ms executions statements errors))
+{
+    ok(close_to($dom->{cards}{$field}, $summary->{$field}),
+        "summary $field: page $dom->{cards}{$field}, ClickHouse $summary->{$field}");
+    ok(close_to($dom->{cards}{$field}, $files->{summary}{$field}),
+        "summary $field: as the report of the files");
+}
+
+sub has_waits { my ($row) = @_; return ($row->{kernel} && $row->{kernel}{waits}) || $row->{sampled_waits}; }
+my %tables = %{ $dom->{tables} // {} };
+my %expected_rows = (
+    statements => scalar @fleet_statements,
+    plan_changes => scalar @{ $fleet->{plan_changes} },
+    n_plus_one => scalar @{ $fleet->{requests}{n_plus_one} },
+    errors => scalar @{ $fleet->{errors} },
+    node_hotspots => scalar @{ $fleet->{node_hotspots} },
+    'dimension-route' => scalar @{ $route_dim->{groups} },
+    'kernel-statements' => 0,
+    'waits-statements' => scalar(grep { has_waits($_) } @fleet_statements),
+    'waits-routes' => scalar(grep { has_waits($_) } @{ $route_dim->{groups} }));
+for my $name (sort keys %expected_rows)
+{
+    is($tables{$name}{rows}, $expected_rows{$name},
+        "table $name has $expected_rows{$name} rows");
+}
+ok($expected_rows{$_} > 0, "the workload has $_")
+  for qw(plan_changes n_plus_one errors node_hotspots waits-statements);
+
+# the statements as the report of the files lists them, by total time
+my %text_of = map { ($_->{key} => $_->{text}) } @fleet_statements;
+my @files_top = map { $_->{text} }
+  sort { $b->{total_ms} <=> $a->{total_ms} } @{ $files->{statements} };
+is_deeply([ map { $text_of{$_} } @{ $tables{statements}{keys} }[ 0 .. 4 ] ],
+    [ @files_top[ 0 .. 4 ] ],
+    'the first statements of the page are those of the report of the files');
+ok(close_to($tables{statements}{first_total_ms}, $top->{total_ms}),
+    'the first statement row shows its total time');
+is_deeply([ sort @{ $tables{'dimension-route'}{names} } ],
+    [ sort map { $_->{name} } @{ $route_dim->{groups} } ],
+    'the route table lists the routes');
+my ($div0) = grep { $_->{sqlstate} eq '22012' } @{ $fleet->{errors} };
+ok($div0, 'the division by zero is in the errors');
+is($tables{errors}{by_key}{22012}, $div0->{count}, 'the errors table counts it');
+
+my $detail = $dom->{top_detail} // {};
+is($detail->{text}, $top->{text}, "the top statement's detail");
+is($detail->{plans}, scalar @{ $top->{plans} }, 'with its plans');
+
+for my $kind (qw(statement route))
+{
+    my $chart = $dom->{charts}{"timeseries-${kind}s"};
+    ok($chart && $chart->{intervals} == $fleet->{timeseries}{intervals},
+        "the $kind time series is drawn on the report's grid");
+}
+ok($dom->{charts}{heatmap}, 'the heatmap is drawn');
+
+# What ClickHouse does not answer is said so, where the page would draw it.
+my %not_available = map { ($_ => 1) } @{ $dom->{not_available} // [] };
+for my $part (@{ $fleet->{not_available} })
+{
+    ok($not_available{$part}, "the page says $part is not available from ClickHouse");
+}
+is_deeply([ sort keys %not_available ], [ sort @{ $fleet->{not_available} } ],
+    'and says so of nothing else');
+
+sub close_to
+{
+    my ($x, $y) = @_;
+    return 0 unless defined $x && defined $y;
+    return abs($x - $y) <= 1e-6 * (abs($y) > 1 ? abs($y) : 1);
+}
+
+done_testing();
