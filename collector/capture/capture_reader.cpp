@@ -2,9 +2,12 @@
 #include "capture_format.h"
 #include "errors.h"
 #include "read_ahead.h"
+#include "tag_set_fields.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <fcntl.h>
@@ -159,6 +162,7 @@ struct BlockWire {
 /* Field numbers and wire types of the records read without protobuf. */
 constexpr uint64_t kRecordSampleBlockTag =
     (pb::Record::kSampleBlockFieldNumber << 3) | 2;
+constexpr uint64_t kRecordTagSetTag = (pb::Record::kTagSetFieldNumber << 3) | 2;
 constexpr uint32_t kBlockEpochTag = (pb::SampleBlock::kEpochFieldNumber << 3);
 constexpr uint32_t kBlockFirstSeqTag =
     (pb::SampleBlock::kFirstSeqFieldNumber << 3);
@@ -224,16 +228,68 @@ bool sample_block_wire(const uint8_t *record, size_t size, BlockWire &block) {
     return true;
 }
 
-/* What became of a sample block given to a block visitor. */
-enum class BlockOutcome { Read, Undecodable, Stop };
-using VisitBlock = std::function<BlockOutcome(const BlockWire &block)>;
+/* The TagSet message of `record` when it is one tag set field and nothing
+ * else, as the writer writes it; false for any other record, which
+ * protobuf parses instead. */
+bool tag_set_wire(const uint8_t *record, size_t size, const uint8_t *&fields,
+                  size_t &fields_size) {
+    size_t pos = 0;
+    uint64_t tag = 0, length = 0;
+    if (!read_varint(record, size, pos, tag) || tag != kRecordTagSetTag ||
+        !read_varint(record, size, pos, length) || length != size - pos)
+        return false;
+    fields = record + pos;
+    fields_size = static_cast<size_t>(length);
+    return true;
+}
+
+/* What became of a record given to a sample block's or tag set's
+ * visitor. */
+enum class RecordOutcome { Read, Undecodable, Stop };
+using VisitBlock = std::function<RecordOutcome(const BlockWire &block)>;
+using VisitTagSet =
+    std::function<RecordOutcome(const uint8_t *fields, size_t size)>;
+
+/* A frame's decompressed bytes: grown without being zero-filled first
+ * (zstd writes every byte it reports), its room kept from frame to frame. */
+class PlainBytes {
+  public:
+    const uint8_t *data() const { return data_.get(); }
+    uint8_t *data() { return data_.get(); }
+    size_t size() const { return size_; }
+    void clear() { size_ = 0; }
+    /* Room for `room` bytes after the first `size()`, which are kept. */
+    uint8_t *make_room(size_t room) {
+        if (room > capacity_ - size_) {
+            /* doubling, but never past a frame's limit for it */
+            size_t capacity =
+                std::max(size_ + room,
+                         std::min(capacity_ * 2, kMaxFrameContentBytes + 1));
+            std::unique_ptr<uint8_t[]> bigger(new uint8_t[capacity]);
+            if (size_ > 0)
+                std::memcpy(bigger.get(), data_.get(), size_);
+            data_ = std::move(bigger);
+            capacity_ = capacity;
+        }
+        return data_.get() + size_;
+    }
+    /* `n` more bytes, written where make_room() said, are the content. */
+    void grow(size_t n) { size_ += n; }
+
+  private:
+    std::unique_ptr<uint8_t[]> data_;
+    size_t size_ = 0, capacity_ = 0;
+};
 
 /* Decompresses frames within the format's limits, without trusting what
  * a frame declares: the output grows as it comes, a frame producing more
  * than it declared is stopped there, and record boundaries are checked
  * while it decompresses so that a frame of empty records is stopped at
  * the first one. Records are visited only once the frame's checksum has
- * been verified. */
+ * been verified. A frame that reads whole is decompressed in one call
+ * straight into the output, which it needs to be no larger than it
+ * declares (within the format's limit); any problem and it is read again
+ * the careful way, which says what the problem is. */
 class FrameDecoder {
   public:
     FrameDecoder() : dctx_(ZSTD_createDCtx()) {
@@ -265,7 +321,7 @@ class FrameDecoder {
             return true;
         }
         ++summary.frames;
-        const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain_.data());
+        const uint8_t *bytes = plain_.data();
         size_t pos = 0;
         while (pos < plain_.size()) {
             size_t record_start = pos;
@@ -273,9 +329,20 @@ class FrameDecoder {
             /* lengths were checked while decompressing */
             read_varint(bytes, plain_.size(), pos, length);
             BlockWire block;
+            const uint8_t *fields = nullptr;
+            size_t fields_size = 0;
+            RecordOutcome outcome = RecordOutcome::Read;
+            bool read_here = false;
             if (visit_block_ && sample_block_wire(bytes + pos, length, block)) {
-                BlockOutcome outcome = visit_block_(block);
-                if (outcome == BlockOutcome::Undecodable) {
+                outcome = visit_block_(block);
+                read_here = true;
+            } else if (visit_tag_set_ &&
+                       tag_set_wire(bytes + pos, length, fields, fields_size)) {
+                outcome = visit_tag_set_(fields, fields_size);
+                read_here = true;
+            }
+            if (read_here) {
+                if (outcome == RecordOutcome::Undecodable) {
                     summary.problems.push_back(
                         {ReadProblem::Kind::Damage, frame.offset,
                          "undecodable record at byte " +
@@ -284,7 +351,7 @@ class FrameDecoder {
                 }
                 pos += length;
                 ++summary.records;
-                if (outcome == BlockOutcome::Stop)
+                if (outcome == RecordOutcome::Stop)
                     return false;
                 continue;
             }
@@ -324,6 +391,10 @@ class FrameDecoder {
     void visit_blocks_with(VisitBlock visit) {
         visit_block_ = std::move(visit);
     }
+    /* Records that are a tag set go to `visit` instead, unparsed. */
+    void visit_tag_sets_with(VisitTagSet visit) {
+        visit_tag_set_ = std::move(visit);
+    }
 
     /* Decompresses a frame the file ends in the middle of, as far as it
      * goes: "" when what is there decodes (a truncated tail), else why
@@ -353,6 +424,8 @@ class FrameDecoder {
         if (content == ZSTD_CONTENTSIZE_ERROR ||
             content == ZSTD_CONTENTSIZE_UNKNOWN)
             return "a frame without a valid content size";
+        if (decompress_whole(data, size, content))
+            return "";
         why = inflate(data, size, content);
         if (!why.empty())
             return why;
@@ -368,6 +441,26 @@ class FrameDecoder {
         return "";
     }
 
+    /* The whole frame into plain_ in one call, its content exactly the
+     * size it declares (checked within the format's limit before) and its
+     * records' boundaries right; false on any problem, plain_ then
+     * unspecified. */
+    bool decompress_whole(const uint8_t *data, size_t size, uint64_t content) {
+        plain_.clear();
+        next_record_ = 0;
+        finished_ = false;
+        size_t rc = ZSTD_decompressDCtx(dctx_, plain_.make_room(content),
+                                        content, data, size);
+        if (ZSTD_isError(rc) || rc != content)
+            return false;
+        plain_.grow(rc);
+        if (!check_record_boundaries(content).empty() ||
+            next_record_ != plain_.size())
+            return false;
+        finished_ = true;
+        return true;
+    }
+
     /* Decompresses data[0, size) into plain_ as far as it goes, the output
      * growing as it comes (one byte more than `content` is a lie, and
      * stops it), record boundaries checked on the way; finished_ tells
@@ -381,10 +474,9 @@ class FrameDecoder {
         for (;;) {
             size_t produced = plain_.size();
             size_t room = std::min<size_t>(kChunk, content + 1 - produced);
-            plain_.resize(produced + room);
-            ZSTD_outBuffer out{&plain_[produced], room, 0};
+            ZSTD_outBuffer out{plain_.make_room(room), room, 0};
             size_t rc = ZSTD_decompressStream(dctx_, &out, &in);
-            plain_.resize(produced + out.pos);
+            plain_.grow(out.pos);
             if (ZSTD_isError(rc))
                 return std::string("frame does not decompress: ") +
                        ZSTD_getErrorName(rc);
@@ -407,7 +499,7 @@ class FrameDecoder {
      * a record must have a kind (not be empty), stay within the format's
      * limit and within the frame. */
     std::string check_record_boundaries(uint64_t content) {
-        const uint8_t *bytes = reinterpret_cast<const uint8_t *>(plain_.data());
+        const uint8_t *bytes = plain_.data();
         while (next_record_ < plain_.size()) {
             size_t pos = next_record_;
             uint64_t length = 0;
@@ -430,7 +522,7 @@ class FrameDecoder {
     }
 
     ZSTD_DCtx *dctx_;
-    std::string plain_;
+    PlainBytes plain_;
     bool finished_ = false;
     size_t next_record_ = 0;
     static constexpr size_t kArenaBlockBytes = 8 << 20;
@@ -466,6 +558,7 @@ class FrameDecoder {
     std::optional<google::protobuf::Arena> arena_;
     google::protobuf::Arena *batch_arena_ = nullptr;
     VisitBlock visit_block_;
+    VisitTagSet visit_tag_set_;
 };
 
 /* Records of a file parsed ahead of their visitor (read_capture_file),
@@ -474,19 +567,21 @@ class FrameDecoder {
  * (small batches are still in a cache when their visitor reads them). */
 class RecordBatch {
   public:
-    /* A record, or samples of one block. */
+    /* A record, samples of one block, or a tag set. */
     struct Item {
-        const pb::Record *record; /* null: samples[first, first + count) */
+        enum class Kind : uint8_t { Record, Samples, TagSet } kind;
+        const pb::Record *record; /* Kind::Record */
         uint64_t frame_offset;
-        uint64_t epoch;
-        size_t first, count;
+        uint64_t epoch;      /* Kind::Samples */
+        size_t first, count; /* samples[first, first + count), or the
+                              * tag set tag_sets[first] */
     };
     static constexpr size_t kFullSamples = 1024;
 
     /* Empties the batch; the next records go on the arena returned. */
     google::protobuf::Arena &reuse() {
         items.clear();
-        samples_used_ = 0;
+        samples_used_ = tag_sets_used_ = 0;
         if (!arena_) {
             /* not zero-filled: only the pages used are touched */
             block_.reset(new char[kFirstBlockBytes]);
@@ -503,6 +598,7 @@ class RecordBatch {
     google::protobuf::Arena &arena() { return *arena_; }
     bool full() const {
         return items.size() >= kFullRecords || samples_used_ >= kFullSamples ||
+               tag_sets_used_ >= kFullTagSets ||
                arena_->SpaceUsed() >= kFullBytes;
     }
     ~RecordBatch() { arena_.reset(); /* before the block it uses */ }
@@ -523,14 +619,28 @@ class RecordBatch {
     size_t sample_count() const { return samples_used_; }
     const DecodedSample *samples() const { return samples_.data(); }
 
+    /* Where to decode the next tag set, reused as samples are. */
+    TagSetFields &next_tag_set() {
+        if (tag_sets_used_ == tag_sets_.size())
+            tag_sets_.emplace_back();
+        return tag_sets_[tag_sets_used_];
+    }
+    /* Keeps the tag set next_tag_set() gave; its index. */
+    size_t add_tag_set() { return tag_sets_used_++; }
+    const TagSetFields &tag_set(size_t i) const { return tag_sets_[i]; }
+
     std::vector<Item> items;
 
   private:
     static constexpr size_t kFullBytes = 2 << 20;
     static constexpr size_t kFullRecords = 4096;
     static constexpr size_t kFirstBlockBytes = 4 << 20;
+    static constexpr size_t kFullTagSets = 1024;
     std::vector<DecodedSample> samples_;
     size_t samples_used_ = 0;
+    /* a deque: the sets keep their place as it grows */
+    std::deque<TagSetFields> tag_sets_;
+    size_t tag_sets_used_ = 0;
     std::unique_ptr<char[]> block_; /* outlives arena_ */
     std::optional<google::protobuf::Arena> arena_;
 };
@@ -694,6 +804,13 @@ ReadSummary read_capture_file(const std::string &path,
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples) {
+    return read_capture_file(path, visit, visit_samples, TagSetVisitor());
+}
+
+ReadSummary read_capture_file(const std::string &path,
+                              const RecordVisitor &visit,
+                              const SamplesVisitor &visit_samples,
+                              const TagSetVisitor &visit_tag_set) {
     MappedFile file(path);
     ReadSummary summary;
     summary.file_bytes = file.size();
@@ -724,12 +841,13 @@ ReadSummary read_capture_file(const std::string &path,
                     first = false;
                     header_refused("no header: the file's first record is a "
                                    "sample_block");
-                    return BlockOutcome::Stop;
+                    return RecordOutcome::Stop;
                 }
                 SampleBlockDecoder samples(block.epoch, block.first_seq,
                                            block.base_start_unix_us);
                 auto open_item = [&] {
-                    batch->items.push_back({nullptr, frame.offset, block.epoch,
+                    batch->items.push_back({RecordBatch::Item::Kind::Samples,
+                                            nullptr, frame.offset, block.epoch,
                                             batch->sample_count(), 0});
                 };
                 bool item_open = false, decoded = true, any = false;
@@ -753,10 +871,29 @@ ReadSummary read_capture_file(const std::string &path,
                 if (!any)
                     open_item(); /* an empty block still has its epoch */
                 if (!decoded)
-                    return BlockOutcome::Undecodable;
+                    return RecordOutcome::Undecodable;
                 if (batch->full())
                     next_batch();
-                return BlockOutcome::Read;
+                return RecordOutcome::Read;
+            });
+        }
+        if (visit_tag_set) {
+            decoder.visit_tag_sets_with([&](const uint8_t *fields,
+                                            size_t size) {
+                if (first) {
+                    first = false;
+                    header_refused("no header: the file's first record is a "
+                                   "tag_set");
+                    return RecordOutcome::Stop;
+                }
+                if (!decode_tag_set_fields(fields, size, batch->next_tag_set()))
+                    return RecordOutcome::Undecodable;
+                batch->items.push_back({RecordBatch::Item::Kind::TagSet,
+                                        nullptr, frame.offset, 0,
+                                        batch->add_tag_set(), 1});
+                if (batch->full())
+                    next_batch();
+                return RecordOutcome::Read;
             });
         }
         while (!stop && scanner.next(frame)) {
@@ -770,7 +907,8 @@ ReadSummary read_capture_file(const std::string &path,
                             return false;
                         }
                     }
-                    batch->items.push_back({&record, frame.offset, 0, 0, 0});
+                    batch->items.push_back({RecordBatch::Item::Kind::Record,
+                                            &record, frame.offset, 0, 0, 0});
                     if (batch->full())
                         next_batch();
                     return true;
@@ -780,11 +918,18 @@ ReadSummary read_capture_file(const std::string &path,
     };
     ahead.run(parse, [&](const RecordBatch &batch) {
         for (const RecordBatch::Item &item : batch.items) {
-            if (item.record != nullptr)
+            switch (item.kind) {
+            case RecordBatch::Item::Kind::Record:
                 visit(*item.record, item.frame_offset);
-            else
+                break;
+            case RecordBatch::Item::Kind::Samples:
                 visit_samples(item.epoch, batch.samples() + item.first,
                               item.count, item.frame_offset);
+                break;
+            case RecordBatch::Item::Kind::TagSet:
+                visit_tag_set(batch.tag_set(item.first), item.frame_offset);
+                break;
+            }
         }
     });
     /* A file cut inside its first frame (a copy cut short, or a crash of

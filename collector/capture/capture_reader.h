@@ -15,6 +15,7 @@
 
 #include "qprof.pb.h"
 #include "sample_codec.h"
+#include "tag_set_fields.h"
 
 #include <cstdint>
 #include <functional>
@@ -65,6 +66,17 @@ ReadSummary read_capture_file(const std::string &path,
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples);
+
+/* Called for each tag set, with the offset of its frame. */
+using TagSetVisitor =
+    std::function<void(const TagSetFields &tag_set, uint64_t frame_offset)>;
+/* The same, tag sets also given to `visit_tag_set` decoded instead of to
+ * `visit` (a record that is a tag set field and nothing else: any other
+ * comes to `visit` as before). */
+ReadSummary read_capture_file(const std::string &path,
+                              const RecordVisitor &visit,
+                              const SamplesVisitor &visit_samples,
+                              const TagSetVisitor &visit_tag_set);
 
 /* Called with the records of one frame; false stops the reading. */
 using FrameVisitor =

@@ -1,6 +1,7 @@
 #include "capture_set.h"
 #include "capture_format.h"
 #include "errors.h"
+#include "tag_set_fields.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -81,7 +82,7 @@ capture_files_of(const std::vector<std::string> &paths) {
 namespace {
 
 /* Tag keys whose values identify one request: kept as text, not interned. */
-bool is_request_key(const std::string &key) {
+bool is_request_key(std::string_view key) {
     return key == "traceparent" || key == "request_id" ||
            key == "x-request-id" || key == "tracestate";
 }
@@ -167,6 +168,12 @@ class CaptureSet::FileReader {
             sample(samples[i], frame_offset);
     }
 
+    /* A tag set the reader decoded. */
+    void tag_set(const TagSetFields &def, uint64_t frame_offset) {
+        if (readable(frame_offset))
+            define_tag_set(def);
+    }
+
     void record(const pb::Record &record, uint64_t frame_offset) {
         if (record.has_header()) {
             first_record_ = false;
@@ -206,8 +213,9 @@ class CaptureSet::FileReader {
             strings_.set(record.string_def().id(),
                          set_.intern(record.string_def().value()));
             break;
-        case pb::Record::kTagSet:
-            define_tag_set(record.tag_set());
+        case pb::Record::kTagSet: /* when not read as a tag set */
+            parsed_tag_set_.assign(record.tag_set());
+            define_tag_set(parsed_tag_set_);
             break;
         case pb::Record::kQueryText:
             define_text(record.query_text());
@@ -278,27 +286,35 @@ class CaptureSet::FileReader {
             epochs.push_back(epoch);
     }
 
-    void define_tag_set(const pb::TagSet &def) {
+    /* Interns a tag's key or value (through a string kept for it: no
+     * allocation a tag). */
+    uint32_t intern_text(std::string_view text) {
+        text_.assign(text.data(), text.size());
+        return set_.intern(text_);
+    }
+
+    /* A tag set read by the reader's own decoder (or from a record). */
+    void define_tag_set(const TagSetFields &def) {
         /* one per request: copied no more than needed */
         TagSetDefinition tags;
-        tags.tags.reserve(static_cast<size_t>(def.tags_size()));
-        for (const auto &tag : def.tags()) {
-            uint32_t key = set_.intern(tag.first);
-            if (is_request_key(tag.first)) {
-                bool traceparent = tag.first == "traceparent";
+        tags.tags.reserve(def.size());
+        for (size_t i = 0; i < def.size(); ++i) {
+            std::string_view name = def.key(i);
+            uint32_t key = intern_text(name);
+            if (is_request_key(name)) {
+                bool traceparent = name == "traceparent";
                 if (tags.request.empty() || traceparent) {
                     /* traceparent "00-<trace id>-<span id>-01": the trace
                      * is the request */
-                    const std::string &value = tag.second;
+                    std::string_view value = def.value(i);
                     if (traceparent && value.size() >= 35 && value[2] == '-')
-                        tags.request.assign(value, 3, 32);
-                    else
-                        tags.request = value;
+                        value = value.substr(3, 32);
+                    tags.request.assign(value.data(), value.size());
                     tags.request_key = key;
                 }
                 continue;
             }
-            tags.tags.emplace_back(key, set_.intern(tag.second));
+            tags.tags.emplace_back(key, intern_text(def.value(i)));
         }
         std::sort(tags.tags.begin(), tags.tags.end());
         tag_sets_.push_back(std::move(tags));
@@ -408,6 +424,8 @@ class CaptureSet::FileReader {
     IdMap strings_, tag_set_ids_, texts_, plans_;
     /* a deque: one per request, and growing without copying them */
     std::deque<TagSetDefinition> tag_sets_;
+    TagSetFields parsed_tag_set_; /* a tag set protobuf read */
+    std::string text_;            /* intern_text's */
 };
 
 CaptureSet::CaptureSet(const std::vector<std::string> &paths)
@@ -484,6 +502,9 @@ void CaptureSet::read(CaptureVisitor &visitor) {
                 [&reader](uint64_t epoch, const DecodedSample *samples,
                           size_t count, uint64_t offset) {
                     reader.samples(epoch, samples, count, offset);
+                },
+                [&reader](const TagSetFields &tag_set, uint64_t offset) {
+                    reader.tag_set(tag_set, offset);
                 });
         } catch (const CaptureIoError &e) {
             status.status = CaptureFileStatus::Status::Unreadable;

@@ -1,7 +1,8 @@
 /*
  * capture_reader_fuzz.cpp — libFuzzer target: any bytes, read as a capture
  * file through every entry point of capture_reader.h, and every sample
- * block decoded (by protobuf and by the reader's own decoder). The reader must
+ * block and tag set decoded (by protobuf and by the reader's own decoders).
+ * The reader must
  * never crash, never allocate beyond the format's limits, and keep its
  * promises: no record without a kind is visited, and nothing is visited from a
  * file without a valid header.
@@ -12,8 +13,11 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -40,6 +44,26 @@ void write_input(const uint8_t *data, size_t size) {
         abort();
 }
 
+/* A tag set as one string: its id and its tags sorted. */
+std::string
+tag_set_text(uint32_t id,
+             std::vector<std::pair<std::string, std::string>> tags) {
+    std::sort(tags.begin(), tags.end());
+    std::string text = std::to_string(id);
+    for (const auto &tag : tags)
+        text += '\0' + tag.first + '\0' + tag.second;
+    return text;
+}
+std::string tag_set_text(const qprof::capture::v1::TagSet &set) {
+    return tag_set_text(set.id(), {set.tags().begin(), set.tags().end()});
+}
+std::string tag_set_text(const qprof::TagSetFields &set) {
+    std::vector<std::pair<std::string, std::string>> tags;
+    for (size_t i = 0; i < set.size(); ++i)
+        tags.emplace_back(set.key(i), set.value(i));
+    return tag_set_text(set.id(), tags);
+}
+
 void check(bool condition, const char *what) {
     if (!condition) {
         fprintf(stderr, "capture_reader_fuzz: %s\n", what);
@@ -55,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     bool first = true;
     uint64_t samples = 0;
+    std::vector<std::string> tag_sets;
     qprof::ReadSummary summary = qprof::read_capture_file(
         input_path(), [&](const pb::Record &record, uint64_t frame_offset) {
             check(record.kind_case() != pb::Record::KIND_NOT_SET,
@@ -68,6 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       "a record visited from a file without a valid header");
                 first = false;
             }
+            if (record.has_tag_set())
+                tag_sets.push_back(tag_set_text(record.tag_set()));
             if (record.has_sample_block()) {
                 qprof::decode_sample_block(
                     record.sample_block(),
@@ -81,25 +108,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0)
         check(summary.damaged(), "an empty file is not damage");
 
-    /* the same file with its sample blocks decoded by the reader's own
-     * decoder (sample_fields.h): the same samples when neither reading
-     * finds damage */
+    /* the same file with its sample blocks and tag sets decoded by the
+     * reader's own decoders (sample_fields.h, tag_set_fields.h): the same
+     * samples and tag sets when neither reading finds damage */
     uint64_t decoded = 0;
+    std::vector<std::string> decoded_tag_sets;
     qprof::ReadSummary by_samples = qprof::read_capture_file(
         input_path(),
         [&](const pb::Record &record, uint64_t) {
-            /* a block not written as the writer writes it comes whole */
+            /* a block or a tag set not written as the writer writes it
+             * comes whole */
             if (record.has_sample_block())
                 qprof::decode_sample_block(
                     record.sample_block(),
                     [&](const qprof::DecodedSample &) { ++decoded; });
+            if (record.has_tag_set())
+                decoded_tag_sets.push_back(tag_set_text(record.tag_set()));
         },
         [&](uint64_t, const qprof::DecodedSample *, size_t count, uint64_t) {
             decoded += count;
+        },
+        [&](const qprof::TagSetFields &set, uint64_t frame_offset) {
+            check(frame_offset < size, "a frame offset past the end");
+            decoded_tag_sets.push_back(tag_set_text(set));
         });
-    if (!summary.damaged() && !by_samples.damaged())
+    if (!summary.damaged() && !by_samples.damaged()) {
         check(decoded == samples,
               "the reader's decoder and protobuf read other samples");
+        check(decoded_tag_sets == tag_sets,
+              "the reader's decoder and protobuf read other tag sets");
+    }
 
     pb::Header header;
     qprof::read_capture_header(input_path(), header);
