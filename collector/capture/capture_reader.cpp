@@ -414,6 +414,10 @@ class FrameDecoder {
 
   private:
     static constexpr size_t kChunk = 128 << 10;
+    /* Records compress 3 to 10 times; a frame claiming far more (a damaged
+     * or hostile one, most likely) is read the careful way, whose output
+     * grows only as it comes, rather than given the room it claims. */
+    static constexpr uint64_t kMaxWholeRatio = 64;
 
     /* The frame's content into plain_; "" or why it is damaged. */
     std::string decompress(const uint8_t *data, size_t size) {
@@ -424,7 +428,8 @@ class FrameDecoder {
         if (content == ZSTD_CONTENTSIZE_ERROR ||
             content == ZSTD_CONTENTSIZE_UNKNOWN)
             return "a frame without a valid content size";
-        if (decompress_whole(data, size, content))
+        if (content <= size * kMaxWholeRatio &&
+            decompress_whole(data, size, content))
             return "";
         why = inflate(data, size, content);
         if (!why.empty())
