@@ -171,6 +171,17 @@ constexpr uint32_t kBlockBaseStartTag =
 constexpr uint32_t kBlockSampleTag =
     (pb::SampleBlock::kSamplesFieldNumber << 3) | 2;
 
+/* read_varint, a one-byte varint (a sample's tag) read inline: twice a
+ * sample in each of the two walks over a block below. */
+inline bool varint_at(const uint8_t *data, size_t size, size_t &pos,
+                      uint64_t &value) {
+    if (pos < size && data[pos] < 0x80) {
+        value = data[pos++];
+        return true;
+    }
+    return read_varint(data, size, pos, value);
+}
+
 /* Calls `visit(bytes, size)` for each sample of a block found by
  * sample_block_wire. */
 template <typename Visit>
@@ -178,8 +189,8 @@ void for_each_sample_wire(const BlockWire &block, Visit visit) {
     size_t pos = 0;
     while (pos < block.size) {
         uint64_t tag = 0, value = 0;
-        read_varint(block.fields, block.size, pos, tag);
-        read_varint(block.fields, block.size, pos, value);
+        varint_at(block.fields, block.size, pos, tag);
+        varint_at(block.fields, block.size, pos, value);
         if (tag != kBlockSampleTag)
             continue;
         if (!visit(block.fields + pos, static_cast<size_t>(value)))
@@ -203,8 +214,8 @@ bool sample_block_wire(const uint8_t *record, size_t size, BlockWire &block) {
     pos = 0;
     while (pos < block.size) {
         uint64_t value = 0;
-        if (!read_varint(block.fields, block.size, pos, tag) ||
-            !read_varint(block.fields, block.size, pos, value))
+        if (!varint_at(block.fields, block.size, pos, tag) ||
+            !varint_at(block.fields, block.size, pos, value))
             return false;
         switch (tag) {
         case kBlockEpochTag:
