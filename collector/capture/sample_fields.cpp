@@ -75,6 +75,59 @@ bool read_wait_class(Wire w, int depth, WaitClassFields &c) {
     });
 }
 
+/* Reads the varint fields of `fields` (bit n: field n, below 64) that
+ * begin a message, as the writer writes a sample's and its kernel facts',
+ * into raw[n] (bit n of `present` set), until another field or the last
+ * 16 bytes: while more are left no tag (2 bytes here) or varint (10 at
+ * most) can run past the end, so the bounds are checked once a field.
+ * false when a varint does not end within 10 bytes (protobuf refuses it);
+ * the rest is read the general way. */
+template <size_t N>
+bool read_leading_varints(Wire &w, uint64_t (&raw)[N], uint64_t fields,
+                          uint32_t &present) {
+    while (w.end - w.p >= 16) {
+        const uint8_t *p = w.p;
+        uint32_t t = p[0];
+        if (t < 0x80) {
+            p += 1;
+        } else if (p[1] < 0x80) {
+            t = (t & 0x7fu) | static_cast<uint32_t>(p[1]) << 7;
+            p += 2;
+        } else {
+            return true;
+        }
+        uint32_t number = t >> 3;
+        if ((t & 7) != kVarint || number >= N || !(fields >> number & 1))
+            return true;
+        uint64_t value = *p++;
+        if (value >= 0x80) {
+            value &= 0x7f;
+            for (int shift = 7;; shift += 7) {
+                if (shift == 70)
+                    return false;
+                uint64_t byte = *p++;
+                value |= (byte & 0x7f) << shift;
+                if (byte < 0x80)
+                    break;
+            }
+        }
+        raw[number] = value;
+        present |= 1u << (number & 31);
+        w.p = p;
+    }
+    return true;
+}
+
+/* Bits 1 to `last`. */
+constexpr uint64_t fields_up_to(uint32_t last) {
+    return ((uint64_t(1) << (last + 1)) - 1) & ~uint64_t(1);
+}
+constexpr uint64_t kSampleVarints = fields_up_to(SampleFields::kScalarFields);
+constexpr uint64_t kIoVarints = fields_up_to(IoFields::kFields) &
+                                ~(uint64_t(1) << IoFields::kWaitClassesField) &
+                                ~(uint64_t(1) << IoFields::kWaitEventsField);
+static_assert(SampleFields::kScalarFields < 63 && IoFields::kFields < 32);
+
 } // namespace
 
 class SampleFieldsDecoder {
@@ -84,6 +137,9 @@ class SampleFieldsDecoder {
 
     bool sample(Wire w) {
         clear();
+        uint32_t ignored = 0;
+        if (!read_leading_varints(w, out_.raw, kSampleVarints, ignored))
+            return false;
         /* the sample's strings, placed as they come; names of wait events
          * point into it once it no longer moves */
         bool read =
@@ -139,6 +195,8 @@ class SampleFieldsDecoder {
 
     bool io(Wire w) {
         IoFields &io = out_.io;
+        if (!read_leading_varints(w, io.raw, kIoVarints, io.present))
+            return false;
         return read_message(w, 1, [&](uint32_t n, uint32_t t, Wire &in) -> int {
             if (t == kVarint && n <= IoFields::kFields &&
                 n != IoFields::kWaitClassesField &&
