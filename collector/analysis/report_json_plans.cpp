@@ -13,24 +13,20 @@ namespace pb = capture::v1;
 /* Distinct (node type, relation, index) summed as hot spots. */
 constexpr size_t kMaxSpots = 10000;
 
-void JsonReport::node(uint32_t plan, const PlanTree &tree, uint32_t at,
-                      int depth) {
-    const PlanTreeNode &n = tree.nodes[at];
-    const NodeTotals *act =
-        n.actual_node_id >= 0
-            ? &p_.plans[plan].nodes[static_cast<size_t>(n.actual_node_id)]
-            : nullptr;
-    NodeTotals none;
-    const NodeTotals &t = act ? *act : none;
-    w_.begin_object();
-    w_.field("node_id", act ? static_cast<int64_t>(act->node_id)
-                            : static_cast<int64_t>(at));
-    w_.field("node_type", n.node_type);
-    w_.key("relation").string_or_null(n.relation);
-    w_.key("index").string_or_null(n.index);
+/* A plan node's fields up to its filter, the same whether the node comes
+ * from the stored plan (with its actuals `t`, or none) or from the actuals
+ * alone. */
+void JsonReport::node_fields(int64_t node_id, const std::string &node_type,
+                             const std::string &relation,
+                             const std::string &index, double plan_rows,
+                             const NodeTotals &t) {
+    w_.field("node_id", node_id);
+    w_.field("node_type", node_type);
+    w_.key("relation").string_or_null(relation);
+    w_.key("index").string_or_null(index);
     w_.field("executions", t.executions);
     w_.field("loops", t.loops);
-    w_.field("plan_rows", act ? t.plan_rows : n.plan_rows);
+    w_.field("plan_rows", plan_rows);
     w_.field("actual_rows", t.actual_rows);
     w_.field("rows_removed_by_filter", t.rows_removed_by_filter);
     w_.field("rows_removed_by_join_filter", t.rows_removed_by_join_filter);
@@ -43,6 +39,21 @@ void JsonReport::node(uint32_t plan, const PlanTree &tree, uint32_t at,
     w_.key("estimate_factor");
     double f = t.estimate_factor();
     f > 0 ? w_.value(f) : w_.null();
+}
+
+void JsonReport::node(uint32_t plan, const PlanTree &tree, uint32_t at,
+                      int depth) {
+    const PlanTreeNode &n = tree.nodes[at];
+    const NodeTotals *act =
+        n.actual_node_id >= 0
+            ? &p_.plans[plan].nodes[static_cast<size_t>(n.actual_node_id)]
+            : nullptr;
+    NodeTotals none;
+    const NodeTotals &t = act ? *act : none;
+    w_.begin_object();
+    node_fields(
+        act ? static_cast<int64_t>(act->node_id) : static_cast<int64_t>(at),
+        n.node_type, n.relation, n.index, act ? t.plan_rows : n.plan_rows, t);
     std::string filter = !n.filter.empty() ? n.filter : n.index_cond;
     w_.key("filter").string_or_null(filter);
     w_.key("children").begin_array();
@@ -57,25 +68,7 @@ void JsonReport::node(uint32_t plan, const PlanTree &tree, uint32_t at,
 void JsonReport::actuals_node(const PlanStats &ps, uint32_t id, int depth) {
     const NodeTotals &t = ps.nodes[id];
     w_.begin_object();
-    w_.field("node_id", t.node_id);
-    w_.field("node_type", t.node_type);
-    w_.key("relation").string_or_null(t.relation);
-    w_.key("index").string_or_null(t.index);
-    w_.field("executions", t.executions);
-    w_.field("loops", t.loops);
-    w_.field("plan_rows", t.plan_rows);
-    w_.field("actual_rows", t.actual_rows);
-    w_.field("rows_removed_by_filter", t.rows_removed_by_filter);
-    w_.field("rows_removed_by_join_filter", t.rows_removed_by_join_filter);
-    w_.key("total_time_ms");
-    t.timed_executions ? w_.value(t.total_time_ms) : w_.null();
-    w_.field("shared_blks_hit", t.shared_blks_hit);
-    w_.field("shared_blks_read", t.shared_blks_read);
-    w_.field("temp_blks_read", t.temp_blks_read);
-    w_.field("temp_blks_written", t.temp_blks_written);
-    w_.key("estimate_factor");
-    double f = t.estimate_factor();
-    f > 0 ? w_.value(f) : w_.null();
+    node_fields(t.node_id, t.node_type, t.relation, t.index, t.plan_rows, t);
     w_.key("filter").null();
     w_.key("children").begin_array();
     if (depth < 100)
