@@ -62,13 +62,7 @@ void JsonReport::requests() {
                                  : 0.0);
     w_.field("max", p_.max_request_statements);
     w_.end_object();
-    std::vector<const NPlusOne *> list;
-    for (const NPlusOne &n : p_.n_plus_one)
-        list.push_back(&n);
-    std::sort(list.begin(), list.end(),
-              [](const NPlusOne *x, const NPlusOne *y) {
-                  return x->total_ns > y->total_ns;
-              });
+    std::vector<const NPlusOne *> list = n_plus_one_by_time(p_);
     w_.key("n_plus_one").begin_array();
     for (size_t i = 0; i < list.size() && i < o_.top; ++i) {
         const NPlusOne &n = *list[i];
@@ -92,15 +86,8 @@ void JsonReport::requests() {
 }
 
 void JsonReport::errors() {
-    std::vector<const ErrorStats *> list;
-    for (const ErrorStats &e : p_.errors)
-        list.push_back(&e);
-    std::sort(list.begin(), list.end(),
-              [](const ErrorStats *x, const ErrorStats *y) {
-                  return x->count > y->count;
-              });
     w_.key("errors").begin_array();
-    for (const ErrorStats *e : list) {
+    for (const ErrorStats *e : errors_by_count(p_)) {
         w_.begin_object();
         w_.field("sqlstate", e->sqlstate);
         w_.field("name", sqlstate_name(e->sqlstate));

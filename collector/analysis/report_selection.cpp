@@ -143,4 +143,26 @@ ReportSelection select_for_report(const Analysis &a,
     return sel;
 }
 
+std::vector<const NPlusOne *> n_plus_one_by_time(const Profile &profile) {
+    std::vector<const NPlusOne *> list;
+    for (const NPlusOne &n : profile.n_plus_one)
+        list.push_back(&n);
+    std::sort(list.begin(), list.end(),
+              [](const NPlusOne *x, const NPlusOne *y) {
+                  return x->total_ns > y->total_ns;
+              });
+    return list;
+}
+
+std::vector<const ErrorStats *> errors_by_count(const Profile &profile) {
+    std::vector<const ErrorStats *> list;
+    for (const ErrorStats &e : profile.errors)
+        list.push_back(&e);
+    std::sort(list.begin(), list.end(),
+              [](const ErrorStats *x, const ErrorStats *y) {
+                  return x->count > y->count;
+              });
+    return list;
+}
+
 } // namespace qprof

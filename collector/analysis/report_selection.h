@@ -52,4 +52,9 @@ struct ReportSelection {
 ReportSelection select_for_report(const Analysis &a,
                                   const ReportOptions &options);
 
+/* The order both renderers list them in: the N+1 patterns by time, the
+ * errors by count, most first. */
+std::vector<const NPlusOne *> n_plus_one_by_time(const Profile &profile);
+std::vector<const ErrorStats *> errors_by_count(const Profile &profile);
+
 } // namespace qprof

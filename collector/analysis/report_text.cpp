@@ -285,13 +285,7 @@ class TextReport : ReportLines {
             return;
         requests_heading({p_.request_tag, p_.requests, p_.request_statements,
                           p_.max_request_statements});
-        std::vector<const NPlusOne *> list;
-        for (const NPlusOne &n : p_.n_plus_one)
-            list.push_back(&n);
-        std::sort(list.begin(), list.end(),
-                  [](const NPlusOne *x, const NPlusOne *y) {
-                      return x->total_ns > y->total_ns;
-                  });
+        std::vector<const NPlusOne *> list = n_plus_one_by_time(p_);
         for (size_t i = 0; i < list.size() && i < o_.top; ++i) {
             const NPlusOne &n = *list[i];
             static const std::string none;
@@ -306,14 +300,7 @@ class TextReport : ReportLines {
         if (p_.errors.empty())
             return;
         heading("Errors by SQLSTATE");
-        std::vector<const ErrorStats *> list;
-        for (const ErrorStats &e : p_.errors)
-            list.push_back(&e);
-        std::sort(list.begin(), list.end(),
-                  [](const ErrorStats *x, const ErrorStats *y) {
-                      return x->count > y->count;
-                  });
-        for (const ErrorStats *e : list) {
+        for (const ErrorStats *e : errors_by_count(p_)) {
             uint32_t top = 0;
             double most = -1;
             for (const auto &s : e->statements)
