@@ -3,11 +3,11 @@
  * regressed first, with its route and plan change, then the rest.
  */
 #include "diff.h"
+#include "report_lines.h"
 #include "wait_events.h"
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace qprof {
 
@@ -81,15 +81,9 @@ std::string one_line(const std::string &text, size_t width) {
     return out;
 }
 
+/* A time as the report writes it, "-" when unknown. */
 std::string utc(int64_t unix_us) {
-    if (unix_us == 0)
-        return "-";
-    time_t t = static_cast<time_t>(unix_us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
+    return unix_us == 0 ? "-" : report_utc(unix_us);
 }
 
 void line(std::string &out, const std::string &text) {
