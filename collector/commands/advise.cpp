@@ -170,8 +170,7 @@ class Staging {
      * statement cannot be planned here. */
     bool plan(const std::string &text, double &cost, std::string &json,
               std::string &error) {
-        conn_.exec("SAVEPOINT qprof_advise");
-        try {
+        return in_savepoint(error, [&] {
             conn_.exec("DEALLOCATE ALL");
             conn_.exec("PREPARE qprof_advise_statement AS " + text);
             PgResult params = conn_.exec(
@@ -191,22 +190,14 @@ class Staging {
                 "SELECT ($1::json -> 0 -> 'Plan' ->> 'Total Cost')::float8",
                 {json});
             cost = std::strtod(total.value(0, 0), nullptr);
-            conn_.exec("RELEASE SAVEPOINT qprof_advise");
-            return true;
-        } catch (const ServerError &e) {
-            error = e.what();
-            conn_.exec("ROLLBACK TO SAVEPOINT qprof_advise");
-            conn_.exec("RELEASE SAVEPOINT qprof_advise");
-            return false;
-        }
+        });
     }
 
     /* Creates the hypothetical index: its name (as plans show it) and its
      * estimated size. */
     bool create(const std::string &sql, std::string &name, double &bytes,
                 std::string &error) {
-        conn_.exec("SAVEPOINT qprof_advise");
-        try {
+        return in_savepoint(error, [&] {
             PgResult index =
                 conn_.exec("SELECT h.indexname, " + schema_ +
                                ".hypopg_relation_size(h.indexrelid) FROM " +
@@ -214,6 +205,18 @@ class Staging {
                            {sql});
             name = index.text(0, 0);
             bytes = std::strtod(index.value(0, 1), nullptr);
+        });
+    }
+
+    void reset() { conn_.exec("SELECT " + schema_ + ".hypopg_reset()"); }
+
+  private:
+    /* Runs `body` in a savepoint, so that a statement the server refuses
+     * leaves the transaction usable: false and *error when it refused. */
+    template <typename Body> bool in_savepoint(std::string &error, Body body) {
+        conn_.exec("SAVEPOINT qprof_advise");
+        try {
+            body();
             conn_.exec("RELEASE SAVEPOINT qprof_advise");
             return true;
         } catch (const ServerError &e) {
@@ -224,9 +227,6 @@ class Staging {
         }
     }
 
-    void reset() { conn_.exec("SELECT " + schema_ + ".hypopg_reset()"); }
-
-  private:
     PgConnection conn_;
     std::string schema_ = "public";
 };
