@@ -1,4 +1,5 @@
 #include "insights.h"
+#include "insight_rules.h"
 #include "one_line.h"
 #include "sqlstate.h"
 #include "wait_insights.h"
@@ -25,11 +26,6 @@ constexpr double kSelectiveKeep = 0.1;
 constexpr double kEstimateFactor = 10;
 /* ...on a node with at least this many rows, actual or estimated */
 constexpr double kEstimateMinRows = 1000;
-/* A plan slower than another by this ratio. */
-constexpr double kSlowerPlanRatio = 1.5;
-/* Error rate and count that make an insight. */
-constexpr double kErrorRate = 0.05;
-constexpr double kMinErrors = 5;
 /* A statement whose kernel time is at least this share waiting. */
 constexpr double kDominantShare = 0.5;
 
@@ -63,20 +59,6 @@ std::string quote_qualified(const std::string &relation) {
         return quote_ident(relation);
     return quote_ident(relation.substr(0, dot)) + "." +
            quote_ident(relation.substr(dot + 1));
-}
-
-/* The first relation scanned under node `at` (itself included). */
-std::string relation_under(const PlanTree &tree, uint32_t at) {
-    if (at >= tree.nodes.size()) /* a plan whose text did not parse */
-        return "";
-    if (!tree.nodes[at].relation.empty())
-        return tree.nodes[at].relation;
-    for (uint32_t child : tree.nodes[at].children) {
-        std::string r = relation_under(tree, child);
-        if (!r.empty())
-            return r;
-    }
-    return "";
 }
 
 uint64_t block_size(const Analysis &a, uint32_t server) {
@@ -146,29 +128,25 @@ class InsightFinder {
         error_rates();
         find_wait_insights(a_);
         waits();
-        auto &list = a_.insights;
-        std::stable_sort(list.begin(), list.end(),
-                         [](const Insight &x, const Insight &y) {
-                             return x.db_time_ns > y.db_time_ns;
-                         });
+        rank_insights(a_.insights);
     }
 
   private:
     bool matters(double ns) const { return a_.share(ns) >= kMinInsightShare; }
 
-    void common(Insight &in, uint32_t stmt) {
-        in.statement = static_cast<int>(stmt);
-        in.route = a_.top_group_of(stmt, Dimension::Route);
+    /* The statement as the insights describe it. */
+    InsightStatement subject(uint32_t stmt) const {
         const StatementStats &st = p_.statements[stmt];
-        std::string where =
-            in.route.empty() ? "" : ", mostly from route " + in.route;
-        in.evidence.push_back("statement " + one_line(a_.text_of(stmt), 60) +
-                              ": " + human_count(st.all.calls) + " calls, " +
-                              human_ms(st.all.total_ns / 1e6) + " in all (" +
-                              human_percent(a_.share(st.toplevel_ns)) +
-                              " of the database time), " +
-                              human_ms(st.all.mean_ns() / 1e6) + " each" +
-                              where);
+        return {static_cast<int>(stmt),
+                a_.text_of(stmt),
+                st.all.calls,
+                st.all.total_ns,
+                a_.share(st.toplevel_ns),
+                a_.top_group_of(stmt, Dimension::Route)};
+    }
+
+    void common(Insight &in, uint32_t stmt) {
+        describe_statement(in, subject(stmt));
     }
 
     /* Per-node actuals of a plan node, or null. */
@@ -553,77 +531,25 @@ class InsightFinder {
         for (const NPlusOne &n : p_.n_plus_one) {
             if (!matters(n.total_ns))
                 continue;
-            Insight in;
-            in.kind = "n_plus_one";
-            in.db_time_ns = n.total_ns;
+            NPlusOneFacts facts;
+            facts.route = n.route ? a_.set.string(n.route) : "";
+            facts.request_tag = p_.request_tag;
+            facts.example_request = n.example_request;
+            facts.requests = n.requests;
+            facts.executions = n.executions;
+            facts.max_per_request = n.max_per_request;
+            facts.example_executions = n.example_executions;
+            facts.total_ns = n.total_ns;
+            Insight in = n_plus_one_insight(subject(n.statement), facts);
             in.plans = p_.statements[n.statement].plans;
-            common(in, n.statement);
-            in.route = n.route ? a_.set.string(n.route) : "";
-            double mean = static_cast<double>(n.executions) /
-                          static_cast<double>(n.requests);
-            in.title = "N+1: one request " +
-                       (in.route.empty() ? std::string("")
-                                         : "of route " + in.route + " ") +
-                       "runs the same statement up to " +
-                       human_count(static_cast<double>(n.max_per_request)) +
-                       " times";
-            in.evidence.push_back(
-                human_count(static_cast<double>(n.requests)) + " requests (" +
-                p_.request_tag + ") ran it " + format("%.1f", mean) +
-                " times each on average, " + human_ms(n.total_ns / 1e6) +
-                " in all; request " + n.example_request + " ran it " +
-                human_count(static_cast<double>(n.example_executions)) +
-                " times");
-            in.action = "Fetch the rows in one statement instead of one per "
-                        "item: WHERE key = ANY($1), a join, or the ORM's "
-                        "prefetch (Django: select_related / "
-                        "prefetch_related).";
-            in.fact("requests", static_cast<double>(n.requests));
-            in.fact("max_per_request", static_cast<double>(n.max_per_request));
-            in.fact("example_request", n.example_request);
             a_.insights.push_back(std::move(in));
         }
     }
 
-    /* The scans of a plan ("Seq Scan on public.t"); every node when
-     * `all` (to tell apart two plans that scan alike). */
-    std::string plan_summary(uint32_t plan, bool all = false) {
-        const PlanTree &tree = a_.tree(plan);
-        std::string out;
-        for (const PlanTreeNode &n : tree.nodes) {
-            if (!all && n.relation.empty() && n.index.empty())
-                continue;
-            if (!out.empty())
-                out += ", ";
-            out += n.node_type;
-            if (!n.index.empty())
-                out += " using " + n.index;
-            if (!n.relation.empty())
-                out += " on " + n.relation;
-        }
-        if (out.empty() && !tree.nodes.empty())
-            out = tree.nodes[0].node_type;
-        if (out.size() > 160)
-            out = out.substr(0, 157) + "...";
-        return out;
-    }
-
-    /* Summaries of two plans that differ, when their scans do not. */
-    std::pair<std::string, std::string> plan_summaries(uint32_t a, uint32_t b) {
-        std::string sa = plan_summary(a), sb = plan_summary(b);
-        if (sa == sb) {
-            sa = plan_summary(a, true);
-            sb = plan_summary(b, true);
-        }
-        if (sa == sb) {
-            const pb::Plan &pa =
-                a_.set.plans()[p_.plans[a].definition - 1].plan;
-            const pb::Plan &pb_ =
-                a_.set.plans()[p_.plans[b].definition - 1].plan;
-            sa += " (planid " + std::to_string(pa.planid()) + ")";
-            sb += " (planid " + std::to_string(pb_.planid()) + ")";
-        }
-        return {sa, sb};
+    PlanSide plan_side(uint32_t plan) const {
+        const PlanStats &ps = p_.plans[plan];
+        return {nullptr, a_.set.plans()[ps.definition - 1].plan.planid(),
+                ps.all.calls, ps.all.mean_ns(), ps.first_unix_us};
     }
 
     void plan_changes() {
@@ -645,35 +571,17 @@ class InsightFinder {
             pc.faster = st.plans[c.faster];
             pc.extra_ns = c.extra_ns;
             pc.changed_unix_us = c.changed_unix_us;
-            const PlanStats &slow = p_.plans[pc.slower];
-            const PlanStats &fast = p_.plans[pc.faster];
             a_.plan_changes.push_back(pc);
-            if (slow.all.mean_ns() < kSlowerPlanRatio * fast.all.mean_ns() ||
-                slow.first_unix_us <= fast.first_unix_us ||
-                !matters(pc.extra_ns))
+            PlanSide slower = plan_side(pc.slower),
+                     faster = plan_side(pc.faster);
+            if (!is_plan_regression(slower, faster) || !matters(pc.extra_ns))
                 continue;
-            Insight in;
-            in.kind = "plan_regression";
-            in.db_time_ns = pc.extra_ns;
+            /* parsed only now: parsing every plan would cost */
+            slower.tree = &a_.tree(pc.slower);
+            faster.tree = &a_.tree(pc.faster);
+            Insight in = plan_regression_insight(subject(stmt), slower, faster,
+                                                 pc.extra_ns);
             in.plans = {pc.faster, pc.slower};
-            common(in, stmt);
-            in.table = relation_under(a_.tree(pc.slower), 0);
-            std::pair<std::string, std::string> summaries =
-                plan_summaries(pc.slower, pc.faster);
-            in.title = "Plan change made it " +
-                       format("%.1f", slow.all.mean_ns() /
-                                          std::max(fast.all.mean_ns(), 1.0)) +
-                       "x slower: " + summaries.first + " instead of " +
-                       summaries.second;
-            in.evidence.push_back("before: " + summaries.second + ", " +
-                                  human_count(fast.all.calls) +
-                                  " calls, mean " +
-                                  human_ms(fast.all.mean_ns() / 1e6));
-            in.evidence.push_back(
-                "after: " + summaries.first + ", " +
-                human_count(slow.all.calls) + " calls, mean " +
-                human_ms(slow.all.mean_ns() / 1e6) + ", costing " +
-                human_ms(pc.extra_ns / 1e6) + " more");
             /* an index the faster plan used that the catalog lacks now */
             const StatementStats &s = p_.statements[stmt];
             const pb::CatalogSnapshot *snap =
@@ -707,14 +615,8 @@ class InsightFinder {
                 }
                 break;
             }
-            in.action = in.sql.empty()
-                            ? "Compare the two plans: refresh statistics "
-                              "(ANALYZE) of the tables they read, and look "
-                              "for a changed index, setting or data size."
-                            : "Recreate the index the faster plan used.";
-            in.fact("faster_mean_ms", fast.all.mean_ns() / 1e6);
-            in.fact("slower_mean_ms", slow.all.mean_ns() / 1e6);
-            in.fact("changed_unix_us", static_cast<double>(slow.first_unix_us));
+            if (!in.sql.empty())
+                in.action = "Recreate the index the faster plan used.";
             a_.insights.push_back(std::move(in));
         }
     }
@@ -722,38 +624,11 @@ class InsightFinder {
     void error_rates() {
         for (uint32_t stmt = 0; stmt < p_.statements.size(); ++stmt) {
             const StatementStats &st = p_.statements[stmt];
-            if (st.all.errors < kMinErrors ||
-                st.all.errors < kErrorRate * st.all.calls)
+            if (!has_error_rate(st.all.errors, st.all.calls))
                 continue;
-            Insight in;
-            in.kind = "error_rate";
-            in.db_time_ns = st.all.total_ns * st.all.errors / st.all.calls;
+            Insight in =
+                error_rate_insight(subject(stmt), st.all.errors, st.errors);
             in.plans = st.plans;
-            common(in, stmt);
-            std::string main_state;
-            double main_count = 0;
-            for (const auto &e : st.errors)
-                if (e.second > main_count) {
-                    main_count = e.second;
-                    main_state = e.first;
-                }
-            bool timeout = sqlstate_is_timeout(main_state);
-            in.title = human_percent(st.all.errors / st.all.calls) +
-                       " of its executions fail" +
-                       (timeout ? " on a timeout or cancel (" : " (") +
-                       main_state + " " + sqlstate_name(main_state) + ")";
-            for (const auto &e : st.errors)
-                in.evidence.push_back(human_count(e.second) + " x " + e.first +
-                                      " " + sqlstate_name(e.first));
-            in.action =
-                timeout ? "Executions run into statement_timeout (or are "
-                          "cancelled): make the statement faster (see its "
-                          "plan) or give it a timeout that fits."
-                        : "Look at why it fails in the server log and fix the "
-                          "application or the data; failed executions still "
-                          "cost their time.";
-            in.fact("error_rate", st.all.errors / st.all.calls);
-            in.fact("sqlstate", main_state);
             a_.insights.push_back(std::move(in));
         }
     }

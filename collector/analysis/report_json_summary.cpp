@@ -4,6 +4,7 @@
  * kernel and the wait sampler saw) and the insights. docs/report-json.md.
  */
 #include "report_json_document.h"
+#include "insight_rules.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -136,54 +137,14 @@ void JsonReport::sampling() {
 }
 
 void JsonReport::insights() {
-    w_.key("insights").begin_array();
-    for (size_t i = 0; i < a_.insights.size() && i < o_.top; ++i) {
-        const Insight &in = a_.insights[i];
-        double share = a_.share(in.db_time_ns);
-        w_.begin_object();
-        w_.field("kind", in.kind);
-        w_.field("severity", share >= 0.2    ? "high"
-                             : share >= 0.05 ? "medium"
-                                             : "low");
-        w_.field("title", in.title);
-        w_.field("db_time_ms", in.db_time_ns / 1e6);
-        w_.field("share", share);
-        w_.key("statement");
-        if (in.statement >= 0)
-            w_.value(sel_.skey(static_cast<uint32_t>(in.statement)));
-        else
-            w_.null();
-        w_.key("route").string_or_null(in.route);
-        w_.key("table").string_or_null(in.table);
-        w_.key("columns").begin_array();
-        for (const std::string &c : in.columns)
-            w_.value(c);
-        w_.end_array();
-        w_.key("plans").begin_array();
-        for (uint32_t plan : in.plans)
-            if (sel_.plan_key[plan] >= 0)
-                w_.value(sel_.pkey(plan));
-        w_.end_array();
-        w_.key("related_statements").begin_array();
-        for (uint32_t stmt : in.statements)
-            if (sel_.statement_key[stmt] >= 0)
-                w_.value(sel_.skey(stmt));
-        w_.end_array();
-        w_.key("evidence").begin_array();
-        for (const std::string &e : in.evidence)
-            w_.value(e);
-        w_.end_array();
-        w_.key("facts").begin_object();
-        for (const InsightFact &f : in.facts) {
-            w_.key(f.name.c_str());
-            f.is_text ? w_.value(f.text) : w_.value(f.number);
-        }
-        w_.end_object();
-        w_.field("action", in.action);
-        w_.key("sql").string_or_null(in.sql);
-        w_.end_object();
-    }
-    w_.end_array();
+    InsightKeys keys;
+    keys.statement = [&](uint32_t stmt) {
+        return sel_.statement_key[stmt] >= 0 ? sel_.skey(stmt) : std::string();
+    };
+    keys.plan = [&](uint32_t plan) {
+        return sel_.plan_key[plan] >= 0 ? sel_.pkey(plan) : std::string();
+    };
+    insights_json(w_, a_.insights, o_.top, a_.profile.total.total_ns, keys);
 }
 
 } // namespace qprof

@@ -10,6 +10,38 @@
 
 namespace qprof {
 
+/* Wraps `text`: the first line at most `first_width` columns, the others
+ * indented by `indent` and at most kReportWidth in all. */
+std::string report_wrap(const std::string &text, size_t first_width,
+                        size_t indent) {
+    std::string out, line, word;
+    size_t width = first_width;
+    auto flush_word = [&]() {
+        if (word.empty())
+            return;
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            out += line + "\n" + std::string(indent, ' ');
+            line.clear();
+            width = kReportWidth - indent;
+        }
+        while (word.size() > width) {
+            out += word.substr(0, width) + "\n" + std::string(indent, ' ');
+            word = word.substr(width);
+            width = kReportWidth - indent;
+        }
+        line += (line.empty() ? "" : " ") + word;
+        word.clear();
+    };
+    for (char c : text) {
+        if (c == ' ' || c == '\n' || c == '\t')
+            flush_word();
+        else
+            word += c;
+    }
+    flush_word();
+    return out + line;
+}
+
 std::string report_percent(double share) {
     char buf[16];
     snprintf(buf, sizeof buf, share >= 0.995 ? "%.0f%%" : "%.1f%%",
@@ -202,6 +234,48 @@ std::string kernel_row(const std::string &name, double oncpu_ns,
              human_bytes(block_bytes).c_str(),
              dominated_by(oncpu_ns, io_wait_ns, other_wait_ns));
     return buf;
+}
+
+void ReportLines::insights_section(const InsightsSectionText &section) {
+    heading("What to do first (insights, by the database time each explains)");
+    const std::vector<Insight> &insights = *section.insights;
+    if (insights.empty()) {
+        line("  nothing stands out");
+        return;
+    }
+    size_t shown =
+        std::min<size_t>(insights.size(), std::min<size_t>(section.top, 10));
+    for (size_t i = 0; i < shown; ++i) {
+        const Insight &in = insights[i];
+        double share =
+            section.total_ns > 0 ? in.db_time_ns / section.total_ns : 0;
+        std::string head = printf_line("%zu. [%s, %s] ", i + 1, in.kind.c_str(),
+                                       report_percent(share).c_str());
+        std::string pad = i + 1 < 10 ? " " : "";
+        out_ += pad +
+                report_wrap(head + in.title, kReportWidth - pad.size(), 6) +
+                "\n";
+        std::string where;
+        if (in.statement >= 0)
+            where = section.statement_line(static_cast<uint32_t>(in.statement));
+        if (!in.route.empty())
+            where +=
+                (where.empty() ? "" : "; ") + std::string("route ") + in.route;
+        if (!where.empty())
+            out_ += "      " + report_wrap(where, kReportWidth - 6, 8) + "\n";
+        /* evidence[0] is the statement, told on the line above */
+        for (size_t e = 1; e < in.evidence.size() && e < 4; ++e)
+            out_ += "      " +
+                    report_wrap(in.evidence[e], kReportWidth - 6, 8) + "\n";
+        out_ +=
+            "      -> " + report_wrap(in.action, kReportWidth - 9, 9) + "\n";
+        if (!in.sql.empty())
+            out_ +=
+                "         " + report_wrap(in.sql, kReportWidth - 9, 9) + "\n";
+    }
+    if (insights.size() > shown)
+        line("  ... " + std::to_string(insights.size() - shown) +
+             " more in --json");
 }
 
 } // namespace qprof

@@ -6,10 +6,12 @@
  */
 #pragma once
 
+#include "analysis.h"
 #include "wait_breakdown.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,10 @@ constexpr size_t kReportWidth = 100;
 
 /* "12.3%", "100%" */
 std::string report_percent(double share);
+/* Wraps `text`: the first line at most `first_width` columns, the others
+ * indented by `indent` and at most kReportWidth in all. */
+std::string report_wrap(const std::string &text, size_t first_width,
+                        size_t indent);
 /* "2026-12-07 13:40:23" (UTC) */
 std::string report_utc(int64_t unix_us);
 
@@ -71,6 +77,16 @@ struct WaitsSectionText {
 };
 
 /* A report's text, a line at a time. */
+/* The insights section: the first `top` (at most 10) of `insights`, their
+ * shares of `total_ns`; statement_line tells an insight's statement ("s1
+ * SELECT ...: 12 calls, 3.4 ms each"). */
+struct InsightsSectionText {
+    const std::vector<Insight> *insights;
+    size_t top;
+    double total_ns;
+    std::function<std::string(uint32_t)> statement_line;
+};
+
 class ReportLines {
   protected:
     /* `text` on one line, cut to kReportWidth */
@@ -86,6 +102,8 @@ class ReportLines {
     void n_plus_one(const NPlusOneText &n);
     /* where the time went */
     void waits_section(const WaitsSectionText &section);
+    /* what to do first */
+    void insights_section(const InsightsSectionText &section);
     static std::string printf_line(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
 

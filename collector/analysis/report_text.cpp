@@ -12,37 +12,6 @@ namespace pb = capture::v1;
 
 namespace {
 
-/* Wraps `text`: the first line at most `first_width` columns, the others
- * indented by `indent` and at most kReportWidth in all. */
-std::string wrap(const std::string &text, size_t first_width, size_t indent) {
-    std::string out, line, word;
-    size_t width = first_width;
-    auto flush_word = [&]() {
-        if (word.empty())
-            return;
-        if (!line.empty() && line.size() + 1 + word.size() > width) {
-            out += line + "\n" + std::string(indent, ' ');
-            line.clear();
-            width = kReportWidth - indent;
-        }
-        while (word.size() > width) {
-            out += word.substr(0, width) + "\n" + std::string(indent, ' ');
-            word = word.substr(width);
-            width = kReportWidth - indent;
-        }
-        line += (line.empty() ? "" : " ") + word;
-        word.clear();
-    };
-    for (char c : text) {
-        if (c == ' ' || c == '\n' || c == '\t')
-            flush_word();
-        else
-            word += c;
-    }
-    flush_word();
-    return out + line;
-}
-
 class TextReport : ReportLines {
   public:
     TextReport(const Analysis &a, const ReportSelection &sel,
@@ -145,46 +114,13 @@ class TextReport : ReportLines {
     }
 
     void insights() {
-        heading(
-            "What to do first (insights, by the database time each explains)");
-        if (a_.insights.empty()) {
-            line("  nothing stands out");
-            return;
-        }
-        size_t shown =
-            std::min<size_t>(a_.insights.size(), std::min<size_t>(o_.top, 10));
-        for (size_t i = 0; i < shown; ++i) {
-            const Insight &in = a_.insights[i];
-            std::string head =
-                printf_line("%zu. [%s, %s] ", i + 1, in.kind.c_str(),
-                            report_percent(a_.share(in.db_time_ns)).c_str());
-            std::string pad = i + 1 < 10 ? " " : "";
-            out_ += pad + wrap(head + in.title, kReportWidth - pad.size(), 6) +
-                    "\n";
-            std::string where;
-            if (in.statement >= 0) {
-                uint32_t stmt = static_cast<uint32_t>(in.statement);
-                const Aggregate &g = p_.statements[stmt].all;
-                where = sel_.skey(stmt) + " " + one_line(a_.text_of(stmt), 50) +
+        insights_section(
+            {&a_.insights, o_.top, p_.total.total_ns, [&](uint32_t stmt) {
+                 const Aggregate &g = p_.statements[stmt].all;
+                 return sel_.skey(stmt) + " " + one_line(a_.text_of(stmt), 50) +
                         ": " + human_count(g.calls) + " calls, " +
                         human_ms(g.mean_ns() / 1e6) + " each";
-            }
-            if (!in.route.empty())
-                where += (where.empty() ? "" : "; ") + std::string("route ") +
-                         in.route;
-            if (!where.empty())
-                out_ += "      " + wrap(where, kReportWidth - 6, 8) + "\n";
-            /* evidence[0] is the statement, told on the line above */
-            for (size_t e = 1; e < in.evidence.size() && e < 4; ++e)
-                out_ +=
-                    "      " + wrap(in.evidence[e], kReportWidth - 6, 8) + "\n";
-            out_ += "      -> " + wrap(in.action, kReportWidth - 9, 9) + "\n";
-            if (!in.sql.empty())
-                out_ += "         " + wrap(in.sql, kReportWidth - 9, 9) + "\n";
-        }
-        if (a_.insights.size() > shown)
-            line("  ... " + std::to_string(a_.insights.size() - shown) +
-                 " more in --json");
+             }});
     }
 
     void top_statements() {
@@ -391,21 +327,22 @@ class TextReport : ReportLines {
             if (!any)
                 heading("Capture files: what was skipped");
             any = true;
-            out_ +=
-                wrap(std::string(status_name(f.status)) + ": " + f.path + " (" +
-                         human_count(static_cast<double>(f.samples)) +
-                         " samples read)",
-                     kReportWidth, 6) +
-                "\n";
+            out_ += report_wrap(
+                        std::string(status_name(f.status)) + ": " + f.path +
+                            " (" + human_count(static_cast<double>(f.samples)) +
+                            " samples read)",
+                        kReportWidth, 6) +
+                    "\n";
             if (f.status == CaptureFileStatus::Status::Duplicate)
                 line("    named twice: read once");
             for (const auto &p : f.problems)
-                out_ += "    " +
-                        wrap(std::string(problem_kind_name(p.kind)) +
-                                 " at offset " + std::to_string(p.offset) +
-                                 ": " + p.what,
-                             kReportWidth - 6, 6) +
-                        "\n";
+                out_ +=
+                    "    " +
+                    report_wrap(std::string(problem_kind_name(p.kind)) +
+                                    " at offset " + std::to_string(p.offset) +
+                                    ": " + p.what,
+                                kReportWidth - 6, 6) +
+                    "\n";
             if (f.samples_unresolved)
                 line("    " +
                      human_count(static_cast<double>(f.samples_unresolved)) +

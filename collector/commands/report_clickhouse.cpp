@@ -9,6 +9,7 @@
 #include "analysis.h"
 #include "capture_format.h"
 #include "html_report.h"
+#include "insight_rules.h"
 #include "json_writer.h"
 #include "node_hotspots.h"
 #include "one_line.h"
@@ -57,6 +58,86 @@ std::vector<size_t> first_plan_keys(const FleetReport &r) {
     return first;
 }
 
+/* The insights whose inputs ClickHouse answers, by the report's rules
+ * (insight_rules.h), ranked as the report ranks them: the error rates of
+ * the statements listed, the N+1 statements, the plan regressions of the
+ * plan changes. Plans are numbered as keyed (p1 is 0). */
+std::vector<Insight> fleet_insights(const FleetReport &r) {
+    auto matters = [&](double ns) {
+        return r.total_ns > 0 && ns / r.total_ns >= kMinInsightShare;
+    };
+    std::vector<size_t> first_key = first_plan_keys(r);
+    auto subject = [&](uint32_t i) {
+        const FleetStatement &s = r.statements[i];
+        return InsightStatement{static_cast<int>(i),
+                                s.text,
+                                s.calls,
+                                s.total_ns,
+                                r.total_ns > 0 ? s.toplevel_ns / r.total_ns : 0,
+                                s.top_route};
+    };
+    auto plans_of = [&](uint32_t i) {
+        std::vector<uint32_t> plans;
+        for (size_t p = 0; p < r.statements[i].plans.size(); ++p)
+            plans.push_back(static_cast<uint32_t>(first_key[i] - 1 + p));
+        return plans;
+    };
+    std::vector<Insight> out;
+    for (const FleetNPlusOne &n : r.n_plus_one) {
+        if (!matters(n.total_ns))
+            continue;
+        NPlusOneFacts facts;
+        facts.route = n.route;
+        facts.request_tag = r.request_tag;
+        facts.example_request = n.example_request;
+        facts.requests = n.requests;
+        facts.executions = n.executions;
+        facts.max_per_request = n.max_per_request;
+        facts.example_executions = n.max_per_request;
+        facts.total_ns = n.total_ns;
+        Insight in = n_plus_one_insight(subject(n.statement), facts);
+        in.plans = plans_of(n.statement);
+        out.push_back(std::move(in));
+    }
+    for (const FleetPlanChange &pc : plan_changes(r)) {
+        const FleetStatement &s = r.statements[pc.statement];
+        auto side = [&](uint32_t plan) {
+            const FleetPlan &p = s.plans[plan];
+            return PlanSide{nullptr, p.planid, p.calls,
+                            p.calls > 0 ? p.total_ns / p.calls : 0,
+                            p.first_unix_us};
+        };
+        PlanSide slower = side(pc.comparison.slower),
+                 faster = side(pc.comparison.faster);
+        if (!is_plan_regression(slower, faster) ||
+            !matters(pc.comparison.extra_ns))
+            continue;
+        PlanTree slower_tree =
+            parse_plan_json(s.plans[pc.comparison.slower].json);
+        PlanTree faster_tree =
+            parse_plan_json(s.plans[pc.comparison.faster].json);
+        slower.tree = &slower_tree;
+        faster.tree = &faster_tree;
+        Insight in = plan_regression_insight(subject(pc.statement), slower,
+                                             faster, pc.comparison.extra_ns);
+        size_t first = first_key[pc.statement] - 1;
+        in.plans = {static_cast<uint32_t>(first + pc.comparison.faster),
+                    static_cast<uint32_t>(first + pc.comparison.slower)};
+        out.push_back(std::move(in));
+    }
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const FleetStatement &s = r.statements[i];
+        if (!has_error_rate(s.errors, s.calls))
+            continue;
+        Insight in =
+            error_rate_insight(subject(i), s.errors, s.errors_by_sqlstate);
+        in.plans = plans_of(i);
+        out.push_back(std::move(in));
+    }
+    rank_insights(out);
+    return out;
+}
+
 /* The report's WaitTotals of waits ClickHouse summed: the same rows and
  * JSON as the report of files. */
 WaitTotals wait_totals(const FleetWaits &f) {
@@ -85,11 +166,12 @@ WaitTotals wait_totals(const FleetWaits &f) {
 
 class FleetText : ReportLines {
   public:
-    FleetText(const FleetReport &r, const std::string &where)
-        : r_(r), where_(where) {}
+    FleetText(const FleetReport &r, const std::string &where, size_t top)
+        : r_(r), where_(where), top_(top), insights_(fleet_insights(r)) {}
 
     std::string render() {
         summary();
+        insights();
         top_statements();
         groups();
         changes();
@@ -333,8 +415,21 @@ class FleetText : ReportLines {
         waits_section(section);
     }
 
+    void insights() {
+        insights_section(
+            {&insights_, top_, r_.total_ns, [&](uint32_t i) {
+                 const FleetStatement &s = r_.statements[i];
+                 return key(i) + " " + one_line(s.text, 50) + ": " +
+                        human_count(s.calls) + " calls, " +
+                        human_ms(s.calls > 0 ? s.total_ns / s.calls / 1e6 : 0) +
+                        " each";
+             }});
+    }
+
     const FleetReport &r_;
     std::string where_;
+    size_t top_;
+    std::vector<Insight> insights_;
 };
 
 /* `waits` as the report's JSON writes them, null without any. */
@@ -519,8 +614,7 @@ void hotspots_json(JsonWriter &w, const FleetReport &r) {
 
 /* The parts of the report of files ClickHouse does not answer yet: the
  * page says so where it would draw them. */
-const char *const kNotAvailable[] = {"insights", "inputs", "histogram",
-                                     "routes", "plan_tree"};
+const char *const kNotAvailable[] = {"inputs", "histogram", "plan_tree"};
 
 double share(const FleetReport &r, double ns) {
     return r.total_ns > 0 ? ns / r.total_ns : 0.0;
@@ -528,7 +622,8 @@ double share(const FleetReport &r, double ns) {
 
 /* The report's JSON field names, for the parts ClickHouse answers, and
  * what the page draws (docs/report-json.md). */
-std::string render_json(const FleetReport &r, const std::string &where) {
+std::string render_json(const FleetReport &r, const std::string &where,
+                        size_t top) {
     JsonWriter w;
     w.begin_object();
     w.field("schema_version", kReportSchemaVersion);
@@ -664,6 +759,25 @@ std::string render_json(const FleetReport &r, const std::string &where) {
             w.end_object();
         }
         w.end_array();
+        /* its routes (top-level executions), and its errors */
+        w.key("routes").begin_array();
+        for (const FleetStatementRoute &route : s.routes) {
+            w.begin_object();
+            w.field("name", route.name);
+            w.field("calls", route.calls);
+            w.field("total_ms", route.total_ns / 1e6);
+            w.end_object();
+        }
+        w.end_array();
+        w.key("errors_by_sqlstate").begin_array();
+        for (const auto &e : s.errors_by_sqlstate) {
+            w.begin_object();
+            w.field("sqlstate", e.first);
+            w.field("name", sqlstate_name(e.first));
+            w.field("count", e.second);
+            w.end_object();
+        }
+        w.end_array();
         kernel_json(w, s);
         w.end_object();
     }
@@ -738,6 +852,10 @@ std::string render_json(const FleetReport &r, const std::string &where) {
     w.end_object();
     requests_json(w, r);
     hotspots_json(w, r);
+    InsightKeys keys;
+    keys.statement = [](uint32_t s) { return "s" + std::to_string(s + 1); };
+    keys.plan = [](uint32_t p) { return "p" + std::to_string(p + 1); };
+    insights_json(w, fleet_insights(r), top, r.total_ns, keys);
     w.key("errors").begin_array();
     for (const FleetError &e : r.errors_by_sqlstate) {
         w.begin_object();
@@ -782,15 +900,19 @@ int report_from_clickhouse(const std::string &url, const std::string &database,
     TimelineSpec spec = timeline_spec();
     FleetFilters asked = filters;
     asked.n_plus_one_min_executions = kNPlusOneMinExecutions;
+    asked.error_rate_min_errors = kErrorRateMinErrors;
+    asked.error_rate_min_share = kErrorRateMinShare;
+    asked.routes_per_statement = kTopPerGroup;
     bool document = json || !html.empty();
     FleetReport report =
         query_fleet_report(client, asked, document ? &spec : nullptr);
     std::string out;
     if (document)
-        out = render_json(report, client.where());
+        out = render_json(report, client.where(), filters.top);
     if (!html.empty())
         write_report_file(html, render_html(out));
-    out = json ? out + "\n" : FleetText(report, client.where()).render();
+    out = json ? out + "\n"
+               : FleetText(report, client.where(), filters.top).render();
     fwrite(out.data(), 1, out.size(), stdout);
     if (!html.empty() && !json)
         printf("\nHTML report: %s\n", html.c_str());

@@ -48,7 +48,8 @@ void FleetQueries::plans() {
         return;
     Rows rows = c_.select(
         "SELECT server_id, dbid, queryid, planid, shape_id, executions, "
-        "calls, total_ns, first_us, last_us, plan_text FROM (SELECT "
+        "calls, total_ns, first_us, last_us, plan_text, plan_json FROM "
+        "(SELECT "
         "server_id, dbid, queryid, planid, count() AS executions, "
         "sum(weight) AS calls, sum(weight * " +
         std::string(kDbTime) +
@@ -58,11 +59,12 @@ void FleetQueries::plans() {
         where_and("planid != 0 AND (server_id, dbid, queryid) IN (" + listed +
                   ")") +
         " GROUP BY server_id, dbid, queryid, planid) ANY LEFT JOIN "
-        "(SELECT server_id, queryid, planid, shape_id, plan_text FROM " +
+        "(SELECT server_id, queryid, planid, shape_id, plan_text, plan_json "
+        "FROM " +
         table("plans") +
         " FINAL) USING (server_id, queryid, planid) ORDER BY server_id, "
         "dbid, queryid, first_us, planid");
-    check_columns(rows, 11, "plans");
+    check_columns(rows, 12, "plans");
     for (const auto &row : rows) {
         int s = listed_statement(
             unum(row[0]), static_cast<uint32_t>(unum(row[1])), snum(row[2]));
@@ -77,6 +79,7 @@ void FleetQueries::plans() {
         p.first_unix_us = snum(row[8]);
         p.last_unix_us = snum(row[9]);
         p.text = row[10];
+        p.json = row[11];
         r_.statements[static_cast<size_t>(s)].plans.push_back(std::move(p));
     }
 }

@@ -46,6 +46,9 @@ class FleetQueries {
                          int64_t queryid) const;
     void groups();
     void errors();
+    void statement_routes_and_errors();
+    void failing_statements();
+    std::string listed_statements_sql() const;
 
     /* plans (fleet_plans.cpp) */
     void changed_plans();

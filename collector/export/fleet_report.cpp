@@ -2,6 +2,8 @@
  * the top statements, the groups and the errors by SQLSTATE. */
 #include "fleet_queries.h"
 
+#include <cstdio>
+
 namespace qprof::fleet {
 
 FleetReport FleetQueries::run() {
@@ -15,7 +17,9 @@ FleetReport FleetQueries::run() {
     statements();
     requests();
     changed_plans();
+    failing_statements();
     plans();
+    statement_routes_and_errors();
     groups();
     waits();
     hotspots();
@@ -360,6 +364,94 @@ void FleetQueries::groups() {
                     g.top_statement_ns.push_back(num(row[4]));
                 }
             }
+}
+
+/* The statements that fail often enough for the report's error_rate
+ * insight, at most --top of them by their errors; those not listed yet
+ * are added. */
+void FleetQueries::failing_statements() {
+    char having[160];
+    snprintf(having, sizeof having,
+             " HAVING errors >= %.17g AND errors >= %.17g * sum(weight)",
+             f_.error_rate_min_errors, f_.error_rate_min_share);
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, sumIf(weight, sqlstate != '') AS errors FROM " +
+        table("samples") + " FINAL" + where_ +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd" + having +
+        " ORDER BY errors DESC, server_id, queryid LIMIT " +
+        std::to_string(f_.top));
+    check_columns(rows, 5, "failing statements");
+    std::string missing;
+    for (const auto &row : rows)
+        if (statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]) <
+            0)
+            missing += std::string(missing.empty() ? "(" : ", (") + row[0] +
+                       ", " + row[1] + ", " + row[2] + ", " +
+                       sql_quote(row[3]) + ")";
+    if (!missing.empty())
+        add_statements(where_and("(" + std::string(kStatementKey) + ") IN (" +
+                                 missing + ")"),
+                       f_.top);
+}
+
+/* (server_id, dbid, queryid, untexted_cmd) of every statement listed, for
+ * an IN over kStatementKey; "" when none is. */
+std::string FleetQueries::listed_statements_sql() const {
+    std::string listed;
+    for (const FleetStatement &st : r_.statements)
+        listed += std::string(listed.empty() ? "(" : ", (") +
+                  std::to_string(st.server_id) + ", " +
+                  std::to_string(st.dbid) + ", " + std::to_string(st.queryid) +
+                  ", " + sql_quote(st.queryid == 0 ? st.cmd : "") + ")";
+    return listed;
+}
+
+/* Each listed statement's routes (its top-level executions, as the
+ * report's attribution) and its errors by SQLSTATE (every execution). */
+void FleetQueries::statement_routes_and_errors() {
+    std::string listed = listed_statements_sql();
+    if (listed.empty())
+        return;
+    std::string of_listed =
+        "(" + std::string(kStatementKey) + ") IN (" + listed + ")";
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, route, sum(weight), sum(weight * " +
+        std::string(kDbTime) + ") AS total_ns FROM " + table("samples") +
+        " FINAL" + where_and("toplevel = 1 AND " + of_listed) +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd, route ORDER BY "
+        "total_ns DESC, route");
+    check_columns(rows, 7, "statements' routes");
+    for (const auto &row : rows) {
+        int s =
+            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
+        if (s < 0)
+            continue;
+        FleetStatement &st = r_.statements[static_cast<size_t>(s)];
+        bool tagged = !row[4].empty();
+        if (tagged && st.top_route.empty())
+            st.top_route = row[4];
+        if (st.routes.size() < f_.routes_per_statement)
+            st.routes.push_back(
+                {tagged ? row[4] : "(none)", tagged, num(row[5]), num(row[6])});
+    }
+    rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, sqlstate, sum(weight), min(start_unix_us) AS first "
+        "FROM " +
+        table("samples") + " FINAL" +
+        where_and("sqlstate != '' AND " + of_listed) +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd, sqlstate ORDER BY "
+        "first, sqlstate");
+    check_columns(rows, 7, "statements' errors");
+    for (const auto &row : rows) {
+        int s =
+            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
+        if (s >= 0)
+            r_.statements[static_cast<size_t>(s)]
+                .errors_by_sqlstate.emplace_back(row[4], num(row[5]));
+    }
 }
 
 void FleetQueries::errors() {

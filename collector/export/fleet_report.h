@@ -35,6 +35,11 @@ struct FleetFilters {
     /* the fewest executions of a statement in one request called N+1 (the
      * report's kNPlusOneMinExecutions, given by the caller) */
     uint64_t n_plus_one_min_executions = 5;
+    /* a statement failing at least this often, and this share of its
+     * calls, is listed (the report's error_rate insight) */
+    double error_rate_min_errors = 5, error_rate_min_share = 0.05;
+    /* a statement's routes listed (the report's kTopPerGroup) */
+    size_t routes_per_statement = 5;
 };
 
 struct FleetServer {
@@ -73,6 +78,14 @@ struct FleetPlan {
     uint64_t executions = 0;
     double calls = 0, total_ns = 0;
     int64_t first_unix_us = 0, last_unix_us = 0; /* starts */
+    std::string json; /* EXPLAIN's, as pg_qprof stores it */
+};
+
+/* A statement's top-level executions in one route. */
+struct FleetStatementRoute {
+    std::string name; /* "(none)": untagged */
+    bool tagged = false;
+    double calls = 0, total_ns = 0;
 };
 
 /* A statement is (server_id, dbid, queryid), as in the report of files. */
@@ -90,6 +103,13 @@ struct FleetStatement {
            page_cache_misses = 0, block_bytes = 0;
     std::vector<FleetPlan> plans; /* by first execution */
     FleetWaits waits;             /* every execution, nested too */
+    /* its routes by time, at most FleetFilters::routes_per_statement */
+    std::vector<FleetStatementRoute> routes;
+    /* the route of most of its time, "" when no execution was tagged */
+    std::string top_route;
+    /* SQLSTATE -> executions (weighted), every execution, in the order
+     * they first failed */
+    std::vector<std::pair<std::string, double>> errors_by_sqlstate;
 };
 
 struct FleetGroup {

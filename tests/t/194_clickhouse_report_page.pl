@@ -9,7 +9,12 @@
 # table, the routes, the errors, the top statement's plans), lists the
 # statements as the report of the files does, and says of each part
 # ClickHouse does not answer that it is not available from ClickHouse
-# rather than drawing it empty.
+# rather than drawing it empty. The insights ClickHouse's sums decide (the
+# error rate, N+1, the plan regression) and each statement's routes are
+# those of the report of the files, in the same order, with the same
+# titles, time, evidence, action and facts (the plan regression less what
+# the catalog snapshot adds in the files: the index dropped), and the page
+# shows them.
 use strict;
 use warnings;
 use FindBin;
@@ -33,8 +38,15 @@ plan skip_all => 'no chromium (tests/deps/report.txt)' unless $chromium;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $node = new_qprof_node('ch194', "pg_qprof.analyze_sample_rate = 1\n");
 plant_workload($node);
-# a statement that fails often: an error rate
+# a statement that fails often: an error rate; and an N+1 that costs
+# enough to be an insight (a scan of items per order, 6 requests)
 my $errors = '';
+for my $request (1 .. 6)
+{
+    $errors .= tagged("SELECT count(*) FROM items WHERE order_id = " . ($request * 10 + $_),
+        '/orders/<id>/summary', 'OrderSummary', 5000 + $request) . ";\n"
+      for 1 .. 8;
+}
 $errors .= tagged("SELECT 1 / (id - id) FROM orders WHERE id = $_",
     '/broken', 'Broken', 4000 + $_) . ";\n"
   for 1 .. 8;
@@ -88,6 +100,74 @@ my @fleet_statements = @{ $fleet->{statements} };
 is_deeply([ map { $_->{rank} } @fleet_statements ], [ 1 .. @fleet_statements ],
     'statements ranked');
 is($fleet->{summary}{losses}{overwritten}, 0, 'losses by reason');
+
+# Each statement's routes, as the report of the files attributes it.
+my %files_by_text = map { ($_->{text} => $_) } @{ $files->{statements} };
+sub routes_of
+{
+    my ($s) = @_;
+    return [ map { "$_->{name} $_->{calls} " . sprintf('%.3f', $_->{total_ms}) }
+          @{ $s->{routes} } ];
+}
+my @routed = grep { $files_by_text{ $_->{text} } } @fleet_statements;
+is(scalar @routed, scalar @{ $files->{statements} }, 'every statement of the files is listed');
+is_deeply({ map { ($_->{text} => routes_of($_)) } @routed },
+    { map { ($_->{text} => routes_of($files_by_text{ $_->{text} })) } @routed },
+    "each statement's routes are those of the report of the files");
+is_deeply({ map { ($_->{text} => $_->{errors_by_sqlstate}) } @routed },
+    { map { ($_->{text} => $files_by_text{ $_->{text} }{errors_by_sqlstate}) } @routed },
+    "and its errors by SQLSTATE");
+
+# The insights ClickHouse answers, as the report of the files finds them.
+my %answered = map { ($_ => 1) } qw(error_rate n_plus_one plan_regression);
+my %fleet_text = map { ($_->{key} => $_->{text}) } @fleet_statements;
+my %files_text = map { ($_->{key} => $_->{text}) } @{ $files->{statements} };
+sub insight_of
+{
+    my ($in, $text_of) = @_;
+    my @evidence = @{ $in->{evidence} };
+    # what the catalog snapshot adds: the dropped index, and its SQL
+    @evidence = grep { !/is not in the catalog snapshot/ } @evidence;
+    return {
+        kind => $in->{kind},
+        title => $in->{title},
+        db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
+        severity => $in->{severity},
+        statement => $text_of->{ $in->{statement} },
+        route => $in->{route},
+        evidence => \@evidence,
+        action => $in->{kind} eq 'plan_regression' ? '' : $in->{action},
+        facts => { map { ($_ => ref $in->{facts}{$_} ? $in->{facts}{$_}
+                      : $in->{facts}{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $in->{facts}{$_})
+                      : $in->{facts}{$_}) } keys %{ $in->{facts} } },
+        plans => scalar @{ $in->{plans} },
+    };
+}
+my @want = map { insight_of($_, \%files_text) }
+  grep { $answered{ $_->{kind} } } @{ $files->{insights} };
+my @got = map { insight_of($_, \%fleet_text) } @{ $fleet->{insights} };
+my %kinds = map { ($_->{kind} => 1) } @want;
+is_deeply([ sort keys %kinds ], [ qw(error_rate n_plus_one plan_regression) ],
+    'the files have an insight of each kind ClickHouse answers');
+is_deeply(\@got, \@want,
+    'the insights from ClickHouse are those of the report of the files, in order');
+
+# The terminal's insights: each "N. [kind, share] title" line as the
+# report of the files prints it (numbered among its own).
+sub insight_lines
+{
+    my ($text, $kinds) = @_;
+    my ($section) = $text =~ /^What to do first[^\n]*\n-+\n(.*?)(?:\n\n|\z)/ms;
+    return [ grep { $kinds->{ $_->[0] } }
+          map { /^\s*\d+\. \[(\w+), ([^\]]+)\] (.*)$/ ? [ $1, $2, $3 ] : () }
+          split /\n/, $section // '' ];
+}
+my ($trc, $files_text) = (run_qprof('report', $capture))[ 0, 1 ];
+my $fleet_lines = insight_lines($out, \%answered);
+is_deeply([ map { $_->[0] } @$fleet_lines ], [ map { $_->{kind} } @{ $fleet->{insights} } ],
+    'the terminal report from ClickHouse lists the insights');
+is_deeply($fleet_lines, insight_lines($files_text, \%answered),
+    'as the terminal report of the files does');
 ok($fleet->{summary}{duration_s} > 0, 'the time span');
 
 # The page in the browser: the report tests' probe, and the parts the page
@@ -163,6 +243,9 @@ is_deeply([ sort @{ $tables{'dimension-route'}{names} } ],
 my ($div0) = grep { $_->{sqlstate} eq '22012' } @{ $fleet->{errors} };
 ok($div0, 'the division by zero is in the errors');
 is($tables{errors}{by_key}{22012}, $div0->{count}, 'the errors table counts it');
+
+is_deeply($dom->{insights}, [ map { $_->{kind} } @{ $fleet->{insights} } ],
+    'the page shows the insights in order');
 
 my $detail = $dom->{top_detail} // {};
 is($detail->{text}, $top->{text}, "the top statement's detail");
