@@ -2,21 +2,41 @@
 
 namespace qprof {
 
+namespace {
+
+/* Where each measure of the lists is summed, in list order. */
+#define QPROF_MEMBER(name, expr, json, divisor) &Aggregate::name,
+constexpr double Aggregate::*kSampleSumFields[kSampleSums] = {
+    QPROF_SAMPLE_SUMS(QPROF_MEMBER)};
+constexpr double Aggregate::*kKernelSumFields[kKernelSums] = {
+    QPROF_KERNEL_SUMS(QPROF_MEMBER)};
+#undef QPROF_MEMBER
+
+} // namespace
+
 void ExecutionView::set_sums() {
     const SampleFields &s = *sample;
-    double *out = sums;
+    size_t n = 0;
+    double Aggregate::*const *field = kSampleSumFields;
+    /* a zero is not kept: adding it would change no sum (they start at
+     * +0, and a nonzero measure never makes one -0) */
 #define QPROF_SET(name, expr, json, divisor)                                   \
-    *out++ = weight * static_cast<double>(expr);
+    if (auto v = (expr)) {                                                     \
+        measure[n] = *field;                                                   \
+        value[n++] = weight * static_cast<double>(v);                          \
+    }                                                                          \
+    ++field;
     QPROF_SAMPLE_SUMS(QPROF_SET)
     has_kernel = s.has_io();
     if (has_kernel) {
         const IoFields &io = s.io();
-        out = kernel;
+        field = kKernelSumFields;
         QPROF_KERNEL_SUMS(QPROF_SET)
         waits.set(io, weight, db_time_ns);
     } else {
         waits.present = false;
     }
+    measures = n;
     /* without the kernel's split, the waits the extension sampled */
     if (!waits.present && s.has_sampled_waits())
         waits.set_sampled(s.sampled_waits(), weight, db_time_ns);
@@ -30,24 +50,39 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
     double w = e.weight;
     ++executions;
     calls += w;
-    if (e.error)
-        errors += w;
     total_ns += w * static_cast<double>(e.db_time_ns);
-    const double *in = e.sums;
-#define QPROF_ADD(name, expr, json, divisor) name += *in++;
-    QPROF_SAMPLE_SUMS(QPROF_ADD)
-    if (e.has_kernel) {
-        ++kernel_executions;
-        in = e.kernel;
-        QPROF_KERNEL_SUMS(QPROF_ADD)
-    }
-    if (with_waits)
-        waits.add(e.waits);
-#undef QPROF_ADD
     latency.add(e.bucket, e.db_time_ns);
     if (with_series)
         db_time_ns_series.add(grid, e.interval,
                               w * static_cast<double>(e.db_time_ns));
+    if (e.has_kernel)
+        ++kernel_executions;
+    for (size_t i = 0; i < e.measures; ++i)
+        this->*e.measure[i] += e.value[i];
+    if (e.error)
+        errors += w;
+    if (with_waits)
+        waits.add(e.waits);
+}
+
+void Aggregate::add_series_and_waits(const ExecutionView &e,
+                                     const TimeGrid &grid) {
+    db_time_ns_series.add(grid, e.interval,
+                          e.weight * static_cast<double>(e.db_time_ns));
+    waits.add(e.waits);
+}
+
+void Aggregate::add_counts(const Aggregate &o) {
+    executions += o.executions;
+    calls += o.calls;
+    total_ns += o.total_ns;
+    kernel_executions += o.kernel_executions;
+    errors += o.errors;
+    for (double Aggregate::*field : kSampleSumFields)
+        this->*field += o.*field;
+    for (double Aggregate::*field : kKernelSumFields)
+        this->*field += o.*field;
+    latency.merge(o.latency);
 }
 
 } // namespace qprof

@@ -52,6 +52,8 @@ constexpr size_t kSampleSums = 0 QPROF_SAMPLE_SUMS(QPROF_COUNT);
 constexpr size_t kKernelSums = 0 QPROF_KERNEL_SUMS(QPROF_COUNT);
 #undef QPROF_COUNT
 
+struct Aggregate;
+
 /* One execution as every aggregate it counts in sees it (computed once). */
 struct ExecutionView {
     const SampleFields *sample;
@@ -60,29 +62,45 @@ struct ExecutionView {
     int32_t bucket;      /* LatencyHistogram::bucket_of(db_time_ns) */
     int64_t interval;    /* TimeGrid::interval_of(start) */
     bool error;
-    /* the measures above, weighted, in list order (set_sums) */
-    double sums[kSampleSums];
     bool has_kernel;
-    double kernel[kKernelSums];
+    /* the measures of both lists this execution has (not zero), weighted,
+     * and where each is summed: an aggregate adds only these (most
+     * executions have a few of them, and a sum that stays zero is never
+     * written) */
+    size_t measures;
+    double Aggregate::*measure[kSampleSums + kKernelSums];
+    double value[kSampleSums + kKernelSums];
     WaitView waits; /* present when the kernel facts carry the split */
 
-    /* Fills sums and kernel from `sample` and `weight`. */
+    /* Fills the measures from `sample` and `weight`. */
     void set_sums();
 };
 
-struct Aggregate {
+/* Aligned on a cache line and laid out by use: what every execution adds
+ * first (counts, histogram, series), then the measures most executions
+ * have, the rarer ones last. A sample of a busy capture adds to thousands
+ * of statements and plans: the fewer lines an addition touches, the
+ * fewer it waits for. A measure added to the lists above needs its field
+ * here too (the compiler says so). */
+struct alignas(64) Aggregate {
     uint64_t executions = 0; /* recorded */
     double calls = 0;        /* estimated: weighted */
-    double errors = 0;
     double total_ns = 0;
-#define QPROF_FIELD(name, expr, json, divisor) double name = 0;
-    QPROF_SAMPLE_SUMS(QPROF_FIELD)
     uint64_t kernel_executions = 0;
-    QPROF_KERNEL_SUMS(QPROF_FIELD)
-#undef QPROF_FIELD
     LatencyHistogram latency;
     TimeSeries db_time_ns_series;
+    /* on most executions */
+    double plan_ns = 0, rows = 0, shared_blks_hit = 0, oncpu_ns = 0,
+           other_wait_ns = 0, io_wait_ns = 0, shared_blks_read = 0,
+           blk_read_time_ns = 0;
+    /* on some */
+    double errors = 0;
     WaitBreakdown waits; /* where the time went, from the kernel facts */
+    double shared_blks_dirtied = 0, shared_blks_written = 0,
+           local_blks_read = 0, temp_blks_read = 0, temp_blks_written = 0,
+           blk_write_time_ns = 0, wal_records = 0, wal_bytes = 0,
+           page_cache_misses = 0, block_requests = 0, block_bytes = 0,
+           read_bytes = 0, write_bytes = 0;
 
     /* `with_series`: also the database time per interval (only the
      * aggregates whose series are shown keep one: it costs a cache miss);
@@ -90,9 +108,16 @@ struct Aggregate {
      * route and --group-by groups: the others would cost as much again) */
     void add(const ExecutionView &e, const TimeGrid &grid,
              bool with_series = true, bool with_waits = true);
-    double mean_ns() const {
-        return calls > 0 ? total_ns / calls : 0;
-    }
+    /* Only the series and the waits of add() (the rest is summed
+     * elsewhere and added with add_counts). */
+    void add_series_and_waits(const ExecutionView &e, const TimeGrid &grid);
+    /* Adds `o`'s counts, sums and latencies: not its series or waits.
+     * Exact for the counts and the histogram; a sum of weighted measures
+     * is the same as adding the executions one by one when the weights
+     * and measures are whole numbers (a sampling rate of 1, 0.5, 0.1...)
+     * and may differ in its last digits otherwise. */
+    void add_counts(const Aggregate &o);
+    double mean_ns() const { return calls > 0 ? total_ns / calls : 0; }
 };
 
 } // namespace qprof

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 namespace qprof {
 
@@ -114,8 +115,18 @@ class ProfileBuilder : public CaptureVisitor {
         e.set_sums();
 
         uint32_t stmt = statement_of(r, s);
+        uint32_t plan = r.plan != 0 ? plan_of(r.plan, stmt) : kNoPlan;
         StatementStats &st = p_.statements[stmt];
-        st.all.add(e, p_.grid);
+        /* an execution with a plan of its statement's is summed in the
+         * plan's aggregate only, and a statement's counts, sums and
+         * latencies are its plans' added in finish() to those of its
+         * other executions: one aggregate less to touch. (A plan is its
+         * first statement's: the same text in another database may run
+         * it too.) */
+        if (plan != kNoPlan && p_.plans[plan].statement == stmt)
+            st.all.add_series_and_waits(e, p_.grid);
+        else
+            st.all.add(e, p_.grid);
         st.max_temp_blks_written =
             std::max(st.max_temp_blks_written, s.temp_blks_written());
         if (e.error)
@@ -127,11 +138,15 @@ class ProfileBuilder : public CaptureVisitor {
                                  LockWindows::takes_row_locks(s),
                                  LockWindows::lock_wait_ns(s)});
 
-        if (r.plan != 0) {
-            uint32_t plan = plan_of(r.plan, stmt);
+        if (plan != kNoPlan) {
             PlanStats &ps = p_.plans[plan];
-            ps.all.add(e, p_.grid, true, false);
-            if (ps.all.executions == 1 || d.start_unix_us < ps.first_unix_us)
+            bool first = ps.all.executions == 0 && !has_other_statements(plan);
+            /* no series: no renderer shows a plan's */
+            if (ps.statement == stmt)
+                ps.all.add(e, p_.grid, false, false);
+            else
+                other_statements_of(plan).add(e, p_.grid, false, false);
+            if (first || d.start_unix_us < ps.first_unix_us)
                 ps.first_unix_us = d.start_unix_us;
             ps.last_unix_us = std::max(ps.last_unix_us, d.start_unix_us);
             if (s.has_node_actuals()) {
@@ -226,6 +241,13 @@ class ProfileBuilder : public CaptureVisitor {
     }
 
     void finish() {
+        /* a statement's plans hold its executions only until here */
+        for (StatementStats &st : p_.statements)
+            for (uint32_t plan : st.plans)
+                st.all.add_counts(p_.plans[plan].all);
+        for (size_t plan = 0; plan < other_statements_.size(); ++plan)
+            if (other_statements_[plan])
+                p_.plans[plan].all.add_counts(*other_statements_[plan]);
         p_.lock_windows.finish();
         for (auto &open : open_requests_)
             close_request(open.second);
@@ -257,6 +279,7 @@ class ProfileBuilder : public CaptureVisitor {
     }
 
   private:
+    static constexpr uint32_t kNoPlan = UINT32_MAX;
     static constexpr size_t kMaxPendingActuals = 200000;
     static constexpr uint32_t kMaxNodeId = 10000;
     static constexpr size_t kMaxNotices = 50;
@@ -362,6 +385,18 @@ class ProfileBuilder : public CaptureVisitor {
             p_.statements[stmt].plans.push_back(index);
         }
         return index;
+    }
+
+    /* The executions of a plan by statements other than its own. */
+    bool has_other_statements(uint32_t plan) const {
+        return plan < other_statements_.size() && other_statements_[plan];
+    }
+    Aggregate &other_statements_of(uint32_t plan) {
+        if (other_statements_.size() <= plan)
+            other_statements_.resize(plan + 1);
+        if (!other_statements_[plan])
+            other_statements_[plan] = std::make_unique<Aggregate>();
+        return *other_statements_[plan];
     }
 
     void count_error(StatementStats &st, const std::string &sqlstate,
@@ -583,6 +618,9 @@ class ProfileBuilder : public CaptureVisitor {
     StatementKey last_statement_key_{};
     uint32_t last_statement_ = 0;
     std::vector<uint32_t> plan_index_;
+    /* by plan: its executions by statements other than its own (the
+     * same text in another database), added to it in finish() */
+    std::vector<std::unique_ptr<Aggregate>> other_statements_;
     std::vector<GroupCache> cache_;
     /* the pairs of every dimension, in the order they appeared (those of
      * one execution side by side), where each is, and by statement */
