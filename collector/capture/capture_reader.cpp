@@ -650,7 +650,7 @@ class RecordBatch {
   private:
     static constexpr size_t kFullBytes = 2 << 20;
     static constexpr size_t kFullRecords = 4096;
-    static constexpr size_t kFirstBlockBytes = 4 << 20;
+    static constexpr size_t kFirstBlockBytes = 256 << 10;
     static constexpr size_t kFullTagSets = 1024;
     std::vector<DecodedSample> samples_;
     size_t samples_used_ = 0;
