@@ -194,22 +194,24 @@ const char *wait_part_label(WaitPart part) {
 }
 
 std::array<double, kWaitParts> wait_parts_ms(const WaitView &v) {
-    double lock = 0, lwlock = 0, offcpu = 0;
+    double io = 0, lock = 0, lwlock = 0, other = 0;
     for (size_t i = 0; i < v.classes; ++i) {
-        offcpu += v.cls[i].ns;
-        if (v.cls[i].slot == pb::WAIT_CLASS_LOCK)
+        if (v.cls[i].slot == pb::WAIT_CLASS_IO)
+            io += v.cls[i].ns;
+        else if (v.cls[i].slot == pb::WAIT_CLASS_LOCK)
             lock += v.cls[i].ns;
         else if (v.cls[i].slot == pb::WAIT_CLASS_LWLOCK)
             lwlock += v.cls[i].ns;
+        else
+            other += v.cls[i].ns;
     }
     std::array<double, kWaitParts> ms{};
     ms[static_cast<size_t>(WaitPart::OnCpu)] = v.oncpu_ns / 1e6;
     ms[static_cast<size_t>(WaitPart::RunQueue)] = v.runqueue_ns / 1e6;
-    ms[static_cast<size_t>(WaitPart::IoWait)] = v.io_wait_ns / 1e6;
+    ms[static_cast<size_t>(WaitPart::IoWait)] = io / 1e6;
     ms[static_cast<size_t>(WaitPart::Lock)] = lock / 1e6;
     ms[static_cast<size_t>(WaitPart::LWLock)] = lwlock / 1e6;
-    ms[static_cast<size_t>(WaitPart::OtherWaits)] =
-        (offcpu - lock - lwlock - v.io_wait_ns) / 1e6;
+    ms[static_cast<size_t>(WaitPart::OtherWaits)] = other / 1e6;
     return ms;
 }
 

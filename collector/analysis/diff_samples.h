@@ -66,12 +66,14 @@ struct Moments {
     double variance() const { return n > 1 && m2 > 0 ? m2 / (n - 1) : 0; }
 };
 
-/* The parts of an execution's time qprof diff compares. They add up to
- * its elapsed time but for the CPU slices at its edges (WaitTotals::
- * unaccounted_ns): the I/O wait (uninterruptible sleep) is taken out of
- * the wait events it happened in (IO:DataFileRead, a page fault with no
- * event), so "other waits" is the off-CPU time with or without a wait
- * event, less Lock, LWLock and the I/O wait. */
+/* The parts of an execution's time qprof diff compares, disjoint as the
+ * report's "where the time went": they add up to its elapsed time but for
+ * the CPU slices at its edges (WaitTotals::unaccounted_ns). The I/O wait
+ * is the IO class of wait events (IO:DataFileRead...), not the kernel's
+ * uninterruptible sleep: that sleep lasts until the task is on a CPU
+ * again, so it overlaps the run queue, and a loaded machine would make
+ * "other waits" negative. "Other waits" is the rest of the off-CPU time,
+ * with another wait event or none. */
 enum class WaitPart { OnCpu, RunQueue, IoWait, Lock, LWLock, OtherWaits };
 constexpr size_t kWaitParts = 6;
 

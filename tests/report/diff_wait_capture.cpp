@@ -9,12 +9,16 @@
  *     CPU;
  *   - 200 CPU-bound statements (route /report): --oncpu-us on the CPU,
  *     --runqueue-us waiting for a CPU, 0.1 ms with no wait event;
- *   - 200 statements without kernel facts (route /health), 1 ms each.
+ *   - 200 statements without kernel facts (route /health), 1 ms each;
+ *   - with --io-us N, 200 reads (route /search): 0.5 ms on the CPU, N on
+ *     IO:DataFileRead, --runqueue-us waiting for a CPU; the kernel's
+ *     uninterruptible sleep (offcpu_io) is the read and the run queue
+ *     after it, as the BPF programs count it.
  * Each part is its value times 0.5 to 1.5 (the same spread in every
  * capture), so that two captures of the same values are identical.
  *
  * usage: diff_wait_capture --out DIR --oncpu-us N --runqueue-us N
- *                          --lock-us N
+ *                          --lock-us N [--io-us N]
  */
 #include "capture_fixture.h"
 
@@ -39,9 +43,12 @@ const Statement kForUpdate = {301,
 const Statement kBusy = {302, "SELECT sum(g) FROM generate_series($1, $2) g",
                          pb::CMD_SELECT, "/report"};
 const Statement kHealth = {303, "SELECT $1", pb::CMD_SELECT, "/health"};
+const Statement kRead = {304, "SELECT * FROM results WHERE job_id = $1",
+                         pb::CMD_SELECT, "/search"};
+constexpr uint32_t kIODataFileRead = 0x0A000011;
 
 struct Parts {
-    uint64_t oncpu_us = 0, runqueue_us = 0, lock_us = 0;
+    uint64_t oncpu_us = 0, runqueue_us = 0, lock_us = 0, io_us = 0;
 };
 
 class DiffWaitCapture {
@@ -78,6 +85,17 @@ class DiffWaitCapture {
             t += 10000;
             capture_.emit(kHealth, 103, t, 1 * kMs, nullptr);
             t += 10000;
+            if (parts_.io_us == 0)
+                continue;
+            qprof::ExecIo read;
+            read.oncpu_ns = kMs / 2;
+            read.runqueue_ns = runqueue;
+            read.runqueue_waits = runqueue > 0;
+            uint64_t io = parts_.io_us * 1000 * spread / 10;
+            fixture::add_wait(read, kIODataFileRead, 1, io);
+            read.offcpu_io_ns = io + runqueue;
+            capture_.emit(kRead, 104, t, kMs / 2 + io + runqueue, &read);
+            t += 10000;
         }
         uint64_t samples = capture_.finish();
         std::printf("diff_wait_capture: %llu samples\n",
@@ -93,7 +111,7 @@ class DiffWaitCapture {
 
 int main(int argc, char **argv) {
     const char *usage = "usage: diff_wait_capture --out DIR --oncpu-us N "
-                        "--runqueue-us N --lock-us N\n";
+                        "--runqueue-us N --lock-us N [--io-us N]\n";
     std::string out;
     Parts parts;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -106,10 +124,12 @@ int main(int argc, char **argv) {
             parts.runqueue_us = value;
         else if (std::strcmp(argv[i], "--lock-us") == 0)
             parts.lock_us = value;
+        else if (std::strcmp(argv[i], "--io-us") == 0)
+            parts.io_us = value;
         else
             out.clear();
     }
-    if (argc != 9 || out.empty()) {
+    if ((argc != 9 && argc != 11) || out.empty()) {
         std::fputs(usage, stderr);
         return 2;
     }

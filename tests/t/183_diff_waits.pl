@@ -11,7 +11,11 @@
 #    grew, the latencies less their run-queue time did not, the verdicts
 #    say unchanged and --fail-on exits 0, saying so;
 #  - three times the CPU time: the CPU-bound statement regressed, on the
-#    CPU, and --fail-on exits 1.
+#    CPU, and --fail-on exits 1;
+#  - reads waiting on IO:DataFileRead on a loaded machine, whose kernel
+#    uninterruptible sleep holds their run-queue time too: the I/O wait
+#    part is the IO event's time, the run queue is counted once, and no
+#    part is negative.
 # A statement without kernel facts is judged on its latency as before. The
 # row locks carry request ids: their route is compared per request, the
 # CPU-bound statements' per execution.
@@ -34,15 +38,19 @@ my $fixture = build_capture_fixture('diff_wait_capture', $tmp);
 # Each capture: its name, and on-CPU, run-queue and lock time in us.
 for ([ 'base', 2000, 100, 300 ], [ 'again', 2000, 100, 300 ],
     [ 'lock', 2000, 100, 3000 ], [ 'loaded', 2000, 4000, 300 ],
-    [ 'cpu', 6000, 100, 300 ])
+    [ 'cpu', 6000, 100, 300 ], [ 'io_base', 2000, 100, 300, 2000 ],
+    [ 'io_loaded', 2000, 4000, 300, 2000 ])
 {
-    my ($name, $oncpu, $runqueue, $lock) = @$_;
+    my ($name, $oncpu, $runqueue, $lock, $io) = @$_;
     make_path("$tmp/$name");
     IPC::Run::run([ $fixture, '--out', "$tmp/$name",
             '--oncpu-us', $oncpu, '--runqueue-us', $runqueue,
-            '--lock-us', $lock ], '>', \$out, '2>', \$err)
+            '--lock-us', $lock, ($io ? ('--io-us', $io) : ()) ],
+        '>', \$out, '2>', \$err)
       or BAIL_OUT("diff_wait_capture failed: $err");
-    like($out, qr/600 samples/, "$name: the capture holds the 600 executions");
+    my $executions = $io ? 800 : 600;
+    like($out, qr/$executions samples/,
+        "$name: the capture holds the $executions executions");
 }
 
 # A row's wait part (e.g. "lock_ms_per_call").
@@ -174,7 +182,28 @@ is(diff_row($doc->{statements}, qr/FOR UPDATE/)->{verdict}, 'unchanged', 'the ro
 ($trc, $text) = run_qprof('diff', "$tmp/base", "$tmp/cpu");
 like($text, qr/\+4\.0 ms a call, of which 4\.0 ms on the CPU/, 'the terminal says so');
 
-# 5. The HTML page draws the comparison (headless Chromium).
+# 5. Reads waiting on I/O, the machine loaded: the kernel's uninterruptible
+# sleep (offcpu_io) holds each read's run-queue time too.
+($rc, $doc, $stderr) = diff_json("$tmp/io_base", "$tmp/io_loaded", '--fail-on', '20');
+is($rc, 0, 'reads on a loaded machine: --fail-on exits 0') or diag $stderr;
+my $read = diff_row($doc->{statements}, qr/FROM results/);
+for my $side ('base', 'new')
+{
+    near(part($read, 'io_wait_ms_per_call')->{$side}, 2 * $mean_spread,
+        "$side: the I/O wait part is the IO:DataFileRead time a call");
+    near(part($read, 'other_waits_ms_per_call')->{$side}, 0,
+        "$side: no other wait");
+    my @negative = grep { $_->{$side} < 0 } @{ $read->{waits}{parts} };
+    is(scalar @negative, 0, "$side: no part is negative");
+}
+near(part($read, 'runqueue_ms_per_call')->{new}, 4 * $mean_spread,
+    'the run-queue part holds the run queue after the reads');
+is_deeply([ significant_parts($read) ], ['runqueue_ms_per_call'],
+    'only the run-queue part changed, not the I/O wait');
+is($read->{waits}{grew}{part}, 'runqueue', 'what grew is the run queue');
+is($read->{verdict}, 'unchanged', 'the reads are judged unchanged');
+
+# 6. The HTML page draws the comparison (headless Chromium).
 open my $pf, '>', "$tmp/probe.js" or die;
 print $pf q{(function () {
     const row = [...document.querySelectorAll('tr.regressed')]
