@@ -21,8 +21,10 @@ void FleetQueries::changed_plans() {
     std::string missing;
     for (const auto &row : rows)
         if (statement_index(unum(row[0]), unum(row[1]), snum(row[2]), "") < 0)
-            missing += std::string(missing.empty() ? "(" : ", (") + row[0] +
-                       ", " + row[1] + ", " + row[2] + ")";
+            missing += std::string(missing.empty() ? "(" : ", (") +
+                       std::to_string(unum(row[0])) + ", " +
+                       std::to_string(unum(row[1])) + ", " +
+                       std::to_string(snum(row[2])) + ")";
     if (!missing.empty())
         add_statements(
             where_and("(server_id, dbid, queryid) IN (" + missing + ")"),

@@ -386,9 +386,11 @@ void FleetQueries::failing_statements() {
     for (const auto &row : rows)
         if (statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]) <
             0)
-            missing += std::string(missing.empty() ? "(" : ", (") + row[0] +
-                       ", " + row[1] + ", " + row[2] + ", " +
-                       sql_quote(row[3]) + ")";
+            missing += std::string(missing.empty() ? "(" : ", (") +
+                       std::to_string(unum(row[0])) + ", " +
+                       std::to_string(unum(row[1])) + ", " +
+                       std::to_string(snum(row[2])) + ", " + sql_quote(row[3]) +
+                       ")";
     if (!missing.empty())
         add_statements(where_and("(" + std::string(kStatementKey) + ") IN (" +
                                  missing + ")"),
