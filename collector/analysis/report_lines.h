@@ -1,7 +1,7 @@
 /*
  * report_lines.h — what the terminal reports share, the report of files
  * (report_text.cpp) and the report from ClickHouse
- * (commands/report_clickhouse.cpp): lines cut to the report's width,
+ * (commands/fleet_text.cpp): lines cut to the report's width,
  * headings, shares and times, and the kernel facts' table row.
  */
 #pragma once

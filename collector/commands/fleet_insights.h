@@ -1,0 +1,21 @@
+/*
+ * fleet_insights.h — the insights of `qprof report --clickhouse`, decided
+ * from ClickHouse's answers (export/fleet_report.h) by the report's own
+ * rules (analysis/insight_rules.h).
+ */
+#pragma once
+
+#include "analysis.h"
+#include "fleet_report.h"
+
+#include <vector>
+
+namespace qprof {
+
+/* The insights whose inputs ClickHouse answers, by the report's rules
+ * (insight_rules.h), ranked as the report ranks them: the error rates of
+ * the statements listed, the N+1 statements, the plan regressions of the
+ * plan changes. Plans are numbered as keyed (p1 is 0). */
+std::vector<Insight> fleet_insights(const FleetReport &r);
+
+} // namespace qprof
