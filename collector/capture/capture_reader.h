@@ -10,6 +10,14 @@
  * records are visited only after its checksum is verified. Memory stays
  * within about one frame's limit (64 MiB) whatever the file holds; only
  * regular files are read.
+ *
+ * Its parts, each a file of its own: mapped_file.h (the file's bytes),
+ * frame_scanner.h (where the frames are, what the tail is), frame_checks.h
+ * (a frame's header and blocks judged before decompressing),
+ * frame_decoder.h (one frame decompressed, its records visited),
+ * record_wire.h (sample blocks and tag sets read without protobuf),
+ * record_batch.h (records handed from the parsing thread to the visitor's,
+ * through read_ahead.h).
  */
 #pragma once
 
