@@ -46,11 +46,6 @@ class JsonReport {
     void statement_index();
     void rankings();
 
-    void node_fields(int64_t node_id, const std::string &node_type,
-                     const std::string &relation, const std::string &index,
-                     double plan_rows, const NodeTotals &t);
-    void node(uint32_t plan, const PlanTree &tree, uint32_t at, int depth);
-    void actuals_node(const PlanStats &ps, uint32_t id, int depth);
     void plans();
     void plan_changes();
     void hotspots();

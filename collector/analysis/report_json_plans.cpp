@@ -13,70 +13,83 @@ namespace pb = capture::v1;
 /* Distinct (node type, relation, index) summed as hot spots. */
 constexpr size_t kMaxSpots = 10000;
 
+namespace {
+
 /* A plan node's fields up to its filter, the same whether the node comes
  * from the stored plan (with its actuals `t`, or none) or from the actuals
  * alone. */
-void JsonReport::node_fields(int64_t node_id, const std::string &node_type,
-                             const std::string &relation,
-                             const std::string &index, double plan_rows,
-                             const NodeTotals &t) {
-    w_.field("node_id", node_id);
-    w_.field("node_type", node_type);
-    w_.key("relation").string_or_null(relation);
-    w_.key("index").string_or_null(index);
-    w_.field("executions", t.executions);
-    w_.field("loops", t.loops);
-    w_.field("plan_rows", plan_rows);
-    w_.field("actual_rows", t.actual_rows);
-    w_.field("rows_removed_by_filter", t.rows_removed_by_filter);
-    w_.field("rows_removed_by_join_filter", t.rows_removed_by_join_filter);
-    w_.key("total_time_ms");
-    t.timed_executions ? w_.value(t.total_time_ms) : w_.null();
-    w_.field("shared_blks_hit", t.shared_blks_hit);
-    w_.field("shared_blks_read", t.shared_blks_read);
-    w_.field("temp_blks_read", t.temp_blks_read);
-    w_.field("temp_blks_written", t.temp_blks_written);
-    w_.key("estimate_factor");
+void node_fields(JsonWriter &w, int64_t node_id, const std::string &node_type,
+                 const std::string &relation, const std::string &index,
+                 double plan_rows, const NodeTotals &t) {
+    w.field("node_id", node_id);
+    w.field("node_type", node_type);
+    w.key("relation").string_or_null(relation);
+    w.key("index").string_or_null(index);
+    w.field("executions", t.executions);
+    w.field("loops", t.loops);
+    w.field("plan_rows", plan_rows);
+    w.field("actual_rows", t.actual_rows);
+    w.field("rows_removed_by_filter", t.rows_removed_by_filter);
+    w.field("rows_removed_by_join_filter", t.rows_removed_by_join_filter);
+    w.key("total_time_ms");
+    t.timed_executions ? w.value(t.total_time_ms) : w.null();
+    w.field("shared_blks_hit", t.shared_blks_hit);
+    w.field("shared_blks_read", t.shared_blks_read);
+    w.field("temp_blks_read", t.temp_blks_read);
+    w.field("temp_blks_written", t.temp_blks_written);
+    w.key("estimate_factor");
     double f = t.estimate_factor();
-    f > 0 ? w_.value(f) : w_.null();
+    f > 0 ? w.value(f) : w.null();
 }
 
-void JsonReport::node(uint32_t plan, const PlanTree &tree, uint32_t at,
-                      int depth) {
+void tree_node(JsonWriter &w, const PlanTree &tree,
+               const std::vector<NodeTotals> &actuals, uint32_t at, int depth) {
     const PlanTreeNode &n = tree.nodes[at];
     const NodeTotals *act =
-        n.actual_node_id >= 0
-            ? &p_.plans[plan].nodes[static_cast<size_t>(n.actual_node_id)]
-            : nullptr;
+        n.actual_node_id >= 0 ? &actuals[static_cast<size_t>(n.actual_node_id)]
+                              : nullptr;
     NodeTotals none;
     const NodeTotals &t = act ? *act : none;
-    w_.begin_object();
+    w.begin_object();
     node_fields(
-        act ? static_cast<int64_t>(act->node_id) : static_cast<int64_t>(at),
+        w, act ? static_cast<int64_t>(act->node_id) : static_cast<int64_t>(at),
         n.node_type, n.relation, n.index, act ? t.plan_rows : n.plan_rows, t);
     std::string filter = !n.filter.empty() ? n.filter : n.index_cond;
-    w_.key("filter").string_or_null(filter);
-    w_.key("children").begin_array();
+    w.key("filter").string_or_null(filter);
+    w.key("children").begin_array();
     if (depth < 100)
         for (uint32_t c : n.children)
-            node(plan, tree, c, depth + 1);
-    w_.end_array();
-    w_.end_object();
+            tree_node(w, tree, actuals, c, depth + 1);
+    w.end_array();
+    w.end_object();
 }
 
 /* A tree from the actuals alone, when the stored plan is missing. */
-void JsonReport::actuals_node(const PlanStats &ps, uint32_t id, int depth) {
-    const NodeTotals &t = ps.nodes[id];
-    w_.begin_object();
-    node_fields(t.node_id, t.node_type, t.relation, t.index, t.plan_rows, t);
-    w_.key("filter").null();
-    w_.key("children").begin_array();
+void actuals_node(JsonWriter &w, const std::vector<NodeTotals> &actuals,
+                  uint32_t id, int depth) {
+    const NodeTotals &t = actuals[id];
+    w.begin_object();
+    node_fields(w, t.node_id, t.node_type, t.relation, t.index, t.plan_rows, t);
+    w.key("filter").null();
+    w.key("children").begin_array();
     if (depth < 100)
-        for (uint32_t c = 0; c < ps.nodes.size(); ++c)
-            if (c != id && ps.nodes[c].seen && ps.nodes[c].parent_node_id == id)
-                actuals_node(ps, c, depth + 1);
-    w_.end_array();
-    w_.end_object();
+        for (uint32_t c = 0; c < actuals.size(); ++c)
+            if (c != id && actuals[c].seen && actuals[c].parent_node_id == id)
+                actuals_node(w, actuals, c, depth + 1);
+    w.end_array();
+    w.end_object();
+}
+
+} // namespace
+
+void plan_nodes_json(JsonWriter &w, const PlanTree &tree,
+                     const std::vector<NodeTotals> &actuals) {
+    if (!tree.empty())
+        tree_node(w, tree, actuals, 0, 0);
+    else if (!actuals.empty() && actuals[0].seen)
+        actuals_node(w, actuals, 0, 0);
+    else
+        w.null();
 }
 
 void JsonReport::plans() {
@@ -95,13 +108,7 @@ void JsonReport::plans() {
         w_.field("actuals_executions", ps.actuals_executions);
         aggregate(ps.all);
         w_.key("nodes");
-        const PlanTree &tree = a_.tree(plan);
-        if (!tree.empty())
-            node(plan, tree, 0, 0);
-        else if (!ps.nodes.empty() && ps.nodes[0].seen)
-            actuals_node(ps, 0, 0);
-        else
-            w_.null();
+        plan_nodes_json(w_, a_.tree(plan), ps.nodes);
         w_.end_object();
     }
     w_.end_array();

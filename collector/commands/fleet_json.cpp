@@ -1,8 +1,10 @@
 #include "fleet_json.h"
 #include "capture_format.h"
+#include "fleet_histogram.h"
 #include "fleet_insights.h"
 #include "fleet_json_sections.h"
 #include "fleet_plan_changes.h"
+#include "fleet_plan_nodes.h"
 #include "insight_rules.h"
 #include "json_writer.h"
 #include "latency_histogram.h"
@@ -15,7 +17,7 @@ namespace {
 
 /* The parts of the report of files ClickHouse does not answer yet: the
  * page says so where it would draw them. */
-const char *const kNotAvailable[] = {"inputs", "histogram", "plan_tree"};
+const char *const kNotAvailable[] = {"inputs"};
 
 double share(const FleetReport &r, double ns) {
     return r.total_ns > 0 ? ns / r.total_ns : 0.0;
@@ -142,6 +144,10 @@ std::string fleet_json(const FleetReport &r, const std::string &where,
         w.field("p99_ms", s.p99_ns / 1e6);
         w.field("rows", s.rows);
         w.field("shared_blks_read", s.shared_blks_read);
+        w.key("histogram").begin_array();
+        for (uint64_t count : fleet_histogram(s))
+            w.value(count);
+        w.end_array();
         w.key("plans").begin_array();
         for (size_t p = 0; p < s.plans.size(); ++p) {
             const FleetPlan &plan = s.plans[p];
@@ -157,6 +163,11 @@ std::string fleet_json(const FleetReport &r, const std::string &where,
             w.field("total_ms", plan.total_ns / 1e6);
             w.field("mean_ms",
                     plan.calls > 0 ? plan.total_ns / plan.calls / 1e6 : 0.0);
+            /* the tree with its nodes' actuals, by the report's writer */
+            w.field("actuals_executions", plan.actuals_executions);
+            std::vector<NodeTotals> nodes = fleet_node_totals(plan);
+            w.key("nodes");
+            plan_nodes_json(w, fleet_plan_tree(plan, nodes), nodes);
             w.end_object();
         }
         w.end_array();

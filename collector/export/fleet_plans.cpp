@@ -1,5 +1,6 @@
 /* The fleet report's plans: the statements whose plans changed, the plans
- * of the statements listed, and the plan nodes that took most time. */
+ * of the statements listed with their nodes' actuals, and the plan nodes
+ * that took most time. */
 #include "fleet_queries.h"
 
 #include <algorithm>
@@ -83,6 +84,90 @@ void FleetQueries::plans() {
         p.text = row[10];
         p.json = row[11];
         r_.statements[static_cast<size_t>(s)].plans.push_back(std::move(p));
+    }
+}
+
+/* The per-node actuals of the listed statements' plans: each plan's
+ * EXPLAIN ANALYZEd executions the filters keep, summed by node as the
+ * report of files sums a plan's (NodeTotals, unweighted). A plan is
+ * (server_id, queryid, planid), its executions in any database, as in the
+ * report of files; a node's estimate is that of the plan's last execution
+ * (by end), the last the report of files reads (executions of one plan
+ * may have been planned with other estimates). The executions are the
+ * samples' (GLOBAL: computed once and sent to the shards). */
+void FleetQueries::plan_nodes() {
+    std::string listed;
+    for (const FleetStatement &s : r_.statements)
+        for (const FleetPlan &p : s.plans)
+            listed += (listed.empty() ? "(" : ", (") +
+                      std::to_string(s.server_id) + ", " +
+                      std::to_string(s.queryid) + ", " +
+                      std::to_string(p.planid) + ")";
+    if (listed.empty())
+        return;
+    std::string executions =
+        " FROM " + table("node_actuals") +
+        " FINAL GLOBAL ANY INNER JOIN (SELECT server_id, epoch, seq, "
+        "queryid, planid, start_unix_us + duration_us AS end_us FROM " +
+        table("samples") + " FINAL" +
+        where_and("has_node_actuals = 1 AND (server_id, queryid, planid) IN (" +
+                  listed + ")") +
+        ") USING (server_id, epoch, seq)";
+    auto plans_of = [&](const std::vector<std::string> &row) {
+        std::vector<FleetPlan *> out;
+        uint64_t server_id = unum(row[0]);
+        int64_t queryid = snum(row[1]), planid = snum(row[2]);
+        for (FleetStatement &s : r_.statements)
+            if (s.server_id == server_id && s.queryid == queryid)
+                for (FleetPlan &p : s.plans)
+                    if (p.planid == planid)
+                        out.push_back(&p);
+        return out;
+    };
+    Rows rows = c_.select("SELECT server_id, queryid, planid, "
+                          "uniqExact(epoch, seq)" +
+                          executions + " GROUP BY server_id, queryid, planid");
+    check_columns(rows, 4, "plans' node actuals");
+    for (const auto &row : rows)
+        for (FleetPlan *p : plans_of(row))
+            p->actuals_executions = unum(row[3]);
+    std::string per_loop = "greatest(actual_rows / loops, 1)";
+    rows = c_.select(
+        "SELECT server_id, queryid, planid, node_id, any(parent_node_id), "
+        "any(node_type), any(relation), any(index_name), count(), "
+        "sum(loops), argMax(plan_rows, (end_us, seq)), sum(actual_rows), "
+        "sum(rows_removed_by_filter), sum(rows_removed_by_join_filter), "
+        "sumIf(total_time_ms, total_time_ms > 0), countIf(total_time_ms > "
+        "0), sum(shared_blks_hit), sum(shared_blks_read), "
+        "sum(temp_blks_read), sum(temp_blks_written), max(if(loops > 0 AND "
+        "plan_rows > 0, greatest(" +
+        per_loop + " / plan_rows, plan_rows / " + per_loop + "), 0))" +
+        executions + " WHERE node_id <= " + std::to_string(kMaxNodeId) +
+        " GROUP BY server_id, queryid, planid, node_id ORDER BY server_id, "
+        "queryid, planid, node_id");
+    check_columns(rows, 21, "plans' nodes");
+    for (const auto &row : rows) {
+        FleetPlanNode n;
+        n.node_id = static_cast<uint32_t>(unum(row[3]));
+        n.parent_node_id = static_cast<uint32_t>(unum(row[4]));
+        n.node_type = row[5];
+        n.relation = row[6];
+        n.index = row[7];
+        n.executions = unum(row[8]);
+        n.loops = num(row[9]);
+        n.plan_rows = num(row[10]);
+        n.actual_rows = num(row[11]);
+        n.rows_removed_by_filter = num(row[12]);
+        n.rows_removed_by_join_filter = num(row[13]);
+        n.total_time_ms = num(row[14]);
+        n.timed_executions = unum(row[15]);
+        n.shared_blks_hit = num(row[16]);
+        n.shared_blks_read = num(row[17]);
+        n.temp_blks_read = num(row[18]);
+        n.temp_blks_written = num(row[19]);
+        n.max_estimate_factor = num(row[20]);
+        for (FleetPlan *p : plans_of(row))
+            p->nodes.push_back(n);
     }
 }
 

@@ -47,12 +47,14 @@ class FleetQueries {
     void groups();
     void errors();
     void statement_routes_and_errors();
+    void statement_latencies();
     void failing_statements();
     std::string listed_statements_sql() const;
 
     /* plans (fleet_plans.cpp) */
     void changed_plans();
     void plans();
+    void plan_nodes();
     void hotspots();
 
     /* requests (fleet_requests.cpp) */

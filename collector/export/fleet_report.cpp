@@ -19,7 +19,9 @@ FleetReport FleetQueries::run() {
     changed_plans();
     failing_statements();
     plans();
+    plan_nodes();
     statement_routes_and_errors();
+    statement_latencies();
     groups();
     waits();
     hotspots();
@@ -453,6 +455,30 @@ void FleetQueries::statement_routes_and_errors() {
         if (s >= 0)
             r_.statements[static_cast<size_t>(s)]
                 .errors_by_sqlstate.emplace_back(row[4], num(row[5]));
+    }
+}
+
+/* Each listed statement's executions recorded (every execution, nested
+ * too) by latency bucket, as the report of files' histogram counts them. */
+void FleetQueries::statement_latencies() {
+    std::string listed = listed_statements_sql();
+    if (listed.empty())
+        return;
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, " +
+        latency_bucket_sql(kDbTime) + " AS bucket, count() FROM " +
+        table("samples") + " FINAL" +
+        where_and("(" + std::string(kStatementKey) + ") IN (" + listed + ")") +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd, bucket ORDER BY "
+        "server_id, dbid, queryid, untexted_cmd, bucket");
+    check_columns(rows, 6, "statements' latencies");
+    for (const auto &row : rows) {
+        int s =
+            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
+        if (s >= 0)
+            r_.statements[static_cast<size_t>(s)].latency.push_back(
+                {static_cast<int32_t>(snum(row[4])), unum(row[5])});
     }
 }
 

@@ -71,6 +71,23 @@ struct FleetWaits {
     double other_events_ns = 0, other_events_count = 0;
 };
 
+/* One node of a plan, its actuals summed over the plan's EXPLAIN ANALYZEd
+ * executions the filters keep (unweighted), as the report of files sums a
+ * plan's nodes (NodeTotals in analysis/plan_tree.h). */
+struct FleetPlanNode {
+    uint32_t node_id = 0, parent_node_id = 0;
+    std::string node_type, relation, index;
+    uint64_t executions = 0;
+    double loops = 0, plan_rows = 0, actual_rows = 0;
+    double rows_removed_by_filter = 0, rows_removed_by_join_filter = 0;
+    double total_time_ms = 0;
+    uint64_t timed_executions = 0; /* executions whose nodes were timed */
+    double shared_blks_hit = 0, shared_blks_read = 0;
+    double temp_blks_read = 0, temp_blks_written = 0;
+    /* the largest |estimate error| of a single execution, as a factor */
+    double max_estimate_factor = 0;
+};
+
 /* One of a statement's plans. */
 struct FleetPlan {
     int64_t planid = 0, shape_id = 0;
@@ -79,6 +96,18 @@ struct FleetPlan {
     double calls = 0, total_ns = 0;
     int64_t first_unix_us = 0, last_unix_us = 0; /* starts */
     std::string json; /* EXPLAIN's, as pg_qprof stores it */
+    /* its executions with per-node actuals (server_id, queryid, planid:
+     * those of the same plan in another database too, as in the report of
+     * files), and their nodes' sums by node id, ascending */
+    uint64_t actuals_executions = 0;
+    std::vector<FleetPlanNode> nodes;
+};
+
+/* Executions recorded in one latency bucket (LatencyHistogram::bucket_of:
+ * log-spaced, 2% wide). */
+struct FleetLatencyBucket {
+    int32_t bucket = 0;
+    uint64_t executions = 0;
 };
 
 /* A statement's top-level executions in one route. */
@@ -102,7 +131,9 @@ struct FleetStatement {
     double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
            page_cache_misses = 0, block_bytes = 0;
     std::vector<FleetPlan> plans; /* by first execution */
-    FleetWaits waits;             /* every execution, nested too */
+    /* every execution recorded (nested too) by latency bucket, ascending */
+    std::vector<FleetLatencyBucket> latency;
+    FleetWaits waits; /* every execution, nested too */
     /* its routes by time, at most FleetFilters::routes_per_statement */
     std::vector<FleetStatementRoute> routes;
     /* the route of most of its time, "" when no execution was tagged */

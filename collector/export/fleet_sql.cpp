@@ -60,11 +60,15 @@ int64_t snum(const std::string &field) {
     return std::strtoll(field.c_str(), nullptr, 10);
 }
 
+std::string latency_bucket_sql(const std::string &db_time) {
+    return "if(" + db_time + " <= 1, 0, toInt32(ceil(log(" + db_time +
+           ") / log(1.02))))";
+}
+
 std::string percentile_sql(const std::string &db_time) {
-    return "quantilesExactWeighted(0.5, 0.95, 0.99)(if(" + db_time +
-           " <= 1, 0, toInt32(ceil(log(" + db_time +
-           ") / log(1.02)))), 1) AS pb, min(" + db_time + ") AS p_min, max(" +
-           db_time + ") AS p_max";
+    return "quantilesExactWeighted(0.5, 0.95, 0.99)(" +
+           latency_bucket_sql(db_time) + ", 1) AS pb, min(" + db_time +
+           ") AS p_min, max(" + db_time + ") AS p_max";
 }
 
 /* p50, p95, p99 from the three fields percentile_sql() gives */

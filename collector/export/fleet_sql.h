@@ -27,6 +27,10 @@ constexpr const char *kStatementKey =
 /* Plan nodes past this id are not summed (the report's kMaxNodeId). */
 constexpr uint32_t kMaxNodeId = 10000;
 
+/* The latency bucket of `db_time` (LatencyHistogram::bucket_of): bucket i
+ * holds (1.02^(i-1), 1.02^i] ns, 0 holds up to 1 ns. */
+std::string latency_bucket_sql(const std::string &db_time);
+
 /* The fields pb, p_min, p_max over `db_time`: the buckets of p50, p95 and
  * p99 as the report of files computes them, and the exact ends. */
 std::string percentile_sql(const std::string &db_time);

@@ -10,7 +10,8 @@
 # once; `qprof report --clickhouse` prints the same top statements, routes,
 # plan changes, requests and N+1, errors and the waits the extension
 # sampled (where the time went) as the report of the files, and the JSON
-# the same node hotspots.
+# the same node hotspots, plan trees with their nodes' actuals (every node's
+# numbers) and latency histograms (every bucket).
 # Tables of an older qprof get the new columns from --create-schema. A
 # server that answers garbage or a malformed chunked answer is an error
 # that says so (exit status 2).
@@ -386,6 +387,87 @@ is(scalar(grep { /items/ } map { $_->{text} } grep {
 is_deeply(\%got_change, \%want_change,
     'report --clickhouse plan changes: the plans in order, the slower and '
       . 'the faster, when and what it cost, as in the report');
+
+# Each plan's tree with its nodes' actuals (the first cluster EXPLAIN
+# ANALYZEs every execution): the plan's executions with actuals and, node by
+# node in the tree's order, its type, relation, index, filter, children and
+# every number, as in the report of files.
+my $plan_nodes = sub {
+    my ($plans) = @_;
+    my %out;
+    for my $id (keys %$plans)
+    {
+        my @stack = ([ $plans->{$id}{nodes}, 0 ]);
+        my $at = 0;
+        while (my $item = pop @stack)
+        {
+            my ($node, $depth) = @$item;
+            next unless $node;
+            $out{ sprintf('%s/%03d', $id, $at++) } = {
+                %$node,
+                shape => join('|', $depth, map { $_ // 'null' }
+                      @$node{qw(node_id node_type relation index filter)},
+                    scalar @{ $node->{children} },
+                    defined $node->{total_time_ms} ? 'timed' : 'untimed',
+                    defined $node->{estimate_factor} ? 'estimated' : 'unestimated') };
+            push @stack, map { [ $_, $depth + 1 ] } reverse @{ $node->{children} };
+        }
+    }
+    return \%out;
+};
+my %want_node = %{ $plan_nodes->(\%want_plan) };
+my %got_node = %{ $plan_nodes->(\%got_plan) };
+my @actual_nodes = grep { $want_node{$_}{executions} > 0 } keys %want_node;
+ok(@actual_nodes >= 6, 'the report of files has plan nodes with actuals ('
+      . scalar(@actual_nodes) . ')');
+ok((grep { $want_node{$_}{shape} =~ /^1\|/ } @actual_nodes),
+    'some plan has a node under another');
+is_deeply({ map { ($_ => $got_plan{$_}{actuals_executions}) } keys %got_plan },
+    { map { ($_ => $want_plan{$_}{actuals_executions}) } keys %want_plan },
+    'report --clickhouse plans: the executions with per-node actuals');
+is_deeply({ map { ($_ => $got_node{$_}{shape}) } keys %got_node },
+    { map { ($_ => $want_node{$_}{shape}) } keys %want_node },
+    'report --clickhouse plan trees: every node, its type, relation, index, '
+      . 'filter and children as in the report');
+my @node_off;
+for my $key (sort keys %want_node)
+{
+    my ($g, $w) = ($got_node{$key} // {}, $want_node{$key});
+    for my $f (qw(executions loops plan_rows actual_rows rows_removed_by_filter
+        rows_removed_by_join_filter shared_blks_hit shared_blks_read
+        temp_blks_read temp_blks_written))
+    {
+        push @node_off, "$key $f: " . ($g->{$f} // 'none') . ", report $w->{$f}"
+          unless defined $g->{$f} && $g->{$f} == $w->{$f};
+    }
+    for my $f (qw(total_time_ms estimate_factor))
+    {
+        next unless defined $w->{$f};
+        push @node_off, "$key $f: " . ($g->{$f} // 'none') . ", report $w->{$f}"
+          unless defined $g->{$f}
+          && abs($g->{$f} - $w->{$f}) <= 1e-9 * abs($w->{$f}) + 1e-12;
+    }
+}
+is_deeply(\@node_off, [],
+    'report --clickhouse plan trees: every node\'s executions, loops, rows, '
+      . 'rows removed, blocks, time and estimate error as in the report');
+
+# Each statement's latency histogram: its executions by bucket, every
+# bucket as in the report of files.
+my %want_histogram = map { ($_ => join(' ', @{ $want_statement{$_}{histogram} })) }
+  keys %want_statement;
+my %got_histogram = map {
+    ("$_->{system_identifier}/$_->{dbid}/$_->{queryid}" => join(' ', @{ $_->{histogram} // [] }))
+} @{ $fleet->{statements} };
+is(scalar(grep { (() = /[1-9]\d*/g) >= 2 } values %want_histogram) >= 3, 1,
+    'the report of files has statements whose executions span buckets');
+is_deeply(\%got_histogram, \%want_histogram,
+    'report --clickhouse: each statement\'s latency histogram as in the report');
+is_deeply({ map { ($_->{key} => sum(0, @{ $_->{histogram} })) } @{ $fleet->{statements} } },
+    { map { ($_->{key} => $_->{executions}) } @{ $fleet->{statements} } },
+    'report --clickhouse: a histogram counts each statement\'s executions');
+ok(!grep({ $_ eq 'plan_tree' || $_ eq 'histogram' } @{ $fleet->{not_available} }),
+    'report --clickhouse: the plan trees and histograms are no longer said missing');
 
 # Requests and N+1: ClickHouse rebuilds the requests (a request id's
 # top-level executions on one backend) and counts each statement's

@@ -14,7 +14,9 @@
 # those of the report of the files, in the same order, with the same
 # titles, time, evidence, action and facts (the plan regression less what
 # the catalog snapshot adds in the files: the index dropped), and the page
-# shows them.
+# shows them. The plan trees with their nodes' actuals and the latency
+# histogram of the statement whose plan changed are drawn as on the page of
+# the files (every node's line, every bar).
 use strict;
 use warnings;
 use FindBin;
@@ -174,20 +176,52 @@ ok($fleet->{summary}{duration_s} > 0, 'the time span');
 # says ClickHouse does not have.
 my $top = $fleet_statements[0];
 my $probe_body = slurp_file("$FindBin::Bin/../report/report_probe.js");
-$probe_body =~ s/^return result;$/result.not_available = Array.from(document.querySelectorAll('[data-not-available]')).map(function (n) { return n.dataset.notAvailable; });\nreturn result;/m
+# and, of the statement keys.drawn, each plan's tree (every node's line of
+# actuals) and the histogram's bars, as drawn
+my $drawn_probe = <<'JS';
+result.not_available = Array.from(document.querySelectorAll('[data-not-available]')).map(function (n) { return n.dataset.notAvailable; });
+if (keys.drawn) {
+  window.qprofReport.showStatement(keys.drawn, false);
+  var drawn = document.getElementById('statement-detail');
+  result.drawn = {
+    plans: Array.from(drawn.querySelectorAll('.plan[data-plan]')).map(function (p) {
+      return Array.from(p.querySelectorAll('ul.plan-tree li[data-node-type]')).map(function (li) {
+        return li.dataset.nodeType + ': ' + li.querySelector('.node-stats').textContent;
+      });
+    }),
+    histogram: Array.from(drawn.querySelectorAll('svg[data-chart="histogram"] rect')).map(function (r) { return Number(r.dataset.count); }),
+    not_available: Array.from(drawn.querySelectorAll('[data-not-available]')).map(function (n) { return n.dataset.notAvailable; })
+  };
+  window.qprofReport.showStatement(keys.top, false);
+}
+return result;
+JS
+$probe_body =~ s/^return result;$/$drawn_probe/m
   or die 'report_probe.js does not end with "return result;"';
-my $probe_file = "$out_dir/probe.js";
-open my $fh, '>', $probe_file or die $!;
-print $fh "(function (keys) {\n$probe_body\n})("
-  . JSON::PP->new->encode({ top => $top->{key}, hostile => '' }) . ')';
-close $fh;
-my ($bout, $berr) = ('', '');
-IPC::Run::run(
-    [ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py", $page,
-        '--probe', $probe_file, '--screenshot', "$out_dir/report.png", '--full-page' ],
-    '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
-is($?, 0, 'the browser opened the page') or diag $berr;
-my $seen = JSON::PP->new->utf8->decode($bout || '{}');
+
+# Opens `page` in the browser with the probe: (exit status, what it saw).
+sub probe_page
+{
+    my ($html, $keys, $name) = @_;
+    my $probe_file = "$out_dir/probe-$name.js";
+    open my $fh, '>', $probe_file or die $!;
+    print $fh "(function (keys) {\n$probe_body\n})("
+      . JSON::PP->new->encode($keys) . ')';
+    close $fh;
+    my ($bout, $berr) = ('', '');
+    IPC::Run::run(
+        [ '/usr/bin/python3', "$FindBin::Bin/../report/browser_page.py", $html,
+            '--probe', $probe_file, '--screenshot', "$out_dir/$name.png", '--full-page' ],
+        '>', \$bout, '2>', \$berr, IPC::Run::timeout(300));
+    diag $berr if $?;
+    return ($?, JSON::PP->new->utf8->decode($bout || '{}'));
+}
+# the statement whose plan changed: two plans, each with its tree
+my $changed = first { $_->{key} eq $fleet->{plan_changes}[0]{statement} } @fleet_statements;
+ok($changed && @{ $changed->{plans} } >= 2, 'a statement with two plans');
+my ($brc, $seen) = probe_page($page,
+    { top => $top->{key}, hostile => '', drawn => $changed->{key} }, 'report');
+is($brc, 0, 'the browser opened the page');
 my $dom = $seen->{probe} // {};
 diag "page: $page";
 
@@ -250,6 +284,33 @@ is_deeply($dom->{insights}, [ map { $_->{kind} } @{ $fleet->{insights} } ],
 my $detail = $dom->{top_detail} // {};
 is($detail->{text}, $top->{text}, "the top statement's detail");
 is($detail->{plans}, scalar @{ $top->{plans} }, 'with its plans');
+
+# The plan trees with their nodes' actuals and the latency histogram are
+# drawn from ClickHouse's answers as the page of the files draws them.
+my $files_page = "$out_dir/files.html";
+($rc, $out, $err) = run_qprof('report', $capture, '--html', $files_page);
+is($rc, 0, 'qprof report --html of the capture') or diag $err;
+my $files_changed = $files_by_text{ $changed->{text} };
+my ($frc2, $files_seen) = probe_page($files_page,
+    { top => $files->{statements}[0]{key}, hostile => '', drawn => $files_changed->{key} },
+    'files');
+is($frc2, 0, 'the browser opened the page of the files');
+my ($drawn, $files_drawn) = ($dom->{drawn} // {}, $files_seen->{probe}{drawn} // {});
+is(scalar @{ $drawn->{plans} // [] }, scalar @{ $changed->{plans} },
+    'the statement whose plan changed: each plan drawn');
+is(scalar(grep { @$_ >= 1 } @{ $drawn->{plans} // [] }), scalar @{ $changed->{plans} },
+    'each with its tree of nodes');
+ok((grep { @$_ >= 2 } @{ $drawn->{plans} // [] }), 'a tree of several nodes');
+ok((grep { /rows \d/ } map { @$_ } @{ $drawn->{plans} // [] }),
+    'the nodes with their actual rows');
+is_deeply([ sort map { join("\n", @$_) } @{ $drawn->{plans} // [] } ],
+    [ sort map { join("\n", @$_) } @{ $files_drawn->{plans} // [] } ],
+    'every node of every plan tree drawn with the actuals of the page of the files');
+is(sum0(@{ $drawn->{histogram} // [] }), $changed->{executions},
+    'its latency histogram drawn, every execution in a bar');
+is_deeply($drawn->{histogram}, $files_drawn->{histogram},
+    'every bar as on the page of the files');
+is_deeply($drawn->{not_available}, [], 'nothing in its detail said not available');
 
 for my $kind (qw(statement route))
 {

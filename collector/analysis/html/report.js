@@ -162,6 +162,7 @@
   /* qprof report --clickhouse: the plans are in their statements, and the
    * parts ClickHouse does not answer yet are absent */
   var fromClickHouse = report.source === 'clickhouse';
+  var missingFromClickHouse = new Set(fromClickHouse ? report.not_available || [] : []);
   (report.statements || []).forEach(function (s) {
     (s.plans || []).forEach(function (p) { if (p && typeof p === 'object') planByKey.set(p.key, p); });
   });
@@ -673,7 +674,7 @@
         fact('mean', fmtMs(plan.mean_ms)), fact('p95', fmtMs(plan.p95_ms)), fact('max', fmtMs(plan.max_ms)),
         fact('first seen', fmtTime(plan.first_unix_us)), fact('last seen', fmtTime(plan.last_unix_us)),
         fact('with per-node actuals', fmtCount(plan.actuals_executions))));
-    if (!plan.nodes && fromClickHouse) append(box, notAvailable('plan_tree', 'the plan\'s tree with its nodes\' actuals'));
+    if (!plan.nodes && missingFromClickHouse.has('plan_tree')) append(box, notAvailable('plan_tree', 'the plan\'s tree with its nodes\' actuals'));
     if (plan.nodes) {
       append(box, el('p', {class: 'hint'}, 'Per-node actuals summed over ' + fmtCount(plan.nodes.executions) +
         ' executions, shown per execution; the red bar is the time spent in the node itself.'));
@@ -724,7 +725,7 @@
     }
 
     append(detail, el('h3', null, 'Latency'));
-    if (!s.histogram && fromClickHouse) append(detail, notAvailable('histogram', 'the latency histogram'));
+    if (!s.histogram && missingFromClickHouse.has('histogram')) append(detail, notAvailable('histogram', 'the latency histogram'));
     else append(detail, histogramChart(s.histogram || []));
 
     var insights = (report.insights || []).filter(function (i) { return i.statement === key; });
