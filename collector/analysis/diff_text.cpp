@@ -4,6 +4,7 @@
  */
 #include "diff.h"
 #include "report_lines.h"
+#include "utf8_text.h"
 #include "wait_events.h"
 
 #include <cmath>
@@ -72,12 +73,15 @@ bool worth_details(const DiffRow &r) {
            any_significant(r.waits.parts);
 }
 
+/* `text` on one line of at most `width` bytes: line breaks and tabs made
+ * spaces (the columns of the table are spaces, kept), cut with "..." when
+ * longer, never inside a UTF-8 character. */
 std::string one_line(const std::string &text, size_t width) {
     std::string out;
     for (char c : text)
         out += (c == '\n' || c == '\t' || c == '\r') ? ' ' : c;
     if (out.size() > width)
-        out = out.substr(0, width - 3) + "...";
+        out = out.substr(0, utf8_prefix_length(out, width - 3)) + "...";
     return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
+
 namespace qprof {
 
 using google::protobuf::FieldDescriptor;
@@ -129,6 +131,17 @@ bool is_valid_utf8(std::string_view text) {
         pos += length;
     }
     return true;
+}
+
+size_t utf8_prefix_length(std::string_view text, size_t max_bytes) {
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t length = std::max<size_t>(utf8_sequence_length(text, pos), 1);
+        if (length > max_bytes - pos)
+            break;
+        pos += length;
+    }
+    return pos;
 }
 
 std::string replace_invalid_utf8(std::string_view text) {

@@ -18,6 +18,11 @@ namespace qprof {
  * nothing above U+10FFFF), as protobuf checks it. */
 bool is_valid_utf8(std::string_view text);
 
+/* The length of the longest prefix of `text` of at most `max_bytes` bytes
+ * that does not end inside a character (an ill-formed byte counts as a
+ * character of its own), for cutting text to a width. */
+size_t utf8_prefix_length(std::string_view text, size_t max_bytes);
+
 /* `text` with each ill-formed sequence replaced by U+FFFD. */
 std::string replace_invalid_utf8(std::string_view text);
 
