@@ -93,6 +93,7 @@ class Collector {
     void encode_rows();
     void fetch_node_actuals();
     void close_frame();
+    void follow_open_file();
     void add_loss(uint64_t after_seq, uint64_t count, pb::Loss::Reason reason);
     void add_notice(const std::string &text);
     void write_catalog();
@@ -127,7 +128,8 @@ class Collector {
     std::unique_ptr<Metrics> metrics_;
     std::unique_ptr<MetricsHttpServer> metrics_server_;
 
-    /* --clickhouse: the closed files go there, on a thread of their own */
+    /* --clickhouse: the frames go there as they are made durable, on a
+     * thread of its own */
     std::unique_ptr<FolderExportThread> clickhouse_;
 
     /* Where the capture stands: last seq encoded and last made durable. */
@@ -344,6 +346,15 @@ void Collector::close_frame() {
     durable_seq_ = last_seq_;
     if (!options_.to_stdout)
         state_file_.save({true, epoch_, durable_seq_, next_file_index_});
+    follow_open_file();
+}
+
+/* The frame just made durable goes to ClickHouse, without waiting for it
+ * (--clickhouse: the open file is followed, not only the closed ones). */
+void Collector::follow_open_file() {
+    if (clickhouse_ && writer_.file_open())
+        clickhouse_->follow(next_file_index_ - 1,
+                            options_.out_dir + "/" + writer_.current_name());
 }
 
 /* Query texts and plans of the rows just read, fetched once each. */

@@ -1,6 +1,7 @@
 #include "clickhouse_export.h"
 #include "clickhouse_schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -138,6 +139,10 @@ const std::string &CaptureExporter::database_name(uint32_t server,
 }
 
 void CaptureExporter::sample(const ResolvedSample &r) {
+    if (produced_.samples++ < sent_.samples) {
+        pair_actuals(r); /* its actuals may come in what is new */
+        return;
+    }
     const DecodedSample &d = *r.decoded;
     const SampleFields &s = d.sample;
     std::string &row = samples_;
@@ -268,22 +273,28 @@ void CaptureExporter::sample(const ResolvedSample &r) {
                 {wait_class_slot(c.wait_class()), c.ns(), c.count()});
     add_wait_classes(row, classes);
     end_row(row);
-    if (s.has_node_actuals()) {
-        SampleKey key{r.server, d.epoch, d.seq};
-        auto early = waiting_actuals_.find(key);
-        if (early != waiting_actuals_.end()) {
-            add_actuals(key, d.start_unix_us, early->second);
-            waiting_actuals_.erase(early);
-        } else {
-            if (waiting_samples_.size() >= kMaxPendingActuals)
-                waiting_samples_.clear();
-            waiting_samples_[key] = d.start_unix_us;
-        }
-    }
+    pair_actuals(r);
     ++buffered_;
     if (buffered_ >= options_.batch_rows ||
         samples_.size() >= options_.batch_bytes)
         flush_samples();
+}
+
+/* A sample with actuals is paired with them, whichever comes first. */
+void CaptureExporter::pair_actuals(const ResolvedSample &r) {
+    const DecodedSample &d = *r.decoded;
+    if (!d.sample.has_node_actuals())
+        return;
+    SampleKey key{r.server, d.epoch, d.seq};
+    auto early = waiting_actuals_.find(key);
+    if (early != waiting_actuals_.end()) {
+        add_actuals(key, d.start_unix_us, early->second);
+        waiting_actuals_.erase(early);
+    } else {
+        if (waiting_samples_.size() >= kMaxPendingActuals)
+            waiting_samples_.clear();
+        waiting_samples_[key] = d.start_unix_us;
+    }
 }
 
 void CaptureExporter::node_actuals(uint32_t server,
@@ -303,6 +314,8 @@ void CaptureExporter::node_actuals(uint32_t server,
 /* One row per plan node of an execution's actuals. */
 void CaptureExporter::add_actuals(const SampleKey &key, int64_t start_unix_us,
                                   const pb::NodeActuals &actuals) {
+    if (produced_.node_actuals++ < sent_.node_actuals)
+        return;
     std::string &row = actuals_;
     for (const pb::PlanNode &node : actuals.nodes()) {
         add_number(row, server_id(key.server));
@@ -332,6 +345,8 @@ void CaptureExporter::add_actuals(const SampleKey &key, int64_t start_unix_us,
 }
 
 void CaptureExporter::loss(uint32_t server, const pb::Loss &loss) {
+    if (produced_.losses++ < sent_.losses)
+        return;
     add_number(losses_, server_id(server));
     add_number(losses_, loss.epoch());
     add_number(losses_, loss.after_seq());
@@ -344,6 +359,8 @@ void CaptureExporter::loss(uint32_t server, const pb::Loss &loss) {
 
 void CaptureExporter::epoch_change(uint32_t server,
                                    const pb::EpochChange &change) {
+    if (produced_.epoch_changes++ < sent_.epoch_changes)
+        return;
     add_number(epoch_changes_, server_id(server));
     add_number(epoch_changes_, change.previous_epoch());
     add_number(epoch_changes_, change.previous_last_seq());
@@ -381,7 +398,9 @@ void CaptureExporter::finish() {
          epoch_changes_);
 
     std::string rows;
-    for (const StatementText &t : set_.texts()) {
+    const std::vector<StatementText> &texts = set_.texts();
+    for (size_t i = sent_.texts; i < texts.size(); ++i) {
+        const StatementText &t = texts[i];
         add_number(rows, server_id(t.server));
         add_signed(rows, t.queryid);
         add_text(rows, t.text);
@@ -396,7 +415,9 @@ void CaptureExporter::finish() {
 
     const char *plan_columns =
         "server_id, queryid, planid, shape_id, plan_text, plan_json";
-    for (const PlanDefinition &p : set_.plans()) {
+    const std::vector<PlanDefinition> &plans = set_.plans();
+    for (size_t i = sent_.plans; i < plans.size(); ++i) {
+        const PlanDefinition &p = plans[i];
         add_number(rows, server_id(p.server));
         add_signed(rows, p.plan.queryid());
         add_signed(rows, p.plan.planid());
@@ -415,7 +436,8 @@ void CaptureExporter::finish() {
     gmtime_r(&now, &tm);
     char exported_at[32];
     strftime(exported_at, sizeof exported_at, "%Y-%m-%d %H:%M:%S", &tm);
-    for (uint32_t i = 0; i < set_.servers().size(); ++i) {
+    for (uint32_t i = static_cast<uint32_t>(sent_.servers);
+         i < set_.servers().size(); ++i) {
         const CaptureServer &s = set_.servers()[i];
         const pb::ServerIdentity &id = s.identity;
         add_number(rows, server_id(i));
@@ -439,6 +461,10 @@ void CaptureExporter::finish() {
          "port, database, cluster_name, server_addr, collector_host, "
          "sample_rate, exported_at",
          rows);
+    produced_.texts = std::max<uint64_t>(sent_.texts, texts.size());
+    produced_.plans = std::max<uint64_t>(sent_.plans, plans.size());
+    produced_.servers =
+        std::max<uint64_t>(sent_.servers, set_.servers().size());
 }
 
 ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,

@@ -40,6 +40,15 @@ struct ExportStats {
     uint64_t inserts = 0, bytes_sent = 0;
 };
 
+/* The rows of each table a reading of a capture set has produced, in the
+ * order it produces them. A file read again once it has grown (the file
+ * `qprof collect --clickhouse` follows while it writes it) produces the
+ * same rows first, so that those already sent can be skipped. */
+struct ExportProgress {
+    uint64_t samples = 0, node_actuals = 0, losses = 0, epoch_changes = 0,
+             texts = 0, plans = 0, servers = 0;
+};
+
 class CaptureExporter : public CaptureVisitor {
   public:
     CaptureExporter(CaptureSet &set, const ClickHouseClient &client,
@@ -52,11 +61,18 @@ class CaptureExporter : public CaptureVisitor {
     void node_actuals(uint32_t server,
                       const capture::v1::NodeActuals &actuals) override;
 
+    /* The first rows of each table, as many as `sent` says, were sent by
+     * an earlier reading of the same files: they are not sent again. */
+    void skip_sent(const ExportProgress &sent) { sent_ = sent; }
+
     /* Sends what is buffered, then the set's texts, plans and servers. */
     void finish();
     const ExportStats &stats() const { return stats_; }
+    /* The rows produced so far, those skipped included. */
+    const ExportProgress &produced() const { return produced_; }
 
   private:
+    void pair_actuals(const ResolvedSample &sample);
     void add_actuals(const SampleKey &key, int64_t start_unix_us,
                      const capture::v1::NodeActuals &actuals);
     void flush_samples();
@@ -68,6 +84,7 @@ class CaptureExporter : public CaptureVisitor {
     const ClickHouseClient &client_;
     ExportOptions options_;
     ExportStats stats_;
+    ExportProgress sent_, produced_;
     uint32_t route_key_, controller_key_;
     std::string samples_;
     size_t buffered_ = 0;

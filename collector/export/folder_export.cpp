@@ -76,17 +76,42 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
     std::sort(files.begin(), files.end());
     ExportStats total;
     for (const auto &file : files) {
-        CaptureSet set({file.second});
-        ExportStats stats = export_capture_set(set, client_);
+        ExportStats stats = export_file(file.first, file.second);
         total.samples += stats.samples;
         total.inserts += stats.inserts;
         total.bytes_sent += stats.bytes_sent;
         save_mark(file.first);
+        if (followed_index_ == file.first)
+            followed_index_ = 0;
         exported.push_back(file);
     }
     if (delete_exported_)
         delete_all_but_last(exported);
     return total;
+}
+
+ExportStats FolderExporter::export_open(uint64_t index,
+                                        const std::string &path) {
+    if (index <= load_mark())
+        return ExportStats();
+    return export_file(index, path);
+}
+
+ExportStats FolderExporter::export_file(uint64_t index,
+                                        const std::string &path) {
+    CaptureSet set({path});
+    CaptureExporter exporter(set, client_, ExportOptions());
+    if (index == followed_index_)
+        exporter.skip_sent(followed_sent_);
+    set.read(exporter);
+    exporter.finish();
+    /* only once every row went in (a pass that failed is sent again), and
+     * not for an older file loaded late: the open file keeps its place */
+    if (index >= followed_index_) {
+        followed_index_ = index;
+        followed_sent_ = exporter.produced();
+    }
+    return exporter.stats();
 }
 
 void FolderExporter::delete_all_but_last(
@@ -127,6 +152,17 @@ void FolderExportThread::request(uint64_t next_index) {
     wake_.notify_one();
 }
 
+void FolderExportThread::follow(uint64_t index, const std::string &path) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        wanted_ = std::max(wanted_, index);
+        open_index_ = index;
+        open_path_ = path;
+        ++frames_wanted_;
+    }
+    wake_.notify_one();
+}
+
 std::string FolderExportThread::finish(uint64_t next_index) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -142,26 +178,37 @@ std::string FolderExportThread::finish(uint64_t next_index) {
 void FolderExportThread::run() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        wake_.wait(lock, [this] { return stopping_ || wanted_ > attempted_; });
+        wake_.wait(lock, [this] {
+            return stopping_ || wanted_ > attempted_ ||
+                   frames_wanted_ > frames_attempted_;
+        });
+        /* stopping: only the closed files are left to export (finish()) */
         if (wanted_ <= attempted_ && stopping_)
             return;
-        uint64_t wanted = wanted_;
+        uint64_t wanted = wanted_, frames = frames_wanted_;
+        /* the followed file, unless it is closed since */
+        bool open = open_index_ >= wanted && !stopping_;
+        uint64_t open_index = open_index_;
+        std::string open_path = open_path_;
         lock.unlock();
         std::string error;
         try {
             exporter_.export_closed(wanted);
+            if (open)
+                exporter_.export_open(open_index, open_path);
         } catch (const std::exception &e) {
             error = e.what();
         }
         lock.lock();
         attempted_ = wanted;
+        frames_attempted_ = frames;
         if (error.empty() && !error_.empty())
             fprintf(stderr, "qprof collect: ClickHouse takes the files "
                             "again\n");
         else if (!error.empty() && error != error_)
             fprintf(stderr,
-                    "qprof collect: %s; the files are loaded into ClickHouse "
-                    "when it answers, at the next file\n",
+                    "qprof collect: %s; the capture is loaded into "
+                    "ClickHouse when it answers, at the next frame\n",
                     error.c_str());
         error_ = error;
     }

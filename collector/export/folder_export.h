@@ -1,15 +1,22 @@
 /*
- * folder_export.h — a collector's output folder exported to ClickHouse as
- * its files are closed (`qprof collect --clickhouse`): the capture files
- * below an index and past the last one exported, in order, each through
- * the capture layer as `qprof export` reads them. The last index exported
- * is kept in DIR/clickhouse.exported, so that a collector restarted after
- * a crash (kill -9) exports the files its predecessor left, its unfinished
- * one too (read to its last whole frame): the restarted collector resumes
- * after that frame, and no sample is missing; one exported twice is one
- * row to FINAL (clickhouse_export.h). With delete_exported the folder is
- * a spool: the files exported are deleted, but the last one, which tells
- * a restarted collector where the capture stands.
+ * folder_export.h — a collector's output folder exported to ClickHouse
+ * while it is written (`qprof collect --clickhouse`): the file being
+ * written is followed, its frames sent as they are made durable, and the
+ * capture files below an index and past the last one exported are
+ * exported in order once closed, each through the capture layer as `qprof
+ * export` reads them. The open file is read again from its start at each
+ * pass, to its last whole frame, and only the rows beyond those already
+ * sent of it go to ClickHouse (ExportProgress).
+ *
+ * The last index exported whole is kept in DIR/clickhouse.exported, so
+ * that a collector restarted after a crash (kill -9) exports the files its
+ * predecessor left, its unfinished one too (read to its last whole frame,
+ * from its start: the rows its predecessor sent of it go again): the
+ * restarted collector resumes after that frame, and no sample is missing;
+ * one exported twice is one row to FINAL (clickhouse_export.h). With
+ * delete_exported the folder is a spool: the files exported are deleted,
+ * but the last, which tells a restarted collector where the capture
+ * stands.
  */
 #pragma once
 
@@ -46,7 +53,14 @@ class FolderExporter {
      * CaptureIoError when one cannot be). */
     ExportStats export_closed(uint64_t next_index);
 
+    /* Exports what the file `index`, still being written at `path`, holds
+     * beyond what was sent of it: its whole frames, read from its start.
+     * Throws as export_closed. */
+    ExportStats export_open(uint64_t index, const std::string &path);
+
   private:
+    /* Exports the file, skipping the rows sent of it while it was open. */
+    ExportStats export_file(uint64_t index, const std::string &path);
     uint64_t load_mark() const;
     void delete_all_but_last(
         std::vector<std::pair<uint64_t, std::string>> &exported) const;
@@ -55,12 +69,16 @@ class FolderExporter {
     const ClickHouseClient &client_;
     std::string dir_;
     bool delete_exported_;
+    /* the file followed while open, and what was sent of it */
+    uint64_t followed_index_ = 0;
+    ExportProgress followed_sent_;
 };
 
 /* A FolderExporter on a thread of its own, so that the capture never waits
  * for ClickHouse (a file of a busy server takes seconds to load, while the
- * ring fills). A failure is told once on stderr and the files are tried
- * again at the next request. */
+ * ring fills). Requests made while a pass runs make one pass after it. A
+ * failure is told once on stderr and what was not sent is tried again at
+ * the next request. */
 class FolderExportThread {
   public:
     /* Checks the schema first (throws as FolderExporter::check_schema). */
@@ -73,6 +91,9 @@ class FolderExportThread {
     /* The files below `next_index` are closed: export them; returns at
      * once. */
     void request(uint64_t next_index);
+    /* A frame of the file `index`, open at `path`, is durable: export the
+     * files before it and what it holds; returns at once. */
+    void follow(uint64_t index, const std::string &path);
     /* Exports the files below `next_index` and waits for it; returns what
      * went wrong, or an empty string when every file went in. */
     std::string finish(uint64_t next_index);
@@ -85,6 +106,10 @@ class FolderExportThread {
     std::mutex mutex_;
     std::condition_variable wake_;
     uint64_t wanted_ = 0, attempted_ = 0;
+    /* the open file, and the frames asked for and attempted (counts) */
+    uint64_t open_index_ = 0;
+    std::string open_path_;
+    uint64_t frames_wanted_ = 0, frames_attempted_ = 0;
     bool stopping_ = false;
     std::string error_;
     std::thread thread_;

@@ -1,10 +1,12 @@
 # qprof collect --clickhouse against a real ClickHouse (Debian's 18.16,
 # started here): the samples reach ClickHouse while the collector runs
-# (each capture file when it closes); the collector is killed with -9
+# (each frame once durable, the file open or closed); the collector is killed with -9
 # between two workloads and restarted on the same folder, and ClickHouse
 # then holds every sample of the capture once: the count per epoch is the
 # capture's, each workload's statements are all there, and after a merge
-# no row is doubled. ClickHouse stopped for a while does not stop the
+# no row is doubled. The same with one long file (--rotate-seconds 3600):
+# its rows are in ClickHouse while it is open, and a kill -9 while it is
+# followed loses and doubles nothing. ClickHouse stopped for a while does not stop the
 # capture, and the files closed meanwhile reach it once it is back. With
 # --delete-exported the folder is a spool: the files loaded are deleted
 # but the last, and a kill -9 loses nothing either.
@@ -141,6 +143,86 @@ is($fleet->{summary}{calls}, $doc->{summary}{calls}, 'the calls of the report of
 ok(abs($fleet->{summary}{db_time_ms} - $doc->{summary}{db_time_ms})
       <= 1e-5 * $doc->{summary}{db_time_ms},
     'and its database time');
+
+# Frames as they are written: with one long file (--rotate-seconds 3600),
+# rows reach ClickHouse while the file they are in is open; a kill -9 while
+# it follows that file, a workload while it is down and a restart leave
+# every statement once, and no row twice once merged.
+my $long = "$tmp/long";
+my @long_args = ('--poll-seconds', '0.1', '--frame-seconds', '0.2',
+    '--rotate-seconds', '3600', '--clickhouse', $url);
+
+# Samples of the routes like `pattern`, as read (FINAL) and as stored.
+sub long_counts
+{
+    my ($pattern) = @_;
+    my $where = "WHERE route LIKE '$pattern'";
+    return (ch_rows($url, "SELECT count() FROM qprof.samples FINAL $where")->[0][0],
+        ch_rows($url, "SELECT count() FROM qprof.samples $where")->[0][0]);
+}
+
+# The file being written has no trailer yet: qprof dump shows none.
+sub files_closed
+{
+    my ($dir) = @_;
+    my $closed = 0;
+    for my $file (glob("$dir/*.qprof"))
+    {
+        my ($drc, $dump) = run_qprof('dump', $file);
+        $closed++ if $dump =~ /^\{"kind":"trailer"/m;
+    }
+    return $closed;
+}
+
+$collector = start_collector($node, $long, @long_args);
+my $started = time;
+workload('/f/1', 300);
+my $ran = time;
+ok(wait_for('f1', sub { in_clickhouse('/f/1') == 300 }),
+    'one long file: the workload reaches ClickHouse');
+diag sprintf('the workload (%.1f s) in ClickHouse %.1f s after it ended',
+    $ran - $started, time - $ran);
+my (undef, $f1_stored) = long_counts('/f/1');
+is($f1_stored, 300,
+    'each row sent once while following: a pass sends only what is new');
+my @long_files = glob("$long/*.qprof");
+is(scalar(@long_files), 1, 'the collector writes one file');
+is(files_closed($long), 0, 'which is still open: the rows came from its frames');
+ok(!-e "$long/clickhouse.exported", 'and no file was loaded whole');
+
+workload('/f/2', 400);
+sleep 0.3;
+$collector->signal('KILL');
+$collector->finish;
+diag 'after kill -9 while following: ' . in_clickhouse('/f/2') . ' of 400 in ClickHouse';
+workload('/f/3', 200);
+$collector = start_collector($node, $long, @long_args);
+workload('/f/4', 100);
+ok(wait_for('f4', sub { in_clickhouse('/f/4') == 100 }),
+    'restarted on the long file: the new statements reach ClickHouse');
+is(scalar(my @two = glob("$long/*.qprof")), 2,
+    'two files: the killed collector\'s, left unfinished, and the open one');
+chomp(my $long_mark = slurp_file("$long/clickhouse.exported"));
+is($long_mark, 1, 'the killed collector\'s file is loaded whole (the mark is its index)');
+is(stop_collector($collector), 0, 'the restarted collector stops cleanly');
+my %long_expected = ('/f/1' => 300, '/f/2' => 400, '/f/3' => 200, '/f/4' => 100);
+for my $route (sort keys %long_expected)
+{
+    is(in_clickhouse($route), $long_expected{$route},
+        "$route: every statement once in ClickHouse");
+}
+# the capture's samples of those routes, per epoch (the ring's older
+# samples are in the long files too)
+my %long_captured;
+$long_captured{ $_->{epoch} }++
+  for grep { ($_->{tags}{route} // '') =~ m{^/f/} } dump_samples($long);
+my %long_stored = map { ($_->[0] => $_->[1]) } @{ ch_rows($url,
+    "SELECT epoch, count() FROM qprof.samples FINAL WHERE route LIKE '/f/%' GROUP BY epoch") };
+is_deeply(\%long_stored, \%long_captured,
+    'ClickHouse has every sample of the long files, once');
+ch_query($url, 'OPTIMIZE TABLE qprof.samples_local FINAL');
+my ($final, $stored) = long_counts('/f/%');
+is($stored, $final, "merged: no row of the long files twice ($stored)");
 
 # --delete-exported: ClickHouse instead of files. The folder keeps only
 # the last file loaded and those not loaded yet, across a kill -9 too.
