@@ -250,6 +250,7 @@ class CaptureSet::FileReader {
             if (found == catalogs.end() ||
                 found->second.taken_unix_us() <= snap.taken_unix_us())
                 catalogs[snap.dbid()] = snap;
+            visitor_.catalog(server_, snap);
             break;
         }
         default:

@@ -136,6 +136,12 @@ class CaptureVisitor {
     virtual void notice(uint32_t server, const capture::v1::Notice &notice) {
         (void)server, (void)notice;
     }
+    /* Each catalog snapshot as read (the collector writes the same one
+     * into every file until it takes the next). */
+    virtual void catalog(uint32_t server,
+                         const capture::v1::CatalogSnapshot &snapshot) {
+        (void)server, (void)snapshot;
+    }
 };
 
 /* The capture files named by `paths`: a folder stands for its capture

@@ -129,13 +129,15 @@ int export_command(int argc, char **argv) {
                          .count();
     print_file_problems(set);
     printf("exported %llu samples, %llu statements, %llu plans, %llu "
-           "servers, %llu losses to %s in %.2f s (%.0f samples/s, %llu "
+           "servers, %llu losses, %llu catalog snapshots to %s in %.2f s (%.0f "
+           "samples/s, %llu "
            "inserts, %.1f MiB sent)\n",
            static_cast<unsigned long long>(stats.samples),
            static_cast<unsigned long long>(stats.texts),
            static_cast<unsigned long long>(stats.plans),
            static_cast<unsigned long long>(stats.servers),
            static_cast<unsigned long long>(stats.losses),
+           static_cast<unsigned long long>(stats.catalog_snapshots),
            client.where().c_str(), seconds,
            seconds > 0 ? static_cast<double>(stats.samples) / seconds : 0.0,
            static_cast<unsigned long long>(stats.inserts),

@@ -106,12 +106,20 @@ uint64_t clickhouse_server_id(const pb::ServerIdentity &identity) {
     return hash | (1ull << 63);
 }
 
+void CatalogSnapshotsSent::add(const Key &key) {
+    if (sent_.size() >= kMaxKept)
+        sent_.clear();
+    sent_.insert(key);
+}
+
 CaptureExporter::CaptureExporter(CaptureSet &set,
                                  const ClickHouseClient &client,
-                                 const ExportOptions &options)
+                                 const ExportOptions &options,
+                                 CatalogSnapshotsSent *snapshots_sent)
     : set_(set), client_(client), options_(options),
       route_key_(set.intern("route")),
-      controller_key_(set.intern("controller")) {}
+      controller_key_(set.intern("controller")),
+      snapshots_sent_(snapshots_sent ? *snapshots_sent : own_snapshots_sent_) {}
 
 uint64_t CaptureExporter::server_id(uint32_t server) {
     while (server_ids_.size() <= server)
@@ -344,6 +352,119 @@ void CaptureExporter::add_actuals(const SampleKey &key, int64_t start_unix_us,
         send("node_actuals_local", kNodeActualsColumns, actuals_);
 }
 
+/* A snapshot not sent yet: a row for it, a row per relation, index,
+ * column statistics and setting, each keyed by (server_id, dbid,
+ * taken_unix_us) and the item. */
+void CaptureExporter::catalog(uint32_t server,
+                              const pb::CatalogSnapshot &snap) {
+    CatalogSnapshotsSent::Key snapshot{server_id(server), snap.dbid(),
+                                       snap.taken_unix_us()};
+    if (snapshots_sent_.contains(snapshot) ||
+        !snapshots_buffered_.insert(snapshot).second)
+        return;
+    auto key = [&](std::string &row) {
+        add_number(row, server_id(server));
+        add_number(row, snap.dbid());
+        add_signed(row, snap.taken_unix_us());
+    };
+    std::string &head = catalog_snapshots_;
+    key(head);
+    add_text(head, snap.database());
+    add_number(head, static_cast<uint64_t>(snap.relations_size()));
+    add_number(head, static_cast<uint64_t>(snap.indexes_size()));
+    add_number(head, static_cast<uint64_t>(snap.columns_size()));
+    add_number(head, static_cast<uint64_t>(snap.settings_size()));
+    end_row(head);
+    for (const pb::Relation &r : snap.relations()) {
+        std::string &row = catalog_relations_;
+        key(row);
+        add_number(row, r.oid());
+        add_text(row, r.schema());
+        add_text(row, r.name());
+        add_text(row, r.kind());
+        add_number(row, r.total_bytes());
+        add_number(row, r.table_bytes());
+        add_double(row, r.reltuples());
+        add_number(row, r.relpages());
+        add_number(row, r.seq_scan());
+        add_number(row, r.idx_scan());
+        add_number(row, r.n_live_tup());
+        add_number(row, r.n_dead_tup());
+        end_row(row);
+    }
+    for (const pb::Index &x : snap.indexes()) {
+        std::string &row = catalog_indexes_;
+        key(row);
+        add_number(row, x.oid());
+        add_number(row, x.table_oid());
+        add_text(row, x.schema());
+        add_text(row, x.name());
+        add_text(row, x.table());
+        add_text(row, x.definition());
+        add_number(row, x.bytes());
+        add_number(row, x.is_unique() ? 1 : 0);
+        add_number(row, x.is_primary() ? 1 : 0);
+        add_number(row, x.idx_scan());
+        end_row(row);
+    }
+    for (const pb::ColumnStats &c : snap.columns()) {
+        std::string &row = catalog_columns_;
+        key(row);
+        add_text(row, c.schema());
+        add_text(row, c.table());
+        add_text(row, c.column());
+        add_double(row, c.null_frac());
+        add_double(row, c.n_distinct());
+        add_double(row, c.correlation());
+        add_signed(row, c.avg_width());
+        row += '[';
+        for (int i = 0; i < c.most_common_vals_size(); ++i) {
+            if (i > 0)
+                row += ',';
+            tsv_append_quoted(row, c.most_common_vals(i));
+        }
+        row += "]\t[";
+        for (int i = 0; i < c.most_common_freqs_size(); ++i) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%s%.9g", i > 0 ? "," : "",
+                     static_cast<double>(c.most_common_freqs(i)));
+            row += buf;
+        }
+        row += "]\t";
+        end_row(row);
+    }
+    for (const pb::Setting &setting : snap.settings()) {
+        std::string &row = catalog_settings_;
+        key(row);
+        add_text(row, setting.name());
+        add_text(row, setting.value());
+        add_text(row, setting.unit());
+        end_row(row);
+    }
+    ++stats_.catalog_snapshots;
+    size_t buffered = catalog_snapshots_.size() + catalog_relations_.size() +
+                      catalog_indexes_.size() + catalog_columns_.size() +
+                      catalog_settings_.size();
+    if (buffered >= options_.batch_bytes)
+        flush_catalogs();
+}
+
+/* The items before their snapshot's row: a report that finds the row
+ * finds its items. */
+void CaptureExporter::flush_catalogs() {
+    send("catalog_relations_local", kCatalogRelationColumns,
+         catalog_relations_);
+    send("catalog_indexes_local", kCatalogIndexColumns, catalog_indexes_);
+    send("catalog_columns_local", kCatalogColumnColumns, catalog_columns_);
+    send("catalog_settings_local", kCatalogSettingColumns, catalog_settings_);
+    send("catalog_snapshots_local", kCatalogSnapshotColumns,
+         catalog_snapshots_);
+    /* only once ClickHouse has them: a file that failed is loaded again */
+    for (const CatalogSnapshotsSent::Key &key : snapshots_buffered_)
+        snapshots_sent_.add(key);
+    snapshots_buffered_.clear();
+}
+
 void CaptureExporter::loss(uint32_t server, const pb::Loss &loss) {
     if (produced_.losses++ < sent_.losses)
         return;
@@ -396,6 +517,7 @@ void CaptureExporter::finish() {
          "server_id, previous_epoch, previous_last_seq, new_epoch, "
          "detected_unix_us",
          epoch_changes_);
+    flush_catalogs();
 
     std::string rows;
     const std::vector<StatementText> &texts = set_.texts();
@@ -468,8 +590,9 @@ void CaptureExporter::finish() {
 }
 
 ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,
-                               const ExportOptions &options) {
-    CaptureExporter exporter(set, client, options);
+                               const ExportOptions &options,
+                               CatalogSnapshotsSent *snapshots_sent) {
+    CaptureExporter exporter(set, client, options, snapshots_sent);
     set.read(exporter);
     exporter.finish();
     return exporter.stats();

@@ -3,7 +3,9 @@
  * (clickhouse_schema.h): each resolved sample one row of samples_local with
  * its statement's queryid and plan, tags, application, database and kernel
  * facts; the statement texts, plans, servers, losses and epoch changes
- * once each. Rows go in batches of bounded size, one INSERT each.
+ * once each; each catalog snapshot a row of catalog_snapshots_local and its
+ * relations, indexes, column statistics and settings a row each. Rows go in
+ * batches of bounded size, one INSERT each.
  *
  * Exactly once: a sample is identified by (server_id, epoch, seq), the
  * sorting key of the ReplacingMergeTree it goes to, so exporting the same
@@ -17,7 +19,9 @@
 #include "sample_key.h"
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +41,7 @@ struct ExportOptions {
 struct ExportStats {
     uint64_t samples = 0, texts = 0, plans = 0, servers = 0, losses = 0,
              epoch_changes = 0, node_actuals = 0; /* executions' actuals */
+    uint64_t catalog_snapshots = 0;               /* distinct ones, once each */
     uint64_t inserts = 0, bytes_sent = 0;
 };
 
@@ -49,10 +54,28 @@ struct ExportProgress {
              texts = 0, plans = 0, servers = 0;
 };
 
+/* The catalog snapshots sent, (server_id, dbid, taken_unix_us): every
+ * file of a capture has the newest one again, and a file followed while
+ * it grows is read again. Kept across the files and passes of a
+ * collector, so that each snapshot is sent once. */
+class CatalogSnapshotsSent {
+  public:
+    using Key = std::tuple<uint64_t, uint32_t, int64_t>;
+    bool contains(const Key &key) const { return sent_.count(key) > 0; }
+    /* a bounded memory: past kMaxKept it forgets, and a snapshot sent
+     * again is one row to ClickHouse all the same */
+    void add(const Key &key);
+
+  private:
+    static constexpr size_t kMaxKept = 100000;
+    std::set<Key> sent_;
+};
+
 class CaptureExporter : public CaptureVisitor {
   public:
     CaptureExporter(CaptureSet &set, const ClickHouseClient &client,
-                    const ExportOptions &options);
+                    const ExportOptions &options,
+                    CatalogSnapshotsSent *snapshots_sent = nullptr);
 
     void sample(const ResolvedSample &sample) override;
     void loss(uint32_t server, const capture::v1::Loss &loss) override;
@@ -60,6 +83,8 @@ class CaptureExporter : public CaptureVisitor {
                       const capture::v1::EpochChange &change) override;
     void node_actuals(uint32_t server,
                       const capture::v1::NodeActuals &actuals) override;
+    void catalog(uint32_t server,
+                 const capture::v1::CatalogSnapshot &snapshot) override;
 
     /* The first rows of each table, as many as `sent` says, were sent by
      * an earlier reading of the same files: they are not sent again. */
@@ -76,6 +101,7 @@ class CaptureExporter : public CaptureVisitor {
     void add_actuals(const SampleKey &key, int64_t start_unix_us,
                      const capture::v1::NodeActuals &actuals);
     void flush_samples();
+    void flush_catalogs();
     void send(const char *table, const char *columns, std::string &rows);
     const std::string &database_name(uint32_t server, uint32_t dbid);
     uint64_t server_id(uint32_t server);
@@ -100,12 +126,19 @@ class CaptureExporter : public CaptureVisitor {
         waiting_actuals_;
     std::string actuals_;
     std::unordered_map<uint64_t, std::string> database_names_;
+    CatalogSnapshotsSent own_snapshots_sent_;
+    CatalogSnapshotsSent &snapshots_sent_;
+    /* buffered, sent with the next flush_catalogs() */
+    std::set<CatalogSnapshotsSent::Key> snapshots_buffered_;
+    std::string catalog_snapshots_, catalog_relations_, catalog_indexes_,
+        catalog_columns_, catalog_settings_;
 };
 
 /* Reads `set` once into ClickHouse. Throws ServerError (ClickHouseError)
  * when ClickHouse refuses or cannot be reached; what was inserted before
  * stays, and exporting again completes it without doubling anything. */
 ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,
-                               const ExportOptions &options = {});
+                               const ExportOptions &options = {},
+                               CatalogSnapshotsSent *snapshots_sent = nullptr);
 
 } // namespace qprof

@@ -2,9 +2,18 @@
 
 namespace qprof {
 
-const char *const kClickHouseTables[] = {
-    "servers", "statements",    "plans",       "samples",
-    "losses",  "epoch_changes", "node_actuals"};
+const char *const kClickHouseTables[] = {"servers",
+                                         "statements",
+                                         "plans",
+                                         "samples",
+                                         "losses",
+                                         "epoch_changes",
+                                         "node_actuals",
+                                         "catalog_snapshots",
+                                         "catalog_relations",
+                                         "catalog_indexes",
+                                         "catalog_columns",
+                                         "catalog_settings"};
 const size_t kClickHouseTableCount =
     sizeof kClickHouseTables / sizeof kClickHouseTables[0];
 
@@ -95,6 +104,58 @@ const char *const kLocalTables[] = {
     " temp_blks_read UInt64, temp_blks_written UInt64)"
     " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMMDD(start_time)"
     " ORDER BY (server_id, epoch, seq, node_id)",
+    /* The catalog snapshots (a database's relations, indexes, column
+     * statistics and the server's settings, as the collector read them
+     * every --catalog-seconds): a snapshot is (server_id, dbid,
+     * taken_unix_us), the head of every key, so that one written into
+     * every file of a capture, or exported twice, is one row per item; a
+     * report takes a database's newest snapshot up to its period's end. */
+    /* catalog_snapshots: one row per snapshot, with what it holds */
+    "(server_id UInt64, dbid UInt32, taken_unix_us Int64,"
+    " taken_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(taken_unix_us, 1000000), 'UTC'),"
+    " database String, relations UInt32, indexes UInt32, columns UInt32,"
+    " settings UInt32)"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(taken_time)"
+    " ORDER BY (server_id, dbid, taken_unix_us)",
+    /* catalog_relations: tables, partitioned tables, materialized views */
+    "(server_id UInt64, dbid UInt32, taken_unix_us Int64,"
+    " taken_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(taken_unix_us, 1000000), 'UTC'),"
+    " oid UInt32, schema_name String, name String, kind String,"
+    " total_bytes UInt64, table_bytes UInt64, reltuples Float64,"
+    " relpages UInt32, seq_scan UInt64, idx_scan UInt64, n_live_tup UInt64,"
+    " n_dead_tup UInt64)"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(taken_time)"
+    " ORDER BY (server_id, dbid, taken_unix_us, oid)",
+    /* catalog_indexes */
+    "(server_id UInt64, dbid UInt32, taken_unix_us Int64,"
+    " taken_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(taken_unix_us, 1000000), 'UTC'),"
+    " oid UInt32, table_oid UInt32, schema_name String, name String,"
+    " table_name String, definition String, bytes UInt64, is_unique UInt8,"
+    " is_primary UInt8, idx_scan UInt64)"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(taken_time)"
+    " ORDER BY (server_id, dbid, taken_unix_us, oid)",
+    /* catalog_columns: pg_stats, the first 5 most common values */
+    "(server_id UInt64, dbid UInt32, taken_unix_us Int64,"
+    " taken_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(taken_unix_us, 1000000), 'UTC'),"
+    " schema_name String, table_name String, column_name String,"
+    " null_frac Float32, n_distinct Float32, correlation Float32,"
+    " avg_width Int32, most_common_vals Array(String),"
+    " most_common_freqs Array(Float32))"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(taken_time)"
+    " ORDER BY (server_id, dbid, taken_unix_us, schema_name, table_name,"
+    "   column_name)",
+    /* catalog_settings: the settings the analysis reads (work_mem,
+     * shared_buffers, block_size...), as pg_settings has them */
+    "(server_id UInt64, dbid UInt32, taken_unix_us Int64,"
+    " taken_time DateTime('UTC') DEFAULT"
+    "   toDateTime(intDiv(taken_unix_us, 1000000), 'UTC'),"
+    " name String, value String, unit String)"
+    " ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(taken_time)"
+    " ORDER BY (server_id, dbid, taken_unix_us, name)",
 };
 
 /* Columns added after the schema's first release, as each table's CREATE
@@ -211,6 +272,23 @@ const char *const kSampleColumns =
     " wait_classes, wait_class_ns, wait_class_counts,"
     " sampled_wait_interval_us, sampled_wait_classes, sampled_wait_ns,"
     " sampled_wait_counts";
+
+const char *const kCatalogSnapshotColumns =
+    "server_id, dbid, taken_unix_us, database, relations, indexes, columns,"
+    " settings";
+const char *const kCatalogRelationColumns =
+    "server_id, dbid, taken_unix_us, oid, schema_name, name, kind,"
+    " total_bytes, table_bytes, reltuples, relpages, seq_scan, idx_scan,"
+    " n_live_tup, n_dead_tup";
+const char *const kCatalogIndexColumns =
+    "server_id, dbid, taken_unix_us, oid, table_oid, schema_name, name,"
+    " table_name, definition, bytes, is_unique, is_primary, idx_scan";
+const char *const kCatalogColumnColumns =
+    "server_id, dbid, taken_unix_us, schema_name, table_name, column_name,"
+    " null_frac, n_distinct, correlation, avg_width, most_common_vals,"
+    " most_common_freqs";
+const char *const kCatalogSettingColumns =
+    "server_id, dbid, taken_unix_us, name, value, unit";
 
 std::vector<std::string> clickhouse_schema(const std::string &database,
                                            const std::string &cluster) {

@@ -2,7 +2,8 @@
  * clickhouse_schema.h — the tables `qprof export` fills (docs/clickhouse.md):
  * per shard, ReplacingMergeTree tables named *_local (samples partitioned by
  * day, ordered by server, queryid and time; statement texts, plans,
- * servers, losses stored once); and over them, under the plain names, a
+ * servers, losses stored once; the catalog snapshots by server, database
+ * and time taken); and over them, under the plain names, a
  * Distributed table per local table over a cluster of shards, or, without
  * a cluster, a Merge table over the local one, so that queries read the
  * plain names either way.
@@ -30,6 +31,12 @@ std::vector<std::string> clickhouse_schema(const std::string &database,
 extern const char *const kSampleColumns;
 /* Columns of node_actuals_local that export writes. */
 extern const char *const kNodeActualsColumns;
+/* Columns of the catalog_*_local tables that export writes. */
+extern const char *const kCatalogSnapshotColumns;
+extern const char *const kCatalogRelationColumns;
+extern const char *const kCatalogIndexColumns;
+extern const char *const kCatalogColumnColumns;
+extern const char *const kCatalogSettingColumns;
 
 /* Creates the schema on the server of `client` (clickhouse_schema()), and
  * adds to tables an earlier qprof created the columns added since

@@ -78,6 +78,7 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
     for (const auto &file : files) {
         ExportStats stats = export_file(file.first, file.second);
         total.samples += stats.samples;
+        total.catalog_snapshots += stats.catalog_snapshots;
         total.inserts += stats.inserts;
         total.bytes_sent += stats.bytes_sent;
         save_mark(file.first);
@@ -100,7 +101,7 @@ ExportStats FolderExporter::export_open(uint64_t index,
 ExportStats FolderExporter::export_file(uint64_t index,
                                         const std::string &path) {
     CaptureSet set({path});
-    CaptureExporter exporter(set, client_, ExportOptions());
+    CaptureExporter exporter(set, client_, ExportOptions(), &snapshots_sent_);
     if (index == followed_index_)
         exporter.skip_sent(followed_sent_);
     set.read(exporter);

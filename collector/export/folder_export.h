@@ -72,6 +72,8 @@ class FolderExporter {
     /* the file followed while open, and what was sent of it */
     uint64_t followed_index_ = 0;
     ExportProgress followed_sent_;
+    /* a snapshot is in every file until the next: sent with the first */
+    CatalogSnapshotsSent snapshots_sent_;
 };
 
 /* A FolderExporter on a thread of its own, so that the capture never waits

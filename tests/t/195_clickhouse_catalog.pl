@@ -1,0 +1,232 @@
+# The catalog snapshots in ClickHouse (issue 30): `qprof export` loads each
+# snapshot of the captures (a database's relations with their sizes and
+# row counts, its indexes with their definitions, its column statistics,
+# the server's settings) into the catalog_* tables, and ClickHouse's rows
+# are the snapshots of the capture files: one row per snapshot, per
+# relation, index, column and setting, with their values. Exporting the
+# captures again doubles nothing (FINAL, and after a merge). A database an
+# older qprof created, without the catalog tables, is refused until
+# `--create-schema` adds them. `qprof collect --clickhouse` loads the
+# snapshots of the files it closes too.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../collector";
+use PostgreSQL::Test::Utils;
+use Test::More;
+use QprofClickHouse;
+use QprofCollectorTest;
+use QprofReportTest;
+
+plan skip_all => clickhouse_server_path()
+  . ' is not installed (tests/deps/clickhouse.txt)'
+  unless -x clickhouse_server_path();
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $node = new_qprof_node('ch195');
+$node->safe_psql('postgres', q{
+    SET pg_qprof.enabled = off;
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.accounts (id int PRIMARY KEY, owner text, balance numeric);
+    INSERT INTO shop.accounts
+        SELECT g, 'owner-' || (g % 50), g FROM generate_series(1, 5000) g;
+    CREATE INDEX accounts_owner_idx ON shop.accounts (owner);
+    DELETE FROM shop.accounts WHERE id <= 500;
+    ANALYZE shop.accounts;
+    CREATE TABLE "Mixed Case" (k int);
+});
+sub workload
+{
+    $node->safe_psql('postgres',
+        join '', map { "SELECT balance FROM shop.accounts WHERE owner = 'owner-$_';\n" } 1 .. 10);
+}
+# two snapshots: the second without the index, with another setting
+my $capture = "$tmp/cap";
+workload();
+capture_once($node, $capture);
+$node->safe_psql('postgres', q{
+    SET pg_qprof.enabled = off;
+    DROP INDEX shop.accounts_owner_idx;
+    ALTER SYSTEM SET work_mem = '7MB';
+    SELECT pg_reload_conf();
+});
+workload();
+capture_once($node, $capture);
+
+# The snapshots of the capture files, each once.
+my %snapshots;
+for my $r (grep { $_->{kind} eq 'catalog' } dump_records($capture))
+{
+    $snapshots{"$r->{dbid} $r->{taken_unix_us}"} = $r;
+}
+is(scalar keys %snapshots, 2, 'the capture has two catalog snapshots');
+
+my ($url) = start_clickhouse_shards($tmp, 1);
+my ($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--create-schema');
+is($rc, 0, 'the schema') or diag $err;
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, $capture);
+is($rc, 0, 'the capture exported') or diag $err;
+like($out, qr/ 2 catalog snapshots to /, 'export counts the snapshots, each once');
+
+my $server_id = ch_rows($url, 'SELECT server_id FROM qprof.servers FINAL')->[0][0];
+
+# A snapshot's items as the capture has them and as ClickHouse does, one
+# line each, sorted.
+sub want_items
+{
+    my ($snap) = @_;
+    my $n = sub { $_[0] // 0 };
+    return {
+        relations => [ sort map {
+            join ' ', "$_->{schema}.$_->{name}", $_->{kind}, $n->($_->{oid}),
+              $n->($_->{total_bytes}), $n->($_->{table_bytes}),
+              sprintf('%.6g', $n->($_->{reltuples})), $n->($_->{relpages}),
+              $n->($_->{n_live_tup}), $n->($_->{n_dead_tup}),
+              $n->($_->{seq_scan}), $n->($_->{idx_scan})
+        } @{ $snap->{relations} // [] } ],
+        indexes => [ sort map {
+            join ' | ', "$_->{schema}.$_->{name}", $_->{table}, $n->($_->{table_oid}),
+              $_->{definition}, $n->($_->{bytes}), ($_->{is_unique} ? 1 : 0),
+              ($_->{is_primary} ? 1 : 0)
+        } @{ $snap->{indexes} // [] } ],
+        columns => [ sort map {
+            join ' | ', "$_->{schema}.$_->{table}.$_->{column}",
+              sprintf('%.4g', $n->($_->{null_frac})), sprintf('%.4g', $n->($_->{n_distinct})),
+              $n->($_->{avg_width}), join(',', @{ $_->{most_common_vals} // [] })
+        } @{ $snap->{columns} // [] } ],
+        settings => [ sort map { "$_->{name}=" . ($_->{value} // '') . ' ' . ($_->{unit} // '') }
+              @{ $snap->{settings} // [] } ],
+    };
+}
+
+sub got_items
+{
+    my ($db, $dbid, $taken) = @_;
+    my $where = "FINAL WHERE server_id = $server_id AND dbid = $dbid AND taken_unix_us = $taken";
+    my $rows = sub { [ sort map { join $_[1], @$_ } @{ ch_rows($url, $_[0]) } ] };
+    return {
+        relations => $rows->("SELECT concat(schema_name, '.', name), kind, oid, total_bytes,"
+              . " table_bytes, reltuples, relpages,"
+              . " n_live_tup, n_dead_tup, seq_scan, idx_scan FROM $db.catalog_relations $where", ' '),
+        indexes => $rows->("SELECT concat(schema_name, '.', name), table_name, table_oid,"
+              . " definition, bytes, is_unique, is_primary FROM $db.catalog_indexes $where", ' | '),
+        columns => $rows->("SELECT concat(schema_name, '.', table_name, '.', column_name),"
+              . " null_frac, n_distinct, avg_width, arrayStringConcat(most_common_vals, ',')"
+              . " FROM $db.catalog_columns $where", ' | '),
+        settings => $rows->("SELECT concat(name, '=', value), unit FROM $db.catalog_settings $where", ' '),
+    };
+}
+
+# ClickHouse prints floats its own way: both sides as the test formats them
+sub normalized
+{
+    my ($items) = @_;
+    my %out = %$items;
+    $out{relations} = [ sort map {
+        my @f = split / /; $f[5] = sprintf('%.6g', $f[5]); join ' ', @f } @{ $items->{relations} } ];
+    $out{columns} = [ sort map {
+        my @f = split / \| /, $_, -1; $f[1] = sprintf('%.4g', $f[1]); $f[2] = sprintf('%.4g', $f[2]);
+        join ' | ', @f } @{ $items->{columns} } ];
+    return \%out;
+}
+
+sub check_snapshots
+{
+    my ($db, $what) = @_;
+    my @heads = @{ ch_rows($url, "SELECT dbid, taken_unix_us, database, relations, indexes,"
+          . " columns, settings, server_id FROM $db.catalog_snapshots FINAL ORDER BY taken_unix_us") };
+    is(scalar @heads, scalar keys %snapshots, "$what: one row per snapshot");
+    for my $head (@heads)
+    {
+        my ($dbid, $taken, $database, @counts) = @$head;
+        my $snap = $snapshots{"$dbid $taken"};
+        ok($snap, "$what: snapshot $taken is one of the capture's") or next;
+        is_deeply([ $database, @counts ],
+            [ $snap->{database}, (map { scalar @{ $snap->{$_} // [] } } qw(relations indexes columns settings)),
+                $server_id ],
+            "$what: snapshot $taken: its database, counts and server");
+        my $want = want_items($snap);
+        my $got = normalized(got_items($db, $dbid, $taken));
+        for my $kind (qw(relations indexes columns settings))
+        {
+            ok(@{ $want->{$kind} } > 0, "$what: snapshot $taken has $kind");
+            is_deeply($got->{$kind}, $want->{$kind},
+                "$what: snapshot $taken: its $kind as in the capture");
+        }
+    }
+}
+
+check_snapshots('qprof', 'exported');
+
+# what the snapshots differ in, as the report will read it
+my ($first, $second) = map { $_->[0] } @{ ch_rows($url,
+        'SELECT taken_unix_us FROM qprof.catalog_snapshots FINAL ORDER BY taken_unix_us') };
+is_deeply(ch_rows($url, 'SELECT taken_unix_us FROM qprof.catalog_indexes FINAL'
+          . " WHERE name = 'accounts_owner_idx'"), [ [$first] ],
+    'the dropped index is in the first snapshot only');
+is_deeply(ch_rows($url, "SELECT taken_unix_us, value, unit FROM qprof.catalog_settings FINAL"
+          . " WHERE name = 'work_mem' ORDER BY taken_unix_us"),
+    [ [ $first, 4096, 'kB' ], [ $second, 7168, 'kB' ] ],
+    'work_mem as each snapshot has it');
+my ($accounts) = grep { $_->{name} eq 'accounts' }
+  map { @{ $_->{relations} } } grep { $_->{taken_unix_us} == $first } values %snapshots;
+my $live_dead = ch_rows($url, "SELECT n_live_tup, n_dead_tup FROM qprof.catalog_relations FINAL"
+      . " WHERE name = 'accounts' AND taken_unix_us = $first");
+is_deeply($live_dead, [ [ $accounts->{n_live_tup}, $accounts->{n_dead_tup} ] ],
+    'live and dead rows of a relation');
+ok($live_dead->[0][1] > 0, 'the deleted rows are dead rows');
+is(ch_rows($url, "SELECT count() FROM qprof.catalog_relations FINAL WHERE name = 'Mixed Case'")->[0][0],
+    2, 'a name that needs quoting');
+
+# Exported again: nothing doubled, to FINAL and once merged.
+my %counts = map { ($_ => ch_rows($url, "SELECT count() FROM qprof.$_ FINAL")->[0][0]) }
+  qw(catalog_snapshots catalog_relations catalog_indexes catalog_columns catalog_settings);
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, $capture);
+is($rc, 0, 'the capture exported again') or diag $err;
+ok(ch_rows($url, 'SELECT count() FROM qprof.catalog_relations')->[0][0] > $counts{catalog_relations},
+    'the rows are sent again (before a merge, without FINAL, more rows)');
+for my $table (sort keys %counts)
+{
+    is(ch_rows($url, "SELECT count() FROM qprof.$table FINAL")->[0][0], $counts{$table},
+        "$table: as many rows to FINAL after a second export");
+    ch_query($url, "OPTIMIZE TABLE qprof.${table}_local FINAL");
+    is(ch_rows($url, "SELECT count() FROM qprof.$table")->[0][0], $counts{$table},
+        "$table: and once merged");
+}
+check_snapshots('qprof', 'exported twice');
+
+# A database of an older qprof, without the catalog tables: refused, then
+# upgraded by --create-schema.
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'old', '--create-schema');
+is($rc, 0, 'a second database') or diag $err;
+ch_query($url, "DROP TABLE old.$_") for map { ("${_}_local", $_) }
+  qw(catalog_snapshots catalog_relations catalog_indexes catalog_columns catalog_settings);
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'old', $capture);
+is($rc, 2, 'without the catalog tables, export refuses');
+like($err, qr/older qprof \(no column catalog_\w+\.\*\).*--create-schema/,
+    'and says which table is missing and what adds it');
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'old', '--create-schema');
+is($rc, 0, '--create-schema upgrades it') or diag $err;
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'old', $capture);
+is($rc, 0, 'then the capture is exported') or diag $err;
+check_snapshots('old', 'upgraded');
+
+# qprof collect --clickhouse: the snapshot of the file it closes
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'streamed', '--create-schema');
+is($rc, 0, 'a database for the collector') or diag $err;
+workload();
+my $spool = "$tmp/spool";
+($rc, $out, $err) = run_qprof('collect', '--dsn', $node->connstr('postgres'), '--out', $spool,
+    '--once', '--bpf', 'off', '--clickhouse', $url, '--clickhouse-database', 'streamed');
+is($rc, 0, 'qprof collect --clickhouse --once') or diag $err;
+%snapshots = ();
+for my $r (grep { $_->{kind} eq 'catalog' } dump_records($spool))
+{
+    $snapshots{"$r->{dbid} $r->{taken_unix_us}"} = $r;
+}
+is(scalar keys %snapshots, 1, 'the collector wrote a snapshot');
+check_snapshots('streamed', 'collected');
+
+$node->stop;
+
+done_testing();
