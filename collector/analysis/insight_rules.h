@@ -12,9 +12,11 @@
 #include "analysis.h"
 #include "json_writer.h"
 #include "plan_tree.h"
+#include "qprof.pb.h"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -83,5 +85,104 @@ std::string relation_under(const PlanTree &tree, uint32_t at);
 
 /* Ranks insights by the database time each explains (stable). */
 void rank_insights(std::vector<Insight> &insights);
+
+/* ------------------------------------------------------------------------
+ * The insights that need a catalog snapshot and the server's settings:
+ * missing_index, spill, storage_reads, and what a plan regression adds when
+ * the index its faster plan used is no longer in the catalog. The report of
+ * files takes the snapshot from its captures, `qprof report --clickhouse`
+ * from the catalog_* tables (the same snapshot, rebuilt).
+ */
+
+/* What is known of a statement's database: its newest catalog snapshot
+ * (null without one) and its server's settings (null without them). */
+struct InsightCatalog {
+    const capture::v1::CatalogSnapshot *snapshot = nullptr;
+    const std::vector<capture::v1::Setting> *settings = nullptr;
+
+    /* The relation "schema.name" of the snapshot, or null. */
+    const capture::v1::Relation *relation(const std::string &name) const;
+    /* A setting in kB (work_mem, shared_buffers in 8kB pages...); 0 when
+     * absent. */
+    double setting_kb(const std::string &name) const;
+    /* block_size, 8192 when absent. */
+    uint64_t block_size() const;
+};
+
+/* One of a statement's plans: its tree, the per-node actuals summed over
+ * its EXPLAIN ANALYZEd executions (indexed by PlanTreeNode::actual_node_id,
+ * match_actuals; null without them) and its database time. */
+struct InsightPlan {
+    uint32_t plan = 0; /* the caller's key */
+    const PlanTree *tree = nullptr;
+    const std::vector<NodeTotals> *actuals = nullptr;
+    double total_ns = 0; /* every execution */
+
+    /* The actuals of `node` of the tree, or null. */
+    const NodeTotals *actuals_of(const PlanTreeNode &node) const;
+};
+
+/* An identifier and a schema.name as SQL writes them. */
+std::string quote_ident(const std::string &name);
+std::string quote_qualified(const std::string &relation);
+
+/* missing_index: a sequential scan of a large table (at least 10,000 rows)
+ * whose filter keeps at most 10% of what it reads, on columns no index of
+ * the table leads with. One insight per table and columns, about the
+ * statement with most time among those whose plans scan so, its time
+ * that of every such plan. */
+class MissingIndexes {
+  public:
+    /* The Seq Scans with a filter of `plan`, a plan of `s` (whose time
+     * matters: the caller's kMinInsightShare). */
+    void check_plan(const InsightStatement &s, const InsightPlan &plan,
+                    const InsightCatalog &catalog);
+    /* The insights found, by table and columns. */
+    void add_to(std::vector<Insight> &out);
+
+  private:
+    void check_scan(const InsightStatement &s, const InsightPlan &plan,
+                    const PlanTreeNode &node, const InsightCatalog &catalog);
+    struct Found {
+        Insight insight;
+        bool described = false;
+        double statement_total_ns = 0; /* of the statement described */
+    };
+    std::map<std::string, Found> by_key_; /* table + columns */
+};
+
+/* A statement's waits on storage is told when it is at least this share
+ * of its time. */
+constexpr double kStorageDominantShare = 0.5;
+
+/* spill: a statement that wrote temporary files (the caller checks that
+ * it did and that its time matters); `plans` its plans. */
+struct SpillFacts {
+    double temp_blks_written = 0;     /* every execution, weighted */
+    double max_temp_blks_written = 0; /* of one execution */
+};
+Insight spill_insight(const InsightStatement &s, const SpillFacts &f,
+                      const std::vector<InsightPlan> &plans,
+                      const InsightCatalog &catalog);
+
+/* storage_reads: a statement that read blocks from outside shared buffers
+ * (the caller checks that it did and that its time matters) and waited
+ * for them at least kStorageDominantShare of its time: the kernel's I/O
+ * wait, else PostgreSQL's block read time. False when it did not. */
+struct StorageFacts {
+    uint64_t executions = 0, kernel_executions = 0; /* recorded */
+    /* weighted; io_wait_ns over the executions with kernel facts */
+    double io_wait_ns = 0, blk_read_time_ns = 0;
+    double shared_blks_hit = 0, shared_blks_read = 0;
+};
+bool storage_reads_insight(const InsightStatement &s, const StorageFacts &f,
+                           const std::vector<InsightPlan> &plans,
+                           const InsightCatalog &catalog, Insight &out);
+
+/* What a plan regression adds when an index the faster plan used is not
+ * in the catalog snapshot: an evidence line, and the CREATE INDEX that
+ * recreates it with its action. */
+void add_dropped_index(Insight &in, const PlanTree &faster,
+                       const InsightCatalog &catalog);
 
 } // namespace qprof
