@@ -3,6 +3,8 @@
 #include "insight_rules.h"
 #include "plan_tree.h"
 
+#include <algorithm>
+
 namespace qprof {
 
 std::vector<Insight> fleet_insights(const FleetReport &r) {
@@ -25,7 +27,75 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
             plans.push_back(static_cast<uint32_t>(first_key[i] - 1 + p));
         return plans;
     };
+    /* the catalog of a listed statement's database: its snapshot as of the
+     * period, with the settings it carries */
+    auto catalog_of = [&](uint32_t i) {
+        int c = r.statements[i].catalog;
+        if (c < 0)
+            return InsightCatalog{};
+        const FleetCatalog &fc = r.catalogs[static_cast<size_t>(c)];
+        return InsightCatalog{&fc.snapshot, &fc.settings};
+    };
+    /* each plan's tree, parsed once (no per-node actuals yet) */
+    std::vector<std::vector<PlanTree>> trees(r.statements.size());
+    auto insight_plans = [&](uint32_t i) {
+        const FleetStatement &s = r.statements[i];
+        if (trees[i].empty())
+            for (const FleetPlan &p : s.plans)
+                trees[i].push_back(parse_plan_json(p.json));
+        std::vector<InsightPlan> plans;
+        for (size_t p = 0; p < s.plans.size(); ++p)
+            plans.push_back({static_cast<uint32_t>(first_key[i] - 1 + p),
+                             &trees[i][p], nullptr, s.plans[p].total_ns});
+        return plans;
+    };
     std::vector<Insight> out;
+    /* in the order the report of files finds them (ties keep it) */
+    /* the plans that matter in the order they first ran, as the report of
+     * files reads them (which statement a missing index describes may
+     * depend on it) */
+    std::vector<std::pair<int64_t, std::pair<uint32_t, size_t>>> by_start;
+    for (uint32_t i = 0; i < r.statements.size(); ++i)
+        for (size_t p = 0; p < r.statements[i].plans.size(); ++p)
+            if (matters(r.statements[i].plans[p].total_ns))
+                by_start.push_back(
+                    {r.statements[i].plans[p].first_unix_us, {i, p}});
+    std::stable_sort(
+        by_start.begin(), by_start.end(),
+        [](const auto &a, const auto &b) { return a.first < b.first; });
+    MissingIndexes missing;
+    for (const auto &entry : by_start) {
+        uint32_t i = entry.second.first;
+        missing.check_plan(subject(i), insight_plans(i)[entry.second.second],
+                           catalog_of(i));
+    }
+    missing.add_to(out);
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const FleetStatement &s = r.statements[i];
+        if (s.temp_blks_written <= 0 || !matters(s.total_ns))
+            continue;
+        SpillFacts facts;
+        facts.temp_blks_written = s.temp_blks_written;
+        facts.max_temp_blks_written = s.max_temp_blks_written;
+        out.push_back(
+            spill_insight(subject(i), facts, insight_plans(i), catalog_of(i)));
+    }
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const FleetStatement &s = r.statements[i];
+        if (!matters(s.total_ns) || s.shared_blks_read <= 0)
+            continue;
+        StorageFacts facts;
+        facts.executions = s.executions;
+        facts.kernel_executions = s.kernel_executions;
+        facts.io_wait_ns = s.io_wait_ns;
+        facts.blk_read_time_ns = s.blk_read_time_ns;
+        facts.shared_blks_hit = s.shared_blks_hit;
+        facts.shared_blks_read = s.shared_blks_read;
+        Insight in;
+        if (storage_reads_insight(subject(i), facts, insight_plans(i),
+                                  catalog_of(i), in))
+            out.push_back(std::move(in));
+    }
     for (const FleetNPlusOne &n : r.n_plus_one) {
         if (!matters(n.total_ns))
             continue;
@@ -66,6 +136,7 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
         size_t first = first_key[pc.statement] - 1;
         in.plans = {static_cast<uint32_t>(first + pc.comparison.faster),
                     static_cast<uint32_t>(first + pc.comparison.slower)};
+        add_dropped_index(in, faster_tree, catalog_of(pc.statement));
         out.push_back(std::move(in));
     }
     for (uint32_t i = 0; i < r.statements.size(); ++i) {

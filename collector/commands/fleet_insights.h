@@ -13,9 +13,12 @@
 namespace qprof {
 
 /* The insights whose inputs ClickHouse answers, by the report's rules
- * (insight_rules.h), ranked as the report ranks them: the error rates of
- * the statements listed, the N+1 statements, the plan regressions of the
- * plan changes. Plans are numbered as keyed (p1 is 0). */
+ * (insight_rules.h), ranked as the report ranks them: the missing indexes
+ * of the plans of the statements listed, their spills and storage reads
+ * (with the catalog snapshot of their database and its settings), the
+ * N+1 statements, the plan regressions of the plan changes (and the index
+ * the faster plan used, dropped since), the error rates. Plans are
+ * numbered as keyed (p1 is 0). */
 std::vector<Insight> fleet_insights(const FleetReport &r);
 
 } // namespace qprof

@@ -367,13 +367,19 @@ void CaptureExporter::catalog(uint32_t server,
         add_number(row, snap.dbid());
         add_signed(row, snap.taken_unix_us());
     };
+    /* a snapshot without settings (not written by the collector) gets those of
+     * its server's header, which the report of files reads */
+    std::vector<pb::Setting> settings(snap.settings().begin(),
+                                      snap.settings().end());
+    if (settings.empty())
+        settings = set_.servers()[server].settings;
     std::string &head = catalog_snapshots_;
     key(head);
     add_text(head, snap.database());
     add_number(head, static_cast<uint64_t>(snap.relations_size()));
     add_number(head, static_cast<uint64_t>(snap.indexes_size()));
     add_number(head, static_cast<uint64_t>(snap.columns_size()));
-    add_number(head, static_cast<uint64_t>(snap.settings_size()));
+    add_number(head, settings.size());
     end_row(head);
     for (const pb::Relation &r : snap.relations()) {
         std::string &row = catalog_relations_;
@@ -433,7 +439,7 @@ void CaptureExporter::catalog(uint32_t server,
         row += "]\t";
         end_row(row);
     }
-    for (const pb::Setting &setting : snap.settings()) {
+    for (const pb::Setting &setting : settings) {
         std::string &row = catalog_settings_;
         key(row);
         add_text(row, setting.name());

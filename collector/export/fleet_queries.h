@@ -3,7 +3,7 @@
  * one object per report: the filters as SQL and the report filled in, each
  * concern in a file of its own (fleet_report.cpp the frame, summary,
  * statements, groups and errors; fleet_plans.cpp; fleet_requests.cpp;
- * fleet_waits.cpp; fleet_timeline.cpp).
+ * fleet_waits.cpp; fleet_timeline.cpp; fleet_catalog.cpp).
  */
 #pragma once
 
@@ -76,6 +76,11 @@ class FleetQueries {
     static std::string waits_names();
     static void set_waits(const std::string *f, FleetWaits &w);
     void waits();
+
+    /* the catalog snapshots and what their insights weigh
+     * (fleet_catalog.cpp) */
+    void catalog_sums();
+    void catalogs();
 
     /* the time series (fleet_timeline.cpp) */
     void timeline();

@@ -22,6 +22,8 @@ FleetReport FleetQueries::run() {
     plan_nodes();
     statement_routes_and_errors();
     statement_latencies();
+    catalog_sums();
+    catalogs();
     groups();
     waits();
     hotspots();

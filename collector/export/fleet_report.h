@@ -10,6 +10,7 @@
 #pragma once
 
 #include "clickhouse_client.h"
+#include "qprof.pb.h"
 
 #include <cstdint>
 #include <functional>
@@ -141,6 +142,21 @@ struct FleetStatement {
     /* SQLSTATE -> executions (weighted), every execution, in the order
      * they first failed */
     std::vector<std::pair<std::string, double>> errors_by_sqlstate;
+    /* what the catalog insights weigh: weighted sums over every
+     * execution, and the most temporary blocks one execution wrote */
+    double shared_blks_hit = 0, blk_read_time_ns = 0, temp_blks_written = 0,
+           max_temp_blks_written = 0;
+    int catalog = -1; /* its database's in FleetReport::catalogs, or -1 */
+};
+
+/* A database's catalog snapshot as of the report's period (its newest up
+ * to --until), rebuilt from the catalog_* tables as the capture had it
+ * (relations, indexes and settings; not the column statistics). */
+struct FleetCatalog {
+    uint64_t server_id = 0;
+    uint32_t dbid = 0;
+    capture::v1::CatalogSnapshot snapshot;
+    std::vector<capture::v1::Setting> settings; /* the snapshot's */
 };
 
 struct FleetGroup {
@@ -247,7 +263,9 @@ struct FleetReport {
     uint64_t actuals_executions = 0;
     std::vector<FleetHotspot> node_hotspots;
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
-    FleetTimeline timeline;                  /* empty without a TimelineSpec */
+    /* the catalog snapshots of the listed statements' databases */
+    std::vector<FleetCatalog> catalogs;
+    FleetTimeline timeline; /* empty without a TimelineSpec */
 };
 
 /* Asks ClickHouse (the timeline too when `timeline` is given); throws

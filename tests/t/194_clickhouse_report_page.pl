@@ -12,11 +12,13 @@
 # rather than drawing it empty. The insights ClickHouse's sums decide (the
 # error rate, N+1, the plan regression) and each statement's routes are
 # those of the report of the files, in the same order, with the same
-# titles, time, evidence, action and facts (the plan regression less what
-# the catalog snapshot adds in the files: the index dropped), and the page
-# shows them. The plan trees with their nodes' actuals and the latency
-# histogram of the statement whose plan changed are drawn as on the page of
-# the files (every node's line, every bar).
+# titles, time, evidence, action and facts, and the page shows them; so
+# are those the catalog snapshots decide (the missing index, the spill, the
+# index the plan change lost), but for the rows the missing index's scan
+# removes, from per-node actuals in the files. The plan trees with their
+# nodes' actuals and the latency histogram of the statement whose plan
+# changed are drawn as on the page of the files (every node's line, every
+# bar).
 use strict;
 use warnings;
 use FindBin;
@@ -120,28 +122,36 @@ is_deeply({ map { ($_->{text} => $_->{errors_by_sqlstate}) } @routed },
     { map { ($_->{text} => $files_by_text{ $_->{text} }{errors_by_sqlstate}) } @routed },
     "and its errors by SQLSTATE");
 
-# The insights ClickHouse answers, as the report of the files finds them.
-my %answered = map { ($_ => 1) } qw(error_rate n_plus_one plan_regression);
+# The insights ClickHouse answers, as the report of the files finds them:
+# those of its sums, and those of the catalog snapshots (the missing index
+# of the orders' scan, the sort's spill, the index the plan change lost).
+my %answered = map { ($_ => 1) }
+  qw(error_rate n_plus_one plan_regression missing_index spill);
 my %fleet_text = map { ($_->{key} => $_->{text}) } @fleet_statements;
 my %files_text = map { ($_->{key} => $_->{text}) } @{ $files->{statements} };
 sub insight_of
 {
     my ($in, $text_of) = @_;
+    my %facts = %{ $in->{facts} };
     my @evidence = @{ $in->{evidence} };
-    # what the catalog snapshot adds: the dropped index, and its SQL
-    @evidence = grep { !/is not in the catalog snapshot/ } @evidence;
+    my $title = $in->{title};
+    if ($in->{kind} eq 'missing_index')
+    {
+        # the rows the scan removes: from per-node actuals in the files,
+        # which ClickHouse does not sum per plan yet (estimated there)
+        delete @facts{qw(rows_removed_per_execution rows_kept_per_execution)};
+        @evidence = grep { !/^Seq Scan on / } @evidence;
+        $title =~ s/ keeps .* rows: no index$//;
+    }
     return {
-        kind => $in->{kind},
-        title => $in->{title},
+        (map { ($_ => $in->{$_}) } qw(kind severity route table columns action sql)),
+        title => $title,
         db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
-        severity => $in->{severity},
         statement => $text_of->{ $in->{statement} },
-        route => $in->{route},
         evidence => \@evidence,
-        action => $in->{kind} eq 'plan_regression' ? '' : $in->{action},
-        facts => { map { ($_ => ref $in->{facts}{$_} ? $in->{facts}{$_}
-                      : $in->{facts}{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $in->{facts}{$_})
-                      : $in->{facts}{$_}) } keys %{ $in->{facts} } },
+        facts => { map { ($_ => ref $facts{$_} ? $facts{$_}
+                      : $facts{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $facts{$_})
+                      : $facts{$_}) } keys %facts },
         plans => scalar @{ $in->{plans} },
     };
 }
@@ -149,10 +159,31 @@ my @want = map { insight_of($_, \%files_text) }
   grep { $answered{ $_->{kind} } } @{ $files->{insights} };
 my @got = map { insight_of($_, \%fleet_text) } @{ $fleet->{insights} };
 my %kinds = map { ($_->{kind} => 1) } @want;
-is_deeply([ sort keys %kinds ], [ qw(error_rate n_plus_one plan_regression) ],
+is_deeply([ sort keys %kinds ], [ sort keys %answered ],
     'the files have an insight of each kind ClickHouse answers');
-is_deeply(\@got, \@want,
-    'the insights from ClickHouse are those of the report of the files, in order');
+is(scalar @got, scalar @want, 'ClickHouse has as many');
+for my $i (0 .. $#want)
+{
+    is_deeply($got[$i], $want[$i],
+        "insight $i ($want[$i]{kind}): from ClickHouse as in the report of the files");
+}
+# what the catalog snapshots say, in the files and so from ClickHouse
+my ($missing) = grep { $_->{kind} eq 'missing_index' } @want;
+is_deeply([ @$missing{qw(table columns route sql)} ],
+    [ 'public.orders', ['customer_id'], '/customers/<id>/orders',
+        'CREATE INDEX CONCURRENTLY ON public.orders (customer_id);' ],
+    'the missing index: its table, column, route and CREATE INDEX');
+ok(scalar(grep { /^public.orders: .* rows, .*; indexes: orders_pkey \(id\) \(catalog snapshot\)$/ } @{ $missing->{evidence} }),
+    "and the table's size and indexes from the catalog snapshot");
+my ($regression) = grep { $_->{kind} eq 'plan_regression' } @want;
+# (a Bitmap Index Scan has no relation of its own: the rule writes no
+# CREATE INDEX for it)
+ok(scalar(grep { /^index orders_customer_idx, used by the faster plan, is not in the catalog snapshot: it was dropped$/ }
+          @{ $regression->{evidence} }),
+    'the plan regression names the index dropped');
+my ($spill) = grep { $_->{kind} eq 'spill' } @want;
+like($spill->{title}, qr/^Sort spills to disk: up to .* of temporary files per execution \(work_mem 4.0 MB\)$/,
+    'the spill: the sort, and work_mem from the settings');
 
 # The terminal's insights: each "N. [kind, share] title" line as the
 # report of the files prints it (numbered among its own).
@@ -160,7 +191,9 @@ sub insight_lines
 {
     my ($text, $kinds) = @_;
     my ($section) = $text =~ /^What to do first[^\n]*\n-+\n(.*?)(?:\n\n|\z)/ms;
-    return [ grep { $kinds->{ $_->[0] } }
+    # a missing index's rows: from per-node actuals in the files only
+    return [ map { $_->[2] =~ s/ keeps .*// if $_->[0] eq 'missing_index'; $_ }
+          grep { $kinds->{ $_->[0] } }
           map { /^\s*\d+\. \[(\w+), ([^\]]+)\] (.*)$/ ? [ $1, $2, $3 ] : () }
           split /\n/, $section // '' ];
 }

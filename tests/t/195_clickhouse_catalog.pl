@@ -12,6 +12,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../collector";
+use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use QprofClickHouse;
@@ -228,5 +229,71 @@ is(scalar keys %snapshots, 1, 'the collector wrote a snapshot');
 check_snapshots('streamed', 'collected');
 
 $node->stop;
+
+# The insights that need the catalog, from ClickHouse: on a synthetic
+# capture (tests/bench/synth_capture.cpp: a catalog snapshot per file with
+# dead rows, storage reads, spills, scans of large tables, plans that
+# change; its snapshots have no settings, which export takes from the
+# files' headers then, as the report of files does), every statement
+# listed, `qprof report --clickhouse` finds the
+# missing indexes, spills, storage reads and plan regressions the report
+# of the files finds, in the same order, with the same titles, evidence,
+# facts, action and SQL. Without per-node actuals (--analyze-rate 0):
+# ClickHouse's report does not sum them per plan yet.
+my $repo = QprofCollectorTest::repo_dir();
+my ($bout, $berr) = ('', '');
+IPC::Run::run(
+    [ 'g++', '-O1', '-std=c++17', "-I$repo/collector/build",
+        "-I$repo/collector/capture", "$repo/tests/bench/synth_capture.cpp",
+        "$repo/collector/build/libcapture.a", '-lprotobuf', '-lzstd',
+        '-lpthread', '-o', "$tmp/synth_capture" ],
+    '>', \$bout, '2>', \$berr, IPC::Run::timeout(600))
+  or BAIL_OUT("cannot build synth_capture: $berr");
+my $synth = "$tmp/synth";
+mkdir $synth;
+IPC::Run::run([ "$tmp/synth_capture", '--out', $synth, '--samples', 60000,
+        '--statements', 200, '--seed', 5, '--analyze-rate', 0 ], '>', \$bout, '2>', \$berr)
+  or BAIL_OUT("synth_capture failed: $berr");
+($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'synth',
+    '--create-schema', $synth);
+is($rc, 0, 'the synthetic capture exported') or diag $err;
+
+my @kinds = qw(missing_index spill storage_reads plan_regression);
+my ($frc, $files, $ferr) = report_json($synth, '--top', 100000);
+is($frc, 0, 'qprof report --json of the synthetic capture') or diag $ferr;
+my ($crc, $fleet, $cerr) = report_json('--clickhouse', $url, '--database', 'synth',
+    '--top', 100000);
+is($crc, 0, 'qprof report --clickhouse --json, every statement listed') or diag $cerr;
+my %files_text = map { ($_->{key} => $_->{text}) } @{ $files->{statements} };
+my %fleet_text = map { ($_->{key} => $_->{text}) } @{ $fleet->{statements} };
+my %wanted = map { ($_ => 1) } @kinds;
+my @want = map { catalog_insight($_, \%files_text) } grep { $wanted{ $_->{kind} } } @{ $files->{insights} };
+my @got = map { catalog_insight($_, \%fleet_text) } grep { $wanted{ $_->{kind} } } @{ $fleet->{insights} };
+my %found = map { ($_->{kind} => 1) } @want;
+is_deeply([ sort keys %found ], [ sort @kinds ], 'the files have an insight of each kind');
+ok(scalar(grep { $_->{kind} eq 'storage_reads' && grep { /dead rows; shared_buffers/ } @{ $_->{evidence} } } @want),
+    'a storage read names its table from the catalog');
+ok(scalar(grep { $_->{kind} eq 'missing_index' && grep { /indexes: .* \(catalog snapshot\)/ } @{ $_->{evidence} } } @want),
+    "a missing index names the table's indexes from the catalog");
+is(scalar @got, scalar @want, 'as many from ClickHouse');
+for my $i (0 .. $#want)
+{
+    is_deeply($got[$i], $want[$i], "insight $i ($want[$i]{kind}): as the report of the files says it");
+}
+
+# An insight as both reports should say it: statements by their text,
+# plans counted, numbers to 6 digits.
+sub catalog_insight
+{
+    my ($in, $text_of) = @_;
+    return {
+        (map { ($_ => $in->{$_}) } qw(kind title severity route table columns evidence action sql)),
+        db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
+        statement => $text_of->{ $in->{statement} },
+        facts => { map { ($_ => $in->{facts}{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $in->{facts}{$_})
+                      : $in->{facts}{$_}) } keys %{ $in->{facts} } },
+        plans => scalar @{ $in->{plans} },
+    };
+}
 
 done_testing();
