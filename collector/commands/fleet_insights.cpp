@@ -1,5 +1,6 @@
 #include "fleet_insights.h"
 #include "fleet_plan_changes.h"
+#include "fleet_plan_nodes.h"
 #include "insight_rules.h"
 #include "plan_tree.h"
 
@@ -36,17 +37,21 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
         const FleetCatalog &fc = r.catalogs[static_cast<size_t>(c)];
         return InsightCatalog{&fc.snapshot, &fc.settings};
     };
-    /* each plan's tree, parsed once (no per-node actuals yet) */
+    /* each plan's tree with its per-node actuals, made once */
+    std::vector<std::vector<std::vector<NodeTotals>>> nodes(
+        r.statements.size());
     std::vector<std::vector<PlanTree>> trees(r.statements.size());
     auto insight_plans = [&](uint32_t i) {
         const FleetStatement &s = r.statements[i];
         if (trees[i].empty())
-            for (const FleetPlan &p : s.plans)
-                trees[i].push_back(parse_plan_json(p.json));
+            for (const FleetPlan &p : s.plans) {
+                nodes[i].push_back(fleet_node_totals(p));
+                trees[i].push_back(fleet_plan_tree(p, nodes[i].back()));
+            }
         std::vector<InsightPlan> plans;
         for (size_t p = 0; p < s.plans.size(); ++p)
             plans.push_back({static_cast<uint32_t>(first_key[i] - 1 + p),
-                             &trees[i][p], nullptr, s.plans[p].total_ns});
+                             &trees[i][p], &nodes[i][p], s.plans[p].total_ns});
         return plans;
     };
     std::vector<Insight> out;

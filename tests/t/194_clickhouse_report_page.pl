@@ -14,8 +14,8 @@
 # those of the report of the files, in the same order, with the same
 # titles, time, evidence, action and facts, and the page shows them; so
 # are those the catalog snapshots decide (the missing index, the spill, the
-# index the plan change lost), but for the rows the missing index's scan
-# removes, from per-node actuals in the files. The plan trees with their
+# index the plan change lost; the rows the missing index's scan removed,
+# from the per-node actuals). The plan trees with their
 # nodes' actuals and the latency histogram of the statement whose plan
 # changed are drawn as on the page of the files (every node's line, every
 # bar).
@@ -133,22 +133,10 @@ sub insight_of
 {
     my ($in, $text_of) = @_;
     my %facts = %{ $in->{facts} };
-    my @evidence = @{ $in->{evidence} };
-    my $title = $in->{title};
-    if ($in->{kind} eq 'missing_index')
-    {
-        # the rows the scan removes: from per-node actuals in the files,
-        # which ClickHouse does not sum per plan yet (estimated there)
-        delete @facts{qw(rows_removed_per_execution rows_kept_per_execution)};
-        @evidence = grep { !/^Seq Scan on / } @evidence;
-        $title =~ s/ keeps .* rows: no index$//;
-    }
     return {
-        (map { ($_ => $in->{$_}) } qw(kind severity route table columns action sql)),
-        title => $title,
+        (map { ($_ => $in->{$_}) } qw(kind title severity route table columns evidence action sql)),
         db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
         statement => $text_of->{ $in->{statement} },
-        evidence => \@evidence,
         facts => { map { ($_ => ref $facts{$_} ? $facts{$_}
                       : $facts{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $facts{$_})
                       : $facts{$_}) } keys %facts },
@@ -175,6 +163,9 @@ is_deeply([ @$missing{qw(table columns route sql)} ],
     'the missing index: its table, column, route and CREATE INDEX');
 ok(scalar(grep { /^public.orders: .* rows, .*; indexes: orders_pkey \(id\) \(catalog snapshot\)$/ } @{ $missing->{evidence} }),
     "and the table's size and indexes from the catalog snapshot");
+ok(scalar(grep { /^Seq Scan on public.orders with Filter: .* removes [0-9,]+ rows and keeps [0-9,]+ per execution \(per-node actuals of [0-9,]+ executions\)$/ }
+          @{ $missing->{evidence} }),
+    'and the rows its scan removed, from the per-node actuals');
 my ($regression) = grep { $_->{kind} eq 'plan_regression' } @want;
 # (a Bitmap Index Scan has no relation of its own: the rule writes no
 # CREATE INDEX for it)
@@ -191,9 +182,7 @@ sub insight_lines
 {
     my ($text, $kinds) = @_;
     my ($section) = $text =~ /^What to do first[^\n]*\n-+\n(.*?)(?:\n\n|\z)/ms;
-    # a missing index's rows: from per-node actuals in the files only
-    return [ map { $_->[2] =~ s/ keeps .*// if $_->[0] eq 'missing_index'; $_ }
-          grep { $kinds->{ $_->[0] } }
+    return [ grep { $kinds->{ $_->[0] } }
           map { /^\s*\d+\. \[(\w+), ([^\]]+)\] (.*)$/ ? [ $1, $2, $3 ] : () }
           split /\n/, $section // '' ];
 }

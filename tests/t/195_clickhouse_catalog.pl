@@ -238,8 +238,9 @@ $node->stop;
 # listed, `qprof report --clickhouse` finds the
 # missing indexes, spills, storage reads and plan regressions the report
 # of the files finds, in the same order, with the same titles, evidence,
-# facts, action and SQL. Without per-node actuals (--analyze-rate 0):
-# ClickHouse's report does not sum them per plan yet.
+# facts, action and SQL (with the per-node actuals of 1% of the
+# executions: the rows a scan removed, the node that spilled, the relation
+# that read most).
 my $repo = QprofCollectorTest::repo_dir();
 my ($bout, $berr) = ('', '');
 IPC::Run::run(
@@ -252,7 +253,7 @@ IPC::Run::run(
 my $synth = "$tmp/synth";
 mkdir $synth;
 IPC::Run::run([ "$tmp/synth_capture", '--out', $synth, '--samples', 60000,
-        '--statements', 200, '--seed', 5, '--analyze-rate', 0 ], '>', \$bout, '2>', \$berr)
+        '--statements', 200, '--seed', 5 ], '>', \$bout, '2>', \$berr)
   or BAIL_OUT("synth_capture failed: $berr");
 ($rc, $out, $err) = run_qprof('export', '--clickhouse', $url, '--database', 'synth',
     '--create-schema', $synth);
@@ -275,6 +276,10 @@ ok(scalar(grep { $_->{kind} eq 'storage_reads' && grep { /dead rows; shared_buff
     'a storage read names its table from the catalog');
 ok(scalar(grep { $_->{kind} eq 'missing_index' && grep { /indexes: .* \(catalog snapshot\)/ } @{ $_->{evidence} } } @want),
     "a missing index names the table's indexes from the catalog");
+ok(scalar(grep { $_->{kind} eq 'missing_index' && grep { /\(per-node actuals of [0-9,]+ executions\)$/ } @{ $_->{evidence} } } @want),
+    "a missing index's rows from the per-node actuals");
+ok(scalar(grep { $_->{kind} eq 'missing_index' && grep { / is estimated to remove / } @{ $_->{evidence} } } @want),
+    "another's estimated, without them");
 is(scalar @got, scalar @want, 'as many from ClickHouse');
 for my $i (0 .. $#want)
 {
