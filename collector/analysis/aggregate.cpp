@@ -1,5 +1,7 @@
 #include "aggregate.h"
 
+#include <algorithm>
+
 namespace qprof {
 
 namespace {
@@ -12,16 +14,46 @@ constexpr double Aggregate::*kKernelSumFields[kKernelSums] = {
     QPROF_KERNEL_SUMS(QPROF_MEMBER)};
 #undef QPROF_MEMBER
 
+/* The slot of a measure in ExecutionView::hot, or -1. */
+#define QPROF_MEMBER(name) &Aggregate::name,
+constexpr double Aggregate::*kHotSumFields[kHotSums] = {
+    QPROF_HOT_SUMS(QPROF_MEMBER)};
+#undef QPROF_MEMBER
+constexpr int hot_slot_of(double Aggregate::*field) {
+    for (size_t i = 0; i < kHotSums; ++i)
+        if (kHotSumFields[i] == field)
+            return static_cast<int>(i);
+    return -1;
+}
+constexpr bool hot_sums_are_listed() {
+    for (double Aggregate::*hot : kHotSumFields) {
+        bool listed = false;
+        for (double Aggregate::*field : kSampleSumFields)
+            listed = listed || field == hot;
+        for (double Aggregate::*field : kKernelSumFields)
+            listed = listed || field == hot;
+        if (!listed)
+            return false;
+    }
+    return true;
+}
+static_assert(hot_sums_are_listed(),
+              "a measure of QPROF_HOT_SUMS is in neither list");
+
 } // namespace
 
 void ExecutionView::set_sums() {
     const SampleFields &s = *sample;
     size_t n = 0;
     double Aggregate::*const *field = kSampleSumFields;
-    /* a zero is not kept: adding it would change no sum (they start at
-     * +0, and a nonzero measure never makes one -0) */
+    std::fill(hot, hot + kHotSums, 0.0); /* the kernel's, without them */
+    /* a zero is not kept among the others: adding it would change no
+     * sum (they start at +0, and a nonzero measure never makes one -0) */
 #define QPROF_SET(name, expr, json, divisor)                                   \
-    if (auto v = (expr)) {                                                     \
+    if constexpr (constexpr int slot = hot_slot_of(&Aggregate::name);          \
+                  slot >= 0) {                                                 \
+        hot[slot] = weight * static_cast<double>(expr);                        \
+    } else if (auto v = (expr)) {                                              \
         measure[n] = *field;                                                   \
         value[n++] = weight * static_cast<double>(v);                          \
     }                                                                          \
@@ -57,6 +89,9 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
                               w * static_cast<double>(e.db_time_ns));
     if (e.has_kernel)
         ++kernel_executions;
+#define QPROF_ADD_HOT(name) name += e.hot[kHot_##name];
+    QPROF_HOT_SUMS(QPROF_ADD_HOT)
+#undef QPROF_ADD_HOT
     for (size_t i = 0; i < e.measures; ++i)
         this->*e.measure[i] += e.value[i];
     if (e.error)

@@ -52,6 +52,22 @@ constexpr size_t kSampleSums = 0 QPROF_SAMPLE_SUMS(QPROF_COUNT);
 constexpr size_t kKernelSums = 0 QPROF_KERNEL_SUMS(QPROF_COUNT);
 #undef QPROF_COUNT
 
+/* X(name): the measures of both lists that most executions have, in
+ * their order in Aggregate (one cache line). Every aggregate adds all of
+ * them, zeros included, as one run of additions with no lookup; the
+ * others only when not zero. Adding a zero changes no sum (they start at
+ * +0, and no measure is negative), so the sums are the same either way. */
+#define QPROF_HOT_SUMS(X)                                                      \
+    X(plan_ns)                                                                 \
+    X(rows)                                                                    \
+    X(shared_blks_hit)                                                         \
+    X(oncpu_ns) X(other_wait_ns) X(io_wait_ns) X(shared_blks_read)             \
+        X(blk_read_time_ns)
+/* Their places in ExecutionView::hot: kHot_plan_ns... */
+#define QPROF_HOT_SLOT(name) kHot_##name,
+enum HotSum : size_t { QPROF_HOT_SUMS(QPROF_HOT_SLOT) kHotSums };
+#undef QPROF_HOT_SLOT
+
 struct Aggregate;
 
 /* One execution as every aggregate it counts in sees it (computed once). */
@@ -63,10 +79,11 @@ struct ExecutionView {
     int64_t interval;    /* TimeGrid::interval_of(start) */
     bool error;
     bool has_kernel;
-    /* the measures of both lists this execution has (not zero), weighted,
-     * and where each is summed: an aggregate adds only these (most
-     * executions have a few of them, and a sum that stays zero is never
-     * written) */
+    /* the measures of QPROF_HOT_SUMS, weighted (zero when absent) */
+    double hot[kHotSums];
+    /* the other measures this execution has (not zero), weighted, and
+     * where each is summed: an aggregate adds only these (most executions
+     * have none, and a sum that stays zero is never written) */
     size_t measures;
     double Aggregate::*measure[kSampleSums + kKernelSums];
     double value[kSampleSums + kKernelSums];
@@ -89,7 +106,7 @@ struct alignas(64) Aggregate {
     uint64_t kernel_executions = 0;
     LatencyHistogram latency;
     TimeSeries db_time_ns_series;
-    /* on most executions */
+    /* on most executions: QPROF_HOT_SUMS */
     double plan_ns = 0, rows = 0, shared_blks_hit = 0, oncpu_ns = 0,
            other_wait_ns = 0, io_wait_ns = 0, shared_blks_read = 0,
            blk_read_time_ns = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace qprof {
 
@@ -82,18 +83,55 @@ double LatencyHistogram::quantile_ns(double q) const {
     return static_cast<double>(max_ns_);
 }
 
+namespace {
+
+constexpr double kCoarseBoundsMs[] = {
+    0.01, 0.02, 0.05, 0.1, 0.2,  0.5,  1,    2,     5,     10,   20,
+    50,   100,  200,  500, 1000, 2000, 5000, 10000, 30000, 60000};
+constexpr size_t kCoarseBounds = std::size(kCoarseBoundsMs);
+
+/* The coarse bucket of `ns` as the bounds in ms define it: the first
+ * bound not below ns / 1e6. */
+uint32_t coarse_bucket_by_ms(uint64_t ns) {
+    double ms = static_cast<double>(ns) / 1e6;
+    return static_cast<uint32_t>(std::lower_bound(std::begin(kCoarseBoundsMs),
+                                                  std::end(kCoarseBoundsMs),
+                                                  ms) -
+                                 std::begin(kCoarseBoundsMs));
+}
+
+/* The same bounds in ns: the largest ns in each bucket, found with
+ * coarse_bucket_by_ms itself (ns / 1e6 never decreases as ns grows, so
+ * a bucket is a range of ns), so that a value's bucket is found by
+ * comparing integers, with no division, and is the same. */
+struct CoarseBoundsNs {
+    uint64_t last_ns[kCoarseBounds];
+    CoarseBoundsNs() {
+        for (size_t i = 0; i < kCoarseBounds; ++i) {
+            uint64_t ns =
+                static_cast<uint64_t>(std::llround(kCoarseBoundsMs[i] * 1e6));
+            while (coarse_bucket_by_ms(ns) > i)
+                --ns;
+            while (coarse_bucket_by_ms(ns + 1) <= i)
+                ++ns;
+            last_ns[i] = ns;
+        }
+    }
+};
+const CoarseBoundsNs kCoarseBoundsNs;
+
+} // namespace
+
 const std::vector<double> &LatencyHistogram::coarse_bounds_ms() {
-    static const std::vector<double> bounds = {
-        0.01, 0.02, 0.05, 0.1, 0.2,  0.5,  1,    2,     5,     10,   20,
-        50,   100,  200,  500, 1000, 2000, 5000, 10000, 30000, 60000};
+    static const std::vector<double> bounds(std::begin(kCoarseBoundsMs),
+                                            std::end(kCoarseBoundsMs));
     return bounds;
 }
 
 uint32_t LatencyHistogram::coarse_bucket_of(uint64_t ns) {
-    const std::vector<double> &bounds = coarse_bounds_ms();
-    double ms = static_cast<double>(ns) / 1e6;
+    const uint64_t *last = kCoarseBoundsNs.last_ns;
     return static_cast<uint32_t>(
-        std::lower_bound(bounds.begin(), bounds.end(), ms) - bounds.begin());
+        std::lower_bound(last, last + kCoarseBounds, ns) - last);
 }
 
 std::vector<uint64_t> LatencyHistogram::coarse_counts() const {

@@ -13,21 +13,31 @@ int64_t shift_down(int64_t a, uint32_t s) {
 
 } // namespace
 
-int64_t TimeGrid::interval_of(int64_t unix_us) {
+int64_t TimeGrid::interval_of_new(int64_t unix_us) {
     int64_t at = unix_us >= 0 ? unix_us / width_us() : -1;
     if (!any_) {
         any_ = true;
         first_ = last_ = at;
-        return at;
+    } else {
+        while (std::max(last_, at) - std::min(first_, at) + 1 > kMaxIntervals) {
+            ++shift_;
+            first_ = shift_down(first_, 1);
+            last_ = shift_down(last_, 1);
+            at = shift_down(at, 1);
+        }
+        first_ = std::min(first_, at);
+        last_ = std::max(last_, at);
     }
-    while (std::max(last_, at) - std::min(first_, at) + 1 > kMaxIntervals) {
-        ++shift_;
-        first_ = shift_down(first_, 1);
-        last_ = shift_down(last_, 1);
-        at = shift_down(at, 1);
-    }
-    first_ = std::min(first_, at);
-    last_ = std::max(last_, at);
+    /* the times of `at` (none for the interval before time 0), for the
+     * next call: within them it is `at` until the grid widens, and only
+     * this function widens it */
+    int64_t from = 0, to = 0;
+    if (at < 0 || __builtin_mul_overflow(at, width_us(), &from) ||
+        __builtin_add_overflow(from, width_us(), &to))
+        from = to = 0;
+    last_at_ = at;
+    last_from_us_ = from;
+    last_to_us_ = to;
     return at;
 }
 

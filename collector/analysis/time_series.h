@@ -20,7 +20,13 @@ class TimeGrid {
 
     /* The interval of `unix_us` at the current width; widens the grid
      * when the capture would span too many. */
-    int64_t interval_of(int64_t unix_us);
+    int64_t interval_of(int64_t unix_us) {
+        /* inline for the interval of the previous call (samples come in
+         * time order, many to an interval): no division */
+        if (unix_us >= last_from_us_ && unix_us < last_to_us_)
+            return last_at_;
+        return interval_of_new(unix_us);
+    }
 
     uint32_t shift() const { return shift_; }
     int64_t width_us() const { return kBaseWidthUs << shift_; }
@@ -32,7 +38,11 @@ class TimeGrid {
 
   private:
     static constexpr int64_t kBaseWidthUs = 1000000;
+    /* interval_of() outside the interval of its previous call */
+    int64_t interval_of_new(int64_t unix_us);
     uint32_t shift_ = 0;
+    /* the previous call's interval at the current width, and its times */
+    int64_t last_at_ = 0, last_from_us_ = 0, last_to_us_ = 0;
     bool any_ = false;
     int64_t first_ = 0, last_ = 0; /* at the current width */
 };
