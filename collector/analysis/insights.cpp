@@ -22,39 +22,11 @@ namespace {
 constexpr double kEstimateFactor = 10;
 /* ...on a node with at least this many rows, actual or estimated */
 constexpr double kEstimateMinRows = 1000;
-/* A statement whose kernel time is at least this share waiting. */
-constexpr double kDominantShare = kStorageDominantShare;
 
 std::string format(const char *fmt, double value) {
     char buf[64];
     snprintf(buf, sizeof buf, fmt, value);
     return buf;
-}
-
-/* The next step of a statement waiting off the CPU, by its main wait
- * (main_wait_of; "" without the wait split). */
-std::string wait_bound_action(const std::string &cause) {
-    if (cause.compare(0, 8, "Timeout:") == 0)
-        return "It sleeps or waits for a timeout (" + cause +
-               ": pg_sleep, a lock or statement timeout's delay, "
-               "VACUUM's cost delay): check that the wait is meant, and "
-               "move it out of the database where it holds a connection.";
-    if (cause.compare(0, 7, "Client:") == 0)
-        return "It waits for the client (" + cause +
-               "): the application is slow to send the next data or read "
-               "the results, or the network is; look at the application "
-               "side of this statement.";
-    if (cause.compare(0, 4, "IPC:") == 0)
-        return "It waits for other server processes (" + cause +
-               ": parallel workers, replication, a synchronous standby): "
-               "see the event in the documentation's wait event table.";
-    if (cause == "no wait event")
-        return "It is off the CPU with no wait event reported: page faults "
-               "(memory pressure, a large working set) or a wait "
-               "PostgreSQL does not report (an extension's).";
-    return "It waits for something other than the CPU or storage: locks "
-           "held by other sessions, the client, or sleeps. Look at pg_locks "
-           "and wait_event while it runs.";
 }
 
 class InsightFinder {
@@ -321,46 +293,18 @@ class InsightFinder {
             const Aggregate &g = st.all;
             if (g.kernel_executions == 0 || !matters(g.total_ns))
                 continue;
-            double kernel_ns = g.oncpu_ns + g.io_wait_ns + g.other_wait_ns;
-            if (kernel_ns <= 0)
-                continue;
-            double io = g.io_wait_ns / kernel_ns;
-            double other = g.other_wait_ns / kernel_ns;
-            if (io < kDominantShare && other < kDominantShare)
-                continue;
-            bool is_io = io >= kDominantShare;
-            if (is_io && g.shared_blks_read > 0)
-                continue; /* told as storage_reads */
-            if (!is_io && waits_told_by_wait_insight(a_, stmt))
+            KernelFacts k{g.executions,    g.kernel_executions,
+                          g.oncpu_ns,      g.io_wait_ns,
+                          g.other_wait_ns, g.shared_blks_read};
+            KernelBound bound = kernel_bound(k);
+            if (bound == KernelBound::none ||
+                (bound == KernelBound::wait &&
+                 waits_told_by_wait_insight(a_, stmt)))
                 continue; /* told as lock_wait, lwlock_wait, cpu_saturation */
             const WaitTotals *split = g.waits.totals();
-            std::string cause = split ? main_wait_of(*split) : "";
-            Insight in;
-            in.kind = is_io ? "io_bound" : "wait_bound";
-            double scale = static_cast<double>(g.executions) /
-                           static_cast<double>(g.kernel_executions);
-            in.db_time_ns = (is_io ? g.io_wait_ns : g.other_wait_ns) * scale;
+            Insight in = kernel_bound_insight(
+                subject(stmt), k, bound, split ? main_wait_of(*split) : "");
             in.plans = st.plans;
-            common(in, stmt);
-            in.title = std::string(is_io ? "I/O wait" : "Waiting off CPU") +
-                       " is " + human_percent(is_io ? io : other) +
-                       " of its time (kernel facts)" +
-                       (cause.empty() ? "" : ", mostly " + cause);
-            in.evidence.push_back(
-                "on CPU " + human_ms(g.oncpu_ns / 1e6) + ", I/O wait " +
-                human_ms(g.io_wait_ns / 1e6) + ", other waits " +
-                human_ms(g.other_wait_ns / 1e6) + " over " +
-                human_count(static_cast<double>(g.kernel_executions)) +
-                " executions with kernel facts");
-            in.action = is_io ? "It waits for files other than table reads "
-                                "(WAL flushes, temporary files): check "
-                                "commit frequency and temporary file use."
-                              : wait_bound_action(cause);
-            in.fact("oncpu_ms", g.oncpu_ns / 1e6);
-            in.fact("io_wait_ms", g.io_wait_ns / 1e6);
-            in.fact("other_wait_ms", g.other_wait_ns / 1e6);
-            if (!cause.empty())
-                in.fact("main_wait", cause);
             a_.insights.push_back(std::move(in));
         }
     }

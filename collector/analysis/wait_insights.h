@@ -1,19 +1,18 @@
 /*
  * wait_insights.h — the insights drawn from where execution time went
- * (wait_breakdown.h, issue 29): executions waiting for a CPU (the server
- * needs more CPU or less work), statements waiting on heavyweight locks
- * (with the statements that may hold them, lock_windows.h) and on
+ * (wait_breakdown.h, issue 29), their inputs taken from the Profile and
+ * decided by wait_insight_rules.h: executions waiting for a CPU (the
+ * server needs more CPU or less work), statements waiting on heavyweight
+ * locks (with the statements that may hold them, lock_windows.h) and on
  * PostgreSQL's internal locks (LWLocks). Ranked with the others by the
  * database time each explains.
  */
 #pragma once
 
 #include "analysis.h"
+#include "wait_insight_rules.h"
 
 namespace qprof {
-
-/* Below this share of their elapsed time, waits make no insight. */
-constexpr double kWaitInsightShare = 0.1;
 
 /* Appends the wait insights to analysis.insights. */
 void find_wait_insights(Analysis &analysis);
@@ -22,9 +21,5 @@ void find_wait_insights(Analysis &analysis);
  * LWLock waits, or the run queue when the CPU insight was found), so that
  * the generic "waiting off CPU" one is not told twice. */
 bool waits_told_by_wait_insight(const Analysis &analysis, uint32_t statement);
-
-/* The largest part of a statement's off-CPU time ("run queue",
- * "Lock:transactionid", "Timeout:PgSleep", "no wait event"...), or "". */
-std::string main_wait_of(const WaitTotals &totals);
 
 } // namespace qprof

@@ -1,6 +1,7 @@
 #include "fleet_insights.h"
 #include "fleet_plan_changes.h"
 #include "fleet_plan_nodes.h"
+#include "fleet_wait_insights.h"
 #include "insight_rules.h"
 #include "plan_tree.h"
 
@@ -153,6 +154,7 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
         in.plans = plans_of(i);
         out.push_back(std::move(in));
     }
+    add_fleet_wait_insights(r, out);
     rank_insights(out);
     return out;
 }

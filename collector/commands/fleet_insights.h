@@ -17,7 +17,8 @@ namespace qprof {
  * of the plans of the statements listed, their spills and storage reads
  * (with the catalog snapshot of their database and its settings), the
  * N+1 statements, the plan regressions of the plan changes (and the index
- * the faster plan used, dropped since), the error rates. Plans are
+ * the faster plan used, dropped since), the error rates, the wait
+ * insights (fleet_wait_insights.h). Plans are
  * numbered as keyed (p1 is 0). */
 std::vector<Insight> fleet_insights(const FleetReport &r);
 

@@ -8,6 +8,7 @@
 #include "analysis.h"
 #include "capture_format.h"
 #include "fleet_json.h"
+#include "fleet_lock_windows.h"
 #include "fleet_text.h"
 #include "html_report.h"
 #include "insight_rules.h"
@@ -16,6 +17,7 @@
 #include "report_json.h"
 #include "report_selection.h"
 #include "time_series.h"
+#include "wait_insight_rules.h"
 
 #include <cstdio>
 
@@ -49,9 +51,15 @@ int report_from_clickhouse(const std::string &url, const std::string &database,
     asked.error_rate_min_errors = kErrorRateMinErrors;
     asked.error_rate_min_share = kErrorRateMinShare;
     asked.routes_per_statement = kTopPerGroup;
+    asked.wait_insight_share = kWaitInsightShare;
+    asked.min_insight_share = kMinInsightShare;
+    asked.dominant_share = kWaitDominantShare;
+    asked.wait_listed = kWaitStatementsListed;
+    FleetLockWindows windows;
+    FleetLockWindowSpec locks = windows.spec();
     bool document = json || !html.empty();
     FleetReport report =
-        query_fleet_report(client, asked, document ? &spec : nullptr);
+        query_fleet_report(client, asked, document ? &spec : nullptr, &locks);
     std::string out;
     if (document)
         out = fleet_json(report, client.where(), filters.top);

@@ -18,9 +18,9 @@ namespace qprof::fleet {
 class FleetQueries {
   public:
     FleetQueries(const ClickHouseClient &client, FleetFilters &filters,
-                 const TimelineSpec *timeline)
-        : c_(client), f_(filters), timeline_(timeline), db_(client.database()) {
-    }
+                 const TimelineSpec *timeline, const FleetLockWindowSpec *locks)
+        : c_(client), f_(filters), timeline_(timeline), locks_(locks),
+          db_(client.database()) {}
 
     FleetReport run();
 
@@ -75,6 +75,7 @@ class FleetQueries {
     static std::string waits_sql();
     static std::string waits_names();
     static void set_waits(const std::string *f, FleetWaits &w);
+    void total_waits();
     void waits();
 
     /* the catalog snapshots and what their insights weigh
@@ -82,12 +83,18 @@ class FleetQueries {
     void catalog_sums();
     void catalogs();
 
+    /* the statements of the wait insights (fleet_wait_statements.cpp) */
+    void waiting_statements();
+    void add_unlisted(const Rows &keyed);
+    void lock_windows();
+
     /* the time series (fleet_timeline.cpp) */
     void timeline();
 
     const ClickHouseClient &c_;
     FleetFilters &f_;
     const TimelineSpec *timeline_;
+    const FleetLockWindowSpec *locks_;
     int64_t last_start_us_ = 0;
     std::string db_;
     std::vector<std::string> server_ids_;

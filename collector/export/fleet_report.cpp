@@ -18,6 +18,9 @@ FleetReport FleetQueries::run() {
     requests();
     changed_plans();
     failing_statements();
+    total_waits();
+    waiting_statements();
+    lock_windows();
     plans();
     plan_nodes();
     statement_routes_and_errors();
@@ -518,8 +521,9 @@ namespace qprof {
 
 FleetReport query_fleet_report(const ClickHouseClient &client,
                                FleetFilters filters,
-                               const TimelineSpec *timeline) {
-    return fleet::FleetQueries(client, filters, timeline).run();
+                               const TimelineSpec *timeline,
+                               const FleetLockWindowSpec *locks) {
+    return fleet::FleetQueries(client, filters, timeline, locks).run();
 }
 
 } // namespace qprof

@@ -41,6 +41,13 @@ struct FleetFilters {
     double error_rate_min_errors = 5, error_rate_min_share = 0.05;
     /* a statement's routes listed (the report's kTopPerGroup) */
     size_t routes_per_statement = 5;
+    /* the wait insights' thresholds (the report's kWaitInsightShare,
+     * kMinInsightShare, kWaitDominantShare): the statements whose waits
+     * would make one are listed, and so are the first `wait_listed` by CPU
+     * and by run queue when the run queue would make one */
+    double wait_insight_share = 0.1, min_insight_share = 0.002,
+           dominant_share = 0.5;
+    size_t wait_listed = 3;
 };
 
 struct FleetServer {
@@ -70,6 +77,13 @@ struct FleetWaits {
     /* the kernel's events (sampled waits have none), largest first */
     std::vector<FleetWaitEvent> events;
     double other_events_ns = 0, other_events_count = 0;
+};
+
+/* A statement that may hold the locks another waited for. */
+struct FleetLockHolder {
+    uint32_t statement = 0; /* index in FleetReport::statements */
+    double waits = 0;       /* of the waiter's, weighted */
+    uint64_t order = 0;     /* the statement's first execution with waits */
 };
 
 /* One node of a plan, its actuals summed over the plan's EXPLAIN ANALYZEd
@@ -147,6 +161,11 @@ struct FleetStatement {
     double shared_blks_hit = 0, blk_read_time_ns = 0, temp_blks_written = 0,
            max_temp_blks_written = 0;
     int catalog = -1; /* its database's in FleetReport::catalogs, or -1 */
+    /* its Lock waits matched by the lock windows (when the report has
+     * them, FleetReport::lock_windows), those with a candidate holder,
+     * and its first holders (FleetLockWindowSpec::holders_listed) */
+    double lock_matched_waits = 0, lock_waits_with_holders = 0;
+    std::vector<FleetLockHolder> lock_holders;
 };
 
 /* A database's catalog snapshot as of the report's period (its newest up
@@ -233,6 +252,37 @@ struct FleetTimeline {
     std::vector<std::vector<double>> heatmap;
 };
 
+/* The lock windows (analysis/lock_windows.h), computed by the caller from
+ * the executions with waits, which ClickHouse gives in the capture's order
+ * (server, epoch, seq), `rows_per_query` at a time; servers and
+ * statements are numbered as they first come. */
+struct FleetExecution {
+    uint32_t server = 0, dbid = 0, statement = 0;
+    int32_t pid = 0;
+    int64_t start_unix_us = 0, end_unix_us = 0;
+    double weight = 1;
+    bool takes_row_locks = false; /* INSERT ... or SELECT writing WAL */
+    uint64_t lock_wait_ns = 0;    /* the Lock class's time */
+};
+struct FleetLockPair {
+    uint32_t waiter = 0, holder = 0; /* statements, numbered */
+    double waits = 0;
+};
+struct FleetLockWaiter {
+    uint32_t statement = 0;
+    double waits = 0, waits_with_holders = 0;
+};
+struct FleetLockWindowSpec {
+    std::function<void(const FleetExecution &)> add;
+    std::function<void(std::vector<FleetLockWaiter> &,
+                       std::vector<FleetLockPair> &)>
+        finish;
+    size_t holders_listed = 3;
+    size_t rows_per_query = 100000;
+    /* statements numbered at most: past them, no lock windows */
+    size_t max_statements = 1u << 20;
+};
+
 struct FleetReport {
     std::vector<FleetServer> servers;
     /* top-level executions */
@@ -265,6 +315,11 @@ struct FleetReport {
     std::vector<uint32_t> kernel_statements; /* top with kernel facts */
     /* the catalog snapshots of the listed statements' databases */
     std::vector<FleetCatalog> catalogs;
+    /* the CPU time of every execution with the wait split (nested ones
+     * too), when the run queue may make an insight */
+    double statements_oncpu_ns = 0;
+    /* the lock windows were computed (the statements' lock_holders) */
+    bool lock_windows = false;
     FleetTimeline timeline; /* empty without a TimelineSpec */
 };
 
@@ -273,6 +328,7 @@ struct FleetReport {
  * bad group_by. */
 FleetReport query_fleet_report(const ClickHouseClient &client,
                                FleetFilters filters,
-                               const TimelineSpec *timeline = nullptr);
+                               const TimelineSpec *timeline = nullptr,
+                               const FleetLockWindowSpec *locks = nullptr);
 
 } // namespace qprof

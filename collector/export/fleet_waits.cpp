@@ -76,15 +76,20 @@ void FleetQueries::set_waits(const std::string *f, FleetWaits &w) {
     }
 }
 
-/* The top-level executions' waits, and the kernel's wait events of
- * the total, the statements listed and the groups shown. */
-void FleetQueries::waits() {
+/* The top-level executions' waits. */
+void FleetQueries::total_waits() {
     Rows rows =
         c_.select("SELECT " + waits_sql() + " FROM " + table("samples") +
                   " FINAL" + where_and("toplevel = 1"));
     check_columns(rows, kWaitColumns, "waits");
     if (!rows.empty())
         set_waits(rows[0].data(), r_.waits);
+}
+
+/* The kernel's wait events of the total, the statements listed and the
+ * groups shown. */
+void FleetQueries::waits() {
+    Rows rows;
     if (r_.waits.executions == r_.waits.sampled_executions)
         return; /* no kernel split: no events */
     /* the events of the executions with the kernel's split (rows of an

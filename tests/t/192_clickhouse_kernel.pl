@@ -12,7 +12,12 @@
 # the same rows of kernel facts by statement and by route as the report of
 # the files. So are where the time went (the kernel's wait split: CPU, run
 # queue, classes and events; in all, per statement and per route, in the
-# JSON and the terminal), and the JSON's time series and heatmap.
+# JSON and the terminal), and the JSON's time series and heatmap. So are
+# the wait insights (CPU saturation, the lock wait with the statement that
+# held the lock, the LWLock waits on WAL, the reads waiting on I/O, the
+# sleep): the same insights in the same order, with the same title, time,
+# evidence and facts, in the JSON and the terminal, and with a small --top
+# (the statements they name are then added to those listed).
 use strict;
 use warnings;
 use FindBin;
@@ -143,6 +148,70 @@ ok((grep { $_->{name} =~ /transactionid/ && $_->{ms} > 400 }
     'the report names the lock wait')
   or diag explain $doc->{summary}{kernel}{waits}{events};
 
+
+# The wait insights: those of the report of the files, in order.
+my %wait_kinds =
+  map { ($_ => 1) } qw(cpu_saturation lock_wait lwlock_wait io_bound wait_bound);
+sub wait_insights
+{
+    my ($report, $id_of, $with_related) = @_;
+    my @out;
+    for my $in (grep { $wait_kinds{ $_->{kind} } } @{ $report->{insights} })
+    {
+        my %facts = map {
+            my $v = $in->{facts}{$_};
+            ($_ => $v =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $v) : $v)
+        } keys %{ $in->{facts} };
+        push @out,
+          {
+            kind => $in->{kind},
+            title => $in->{title},
+            db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
+            severity => $in->{severity},
+            statement => defined $in->{statement} ? $id_of->{ $in->{statement} } : undef,
+            route => $in->{route},
+            evidence => $in->{evidence},
+            action => $in->{action},
+            facts => \%facts,
+            plans => scalar @{ $in->{plans} },
+            $with_related
+            ? (related => [ map { $id_of->{$_} } @{ $in->{related_statements} } ])
+            : (),
+          };
+    }
+    return \@out;
+}
+my %files_id = map {
+    ($_->{key} => "$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}")
+} @{ $doc->{statements} };
+my %fleet_id = map {
+    ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}")
+} @{ $fleet->{statements} };
+my $want_insights = wait_insights($doc, \%files_id, 1);
+is_deeply([ sort map { $_->{kind} } @$want_insights ], [ sort keys %wait_kinds ],
+    'the report of the files has each wait insight');
+my ($files_lock) = grep { $_->{kind} eq 'lock_wait' } @$want_insights;
+ok($files_lock && @{ $files_lock->{related} } == 1
+      && (grep { /^may hold them: UPDATE accounts/ } @{ $files_lock->{evidence} }),
+    'the lock wait names the UPDATE that held the row')
+  or diag explain $files_lock;
+is_deeply(wait_insights($fleet, \%fleet_id, 1), $want_insights,
+    'report --clickhouse: the wait insights of the report of the files, in order');
+
+# With --top 3 the statement burning the CPU second and the lock's holder
+# are not among the top: ClickHouse lists them for the insights.
+($jrc, my $small_doc) = report_json(@captures, '--top', '3');
+($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $url, '--json',
+    '--top', '3');
+is($crc, 0, 'qprof report --clickhouse --json --top 3') or diag $cerr;
+my $small_fleet = decode_json($cout);
+my $small_want = wait_insights($small_doc, {}, 0);
+ok((grep { $_->{kind} eq 'lock_wait' } @$small_want)
+      && (grep { /^burns CPU: INSERT/ } map { @{ $_->{evidence} } } @$small_want),
+    '--top 3: the insights name the holder and the second CPU burner');
+is_deeply(wait_insights($small_fleet, {}, 0), $small_want,
+    '--top 3: the same wait insights from ClickHouse');
+
 # docs/clickhouse-queries.sql's kernel_by_statement, over every day.
 my $sql;
 {
@@ -196,5 +265,19 @@ my (undef, $all_files) = run_qprof('report', '--top', '1000', @captures);
 ok((waits_block($all_files) // '') =~ /Lock/, 'Where the time went: in the report of files');
 is(waits_block($all_terminal), waits_block($all_files),
     'Where the time went: the same from ClickHouse');
+
+# The terminal's wait insights: each one's lines, as the report of the
+# files prints them (numbered among its own).
+sub insight_blocks
+{
+    my ($text) = @_;
+    my ($section) = $text =~ /^What to do first[^\n]*\n-+\n(.*?)(?:\n\n|\z)/ms;
+    my @blocks = split /^\s*\d+\. (?=\[)/m, $section // '';
+    return [ grep { /^\[(\w+),/ && $wait_kinds{$1} } @blocks ];
+}
+my $files_blocks = insight_blocks($all_files);
+is(scalar @$files_blocks, 5, 'the terminal report of the files: the wait insights');
+is_deeply(insight_blocks($all_terminal), $files_blocks,
+    'the terminal report from ClickHouse: the same wait insights');
 
 done_testing();
