@@ -627,13 +627,13 @@ void add_dropped_index(Insight &in, const PlanTree &faster,
         std::vector<std::string> cols;
         for (const FilterColumn &c : filter_columns(n.index_cond, n.alias))
             cols.push_back(quote_ident(c.column));
-        if (!n.relation.empty() && !cols.empty()) {
+        if (!n.index_table.empty() && !cols.empty()) {
             std::string list;
             for (const std::string &c : cols)
                 list += (list.empty() ? "" : ", ") + c;
             in.sql = "CREATE INDEX CONCURRENTLY ON " +
-                     quote_qualified(n.relation) + " (" + list + ");";
-            in.table = n.relation;
+                     quote_qualified(n.index_table) + " (" + list + ");";
+            in.table = n.index_table;
             for (const FilterColumn &c : filter_columns(n.index_cond, n.alias))
                 in.columns.push_back(c.column);
         }

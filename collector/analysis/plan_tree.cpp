@@ -68,20 +68,39 @@ double number_field(const gp::Struct &s, const char *name) {
     return found->second.number_value();
 }
 
-uint32_t add_node(PlanTree &tree, const gp::Struct &plan, int depth) {
+/* `above` is the nearest node above with a relation (schema.name, its
+ * schema alone and its alias): a Bitmap Index Scan names its index and its
+ * condition but not its table, schema or alias, which are those of the
+ * Bitmap Heap Scan above it. */
+struct TableAbove {
+    std::string relation, schema, alias;
+};
+
+uint32_t add_node(PlanTree &tree, const gp::Struct &plan, int depth,
+                  const TableAbove &above) {
     uint32_t at = static_cast<uint32_t>(tree.nodes.size());
     tree.nodes.emplace_back();
+    TableAbove here = above;
     {
         PlanTreeNode &n = tree.nodes.back();
         n.node_type = string_field(plan, "Node Type");
         std::string schema = string_field(plan, "Schema");
         std::string relation = string_field(plan, "Relation Name");
-        if (!relation.empty())
+        if (!relation.empty()) {
             n.relation = schema.empty() ? relation : schema + "." + relation;
+        }
         n.alias = string_field(plan, "Alias");
+        if (!relation.empty())
+            here = {n.relation, schema, n.alias};
         std::string index = string_field(plan, "Index Name");
-        if (!index.empty())
-            n.index = schema.empty() ? index : schema + "." + index;
+        if (!index.empty()) {
+            const std::string &index_schema =
+                relation.empty() ? above.schema : schema;
+            n.index = index_schema.empty() ? index : index_schema + "." + index;
+            n.index_table = relation.empty() ? above.relation : n.relation;
+            if (relation.empty() && n.alias.empty())
+                n.alias = above.alias;
+        }
         n.filter = string_field(plan, "Filter");
         n.index_cond = string_field(plan, "Index Cond");
         n.join_filter = string_field(plan, "Join Filter");
@@ -93,7 +112,7 @@ uint32_t add_node(PlanTree &tree, const gp::Struct &plan, int depth) {
         for (const gp::Value &child : children->second.list_value().values()) {
             if (child.kind_case() != gp::Value::kStructValue)
                 continue;
-            uint32_t c = add_node(tree, child.struct_value(), depth + 1);
+            uint32_t c = add_node(tree, child.struct_value(), depth + 1, here);
             tree.nodes[at].children.push_back(c);
         }
     }
@@ -182,9 +201,9 @@ PlanTree parse_plan_json(const std::string &json) {
     auto plan = top->struct_value().fields().find("Plan");
     if (plan != top->struct_value().fields().end() &&
         plan->second.kind_case() == gp::Value::kStructValue)
-        add_node(tree, plan->second.struct_value(), 0);
+        add_node(tree, plan->second.struct_value(), 0, {});
     else
-        add_node(tree, top->struct_value(), 0);
+        add_node(tree, top->struct_value(), 0, {});
     return tree;
 }
 

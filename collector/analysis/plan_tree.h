@@ -41,6 +41,9 @@ struct PlanTreeNode {
     std::string relation; /* schema.name, or empty */
     std::string alias;
     std::string index; /* schema.name of the index, or empty */
+    /* schema.name of the index's table (a Bitmap Index Scan's is its heap
+     * scan's), or empty */
+    std::string index_table;
     std::string filter, index_cond, join_filter;
     double plan_rows = 0;
     std::vector<uint32_t> children;
