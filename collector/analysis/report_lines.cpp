@@ -278,4 +278,14 @@ void ReportLines::insights_section(const InsightsSectionText &section) {
              " more in --json");
 }
 
+void ReportLines::ranking(const char *title,
+                          const std::vector<std::string> &keys) {
+    if (keys.empty())
+        return;
+    std::string shown;
+    for (size_t i = 0; i < keys.size() && i < 8; ++i)
+        shown += " " + keys[i];
+    line(printf_line("  by %-24s", title) + shown);
+}
+
 } // namespace qprof

@@ -104,6 +104,9 @@ class ReportLines {
     void waits_section(const WaitsSectionText &section);
     /* what to do first */
     void insights_section(const InsightsSectionText &section);
+    /* a ranking other than by total time under the top statements: its
+     * title and the keys of its first 8 statements; nothing without any */
+    void ranking(const char *title, const std::vector<std::string> &keys);
     static std::string printf_line(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
 

@@ -29,7 +29,33 @@ ranked(const Profile &p, size_t top,
     return order;
 }
 
+/* The rankings' JSON names and titles for the terminal. */
+struct RankingName {
+    const char *name, *title;
+};
+const RankingName kRankingNames[] = {
+    {"total_time", "total time"},
+    {"mean_time", "mean time"},
+    {"calls", "calls"},
+    {"rows", "rows"},
+    {"shared_blks_read", "shared blocks read"},
+    {"storage_reads", "storage reads (kernel)"},
+    {"io_wait", "I/O wait (kernel)"},
+    {"offcpu", "off-CPU time (kernel)"},
+    {"runqueue", "run queue (kernel)"},
+    {"lock_wait", "Lock, LWLock (kernel)"},
+    {"temp_blks", "temp blocks"},
+    {"errors", "errors"},
+};
+
 } // namespace
+
+const char *ranking_title(const std::string &name) {
+    for (const RankingName &r : kRankingNames)
+        if (name == r.name)
+            return r.title;
+    return "";
+}
 
 ReportSelection select_for_report(const Analysis &a,
                                   const ReportOptions &options) {
@@ -44,44 +70,40 @@ ReportSelection select_for_report(const Analysis &a,
         sel.rank[sel.by_total[i]] = static_cast<uint32_t>(i + 1);
 
     size_t top = options.top;
-    auto add_ranking = [&](const char *name, const char *title,
+    auto add_ranking = [&](const char *name,
                            std::function<double(const StatementStats &)> m) {
-        sel.rankings.push_back({name, title, ranked(p, top, m)});
+        sel.rankings.push_back({name, ranking_title(name), ranked(p, top, m)});
     };
-    add_ranking("total_time", "total time",
+    add_ranking("total_time",
                 [](const StatementStats &s) { return s.all.total_ns; });
-    add_ranking("mean_time", "mean time",
+    add_ranking("mean_time",
                 [](const StatementStats &s) { return s.all.mean_ns(); });
-    add_ranking("calls", "calls",
-                [](const StatementStats &s) { return s.all.calls; });
-    add_ranking("rows", "rows",
-                [](const StatementStats &s) { return s.all.rows; });
-    add_ranking("shared_blks_read", "shared blocks read",
+    add_ranking("calls", [](const StatementStats &s) { return s.all.calls; });
+    add_ranking("rows", [](const StatementStats &s) { return s.all.rows; });
+    add_ranking("shared_blks_read",
                 [](const StatementStats &s) { return s.all.shared_blks_read; });
-    add_ranking(
-        "storage_reads", "storage reads (kernel)",
-        [](const StatementStats &s) { return s.all.page_cache_misses; });
-    add_ranking("io_wait", "I/O wait (kernel)",
+    add_ranking("storage_reads", [](const StatementStats &s) {
+        return s.all.page_cache_misses;
+    });
+    add_ranking("io_wait",
                 [](const StatementStats &s) { return s.all.io_wait_ns; });
-    add_ranking("offcpu", "off-CPU time (kernel)", [](const StatementStats &s) {
+    add_ranking("offcpu", [](const StatementStats &s) {
         return s.all.io_wait_ns + s.all.other_wait_ns;
     });
-    add_ranking("runqueue", "run queue (kernel)", [](const StatementStats &s) {
+    add_ranking("runqueue", [](const StatementStats &s) {
         const WaitTotals *t = s.all.waits.totals();
         return t ? t->runqueue_ns : 0;
     });
-    add_ranking("lock_wait", "Lock, LWLock (kernel)",
-                [](const StatementStats &s) {
-                    const WaitTotals *t = s.all.waits.totals();
-                    return t ? t->class_time(capture::v1::WAIT_CLASS_LOCK) +
-                                   t->class_time(capture::v1::WAIT_CLASS_LWLOCK)
-                             : 0;
-                });
-    add_ranking("temp_blks", "temp blocks", [](const StatementStats &s) {
+    add_ranking("lock_wait", [](const StatementStats &s) {
+        const WaitTotals *t = s.all.waits.totals();
+        return t ? t->class_time(capture::v1::WAIT_CLASS_LOCK) +
+                       t->class_time(capture::v1::WAIT_CLASS_LWLOCK)
+                 : 0;
+    });
+    add_ranking("temp_blks", [](const StatementStats &s) {
         return s.all.temp_blks_read + s.all.temp_blks_written;
     });
-    add_ranking("errors", "errors",
-                [](const StatementStats &s) { return s.all.errors; });
+    add_ranking("errors", [](const StatementStats &s) { return s.all.errors; });
 
     sel.statement_key.assign(n, -1);
     auto list = [&](uint32_t stmt) {

@@ -30,6 +30,9 @@ struct Ranking {
     std::vector<uint32_t> statements;
 };
 
+/* The title of the ranking `name`, "" for none of them. */
+const char *ranking_title(const std::string &name);
+
 struct ReportSelection {
     std::vector<uint32_t> by_total; /* every statement, by total time */
     std::vector<uint32_t> rank;     /* statement -> 1-based rank */

@@ -155,13 +155,12 @@ class TextReport : ReportLines {
                 " more statements (--top N, --json)");
         /* the other rankings: the first few of each, by key */
         for (const Ranking &r : sel_.rankings) {
-            std::string name = r.name;
-            if (name == "total_time" || r.statements.empty())
+            if (std::string(r.name) == "total_time")
                 continue;
-            std::string keys;
+            std::vector<std::string> keys;
             for (size_t i = 0; i < r.statements.size() && i < 8; ++i)
-                keys += " " + sel_.skey(r.statements[i]);
-            line(printf_line("  by %-24s", r.title) + keys);
+                keys.push_back(sel_.skey(r.statements[i]));
+            ranking(r.title, keys);
         }
     }
 

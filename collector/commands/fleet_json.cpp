@@ -195,6 +195,14 @@ std::string fleet_json(const FleetReport &r, const std::string &where,
     }
     w.end_array();
     w.field("statements_total", r.statements_total);
+    w.key("rankings").begin_object();
+    for (const FleetRanking &ranking : r.rankings) {
+        w.key(ranking.name.c_str()).begin_array();
+        for (uint32_t s : ranking.statements)
+            w.value("s" + std::to_string(s + 1));
+        w.end_array();
+    }
+    w.end_object();
     w.key("plan_changes").begin_array();
     for (const FleetPlanChange &pc : fleet_plan_changes(r)) {
         size_t first = first_key[pc.statement];

@@ -4,6 +4,7 @@
 #include "fleet_wait_totals.h"
 #include "one_line.h"
 #include "report_lines.h"
+#include "report_selection.h"
 #include "sqlstate.h"
 
 #include <algorithm>
@@ -121,6 +122,15 @@ class FleetText : ReportLines {
                  human_count(static_cast<double>(r_.statements_total -
                                                  r_.top_statements)) +
                  " more statements (--top N, --json)");
+        /* the other rankings: the first few of each, by key */
+        for (const FleetRanking &r : r_.rankings) {
+            if (r.name == "total_time")
+                continue;
+            std::vector<std::string> keys;
+            for (uint32_t s : r.statements)
+                keys.push_back(key(s));
+            ranking(ranking_title(r.name), keys);
+        }
     }
 
     void groups() {

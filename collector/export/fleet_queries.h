@@ -2,8 +2,9 @@
  * fleet_queries.h — the queries behind query_fleet_report (fleet_report.h),
  * one object per report: the filters as SQL and the report filled in, each
  * concern in a file of its own (fleet_report.cpp the frame, summary,
- * statements, groups and errors; fleet_plans.cpp; fleet_requests.cpp;
- * fleet_waits.cpp; fleet_timeline.cpp; fleet_catalog.cpp).
+ * statements, groups and errors; fleet_plans.cpp; fleet_rankings.cpp;
+ * fleet_requests.cpp; fleet_waits.cpp; fleet_timeline.cpp;
+ * fleet_catalog.cpp).
  */
 #pragma once
 
@@ -57,6 +58,9 @@ class FleetQueries {
     void plan_nodes();
     void hotspots();
 
+    /* rankings (fleet_rankings.cpp) */
+    void rankings();
+
     /* requests (fleet_requests.cpp) */
     std::string request_statements_sql() const;
     std::string requests_sql() const;
@@ -72,6 +76,9 @@ class FleetQueries {
         "io_wait_ns + other_wait_ns = 0))";
     static constexpr size_t kWaitColumns = 12 + 2 * kFleetWaitClassSlots;
     static std::string sampled_only();
+    /* the time in the wait classes `classes` ("1, 3"), as waits_sql sums
+     * each class's */
+    static std::string class_time_sql(const std::string &classes);
     static std::string waits_sql();
     static std::string waits_names();
     static void set_waits(const std::string *f, FleetWaits &w);

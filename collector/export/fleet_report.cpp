@@ -18,6 +18,7 @@ FleetReport FleetQueries::run() {
     requests();
     changed_plans();
     failing_statements();
+    rankings();
     total_waits();
     waiting_statements();
     lock_windows();

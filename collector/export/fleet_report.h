@@ -283,6 +283,14 @@ struct FleetLockWindowSpec {
     size_t max_statements = 1u << 20;
 };
 
+/* One of the report's rankings of statements (the report of files'
+ * `rankings`): those with a nonzero measure, largest first, --top of them
+ * (indexes in FleetReport::statements). */
+struct FleetRanking {
+    std::string name; /* the report's: total_time, mean_time, calls... */
+    std::vector<uint32_t> statements;
+};
+
 struct FleetReport {
     std::vector<FleetServer> servers;
     /* top-level executions */
@@ -320,6 +328,9 @@ struct FleetReport {
     double statements_oncpu_ns = 0;
     /* the lock windows were computed (the statements' lock_holders) */
     bool lock_windows = false;
+    /* the report's rankings, in its order (fleet_rankings.cpp); their
+     * statements are listed */
+    std::vector<FleetRanking> rankings;
     FleetTimeline timeline; /* empty without a TimelineSpec */
 };
 

@@ -50,6 +50,14 @@ std::string FleetQueries::waits_sql() {
     return out;
 }
 
+std::string FleetQueries::class_time_sql(const std::string &classes) {
+    std::string of = "(c, n) -> n * has([" + classes + "], c)";
+    return "sumIf(weight * arraySum(arrayMap(" + of +
+           ", wait_classes, wait_class_ns)), " + kKernelSplit +
+           ") + sumIf(weight * arraySum(arrayMap(" + of +
+           ", sampled_wait_classes, sampled_wait_ns)), " + sampled_only() + ")";
+}
+
 std::string FleetQueries::waits_names() {
     std::string out;
     for (size_t i = 0; i < kWaitColumns; ++i)

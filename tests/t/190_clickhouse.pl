@@ -469,6 +469,40 @@ is_deeply({ map { ($_->{key} => sum(0, @{ $_->{histogram} })) } @{ $fleet->{stat
 ok(!grep({ $_ eq 'plan_tree' || $_ eq 'histogram' } @{ $fleet->{not_available} }),
     'report --clickhouse: the plan trees and histograms are no longer said missing');
 
+# The rankings other than by total time: the statements with a nonzero
+# measure, largest first, as the report of files ranks them (statements of
+# equal measure may come in another order: the measures in order and the
+# statements of each).
+is_deeply([ sort keys %{ $fleet->{rankings} } ], [ sort keys %{ $doc->{rankings} } ],
+    'report --clickhouse: the rankings of the report');
+my %ranking_measure = (
+    total_time => sub { $_[0]{total_ms} },
+    mean_time => sub { $_[0]{mean_ms} },
+    calls => sub { $_[0]{calls} },
+    rows => sub { $_[0]{rows} },
+    shared_blks_read => sub { $_[0]{shared_blks_read} },
+    temp_blks => sub { $_[0]{temp_blks_read} + $_[0]{temp_blks_written} },
+    errors => sub { $_[0]{errors} });
+my $ranked = sub {
+    my ($name, $keys, $id_of) = @_;
+    my @ids = map { $id_of->{$_} // "?$_" } @$keys;
+    my $m = $ranking_measure{$name} or return \@ids;
+    # each statement's measure from the report of files
+    my @values = map { $want_statement{$_} ? sprintf('%.6g', $m->($want_statement{$_})) : '?' } @ids;
+    my %of_value;
+    push @{ $of_value{ $values[$_] } }, $ids[$_] for 0 .. $#ids;
+    return [ map { "$_: " . join(' ', sort @{ $of_value{$_} }) }
+          do { my %seen; grep { !$seen{$_}++ } @values } ];
+};
+for my $name (sort keys %{ $doc->{rankings} })
+{
+    is_deeply($ranked->($name, $fleet->{rankings}{$name} // [], \%fleet_statement_id),
+        $ranked->($name, $doc->{rankings}{$name}, \%statement_id),
+        "report --clickhouse: ranking $name as in the report");
+}
+ok(@{ $doc->{rankings}{$_} } >= 3, "the report of files ranks statements by $_")
+  for qw(mean_time calls rows errors);
+
 # Requests and N+1: ClickHouse rebuilds the requests (a request id's
 # top-level executions on one backend) and counts each statement's
 # executions per request, as the report of files does.
@@ -573,6 +607,15 @@ for my $table ([ 'Top statements by total time', qr/^(?:key|s\d+) /, 100 ],
     ok(@f > 3, "$title: in the report of files");
     is_deeply(\@c, \@f, "$title: the same rows from ClickHouse");
 }
+# The rankings under the top statements: each by its title, with as many
+# statements (their keys may differ where measures are equal).
+my $ranking_lines = sub {
+    [ map { /^  by (.{24})((?: s\d+)+)$/ ? "$1 " . scalar(() = $2 =~ /s\d+/g) : () }
+          split /\n/, $block->($_[0], 'Top statements by total time') // '' ]
+};
+ok(@{ $ranking_lines->($files) } >= 4, 'the report of files ranks by other measures');
+is_deeply($ranking_lines->($terminal), $ranking_lines->($files),
+    'the same rankings from ClickHouse');
 # The plan changes, every statement listed (the report of files orders
 # them as its statements first ran, the report from ClickHouse by key).
 my $changes = sub {
@@ -594,7 +637,12 @@ ok($few_top >= 2, "the statements whose plans changed rank after $few_top");
 my (undef, $few_files) = run_qprof('report', '--top', $few_top, @captures);
 my (undef, $few_terminal) = run_qprof('report', '--clickhouse', $shards[1],
     '--top', $few_top);
-my $unkeyed = sub { [ sort map { s/\b[sp]\d+\b/k/gr } @{ $changes->($_[0]) } ] };
+# (keys of other lengths cut a line at another place: the first 80
+# columns of each line)
+my $unkeyed = sub {
+    [ sort map { join("\n", map { substr($_, 0, 80) } split /\n/, s/\b[sp]\d+\b/k/gr) }
+          @{ $changes->($_[0]) } ]
+};
 is(scalar @{ $unkeyed->($few_files) }, 2,
     "--top $few_top: the report of files has both plan changes");
 is_deeply($unkeyed->($few_terminal), $unkeyed->($few_files),

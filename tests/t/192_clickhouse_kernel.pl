@@ -70,6 +70,27 @@ ok($doc->{summary}{kernel}{executions} > 0, 'the captures have kernel facts');
 is($fleet->{summary}{kernel_executions}, $doc->{summary}{kernel}{executions},
     'executions with kernel facts as in the report');
 
+# The rankings by the kernel's facts: the same statements in the same order.
+{
+    my %files_id = map {
+        my $s = $_;
+        my ($server) = grep { $_->{key} eq $s->{server} } @{ $doc->{summary}{servers} };
+        ($s->{key} => "$server->{system_identifier}/$s->{dbid}/$s->{queryid}")
+    } @{ $doc->{statements} };
+    my %fleet_id = map { ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}") }
+      @{ $fleet->{statements} };
+    for my $name (qw(storage_reads io_wait offcpu runqueue lock_wait))
+    {
+        my @want = map { $files_id{$_} } @{ $doc->{rankings}{$name} };
+        # (the report of files ranks no statement of the fixtures by
+        # storage reads: an empty ranking, on both sides)
+        ok(@want >= 1, "the report of files ranks statements by $name")
+          unless $name eq 'storage_reads';
+        is_deeply([ map { $fleet_id{$_} } @{ $fleet->{rankings}{$name} // [] } ], \@want,
+            "report --clickhouse: ranking $name as in the report");
+    }
+}
+
 my @fields = qw(oncpu_ms io_wait_ms other_wait_ms page_cache_misses block_bytes);
 
 # Kernel facts of rows keyed alike: null on both sides or the same
