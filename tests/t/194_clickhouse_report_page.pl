@@ -155,8 +155,11 @@ for my $i (0 .. $#want)
     is_deeply($got[$i], $want[$i],
         "insight $i ($want[$i]{kind}): from ClickHouse as in the report of the files");
 }
-# what the catalog snapshots say, in the files and so from ClickHouse
-my ($missing) = grep { $_->{kind} eq 'missing_index' } @want;
+# what the catalog snapshots say, in the files and so from ClickHouse (the
+# costly N+1 scans items with no index on order_id too: which of the two
+# explains more time is the machine's, so the one on orders is looked up)
+my ($missing) =
+  grep { $_->{kind} eq 'missing_index' && ($_->{table} // '') eq 'public.orders' } @want;
 is_deeply([ @$missing{qw(table columns route sql)} ],
     [ 'public.orders', ['customer_id'], '/customers/<id>/orders',
         'CREATE INDEX CONCURRENTLY ON public.orders (customer_id);' ],
