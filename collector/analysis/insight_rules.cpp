@@ -341,6 +341,78 @@ std::string quote_qualified(const std::string &relation) {
            quote_ident(relation.substr(dot + 1));
 }
 
+bool estimate_error_insight(const InsightStatement &s, const InsightPlan &plan,
+                            Insight &out) {
+    const PlanTree &tree = *plan.tree;
+    const PlanTreeNode *worst = nullptr;
+    const NodeTotals *worst_act = nullptr;
+    uint32_t worst_at = 0;
+    double worst_factor = 0;
+    for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
+        const NodeTotals *act = plan.actuals_of(tree.nodes[i]);
+        if (act == nullptr || act->loops <= 0)
+            continue;
+        double per_loop = act->actual_rows / act->loops;
+        if (std::max(per_loop, act->plan_rows) < kEstimateMinRows)
+            continue; /* a few rows either way do not matter */
+        double f = act->estimate_factor();
+        double off = f >= 1 ? f : (f > 0 ? 1 / f : 0);
+        if (off >= kEstimateFactor && off > worst_factor) {
+            worst_factor = off;
+            worst = &tree.nodes[i];
+            worst_act = act;
+            worst_at = i;
+        }
+    }
+    if (worst == nullptr)
+        return false;
+    Insight in;
+    in.kind = "estimate_error";
+    in.db_time_ns = plan.total_ns;
+    in.plans.push_back(plan.plan);
+    in.table = relation_under(tree, worst_at);
+    std::string filter =
+        !worst->filter.empty() ? worst->filter : worst->join_filter;
+    for (const FilterColumn &c : filter_columns(filter, worst->alias))
+        in.columns.push_back(c.column);
+    describe_statement(in, s);
+    double per_loop = worst_act->actual_rows / worst_act->loops;
+    in.title = worst->node_type + (in.table.empty() ? "" : " on " + in.table) +
+               ": the planner expected " + human_count(worst_act->plan_rows) +
+               " rows, got " + human_count(per_loop) + " (" +
+               format("%.0f", worst_factor) + "x off)";
+    in.evidence.push_back(
+        worst->node_type + ": estimated " + human_count(worst_act->plan_rows) +
+        " rows per loop, actual " + human_count(per_loop) + " over " +
+        human_count(static_cast<double>(worst_act->executions)) +
+        " executions with per-node actuals" +
+        (filter.empty() ? "" : "; condition " + filter));
+    if (in.table.empty()) {
+        in.action = "Refresh the statistics of the tables this plan "
+                    "reads (ANALYZE) and compare the estimates again.";
+    } else if (in.columns.size() >= 2) {
+        std::string cols;
+        for (const std::string &c : in.columns)
+            cols += (cols.empty() ? "" : ", ") + quote_ident(c);
+        in.sql = "CREATE STATISTICS ON " + cols + " FROM " +
+                 quote_qualified(in.table) + "; ANALYZE " +
+                 quote_qualified(in.table) + ";";
+        in.action = "The condition combines correlated columns: give "
+                    "the planner extended statistics on them, then "
+                    "ANALYZE.";
+    } else {
+        in.sql = "ANALYZE " + quote_qualified(in.table) + ";";
+        in.action = "Refresh the statistics of " + in.table +
+                    " (ANALYZE; raise its columns' statistics target "
+                    "if the estimate stays off).";
+    }
+    in.fact("estimate_factor", worst_factor);
+    in.fact("plan_rows", worst_act->plan_rows);
+    in.fact("actual_rows_per_loop", per_loop);
+    out = std::move(in);
+    return true;
+}
+
 void MissingIndexes::check_plan(const InsightStatement &s,
                                 const InsightPlan &plan,
                                 const InsightCatalog &catalog) {

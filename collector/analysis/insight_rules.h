@@ -126,6 +126,17 @@ struct InsightPlan {
 std::string quote_ident(const std::string &name);
 std::string quote_qualified(const std::string &relation);
 
+/* estimate_error: the node of a plan with per-node actuals (the caller
+ * checks that it has some and that its time matters) whose rows per loop
+ * are furthest from the planner's estimate, at least 10 times off on a
+ * node of 1,000 rows or more (actual or estimated); ANALYZE, or extended
+ * statistics when its condition combines columns. False when no node is
+ * that far off. */
+constexpr double kEstimateFactor = 10;
+constexpr double kEstimateMinRows = 1000;
+bool estimate_error_insight(const InsightStatement &s, const InsightPlan &plan,
+                            Insight &out);
+
 /* missing_index: a sequential scan of a large table (at least 10,000 rows)
  * whose filter keeps at most 10% of what it reads, on columns no index of
  * the table leads with. One insight per table and columns, about the

@@ -18,17 +18,6 @@ namespace pb = capture::v1;
 
 namespace {
 
-/* Estimates off by this factor or more. */
-constexpr double kEstimateFactor = 10;
-/* ...on a node with at least this many rows, actual or estimated */
-constexpr double kEstimateMinRows = 1000;
-
-std::string format(const char *fmt, double value) {
-    char buf[64];
-    snprintf(buf, sizeof buf, fmt, value);
-    return buf;
-}
-
 class InsightFinder {
   public:
     explicit InsightFinder(Analysis &a) : a_(a), p_(a.profile) {}
@@ -58,17 +47,6 @@ class InsightFinder {
                 st.all.total_ns,
                 a_.share(st.toplevel_ns),
                 a_.top_group_of(stmt, Dimension::Route)};
-    }
-
-    void common(Insight &in, uint32_t stmt) {
-        describe_statement(in, subject(stmt));
-    }
-
-    /* Per-node actuals of a plan node, or null. */
-    const NodeTotals *actuals_of(uint32_t plan, const PlanTreeNode &node) {
-        if (node.actual_node_id < 0)
-            return nullptr;
-        return &p_.plans[plan].nodes[static_cast<size_t>(node.actual_node_id)];
     }
 
     /* A plan as the catalog insights take it. */
@@ -102,75 +80,10 @@ class InsightFinder {
             const PlanStats &ps = p_.plans[plan];
             if (ps.actuals_executions == 0 || !matters(ps.all.total_ns))
                 continue;
-            const PlanTree &tree = a_.tree(plan);
-            const PlanTreeNode *worst = nullptr;
-            const NodeTotals *worst_act = nullptr;
-            uint32_t worst_at = 0;
-            double worst_factor = 0;
-            for (uint32_t i = 0; i < tree.nodes.size(); ++i) {
-                const NodeTotals *act = actuals_of(plan, tree.nodes[i]);
-                if (act == nullptr || act->loops <= 0)
-                    continue;
-                double per_loop = act->actual_rows / act->loops;
-                if (std::max(per_loop, act->plan_rows) < kEstimateMinRows)
-                    continue; /* a few rows either way do not matter */
-                double f = act->estimate_factor();
-                double off = f >= 1 ? f : (f > 0 ? 1 / f : 0);
-                if (off >= kEstimateFactor && off > worst_factor) {
-                    worst_factor = off;
-                    worst = &tree.nodes[i];
-                    worst_act = act;
-                    worst_at = i;
-                }
-            }
-            if (worst == nullptr)
-                continue;
             Insight in;
-            in.kind = "estimate_error";
-            in.db_time_ns = ps.all.total_ns;
-            in.plans.push_back(plan);
-            in.table = relation_under(tree, worst_at);
-            std::string filter =
-                !worst->filter.empty() ? worst->filter : worst->join_filter;
-            for (const FilterColumn &c : filter_columns(filter, worst->alias))
-                in.columns.push_back(c.column);
-            common(in, ps.statement);
-            double per_loop = worst_act->actual_rows / worst_act->loops;
-            in.title =
-                worst->node_type + (in.table.empty() ? "" : " on " + in.table) +
-                ": the planner expected " + human_count(worst_act->plan_rows) +
-                " rows, got " + human_count(per_loop) + " (" +
-                format("%.0f", worst_factor) + "x off)";
-            in.evidence.push_back(
-                worst->node_type + ": estimated " +
-                human_count(worst_act->plan_rows) + " rows per loop, actual " +
-                human_count(per_loop) + " over " +
-                human_count(static_cast<double>(worst_act->executions)) +
-                " executions with per-node actuals" +
-                (filter.empty() ? "" : "; condition " + filter));
-            if (in.table.empty()) {
-                in.action = "Refresh the statistics of the tables this plan "
-                            "reads (ANALYZE) and compare the estimates again.";
-            } else if (in.columns.size() >= 2) {
-                std::string cols;
-                for (const std::string &c : in.columns)
-                    cols += (cols.empty() ? "" : ", ") + quote_ident(c);
-                in.sql = "CREATE STATISTICS ON " + cols + " FROM " +
-                         quote_qualified(in.table) + "; ANALYZE " +
-                         quote_qualified(in.table) + ";";
-                in.action = "The condition combines correlated columns: give "
-                            "the planner extended statistics on them, then "
-                            "ANALYZE.";
-            } else {
-                in.sql = "ANALYZE " + quote_qualified(in.table) + ";";
-                in.action = "Refresh the statistics of " + in.table +
-                            " (ANALYZE; raise its columns' statistics target "
-                            "if the estimate stays off).";
-            }
-            in.fact("estimate_factor", worst_factor);
-            in.fact("plan_rows", worst_act->plan_rows);
-            in.fact("actual_rows_per_loop", per_loop);
-            a_.insights.push_back(std::move(in));
+            if (estimate_error_insight(subject(ps.statement),
+                                       insight_plan(plan), in))
+                a_.insights.push_back(std::move(in));
         }
     }
 

@@ -76,6 +76,16 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
                            catalog_of(i));
     }
     missing.add_to(out);
+    /* the estimate errors of the same plans, in the same order */
+    for (const auto &entry : by_start) {
+        uint32_t i = entry.second.first;
+        size_t p = entry.second.second;
+        if (r.statements[i].plans[p].actuals_executions == 0)
+            continue;
+        Insight in;
+        if (estimate_error_insight(subject(i), insight_plans(i)[p], in))
+            out.push_back(std::move(in));
+    }
     for (uint32_t i = 0; i < r.statements.size(); ++i) {
         const FleetStatement &s = r.statements[i];
         if (s.temp_blks_written <= 0 || !matters(s.total_ns))

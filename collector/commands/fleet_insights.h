@@ -14,9 +14,9 @@ namespace qprof {
 
 /* The insights whose inputs ClickHouse answers, by the report's rules
  * (insight_rules.h), ranked as the report ranks them: the missing indexes
- * of the plans of the statements listed, their spills and storage reads
- * (with the catalog snapshot of their database and its settings), the
- * N+1 statements, the plan regressions of the plan changes (and the index
+ * and estimate errors of the plans of the statements listed, their spills and
+ * storage reads (with the catalog snapshot of their database and its settings),
+ * the N+1 statements, the plan regressions of the plan changes (and the index
  * the faster plan used, dropped since), the error rates, the wait
  * insights (fleet_wait_insights.h). Plans are
  * numbered as keyed (p1 is 0). */
