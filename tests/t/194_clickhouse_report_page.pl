@@ -15,7 +15,9 @@
 # titles, time, evidence, action and facts, and the page shows them; so
 # are those the catalog snapshots decide (the missing index, the spill, the
 # index the plan change lost; the rows the missing index's scan removed,
-# from the per-node actuals). The plan trees with their
+# from the per-node actuals), and the estimate error the per-node actuals
+# decide (a filter on two correlated columns: CREATE STATISTICS on them).
+# The plan trees with their
 # nodes' actuals and the latency histogram of the statement whose plan
 # changed are drawn as on the page of the files (every node's line, every
 # bar).
@@ -55,6 +57,17 @@ $errors .= tagged("SELECT 1 / (id - id) FROM orders WHERE id = $_",
     '/broken', 'Broken', 4000 + $_) . ";\n"
   for 1 .. 8;
 $node->psql('postgres', $errors, on_error_stop => 0);
+# a bad estimate: a filter on two correlated columns, which the planner
+# takes as independent (100,000 rows / 50 / 50 = 40 expected, 2,000 read)
+$node->safe_psql('postgres', q{
+    SET pg_qprof.enabled = off;
+    CREATE TABLE pairs (a int, b int, note text);
+    INSERT INTO pairs SELECT g % 50, g % 50, md5(g::text) FROM generate_series(1, 100000) g;
+    VACUUM ANALYZE pairs;
+});
+$node->safe_psql('postgres', "SET max_parallel_workers_per_gather = 0;\n"
+      . join('', map { tagged("SELECT count(note) FROM pairs WHERE a = $_ AND b = $_",
+                '/pairs', 'Pairs', 6000 + $_) . ";\n" } 1 .. 10));
 my $capture = "$tmp/cap";
 capture_once($node, $capture);
 $node->stop;
@@ -126,7 +139,7 @@ is_deeply({ map { ($_->{text} => $_->{errors_by_sqlstate}) } @routed },
 # those of its sums, and those of the catalog snapshots (the missing index
 # of the orders' scan, the sort's spill, the index the plan change lost).
 my %answered = map { ($_ => 1) }
-  qw(error_rate n_plus_one plan_regression missing_index spill);
+  qw(error_rate n_plus_one plan_regression missing_index spill estimate_error);
 my %fleet_text = map { ($_->{key} => $_->{text}) } @fleet_statements;
 my %files_text = map { ($_->{key} => $_->{text}) } @{ $files->{statements} };
 sub insight_of
@@ -176,7 +189,15 @@ ok(scalar(grep { /^index public\.orders_customer_idx, used by the faster plan, i
     'the plan regression names the index dropped');
 is($regression->{sql} // '', 'CREATE INDEX CONCURRENTLY ON public.orders (customer_id);',
     'and the CREATE INDEX that recreates it');
+my ($estimate) = grep { $_->{kind} eq 'estimate_error' } @want;
+is_deeply([ @$estimate{qw(table columns route sql)} ],
+    [ 'public.pairs', [ 'a', 'b' ], '/pairs',
+        'CREATE STATISTICS ON a, b FROM public.pairs; ANALYZE public.pairs;' ],
+    'the estimate error: the correlated columns, extended statistics');
+like($estimate->{title}, qr/^Seq Scan on public.pairs: the planner expected [0-9]+ rows, got 2,000 \([0-9]+x off\)$/,
+    'and how far off the estimate was');
 my ($spill) = grep { $_->{kind} eq 'spill' } @want;
+
 like($spill->{title}, qr/^Sort spills to disk: up to .* of temporary files per execution \(work_mem 4.0 MB\)$/,
     'the spill: the sort, and work_mem from the settings');
 
