@@ -128,7 +128,20 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
         in.plans = plans_of(n.statement);
         out.push_back(std::move(in));
     }
-    for (const FleetPlanChange &pc : fleet_plan_changes(r)) {
+    /* the plan changes of every statement listed, as the report of files
+     * looks at every statement (the section lists the first --top) */
+    std::vector<FleetPlanChange> changes;
+    for (uint32_t i = 0; i < r.statements.size(); ++i) {
+        const std::vector<FleetPlan> &plans = r.statements[i].plans;
+        if (plans.size() < 2)
+            continue;
+        std::vector<PlanOutcome> outcomes;
+        for (const FleetPlan &p : plans)
+            outcomes.push_back({p.first_unix_us, p.calls,
+                                p.calls > 0 ? p.total_ns / p.calls : 0});
+        changes.push_back({i, compare_plans(outcomes)});
+    }
+    for (const FleetPlanChange &pc : changes) {
         const FleetStatement &s = r.statements[pc.statement];
         auto side = [&](uint32_t plan) {
             const FleetPlan &p = s.plans[plan];
@@ -167,6 +180,31 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
     add_fleet_wait_insights(r, out);
     rank_insights(out);
     return out;
+}
+
+std::vector<bool> fleet_insight_statements(const FleetReport &r) {
+    std::vector<bool> about(r.statements.size(), false);
+    /* plans are keyed in the order of their statements */
+    std::vector<size_t> first_key = fleet_plan_keys(r);
+    auto owner_of = [&](uint32_t plan) {
+        size_t key = plan + 1;
+        auto after = std::upper_bound(first_key.begin(), first_key.end(), key);
+        return static_cast<size_t>(after - first_key.begin()) - 1;
+    };
+    for (const Insight &in : fleet_insights(r)) {
+        if (in.statement >= 0 &&
+            static_cast<size_t>(in.statement) < about.size())
+            about[static_cast<size_t>(in.statement)] = true;
+        for (uint32_t s : in.statements)
+            if (s < about.size())
+                about[s] = true;
+        for (uint32_t plan : in.plans) {
+            size_t s = owner_of(plan);
+            if (s < about.size())
+                about[s] = true;
+        }
+    }
+    return about;
 }
 
 } // namespace qprof

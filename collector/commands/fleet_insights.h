@@ -22,4 +22,9 @@ namespace qprof {
  * numbered as keyed (p1 is 0). */
 std::vector<Insight> fleet_insights(const FleetReport &r);
 
+/* Which statements of `r` the insights are about (true at their index):
+ * the one each describes, those it names and those whose plans it weighs
+ * (a missing index's time is that of every plan scanning so). */
+std::vector<bool> fleet_insight_statements(const FleetReport &r);
+
 } // namespace qprof

@@ -7,6 +7,7 @@
 #include "report_clickhouse.h"
 #include "analysis.h"
 #include "capture_format.h"
+#include "fleet_insights.h"
 #include "fleet_json.h"
 #include "fleet_lock_windows.h"
 #include "fleet_text.h"
@@ -57,9 +58,11 @@ int report_from_clickhouse(const std::string &url, const std::string &database,
     asked.wait_listed = kWaitStatementsListed;
     FleetLockWindows windows;
     FleetLockWindowSpec locks = windows.spec();
+    FleetInsightSpec insights;
+    insights.about = fleet_insight_statements;
     bool document = json || !html.empty();
-    FleetReport report =
-        query_fleet_report(client, asked, document ? &spec : nullptr, &locks);
+    FleetReport report = query_fleet_report(
+        client, asked, document ? &spec : nullptr, &locks, &insights);
     std::string out;
     if (document)
         out = fleet_json(report, client.where(), filters.top);

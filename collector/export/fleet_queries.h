@@ -4,7 +4,8 @@
  * concern in a file of its own (fleet_report.cpp the frame, summary,
  * statements, groups and errors; fleet_plans.cpp; fleet_rankings.cpp;
  * fleet_requests.cpp; fleet_waits.cpp; fleet_timeline.cpp;
- * fleet_catalog.cpp).
+ * fleet_catalog.cpp; fleet_wait_statements.cpp;
+ * fleet_insight_statements.cpp).
  */
 #pragma once
 
@@ -19,9 +20,10 @@ namespace qprof::fleet {
 class FleetQueries {
   public:
     FleetQueries(const ClickHouseClient &client, FleetFilters &filters,
-                 const TimelineSpec *timeline, const FleetLockWindowSpec *locks)
+                 const TimelineSpec *timeline, const FleetLockWindowSpec *locks,
+                 const FleetInsightSpec *insights)
         : c_(client), f_(filters), timeline_(timeline), locks_(locks),
-          db_(client.database()) {}
+          insights_(insights), db_(client.database()) {}
 
     FleetReport run();
 
@@ -95,6 +97,11 @@ class FleetQueries {
     void add_unlisted(const Rows &keyed);
     void lock_windows();
 
+    /* the statements the other insights look at
+     * (fleet_insight_statements.cpp) */
+    void insight_candidates();
+    void drop_insight_candidates();
+
     /* the time series (fleet_timeline.cpp) */
     void timeline();
 
@@ -102,6 +109,8 @@ class FleetQueries {
     FleetFilters &f_;
     const TimelineSpec *timeline_;
     const FleetLockWindowSpec *locks_;
+    const FleetInsightSpec *insights_;
+    size_t candidates_from_ = 0; /* the first insight candidate listed */
     int64_t last_start_us_ = 0;
     std::string db_;
     std::vector<std::string> server_ids_;

@@ -22,12 +22,14 @@ FleetReport FleetQueries::run() {
     total_waits();
     waiting_statements();
     lock_windows();
+    insight_candidates();
     plans();
     plan_nodes();
     statement_routes_and_errors();
     statement_latencies();
     catalog_sums();
     catalogs();
+    drop_insight_candidates();
     groups();
     waits();
     hotspots();
@@ -523,8 +525,10 @@ namespace qprof {
 FleetReport query_fleet_report(const ClickHouseClient &client,
                                FleetFilters filters,
                                const TimelineSpec *timeline,
-                               const FleetLockWindowSpec *locks) {
-    return fleet::FleetQueries(client, filters, timeline, locks).run();
+                               const FleetLockWindowSpec *locks,
+                               const FleetInsightSpec *insights) {
+    return fleet::FleetQueries(client, filters, timeline, locks, insights)
+        .run();
 }
 
 } // namespace qprof

@@ -334,12 +334,28 @@ struct FleetReport {
     FleetTimeline timeline; /* empty without a TimelineSpec */
 };
 
+/* The statements the insights look at beyond those listed (the report of
+ * files looks at every statement): ClickHouse lists, with their plans,
+ * per-node sums and catalog, the statements whose database time is at
+ * least FleetFilters::min_insight_share of the period's and that have
+ * temporary blocks written, shared blocks read or a plan, at most
+ * `candidates` of them by time; `about` (the caller's rules) is given
+ * the report with them listed, after those listed for other reasons, and
+ * tells which statements an insight is about (true at their index). The
+ * others are dropped before the groups, node hotspots and time series
+ * are asked. */
+struct FleetInsightSpec {
+    std::function<std::vector<bool>(const FleetReport &)> about;
+    size_t candidates = 1000;
+};
+
 /* Asks ClickHouse (the timeline too when `timeline` is given); throws
  * ClickHouseError, UsageError for a --server that names no server or a
  * bad group_by. */
 FleetReport query_fleet_report(const ClickHouseClient &client,
                                FleetFilters filters,
                                const TimelineSpec *timeline = nullptr,
-                               const FleetLockWindowSpec *locks = nullptr);
+                               const FleetLockWindowSpec *locks = nullptr,
+                               const FleetInsightSpec *insights = nullptr);
 
 } // namespace qprof

@@ -7,7 +7,12 @@
 # captures again doubles nothing (FINAL, and after a merge). A database an
 # older qprof created, without the catalog tables, is refused until
 # `--create-schema` adds them. `qprof collect --clickhouse` loads the
-# snapshots of the files it closes too.
+# snapshots of the files it closes too. On a synthetic capture, the
+# insights the snapshots and per-node actuals decide are the report of
+# the files', every statement listed; and with --top 1, 3 and 10 the
+# insights shown are the files' too, of every kind, some about statements
+# outside the top ClickHouse then lists (the report of files looks at
+# every statement, and so does ClickHouse).
 use strict;
 use warnings;
 use FindBin;
@@ -240,7 +245,7 @@ $node->stop;
 # of the files finds, in the same order, with the same titles, evidence,
 # facts, action and SQL (with the per-node actuals of 1% of the
 # executions: the rows a scan removed, the node that spilled, the relation
-# that read most).
+# that read most, the estimate that was furthest off).
 my $repo = QprofCollectorTest::repo_dir();
 my ($bout, $berr) = ('', '');
 IPC::Run::run(
@@ -259,7 +264,7 @@ IPC::Run::run([ "$tmp/synth_capture", '--out', $synth, '--samples', 60000,
     '--create-schema', $synth);
 is($rc, 0, 'the synthetic capture exported') or diag $err;
 
-my @kinds = qw(missing_index spill storage_reads plan_regression);
+my @kinds = qw(missing_index spill storage_reads plan_regression estimate_error);
 my ($frc, $files, $ferr) = report_json($synth, '--top', 100000);
 is($frc, 0, 'qprof report --json of the synthetic capture') or diag $ferr;
 my ($crc, $fleet, $cerr) = report_json('--clickhouse', $url, '--database', 'synth',
@@ -286,6 +291,33 @@ for my $i (0 .. $#want)
     is_deeply($got[$i], $want[$i], "insight $i ($want[$i]{kind}): as the report of the files says it");
 }
 
+# Every statement is looked at, not only those listed: with --top N, the
+# first N insights from ClickHouse are the report of the files' (which
+# finds them over every statement), of every kind, and some are about
+# statements outside the first N by time, which ClickHouse then lists.
+my $outside = 0;
+for my $top (1, 3, 10)
+{
+    my ($frc, $files_top, $ferr) = report_json($synth, '--top', $top);
+    is($frc, 0, "qprof report --json --top $top") or diag $ferr;
+    my ($crc, $fleet_top, $cerr) = report_json('--clickhouse', $url, '--database', 'synth',
+        '--top', $top);
+    is($crc, 0, "qprof report --clickhouse --json --top $top") or diag $cerr;
+    my %ft = map { ($_->{key} => $_->{text}) } @{ $files_top->{statements} };
+    my %ct = map { ($_->{key} => $_->{text}) } @{ $fleet_top->{statements} };
+    my @w = map { catalog_insight($_, \%ft) } @{ $files_top->{insights} };
+    my @g = map { catalog_insight($_, \%ct) } @{ $fleet_top->{insights} };
+    is(scalar @w, $top, "--top $top: the files have $top insights");
+    is_deeply(\@g, \@w, "--top $top: the insights from ClickHouse are the files', every kind");
+    my %first = map { ($_->{text} => 1) } grep { $_->{rank} <= $top } @{ $fleet_top->{statements} };
+    my @outside = grep { defined $_->{statement} && !$first{ $_->{statement} } } @g;
+    $outside += @outside;
+    is(scalar(grep { defined $_->{statement} && !defined $ct{ $_->{statement} } }
+              @{ $fleet_top->{insights} }), 0,
+        "--top $top: and ClickHouse lists the statement of each");
+}
+ok($outside, 'some of them are about statements outside the first N by time');
+
 # An insight as both reports should say it: statements by their text,
 # plans counted, numbers to 6 digits.
 sub catalog_insight
@@ -294,8 +326,9 @@ sub catalog_insight
     return {
         (map { ($_ => $in->{$_}) } qw(kind title severity route table columns evidence action sql)),
         db_time_ms => sprintf('%.3f', $in->{db_time_ms}),
-        statement => $text_of->{ $in->{statement} },
-        facts => { map { ($_ => $in->{facts}{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $in->{facts}{$_})
+        statement => defined $in->{statement} ? $text_of->{ $in->{statement} } : undef,
+        facts => { map { ($_ => ref $in->{facts}{$_} ? $in->{facts}{$_}
+                      : $in->{facts}{$_} =~ /^-?[0-9.e+-]+$/ ? sprintf('%.6g', $in->{facts}{$_})
                       : $in->{facts}{$_}) } keys %{ $in->{facts} } },
         plans => scalar @{ $in->{plans} },
     };

@@ -1,0 +1,79 @@
+/* The statements the insights look at beyond those listed (the report of
+ * files looks at every statement): those whose time could make an
+ * insight, pre-filtered by the rules' own thresholds in SQL, are listed
+ * with their plans, per-node sums and catalog; once those are in, the
+ * caller's rules tell which of them an insight is about, and the others
+ * are dropped before the sections that name statements (groups, node
+ * hotspots, time series). */
+#include "fleet_queries.h"
+
+#include <cstdio>
+
+namespace qprof::fleet {
+
+/* The statements not listed whose database time (every execution) is at
+ * least min_insight_share of the period's, and that a rule on statements
+ * could speak of: a spill (temporary blocks written), storage reads
+ * (shared blocks read), a missing index, an estimate error or a plan
+ * regression (a plan); at most `candidates` of them by time. And the
+ * statements an error rate is about, the first --top by failed time. */
+void FleetQueries::insight_candidates() {
+    candidates_from_ = r_.statements.size();
+    if (insights_ == nullptr || r_.total_ns <= 0 || insights_->candidates == 0)
+        return;
+    char having[200];
+    snprintf(having, sizeof having,
+             " HAVING total_ns >= %.17g AND (sum(temp_blks_written) > 0 OR "
+             "sum(shared_blks_read) > 0 OR countIf(planid != 0) > 0)",
+             f_.min_insight_share * r_.total_ns);
+    Rows rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, sum(weight * " +
+        std::string(kDbTime) + ") AS total_ns FROM " + table("samples") +
+        " FINAL" + where_ + " GROUP BY server_id, dbid, queryid, untexted_cmd" +
+        having + " ORDER BY total_ns DESC, server_id, queryid LIMIT " +
+        std::to_string(candidates_from_ + insights_->candidates));
+    check_columns(rows, 5, "insight candidates");
+    Rows unlisted;
+    for (auto &row : rows)
+        if (unlisted.size() < insights_->candidates &&
+            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]) <
+                0)
+            unlisted.push_back(std::move(row));
+    /* the error rates: the first --top failing statements by the time
+     * their failures cost (the insight's), where failing_statements
+     * listed them by errors */
+    snprintf(having, sizeof having,
+             " HAVING errors >= %.17g AND errors >= %.17g * calls",
+             f_.error_rate_min_errors, f_.error_rate_min_share);
+    rows = c_.select(
+        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
+        "AS untexted_cmd, sum(weight) AS calls, sumIf(weight, sqlstate != "
+        "'') AS errors, sum(weight * " +
+        std::string(kDbTime) + ") * errors / calls AS failed_ns FROM " +
+        table("samples") + " FINAL" + where_ +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd" + having +
+        " ORDER BY failed_ns DESC, server_id, queryid LIMIT " +
+        std::to_string(f_.top));
+    check_columns(rows, 7, "failing insight candidates");
+    for (auto &row : rows)
+        unlisted.push_back(std::move(row));
+    add_unlisted(unlisted);
+}
+
+/* Keeps of the candidates those an insight is about. */
+void FleetQueries::drop_insight_candidates() {
+    if (insights_ == nullptr || candidates_from_ >= r_.statements.size())
+        return;
+    std::vector<bool> about = insights_->about(r_);
+    size_t kept = candidates_from_;
+    for (size_t i = candidates_from_; i < r_.statements.size(); ++i)
+        if (i < about.size() && about[i]) {
+            if (kept != i)
+                r_.statements[kept] = std::move(r_.statements[i]);
+            ++kept;
+        }
+    r_.statements.resize(kept);
+}
+
+} // namespace qprof::fleet
