@@ -42,6 +42,15 @@ static_assert(hot_sums_are_listed(),
 
 } // namespace
 
+void ExecutionView::set(const SampleFields &s, double w) {
+    sample = &s;
+    weight = w;
+    db_time_ns = s.plan_time_ns() + s.exec_time_ns();
+    bucket = LatencyHistogram::bucket_of(db_time_ns);
+    error = !s.sqlstate().empty() && s.sqlstate() != "00000";
+    set_sums();
+}
+
 void ExecutionView::set_sums() {
     const SampleFields &s = *sample;
     size_t n = 0;
@@ -54,8 +63,7 @@ void ExecutionView::set_sums() {
                   slot >= 0) {                                                 \
         hot[slot] = weight * static_cast<double>(expr);                        \
     } else if (auto v = (expr)) {                                              \
-        measure[n] = *field;                                                   \
-        value[n++] = weight * static_cast<double>(v);                          \
+        measure[n++] = {*field, weight * static_cast<double>(v)};              \
     }                                                                          \
     ++field;
     QPROF_SAMPLE_SUMS(QPROF_SET)
@@ -77,15 +85,15 @@ void ExecutionView::set_sums() {
 #undef QPROF_SET
 }
 
-void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
-                    bool with_series, bool with_waits) {
+void Aggregate::add(const ExecutionView &e, int64_t interval,
+                    const TimeGrid &grid, bool with_series, bool with_waits) {
     double w = e.weight;
     ++executions;
     calls += w;
     total_ns += w * static_cast<double>(e.db_time_ns);
     latency.add(e.bucket, e.db_time_ns);
     if (with_series)
-        db_time_ns_series.add(grid, e.interval,
+        db_time_ns_series.add(grid, interval,
                               w * static_cast<double>(e.db_time_ns));
     if (e.has_kernel)
         ++kernel_executions;
@@ -93,16 +101,16 @@ void Aggregate::add(const ExecutionView &e, const TimeGrid &grid,
     QPROF_HOT_SUMS(QPROF_ADD_HOT)
 #undef QPROF_ADD_HOT
     for (size_t i = 0; i < e.measures; ++i)
-        this->*e.measure[i] += e.value[i];
+        this->*e.measure[i].field += e.measure[i].value;
     if (e.error)
         errors += w;
     if (with_waits)
         waits.add(e.waits);
 }
 
-void Aggregate::add_series_and_waits(const ExecutionView &e,
+void Aggregate::add_series_and_waits(const ExecutionView &e, int64_t interval,
                                      const TimeGrid &grid) {
-    db_time_ns_series.add(grid, e.interval,
+    db_time_ns_series.add(grid, interval,
                           e.weight * static_cast<double>(e.db_time_ns));
     waits.add(e.waits);
 }

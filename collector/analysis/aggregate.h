@@ -61,8 +61,8 @@ constexpr size_t kKernelSums = 0 QPROF_KERNEL_SUMS(QPROF_COUNT);
     X(plan_ns)                                                                 \
     X(rows)                                                                    \
     X(shared_blks_hit)                                                         \
-    X(oncpu_ns) X(other_wait_ns) X(io_wait_ns) X(shared_blks_read)             \
-        X(blk_read_time_ns)
+    X(oncpu_ns)                                                                \
+    X(other_wait_ns) X(io_wait_ns) X(shared_blks_read) X(blk_read_time_ns)
 /* Their places in ExecutionView::hot: kHot_plan_ns... */
 #define QPROF_HOT_SLOT(name) kHot_##name,
 enum HotSum : size_t { QPROF_HOT_SUMS(QPROF_HOT_SLOT) kHotSums };
@@ -70,25 +70,31 @@ enum HotSum : size_t { QPROF_HOT_SUMS(QPROF_HOT_SLOT) kHotSums };
 
 struct Aggregate;
 
-/* One execution as every aggregate it counts in sees it (computed once). */
+/* One execution as every aggregate it counts in sees it (computed once,
+ * from the sample alone: the report makes it on the thread that reads
+ * the samples). Laid out by use: what every aggregate reads first, then
+ * the measures most executions have, the waits, the other measures. */
 struct ExecutionView {
     const SampleFields *sample;
     double weight;       /* executions it stands for (1 / sample_rate) */
     uint64_t db_time_ns; /* planning + execution */
     int32_t bucket;      /* LatencyHistogram::bucket_of(db_time_ns) */
-    int64_t interval;    /* TimeGrid::interval_of(start) */
-    bool error;
+    bool error;          /* a SQLSTATE other than 00000 */
     bool has_kernel;
+    size_t measures; /* in `measure` */
     /* the measures of QPROF_HOT_SUMS, weighted (zero when absent) */
     double hot[kHotSums];
+    WaitView waits; /* present when the kernel facts carry the split */
     /* the other measures this execution has (not zero), weighted, and
      * where each is summed: an aggregate adds only these (most executions
      * have none, and a sum that stays zero is never written) */
-    size_t measures;
-    double Aggregate::*measure[kSampleSums + kKernelSums];
-    double value[kSampleSums + kKernelSums];
-    WaitView waits; /* present when the kernel facts carry the split */
+    struct Measure {
+        double Aggregate::*field;
+        double value;
+    } measure[kSampleSums + kKernelSums];
 
+    /* Everything above from `s` and `weight`. */
+    void set(const SampleFields &s, double weight);
     /* Fills the measures from `sample` and `weight`. */
     void set_sums();
 };
@@ -123,11 +129,13 @@ struct alignas(64) Aggregate {
      * aggregates whose series are shown keep one: it costs a cache miss);
      * `with_waits`: also where the time went (statements, the total, the
      * route and --group-by groups: the others would cost as much again) */
-    void add(const ExecutionView &e, const TimeGrid &grid,
+    /* `interval`: the execution's in `grid` (TimeGrid::interval_of) */
+    void add(const ExecutionView &e, int64_t interval, const TimeGrid &grid,
              bool with_series = true, bool with_waits = true);
     /* Only the series and the waits of add() (the rest is summed
      * elsewhere and added with add_counts). */
-    void add_series_and_waits(const ExecutionView &e, const TimeGrid &grid);
+    void add_series_and_waits(const ExecutionView &e, int64_t interval,
+                              const TimeGrid &grid);
     /* Adds `o`'s counts, sums and latencies: not its series or waits.
      * Exact for the counts and the histogram; a sum of weighted measures
      * is the same as adding the executions one by one when the weights

@@ -62,7 +62,8 @@ ReadSummary read_capture_file(const std::string &path,
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples,
-                              const TagSetVisitor &visit_tag_set) {
+                              const TagSetVisitor &visit_tag_set,
+                              const SamplePreparer *preparer) {
     MappedFile file(path);
     ReadSummary summary;
     summary.file_bytes = file.size();
@@ -105,9 +106,17 @@ ReadSummary read_capture_file(const std::string &path,
                 bool item_open = false, decoded = true, any = false;
                 for_each_sample_wire(block, [&](const uint8_t *bytes,
                                                 size_t size) {
-                    if (!samples.next(bytes, size, batch->next_sample())) {
+                    DecodedSample &sample = batch->next_sample();
+                    if (!samples.next(bytes, size, sample)) {
                         decoded = false;
                         return false;
+                    }
+                    sample.prepared = nullptr;
+                    if (preparer != nullptr) {
+                        void *at =
+                            batch->next_prepared(preparer->prepared_bytes());
+                        preparer->prepare(sample, at);
+                        sample.prepared = at;
                     }
                     if (!item_open)
                         open_item();

@@ -78,13 +78,29 @@ ReadSummary read_capture_file(const std::string &path,
 /* Called for each tag set, with the offset of its frame. */
 using TagSetVisitor =
     std::function<void(const TagSetFields &tag_set, uint64_t frame_offset)>;
+/* Work on a sample that needs that sample alone, done on the parsing
+ * thread as each is decoded, so that the visiting thread (the busier one
+ * when it sums what it reads) only takes the result: a
+ * DecodedSample's `prepared`, valid while the sample is. prepare() runs
+ * beside the visitors: it may read nothing they change. */
+class SamplePreparer {
+  public:
+    virtual ~SamplePreparer() = default;
+    /* The bytes of one result (its type aligned on at most 64). */
+    virtual size_t prepared_bytes() const = 0;
+    /* Makes `sample`'s result at `out` (prepared_bytes(), aligned on 64). */
+    virtual void prepare(const DecodedSample &sample, void *out) const = 0;
+};
+
 /* The same, tag sets also given to `visit_tag_set` decoded instead of to
  * `visit` (a record that is a tag set field and nothing else: any other
- * comes to `visit` as before). */
+ * comes to `visit` as before), and each sample given to `preparer` first
+ * when there is one. */
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples,
-                              const TagSetVisitor &visit_tag_set);
+                              const TagSetVisitor &visit_tag_set,
+                              const SamplePreparer *preparer = nullptr);
 
 /* Called with the records of one frame; false stops the reading. */
 using FrameVisitor =

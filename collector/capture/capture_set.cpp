@@ -506,7 +506,8 @@ void CaptureSet::read(CaptureVisitor &visitor) {
                 },
                 [&reader](const TagSetFields &tag_set, uint64_t offset) {
                     reader.tag_set(tag_set, offset);
-                });
+                },
+                visitor.preparer());
         } catch (const CaptureIoError &e) {
             status.status = CaptureFileStatus::Status::Unreadable;
             status.problems.push_back(

@@ -141,7 +141,9 @@ class CaptureVisitor {
     virtual void catalog(uint32_t server,
                          const capture::v1::CatalogSnapshot &snapshot) {
         (void)server, (void)snapshot;
-    }
+    } /* What prepares each sample on the parsing thread before sample()
+       * sees it (its DecodedSample's `prepared`), or null. */
+    virtual const SamplePreparer *preparer() const { return nullptr; }
 };
 
 /* The capture files named by `paths`: a folder stands for its capture

@@ -71,6 +71,16 @@ class RecordBatch {
         }
         return samples_[samples_used_];
     }
+    /* Where a SamplePreparer puts its result of the sample next_sample()
+     * gave: `bytes` on 64-byte lines of their own (reused). */
+    void *next_prepared(size_t bytes) {
+        size_t lines = (bytes + sizeof(Line) - 1) / sizeof(Line);
+        if (lines != prepared_lines_) {
+            prepared_.reset(new Line[lines * kFullSamples]);
+            prepared_lines_ = lines;
+        }
+        return prepared_.get() + samples_used_ * lines;
+    }
     /* Keeps the sample next_sample() gave. */
     void add_sample() { ++samples_used_; }
     size_t sample_count() const { return samples_used_; }
@@ -95,6 +105,12 @@ class RecordBatch {
     static constexpr size_t kFullTagSets = 1024;
     std::vector<DecodedSample> samples_;
     size_t samples_used_ = 0;
+    /* the prepared samples, kFullSamples at most as the samples */
+    struct alignas(64) Line {
+        unsigned char bytes[64];
+    };
+    std::unique_ptr<Line[]> prepared_;
+    size_t prepared_lines_ = 0;
     /* a deque: the sets keep their place as it grows */
     std::deque<TagSetFields> tag_sets_;
     size_t tag_sets_used_ = 0;

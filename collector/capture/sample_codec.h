@@ -74,6 +74,9 @@ struct DecodedSample {
     uint64_t parent_exec_id = 0;
     int64_t start_unix_us = 0;
     int64_t end_unix_us = 0;
+    /* what a SamplePreparer (capture_reader.h) made of it on the parsing
+     * thread, or null (on the same cache line as the fields above) */
+    const void *prepared = nullptr;
     SampleFields sample; /* the other fields */
 };
 
