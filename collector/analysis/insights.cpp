@@ -38,17 +38,6 @@ class InsightFinder {
   private:
     bool matters(double ns) const { return a_.share(ns) >= kMinInsightShare; }
 
-    /* The statement as the insights describe it. */
-    InsightStatement subject(uint32_t stmt) const {
-        const StatementStats &st = p_.statements[stmt];
-        return {static_cast<int>(stmt),
-                a_.text_of(stmt),
-                st.all.calls,
-                st.all.total_ns,
-                a_.share(st.toplevel_ns),
-                a_.top_group_of(stmt, Dimension::Route)};
-    }
-
     /* A plan as the catalog insights take it. */
     InsightPlan insight_plan(uint32_t plan) {
         const PlanStats &ps = p_.plans[plan];
@@ -69,8 +58,8 @@ class InsightFinder {
             const PlanStats &ps = p_.plans[plan];
             if (!matters(ps.all.total_ns))
                 continue;
-            found.check_plan(subject(ps.statement), insight_plan(plan),
-                             catalog_of(ps.statement));
+            found.check_plan(insight_statement(a_, ps.statement),
+                             insight_plan(plan), catalog_of(ps.statement));
         }
         found.add_to(a_.insights);
     }
@@ -81,7 +70,7 @@ class InsightFinder {
             if (ps.actuals_executions == 0 || !matters(ps.all.total_ns))
                 continue;
             Insight in;
-            if (estimate_error_insight(subject(ps.statement),
+            if (estimate_error_insight(insight_statement(a_, ps.statement),
                                        insight_plan(plan), in))
                 a_.insights.push_back(std::move(in));
         }
@@ -99,8 +88,8 @@ class InsightFinder {
             std::vector<InsightPlan> plans;
             for (uint32_t plan : st.plans)
                 plans.push_back(insight_plan(plan));
-            a_.insights.push_back(
-                spill_insight(subject(stmt), facts, plans, catalog_of(stmt)));
+            a_.insights.push_back(spill_insight(
+                insight_statement(a_, stmt), facts, plans, catalog_of(stmt)));
         }
     }
 
@@ -121,7 +110,7 @@ class InsightFinder {
             for (uint32_t plan : st.plans)
                 plans.push_back(insight_plan(plan));
             Insight in;
-            if (storage_reads_insight(subject(stmt), facts, plans,
+            if (storage_reads_insight(insight_statement(a_, stmt), facts, plans,
                                       catalog_of(stmt), in))
                 a_.insights.push_back(std::move(in));
         }
@@ -140,7 +129,8 @@ class InsightFinder {
             facts.max_per_request = n.max_per_request;
             facts.example_executions = n.example_executions;
             facts.total_ns = n.total_ns;
-            Insight in = n_plus_one_insight(subject(n.statement), facts);
+            Insight in =
+                n_plus_one_insight(insight_statement(a_, n.statement), facts);
             in.plans = p_.statements[n.statement].plans;
             a_.insights.push_back(std::move(in));
         }
@@ -179,8 +169,8 @@ class InsightFinder {
             /* parsed only now: parsing every plan would cost */
             slower.tree = &a_.tree(pc.slower);
             faster.tree = &a_.tree(pc.faster);
-            Insight in = plan_regression_insight(subject(stmt), slower, faster,
-                                                 pc.extra_ns);
+            Insight in = plan_regression_insight(insight_statement(a_, stmt),
+                                                 slower, faster, pc.extra_ns);
             in.plans = {pc.faster, pc.slower};
             /* an index the faster plan used that the catalog lacks now */
             add_dropped_index(in, a_.tree(pc.faster), catalog_of(stmt));
@@ -193,8 +183,8 @@ class InsightFinder {
             const StatementStats &st = p_.statements[stmt];
             if (!has_error_rate(st.all.errors, st.all.calls))
                 continue;
-            Insight in =
-                error_rate_insight(subject(stmt), st.all.errors, st.errors);
+            Insight in = error_rate_insight(insight_statement(a_, stmt),
+                                            st.all.errors, st.errors);
             in.plans = st.plans;
             a_.insights.push_back(std::move(in));
         }
@@ -215,8 +205,9 @@ class InsightFinder {
                  waits_told_by_wait_insight(a_, stmt)))
                 continue; /* told as lock_wait, lwlock_wait, cpu_saturation */
             const WaitTotals *split = g.waits.totals();
-            Insight in = kernel_bound_insight(
-                subject(stmt), k, bound, split ? main_wait_of(*split) : "");
+            Insight in =
+                kernel_bound_insight(insight_statement(a_, stmt), k, bound,
+                                     split ? main_wait_of(*split) : "");
             in.plans = st.plans;
             a_.insights.push_back(std::move(in));
         }
@@ -227,6 +218,16 @@ class InsightFinder {
 };
 
 } // namespace
+
+InsightStatement insight_statement(const Analysis &a, uint32_t stmt) {
+    const StatementStats &st = a.profile.statements[stmt];
+    return {static_cast<int>(stmt),
+            a.text_of(stmt),
+            st.all.calls,
+            st.all.total_ns,
+            a.share(st.toplevel_ns),
+            a.top_group_of(stmt, Dimension::Route)};
+}
 
 void find_insights(Analysis &a) {
     InsightFinder(a).run();

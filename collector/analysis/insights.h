@@ -8,8 +8,14 @@
 #pragma once
 
 #include "analysis.h"
+#include "insight_rules.h"
 
 namespace qprof {
+
+/* A statement of the profile as every insight describes it (its text,
+ * calls, time, share of the database time and route). */
+InsightStatement insight_statement(const Analysis &analysis,
+                                   uint32_t statement);
 
 /* Fills analysis.insights, the largest first. */
 void find_insights(Analysis &analysis);

@@ -1,4 +1,5 @@
 #include "wait_insights.h"
+#include "insights.h"
 
 #include <algorithm>
 
@@ -22,16 +23,6 @@ class WaitInsightFinder {
 
   private:
     bool matters(double ns) const { return a_.share(ns) >= kMinInsightShare; }
-
-    InsightStatement subject(uint32_t stmt) const {
-        const StatementStats &st = p_.statements[stmt];
-        return {static_cast<int>(stmt),
-                a_.text_of(stmt),
-                st.all.calls,
-                st.all.total_ns,
-                a_.share(st.toplevel_ns),
-                a_.top_group_of(stmt, Dimension::Route)};
-    }
 
     static WaitsOf waits_of(const Aggregate &g) {
         return {g.waits.totals(), g.calls, g.executions};
@@ -77,8 +68,8 @@ class WaitInsightFinder {
             for (size_t i = 0; i < order.size() && i < 3; ++i) {
                 const WaitTotals *st =
                     p_.statements[order[i]].all.waits.totals();
-                out.push_back({subject(order[i]), st->oncpu_ns, st->runqueue_ns,
-                               st->elapsed_ns});
+                out.push_back({insight_statement(a_, order[i]), st->oncpu_ns,
+                               st->runqueue_ns, st->elapsed_ns});
             }
             return out;
         };
@@ -96,7 +87,8 @@ class WaitInsightFinder {
         LockHolders holders;
         if (cls == pb::WAIT_CLASS_LOCK)
             holders = holders_of(stmt);
-        Insight in = lock_wait_insight(subject(stmt), w, cls, share, &holders);
+        Insight in = lock_wait_insight(insight_statement(a_, stmt), w, cls,
+                                       share, &holders);
         in.plans = st.plans;
         a_.insights.push_back(std::move(in));
     }
@@ -111,8 +103,8 @@ class WaitInsightFinder {
         }
         for (const LockWaitPair &pair : lw.pairs)
             if (pair.waiter == stmt)
-                out.holders.push_back(
-                    {subject(pair.holder), pair.waits, pair.holder});
+                out.holders.push_back({insight_statement(a_, pair.holder),
+                                       pair.waits, pair.holder});
         return out;
     }
 
