@@ -14,28 +14,18 @@ namespace pb = capture::v1;
  * too), as the report of files sums them (weighted; the largest spill of
  * one execution as it was). */
 void FleetQueries::catalog_sums() {
-    std::string listed = listed_statements_sql();
-    if (listed.empty())
-        return;
-    Rows rows = c_.select(
-        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
-        "AS untexted_cmd, sum(weight * shared_blks_hit), sum(weight * "
-        "blk_read_time_ns), sum(weight * temp_blks_written), "
-        "max(temp_blks_written) FROM " +
-        table("samples") + " FINAL" +
-        where_and("(" + std::string(kStatementKey) + ") IN (" + listed + ")") +
-        " GROUP BY server_id, dbid, queryid, untexted_cmd");
-    check_columns(rows, 8, "statements' reads and spills");
+    Rows rows = listed_statement_rows(
+        "sum(weight * shared_blks_hit), sum(weight * blk_read_time_ns), "
+        "sum(weight * temp_blks_written), max(temp_blks_written)",
+        "", "", 4, "statements' reads and spills");
     for (const auto &row : rows) {
-        int s =
-            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
-        if (s < 0)
+        FleetStatement *st = statement_of_row(row);
+        if (st == nullptr)
             continue;
-        FleetStatement &st = r_.statements[static_cast<size_t>(s)];
-        st.shared_blks_hit = num(row[4]);
-        st.blk_read_time_ns = num(row[5]);
-        st.temp_blks_written = num(row[6]);
-        st.max_temp_blks_written = num(row[7]);
+        st->shared_blks_hit = num(row[4]);
+        st->blk_read_time_ns = num(row[5]);
+        st->temp_blks_written = num(row[6]);
+        st->max_temp_blks_written = num(row[7]);
     }
 }
 

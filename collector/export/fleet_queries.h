@@ -53,6 +53,11 @@ class FleetQueries {
     void statement_latencies();
     void failing_statements();
     std::string listed_statements_sql() const;
+    Rows listed_statement_rows(const std::string &columns,
+                               const std::string &condition,
+                               const std::string &group_more,
+                               size_t more_columns, const char *what) const;
+    FleetStatement *statement_of_row(const std::vector<std::string> &row);
 
     /* plans (fleet_plans.cpp) */
     void changed_plans();

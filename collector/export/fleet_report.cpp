@@ -419,75 +419,78 @@ std::string FleetQueries::listed_statements_sql() const {
     return listed;
 }
 
-/* Each listed statement's routes (its top-level executions, as the
- * report's attribution) and its errors by SQLSTATE (every execution). */
-void FleetQueries::statement_routes_and_errors() {
+/* The samples of the listed statements that meet `condition` (and the
+ * filters; "" for all), grouped by the statement's key and then
+ * `group_more` (", route ORDER BY ..."): each row the key (server_id,
+ * dbid, queryid, untexted_cmd) and then `columns`, `more_columns` of them.
+ * No rows when no statement is listed. */
+Rows FleetQueries::listed_statement_rows(const std::string &columns,
+                                         const std::string &condition,
+                                         const std::string &group_more,
+                                         size_t more_columns,
+                                         const char *what) const {
     std::string listed = listed_statements_sql();
     if (listed.empty())
-        return;
+        return {};
     std::string of_listed =
         "(" + std::string(kStatementKey) + ") IN (" + listed + ")";
     Rows rows = c_.select(
         "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
-        "AS untexted_cmd, route, sum(weight), sum(weight * " +
-        std::string(kDbTime) + ") AS total_ns FROM " + table("samples") +
-        " FINAL" + where_and("toplevel = 1 AND " + of_listed) +
-        " GROUP BY server_id, dbid, queryid, untexted_cmd, route ORDER BY "
-        "total_ns DESC, route");
-    check_columns(rows, 7, "statements' routes");
+        "AS untexted_cmd, " +
+        columns + " FROM " + table("samples") + " FINAL" +
+        where_and(condition.empty() ? of_listed
+                                    : condition + " AND " + of_listed) +
+        " GROUP BY server_id, dbid, queryid, untexted_cmd" + group_more);
+    check_columns(rows, 4 + more_columns, what);
+    return rows;
+}
+
+/* The listed statement whose key starts `row` (listed_statement_rows'),
+ * or null. */
+FleetStatement *
+FleetQueries::statement_of_row(const std::vector<std::string> &row) {
+    int s = statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
+    return s < 0 ? nullptr : &r_.statements[static_cast<size_t>(s)];
+}
+
+/* Each listed statement's routes (its top-level executions, as the
+ * report's attribution) and its errors by SQLSTATE (every execution). */
+void FleetQueries::statement_routes_and_errors() {
+    Rows rows = listed_statement_rows(
+        "route, sum(weight), sum(weight * " + std::string(kDbTime) +
+            ") AS total_ns",
+        "toplevel = 1", ", route ORDER BY total_ns DESC, route", 3,
+        "statements' routes");
     for (const auto &row : rows) {
-        int s =
-            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
-        if (s < 0)
+        FleetStatement *st = statement_of_row(row);
+        if (st == nullptr)
             continue;
-        FleetStatement &st = r_.statements[static_cast<size_t>(s)];
         bool tagged = !row[4].empty();
-        if (tagged && st.top_route.empty())
-            st.top_route = row[4];
-        if (st.routes.size() < f_.routes_per_statement)
-            st.routes.push_back(
+        if (tagged && st->top_route.empty())
+            st->top_route = row[4];
+        if (st->routes.size() < f_.routes_per_statement)
+            st->routes.push_back(
                 {tagged ? row[4] : "(none)", tagged, num(row[5]), num(row[6])});
     }
-    rows = c_.select(
-        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
-        "AS untexted_cmd, sqlstate, sum(weight), min(start_unix_us) AS first "
-        "FROM " +
-        table("samples") + " FINAL" +
-        where_and("sqlstate != '' AND " + of_listed) +
-        " GROUP BY server_id, dbid, queryid, untexted_cmd, sqlstate ORDER BY "
-        "first, sqlstate");
-    check_columns(rows, 7, "statements' errors");
-    for (const auto &row : rows) {
-        int s =
-            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
-        if (s >= 0)
-            r_.statements[static_cast<size_t>(s)]
-                .errors_by_sqlstate.emplace_back(row[4], num(row[5]));
-    }
+    rows = listed_statement_rows(
+        "sqlstate, sum(weight), min(start_unix_us) AS first", "sqlstate != ''",
+        ", sqlstate ORDER BY first, sqlstate", 3, "statements' errors");
+    for (const auto &row : rows)
+        if (FleetStatement *st = statement_of_row(row))
+            st->errors_by_sqlstate.emplace_back(row[4], num(row[5]));
 }
 
 /* Each listed statement's executions recorded (every execution, nested
  * too) by latency bucket, as the report of files' histogram counts them. */
 void FleetQueries::statement_latencies() {
-    std::string listed = listed_statements_sql();
-    if (listed.empty())
-        return;
-    Rows rows = c_.select(
-        "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
-        "AS untexted_cmd, " +
-        latency_bucket_sql(kDbTime) + " AS bucket, count() FROM " +
-        table("samples") + " FINAL" +
-        where_and("(" + std::string(kStatementKey) + ") IN (" + listed + ")") +
-        " GROUP BY server_id, dbid, queryid, untexted_cmd, bucket ORDER BY "
-        "server_id, dbid, queryid, untexted_cmd, bucket");
-    check_columns(rows, 6, "statements' latencies");
-    for (const auto &row : rows) {
-        int s =
-            statement_index(unum(row[0]), unum(row[1]), snum(row[2]), row[3]);
-        if (s >= 0)
-            r_.statements[static_cast<size_t>(s)].latency.push_back(
+    Rows rows = listed_statement_rows(
+        latency_bucket_sql(kDbTime) + " AS bucket, count()", "",
+        ", bucket ORDER BY server_id, dbid, queryid, untexted_cmd, bucket", 2,
+        "statements' latencies");
+    for (const auto &row : rows)
+        if (FleetStatement *st = statement_of_row(row))
+            st->latency.push_back(
                 {static_cast<int32_t>(snum(row[4])), unum(row[5])});
-    }
 }
 
 void FleetQueries::errors() {
