@@ -117,6 +117,12 @@ std::string human_percent(double share) {
     return buf;
 }
 
+std::string format_number(const char *format, double value) {
+    char buf[64];
+    snprintf(buf, sizeof buf, format, value);
+    return buf;
+}
+
 std::string human_ms(double ms) {
     char buf[32];
     if (ms >= 100000)

@@ -118,5 +118,7 @@ std::string human_ms(double ms);
 std::string human_count(double n);
 /* "12%", "1.5%" (of a share 0.12, 0.015) */
 std::string human_percent(double share);
+/* `value` as the printf format `format` (of one double) prints it. */
+std::string format_number(const char *format, double value);
 
 } // namespace qprof

@@ -3,6 +3,7 @@
  * regressed first, with its route and plan change, then the rest.
  */
 #include "diff.h"
+#include "analysis.h"
 #include "report_lines.h"
 #include "utf8_text.h"
 #include "wait_events.h"
@@ -16,26 +17,20 @@ namespace {
 
 constexpr size_t kWidth = 100;
 
-std::string fmt(const char *format, double v) {
-    char buf[64];
-    snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
-
 std::string ms(double v) {
     if (v >= 10000)
-        return fmt("%.1f s", v / 1000);
+        return format_number("%.1f s", v / 1000);
     if (v >= 100)
-        return fmt("%.0f ms", v);
+        return format_number("%.0f ms", v);
     if (v >= 1)
-        return fmt("%.1f ms", v);
-    return fmt("%.3f ms", v);
+        return format_number("%.1f ms", v);
+    return format_number("%.3f ms", v);
 }
 
 std::string p_value(double p) {
     if (p < 1e-6)
         return "<1e-6";
-    return fmt(p < 0.001 ? "%.0e" : "%.3f", p);
+    return format_number(p < 0.001 ? "%.0e" : "%.3f", p);
 }
 
 std::string change(double median_ratio) {
@@ -43,8 +38,8 @@ std::string change(double median_ratio) {
         return "";
     double pct = (median_ratio - 1) * 100;
     if (std::fabs(pct) >= 10000)
-        return fmt("x%.0f", median_ratio);
-    return fmt("%+.0f%%", pct);
+        return format_number("x%.0f", median_ratio);
+    return format_number("%+.0f%%", pct);
 }
 
 const char *work_name(const std::string &measure) {
@@ -187,8 +182,8 @@ void wait_details(std::string &out, const DiffRow &r) {
         if (c.base < 0.0005 && c.fresh < 0.0005)
             continue; /* a part neither side has */
         items.push_back(std::string(wait_part_label(static_cast<WaitPart>(i))) +
-                        " " + fmt("%.3g", c.base) + " -> " +
-                        fmt("%.3g", c.fresh));
+                        " " + format_number("%.3g", c.base) + " -> " +
+                        format_number("%.3g", c.fresh));
     }
     wrapped(out, "    time a call (ms): ", items);
     for (size_t i = 0; i < w.parts.size(); ++i) {

@@ -14,12 +14,6 @@ namespace {
 /* A plan slower than another by this ratio. */
 constexpr double kSlowerPlanRatio = 1.5;
 
-std::string format(const char *fmt, double value) {
-    char buf[64];
-    snprintf(buf, sizeof buf, fmt, value);
-    return buf;
-}
-
 /* The scans of a plan ("Seq Scan on public.t"); every node when
  * `all` (to tell apart two plans that scan alike). */
 std::string plan_summary(const PlanTree &tree, bool all = false) {
@@ -139,7 +133,7 @@ Insight n_plus_one_insight(const InsightStatement &s, const NPlusOneFacts &n) {
         human_count(static_cast<double>(n.max_per_request)) + " times";
     in.evidence.push_back(
         human_count(static_cast<double>(n.requests)) + " requests (" +
-        n.request_tag + ") ran it " + format("%.1f", mean) +
+        n.request_tag + ") ran it " + format_number("%.1f", mean) +
         " times each on average, " + human_ms(n.total_ns / 1e6) +
         " in all; request " + n.example_request + " ran it " +
         human_count(static_cast<double>(n.example_executions)) + " times");
@@ -168,10 +162,10 @@ Insight plan_regression_insight(const InsightStatement &s,
     in.table = slower.tree ? relation_under(*slower.tree, 0) : "";
     std::pair<std::string, std::string> summaries =
         plan_summaries(slower, faster);
-    in.title = "Plan change made it " +
-               format("%.1f", slower.mean_ns / std::max(faster.mean_ns, 1.0)) +
-               "x slower: " + summaries.first + " instead of " +
-               summaries.second;
+    in.title =
+        "Plan change made it " +
+        format_number("%.1f", slower.mean_ns / std::max(faster.mean_ns, 1.0)) +
+        "x slower: " + summaries.first + " instead of " + summaries.second;
     in.evidence.push_back("before: " + summaries.second + ", " +
                           human_count(faster.calls) + " calls, mean " +
                           human_ms(faster.mean_ns / 1e6));
@@ -380,7 +374,7 @@ bool estimate_error_insight(const InsightStatement &s, const InsightPlan &plan,
     in.title = worst->node_type + (in.table.empty() ? "" : " on " + in.table) +
                ": the planner expected " + human_count(worst_act->plan_rows) +
                " rows, got " + human_count(per_loop) + " (" +
-               format("%.0f", worst_factor) + "x off)";
+               format_number("%.0f", worst_factor) + "x off)";
     in.evidence.push_back(
         worst->node_type + ": estimated " + human_count(worst_act->plan_rows) +
         " rows per loop, actual " + human_count(per_loop) + " over " +

@@ -53,6 +53,14 @@ const std::string &string_value(const Message &message,
                                                         &scratch);
 }
 
+/* How many values `field` of `message` has (a singular field 0 or 1). */
+int values_of(const Message &message, const FieldDescriptor *field) {
+    const Reflection *refl = message.GetReflection();
+    if (field->is_repeated())
+        return refl->FieldSize(message, field);
+    return refl->HasField(message, field) ? 1 : 0;
+}
+
 /* Calls on_string(message, field, index) for every string value of
  * `message` and of the messages inside it (index -1: a singular field). */
 template <typename OnString>
@@ -62,9 +70,7 @@ void visit_strings(const Message &message, OnString &on_string) {
     for (int i = 0; i < desc->field_count(); ++i) {
         const FieldDescriptor *field = desc->field(i);
         bool repeated = field->is_repeated();
-        int n = repeated ? refl->FieldSize(message, field)
-                : refl->HasField(message, field) ? 1
-                                                 : 0;
+        int n = values_of(message, field);
         for (int j = 0; j < n; ++j) {
             if (field->type() == FieldDescriptor::TYPE_STRING)
                 on_string(message, field, repeated ? j : -1);
@@ -87,9 +93,7 @@ size_t fix_strings(Message &message) {
     for (int i = 0; i < desc->field_count(); ++i) {
         const FieldDescriptor *field = desc->field(i);
         bool repeated = field->is_repeated();
-        int n = repeated ? refl->FieldSize(message, field)
-                : refl->HasField(message, field) ? 1
-                                                 : 0;
+        int n = values_of(message, field);
         for (int j = 0; j < n; ++j) {
             if (field->type() == FieldDescriptor::TYPE_STRING) {
                 int index = repeated ? j : -1;
