@@ -37,18 +37,20 @@ void LockWindows::add(const Execution &e) {
         match(e);
     uint64_t key =
         static_cast<uint64_t>(e.server) << 32 | static_cast<uint32_t>(e.pid);
-    auto found = backends_.find(key);
-    if (found == backends_.end()) {
+    Backend *known = backend(key);
+    if (known == nullptr) {
         if (backends_.size() >= kMaxBackends) {
             count_open_waits(); /* bounded: forget the oldest windows */
             backends_.clear();
+            backend_of_key_ = FlatIndex();
             recent_writers_.clear();
         }
-        found = backends_.emplace(key, Backend()).first;
-        found->second.server = e.server;
-        found->second.pid = e.pid;
+        backend_of_key_.insert(key, static_cast<uint32_t>(backends_.size()));
+        known = &backends_.emplace_back();
+        known->server = e.server;
+        known->pid = e.pid;
     }
-    Backend &b = found->second;
+    Backend &b = *known;
     answer(b, e);
     b.dbid = e.dbid;
     if (e.takes_row_locks) {
@@ -86,10 +88,10 @@ void LockWindows::match(const Execution &w) {
     open.end_us = w.end_unix_us;
     std::vector<Backend *> unanswered;
     for (uint64_t key : recent_writers_) {
-        auto found = backends_.find(key);
-        if (found == backends_.end()) /* forgotten */
+        Backend *found = backend(key);
+        if (found == nullptr) /* forgotten */
             continue;
-        Backend &b = found->second;
+        Backend &b = *found;
         if (b.server != w.server || b.pid == w.pid || b.dbid != w.dbid ||
             !b.has_writer || b.writer_start_us > began_by ||
             b.writer_end_us < w.start_unix_us - kLockLookbackUs)
@@ -173,8 +175,8 @@ void LockWindows::count_open_waits() {
     for (const auto &entry : open)
         count(*entry.second);
     open_waits_.clear();
-    for (auto &entry : backends_)
-        entry.second.questions.clear();
+    for (Backend &b : backends_)
+        b.questions.clear();
 }
 
 void LockWindows::finish() {

@@ -31,6 +31,7 @@
  */
 #pragma once
 
+#include "flat_index.h"
 #include "qprof.pb.h"
 #include "sample_fields.h"
 
@@ -126,7 +127,15 @@ class LockWindows {
     void count(const OpenWait &w);
     void count_open_waits();
 
-    std::unordered_map<uint64_t, Backend> backends_;
+    /* the backends by server << 32 | pid: found by every execution with
+     * kernel facts, so in one array */
+    std::vector<Backend> backends_;
+    FlatIndex backend_of_key_;
+    /* The backend of `key`, or null. */
+    Backend *backend(uint64_t key) {
+        uint32_t at = backend_of_key_.find(key);
+        return at == FlatIndex::kAbsent ? nullptr : &backends_[at];
+    }
     /* the backends of the last row-locking executions (a ring; a backend
      * may be there more than once) */
     std::vector<uint64_t> recent_writers_;
