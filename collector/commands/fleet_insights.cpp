@@ -112,7 +112,7 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
                                   catalog_of(i), in))
             out.push_back(std::move(in));
     }
-    for (const FleetNPlusOne &n : r.n_plus_one) {
+    for (const FleetNPlusOne &n : r.n_plus_one_insights) {
         if (!matters(n.total_ns))
             continue;
         NPlusOneFacts facts;

@@ -72,6 +72,9 @@ class FleetQueries {
     std::string request_statements_sql() const;
     std::string requests_sql() const;
     void requests();
+    std::string n_plus_one_sql(const std::string &having, size_t limit) const;
+    static Rows statement_keys(const Rows &n_plus_one);
+    std::vector<FleetNPlusOne> n_plus_one_rows(const Rows &rows) const;
 
     /* waits (fleet_waits.cpp) */
     /* Which waits an execution has, as the report of files decides

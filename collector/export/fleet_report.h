@@ -316,6 +316,10 @@ struct FleetReport {
     std::string request_tag; /* traceparent or request_id, or empty */
     uint64_t requests = 0, request_statements = 0, max_request_statements = 0;
     std::vector<FleetNPlusOne> n_plus_one; /* by total time, --top of them */
+    /* those the N+1 insights look at: with a FleetInsightSpec, every row
+     * whose time is at least min_insight_share of the period's (at most
+     * FleetInsightSpec::candidates), else n_plus_one */
+    std::vector<FleetNPlusOne> n_plus_one_insights;
     /* executions with per-node actuals, and the plan nodes that took most
      * time (else read most rows), --top of them */
     uint64_t actuals_executions = 0;

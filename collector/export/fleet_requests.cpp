@@ -47,33 +47,49 @@ void FleetQueries::requests() {
     r_.max_request_statements = unum(rows[0][2]);
     r_.request_tag = rows[0][3];
 
-    /* the example: the request that ran it most, the earliest of
-     * them */
-    rows = c_.select(
-        "SELECT request_route, server_id, tupleElement(r, 1) AS dbid, "
-        "tupleElement(r, 2) AS queryid, tupleElement(r, 3) AS "
-        "untexted_cmd, count() AS requests, sum(tupleElement(r, 4)) AS "
-        "executions, max(tupleElement(r, 4)), argMax(request, "
-        "(tupleElement(r, 4), -began_us)), sum(tupleElement(r, 5)) AS "
-        "total_ns FROM (" +
-        requests_sql() +
-        ") ARRAY JOIN repeated AS r GROUP BY request_route, server_id, "
-        "dbid, queryid, untexted_cmd ORDER BY total_ns DESC, "
-        "request_route, server_id, queryid LIMIT " +
-        std::to_string(f_.top));
+    rows = c_.select(n_plus_one_sql("", f_.top));
     check_columns(rows, 10, "N+1");
-    std::string missing;
-    for (const auto &row : rows)
-        if (statement_index(unum(row[1]), unum(row[2]), snum(row[3]), row[4]) <
-            0)
-            missing += std::string(missing.empty() ? "(" : ", (") + row[1] +
-                       ", " + row[2] + ", " + row[3] + ", " +
-                       sql_quote(row[4]) + ")";
-    if (!missing.empty())
-        add_statements(where_and("(server_id, dbid, queryid, if(queryid = 0, "
-                                 "toString(cmd), '')) IN (" +
-                                 missing + ")"),
-                       f_.top);
+    add_unlisted(statement_keys(rows));
+    r_.n_plus_one = n_plus_one_rows(rows);
+    /* what the N+1 insights look at, unless insight_candidates asks for
+     * every row that could make one */
+    r_.n_plus_one_insights = r_.n_plus_one;
+}
+
+/* The N+1 rows, (route, statement) with the requests that ran it at least
+ * n_plus_one_min_executions times, by total time: their route, statement
+ * key, requests, executions, most in one request, the example (the
+ * request that ran it most, the earliest of them) and total time. */
+std::string FleetQueries::n_plus_one_sql(const std::string &having,
+                                         size_t limit) const {
+    return "SELECT request_route, server_id, tupleElement(r, 1) AS dbid, "
+           "tupleElement(r, 2) AS queryid, tupleElement(r, 3) AS "
+           "untexted_cmd, count() AS requests, sum(tupleElement(r, 4)) AS "
+           "executions, max(tupleElement(r, 4)), argMax(request, "
+           "(tupleElement(r, 4), -began_us)), sum(tupleElement(r, 5)) AS "
+           "total_ns FROM (" +
+           requests_sql() +
+           ") ARRAY JOIN repeated AS r GROUP BY request_route, server_id, "
+           "dbid, queryid, untexted_cmd" +
+           having +
+           " ORDER BY total_ns DESC, request_route, server_id, queryid "
+           "LIMIT " +
+           std::to_string(limit);
+}
+
+/* The statement keys (server_id, dbid, queryid, untexted_cmd) of N+1
+ * rows, as add_unlisted takes them. */
+Rows FleetQueries::statement_keys(const Rows &n_plus_one) {
+    Rows keys;
+    for (const auto &row : n_plus_one)
+        keys.push_back({row[1], row[2], row[3], row[4]});
+    return keys;
+}
+
+/* The N+1 rows of listed statements. */
+std::vector<FleetNPlusOne>
+FleetQueries::n_plus_one_rows(const Rows &rows) const {
+    std::vector<FleetNPlusOne> out;
     for (const auto &row : rows) {
         int s =
             statement_index(unum(row[1]), unum(row[2]), snum(row[3]), row[4]);
@@ -87,8 +103,9 @@ void FleetQueries::requests() {
         n.max_per_request = unum(row[7]);
         n.example_request = row[8];
         n.total_ns = num(row[9]);
-        r_.n_plus_one.push_back(std::move(n));
+        out.push_back(std::move(n));
     }
+    return out;
 }
 
 } // namespace qprof::fleet

@@ -318,6 +318,33 @@ for my $top (1, 3, 10)
 }
 ok($outside, 'some of them are about statements outside the first N by time');
 
+# The error rates and N+1 of every statement, not only of the first
+# --top: ClickHouse asks for every failing statement and every N+1 row
+# their rules could hold for, so with --top 1 the terminal counts as many
+# insights beyond those shown as the report of the files ("... N more"),
+# and ClickHouse lists the statement of each error rate and N+1 the files
+# find over every statement (it decided each of them; those listed only
+# for an insight stay listed when one is about them).
+my @full = grep { $_->{kind} eq 'error_rate' || $_->{kind} eq 'n_plus_one' } @{ $files->{insights} };
+ok(scalar(grep { $_->{kind} eq 'error_rate' } @full) > 1,
+    'the files find more than one error rate');
+ok(scalar(grep { $_->{kind} eq 'n_plus_one' } @full) > 1, 'and more than one N+1');
+($rc, my $files_text, $err) = run_qprof('report', '--top', 1, $synth);
+is($rc, 0, 'qprof report --top 1 of the synthetic capture') or diag $err;
+($rc, my $fleet_text, $err) = run_qprof('report', '--clickhouse', $url, '--database', 'synth',
+    '--top', 1);
+is($rc, 0, 'qprof report --clickhouse --top 1') or diag $err;
+my ($files_more) = $files_text =~ /^  \.\.\. (\d+) more in --json$/m;
+my ($fleet_more) = $fleet_text =~ /^  \.\.\. (\d+) more in --json$/m;
+ok(defined $files_more && $files_more > 1, 'the files count the insights not shown');
+is($fleet_more, $files_more, '--top 1: ClickHouse counts as many insights not shown');
+($crc, my $fleet1, $cerr) = report_json('--clickhouse', $url, '--database', 'synth', '--top', 1);
+is($crc, 0, 'qprof report --clickhouse --json --top 1') or diag $cerr;
+my %listed1 = map { ($_->{text} => 1) } @{ $fleet1->{statements} };
+my @unlisted = grep { !$listed1{ $files_text{ $_->{statement} } } } @full;
+is_deeply([ map { "$_->{kind}: $_->{title}" } @unlisted ], [],
+    '--top 1: ClickHouse lists the statement of every error rate and N+1 of the files');
+
 # An insight as both reports should say it: statements by their text,
 # plans counted, numbers to 6 digits.
 sub catalog_insight
