@@ -15,25 +15,44 @@ namespace qprof::fleet {
 /* The statements not listed whose database time (every execution) is at
  * least min_insight_share of the period's, and that a rule on statements
  * could speak of: a spill (temporary blocks written), storage reads
- * (shared blocks read), a missing index, an estimate error or a plan
- * regression (a plan); at most `candidates` of them by time. And the
+ * (shared blocks read), a plan regression (two plans or more), a missing
+ * index or an estimate error (a plan with a Seq Scan and a Filter, or with
+ * per-node actuals); at most `candidates` of them by time. And the
  * statements an error rate or an N+1 could be about, by the rules' own
  * thresholds. */
 void FleetQueries::insight_candidates() {
     candidates_from_ = r_.statements.size();
     if (insights_ == nullptr || r_.total_ns <= 0 || insights_->candidates == 0)
         return;
+    /* the plans a missing index or an estimate error could be found in:
+     * a Seq Scan and a Filter in the plan (of one node or not: the rule
+     * reads the tree), or EXPLAIN ANALYZEd executions (a plan is its
+     * server, queryid and planid, its actuals from any database's, as the
+     * report of files sums them); GLOBAL: asked once, sent to the shards */
+    std::string plan = "(server_id, queryid, planid)";
+    std::string scans_or_actuals =
+        plan + " GLOBAL IN (SELECT server_id, queryid, planid FROM " +
+        table("plans") +
+        " FINAL WHERE position(plan_json, '\"Seq Scan\"') > 0 AND "
+        "position(plan_json, '\"Filter\"') > 0) OR " +
+        plan + " GLOBAL IN (SELECT DISTINCT server_id, queryid, planid FROM " +
+        table("samples") + " FINAL" +
+        where_and("has_node_actuals = 1 AND planid != 0") + ")";
     char having[200];
-    snprintf(having, sizeof having,
-             " HAVING total_ns >= %.17g AND (sum(temp_blks_written) > 0 OR "
-             "sum(shared_blks_read) > 0 OR countIf(planid != 0) > 0)",
+    snprintf(having, sizeof having, " HAVING total_ns >= %.17g AND (",
              f_.min_insight_share * r_.total_ns);
+    std::string rules = having +
+                        std::string("sum(temp_blks_written) > 0 OR "
+                                    "sum(shared_blks_read) > 0 OR "
+                                    "uniqExactIf(planid, planid != 0) >= 2 OR "
+                                    "countIf(") +
+                        scans_or_actuals + ") > 0)";
     Rows rows = c_.select(
         "SELECT server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') "
         "AS untexted_cmd, sum(weight * " +
         std::string(kDbTime) + ") AS total_ns FROM " + table("samples") +
         " FINAL" + where_ + " GROUP BY server_id, dbid, queryid, untexted_cmd" +
-        having + " ORDER BY total_ns DESC, server_id, queryid LIMIT " +
+        rules + " ORDER BY total_ns DESC, server_id, queryid LIMIT " +
         std::to_string(candidates_from_ + insights_->candidates));
     check_columns(rows, 5, "insight candidates");
     Rows unlisted;

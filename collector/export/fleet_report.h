@@ -342,8 +342,10 @@ struct FleetReport {
  * files looks at every statement): ClickHouse lists, with their plans,
  * per-node sums and catalog, the statements whose database time is at
  * least FleetFilters::min_insight_share of the period's and that have
- * temporary blocks written, shared blocks read or a plan, at most
- * `candidates` of them by time; `about` (the caller's rules) is given
+ * temporary blocks written, shared blocks read, two plans, or a plan with
+ * a Seq Scan and a Filter or with per-node actuals, at most `candidates`
+ * of them by time; those an error rate or an N+1 could be about, by
+ * their rules' thresholds; `about` (the caller's rules) is given
  * the report with them listed, after those listed for other reasons, and
  * tells which statements an insight is about (true at their index). The
  * others are dropped before the groups, node hotspots and time series
