@@ -29,6 +29,45 @@ void report_waits_json(JsonWriter &w, const WaitTotals *waits);
 void plan_nodes_json(JsonWriter &w, const PlanTree &tree,
                      const std::vector<NodeTotals> &actuals);
 
+/* The latency of a set of executions as the JSON gives it: from its
+ * histogram (the report of files), or as ClickHouse computed it. */
+struct LatencyFigures {
+    double min_ns = 0, max_ns = 0, p50_ns = 0, p95_ns = 0, p99_ns = 0;
+};
+LatencyFigures latency_figures(const LatencyHistogram &latency);
+
+/* The measures of one set of executions (a statement, a plan, a group:
+ * docs/report-json.md), inside the object open: the counts and sums of
+ * `sums` (its histogram, series and waits unread), `latency`, and
+ * `waits` (null: none). */
+void aggregate_json(JsonWriter &w, const Aggregate &sums,
+                    const LatencyFigures &latency, const WaitTotals *waits);
+
+/* `attribution.dimensions` (docs/report-json.md): each dimension's groups
+ * listed, with their measures and top statements. The report of files and
+ * `qprof report --clickhouse` both write it from these. */
+struct AttributionStatement {
+    std::string statement; /* its key: s1... */
+    double calls = 0, total_ns = 0;
+};
+struct AttributionGroup {
+    std::string name;
+    bool tagged = true;
+    const Aggregate *all = nullptr; /* its top-level executions */
+    LatencyFigures latency;
+    const WaitTotals *waits = nullptr;
+    std::vector<AttributionStatement> top_statements;
+};
+struct AttributionDimension {
+    std::string name; /* route, controller, app, user, db, tag:NAME */
+    uint64_t groups_total = 0;
+    std::vector<AttributionGroup> groups;
+};
+/* The key `dimensions` and its array; shares are of `total_ns`. */
+void attribution_dimensions_json(JsonWriter &w,
+                                 const std::vector<AttributionDimension> &dims,
+                                 double total_ns);
+
 std::string render_report_json(const Analysis &analysis,
                                const ReportSelection &selection,
                                const ReportOptions &options);

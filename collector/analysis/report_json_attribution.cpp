@@ -14,42 +14,65 @@ namespace qprof {
 void JsonReport::attribution() {
     w_.key("attribution").begin_object();
     w_.field("group_by", p_.primary().name);
-    w_.key("dimensions").begin_array();
+    std::vector<AttributionDimension> dims(p_.dimensions.size());
     for (size_t d = 0; d < p_.dimensions.size(); ++d) {
         const DimensionStats &dim = p_.dimensions[d];
-        w_.begin_object();
-        w_.field("dimension", dim.name);
-        w_.key("groups").begin_array();
+        dims[d].name = dim.name;
+        dims[d].groups_total = dim.groups.size();
         for (uint32_t g : sel_.groups[d]) {
             const GroupStats &group = dim.groups[g];
-            w_.begin_object();
-            w_.field("name", group.name);
-            w_.field("tagged", group.tagged);
-            w_.field("share", a_.share(group.all.total_ns));
-            aggregate(group.all);
-            w_.key("top_statements").begin_array();
+            AttributionGroup out;
+            out.name = group.name;
+            out.tagged = group.tagged;
+            out.all = &group.all;
+            out.latency = latency_figures(group.all.latency);
+            out.waits = group.all.waits.totals();
             for (size_t i = 0; i < dim.by_group[g].size() && i < kTopPerGroup;
                  ++i) {
                 const auto &entry = dim.by_group[g][i];
-                w_.begin_object();
-                w_.field("statement", sel_.skey(entry.first));
-                w_.field("calls", entry.second.calls);
-                w_.field("total_ms", entry.second.total_ns / 1e6);
-                w_.field("share",
-                         group.all.total_ns > 0
-                             ? entry.second.total_ns / group.all.total_ns
-                             : 0.0);
-                w_.end_object();
+                out.top_statements.push_back({sel_.skey(entry.first),
+                                              entry.second.calls,
+                                              entry.second.total_ns});
             }
-            w_.end_array();
-            w_.end_object();
+            dims[d].groups.push_back(std::move(out));
         }
-        w_.end_array();
-        w_.field("groups_total", static_cast<uint64_t>(dim.groups.size()));
-        w_.end_object();
     }
-    w_.end_array();
+    attribution_dimensions_json(w_, dims, p_.total.total_ns);
     w_.end_object();
+}
+
+void attribution_dimensions_json(JsonWriter &w,
+                                 const std::vector<AttributionDimension> &dims,
+                                 double total_ns) {
+    w.key("dimensions").begin_array();
+    for (const AttributionDimension &dim : dims) {
+        w.begin_object();
+        w.field("dimension", dim.name);
+        w.key("groups").begin_array();
+        for (const AttributionGroup &group : dim.groups) {
+            double group_ns = group.all->total_ns;
+            w.begin_object();
+            w.field("name", group.name);
+            w.field("tagged", group.tagged);
+            w.field("share", total_ns > 0 ? group_ns / total_ns : 0.0);
+            aggregate_json(w, *group.all, group.latency, group.waits);
+            w.key("top_statements").begin_array();
+            for (const AttributionStatement &st : group.top_statements) {
+                w.begin_object();
+                w.field("statement", st.statement);
+                w.field("calls", st.calls);
+                w.field("total_ms", st.total_ns / 1e6);
+                w.field("share", group_ns > 0 ? st.total_ns / group_ns : 0.0);
+                w.end_object();
+            }
+            w.end_array();
+            w.end_object();
+        }
+        w.end_array();
+        w.field("groups_total", dim.groups_total);
+        w.end_object();
+    }
+    w.end_array();
 }
 
 void JsonReport::requests() {

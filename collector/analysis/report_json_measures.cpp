@@ -12,33 +12,47 @@
 namespace qprof {
 
 void JsonReport::aggregate(const Aggregate &g) {
-    w_.field("executions", g.executions);
-    w_.field("calls", g.calls);
-    w_.field("errors", g.errors);
-    w_.field("total_ms", g.total_ns / 1e6);
-    w_.field("mean_ms", g.mean_ns() / 1e6);
-    w_.field("min_ms", static_cast<double>(g.latency.min_ns()) / 1e6);
-    w_.field("max_ms", static_cast<double>(g.latency.max_ns()) / 1e6);
-    w_.field("p50_ms", g.latency.quantile_ns(0.50) / 1e6);
-    w_.field("p95_ms", g.latency.quantile_ns(0.95) / 1e6);
-    w_.field("p99_ms", g.latency.quantile_ns(0.99) / 1e6);
-#define QPROF_JSON(name, expr, json, divisor) w_.field(json, g.name / divisor);
+    aggregate_json(w_, g, latency_figures(g.latency), g.waits.totals());
+}
+
+LatencyFigures latency_figures(const LatencyHistogram &latency) {
+    LatencyFigures f;
+    f.min_ns = static_cast<double>(latency.min_ns());
+    f.max_ns = static_cast<double>(latency.max_ns());
+    f.p50_ns = latency.quantile_ns(0.50);
+    f.p95_ns = latency.quantile_ns(0.95);
+    f.p99_ns = latency.quantile_ns(0.99);
+    return f;
+}
+
+void aggregate_json(JsonWriter &w, const Aggregate &g,
+                    const LatencyFigures &latency, const WaitTotals *waits) {
+    w.field("executions", g.executions);
+    w.field("calls", g.calls);
+    w.field("errors", g.errors);
+    w.field("total_ms", g.total_ns / 1e6);
+    w.field("mean_ms", g.mean_ns() / 1e6);
+    w.field("min_ms", latency.min_ns / 1e6);
+    w.field("max_ms", latency.max_ns / 1e6);
+    w.field("p50_ms", latency.p50_ns / 1e6);
+    w.field("p95_ms", latency.p95_ns / 1e6);
+    w.field("p99_ms", latency.p99_ns / 1e6);
+#define QPROF_JSON(name, expr, json, divisor) w.field(json, g.name / divisor);
     QPROF_SAMPLE_SUMS(QPROF_JSON)
-    w_.key("kernel");
+    w.key("kernel");
     if (g.kernel_executions == 0) {
-        w_.null();
+        w.null();
     } else {
-        w_.begin_object();
-        w_.field("executions", g.kernel_executions);
+        w.begin_object();
+        w.field("executions", g.kernel_executions);
         QPROF_KERNEL_SUMS(QPROF_JSON)
-        w_.key("waits");
-        report_waits_json(w_, g.waits.totals());
-        w_.end_object();
+        w.key("waits");
+        report_waits_json(w, waits);
+        w.end_object();
     }
     /* without kernel facts, the waits the extension sampled */
-    w_.key("sampled_waits");
-    report_waits_json(w_,
-                      g.kernel_executions == 0 ? g.waits.totals() : nullptr);
+    w.key("sampled_waits");
+    report_waits_json(w, g.kernel_executions == 0 ? waits : nullptr);
 #undef QPROF_JSON
 }
 

@@ -1,5 +1,6 @@
 #include "fleet_json.h"
 #include "capture_format.h"
+#include "fleet_attribution.h"
 #include "fleet_histogram.h"
 #include "fleet_insights.h"
 #include "fleet_json_sections.h"
@@ -221,54 +222,11 @@ std::string fleet_json(const FleetReport &r, const std::string &where,
         w.end_object();
     }
     w.end_array();
+    /* every dimension, by the report's writer */
     w.key("attribution").begin_object();
     w.field("group_by", r.group_by);
-    w.field("groups_total", r.groups_total);
-    w.key("groups").begin_array();
-    for (const FleetGroup &g : r.groups) {
-        w.begin_object();
-        w.field("name", g.name);
-        w.field("calls", g.calls);
-        w.field("total_ms", g.total_ns / 1e6);
-        w.field("p95_ms", g.p95_ns / 1e6);
-        w.field("errors", g.errors);
-        fleet_kernel_json(w, g);
-        w.end_object();
-    }
-    w.end_array();
-    /* the report's layout of the attribution, which the page draws */
-    w.key("dimensions").begin_array();
-    w.begin_object();
-    w.field("dimension", r.group_by);
-    w.field("groups_total", r.groups_total);
-    w.key("groups").begin_array();
-    for (const FleetGroup &g : r.groups) {
-        w.begin_object();
-        w.field("name", g.name);
-        w.field("tagged", g.name != "(none)");
-        w.field("share", share(r, g.total_ns));
-        w.field("executions", g.executions);
-        w.field("calls", g.calls);
-        w.field("errors", g.errors);
-        w.field("total_ms", g.total_ns / 1e6);
-        w.field("mean_ms", g.calls > 0 ? g.total_ns / g.calls / 1e6 : 0.0);
-        w.field("p95_ms", g.p95_ns / 1e6);
-        fleet_kernel_json(w, g);
-        w.key("top_statements").begin_array();
-        for (size_t k = 0; k < g.top_statements.size(); ++k) {
-            double ns = g.top_statement_ns[k];
-            w.begin_object();
-            w.field("statement", "s" + std::to_string(g.top_statements[k] + 1));
-            w.field("total_ms", ns / 1e6);
-            w.field("share", g.total_ns > 0 ? ns / g.total_ns : 0.0);
-            w.end_object();
-        }
-        w.end_array();
-        w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-    w.end_array();
+    attribution_dimensions_json(w, FleetAttribution(r).dimensions(),
+                                r.total_ns);
     w.end_object();
     fleet_requests_json(w, r);
     fleet_hotspots_json(w, r);

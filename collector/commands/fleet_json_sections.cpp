@@ -101,8 +101,8 @@ void fleet_timeline_json(JsonWriter &w, const FleetReport &r) {
     for (size_t g = 0; g < tl.groups.size(); ++g) {
         w.begin_object();
         w.field("kind", "route");
-        w.field("key", r.group_by + ":" + r.groups[g].name);
-        w.field("label", r.groups[g].name);
+        w.field("key", r.group_by + ":" + r.primary().groups[g].name);
+        w.field("label", r.primary().groups[g].name);
         w.key("db_time_ms");
         series_json(w, tl.groups[g], 1e6);
         w.end_object();

@@ -139,11 +139,13 @@ class FleetText : ReportLines {
                          r_.group_by.c_str(), "total", "share", "calls", "mean",
                          "p95", "errors", "top statements"));
         double sum = 0;
-        for (const FleetGroup &g : r_.groups) {
+        const FleetDimension &dim = r_.primary();
+        for (const FleetGroup &g : dim.groups) {
             sum += g.total_ns;
+            /* three, as the report of files prints them */
             std::string tops;
-            for (uint32_t s : g.top_statements)
-                tops += (tops.empty() ? "" : " ") + key(s);
+            for (size_t i = 0; i < g.top_statements.size() && i < 3; ++i)
+                tops += (tops.empty() ? "" : " ") + key(g.top_statements[i]);
             line(printf_line(
                 "%-32s %9s %6s %8s %8s %8s %6s  %s",
                 one_line(g.name, 32).c_str(),
@@ -154,8 +156,8 @@ class FleetText : ReportLines {
                 human_ms(g.p95_ns / 1e6).c_str(), human_count(g.errors).c_str(),
                 tops.c_str()));
         }
-        if (r_.groups_total > r_.groups.size())
-            line("... " + std::to_string(r_.groups_total - r_.groups.size()) +
+        if (dim.groups_total > dim.groups.size())
+            line("... " + std::to_string(dim.groups_total - dim.groups.size()) +
                  " more groups, " + human_ms((r_.total_ns - sum) / 1e6));
     }
 
@@ -233,7 +235,7 @@ class FleetText : ReportLines {
         const std::string &dim = r_.group_by;
         heading("Kernel facts by " + dim);
         line(dim + (columns + std::min<size_t>(dim.size(), 14)));
-        for (const FleetGroup &g : r_.groups) {
+        for (const FleetGroup &g : r_.primary().groups) {
             if (g.kernel_executions == 0)
                 continue;
             std::string row = kernel_row(g.name, g);
@@ -249,7 +251,7 @@ class FleetText : ReportLines {
             return;
         WaitTotals total = fleet_wait_totals(r_.waits);
         std::vector<WaitTotals> rows;
-        rows.reserve(r_.top_statements + r_.groups.size());
+        rows.reserve(r_.top_statements + r_.primary().groups.size());
         WaitsSectionText section{total, r_.executions, {}, r_.group_by, {}};
         size_t most = std::min<size_t>(r_.top_statements, 10);
         for (uint32_t i = 0; i < r_.top_statements; ++i) {
@@ -262,7 +264,7 @@ class FleetText : ReportLines {
             section.statements.push_back(
                 {key(i), &rows.back(), s.executions, ""});
         }
-        for (const FleetGroup &g : r_.groups) {
+        for (const FleetGroup &g : r_.primary().groups) {
             if (g.waits.executions == 0 || section.groups.size() >= 10)
                 continue;
             rows.push_back(fleet_wait_totals(g.waits));

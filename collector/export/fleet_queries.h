@@ -2,9 +2,9 @@
  * fleet_queries.h — the queries behind query_fleet_report (fleet_report.h),
  * one object per report: the filters as SQL and the report filled in, each
  * concern in a file of its own (fleet_report.cpp the frame, summary,
- * statements, groups and errors; fleet_plans.cpp; fleet_rankings.cpp;
- * fleet_requests.cpp; fleet_waits.cpp; fleet_timeline.cpp;
- * fleet_catalog.cpp; fleet_wait_statements.cpp;
+ * statements and errors; fleet_attribution.cpp; fleet_plans.cpp;
+ * fleet_rankings.cpp; fleet_requests.cpp; fleet_waits.cpp;
+ * fleet_timeline.cpp; fleet_catalog.cpp; fleet_wait_statements.cpp;
  * fleet_insight_statements.cpp).
  */
 #pragma once
@@ -47,7 +47,6 @@ class FleetQueries {
                         const std::string &untexted_cmd) const;
     int listed_statement(uint64_t server_id, uint32_t dbid,
                          int64_t queryid) const;
-    void groups();
     void errors();
     void statement_routes_and_errors();
     void statement_latencies();
@@ -58,6 +57,12 @@ class FleetQueries {
                                const std::string &group_more,
                                size_t more_columns, const char *what) const;
     FleetStatement *statement_of_row(const std::vector<std::string> &row);
+
+    /* the attribution (fleet_attribution.cpp) */
+    void dimensions();
+    void attribution();
+    void dimension_groups(size_t dimension, const std::string &from);
+    Rows group_statements(size_t dimension, const std::string &from);
 
     /* plans (fleet_plans.cpp) */
     void changed_plans();
@@ -123,7 +128,9 @@ class FleetQueries {
     std::string db_;
     std::vector<std::string> server_ids_;
     std::string where_;
-    std::string group_sql_;
+    std::string group_sql_; /* the --group-by dimension's */
+    /* each dimension's group of a sample, in FleetReport::dimensions */
+    std::vector<std::string> dimension_sql_;
     FleetReport r_;
 };
 

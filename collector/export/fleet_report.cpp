@@ -1,5 +1,5 @@
 /* The fleet report's frame: the filters as SQL, the servers, the summary,
- * the top statements, the groups and the errors by SQLSTATE. */
+ * the top statements and the errors by SQLSTATE. */
 #include "fleet_queries.h"
 
 #include <cstdio>
@@ -13,6 +13,7 @@ FleetReport FleetQueries::run() {
     servers();
     group_sql_ = group_expression(f_.group_by);
     r_.group_by = f_.group_by;
+    dimensions();
     summary();
     statements();
     requests();
@@ -22,6 +23,9 @@ FleetReport FleetQueries::run() {
     total_waits();
     waiting_statements();
     lock_windows();
+    /* before the candidates, which may be dropped: the groups' statements
+     * stay where they are */
+    attribution();
     insight_candidates();
     plans();
     plan_nodes();
@@ -30,7 +34,6 @@ FleetReport FleetQueries::run() {
     catalog_sums();
     catalogs();
     drop_insight_candidates();
-    groups();
     waits();
     hotspots();
     errors();
@@ -289,7 +292,7 @@ int FleetQueries::listed_statement(uint64_t server_id, uint32_t dbid,
     return -1;
 }
 
-/* The group of a sample under --group-by, named as the report of files
+/* The group of a sample in a dimension, named as the report of files
  * names it; users and databases are a server's (OIDs), told apart by
  * " @server_id" when there are several servers. */
 std::string FleetQueries::group_expression(const std::string &group_by) const {
@@ -317,63 +320,6 @@ std::string FleetQueries::group_expression(const std::string &group_by) const {
     throw UsageError("--group-by takes route, controller, app, user, db "
                      "or tag:NAME, not " +
                      group_by);
-}
-
-void FleetQueries::groups() {
-    std::string db_time = kDbTime;
-    std::string from =
-        " FROM " + table("samples") + " FINAL" + where_and("toplevel = 1");
-    Rows rows = c_.select(
-        "SELECT " + group_sql_ + " AS group_name, sum(weight), sum(weight * " +
-        db_time + ") AS total_ns, sumIf(weight, sqlstate != ''), count(), " +
-        percentile_sql(db_time) +
-        ", countIf(has_io = 1), sumIf(weight * oncpu_ns, has_io = 1), "
-        "sumIf(weight * io_wait_ns, has_io = 1), sumIf(weight * "
-        "other_wait_ns, has_io = 1), sumIf(weight * page_cache_misses, "
-        "has_io = 1), sumIf(weight * block_bytes, has_io = 1), " +
-        waits_sql() + from +
-        " GROUP BY group_name ORDER BY total_ns DESC, group_name");
-    check_columns(rows, 14 + kWaitColumns, "groups");
-    r_.groups_total = rows.size();
-    for (const auto &row : rows) {
-        if (r_.groups.size() >= f_.top)
-            break;
-        FleetGroup g;
-        g.name = row[0];
-        g.executions = unum(row[4]);
-        g.calls = num(row[1]);
-        g.total_ns = num(row[2]);
-        g.errors = num(row[3]);
-        double p50, p99;
-        set_percentiles(&row[5], unum(row[4]), &p50, &g.p95_ns, &p99);
-        g.kernel_executions = unum(row[8]);
-        g.oncpu_ns = num(row[9]);
-        g.io_wait_ns = num(row[10]);
-        g.other_wait_ns = num(row[11]);
-        g.page_cache_misses = num(row[12]);
-        g.block_bytes = num(row[13]);
-        set_waits(&row[14], g.waits);
-        r_.groups.push_back(std::move(g));
-    }
-    /* each group's statements with most time */
-    Rows tops =
-        c_.select("SELECT " + group_sql_ +
-                  " AS group_name, server_id, dbid, queryid, sum(weight * " +
-                  db_time + ") AS total_ns" + from +
-                  " GROUP BY group_name, server_id, dbid, queryid ORDER BY "
-                  "group_name, total_ns DESC LIMIT 3 BY group_name");
-    check_columns(tops, 5, "statements by group");
-    for (FleetGroup &g : r_.groups)
-        for (const auto &row : tops)
-            if (row[0] == g.name) {
-                int s = listed_statement(unum(row[1]),
-                                         static_cast<uint32_t>(unum(row[2])),
-                                         snum(row[3]));
-                if (s >= 0) {
-                    g.top_statements.push_back(static_cast<uint32_t>(s));
-                    g.top_statement_ns.push_back(num(row[4]));
-                }
-            }
 }
 
 /* The statements that fail often enough for the report's error_rate

@@ -39,8 +39,9 @@ struct FleetFilters {
     /* a statement failing at least this often, and this share of its
      * calls, is listed (the report's error_rate insight) */
     double error_rate_min_errors = 5, error_rate_min_share = 0.05;
-    /* a statement's routes listed (the report's kTopPerGroup) */
-    size_t routes_per_statement = 5;
+    /* a statement's routes listed, and a group's statements (the
+     * report's kTopPerGroup) */
+    size_t routes_per_statement = 5, statements_per_group = 5;
     /* the wait insights' thresholds (the report's kWaitInsightShare,
      * kMinInsightShare, kWaitDominantShare): the statements whose waits
      * would make one are listed, and so are the first `wait_listed` by CPU
@@ -178,18 +179,42 @@ struct FleetCatalog {
     std::vector<capture::v1::Setting> settings; /* the snapshot's */
 };
 
+/* A group of an attribution dimension: its top-level executions. */
 struct FleetGroup {
     std::string name;
+    bool tagged = true;      /* "(none)" is the untagged executions' */
     uint64_t executions = 0; /* recorded */
-    double calls = 0, total_ns = 0, p95_ns = 0, errors = 0;
+    double calls = 0, total_ns = 0, errors = 0;
+    double min_ns = 0, max_ns = 0, p50_ns = 0, p95_ns = 0, p99_ns = 0;
+    /* the report's sample sums (weighted), named as in its Aggregate
+     * (analysis/aggregate.h: QPROF_SAMPLE_SUMS, QPROF_KERNEL_SUMS) */
+    double plan_ns = 0, rows = 0, shared_blks_hit = 0, shared_blks_read = 0,
+           shared_blks_dirtied = 0, shared_blks_written = 0,
+           local_blks_read = 0, temp_blks_read = 0, temp_blks_written = 0,
+           blk_read_time_ns = 0, blk_write_time_ns = 0, wal_records = 0,
+           wal_bytes = 0;
+    /* the kernel facts, over the executions that have them */
     uint64_t kernel_executions = 0;
     double oncpu_ns = 0, io_wait_ns = 0, other_wait_ns = 0,
-           page_cache_misses = 0, block_bytes = 0;
-    /* its statements with most time: indexes in FleetReport::statements
-     * (only those listed there) */
+           page_cache_misses = 0, block_requests = 0, block_bytes = 0,
+           read_bytes = 0, write_bytes = 0;
+    /* its statements with most time, at most
+     * FleetFilters::statements_per_group: indexes in
+     * FleetReport::statements (they are listed), and their calls and time
+     * in the group */
     std::vector<uint32_t> top_statements;
-    std::vector<double> top_statement_ns; /* their time in the group */
+    std::vector<double> top_statement_calls, top_statement_ns;
+    /* where the time went: summed for the route and --group-by
+     * dimensions only, as in the report of files */
+    bool has_waits = false;
     FleetWaits waits;
+};
+
+/* The groups of one attribution dimension, top by total time. */
+struct FleetDimension {
+    std::string name; /* route, controller, app, user, db, tag:NAME */
+    std::vector<FleetGroup> groups;
+    uint64_t groups_total = 0;
 };
 
 struct FleetError {
@@ -303,10 +328,15 @@ struct FleetReport {
     /* top by total time, then the statements other sections name (N+1,
      * plan changes) */
     std::vector<FleetStatement> statements;
-    size_t top_statements = 0;      /* of them, those of the top */
-    std::string group_by;           /* the attribution's name */
-    std::vector<FleetGroup> groups; /* top by total time */
-    uint64_t groups_total = 0;
+    size_t top_statements = 0; /* of them, those of the top */
+    std::string group_by;      /* the dimension the terminal shows */
+    /* the attribution: route, controller, app, user and db, and the
+     * --group-by dimension when it is a tag, as in the report of files */
+    std::vector<FleetDimension> dimensions;
+    size_t group_by_dimension = 0; /* index in dimensions */
+    const FleetDimension &primary() const {
+        return dimensions[group_by_dimension];
+    }
     std::vector<FleetError> errors_by_sqlstate;
     /* the statements whose plans changed (at least two plans), by their
      * first execution, --top of them, as the report of files lists them */

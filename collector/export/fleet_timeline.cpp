@@ -101,10 +101,12 @@ void FleetQueries::timeline() {
         }
     }
 
-    size_t groups = std::min(timeline_->series_shown, r_.groups.size());
+    const std::vector<FleetGroup> &primary_groups = r_.primary().groups;
+    size_t groups = std::min(timeline_->series_shown, primary_groups.size());
     std::string names;
     for (size_t g = 0; g < groups; ++g)
-        names += (names.empty() ? "" : ", ") + sql_quote(r_.groups[g].name);
+        names +=
+            (names.empty() ? "" : ", ") + sql_quote(primary_groups[g].name);
     tl.groups.assign(groups, zeros());
     if (groups > 0) {
         rows = c_.select(
@@ -116,7 +118,7 @@ void FleetQueries::timeline() {
         for (const auto &row : rows) {
             long i = at(row[1]);
             for (size_t g = 0; g < groups && i >= 0; ++g)
-                if (r_.groups[g].name == row[0])
+                if (primary_groups[g].name == row[0])
                     tl.groups[g][i] = num(row[2]);
         }
     }

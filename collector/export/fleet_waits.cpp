@@ -144,15 +144,24 @@ void FleetQueries::waits() {
                           &row[4]);
         }
     }
-    rows =
-        c_.select("SELECT " + group_sql_ + " AS group_name" + events +
-                  where_and("toplevel = 1 AND " + std::string(kKernelSplit)) +
-                  " GROUP BY group_name, ev");
-    check_columns(rows, 4, "groups' wait events");
-    for (FleetGroup &g : r_.groups)
-        for (const auto &row : rows)
-            if (row[0] == g.name)
-                add_event(g.waits, &row[1]);
+    for (size_t d = 0; d < r_.dimensions.size(); ++d) {
+        std::vector<FleetGroup> &groups = r_.dimensions[d].groups;
+        if (groups.empty() || !groups[0].has_waits)
+            continue;
+        std::string names;
+        for (const FleetGroup &g : groups)
+            names += (names.empty() ? "" : ", ") + sql_quote(g.name);
+        rows = c_.select(
+            "SELECT " + dimension_sql_[d] + " AS group_name" + events +
+            where_and("toplevel = 1 AND " + std::string(kKernelSplit) +
+                      " AND (" + dimension_sql_[d] + ") IN (" + names + ")") +
+            " GROUP BY group_name, ev");
+        check_columns(rows, 4, "groups' wait events");
+        for (FleetGroup &g : groups)
+            for (const auto &row : rows)
+                if (row[0] == g.name)
+                    add_event(g.waits, &row[1]);
+    }
     auto by_time = [](FleetWaits &w) {
         std::stable_sort(w.events.begin(), w.events.end(),
                          [](const FleetWaitEvent &a, const FleetWaitEvent &b) {
@@ -163,8 +172,9 @@ void FleetQueries::waits() {
     by_time(r_.waits);
     for (FleetStatement &st : r_.statements)
         by_time(st.waits);
-    for (FleetGroup &g : r_.groups)
-        by_time(g.waits);
+    for (FleetDimension &dim : r_.dimensions)
+        for (FleetGroup &g : dim.groups)
+            by_time(g.waits);
 }
 
 } // namespace qprof::fleet

@@ -16,7 +16,7 @@ use Time::HiRes qw(sleep);
 
 our @EXPORT = qw(clickhouse_server_path start_clickhouse_shards
   stop_clickhouse stop_clickhouse_server restart_clickhouse_server ch_query
-  ch_rows same_timeline same_waits waits_block);
+  ch_rows same_timeline same_waits waits_block same_attribution);
 
 sub clickhouse_server_path { return '/usr/sbin/clickhouse-server' }
 
@@ -281,6 +281,110 @@ sub same_waits
     }
     Test::More::is_deeply(\@off, [], "$what: where the time went as in the report");
     return $with;
+}
+
+# Checks `attribution.dimensions` of `qprof report --clickhouse --json`
+# ($got) against `qprof report --json`'s ($want): the same dimensions in
+# the same order, each with as many groups in all and the same groups
+# listed, each group with the same measures (within the JSON's rounding),
+# the same kernel facts and waits (null or not, and their time), and the
+# same top statements in the same order with their calls, time and share.
+# Statements are compared by what $got_id and $want_id make of their keys,
+# groups by name ($want_name may rename the report's).
+sub same_attribution
+{
+    my ($what, $got, $want, $got_id, $want_id, $want_name) = @_;
+    $want_name //= sub { $_[0] };
+    my @gd = @{ $got->{attribution}{dimensions} // [] };
+    my @wd = @{ $want->{attribution}{dimensions} // [] };
+    Test::More::is_deeply([ map { $_->{dimension} } @gd ],
+        [ map { $_->{dimension} } @wd ], "$what: the dimensions of the report");
+    my $near = sub {
+        my ($g, $w) = @_;
+        return !defined $g && !defined $w if !defined $g || !defined $w;
+        return abs($g - $w) <= 1e-5 * abs($w) + 1e-6;
+    };
+    my %gd = map { ($_->{dimension} => $_) } @gd;
+    my @off;
+    my ($groups, $tops) = (0, 0);
+    for my $wdim (@wd)
+    {
+        my $dim = $wdim->{dimension};
+        my $gdim = $gd{$dim} or next;
+        push @off, "$dim: $gdim->{groups_total} groups, report $wdim->{groups_total}"
+          unless $gdim->{groups_total} == $wdim->{groups_total};
+        my %gg = map { ($_->{name} => $_) } @{ $gdim->{groups} };
+        my @wnames = map { $want_name->($_->{name}) } @{ $wdim->{groups} };
+        push @off, "$dim: groups " . join(', ', sort keys %gg)
+          . '; report ' . join(', ', sort @wnames)
+          unless join("\n", sort keys %gg) eq join("\n", sort @wnames);
+        for my $w (@{ $wdim->{groups} })
+        {
+            my $name = $want_name->($w->{name});
+            my $g = $gg{$name} or next;
+            $groups++;
+            my $at = "$dim $name";
+            push @off, "$at tagged" unless !!$g->{tagged} == !!$w->{tagged};
+            for my $f (qw(share executions calls errors total_ms mean_ms
+                min_ms max_ms p50_ms p95_ms p99_ms plan_ms rows
+                shared_blks_hit shared_blks_read shared_blks_dirtied
+                shared_blks_written local_blks_read temp_blks_read
+                temp_blks_written blk_read_time_ms blk_write_time_ms
+                wal_records wal_bytes))
+            {
+                push @off, "$at $f: " . ($g->{$f} // 'none') . ", report $w->{$f}"
+                  unless $near->($g->{$f}, $w->{$f});
+            }
+            for my $part ([ 'kernel', qw(executions oncpu_ms io_wait_ms
+                    other_wait_ms page_cache_misses block_requests block_bytes
+                    read_bytes write_bytes) ],
+                [ 'kernel.waits', qw(executions elapsed_ms) ],
+                [ 'sampled_waits', qw(executions elapsed_ms) ])
+            {
+                my ($key, @fields) = @$part;
+                my ($gp, $wp) = ($g, $w);
+                for my $k (split /\./, $key)
+                {
+                    $gp = ref $gp ? $gp->{$k} : undef;
+                    $wp = ref $wp ? $wp->{$k} : undef;
+                }
+                if (defined $gp != defined $wp)
+                {
+                    push @off, "$at $key: " . (defined $gp ? 'given' : 'null')
+                      . ', report ' . (defined $wp ? 'given' : 'null');
+                    next;
+                }
+                next unless defined $wp;
+                for my $f (@fields)
+                {
+                    push @off, "$at $key.$f: $gp->{$f}, report $wp->{$f}"
+                      unless $near->($gp->{$f}, $wp->{$f});
+                }
+            }
+            my @gt = @{ $g->{top_statements} };
+            my @wt = @{ $w->{top_statements} };
+            push @off, "$at: " . scalar(@gt) . ' top statements, report '
+              . scalar(@wt) unless @gt == @wt;
+            for my $i (0 .. $#wt)
+            {
+                last if $i > $#gt;
+                $tops++;
+                my ($gs, $ws) = ($gt[$i], $wt[$i]);
+                my ($gi, $wi) = ($got_id->($gs->{statement}), $want_id->($ws->{statement}));
+                push @off, "$at statement $i: $gi, report $wi" unless $gi eq $wi;
+                for my $f (qw(calls total_ms share))
+                {
+                    push @off, "$at statement $i $f: $gs->{$f}, report $ws->{$f}"
+                      unless $near->($gs->{$f}, $ws->{$f});
+                }
+            }
+        }
+    }
+    Test::More::is_deeply(\@off, [],
+        "$what: every dimension's groups ($groups), their measures and top "
+          . "statements ($tops) as in the report")
+      or Test::More::diag(join "\n", @off);
+    return;
 }
 
 # The section "Where the time went" of a terminal report (up to the next

@@ -11,7 +11,9 @@
 # plan changes, requests and N+1, errors and the waits the extension
 # sampled (where the time went) as the report of the files, and the JSON
 # the same node hotspots, plan trees with their nodes' actuals (every node's
-# numbers) and latency histograms (every bucket).
+# numbers) and latency histograms (every bucket), and every attribution
+# (route, controller, app, user, db, a tag: each group's measures and top
+# statements) whatever --group-by says.
 # Tables of an older qprof get the new columns from --create-schema. A
 # server that answers garbage or a malformed chunked answer is an error
 # that says so (exit status 2).
@@ -320,20 +322,48 @@ for my $f (qw(calls db_time_ms errors statements executions))
 same_rows('report --clickhouse statements', \%got, \%want_statement,
     map { [ $_, $_ ] } qw(calls total_ms errors executions rows p50_ms p95_ms p99_ms));
 is($fleet->{attribution}{group_by}, 'route', 'by route unless told');
-%got = map { ($_->{name} => $_) } @{ $fleet->{attribution}{groups} };
+my ($fleet_routes) = grep { $_->{dimension} eq 'route' }
+  @{ $fleet->{attribution}{dimensions} };
+%got = map { ($_->{name} => $_) } @{ $fleet_routes->{groups} };
 same_rows('report --clickhouse routes', \%got, \%want_route,
     map { [ $_, $_ ] } qw(calls total_ms errors p95_ms));
-for my $dimension (qw(controller app))
+
+# Every attribution of the report of files, whatever --group-by says: the
+# groups of each dimension, their measures and top statements. Users and
+# databases are a server's: "@srv1" in the files, "@SYSTEM_ID" here.
+my $doc_statement_id = sub {
+    my ($doc) = @_;
+    my %sysid = map { ($_->{key} => $_->{system_identifier}) }
+      @{ $doc->{summary}{servers} };
+    my %id = map { ($_->{key} => "$sysid{$_->{server}}/$_->{dbid}/$_->{queryid}") }
+      @{ $doc->{statements} };
+    return (sub { $id{ $_[0] } // "unlisted $_[0]" },
+        sub { my ($name) = @_; $name =~ s/ \@(\S+)$/ \@$sysid{$1}/; $name });
+};
+my $fleet_json_id = sub {
+    my ($doc) = @_;
+    my %id = map { ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}") }
+      @{ $doc->{statements} };
+    return sub { $id{ $_[0] } // "unlisted $_[0]" };
+};
+my $schema = report_schema();
+my $attribution_schema = { %{ $schema->{properties}{attribution} }, '$defs' => $schema->{'$defs'} };
+# (and with a --top below the number of routes: the first groups of each,
+# their statements listed)
+for my $case ((map { [ $_, 1000 ] } qw(route controller app user db tag:controller)),
+    [ 'app', 3 ])
 {
-    my ($want_dim) = grep { $_->{dimension} eq $dimension }
-      @{ $doc->{attribution}{dimensions} };
-    my %want = map { ($_->{name} => $_) } @{ $want_dim->{groups} };
-    ($crc, $cout) = run_qprof('report', '--clickhouse', $shards[0], '--json',
-        '--top', '1000', '--group-by', $dimension);
-    %got = map { ($_->{name} => $_) }
-      @{ decode_json($cout)->{attribution}{groups} };
-    same_rows("report --clickhouse --group-by $dimension", \%got, \%want,
-        map { [ $_, $_ ] } qw(calls total_ms errors));
+    my ($group_by, $top) = @$case;
+    my ($grc, $got_doc) = report_json('--clickhouse', $shards[0], '--top', $top,
+        '--group-by', $group_by);
+    my ($wrc, $want_doc) = report_json(@captures, '--top', $top, '--group-by', $group_by);
+    is($grc + $wrc, 0, "both reports --group-by $group_by --top $top");
+    is($got_doc->{attribution}{group_by}, $group_by, "--group-by $group_by: named");
+    my ($want_id, $want_name) = $doc_statement_id->($want_doc);
+    same_attribution("report --clickhouse --group-by $group_by --top $top", $got_doc,
+        $want_doc, $fleet_json_id->($got_doc), $want_id, $want_name);
+    is_deeply([ schema_errors($attribution_schema, $got_doc->{attribution}) ], [],
+        "--group-by $group_by: the attribution as docs/report-json.md describes it");
 }
 %got = map { ($_->{sqlstate} => $_) } @{ $fleet->{errors} };
 same_rows('report --clickhouse errors', \%got, \%want_error, [ 'count', 'count' ]);
@@ -577,8 +607,7 @@ ok(same_waits('report --clickhouse sampled waits by statement',
               @{ $doc->{statements} } }) > 3,
     'statements with sampled waits');
 same_waits('report --clickhouse sampled waits by route',
-    { map { ($_->{name} => $_->{sampled_waits}) }
-          @{ $fleet->{attribution}{groups} } },
+    { map { ($_->{name} => $_->{sampled_waits}) } @{ $fleet_routes->{groups} } },
     { map { ($_ => $want_route{$_}{sampled_waits}) } keys %want_route });
 ok((grep { $_->{class} eq 'Timeout' }
       @{ $want_route{'/reports/slow'}{sampled_waits}{classes} }),

@@ -4,8 +4,8 @@
 # waiting on WAL; tests/report/io_wait_capture.cpp: reads waiting on I/O),
 # two servers, exported to one ClickHouse (Debian's 18.16, started here).
 # ClickHouse's answers equal `qprof report --json`'s on the same captures:
-# the executions with kernel facts, and per statement and per route the
-# executions with them, the time on the CPU, in I/O wait and in other
+# the executions with kernel facts, and per statement and per route (and
+# per group of every attribution) the executions with them, the time on the CPU, in I/O wait and in other
 # waits, the storage reads and block bytes (a statement without kernel
 # facts has none); so does the kernel_by_statement query of
 # docs/clickhouse-queries.sql; and the terminal report from ClickHouse has
@@ -140,8 +140,21 @@ same_kernel('statements', \%got, \%want);
 my ($routes) =
   grep { $_->{dimension} eq 'route' } @{ $doc->{attribution}{dimensions} };
 %want = map { ($_->{name} => $_->{kernel}) } @{ $routes->{groups} };
-%got = map { ($_->{name} => $_->{kernel}) } @{ $fleet->{attribution}{groups} };
+my ($fleet_routes) =
+  grep { $_->{dimension} eq 'route' } @{ $fleet->{attribution}{dimensions} };
+%got = map { ($_->{name} => $_->{kernel}) } @{ $fleet_routes->{groups} };
 same_kernel('routes', \%got, \%want);
+# and every other attribution's groups, with their kernel facts and waits
+{
+    my %files_id = map { ($_->{key} => "$sysid_of_key{$_->{server}}/$_->{dbid}/$_->{queryid}") }
+      @{ $doc->{statements} };
+    my %fleet_id = map { ($_->{key} => "$_->{system_identifier}/$_->{dbid}/$_->{queryid}") }
+      @{ $fleet->{statements} };
+    same_attribution('report --clickhouse --json', $fleet, $doc,
+        sub { $fleet_id{ $_[0] } // "unlisted $_[0]" },
+        sub { $files_id{ $_[0] } // "unlisted $_[0]" },
+        sub { my ($name) = @_; $name =~ s/ \@(\S+)$/ \@$sysid_of_key{$1}/; $name });
+}
 
 # Where the time went, from the kernel's wait split: in all, per
 # statement and per route, the CPU, the run queue, the classes and the
@@ -162,7 +175,7 @@ ok(same_waits('report --clickhouse waits by statement', \%got, \%want) >= 3,
 %want = map { ($_->{name} => $_->{kernel} && $_->{kernel}{waits}) }
   @{ $routes->{groups} };
 %got = map { ($_->{name} => $_->{kernel} && $_->{kernel}{waits}) }
-  @{ $fleet->{attribution}{groups} };
+  @{ $fleet_routes->{groups} };
 same_waits('report --clickhouse waits by route', \%got, \%want);
 ok((grep { $_->{name} =~ /transactionid/ && $_->{ms} > 400 }
       @{ $doc->{summary}{kernel}{waits}{events} }),

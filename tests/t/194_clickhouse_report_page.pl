@@ -7,7 +7,11 @@
 # console error or a network request, draws every part, holds the numbers
 # of `qprof report --clickhouse --json` (summary cards, the rows of every
 # table, the routes, the errors, the top statement's plans), lists the
-# statements as the report of the files does, and says of each part
+# statements as the report of the files does, has every attribution of the
+# report of the files (routes, controllers, applications, users,
+# databases: each group's measures and top statements in the JSON, and on
+# the page a table per dimension with the groups, time, calls and top
+# statement of the page of the files), and says of each part
 # ClickHouse does not answer that it is not available from ClickHouse
 # rather than drawing it empty. The insights ClickHouse's sums decide (the
 # error rate, N+1, the plan regression) and each statement's routes are
@@ -100,9 +104,6 @@ like(slurp_file($page), qr/"source":"clickhouse"/,
 is($fleet->{schema_version}, 1, 'schema version 1');
 my ($route_dim) = @{ $fleet->{attribution}{dimensions} // [] };
 is($route_dim->{dimension}, 'route', 'the attribution by route, as the page reads it');
-is_deeply([ map { $_->{name} } @{ $route_dim->{groups} } ],
-    [ map { $_->{name} } @{ $fleet->{attribution}{groups} } ],
-    'with the groups of the attribution');
 my ($files_routes) = grep { $_->{dimension} eq 'route' }
   @{ $files->{attribution}{dimensions} };
 is_deeply(
@@ -142,6 +143,18 @@ my %answered = map { ($_ => 1) }
   qw(error_rate n_plus_one plan_regression missing_index spill estimate_error);
 my %fleet_text = map { ($_->{key} => $_->{text}) } @fleet_statements;
 my %files_text = map { ($_->{key} => $_->{text}) } @{ $files->{statements} };
+
+# Every attribution of the report of files (routes, controllers,
+# applications, users, databases), each group with its measures and top
+# statements, computed by ClickHouse.
+same_attribution('report --clickhouse --json', $fleet, $files,
+    sub { $fleet_text{ $_[0] } // "unlisted $_[0]" },
+    sub { $files_text{ $_[0] } // "unlisted $_[0]" });
+my %groups_of = map { ($_->{dimension} => scalar @{ $_->{groups} }) }
+  @{ $files->{attribution}{dimensions} };
+ok($groups_of{route} >= 4 && $groups_of{controller} >= 4 && $groups_of{app} >= 1
+      && $groups_of{user} >= 1 && $groups_of{db} >= 1,
+    'the workload has several routes and controllers, an application, a user, a database');
 sub insight_of
 {
     my ($in, $text_of) = @_;
@@ -226,6 +239,14 @@ my $probe_body = slurp_file("$FindBin::Bin/../report/report_probe.js");
 # and, of the statement keys.drawn, each plan's tree (every node's line of
 # actuals) and the histogram's bars, as drawn
 my $drawn_probe = <<'JS';
+result.dimensions = {};
+document.querySelectorAll('table[data-table^="dimension-"]').forEach(function (t) {
+  result.dimensions[t.dataset.table.replace(/^dimension-/, '')] =
+    Array.from(t.querySelectorAll('tbody tr[data-index]')).map(function (r) {
+      function cell(c) { var td = r.querySelector('td[data-col="' + c + '"]'); return td ? td.dataset.value : null; }
+      return {name: cell('name'), total_ms: num(cell('total_ms')), calls: num(cell('calls')), top: cell('top')};
+    });
+});
 result.not_available = Array.from(document.querySelectorAll('[data-not-available]')).map(function (n) { return n.dataset.notAvailable; });
 if (keys.drawn) {
   window.qprofReport.showStatement(keys.drawn, false);
@@ -276,8 +297,9 @@ is_deeply($seen->{errors}, [], 'no console error, no uncaught exception');
 is_deeply($seen->{requests}, [], 'no network request');
 is_deeply($dom->{draw_errors}, [], 'every part of the page was drawn');
 is_deeply($dom->{sections},
-    [ qw(summary insights statements plan-changes by-route requests errors
-        plan-nodes kernel waits timeseries heatmap inputs) ],
+    [ qw(summary insights statements plan-changes by-route by-controller by-app
+        by-user by-db requests errors plan-nodes kernel waits timeseries heatmap
+        inputs) ],
     'every section of the page, in order');
 
 my $summary = $fleet->{summary};
@@ -357,6 +379,31 @@ is(sum0(@{ $drawn->{histogram} // [] }), $changed->{executions},
     'its latency histogram drawn, every execution in a bar');
 is_deeply($drawn->{histogram}, $files_drawn->{histogram},
     'every bar as on the page of the files');
+
+# Every attribution's table, drawn from ClickHouse's answers as on the page
+# of the files: its groups, their time, calls and top statement.
+sub drawn_dimensions
+{
+    my ($probed) = @_;
+    my %out;
+    for my $dim (keys %{ $probed->{dimensions} // {} })
+    {
+        $out{$dim} = { map { ($_->{name} => join(' | ', sprintf('%.3f', $_->{total_ms}),
+                    sprintf('%.6g', $_->{calls}), $_->{top} // '')) }
+              @{ $probed->{dimensions}{$dim} } };
+    }
+    return \%out;
+}
+my $fleet_dims = drawn_dimensions($dom);
+is_deeply([ sort keys %$fleet_dims ], [ qw(app controller db route user) ],
+    'the page from ClickHouse draws a table per dimension');
+is_deeply($fleet_dims, drawn_dimensions($files_seen->{probe}),
+    "each with the groups, time, calls and top statement of the page of the files");
+for my $dim (@{ $fleet->{attribution}{dimensions} })
+{
+    is($tables{"dimension-$dim->{dimension}"}{rows}, scalar @{ $dim->{groups} },
+        "table dimension-$dim->{dimension} has a row per group of the JSON");
+}
 is_deeply($drawn->{not_available}, [], 'nothing in its detail said not available');
 
 for my $kind (qw(statement route))
