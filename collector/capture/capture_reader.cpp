@@ -63,11 +63,15 @@ ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples,
                               const TagSetVisitor &visit_tag_set,
-                              const SamplePreparer *preparer) {
-    MappedFile file(path);
+                              const SamplePreparer *preparer,
+                              const ReadRange &range) {
+    MappedFile file(path, range.from, range.limit);
     ReadSummary summary;
     summary.file_bytes = file.size();
-    bool first = true;
+    summary.read_from = summary.frames_end = file.begin();
+    /* the header is the first record of the file's first frame */
+    bool from_start = file.begin() == 0;
+    bool first = from_start;
     /* A second thread decompresses and parses the records ahead of the
      * visitor, which runs here: `summary` is the parser's until run()
      * returns. */
@@ -176,6 +180,7 @@ ReadSummary read_capture_file(const std::string &path,
                 });
         }
         ahead.publish(*batch);
+        summary.frames_end = scanner.frames_end();
     };
     ahead.run(parse, [&](const RecordBatch &batch) {
         for (const RecordBatch::Item &item : batch.items) {
@@ -200,7 +205,7 @@ ReadSummary read_capture_file(const std::string &path,
         summary.problems.size() == 1 && summary.problems[0].offset == 0 &&
         summary.problems[0].kind == ReadProblem::Kind::TruncatedTail &&
         file.size() > 0 && file.data()[0] == kZstdMagic[0];
-    if (first && !cut_in_first_frame)
+    if (from_start && first && !cut_in_first_frame)
         summary.problems.push_back(
             {ReadProblem::Kind::Damage, 0,
              file.size() == 0 ? "empty file: no header"

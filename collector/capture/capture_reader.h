@@ -42,7 +42,11 @@ struct ReadProblem {
 struct ReadSummary {
     uint64_t frames = 0;
     uint64_t records = 0;
-    uint64_t file_bytes = 0;
+    uint64_t file_bytes = 0; /* the file's size, or the range's limit */
+    uint64_t read_from = 0;  /* the range's start */
+    /* where the frames read end: what a reading of the bytes added to the
+     * file since starts from (ReadRange) */
+    uint64_t frames_end = 0;
     std::vector<ReadProblem> problems;
 
     bool damaged() const;
@@ -75,6 +79,16 @@ ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples);
 
+/* The part of a file to read: its frames from `from` (the start of one,
+ * the frames_end of an earlier reading of the file) to `limit`, past which
+ * the file is not known to be written whole (what a writer made durable);
+ * the bytes outside are not even mapped. A reading from a frame past the
+ * header takes the header as read already. */
+struct ReadRange {
+    uint64_t from = 0;
+    uint64_t limit = UINT64_MAX;
+};
+
 /* Called for each tag set, with the offset of its frame. */
 using TagSetVisitor =
     std::function<void(const TagSetFields &tag_set, uint64_t frame_offset)>;
@@ -95,12 +109,13 @@ class SamplePreparer {
 /* The same, tag sets also given to `visit_tag_set` decoded instead of to
  * `visit` (a record that is a tag set field and nothing else: any other
  * comes to `visit` as before), and each sample given to `preparer` first
- * when there is one. */
+ * when there is one; only `range` of the file read. */
 ReadSummary read_capture_file(const std::string &path,
                               const RecordVisitor &visit,
                               const SamplesVisitor &visit_samples,
                               const TagSetVisitor &visit_tag_set,
-                              const SamplePreparer *preparer = nullptr);
+                              const SamplePreparer *preparer = nullptr,
+                              const ReadRange &range = ReadRange());
 
 /* Called with the records of one frame; false stops the reading. */
 using FrameVisitor =

@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <deque>
 #include <cstdlib>
+#include <deque>
+#include <stdexcept>
 #include <sys/stat.h>
 #include <unordered_set>
 
@@ -156,7 +157,11 @@ double parse_rate(const std::string &text) {
 class CaptureSet::FileReader {
   public:
     FileReader(CaptureSet &set, uint32_t file_index, CaptureVisitor &visitor)
-        : set_(set), file_index_(file_index), visitor_(visitor) {}
+        : set_(set), file_index_(file_index), visitor_(&visitor) {}
+
+    /* A file followed as it grows is read by several calls, each with its
+     * own visitor. */
+    void visit_with(CaptureVisitor &visitor) { visitor_ = &visitor; }
 
     /* Samples of a sample block (a block may come in several parts). */
     void samples(uint64_t epoch, const DecodedSample *samples, size_t count,
@@ -231,17 +236,17 @@ class CaptureSet::FileReader {
                                 });
             break;
         case pb::Record::kNodeActuals:
-            visitor_.node_actuals(server_, record.node_actuals());
+            visitor_->node_actuals(server_, record.node_actuals());
             break;
         case pb::Record::kLoss:
-            visitor_.loss(server_, record.loss());
+            visitor_->loss(server_, record.loss());
             break;
         case pb::Record::kEpochChange:
             note_epoch(record.epoch_change().new_epoch());
-            visitor_.epoch_change(server_, record.epoch_change());
+            visitor_->epoch_change(server_, record.epoch_change());
             break;
         case pb::Record::kNotice:
-            visitor_.notice(server_, record.notice());
+            visitor_->notice(server_, record.notice());
             break;
         case pb::Record::kCatalog: {
             auto &catalogs = set_.servers_[server_].catalogs;
@@ -250,7 +255,7 @@ class CaptureSet::FileReader {
             if (found == catalogs.end() ||
                 found->second.taken_unix_us() <= snap.taken_unix_us())
                 catalogs[snap.dbid()] = snap;
-            visitor_.catalog(server_, snap);
+            visitor_->catalog(server_, snap);
             break;
         }
         default:
@@ -381,7 +386,7 @@ class CaptureSet::FileReader {
         }
         ++status.samples;
         ++set_.servers_[server_].samples;
-        visitor_.sample(r);
+        visitor_->sample(r);
     }
 
     /* The set's id of a file's reference; a reference the file never
@@ -413,7 +418,7 @@ class CaptureSet::FileReader {
 
     CaptureSet &set_;
     uint32_t file_index_;
-    CaptureVisitor &visitor_;
+    CaptureVisitor *visitor_;
     int server_ = -1;
     double weight_ = 1;
     uint64_t last_epoch_ = UINT64_MAX;
@@ -485,6 +490,8 @@ uint32_t CaptureSet::server_of(const pb::Header &header) {
     return static_cast<uint32_t>(servers_.size() - 1);
 }
 
+CaptureSet::~CaptureSet() = default;
+
 void CaptureSet::read(CaptureVisitor &visitor) {
     for (uint32_t i = 0; i < files_.size(); ++i) {
         CaptureFileStatus &status = files_[i];
@@ -493,50 +500,91 @@ void CaptureSet::read(CaptureVisitor &visitor) {
         status.problems.clear();
         status.samples = status.samples_unresolved = 0;
         FileReader reader(*this, i, visitor);
-        ReadSummary summary;
-        try {
-            summary = read_capture_file(
-                status.path,
-                [&reader](const pb::Record &record, uint64_t offset) {
-                    reader.record(record, offset);
-                },
-                [&reader](uint64_t epoch, const DecodedSample *samples,
-                          size_t count, uint64_t offset) {
-                    reader.samples(epoch, samples, count, offset);
-                },
-                [&reader](const TagSetFields &tag_set, uint64_t offset) {
-                    reader.tag_set(tag_set, offset);
-                },
-                visitor.preparer());
-        } catch (const CaptureIoError &e) {
-            status.status = CaptureFileStatus::Status::Unreadable;
-            status.problems.push_back(
-                {CaptureFileStatus::ProblemKind::Unreadable, 0, e.what()});
-            continue;
-        }
-        status.bytes = summary.file_bytes;
-        for (const ReadProblem &p : summary.problems)
-            status.problems.push_back(
-                {p.kind == ReadProblem::Kind::Damage
-                     ? CaptureFileStatus::ProblemKind::Damage
-                     : CaptureFileStatus::ProblemKind::TruncatedTail,
-                 p.offset, p.what});
-        bool damaged = false, truncated = false;
-        for (const auto &p : status.problems) {
-            if (p.kind == CaptureFileStatus::ProblemKind::TruncatedTail)
-                truncated = true;
-            else
-                damaged = true;
-        }
-        if (summary.records == 0 && summary.frames == 0 && damaged)
-            status.status = CaptureFileStatus::Status::Unreadable;
-        else if (damaged)
-            status.status = CaptureFileStatus::Status::Damaged;
-        else if (truncated)
-            status.status = CaptureFileStatus::Status::Truncated;
-        else
-            status.status = CaptureFileStatus::Status::Ok;
+        read_file(i, reader, visitor.preparer(), ReadRange());
     }
+}
+
+uint64_t CaptureSet::read_appended(CaptureVisitor &visitor, uint64_t limit) {
+    if (files_.size() != 1)
+        throw std::logic_error("read_appended follows a set of one file");
+    CaptureFileStatus &status = files_[0];
+    if (!followed_) {
+        followed_ = std::make_unique<FileReader>(*this, 0, visitor);
+        status.problems.clear();
+        status.samples = status.samples_unresolved = 0;
+    }
+    followed_->visit_with(visitor);
+    /* what was said of the rest of the file (an unfinished frame, which
+     * may be whole now) is said again by this reading if still so */
+    uint64_t from = followed_end_;
+    auto &problems = status.problems;
+    problems.erase(
+        std::remove_if(
+            problems.begin(), problems.end(),
+            [from](const CaptureFileStatus::Problem &p) {
+                return p.offset >= from ||
+                       p.kind == CaptureFileStatus::ProblemKind::Unreadable;
+            }),
+        problems.end());
+    ReadSummary summary = read_file(0, *followed_, visitor.preparer(),
+                                    ReadRange{followed_end_, limit});
+    uint64_t scanned = summary.file_bytes > summary.read_from
+                           ? summary.file_bytes - summary.read_from
+                           : 0;
+    if (summary.frames_end > followed_end_)
+        followed_end_ = summary.frames_end;
+    return scanned;
+}
+
+ReadSummary CaptureSet::read_file(uint32_t i, FileReader &reader,
+                                  const SamplePreparer *preparer,
+                                  const ReadRange &range) {
+    CaptureFileStatus &status = files_[i];
+    ReadSummary summary;
+    try {
+        summary = read_capture_file(
+            status.path,
+            [&reader](const pb::Record &record, uint64_t offset) {
+                reader.record(record, offset);
+            },
+            [&reader](uint64_t epoch, const DecodedSample *samples,
+                      size_t count, uint64_t offset) {
+                reader.samples(epoch, samples, count, offset);
+            },
+            [&reader](const TagSetFields &tag_set, uint64_t offset) {
+                reader.tag_set(tag_set, offset);
+            },
+            preparer, range);
+    } catch (const CaptureIoError &e) {
+        status.status = CaptureFileStatus::Status::Unreadable;
+        status.problems.push_back(
+            {CaptureFileStatus::ProblemKind::Unreadable, 0, e.what()});
+        return summary;
+    }
+    status.bytes = summary.file_bytes;
+    for (const ReadProblem &p : summary.problems)
+        status.problems.push_back(
+            {p.kind == ReadProblem::Kind::Damage
+                 ? CaptureFileStatus::ProblemKind::Damage
+                 : CaptureFileStatus::ProblemKind::TruncatedTail,
+             p.offset, p.what});
+    bool damaged = false, truncated = false;
+    for (const auto &p : status.problems) {
+        if (p.kind == CaptureFileStatus::ProblemKind::TruncatedTail)
+            truncated = true;
+        else
+            damaged = true;
+    }
+    if (summary.read_from == 0 && summary.records == 0 && summary.frames == 0 &&
+        damaged)
+        status.status = CaptureFileStatus::Status::Unreadable;
+    else if (damaged)
+        status.status = CaptureFileStatus::Status::Damaged;
+    else if (truncated)
+        status.status = CaptureFileStatus::Status::Truncated;
+    else
+        status.status = CaptureFileStatus::Status::Ok;
+    return summary;
 }
 
 int64_t CaptureSet::last_sample_end_unix_us() const {

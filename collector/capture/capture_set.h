@@ -8,7 +8,8 @@
  *
  * Definitions that are bounded by the workload (strings, texts, plans) are
  * kept for the whole set; tag sets, which may be one per request, live only
- * while their file is read (each file stands alone).
+ * while their file is read (each file stands alone), or while it is
+ * followed (read_appended).
  */
 #pragma once
 
@@ -156,10 +157,23 @@ class CaptureSet {
   public:
     /* `paths` as for capture_files_of. */
     explicit CaptureSet(const std::vector<std::string> &paths);
+    ~CaptureSet();
 
     /* Reads every file once, calling `visitor`; files already read are
      * read again (the set's definitions are kept). */
     void read(CaptureVisitor &visitor);
+
+    /* Follows the set's one file (throws std::logic_error for a set of
+     * several) while it is written: each call reads the whole frames
+     * added since the previous call, up to `limit` bytes of the file
+     * (what its writer made durable), the first call from the header on.
+     * The file's definitions (strings, texts, plans, tag sets) are kept
+     * between calls, so that a new frame's samples resolve without the
+     * frames before being read again; an unfinished frame at the end is
+     * read by a later call, once whole. Not to be mixed with read().
+     * Returns the bytes of the file this call read (mapped). */
+    uint64_t read_appended(CaptureVisitor &visitor,
+                           uint64_t limit = UINT64_MAX);
 
     /* The end of the newest sample of the set, from the last frames of
      * each file (cheap: nothing else is decompressed); 0 when none. */
@@ -183,6 +197,11 @@ class CaptureSet {
     friend class FileReader;
 
     uint32_t server_of(const capture::v1::Header &header);
+    /* Reads `range` of file `i` through `reader`, the file's status
+     * updated. */
+    ReadSummary read_file(uint32_t i, FileReader &reader,
+                          const SamplePreparer *preparer,
+                          const ReadRange &range);
 
     std::vector<std::string> paths_;
     std::vector<CaptureFileStatus> files_;
@@ -193,6 +212,10 @@ class CaptureSet {
     std::unordered_map<std::string, uint32_t> text_ids_;
     std::vector<PlanDefinition> plans_;
     std::unordered_map<std::string, uint32_t> plan_ids_;
+    /* read_appended's file: its definitions, and where its frames read
+     * end */
+    std::unique_ptr<FileReader> followed_;
+    uint64_t followed_end_ = 0;
 };
 
 } // namespace qprof

@@ -20,6 +20,7 @@ bool FrameScanner::next(FrameSpan &frame) {
     }
     frame = {offset_, frame_size};
     offset_ += frame_size;
+    frames_end_ = offset_;
     return true;
 }
 

@@ -22,13 +22,20 @@ namespace qprof {
  * a frame: anything else that is not a frame is damage. */
 class FrameScanner {
   public:
+    /* From the file's first mapped byte on (its start, or where an
+     * earlier reading of a file that grows stopped). */
     FrameScanner(const MappedFile &file, ReadSummary &summary,
                  FrameDecoder &decoder)
-        : file_(file), summary_(summary), decoder_(decoder) {}
+        : file_(file), summary_(summary), decoder_(decoder),
+          offset_(file.begin()), frames_end_(file.begin()) {}
 
     /* The next frame; false at the end of the file, any problem of its
      * tail then added to the summary. */
     bool next(FrameSpan &frame);
+    /* Where the frames given so far end: a reading of what is added to the
+     * file goes on from there (an unfinished frame there may be whole by
+     * then). */
+    size_t frames_end() const { return frames_end_; }
 
   private:
     void problem(ReadProblem::Kind kind, const std::string &what);
@@ -41,7 +48,8 @@ class FrameScanner {
     const MappedFile &file_;
     ReadSummary &summary_;
     FrameDecoder &decoder_;
-    size_t offset_ = 0;
+    size_t offset_;
+    size_t frames_end_;
 };
 
 /* The frames of a file, first to last (the scan records any problem of

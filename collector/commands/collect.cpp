@@ -36,9 +36,9 @@ const char *kCollectUsage =
     "Drains the server's sample ring into capture files (see "
     "collector/README.md).\n"
     "  --clickhouse URL   also send the frames into ClickHouse as they are\n"
-    "                     made durable (docs/clickhouse.md; --rotate-seconds\n"
-    "                     is then 10 unless given): exactly once, across a\n"
-    "                     collector killed and restarted on the same --out\n"
+    "                     made durable (docs/clickhouse.md): exactly once,\n"
+    "                     across a collector killed and restarted on the\n"
+    "                     same --out\n"
     "  --clickhouse-database DB   default qprof\n"
     "  --delete-exported  ClickHouse instead of files: delete each file\n"
     "                     once it is in ClickHouse, but the last one (where\n"
@@ -122,7 +122,6 @@ int collect_command(int argc, char **argv) {
     bool windows_given = false;
     bool map_entries_given = false;
     bool series_limit_given = false;
-    bool rotate_seconds_given = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--help" || arg == "-h") {
@@ -144,10 +143,9 @@ int collect_command(int argc, char **argv) {
         else if (arg == "--rotate-mb")
             options.rotate_bytes = static_cast<uint64_t>(
                 number_value(argc, argv, i, 0) * (1 << 20));
-        else if (arg == "--rotate-seconds") {
+        else if (arg == "--rotate-seconds")
             options.rotate_seconds = number_value(argc, argv, i, 0);
-            rotate_seconds_given = true;
-        } else if (arg == "--clickhouse")
+        else if (arg == "--clickhouse")
             options.clickhouse_url = option_value(argc, argv, i);
         else if (arg == "--clickhouse-database")
             options.clickhouse_database = option_value(argc, argv, i);
@@ -233,9 +231,6 @@ int collect_command(int argc, char **argv) {
             throw UsageError("--clickhouse goes with --out DIR (the files "
                              "are what is exported, and what makes it "
                              "exactly once)");
-        /* rows reach ClickHouse as files close */
-        if (!rotate_seconds_given)
-            options.rotate_seconds = 10;
     }
     options.bpf_syscall_windows =
         options.bpf_syscalls == "sampled" || windows_given;

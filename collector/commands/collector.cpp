@@ -100,6 +100,7 @@ class Collector {
     void poll_status();
     void pause_between_reads();
     void report_progress(bool final_line);
+    void report_following(const FollowStats &stats);
     bool should_stop() const;
     void export_closed_files();
 
@@ -354,7 +355,8 @@ void Collector::close_frame() {
 void Collector::follow_open_file() {
     if (clickhouse_ && writer_.file_open())
         clickhouse_->follow(next_file_index_ - 1,
-                            options_.out_dir + "/" + writer_.current_name());
+                            options_.out_dir + "/" + writer_.current_name(),
+                            writer_.file_bytes());
 }
 
 /* Query texts and plans of the rows just read, fetched once each. */
@@ -483,6 +485,19 @@ void Collector::poll_status() {
     add_notice(io_.housekeeping(*conn_));
 }
 
+/* What following the open files for ClickHouse read, in bytes of the
+ * files: each pass reads only what was added since the one before. */
+void Collector::report_following(const FollowStats &stats) {
+    fprintf(stderr,
+            "qprof collect: ClickHouse followed the open files in %llu "
+            "passes, which read %llu bytes of them (%llu at most in one "
+            "pass; %llu passes from a file's start again)\n",
+            static_cast<unsigned long long>(stats.passes),
+            static_cast<unsigned long long>(stats.bytes_read),
+            static_cast<unsigned long long>(stats.largest_pass_bytes),
+            static_cast<unsigned long long>(stats.passes_from_start));
+}
+
 void Collector::report_progress(bool final_line) {
     if (!progress_)
         return;
@@ -578,12 +593,16 @@ int Collector::run() {
     }
     finish_file(false);
     report_progress(true);
-    if (clickhouse_ && !clickhouse_->finish(next_file_index_).empty()) {
-        fprintf(stderr,
-                "qprof collect: the last files are not in ClickHouse; the "
-                "next qprof collect --clickhouse of this folder loads "
-                "them\n");
-        return kExitServer;
+    if (clickhouse_) {
+        bool complete = clickhouse_->finish(next_file_index_).empty();
+        report_following(clickhouse_->follow_stats());
+        if (!complete) {
+            fprintf(stderr,
+                    "qprof collect: the last files are not in ClickHouse; the "
+                    "next qprof collect --clickhouse of this folder loads "
+                    "them\n");
+            return kExitServer;
+        }
     }
     return kExitOk;
 }

@@ -593,6 +593,11 @@ void CaptureExporter::finish() {
     produced_.plans = std::max<uint64_t>(sent_.plans, plans.size());
     produced_.servers =
         std::max<uint64_t>(sent_.servers, set_.servers().size());
+    /* a set read further (a file followed) has these sent at the next
+     * finish() only when new */
+    sent_.texts = produced_.texts;
+    sent_.plans = produced_.plans;
+    sent_.servers = produced_.servers;
 }
 
 ExportStats export_capture_set(CaptureSet &set, const ClickHouseClient &client,

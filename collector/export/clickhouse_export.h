@@ -90,7 +90,11 @@ class CaptureExporter : public CaptureVisitor {
      * an earlier reading of the same files: they are not sent again. */
     void skip_sent(const ExportProgress &sent) { sent_ = sent; }
 
-    /* Sends what is buffered, then the set's texts, plans and servers. */
+    /* Sends what is buffered, then the set's texts, plans and servers not
+     * sent yet. The set may then be read further (a file followed,
+     * CaptureSet::read_appended) and finish() called again: the rows of
+     * each reading go once, and a sample already sent is still paired with
+     * actuals that come in a later one. */
     void finish();
     const ExportStats &stats() const { return stats_; }
     /* The rows produced so far, those skipped included. */

@@ -83,7 +83,7 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
         total.bytes_sent += stats.bytes_sent;
         save_mark(file.first);
         if (followed_index_ == file.first)
-            followed_index_ = 0;
+            stop_following();
         exported.push_back(file);
     }
     if (delete_exported_)
@@ -91,28 +91,69 @@ ExportStats FolderExporter::export_closed(uint64_t next_index) {
     return total;
 }
 
-ExportStats FolderExporter::export_open(uint64_t index,
-                                        const std::string &path) {
+ExportStats FolderExporter::export_open(uint64_t index, const std::string &path,
+                                        uint64_t durable_bytes) {
     if (index <= load_mark())
         return ExportStats();
-    return export_file(index, path);
+    return follow_file(index, path, durable_bytes);
 }
 
 ExportStats FolderExporter::export_file(uint64_t index,
                                         const std::string &path) {
-    CaptureSet set({path});
-    CaptureExporter exporter(set, client_, ExportOptions(), &snapshots_sent_);
+    /* closed: whole now */
     if (index == followed_index_)
-        exporter.skip_sent(followed_sent_);
-    set.read(exporter);
-    exporter.finish();
-    /* only once every row went in (a pass that failed is sent again), and
-     * not for an older file loaded late: the open file keeps its place */
-    if (index >= followed_index_) {
+        return follow_file(index, path, UINT64_MAX);
+    CaptureSet set({path});
+    return export_capture_set(set, client_, ExportOptions(), &snapshots_sent_);
+}
+
+ExportStats FolderExporter::follow_file(uint64_t index, const std::string &path,
+                                        uint64_t limit) {
+    if (index != followed_index_) {
+        stop_following();
         followed_index_ = index;
-        followed_sent_ = exporter.produced();
     }
-    return exporter.stats();
+    if (!followed_set_) {
+        /* from the start: the first pass, or the one after a failure,
+         * which sends only what the passes before did not */
+        followed_set_ =
+            std::make_unique<CaptureSet>(std::vector<std::string>{path});
+        followed_exporter_ = std::make_unique<CaptureExporter>(
+            *followed_set_, client_, ExportOptions(), &snapshots_sent_);
+        followed_exporter_->skip_sent(followed_sent_);
+        if (follow_stats_.passes > 0 && followed_sent_.samples > 0)
+            ++follow_stats_.passes_from_start;
+    }
+    ExportStats before = followed_exporter_->stats();
+    try {
+        uint64_t bytes =
+            followed_set_->read_appended(*followed_exporter_, limit);
+        ++follow_stats_.passes;
+        follow_stats_.bytes_read += bytes;
+        follow_stats_.largest_pass_bytes =
+            std::max(follow_stats_.largest_pass_bytes, bytes);
+        followed_exporter_->finish();
+    } catch (...) {
+        /* what this pass sent is not known: the next reads the file
+         * again and skips what the passes before sent */
+        followed_exporter_.reset();
+        followed_set_.reset();
+        throw;
+    }
+    followed_sent_ = followed_exporter_->produced();
+    ExportStats stats = followed_exporter_->stats();
+    stats.samples -= before.samples;
+    stats.catalog_snapshots -= before.catalog_snapshots;
+    stats.inserts -= before.inserts;
+    stats.bytes_sent -= before.bytes_sent;
+    return stats;
+}
+
+void FolderExporter::stop_following() {
+    followed_exporter_.reset(); /* before the set it reads */
+    followed_set_.reset();
+    followed_index_ = 0;
+    followed_sent_ = ExportProgress();
 }
 
 void FolderExporter::delete_all_but_last(
@@ -153,12 +194,14 @@ void FolderExportThread::request(uint64_t next_index) {
     wake_.notify_one();
 }
 
-void FolderExportThread::follow(uint64_t index, const std::string &path) {
+void FolderExportThread::follow(uint64_t index, const std::string &path,
+                                uint64_t durable_bytes) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         wanted_ = std::max(wanted_, index);
         open_index_ = index;
         open_path_ = path;
+        open_durable_bytes_ = durable_bytes;
         ++frames_wanted_;
     }
     wake_.notify_one();
@@ -191,12 +234,19 @@ void FolderExportThread::run() {
         bool open = open_index_ >= wanted && !stopping_;
         uint64_t open_index = open_index_;
         std::string open_path = open_path_;
+        uint64_t open_durable_bytes = open_durable_bytes_;
         lock.unlock();
         std::string error;
         try {
-            exporter_.export_closed(wanted);
+            /* the folder is listed only when a file closed since, or the
+             * last listing failed: not at each frame */
+            if (wanted > closed_exported_) {
+                exporter_.export_closed(wanted);
+                closed_exported_ = wanted;
+            }
             if (open)
-                exporter_.export_open(open_index, open_path);
+                exporter_.export_open(open_index, open_path,
+                                      open_durable_bytes);
         } catch (const std::exception &e) {
             error = e.what();
         }

@@ -4,9 +4,12 @@
  * written is followed, its frames sent as they are made durable, and the
  * capture files below an index and past the last one exported are
  * exported in order once closed, each through the capture layer as `qprof
- * export` reads them. The open file is read again from its start at each
- * pass, to its last whole frame, and only the rows beyond those already
- * sent of it go to ClickHouse (ExportProgress).
+ * export` reads them. The open file is read from where the previous pass
+ * stopped to the end of its last durable frame, its definitions kept
+ * between passes (CaptureSet::read_appended), so that a pass costs what the
+ * new frames hold, whatever the file's length. A pass that fails drops
+ * them: the next reads the file from its start and skips the rows the
+ * passes before sent (ExportProgress).
  *
  * The last index exported whole is kept in DIR/clickhouse.exported, so
  * that a collector restarted after a crash (kill -9) exports the files its
@@ -24,6 +27,7 @@
 #include "clickhouse_export.h"
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,6 +39,14 @@
 namespace qprof {
 
 constexpr const char *kExportMarkFileName = "clickhouse.exported";
+
+/* What following the open files cost: each pass's bytes of the file read
+ * (mapped). */
+struct FollowStats {
+    uint64_t passes = 0, bytes_read = 0, largest_pass_bytes = 0;
+    /* passes that read the file from its start again (after a failure) */
+    uint64_t passes_from_start = 0;
+};
 
 class FolderExporter {
   public:
@@ -54,13 +66,22 @@ class FolderExporter {
     ExportStats export_closed(uint64_t next_index);
 
     /* Exports what the file `index`, still being written at `path`, holds
-     * beyond what was sent of it: its whole frames, read from its start.
+     * beyond what was sent of it: the frames within its first
+     * `durable_bytes` (what the writer made durable) not read yet.
      * Throws as export_closed. */
-    ExportStats export_open(uint64_t index, const std::string &path);
+    ExportStats export_open(uint64_t index, const std::string &path,
+                            uint64_t durable_bytes);
+
+    const FollowStats &follow_stats() const { return follow_stats_; }
 
   private:
-    /* Exports the file, skipping the rows sent of it while it was open. */
+    /* Exports the file, the rest of it when it was followed. */
     ExportStats export_file(uint64_t index, const std::string &path);
+    /* Reads the followed file `index` further, to `limit`, and sends what
+     * is new. */
+    ExportStats follow_file(uint64_t index, const std::string &path,
+                            uint64_t limit);
+    void stop_following();
     uint64_t load_mark() const;
     void delete_all_but_last(
         std::vector<std::pair<uint64_t, std::string>> &exported) const;
@@ -69,9 +90,13 @@ class FolderExporter {
     const ClickHouseClient &client_;
     std::string dir_;
     bool delete_exported_;
-    /* the file followed while open, and what was sent of it */
+    /* the file followed while open, and what was sent of it; its reading
+     * and exporter, kept from pass to pass */
     uint64_t followed_index_ = 0;
     ExportProgress followed_sent_;
+    std::unique_ptr<CaptureSet> followed_set_;
+    std::unique_ptr<CaptureExporter> followed_exporter_;
+    FollowStats follow_stats_;
     /* a snapshot is in every file until the next: sent with the first */
     CatalogSnapshotsSent snapshots_sent_;
 };
@@ -93,12 +118,16 @@ class FolderExportThread {
     /* The files below `next_index` are closed: export them; returns at
      * once. */
     void request(uint64_t next_index);
-    /* A frame of the file `index`, open at `path`, is durable: export the
-     * files before it and what it holds; returns at once. */
-    void follow(uint64_t index, const std::string &path);
+    /* The first `durable_bytes` of the file `index`, open at `path`, are
+     * durable: export the files before it and what it holds; returns at
+     * once. */
+    void follow(uint64_t index, const std::string &path,
+                uint64_t durable_bytes);
     /* Exports the files below `next_index` and waits for it; returns what
      * went wrong, or an empty string when every file went in. */
     std::string finish(uint64_t next_index);
+    /* What following cost; once finish() returned. */
+    const FollowStats &follow_stats() const { return exporter_.follow_stats(); }
 
   private:
     void run();
@@ -108,9 +137,12 @@ class FolderExportThread {
     std::mutex mutex_;
     std::condition_variable wake_;
     uint64_t wanted_ = 0, attempted_ = 0;
+    /* the files below it are exported (the thread's own) */
+    uint64_t closed_exported_ = 0;
     /* the open file, and the frames asked for and attempted (counts) */
     uint64_t open_index_ = 0;
     std::string open_path_;
+    uint64_t open_durable_bytes_ = 0;
     uint64_t frames_wanted_ = 0, frames_attempted_ = 0;
     bool stopping_ = false;
     std::string error_;

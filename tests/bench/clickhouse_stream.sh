@@ -3,14 +3,17 @@
 # costs"): a throw-away PostgreSQL cluster with pg_qprof (the installed
 # extension), a ClickHouse server, both started here; for each run,
 # pgbench -S for CLICKHOUSE_STREAM_SECONDS (default 30) with
-# CLICKHOUSE_STREAM_CLIENTS clients (default 4) while a collector sends
+# CLICKHOUSE_STREAM_CLIENTS clients (default 4), at CLICKHOUSE_STREAM_RATE
+# transactions a second (pgbench -R; default: as fast as it goes), while a
+# collector sends
 # the capture to ClickHouse. Prints, per run, the samples per second
 # captured, the ring's losses, the rows in ClickHouse against the capture
 # (FINAL and as sent), how long a statement took to be in ClickHouse
 # (probes run every 2 s during the workload), the CPU of the collector's
 # threads (the main one drains the ring, the other is the export thread),
 # the bytes of capture files the collector mapped to read them (strace),
-# and how long after SIGTERM ClickHouse had every sample.
+# how long after SIGTERM ClickHouse had every sample, and what the
+# collector says its passes over the open file read (a build that says it).
 #
 # Runs: CLICKHOUSE_STREAM_RUNS, space-separated NAME=QPROF:ROTATE_SECONDS
 # (default "qprof=$QPROF:10"; QPROF defaults to collector/build/qprof), in
@@ -28,6 +31,7 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 qprof="${QPROF:-$repo/collector/build/qprof}"
 seconds="${CLICKHOUSE_STREAM_SECONDS:-30}"
 clients="${CLICKHOUSE_STREAM_CLIENTS:-4}"
+rate="${CLICKHOUSE_STREAM_RATE:-}"
 runs="${CLICKHOUSE_STREAM_RUNS:-qprof=$qprof:10}"
 source "$repo/tests/bench/bench_cluster.sh"
 source "$repo/tests/bench/clickhouse_server.sh"
@@ -84,7 +88,7 @@ sample_threads() { # pid out
     done
 }
 
-echo "qprof collect --clickhouse: pgbench -S, $clients clients, $seconds s per run; $(nproc) cores," \
+echo "qprof collect --clickhouse: pgbench -S, $clients clients${rate:+ at $rate tps}, $seconds s per run; $(nproc) cores," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 n=0
 for run in $runs; do
@@ -118,7 +122,8 @@ for run in $runs; do
     sampler_pid=$!
     probe_latency "$dir.latency" "$db" &
     probe_pid=$!
-    as_pg "$pgbin/pgbench" -h "$work" -p "$port" -S -n -c "$clients" -j 2 -T "$seconds" postgres \
+    as_pg "$pgbin/pgbench" -h "$work" -p "$port" -S -n -c "$clients" -j 2 -T "$seconds" \
+        ${rate:+-R "$rate"} postgres \
         >"$dir.pgbench" 2>&1
     kill "$probe_pid" 2>/dev/null || true
     wait "$probe_pid" 2>/dev/null || true
@@ -155,4 +160,5 @@ for run in $runs; do
     awk -v m="$maps" -v b="$mapped" -v f="$file_bytes" -v k="$files" 'BEGIN {
         printf "  capture files: %d, %.1f MiB; mapped %d times, %.1f MiB, %.1f times their size (a header read maps a file too)\n", k, f / 1048576, m, b / 1048576, (f ? b / f : 0)
     }'
+    sed -n 's/^qprof collect: ClickHouse followed/  followed/p' "$dir.log"
 done

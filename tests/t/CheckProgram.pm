@@ -11,7 +11,8 @@ use Test::More;
 our @EXPORT = qw(run_check_program);
 
 # run_check_program(name => 'x', flags => [g++ flags], sources => [files],
-#                   checks => how many lines the program prints)
+#                   checks => how many lines the program prints,
+#                   args => [its arguments], optional)
 sub run_check_program
 {
     my (%args) = @_;
@@ -21,7 +22,10 @@ sub run_check_program
         @{ $args{flags} // [] }, @{ $args{sources} }, '-o', $program);
     is($built, 0, 'the check program builds') or BAIL_OUT('cannot build');
 
-    my @lines  = `$program`;
+    open(my $run, '-|', $program, @{ $args{args} // [] })
+      or die "cannot run $program: $!";
+    my @lines = <$run>;
+    close $run;
     my $status = $? >> 8;
     for my $line (@lines)
     {
