@@ -204,8 +204,10 @@ void FleetQueries::statements() {
  * `limit` of them by total time. */
 void FleetQueries::add_statements(const std::string &where, size_t limit) {
     std::string db_time = kDbTime;
+    /* database_name, not database: ClickHouse would read the filter's
+     * `database` (--db) as this alias, an aggregate in WHERE */
     Rows rows = c_.select(
-        "SELECT server_id, dbid, queryid, cmd_name, database, executions, "
+        "SELECT server_id, dbid, queryid, cmd_name, database_name, executions, "
         "calls, total_ns, toplevel_ns, errors, pb, p_min, p_max, rows, "
         "shared_blks_read, kernel_executions, oncpu_sum, io_wait_sum, "
         "other_wait_sum, page_cache_misses_sum, block_bytes_sum, text, " +
@@ -213,7 +215,7 @@ void FleetQueries::add_statements(const std::string &where, size_t limit) {
         " FROM (SELECT "
         "server_id, dbid, queryid, if(queryid = 0, toString(cmd), '') AS "
         "untexted_cmd, toString(any(cmd)) AS cmd_name, any(database) AS "
-        "database, count() AS executions, sum(weight) AS calls, "
+        "database_name, count() AS executions, sum(weight) AS calls, "
         "sum(weight * " +
         db_time + ") AS total_ns, sumIf(weight * " + db_time +
         ", toplevel = 1) AS toplevel_ns, sumIf(weight, sqlstate != '') AS "

@@ -114,6 +114,9 @@ for my $i (0, 1)
         "SET pg_qprof.enabled = off;\nDROP INDEX items_k;");
     $node->safe_psql('postgres', $lookups);
 }
+my ($db_oid, $user_oid) = split /\|/, $nodes[0]->safe_psql('postgres',
+    "SELECT d.oid, r.oid FROM pg_database d, pg_roles r "
+      . "WHERE d.datname = 'postgres' AND r.rolname = current_user");
 my @captures = map { "$tmp/cap$_" } 1, 2;
 capture_once($nodes[$_], $captures[$_]) for 0, 1;
 my @sysid = map {
@@ -729,6 +732,36 @@ is(decode_json($cout)->{summary}{executions}, 0, '--since after the end: nothing
     '--since', '1d');
 is(decode_json($cout)->{summary}{executions}, $doc->{summary}{executions},
     '--since 1d: everything');
+# Each filter gives from ClickHouse what it gives from the files: its
+# executions, calls and errors, and its statements.
+for my $filter (['--db', 'postgres'], ['--db', $db_oid], ['--app', 'shop1'],
+    ['--route', '/transfers'], ['--user', $user_oid])
+{
+    my ($frc, $files) = report_json(@captures, '--top', '1000', @$filter);
+    ($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $shards[0],
+        '--json', '--top', '1000', @$filter);
+    is($crc, 0, "@$filter: report --clickhouse runs") or diag $cerr;
+    my $got = $crc == 0 ? decode_json($cout) : { summary => {}, statements => [] };
+    ok($files->{summary}{executions} > 0,
+        "@$filter: the files' report keeps some executions");
+    is($got->{summary}{executions}, $files->{summary}{executions},
+        "@$filter: the executions of the files' report");
+    ok($near->($got->{summary}{calls} // -1, $files->{summary}{calls}),
+        "@$filter: its calls");
+    is($got->{summary}{errors}, $files->{summary}{errors}, "@$filter: its errors");
+    is_deeply([ sort map { $_->{queryid} } @{ $got->{statements} } ],
+        [ sort map { $_->{queryid} } @{ $files->{statements} } ],
+        "@$filter: its statements");
+}
+for my $filter (['--db', 'nosuchdb'], ['--app', 'shop0'])
+{
+    ($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $shards[0],
+        '--json', @$filter);
+    my ($frc, $files) = report_json(@captures, @$filter);
+    is($crc == 0 ? decode_json($cout)->{summary}{executions} : -1,
+        $files->{summary}{executions},
+        "@$filter: as many executions as the files' report (" . $files->{summary}{executions} . ")");
+}
 ($crc, $cout, $cerr) = run_qprof('report', '--clickhouse', $shards[0],
     '--server', 'nosuchserver');
 is($crc, 1, '--server that names no server: a usage error');
