@@ -130,17 +130,10 @@ std::vector<Insight> fleet_insights(const FleetReport &r) {
     }
     /* the plan changes of every statement listed, as the report of files
      * looks at every statement (the section lists the first --top) */
-    std::vector<FleetPlanChange> changes;
-    for (uint32_t i = 0; i < r.statements.size(); ++i) {
-        const std::vector<FleetPlan> &plans = r.statements[i].plans;
-        if (plans.size() < 2)
-            continue;
-        std::vector<PlanOutcome> outcomes;
-        for (const FleetPlan &p : plans)
-            outcomes.push_back({p.first_unix_us, p.calls,
-                                p.calls > 0 ? p.total_ns / p.calls : 0});
-        changes.push_back({i, compare_plans(outcomes)});
-    }
+    std::vector<uint32_t> listed(r.statements.size());
+    for (uint32_t i = 0; i < listed.size(); ++i)
+        listed[i] = i;
+    std::vector<FleetPlanChange> changes = fleet_plan_changes(r, listed);
     for (const FleetPlanChange &pc : changes) {
         const FleetStatement &s = r.statements[pc.statement];
         auto side = [&](uint32_t plan) {

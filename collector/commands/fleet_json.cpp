@@ -205,7 +205,7 @@ std::string fleet_json(const FleetReport &r, const std::string &where,
     }
     w.end_object();
     w.key("plan_changes").begin_array();
-    for (const FleetPlanChange &pc : fleet_plan_changes(r)) {
+    for (const FleetPlanChange &pc : fleet_plan_changes(r, r.plan_changes)) {
         size_t first = first_key[pc.statement];
         w.begin_object();
         w.field("statement", "s" + std::to_string(pc.statement + 1));

@@ -2,9 +2,11 @@
 
 namespace qprof {
 
-std::vector<FleetPlanChange> fleet_plan_changes(const FleetReport &r) {
+std::vector<FleetPlanChange>
+fleet_plan_changes(const FleetReport &r,
+                   const std::vector<uint32_t> &statements) {
     std::vector<FleetPlanChange> out;
-    for (uint32_t i : r.plan_changes) {
+    for (uint32_t i : statements) {
         const std::vector<FleetPlan> &plans = r.statements[i].plans;
         if (plans.size() < 2)
             continue;

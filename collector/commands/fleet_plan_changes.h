@@ -20,9 +20,12 @@ struct FleetPlanChange {
     PlanComparison comparison;
 };
 
-/* The listed statements' plan changes (FleetReport::plan_changes), each
- * statement's plans compared by compare_plans. */
-std::vector<FleetPlanChange> fleet_plan_changes(const FleetReport &r);
+/* The plan changes of `statements` (indexes into FleetReport::statements;
+ * those with fewer than two plans are skipped), each statement's plans
+ * compared by compare_plans. */
+std::vector<FleetPlanChange>
+fleet_plan_changes(const FleetReport &r,
+                   const std::vector<uint32_t> &statements);
 
 /* Plans are keyed p1, p2... in the order of their statements' keys, as in
  * the report of files: the key number of each statement's first plan. */

@@ -162,7 +162,8 @@ class FleetText : ReportLines {
     }
 
     void changes() {
-        std::vector<FleetPlanChange> changes = fleet_plan_changes(r_);
+        std::vector<FleetPlanChange> changes =
+            fleet_plan_changes(r_, r_.plan_changes);
         if (changes.empty())
             return;
         std::vector<size_t> first_key = fleet_plan_keys(r_);
